@@ -1,0 +1,120 @@
+/**
+ * Assembles a running octobridge from a {@link Config}: media engine, colibri2 bridge, bridge
+ * channel services, embedded focus (standalone mode) and the HTTP servers. Used by main.ts and
+ * by the end-to-end tests (which run the bridge in-process on free ports).
+ */
+import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
+import { ColibriWebSocketService } from './channel/ColibriWebSocketService.ts';
+import { Videobridge } from './colibri2/Videobridge.ts';
+import type { Config } from './config/config.ts';
+import { Focus } from './focus/Focus.ts';
+import { startPrivateServer } from './http/PrivateServer.ts';
+import { startPublicServer } from './http/PublicServer.ts';
+import type { Logger } from './logger.ts';
+import { MediaEngine } from './media/MediaEngine.ts';
+
+/** A running bridge. */
+export interface RunningBridge {
+  config: Config;
+  videobridge: Videobridge;
+  media: MediaEngine;
+  focus: Focus | undefined;
+  publicServer: http.Server;
+  privateServer: http.Server;
+  /** Actual public / private ports (differ from config when it said 0). */
+  publicPort: number;
+  privatePort: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Start everything.
+ * @throws Error when the worker cannot start or a port is taken (the message says which).
+ */
+export async function startBridge(config: Config, log: Logger): Promise<RunningBridge> {
+  const media = await MediaEngine.create(
+    {
+      workerBin: config.media.workerBin,
+      logLevel: config.media.logLevel,
+      udpPort: config.media.udpPort,
+      listenIp: config.media.listenIp,
+      advertiseIps: config.media.advertiseIps,
+      iceTcp: config.media.iceTcp,
+      videoCodecs: config.focus.videoCodecs,
+      initialOutgoingBitrateBps: config.media.initialOutgoingBitrateBps,
+      iceConsentTimeoutSec: 30,
+    },
+    log.child({ component: 'media' }),
+  );
+  let wsAuthority = config.websockets.domains[0] ?? `127.0.0.1:${config.http.publicPort}`;
+  const scheme = config.websockets.tls ? 'wss' : 'ws';
+  const videobridge = new Videobridge(
+    media,
+    {
+      sctpEnabled: config.sctp.enabled,
+      videoCodecs: config.focus.videoCodecs,
+      endpointExpireMs: config.media.endpointExpireMs,
+      ...(config.websockets.enabled
+        ? {
+            webSocketUrl: (conferenceId: string, endpointId: string, pwd: string) =>
+              `${scheme}://${wsAuthority}/colibri-ws/${encodeURIComponent(config.websockets.serverId)}/${conferenceId}/${endpointId}?pwd=${pwd}`,
+          }
+        : {}),
+    },
+    log.child({ component: 'colibri2' }),
+  );
+  const colibriWs = config.websockets.enabled
+    ? new ColibriWebSocketService(
+        (conferenceId, endpointId) => {
+          const endpoint = videobridge.conferenceById(conferenceId)?.endpoint(endpointId);
+          return endpoint ? { password: endpoint.wsPassword, attach: (ws) => endpoint.channel.attachWebSocket(ws) } : undefined;
+        },
+        { serverId: config.websockets.serverId },
+        log.child({ component: 'colibri-ws' }),
+      )
+    : undefined;
+  const focus = config.focus.enabled ? new Focus(videobridge, { videoCodecs: config.focus.videoCodecs }, log.child({ component: 'focus' })) : undefined;
+  const publicServer = await startPublicServer(
+    { host: config.http.publicHost, port: config.http.publicPort, ...(focus ? { focus } : {}), ...(colibriWs ? { colibriWs } : {}) },
+    log.child({ component: 'http' }),
+  );
+  const publicPort = (publicServer.address() as AddressInfo).port;
+  if (config.websockets.domains.length === 0) wsAuthority = `127.0.0.1:${publicPort}`;
+  const privateServer = await startPrivateServer(
+    {
+      host: config.http.privateHost,
+      port: config.http.privatePort,
+      version: config.version,
+      healthCheck: () => (media.healthy ? undefined : 'mediasoup worker is not running'),
+    },
+    log.child({ component: 'http-private' }),
+  );
+  const privatePort = (privateServer.address() as AddressInfo).port;
+  log.info({ bridgeId: config.bridgeId, publicPort, privatePort, udpPort: config.media.udpPort }, 'octobridge started');
+  let closed = false;
+  return {
+    config,
+    videobridge,
+    media,
+    focus,
+    publicServer,
+    privateServer,
+    publicPort,
+    privatePort,
+    async close() {
+      if (closed) return;
+      closed = true;
+      focus?.close();
+      colibriWs?.close();
+      videobridge.close();
+      media.close();
+      publicServer.closeAllConnections();
+      privateServer.closeAllConnections();
+      await Promise.all([
+        new Promise<void>((r) => publicServer.close(() => r())),
+        new Promise<void>((r) => privateServer.close(() => r())),
+      ]);
+    },
+  };
+}

@@ -1,0 +1,170 @@
+/**
+ * One endpoint's bridge channel over either transport JVB offers: the in-band SCTP data channel
+ * the client opens with DCEP (`'JVB data channel'`, protocol `http://jitsi.org/protocols/colibri`),
+ * or colibri-ws. Same JSON messages on both (jitsi-videobridge `EndpointMessageTransport.java`).
+ *
+ * Bytes become typed messages here, once: malformed input is logged with the endpoint id,
+ * counted, and dropped; it changes nothing.
+ */
+import { EventEmitter } from 'node:events';
+import type { WebSocket } from 'ws';
+import type { Logger } from '../logger.ts';
+import { dcepAck, parseDcep, PPID } from './dcep.ts';
+import { parseBridgeChannelMessage, serializeBridgeChannelMessage, type BridgeChannelMessage } from './messages.ts';
+
+/** What the SCTP side needs from the media layer (implemented by media's MediaEndpoint). */
+export interface SctpStream {
+  on(event: 'sctpMessage', listener: (payload: Buffer, ppid: number) => void): unknown;
+  off(event: 'sctpMessage', listener: (payload: Buffer, ppid: number) => void): unknown;
+  sendSctp(payload: Buffer, ppid: number): boolean;
+}
+
+/** Which transport carries the channel. */
+export type ChannelKind = 'sctp' | 'ws';
+
+interface ChannelEvents {
+  /** The channel became usable (DCEP OPEN acknowledged, or a websocket attached). */
+  open: [ChannelKind];
+  message: [BridgeChannelMessage];
+  /** Any valid or unknown message arrived (activity, for expiry). */
+  activity: [];
+}
+
+/** Counters, for /colibri/stats and /metrics. */
+export interface ChannelCounters {
+  received: number;
+  sent: number;
+  malformed: number;
+  unknown: number;
+}
+
+/** See the module docstring. */
+export class BridgeChannel extends EventEmitter<ChannelEvents> {
+  readonly endpointId: string;
+  readonly counters: ChannelCounters = { received: 0, sent: 0, malformed: 0, unknown: 0 };
+  readonly #log: Logger;
+  #sctp?: SctpStream;
+  #sctpOpen = false;
+  #ws?: WebSocket;
+  #closed = false;
+  readonly #onSctp = (payload: Buffer, ppid: number): void => this.#handleSctp(payload, ppid);
+
+  constructor(endpointId: string, log: Logger) {
+    super();
+    this.endpointId = endpointId;
+    this.#log = log;
+  }
+
+  /** Listen on the endpoint's SCTP bridge-channel stream. */
+  attachSctp(stream: SctpStream): void {
+    this.#sctp = stream;
+    stream.on('sctpMessage', this.#onSctp);
+  }
+
+  /**
+   * Use a colibri-ws socket. A new socket replaces the old one, which is closed with 1000
+   * "replaced" (ColibriWebSocketService). The bridge sends ServerHello on open (via `open`).
+   */
+  attachWebSocket(ws: WebSocket): void {
+    if (this.#closed) {
+      ws.close(1001, 'endpoint closed');
+      return;
+    }
+    const old = this.#ws;
+    this.#ws = ws;
+    if (old) old.close(1000, 'replaced');
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) {
+        this.#malformed('binary websocket frame');
+        return;
+      }
+      this.#handleText(data.toString());
+    });
+    ws.on('close', () => {
+      if (this.#ws === ws) this.#ws = undefined;
+    });
+    ws.on('error', (err) => this.#log.debug({ err }, 'colibri-ws error'));
+    this.emit('open', 'ws');
+  }
+
+  /** Whether some transport can carry a message now. */
+  get isOpen(): boolean {
+    return (this.#ws !== undefined && this.#ws.readyState === this.#ws.OPEN) || this.#sctpOpen;
+  }
+
+  /** The transport in use (websocket preferred when both exist, as it was chosen last). */
+  get kind(): ChannelKind | undefined {
+    if (this.#ws && this.#ws.readyState === this.#ws.OPEN) return 'ws';
+    return this.#sctpOpen ? 'sctp' : undefined;
+  }
+
+  /** Send a message. Returns false (message dropped, as JVB does) when no transport is open. */
+  send(message: BridgeChannelMessage): boolean {
+    if (this.#closed) return false;
+    const text = serializeBridgeChannelMessage(message);
+    if (this.#ws && this.#ws.readyState === this.#ws.OPEN) {
+      this.#ws.send(text);
+      this.counters.sent += 1;
+      return true;
+    }
+    if (this.#sctpOpen && this.#sctp?.sendSctp(Buffer.from(text, 'utf8'), PPID.STRING)) {
+      this.counters.sent += 1;
+      return true;
+    }
+    return false;
+  }
+
+  #handleSctp(payload: Buffer, ppid: number): void {
+    if (ppid === PPID.DCEP) {
+      const dcep = parseDcep(payload);
+      if (dcep === 'ack') return;
+      if ('error' in dcep) {
+        this.#malformed(dcep.error);
+        return;
+      }
+      this.#log.info({ label: dcep.label, protocol: dcep.protocol, kind: 'sctp' }, 'bridge channel opened');
+      this.#sctp?.sendSctp(dcepAck(), PPID.DCEP);
+      const wasOpen = this.#sctpOpen;
+      this.#sctpOpen = true;
+      if (!wasOpen) this.emit('open', 'sctp');
+      return;
+    }
+    if (ppid === PPID.STRING) {
+      this.#handleText(payload.toString('utf8'));
+      return;
+    }
+    if (ppid === PPID.STRING_EMPTY || ppid === PPID.BINARY_EMPTY) return;
+    this.#malformed(`unexpected SCTP PPID ${ppid}`);
+  }
+
+  #handleText(text: string): void {
+    const result = parseBridgeChannelMessage(text);
+    if (!result.ok) {
+      this.#malformed(result.error);
+      return;
+    }
+    this.counters.received += 1;
+    this.emit('activity');
+    if ('unknown' in result) {
+      this.counters.unknown += 1;
+      this.#log.debug({ colibriClass: result.colibriClass }, 'unhandled bridge channel message');
+      return;
+    }
+    this.emit('message', result.message);
+  }
+
+  #malformed(error: string): void {
+    this.counters.malformed += 1;
+    this.#log.error({ error }, 'malformed bridge channel message dropped');
+  }
+
+  /** Close: the websocket with 1001 "endpoint closed" (ColibriWebSocket on expiry). */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#sctp?.off('sctpMessage', this.#onSctp);
+    this.#ws?.close(1001, 'endpoint closed');
+    this.#ws = undefined;
+    this.#sctpOpen = false;
+  }
+}

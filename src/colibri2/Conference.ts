@@ -1,0 +1,405 @@
+/**
+ * A colibri2 conference (jitsi-videobridge `Conference.java` + `Colibri2ConferenceHandler.kt`):
+ * applies `conference-modify` requests, serialised per conference, to its endpoints and their
+ * media; routes bridge-channel messages between endpoints; announces forwarded sources with
+ * `AudioSourcesMap` / `VideoSourcesMap` (SSRC rewriting); expires idle endpoints.
+ */
+import { EventEmitter } from 'node:events';
+import { randomInt } from 'node:crypto';
+import { BridgeChannel } from '../channel/BridgeChannel.ts';
+import * as msg from '../channel/messages.ts';
+import type { BridgeChannelMessage } from '../channel/messages.ts';
+import type { Logger } from '../logger.ts';
+import type { MediaConference } from '../media/MediaConference.ts';
+import type { MediaEndpoint } from '../media/MediaEndpoint.ts';
+import { pickCodec, RtpMappingError, sourceLayout } from '../media/rtp.ts';
+import type { MappedSource, VideoType } from '../media/types.ts';
+import { Endpoint } from './Endpoint.ts';
+import { badRequest, Colibri2Error, endpointNotFound, featureNotImplemented } from './errors.ts';
+import { SerialQueue } from './SerialQueue.ts';
+import type {
+  ConferenceModifiedResponse,
+  ConferenceModifyRequest,
+  EndpointModified,
+  EndpointModify,
+  MediaSource,
+} from './types.ts';
+import { CAPABILITY_SOURCE_NAMES } from './types.ts';
+
+/** Settings a conference needs from the bridge config. */
+export interface ConferenceSettings {
+  sctpEnabled: boolean;
+  /** Video codec names in preference order (the producer uses the first the sender signalled). */
+  videoCodecs: readonly string[];
+  /** colibri-ws URL builder, or undefined when websockets are disabled. */
+  webSocketUrl?: (conferenceId: string, endpointId: string, pwd: string) => string;
+  /** Candidate addresses for the local transport. */
+  candidateAddresses: readonly string[];
+  /** Endpoint inactivity before expiry, ms (`videobridge.entity-expiration.timeout`). */
+  endpointExpireMs: number;
+  /** Version announced in ServerHello, when `videobridge.version.announce`. */
+  announceVersion?: string;
+}
+
+interface ConferenceEvents {
+  endpointCreated: [Endpoint];
+  /** An endpoint went away: `reason` is `expired` (colibri2), `timeout` (inactivity) or `conference` (conference expired). */
+  endpointExpired: [endpointId: string, reason: 'expired' | 'timeout' | 'conference'];
+  expired: [];
+}
+
+/** Colibri2 `<sctp>` checks from Colibri2ConferenceHandler.handleColibri2Endpoint. */
+function checkSctp(e: EndpointModify, sctpEnabled: boolean): void {
+  const sctp = e.transport?.sctp;
+  if (!sctp) return;
+  if (!sctpEnabled) throw new Colibri2Error('feature-not-implemented', 'SCTP support is not configured');
+  if (sctp.role !== undefined && sctp.role !== 'server') throw new Colibri2Error('feature-not-implemented', `Unsupported SCTP role: ${sctp.role}`);
+  if (sctp.port !== undefined && sctp.port !== 5000) throw badRequest('Specific SCTP port requested, not supported.');
+}
+
+/** See the module docstring. Created by {@link Videobridge}. */
+export class Conference extends EventEmitter<ConferenceEvents> {
+  /** JVB's internal conference id (16 hex chars): used in colibri-ws URLs and logs. */
+  readonly id: string;
+  readonly meetingId: string;
+  readonly name: string | undefined;
+  readonly createdAt = Date.now();
+  /** SSRCs of the bridge's feedback sources `jvb-a0` / `jvb-v0`. */
+  readonly localAudioSsrc = randomInt(1, 2 ** 32 - 1);
+  readonly localVideoSsrc = randomInt(1, 2 ** 32 - 1);
+  readonly media: MediaConference;
+  readonly #settings: ConferenceSettings;
+  readonly #log: Logger;
+  readonly #endpoints = new Map<string, Endpoint>();
+  readonly #queue = new SerialQueue();
+  /** Per receiver: sources mapped but not yet announced on its channel. */
+  readonly #pendingMaps = new Map<string, MappedSource[]>();
+  #lastEndpointSeen = Date.now();
+  #expired = false;
+
+  constructor(id: string, meetingId: string, name: string | undefined, media: MediaConference, settings: ConferenceSettings, log: Logger) {
+    super();
+    this.id = id;
+    this.meetingId = meetingId;
+    this.name = name;
+    this.media = media;
+    this.#settings = settings;
+    this.#log = log.child({ conference: this.id, meetingId });
+    media.on('sourceForwarded', (receiver, mapped) => this.#onSourceForwarded(receiver, mapped));
+    media.on('closed', () => this.expire());
+  }
+
+  get endpointCount(): number {
+    return this.#endpoints.size;
+  }
+
+  get expired(): boolean {
+    return this.#expired;
+  }
+
+  endpoint(id: string): Endpoint | undefined {
+    return this.#endpoints.get(id);
+  }
+
+  endpoints(): Endpoint[] {
+    return [...this.#endpoints.values()];
+  }
+
+  /**
+   * Apply a conference-modify to this conference, after the earlier ones.
+   * @returns the conference-modified and whether the conference must now expire.
+   * @throws Colibri2Error (JVB's condition + reason); a rejected request changes nothing.
+   */
+  handle(req: ConferenceModifyRequest): Promise<{ response: ConferenceModifiedResponse; expire: boolean }> {
+    return this.#queue.run(() => this.#handle(req));
+  }
+
+  async #handle(req: ConferenceModifyRequest): Promise<{ response: ConferenceModifiedResponse; expire: boolean }> {
+    if (this.#expired) throw new Colibri2Error('item-not-found', `Conference not found for ID: ${this.meetingId}`, 'conference_not_found');
+    const ignoreUnknown = !req.endpoints.some((e) => e.create || e.media !== undefined || e.transport !== undefined || e.sources !== undefined);
+    for (const e of req.endpoints) this.#validate(e, ignoreUnknown);
+    const endpoints: EndpointModified[] = [];
+    try {
+      for (const e of req.endpoints) endpoints.push(await this.#apply(e));
+    } catch (err) {
+      // Undo endpoints created by this request, so a rejected request changes nothing.
+      for (const e of req.endpoints) if (e.create) this.expireEndpoint(e.id, 'expired');
+      throw err;
+    }
+    const response: ConferenceModifiedResponse = { endpoints };
+    if (req.create || req.endpoints.some((e) => e.create)) response.sources = this.feedbackSources();
+    let expire = req.expire === true;
+    if (!req.create && this.#endpoints.size === 0) {
+      this.#log.info('All endpoints removed, expiring.');
+      expire = true;
+    }
+    return { response, expire };
+  }
+
+  /** Everything that can be rejected, checked before anything changes. */
+  #validate(e: EndpointModify, ignoreUnknown: boolean): void {
+    if (!/^[A-Za-z0-9_.~-]{1,64}$/.test(e.id)) throw badRequest(`Invalid endpoint ID: ${e.id}`);
+    if (e.expire) return;
+    let endpoint = this.#endpoints.get(e.id);
+    if (e.create) {
+      if (endpoint) throw new Colibri2Error('conflict', `Endpoint with ID ${e.id} already exists`);
+      if (!e.transport) throw badRequest(`Attempt to create endpoint ${e.id} with no <transport>`);
+      if (!(e.capabilities ?? []).includes(CAPABILITY_SOURCE_NAMES)) throw badRequest('Source name support is mandatory.');
+      checkSctp(e, this.#settings.sctpEnabled);
+    } else if (!endpoint) {
+      if (ignoreUnknown) return;
+      throw endpointNotFound(e.id);
+    }
+    const visitor = endpoint ? endpoint.visitor : e.mucRole === 'visitor';
+    const media = [...(endpoint?.media ?? []), ...(e.media ?? [])];
+    if (e.sources) {
+      if (visitor && e.sources.length > 0) throw badRequest(`Attempt to set sources for visitor endpoint ${e.id}`);
+      this.#validateSources(e.id, e.sources, media);
+    }
+    for (const f of e.transport?.ice?.fingerprints ?? []) {
+      if (!/^sha-(1|224|256|384|512)$/i.test(f.hash)) throw badRequest(`Unsupported DTLS fingerprint hash: ${f.hash}`);
+      if (!/^([0-9A-Fa-f]{2}:)+[0-9A-Fa-f]{2}$/.test(f.value)) throw badRequest(`Invalid DTLS fingerprint: ${f.value}`);
+    }
+    if (e.initialLastN !== undefined && (!Number.isInteger(e.initialLastN) || e.initialLastN < -1)) {
+      throw badRequest(`Invalid initial-last-n: ${e.initialLastN}`);
+    }
+  }
+
+  #validateSources(endpointId: string, sources: readonly MediaSource[], media: readonly { type: string }[]): void {
+    const names = new Set<string>();
+    const ssrcs = new Set<number>();
+    for (const s of sources) {
+      if (names.has(s.id)) throw badRequest(`Source ${s.id} signalled twice`);
+      names.add(s.id);
+      for (const src of s.sources) {
+        if (ssrcs.has(src.ssrc)) throw badRequest(`SSRC ${src.ssrc} is used by two sources`);
+        ssrcs.add(src.ssrc);
+      }
+      for (const other of this.#endpoints.values()) {
+        if (other.id === endpointId) continue;
+        if (other.sources.some((o) => o.id === s.id)) throw badRequest(`Source ${s.id} belongs to endpoint ${other.id}`);
+        if (other.sources.some((o) => o.sources.some((x) => ssrcs.has(x.ssrc)))) {
+          throw badRequest(`Source ${s.id}: SSRC already used by endpoint ${other.id}`);
+        }
+      }
+      if (s.sources.length === 0) continue; // an empty media-source carries nothing to forward
+      try {
+        sourceLayout(s);
+      } catch (err) {
+        throw badRequest((err as RtpMappingError).message);
+      }
+      const m = media.find((x) => x.type === s.type) as Parameters<typeof pickCodec>[0];
+      const preference = s.type === 'audio' ? ['opus'] : this.#settings.videoCodecs;
+      if (!pickCodec(m, preference)) throw badRequest(`Source ${s.id}: no usable ${s.type} payload type signalled`);
+    }
+  }
+
+  async #apply(e: EndpointModify): Promise<EndpointModified> {
+    if (e.expire) {
+      if (this.#endpoints.has(e.id)) this.expireEndpoint(e.id, 'expired');
+      return { id: e.id, expire: true };
+    }
+    let endpoint = this.#endpoints.get(e.id);
+    if (e.create) endpoint = await this.#createEndpoint(e);
+    if (!endpoint) return { id: e.id };
+    if (e.statsId) endpoint.statsId = e.statsId;
+    if (e.media && !e.create) endpoint.addMedia(e.media);
+    if (e.initialLastN !== undefined) endpoint.initialLastN = e.initialLastN;
+    const fps = e.transport?.ice?.fingerprints ?? [];
+    if (fps.length > 0) {
+      try {
+        await endpoint.mediaEndpoint.connect(fps);
+      } catch (err) {
+        throw badRequest(`Cannot use the DTLS parameters of endpoint ${e.id}: ${(err as Error).message}`);
+      }
+    }
+    if (e.sources) {
+      const withSsrcs = e.sources.filter((s) => s.sources.length > 0);
+      try {
+        await this.media.setSources(endpoint.id, withSsrcs, this.#settings.videoCodecs);
+      } catch (err) {
+        if (err instanceof RtpMappingError) throw badRequest(err.message);
+        throw err;
+      }
+      endpoint.sources = e.sources;
+    }
+    if (e.forceMute) {
+      endpoint.forceMute = { ...endpoint.forceMute, ...e.forceMute };
+      await this.media.forceMute(endpoint.id, e.forceMute);
+    }
+    const out: EndpointModified = { id: e.id };
+    if (e.create) {
+      const local = endpoint.mediaEndpoint.localTransport(this.#settings.candidateAddresses);
+      const ws = this.#settings.webSocketUrl?.(this.id, endpoint.id, endpoint.wsPassword);
+      out.transport = {
+        ice: { ufrag: local.ufrag, pwd: local.pwd, candidates: local.candidates, fingerprints: local.fingerprints, rtcpMux: true, ...(ws ? { webSockets: [ws] } : {}) },
+        ...(e.transport?.sctp ? { sctp: { port: 5000, role: 'server' as const } } : {}),
+      };
+    }
+    return out;
+  }
+
+  async #createEndpoint(e: EndpointModify): Promise<Endpoint> {
+    const sctp = e.transport?.sctp !== undefined;
+    const media = structuredClone(e.media ?? []);
+    const mediaEndpoint = await this.media.createEndpoint(e.id, { media, sctp });
+    const log = this.#log.child({ endpoint: e.id });
+    const channel = new BridgeChannel(e.id, log);
+    const endpoint = new Endpoint(
+      {
+        id: e.id,
+        capabilities: e.capabilities ?? [],
+        media,
+        sctp,
+        ...(e.statsId !== undefined ? { statsId: e.statsId } : {}),
+        ...(e.mucRole !== undefined ? { mucRole: e.mucRole } : {}),
+        ...(e.initialLastN !== undefined ? { initialLastN: e.initialLastN } : {}),
+      },
+      mediaEndpoint,
+      channel,
+    );
+    if (sctp) channel.attachSctp(mediaEndpoint);
+    channel.on('open', (kind) => this.#onChannelOpen(endpoint, kind));
+    channel.on('activity', () => (endpoint.lastActivity = Date.now()));
+    channel.on('message', (m) => this.#onChannelMessage(endpoint, m));
+    mediaEndpoint.on('iceStateChange', (state) => {
+      log.info({ iceState: state }, 'ICE state');
+      if (state === 'connected' || state === 'completed') endpoint.lastActivity = Date.now();
+    });
+    mediaEndpoint.on('dtlsStateChange', (state) => log.info({ dtlsState: state }, 'DTLS state'));
+    this.#endpoints.set(e.id, endpoint);
+    this.#lastEndpointSeen = Date.now();
+    log.info({ statsId: e.statsId, sctp, ssrcRewriting: endpoint.ssrcRewriting, visitor: endpoint.visitor }, 'endpoint created');
+    this.emit('endpointCreated', endpoint);
+    return endpoint;
+  }
+
+  /** The bridge's feedback sources for create responses (buildFeedbackSources). */
+  feedbackSources(): MediaSource[] {
+    return [
+      { type: 'audio', id: 'jvb-a0', sources: [{ ssrc: this.localAudioSsrc, name: 'jvb-a0' }], ssrcGroups: [] },
+      { type: 'video', id: 'jvb-v0', sources: [{ ssrc: this.localVideoSsrc, name: 'jvb-v0' }], ssrcGroups: [] },
+    ];
+  }
+
+  // ------------------------------------------------------------------ bridge channel
+
+  #onChannelOpen(endpoint: Endpoint, kind: string): void {
+    this.#log.info({ endpoint: endpoint.id, kind }, 'bridge channel open');
+    endpoint.lastActivity = Date.now();
+    endpoint.channel.send(msg.serverHello(this.#settings.announceVersion));
+    // Everything forwarded so far, announced again in full (a known SSRC is a no-op for the client).
+    this.#pendingMaps.delete(endpoint.id);
+    this.#announce(endpoint, endpoint.mediaEndpoint.forwardedSources());
+  }
+
+  #onSourceForwarded(receiver: MediaEndpoint, mapped: MappedSource): void {
+    const endpoint = this.#endpoints.get(receiver.id);
+    if (!endpoint) return;
+    if (endpoint.channel.isOpen) {
+      this.#announce(endpoint, [mapped]);
+    } else {
+      const list = this.#pendingMaps.get(endpoint.id) ?? [];
+      list.push(mapped);
+      this.#pendingMaps.set(endpoint.id, list);
+    }
+  }
+
+  /**
+   * Send the source maps for `mapped` to `endpoint`, then start forwarding them: the map goes
+   * out before the media (JVB's order), so the client can set up its receivers.
+   */
+  #announce(endpoint: Endpoint, mapped: readonly MappedSource[]): void {
+    const audio = mapped.filter((m) => m.kind === 'audio');
+    const video = mapped.filter((m) => m.kind === 'video');
+    if (audio.length > 0) endpoint.channel.send(msg.audioSourcesMap(audio.map((m) => ({ source: m.source, owner: m.owner, ssrc: m.ssrc }))));
+    if (video.length > 0) {
+      endpoint.channel.send(
+        msg.videoSourcesMap(video.map((m) => ({ source: m.source, owner: m.owner, ssrc: m.ssrc, rtx: m.rtx ?? -1, videoType: m.videoType ?? 'CAMERA' }))),
+      );
+    }
+    for (const m of mapped) {
+      endpoint.mediaEndpoint.applyForwarding(m.source, { paused: false }).catch((err: unknown) => {
+        this.#log.warn({ err, endpoint: endpoint.id, source: m.source }, 'cannot resume forwarding');
+      });
+    }
+  }
+
+  #onChannelMessage(from: Endpoint, m: BridgeChannelMessage): void {
+    switch (m.colibriClass) {
+      case 'ClientHello':
+        from.channel.send(msg.serverHello(this.#settings.announceVersion));
+        return;
+      case 'EndpointMessage': {
+        const out = msg.endpointMessageFrom(m, from.id);
+        if (!m.to) {
+          for (const e of this.#endpoints.values()) if (e !== from) e.channel.send(out);
+        } else {
+          const to = this.#endpoints.get(m.to);
+          if (to) to.channel.send(out);
+          else this.#log.debug({ endpoint: from.id, to: m.to }, 'EndpointMessage for unknown endpoint dropped');
+        }
+        return;
+      }
+      case 'EndpointStats': {
+        const out = msg.endpointStatsFrom(m, from.id);
+        for (const e of this.#endpoints.values()) if (e !== from) e.channel.send(out);
+        return;
+      }
+      case 'SourceVideoTypeMessage': {
+        const videoType = m.videoType as VideoType;
+        if (!this.media.setVideoType(from.id, m.sourceName, videoType)) {
+          this.#log.warn({ endpoint: from.id, source: m.sourceName }, 'SourceVideoTypeMessage for a source the endpoint does not send');
+          return;
+        }
+        for (const e of this.#endpoints.values()) {
+          if (e === from || !e.channel.isOpen) continue;
+          const mapped = e.mediaEndpoint.forwardedSources().filter((s) => s.source === m.sourceName);
+          if (mapped.length > 0) this.#announce(e, mapped);
+        }
+        return;
+      }
+      default:
+        // Receiver constraints, last-N and audio subscriptions are the allocation's (stored there).
+        this.#log.debug({ endpoint: from.id, colibriClass: m.colibriClass }, 'bridge channel message');
+    }
+  }
+
+  // ------------------------------------------------------------------ lifecycle
+
+  /** Remove an endpoint: its sources stop for everyone, its channel closes (ws 1001). */
+  expireEndpoint(id: string, reason: 'expired' | 'timeout' | 'conference'): void {
+    const endpoint = this.#endpoints.get(id);
+    if (!endpoint) return;
+    this.#endpoints.delete(id);
+    this.#pendingMaps.delete(id);
+    endpoint.channel.close();
+    this.media.removeEndpoint(id);
+    this.#lastEndpointSeen = Date.now();
+    this.#log.info({ endpoint: id, reason, durationMs: Date.now() - endpoint.createdAt }, 'endpoint expired');
+    this.emit('endpointExpired', id, reason);
+  }
+
+  /**
+   * Expire endpoints with neither ICE up nor channel traffic for `endpointExpireMs`.
+   * @returns true when the conference itself has been empty that long and should expire.
+   */
+  checkExpiry(now = Date.now()): boolean {
+    for (const e of [...this.#endpoints.values()]) {
+      const ice = e.mediaEndpoint.iceState;
+      if (ice === 'connected' || ice === 'completed') e.lastActivity = now;
+      if (now - e.lastActivity > this.#settings.endpointExpireMs) this.expireEndpoint(e.id, 'timeout');
+    }
+    return this.#endpoints.size === 0 && now - this.#lastEndpointSeen > this.#settings.endpointExpireMs;
+  }
+
+  /** Expire the conference and every endpoint in it. */
+  expire(): void {
+    if (this.#expired) return;
+    this.#expired = true;
+    for (const id of [...this.#endpoints.keys()]) this.expireEndpoint(id, 'conference');
+    this.media.close();
+    this.#log.info({ durationMs: Date.now() - this.createdAt }, 'conference expired');
+    this.emit('expired');
+  }
+}

@@ -1,0 +1,202 @@
+/**
+ * The embedded focus: octobridge's stand-in for Jicofo + the MUC in standalone mode. Pages join a
+ * room over a WebSocket (`/focus/<room>`, protocol.ts); the focus allocates each participant on
+ * the bridge through the same typed colibri2 API the XMPP layer uses (Videobridge.conferenceModify),
+ * exactly in Jicofo's request sequence (colibri2.md §5): allocate (create conference on first
+ * use, create endpoint with media, transport ice-controlling + sctp, capabilities), offer,
+ * update with the client's transport and sources on session-accept, expire on leave.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { Colibri2Error } from '../colibri2/errors.ts';
+import { SerialQueue } from '../colibri2/SerialQueue.ts';
+import { CAPABILITY_SOURCE_NAMES, CAPABILITY_SSRC_REWRITING, type EndpointModify, type Media } from '../colibri2/types.ts';
+import type { Videobridge } from '../colibri2/Videobridge.ts';
+import type { Logger } from '../logger.ts';
+import { offerMedia } from './codecs.ts';
+import { buildSessionInitiate, jingleSources, sessionAcceptToColibri2 } from './jingle.ts';
+import { parsePageMessage } from './pageMessages.ts';
+import type { FocusMessage, Participant } from './protocol.ts';
+
+/** Path prefix of the focus signalling socket. */
+export const FOCUS_WS_PREFIX = '/focus/';
+
+/** Room names accepted in URLs (Jitsi room names, lowercase letters/digits and `_.-`). */
+export const ROOM_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** Options of {@link Focus}. */
+export interface FocusOptions {
+  videoCodecs: readonly ('VP8' | 'VP9' | 'H264' | 'AV1')[];
+  /** MUC domain used for the conference `name` JID (logs only). */
+  mucDomain?: string;
+}
+
+interface Member {
+  id: string;
+  displayName: string;
+  ws: WebSocket;
+  allocated: boolean;
+}
+
+interface Room {
+  name: string;
+  meetingId: string;
+  members: Map<string, Member>;
+  queue: SerialQueue;
+}
+
+/** See the module docstring. */
+export class Focus {
+  readonly #bridge: Videobridge;
+  readonly #log: Logger;
+  readonly #media: Media[];
+  readonly #mucDomain: string;
+  readonly #rooms = new Map<string, Room>();
+  readonly #wss = new WebSocketServer({ noServer: true, maxPayload: 256 * 1024 });
+
+  constructor(bridge: Videobridge, opts: FocusOptions, log: Logger) {
+    this.#bridge = bridge;
+    this.#log = log;
+    this.#media = offerMedia(opts.videoCodecs);
+    this.#mucDomain = opts.mucDomain ?? 'conference.octobridge.local';
+    bridge.on('endpointExpired', (conference, endpointId, reason) => {
+      if (reason === 'expired') return; // we asked for it
+      const room = [...this.#rooms.values()].find((r) => r.meetingId === conference.meetingId);
+      const member = room?.members.get(endpointId);
+      if (!room || !member) return;
+      this.#send(member, { type: 'session-terminate', reason: reason === 'timeout' ? 'expired by the bridge (inactivity)' : 'conference ended' });
+      member.ws.close(1000, 'session terminated');
+      this.#leave(room, member, false);
+    });
+  }
+
+  /** Whether this path is the focus socket. */
+  handles(url: string | undefined): boolean {
+    return (url ?? '').startsWith(FOCUS_WS_PREFIX);
+  }
+
+  /** Upgrade `/focus/<room>`: 400 for a bad room name. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const room = decodeURIComponent(url.pathname.slice(FOCUS_WS_PREFIX.length));
+    if (!ROOM_NAME.test(room)) {
+      const body = 'invalid room name';
+      socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+      return;
+    }
+    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, room.toLowerCase()));
+  }
+
+  #accept(ws: WebSocket, roomName: string): void {
+    let member: Member | undefined;
+    let room: Room | undefined;
+    ws.on('message', (data, isBinary) => {
+      const parsed = isBinary ? ({ ok: false, error: 'binary frame' } as const) : parsePageMessage(data.toString());
+      if (!parsed.ok) {
+        this.#log.warn({ room: roomName, endpoint: member?.id, error: parsed.error }, 'bad focus message');
+        ws.send(JSON.stringify({ type: 'error', message: parsed.error } satisfies FocusMessage));
+        return;
+      }
+      const m = parsed.message;
+      if (m.type === 'join') {
+        if (member) return;
+        room = this.#room(roomName);
+        member = { id: randomBytes(4).toString('hex'), displayName: m.displayName || `Guest-${randomBytes(2).toString('hex')}`, ws, allocated: false };
+        this.#join(room, member);
+        return;
+      }
+      if (!member || !room) {
+        ws.send(JSON.stringify({ type: 'error', message: 'join first' } satisfies FocusMessage));
+        return;
+      }
+      const r = room;
+      const who = member;
+      const update: EndpointModify =
+        m.type === 'session-accept' ? sessionAcceptToColibri2(m.jingle, who.id) : { id: who.id, sources: jingleSources(m.jingle, who.id) };
+      r.queue
+        .run(() => this.#bridge.conferenceModify({ meetingId: r.meetingId, endpoints: [update] }))
+        .catch((err: unknown) => this.#fail(who, `${m.type} refused by the bridge`, err));
+    });
+    ws.on('close', () => {
+      if (room && member) this.#leave(room, member, true);
+    });
+    ws.on('error', (err) => this.#log.debug({ err }, 'focus socket error'));
+  }
+
+  #room(name: string): Room {
+    let room = this.#rooms.get(name);
+    if (!room) {
+      room = { name, meetingId: randomUUID(), members: new Map(), queue: new SerialQueue() };
+      this.#rooms.set(name, room);
+    }
+    return room;
+  }
+
+  #join(room: Room, member: Member): void {
+    const others: Participant[] = [...room.members.values()].map((m) => ({ id: m.id, displayName: m.displayName }));
+    room.members.set(member.id, member);
+    this.#send(member, { type: 'room', room: room.name, endpointId: member.id, participants: others });
+    for (const other of room.members.values()) {
+      if (other !== member) this.#send(other, { type: 'participant-joined', participant: { id: member.id, displayName: member.displayName } });
+    }
+    this.#log.info({ room: room.name, endpoint: member.id, displayName: member.displayName }, 'participant joined');
+    room.queue
+      .run(() => this.#allocate(room, member))
+      .catch((err: unknown) => this.#fail(member, 'allocation failed', err));
+  }
+
+  /** Jicofo's allocation request (Colibri2Session.sendAllocationRequest) and the offer. */
+  async #allocate(room: Room, member: Member): Promise<void> {
+    if (!room.members.has(member.id)) return;
+    const endpoint: EndpointModify = {
+      id: member.id,
+      create: true,
+      statsId: `${member.displayName.replace(/[^A-Za-z0-9]/g, '').slice(0, 16) || 'Guest'}-${member.id.slice(0, 3)}`,
+      mucRole: room.members.size === 1 ? 'moderator' : 'participant',
+      media: structuredClone(this.#media),
+      transport: { iceControlling: true, sctp: {} },
+      capabilities: [CAPABILITY_SOURCE_NAMES, CAPABILITY_SSRC_REWRITING],
+    };
+    const create = this.#bridge.conferenceByMeetingId(room.meetingId) === undefined;
+    const response = await this.#bridge.conferenceModify({
+      meetingId: room.meetingId,
+      ...(create ? { create: true, name: `${room.name}@${this.#mucDomain}` } : {}),
+      endpoints: [endpoint],
+    });
+    member.allocated = true;
+    this.#send(member, { type: 'session-initiate', jingle: buildSessionInitiate(response, member.id, this.#media) });
+  }
+
+  #leave(room: Room, member: Member, expire: boolean): void {
+    if (room.members.get(member.id) !== member) return;
+    room.members.delete(member.id);
+    this.#log.info({ room: room.name, endpoint: member.id }, 'participant left');
+    for (const other of room.members.values()) this.#send(other, { type: 'participant-left', id: member.id });
+    if (expire && member.allocated) {
+      room.queue
+        .run(() => this.#bridge.conferenceModify({ meetingId: room.meetingId, endpoints: [{ id: member.id, expire: true }] }))
+        .catch((err: unknown) => {
+          if (!(err instanceof Colibri2Error && err.reason === 'conference_not_found')) this.#log.warn({ err }, 'expire failed');
+        });
+    }
+    if (room.members.size === 0) this.#rooms.delete(room.name);
+  }
+
+  #fail(member: Member, what: string, err: unknown): void {
+    const text = err instanceof Error ? err.message : String(err);
+    this.#log.warn({ endpoint: member.id, error: text }, what);
+    this.#send(member, { type: 'error', message: `${what}: ${text}` });
+  }
+
+  #send(member: Member, m: FocusMessage): void {
+    if (member.ws.readyState === member.ws.OPEN) member.ws.send(JSON.stringify(m));
+  }
+
+  /** Close every page socket. */
+  close(): void {
+    for (const ws of this.#wss.clients) ws.close(1001, 'bridge shutting down');
+    this.#wss.close();
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * `npm start`: the standalone bridge (embedded focus + page on the public port), or with the
+ * focus disabled a bridge waiting for colibri2. Exits non-zero with a clear message when the
+ * config is invalid or the bridge cannot start.
+ */
+import { startBridge } from './bridge.ts';
+import { ConfigError, loadConfig } from './config/config.ts';
+import { createLogger } from './logger.ts';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`octobridge: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const log = createLogger(config.log.level);
+  let bridge;
+  try {
+    bridge = await startBridge(config, log);
+  } catch (err) {
+    log.fatal({ err }, 'cannot start');
+    process.exitCode = 1;
+    return;
+  }
+  if (config.focus.enabled) {
+    log.info(`open http://127.0.0.1:${bridge.publicPort}/<room> in two browser tabs`);
+  }
+  bridge.media.once('workerDied', () => {
+    log.fatal('mediasoup worker died; exiting');
+    void bridge.close().finally(() => process.exit(1));
+  });
+  const stop = (signal: string): void => {
+    log.info({ signal }, 'shutting down');
+    void bridge.close().finally(() => process.exit(0));
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+}
+
+void main();

@@ -1,0 +1,242 @@
+/**
+ * The media side of one endpoint: one mediasoup WebRtcTransport (ICE-lite, DTLS/SRTP, BUNDLE,
+ * on the shared WebRtcServer port), its producers (one per signalled source), its consumers
+ * (one per source forwarded to it) and, when SCTP was requested, the SCTP stream the client's
+ * in-band bridge channel uses (interop-findings.md Q2: DirectTransport data producer/consumer
+ * pair created before SCTP connects).
+ */
+import { EventEmitter } from 'node:events';
+import type * as ms from 'mediasoup/types';
+import type { Fingerprint, Media, MediaType } from '../colibri2/types.ts';
+import type { Logger } from '../logger.ts';
+import type { DtlsState, EndpointTraffic, ForwardingDecision, IceState, LocalTransport, MappedSource, VideoType } from './types.ts';
+
+/** Label and protocol of lib-jitsi-meet's bridge channel (BridgeChannel.ts). */
+export const BRIDGE_CHANNEL_LABEL = 'JVB data channel';
+export const BRIDGE_CHANNEL_PROTOCOL = 'http://jitsi.org/protocols/colibri';
+
+interface EndpointEvents {
+  iceStateChange: [IceState];
+  dtlsStateChange: [DtlsState];
+  /** An SCTP message on the bridge channel stream: payload and PPID (50 DCEP, 51 string, 53 binary). */
+  sctpMessage: [Buffer, number];
+  /** The SCTP association is up. */
+  sctpConnected: [];
+  closed: [];
+}
+
+/** A source forwarded to this endpoint. */
+interface Forwarded {
+  consumer: ms.Consumer;
+  mapped: MappedSource;
+}
+
+/** See the module docstring. Created by {@link MediaConference.createEndpoint}. */
+export class MediaEndpoint extends EventEmitter<EndpointEvents> {
+  readonly id: string;
+  /** What the endpoint signalled in colibri2 `<media>` (payload types, header extensions). */
+  media: Media[];
+  readonly rtpCapabilities: ms.RtpCapabilities;
+  readonly transport: ms.WebRtcTransport;
+  readonly #log: Logger;
+  readonly #forwarded = new Map<string, Forwarded>();
+  /** Producers by source name. */
+  readonly producers = new Map<string, ms.Producer>();
+  #sctpOut?: ms.DataProducer;
+  #connected = false;
+  #closed = false;
+
+  constructor(id: string, media: Media[], rtpCapabilities: ms.RtpCapabilities, transport: ms.WebRtcTransport, log: Logger) {
+    super();
+    this.id = id;
+    this.media = media;
+    this.rtpCapabilities = rtpCapabilities;
+    this.transport = transport;
+    this.#log = log;
+    transport.on('icestatechange', (s) => this.emit('iceStateChange', s));
+    transport.on('dtlsstatechange', (s) => {
+      if (s === 'failed') this.#log.warn('DTLS failed');
+      this.emit('dtlsStateChange', s);
+    });
+    transport.on('sctpstatechange', (s) => {
+      if (s === 'connected') this.emit('sctpConnected');
+    });
+  }
+
+  /** @internal Wire the SCTP bridge-channel stream (done by the conference before connect). */
+  async setUpSctp(direct: ms.DirectTransport): Promise<void> {
+    const options = { label: BRIDGE_CHANNEL_LABEL, protocol: BRIDGE_CHANNEL_PROTOCOL };
+    // Client-opened channel: the browser is DTLS client, so its first channel is stream 0.
+    const fromClient = await this.transport.produceData({ sctpStreamParameters: { streamId: 0, ordered: true }, ...options });
+    const toNode = await direct.consumeData({ dataProducerId: fromClient.id });
+    toNode.on('message', (payload, ppid) => this.emit('sctpMessage', payload, ppid));
+    const fromNode = await direct.produceData(options);
+    const toClient = await this.transport.consumeData({ dataProducerId: fromNode.id });
+    const streamId = toClient.sctpStreamParameters?.streamId;
+    if (streamId !== 0) this.#log.warn({ streamId }, 'bridge channel outbound SCTP stream is not 0');
+    this.#sctpOut = fromNode;
+  }
+
+  /** This bridge's ICE/DTLS parameters for the colibri2 answer. */
+  localTransport(candidateAddresses: readonly string[]): LocalTransport {
+    const ice = this.transport.iceParameters;
+    const candidates: LocalTransport['candidates'] = [];
+    let n = 0;
+    for (const c of this.transport.iceCandidates) {
+      for (const ip of candidateAddresses) {
+        n += 1;
+        // RFC 8445 5.1.2.1 host priority: type pref 126 (udp) / 90 (tcp), local pref by order.
+        const typePref = c.protocol === 'udp' ? 126 : 90;
+        candidates.push({
+          component: 1,
+          foundation: c.protocol === 'udp' ? '1' : '2',
+          generation: 0,
+          id: `${this.id}-${n}`,
+          network: 0,
+          priority: typePref * 2 ** 24 + (65535 - n) * 2 ** 8 + 255,
+          protocol: c.protocol,
+          type: 'host',
+          ip,
+          port: c.port,
+          ...(c.protocol === 'tcp' ? { tcptype: 'passive' as const } : {}),
+        });
+      }
+    }
+    const fps = [...this.transport.dtlsParameters.fingerprints].sort((a, b) =>
+      a.algorithm === 'sha-256' ? -1 : b.algorithm === 'sha-256' ? 1 : 0,
+    );
+    return {
+      ufrag: ice.usernameFragment,
+      pwd: ice.password,
+      candidates,
+      fingerprints: fps.map((f) => ({ hash: f.algorithm, value: f.value, setup: 'actpass' as const })),
+    };
+  }
+
+  /**
+   * Start DTLS with the endpoint's fingerprints. `setup` is the endpoint's role from its
+   * answer (`active` → it is the DTLS client). Later calls are ignored (no DTLS restart).
+   * @throws Error from mediasoup for unusable fingerprints.
+   */
+  async connect(fingerprints: readonly Fingerprint[]): Promise<void> {
+    if (this.#connected || fingerprints.length === 0) return;
+    const setup = fingerprints[0]?.setup;
+    const role: ms.DtlsRole = setup === 'active' ? 'client' : setup === 'passive' ? 'server' : 'auto';
+    const supported = new Set(['sha-1', 'sha-224', 'sha-256', 'sha-384', 'sha-512']);
+    const fps = fingerprints
+      .filter((f) => supported.has(f.hash.toLowerCase()))
+      .map((f) => ({ algorithm: f.hash.toLowerCase() as ms.FingerprintAlgorithm, value: f.value.toUpperCase() }));
+    if (fps.length === 0) throw new Error(`no supported DTLS fingerprint hash in ${fingerprints.map((f) => f.hash).join(',')}`);
+    await this.transport.connect({ dtlsParameters: { role, fingerprints: fps } });
+    this.#connected = true;
+  }
+
+  /** Whether the remote DTLS parameters were applied. */
+  get connected(): boolean {
+    return this.#connected;
+  }
+
+  get iceState(): IceState {
+    return this.transport.iceState;
+  }
+
+  /** Send on the bridge channel's SCTP stream. Returns false when SCTP is not set up. */
+  sendSctp(payload: Buffer, ppid: number): boolean {
+    if (!this.#sctpOut || this.#sctpOut.closed) return false;
+    if (this.transport.sctpState !== 'connected') return false;
+    this.#sctpOut.send(payload, ppid);
+    return true;
+  }
+
+  /** @internal Start forwarding `producer` to this endpoint (paused until the allocation resumes it). */
+  async forward(producer: ms.Producer, source: string, owner: string, videoType: VideoType | undefined): Promise<MappedSource | undefined> {
+    if (this.#closed || this.#forwarded.has(source)) return this.#forwarded.get(source)?.mapped;
+    const consumer = await this.transport.consume({
+      producerId: producer.id,
+      rtpCapabilities: this.rtpCapabilities,
+      paused: true,
+      enableRtx: true,
+    });
+    if (this.#closed) {
+      consumer.close();
+      return undefined;
+    }
+    const enc = consumer.rtpParameters.encodings?.[0];
+    const mapped: MappedSource = {
+      source,
+      owner,
+      kind: producer.kind as MediaType,
+      ssrc: enc?.ssrc ?? 0,
+      ...(enc?.rtx?.ssrc !== undefined ? { rtx: enc.rtx.ssrc } : {}),
+      ...(producer.kind === 'video' ? { videoType: videoType ?? 'CAMERA' } : {}),
+    };
+    this.#forwarded.set(source, { consumer, mapped });
+    consumer.on('producerclose', () => {
+      this.#forwarded.delete(source);
+      consumer.close();
+    });
+    return mapped;
+  }
+
+  /** @internal Stop forwarding a source (its producer is going away). */
+  unforward(source: string): void {
+    const f = this.#forwarded.get(source);
+    if (!f) return;
+    this.#forwarded.delete(source);
+    f.consumer.close();
+  }
+
+  /** Sources currently forwarded to this endpoint, with the SSRCs it receives them on. */
+  forwardedSources(): MappedSource[] {
+    return [...this.#forwarded.values()].map((f) => f.mapped);
+  }
+
+  /** Update the video type announced for a forwarded source (no media change). */
+  setForwardedVideoType(source: string, videoType: VideoType): void {
+    const f = this.#forwarded.get(source);
+    if (f && f.mapped.kind === 'video') f.mapped.videoType = videoType;
+  }
+
+  /**
+   * Apply an allocation decision for one forwarded source: pause/resume and preferred
+   * simulcast layers (mediasoup `consumer.setPreferredLayers`). Unknown sources are ignored.
+   */
+  async applyForwarding(source: string, decision: ForwardingDecision): Promise<void> {
+    const f = this.#forwarded.get(source);
+    if (!f || f.consumer.closed) return;
+    if (decision.spatialLayer !== undefined && f.consumer.type === 'simulcast') {
+      await f.consumer.setPreferredLayers({
+        spatialLayer: decision.spatialLayer,
+        ...(decision.temporalLayer !== undefined ? { temporalLayer: decision.temporalLayer } : {}),
+      });
+    }
+    if (decision.paused && !f.consumer.paused) await f.consumer.pause();
+    if (!decision.paused && f.consumer.paused) await f.consumer.resume();
+  }
+
+  /** Transport counters and the transport-cc estimate. */
+  async traffic(): Promise<EndpointTraffic> {
+    const [s] = await this.transport.getStats();
+    return {
+      bytesReceived: s?.bytesReceived ?? 0,
+      bytesSent: s?.bytesSent ?? 0,
+      recvBitrate: s?.recvBitrate ?? 0,
+      sendBitrate: s?.sendBitrate ?? 0,
+      availableOutgoingBitrate: s?.availableOutgoingBitrate ?? 0,
+    };
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Close the transport (and with it every producer and consumer). */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.transport.close();
+    this.#forwarded.clear();
+    this.producers.clear();
+    this.emit('closed');
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * The media engine: mediasoup worker(s), each with a WebRtcServer on the single shared UDP
+ * port (JVB's `videobridge.ice.udp.port`, default 10000), and one router per conference.
+ * The only module tree that imports mediasoup (with relay/).
+ */
+import os from 'node:os';
+import { EventEmitter } from 'node:events';
+import * as mediasoup from 'mediasoup';
+import type * as ms from 'mediasoup/types';
+import type { Logger } from '../logger.ts';
+import { MediaConference } from './MediaConference.ts';
+import { routerCodecs, type VideoCodecName } from './rtp.ts';
+
+/** Options of {@link MediaEngine.create}. */
+export interface MediaEngineOptions {
+  workerBin: string;
+  logLevel: 'debug' | 'warn' | 'error' | 'none';
+  /** UDP port shared by all endpoints; 0 = any free port (tests). */
+  udpPort: number;
+  listenIp: string;
+  /** Addresses to advertise in candidates; empty = every local IPv4 address plus 127.0.0.1. */
+  advertiseIps: string[];
+  iceTcp: { enabled: boolean; port: number };
+  videoCodecs: readonly VideoCodecName[];
+  /** WebRtcTransport initial available outgoing bitrate, bps. */
+  initialOutgoingBitrateBps: number;
+  /** ICE consent timeout, s (mediasoup `iceConsentTimeout`). */
+  iceConsentTimeoutSec: number;
+}
+
+interface EngineEvents {
+  /** A worker died (the pool issue re-creates it; here the process is unhealthy). */
+  workerDied: [Error];
+}
+
+/** Addresses candidates are advertised on when none are configured. */
+function localAddresses(listenIp: string): string[] {
+  if (listenIp !== '0.0.0.0') return [listenIp];
+  const out: string[] = [];
+  for (const ifaces of Object.values(os.networkInterfaces())) {
+    for (const i of ifaces ?? []) if (i.family === 'IPv4' && !i.internal) out.push(i.address);
+  }
+  out.push('127.0.0.1');
+  return out;
+}
+
+/**
+ * Owns the mediasoup worker and its WebRtcServer.
+ *
+ * @example const engine = await MediaEngine.create(opts, log); const conf = await engine.createConference('3d93...');
+ */
+export class MediaEngine extends EventEmitter<EngineEvents> {
+  readonly worker: ms.Worker;
+  readonly webRtcServer: ms.WebRtcServer;
+  readonly candidateAddresses: string[];
+  readonly options: MediaEngineOptions;
+  readonly #log: Logger;
+  readonly #conferences = new Set<MediaConference>();
+  #healthy = true;
+
+  private constructor(worker: ms.Worker, server: ms.WebRtcServer, options: MediaEngineOptions, log: Logger) {
+    super();
+    this.worker = worker;
+    this.webRtcServer = server;
+    this.options = options;
+    this.#log = log;
+    this.candidateAddresses = options.advertiseIps.length > 0 ? [...options.advertiseIps] : localAddresses(options.listenIp);
+    worker.on('died', (error) => {
+      this.#healthy = false;
+      this.#log.error({ err: error, pid: worker.pid }, 'mediasoup worker died');
+      this.emit('workerDied', error);
+    });
+  }
+
+  /**
+   * Start the worker and bind the WebRtcServer.
+   * @throws Error when the worker binary is missing (message names the path) or the port is taken.
+   */
+  static async create(options: MediaEngineOptions, log: Logger): Promise<MediaEngine> {
+    let worker: ms.Worker;
+    try {
+      worker = await mediasoup.createWorker({ workerBin: options.workerBin, logLevel: options.logLevel });
+    } catch (err) {
+      throw new Error(`cannot start mediasoup worker ${options.workerBin}: ${(err as Error).message} (run: sh native/build.sh)`);
+    }
+    const listenInfos: ms.WebRtcServerOptions['listenInfos'] = [
+      { protocol: 'udp', ip: options.listenIp, ...(options.udpPort ? { port: options.udpPort } : {}) },
+    ];
+    if (options.iceTcp.enabled) {
+      listenInfos.push({ protocol: 'tcp', ip: options.listenIp, ...(options.iceTcp.port ? { port: options.iceTcp.port } : {}) });
+    }
+    let server: ms.WebRtcServer;
+    try {
+      server = await worker.createWebRtcServer({ listenInfos });
+    } catch (err) {
+      worker.close();
+      throw new Error(`cannot bind media port udp/${options.udpPort} on ${options.listenIp}: ${(err as Error).message}`);
+    }
+    log.info({ pid: worker.pid, udpPort: options.udpPort, tcp: options.iceTcp.enabled ? options.iceTcp.port : undefined }, 'media engine started');
+    return new MediaEngine(worker, server, options, log);
+  }
+
+  /** False after the worker died. */
+  get healthy(): boolean {
+    return this.#healthy && !this.worker.closed;
+  }
+
+  /** Create the media side of a conference (a router). `id` is for logs. */
+  async createConference(id: string): Promise<MediaConference> {
+    const router = await this.worker.createRouter({ mediaCodecs: routerCodecs(this.options.videoCodecs) });
+    const conf = new MediaConference(id, this, router, this.#log.child({ conference: id }));
+    this.#conferences.add(conf);
+    conf.once('closed', () => this.#conferences.delete(conf));
+    return conf;
+  }
+
+  /** Worker CPU and memory (getrusage of the worker process). ru_utime/ru_stime in ms, ru_maxrss in KiB. */
+  async resourceUsage(): Promise<ms.WorkerResourceUsage> {
+    return this.worker.getResourceUsage();
+  }
+
+  /** Close every conference and the worker. */
+  close(): void {
+    for (const c of [...this.#conferences]) c.close();
+    this.worker.close();
+  }
+}

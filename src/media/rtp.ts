@@ -1,0 +1,239 @@
+/**
+ * Mapping between colibri2's media descriptions (Jingle payload types, rtp-hdrexts, ssma
+ * sources) and mediasoup's RTP parameters / capabilities (mediasoup `RtpParameters.ts`).
+ *
+ * Pure functions, no I/O. Errors are thrown as {@link RtpMappingError} with a message naming
+ * the offending source / SSRC, so the colibri2 layer can answer `bad-request` and change nothing.
+ */
+import type * as ms from 'mediasoup/types';
+import type { Media, MediaSource, MediaType, PayloadType } from '../colibri2/types.ts';
+
+/** Thrown for media descriptions or sources mediasoup cannot use. */
+export class RtpMappingError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RtpMappingError';
+  }
+}
+
+/** Video codec names the bridge can route, in the router's order. */
+export type VideoCodecName = 'VP8' | 'VP9' | 'H264' | 'AV1';
+
+/**
+ * Router codecs: opus plus the given video codecs, each with mediasoup's supported RTCP
+ * feedback. Payload types here are router-internal; endpoints keep their own (mediasoup maps them).
+ */
+export function routerCodecs(video: readonly VideoCodecName[]): ms.RouterRtpCodecCapability[] {
+  const codecs: ms.RouterRtpCodecCapability[] = [
+    { kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, channels: 2 },
+  ];
+  for (const name of video) {
+    switch (name) {
+      case 'VP8':
+        codecs.push({ kind: 'video', mimeType: 'video/VP8', clockRate: 90000 });
+        break;
+      case 'VP9':
+        codecs.push({ kind: 'video', mimeType: 'video/VP9', clockRate: 90000, parameters: { 'profile-id': 0 } });
+        break;
+      case 'H264':
+        codecs.push({
+          kind: 'video',
+          mimeType: 'video/H264',
+          clockRate: 90000,
+          parameters: { 'packetization-mode': 1, 'profile-level-id': '42e01f', 'level-asymmetry-allowed': 1 },
+        });
+        break;
+      case 'AV1':
+        codecs.push({ kind: 'video', mimeType: 'video/AV1', clockRate: 90000 });
+        break;
+    }
+  }
+  return codecs;
+}
+
+/**
+ * Header extensions the bridge negotiates towards receivers. `sdes:mid` is left out on purpose:
+ * with SSRC rewriting each forwarded source gets its own m-line on the client, announced with
+ * its SSRC, so the client demultiplexes by SSRC (as with JVB, which strips unknown extensions).
+ */
+const FORWARDED_HDREXTS = new Set([
+  'urn:ietf:params:rtp-hdrext:ssrc-audio-level',
+  'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time',
+  'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01',
+  'https://aomediacodec.github.io/av1-rtp-spec/#dependency-descriptor-rtp-header-extension',
+  'urn:3gpp:video-orientation',
+  'urn:ietf:params:rtp-hdrext:toffset',
+  'http://www.webrtc.org/experiments/rtp-hdrext/abs-capture-time',
+  'http://www.webrtc.org/experiments/rtp-hdrext/playout-delay',
+]);
+
+/** Header extensions accepted from senders (forwarded ones plus MID for demultiplexing). */
+const RECEIVED_HDREXTS = new Set([...FORWARDED_HDREXTS, 'urn:ietf:params:rtp-hdrext:sdes:mid']);
+
+/** fmtp parameter values as mediasoup wants them: integers as numbers, the rest as strings. */
+function fmtpParameters(pt: PayloadType): Record<string, string | number> {
+  const out: Record<string, string | number> = {};
+  for (const p of pt.parameters) {
+    if (p.name === undefined || p.name === '') continue;
+    out[p.name] = /^\d+$/.test(p.value) ? Number(p.value) : p.value;
+  }
+  return out;
+}
+
+function mimeType(kind: MediaType, pt: PayloadType): string {
+  return `${kind}/${pt.name}`;
+}
+
+/**
+ * The receiver's RTP capabilities for mediasoup `transport.consume()`: its payload types become
+ * `preferredPayloadType`s and its header extension ids `preferredId`s, so forwarded packets
+ * carry exactly the numbers the receiver negotiated with Jicofo's offer.
+ */
+export function rtpCapabilitiesOf(media: readonly Media[]): ms.RtpCapabilities {
+  const codecs: ms.RtpCodecCapability[] = [];
+  const headerExtensions: ms.RtpHeaderExtension[] = [];
+  for (const m of media) {
+    for (const pt of m.payloadTypes) {
+      codecs.push({
+        kind: m.type,
+        mimeType: mimeType(m.type, pt),
+        preferredPayloadType: pt.id,
+        clockRate: pt.clockrate,
+        ...(m.type === 'audio' ? { channels: pt.channels ?? 1 } : {}),
+        parameters: fmtpParameters(pt),
+        rtcpFeedback: pt.rtcpFbs.map((fb) => ({ type: fb.type, parameter: fb.subtype ?? '' })),
+      });
+    }
+    for (const ext of m.rtpHdrExts) {
+      if (!FORWARDED_HDREXTS.has(ext.uri)) continue;
+      headerExtensions.push({
+        kind: m.type,
+        uri: ext.uri as ms.RtpHeaderExtensionUri,
+        preferredId: ext.id,
+        preferredEncrypt: false,
+        direction: 'sendrecv',
+      });
+    }
+  }
+  return { codecs, headerExtensions };
+}
+
+/** The SSRC layout of one source: simulcast layers low→high, each with its RTX SSRC if any. */
+export interface SourceLayout {
+  encodings: { ssrc: number; rtxSsrc?: number }[];
+}
+
+/**
+ * Derive the encodings of a `<media-source>` from its SSRCs and groups (colibri2.md §6.3):
+ * a `SIM` group gives the layers low→high; each `FID` pair gives a layer's RTX; without `SIM`
+ * the single primary SSRC (one that is not an RTX/FEC of another) is the only layer.
+ *
+ * @throws RtpMappingError for a source without SSRCs, a SIM/FID group naming unknown SSRCs,
+ *   or several primaries without a SIM group.
+ */
+export function sourceLayout(source: MediaSource): SourceLayout {
+  const all = new Set(source.sources.map((s) => s.ssrc));
+  if (all.size === 0) throw new RtpMappingError(`source ${source.id} has no SSRC`);
+  const rtxOf = new Map<number, number>();
+  const secondary = new Set<number>();
+  let sim: number[] | undefined;
+  for (const g of source.ssrcGroups) {
+    for (const s of g.ssrcs) {
+      if (!all.has(s)) throw new RtpMappingError(`source ${source.id}: ${g.semantics} group names unknown SSRC ${s}`);
+    }
+    if (g.semantics === 'SIM') {
+      if (sim) throw new RtpMappingError(`source ${source.id} has two SIM groups`);
+      if (g.ssrcs.length < 1 || new Set(g.ssrcs).size !== g.ssrcs.length) throw new RtpMappingError(`source ${source.id}: bad SIM group`);
+      sim = g.ssrcs;
+    } else {
+      const [primary, second] = g.ssrcs;
+      if (g.ssrcs.length !== 2 || primary === undefined || second === undefined || primary === second) {
+        throw new RtpMappingError(`source ${source.id}: ${g.semantics} group must have two distinct SSRCs`);
+      }
+      if (g.semantics === 'FID') rtxOf.set(primary, second);
+      secondary.add(second);
+    }
+  }
+  const primaries = sim ?? [...all].filter((s) => !secondary.has(s));
+  if (primaries.length !== 1 && !sim) {
+    throw new RtpMappingError(`source ${source.id} has ${primaries.length} primary SSRCs and no SIM group`);
+  }
+  return {
+    encodings: primaries.map((ssrc) => {
+      const rtx = rtxOf.get(ssrc);
+      return rtx === undefined ? { ssrc } : { ssrc, rtxSsrc: rtx };
+    }),
+  };
+}
+
+/**
+ * The sender's payload type to produce with: the first of `preference` (mime names without
+ * kind, e.g. `['VP8','H264']` or `['opus']`) that the endpoint signalled, plus its RTX (`apt`).
+ */
+export function pickCodec(media: Media | undefined, preference: readonly string[]): { main: PayloadType; rtx?: PayloadType } | undefined {
+  if (!media) return undefined;
+  for (const name of preference) {
+    const main = media.payloadTypes.find((pt) => pt.name.toLowerCase() === name.toLowerCase());
+    if (!main) continue;
+    const rtx = media.payloadTypes.find(
+      (pt) => pt.name.toLowerCase() === 'rtx' && pt.parameters.some((p) => p.name === 'apt' && Number(p.value) === main.id),
+    );
+    return rtx ? { main, rtx } : { main };
+  }
+  return undefined;
+}
+
+/**
+ * mediasoup producer RTP parameters for one colibri2 source of an endpoint.
+ *
+ * @param source the `<media-source>` (its name becomes the producer's identity)
+ * @param media the endpoint's `<media>` of the same type (payload types, header extensions)
+ * @param preference codec names in preference order for this kind
+ * @param cname RTCP CNAME (colibri2 does not carry one; the endpoint id is used)
+ * @throws RtpMappingError when no usable codec is signalled or the SSRC layout is invalid.
+ */
+export function producerRtpParameters(
+  source: MediaSource,
+  media: Media | undefined,
+  preference: readonly string[],
+  cname: string,
+): ms.RtpParameters {
+  const layout = sourceLayout(source);
+  const codec = pickCodec(media, preference);
+  if (!media || !codec) throw new RtpMappingError(`source ${source.id}: no usable ${source.type} codec signalled (want ${preference.join('/')})`);
+  const kind = source.type;
+  const codecs: ms.RtpCodecParameters[] = [
+    {
+      mimeType: mimeType(kind, codec.main),
+      payloadType: codec.main.id,
+      clockRate: codec.main.clockrate,
+      ...(kind === 'audio' ? { channels: codec.main.channels ?? 1 } : {}),
+      parameters: fmtpParameters(codec.main),
+      rtcpFeedback: codec.main.rtcpFbs.map((fb) => ({ type: fb.type, parameter: fb.subtype ?? '' })),
+    },
+  ];
+  const useRtx = codec.rtx !== undefined && layout.encodings.some((e) => e.rtxSsrc !== undefined);
+  if (useRtx && codec.rtx) {
+    codecs.push({
+      mimeType: `${kind}/rtx`,
+      payloadType: codec.rtx.id,
+      clockRate: codec.rtx.clockrate,
+      parameters: { apt: codec.main.id },
+      rtcpFeedback: [],
+    });
+  }
+  const simulcast = layout.encodings.length > 1;
+  return {
+    codecs,
+    headerExtensions: media.rtpHdrExts
+      .filter((e) => RECEIVED_HDREXTS.has(e.uri))
+      .map((e) => ({ uri: e.uri as ms.RtpHeaderExtensionUri, id: e.id, encrypt: false })),
+    encodings: layout.encodings.map((e) => ({
+      ssrc: e.ssrc,
+      ...(useRtx && e.rtxSsrc !== undefined ? { rtx: { ssrc: e.rtxSsrc } } : {}),
+      // Chromium's VP8/H264 simulcast layers carry 3 temporal layers each.
+      ...(simulcast && kind === 'video' ? { scalabilityMode: 'L1T3' } : {}),
+    })),
+    rtcp: { cname, reducedSize: true },
+  };
+}

@@ -1,0 +1,60 @@
+/**
+ * Types of the media layer's typed API. Nothing here mentions mediasoup: protocol code
+ * (colibri2/, channel/, focus/) speaks in endpoints, sources, SSRCs, layers and bps.
+ */
+import type { Fingerprint, IceCandidate, MediaType } from '../colibri2/types.ts';
+
+/** This bridge's side of an endpoint's transport, for the colibri2 answer. */
+export interface LocalTransport {
+  ufrag: string;
+  pwd: string;
+  /** Host candidates on the single shared port (and ICE-TCP when enabled). */
+  candidates: IceCandidate[];
+  /** DTLS fingerprints (sha-256 first); the colibri2 answer says `setup='actpass'`. */
+  fingerprints: Fingerprint[];
+}
+
+/** ICE state of an endpoint's transport (mediasoup `IceState`, ICE-lite). */
+export type IceState = 'new' | 'connected' | 'completed' | 'disconnected' | 'closed';
+/** DTLS state of an endpoint's transport. */
+export type DtlsState = 'new' | 'connecting' | 'connected' | 'failed' | 'closed';
+
+/** Video type of a source, as in `SourceVideoTypeMessage` / `VideoSourcesMap`. */
+export type VideoType = 'CAMERA' | 'DESKTOP' | 'DESKTOP_HIGH_FPS' | 'DISABLED';
+
+/**
+ * A source forwarded to one receiver, with the SSRCs the receiver sees (bridge-chosen:
+ * mediasoup consumers always get new SSRCs). One entry of `AudioSourcesMap`/`VideoSourcesMap`.
+ */
+export interface MappedSource {
+  /** Source name, e.g. `79f0273e-v0`. */
+  source: string;
+  /** Sending endpoint id. */
+  owner: string;
+  kind: MediaType;
+  ssrc: number;
+  /** RTX SSRC (video), when the receiver negotiated RTX. */
+  rtx?: number;
+  videoType?: VideoType;
+}
+
+/** How one source is forwarded to one receiver: the allocator's output, applied by media/. */
+export interface ForwardingDecision {
+  paused: boolean;
+  /** Simulcast spatial layer index (0 = lowest); omitted = highest. */
+  spatialLayer?: number;
+  /** Temporal layer index; omitted = highest. */
+  temporalLayer?: number;
+}
+
+/** Per-endpoint traffic counters (from mediasoup transport stats). */
+export interface EndpointTraffic {
+  bytesReceived: number;
+  bytesSent: number;
+  /** Incoming bitrate, bps. */
+  recvBitrate: number;
+  /** Outgoing bitrate, bps. */
+  sendBitrate: number;
+  /** transport-cc send-side estimate towards this endpoint, bps (0 before any). */
+  availableOutgoingBitrate: number;
+}

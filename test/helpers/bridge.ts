@@ -1,0 +1,20 @@
+/**
+ * Start a real octobridge in the test process, on free ports, bound to loopback.
+ */
+import { startBridge, type RunningBridge } from '../../src/bridge.ts';
+import { loadConfig } from '../../src/config/config.ts';
+import { createLogger } from '../../src/logger.ts';
+
+/** Env overrides on top of the test defaults (free ports, loopback, quiet logs). */
+export async function startTestBridge(env: Record<string, string> = {}): Promise<RunningBridge> {
+  const config = loadConfig({
+    JVB_PORT: '0',
+    OCTOBRIDGE_PUBLIC_PORT: '0',
+    OCTOBRIDGE_PUBLIC_HOST: '127.0.0.1',
+    OCTOBRIDGE_PRIVATE_PORT: '0',
+    OCTOBRIDGE_LISTEN_IP: '127.0.0.1',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+    ...env,
+  });
+  return startBridge(config, createLogger(config.log.level, { pretty: false }));
+}
