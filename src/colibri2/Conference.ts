@@ -332,7 +332,7 @@ export class Conference extends EventEmitter<ConferenceEvents> {
         return;
       case 'EndpointMessage': {
         const out = msg.endpointMessageFrom(m, from.id);
-        if (!m.to) {
+        if (msg.isBroadcast(m)) {
           for (const e of this.#endpoints.values()) if (e !== from) e.channel.send(out);
         } else {
           const to = this.#endpoints.get(m.to);

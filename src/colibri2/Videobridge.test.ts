@@ -154,3 +154,21 @@ describe('conference-modify', () => {
     }
   });
 });
+
+describe('expiry', () => {
+  it('expires an endpoint with no ICE and no channel after the timeout, then the empty conference', async () => {
+    const short = await startTestBridge({ OCTOBRIDGE_FOCUS: '0', OCTOBRIDGE_EXPIRE_MS: '1500' });
+    try {
+      const meetingId = randomUUID();
+      const expired: string[] = [];
+      short.videobridge.on('endpointExpired', (_c, id, reason) => expired.push(`${id}:${reason}`));
+      await short.videobridge.conferenceModify(allocate(meetingId, 'silent', true));
+      await new Promise((r) => setTimeout(r, 3000));
+      expect(expired).toEqual(['silent:timeout']);
+      await new Promise((r) => setTimeout(r, 2000));
+      expect(short.videobridge.conferenceByMeetingId(meetingId)).toBeUndefined();
+    } finally {
+      await short.close();
+    }
+  });
+});

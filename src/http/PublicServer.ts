@@ -1,6 +1,6 @@
 /**
  * The public HTTP server (JVB's `videobridge.http-servers.public`, default port 9090 here):
- * the standalone page (`/`, `/<room>`, `/static/*`), the focus signalling socket
+ * the standalone page (`/`, `/<room>`, `/page/*`), the focus signalling socket
  * (`/focus/<room>`) and colibri-ws (`/colibri-ws/...`).
  */
 import http from 'node:http';
@@ -32,7 +32,7 @@ export interface PublicServerOptions {
 /** Start the server; resolves once listening. `port` 0 picks a free port (see `server.address()`). */
 export async function startPublicServer(opts: PublicServerOptions, log: Logger): Promise<http.Server> {
   const files = opts.focus ? loadPageFiles() : new Map<string, StaticFile>();
-  const index = files.get('/static/index.html');
+  const index = files.get('/page/index.html');
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, 405, `method ${req.method} not allowed`);

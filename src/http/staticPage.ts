@@ -45,12 +45,12 @@ export default req('./index');
 `;
 }
 
-/** Load the page's files once: a map from URL path (`/static/app.js`) to file. */
+/** Load the page files once: a map from URL path (`/page/app.js`) to file. */
 export function loadPageFiles(): Map<string, StaticFile> {
   const files = new Map<string, StaticFile>();
   for (const name of ['index.html', 'app.js', 'sdp.js', 'style.css']) {
     const ext = path.extname(name);
-    files.set(`/static/${name}`, { body: readFileSync(path.join(PAGE_DIR, name)), type: TYPES[ext] ?? 'application/octet-stream' });
+    files.set(`/page/${name}`, { body: readFileSync(path.join(PAGE_DIR, name)), type: TYPES[ext] ?? 'application/octet-stream' });
   }
   files.set('/lib/sdp-transform.js', { body: Buffer.from(sdpTransformModule()), type: TYPES['.js'] ?? '' });
   return files;

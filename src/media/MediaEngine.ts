@@ -9,7 +9,7 @@ import * as mediasoup from 'mediasoup';
 import type * as ms from 'mediasoup/types';
 import type { Logger } from '../logger.ts';
 import { MediaConference } from './MediaConference.ts';
-import { routerCodecs, type VideoCodecName } from './rtp.ts';
+import { checkRouterNumbering, JICOFO_NUMBERING, routerCodecs, type VideoCodecName } from './rtp.ts';
 
 /** Options of {@link MediaEngine.create}. */
 export interface MediaEngineOptions {
@@ -107,7 +107,11 @@ export class MediaEngine extends EventEmitter<EngineEvents> {
 
   /** Create the media side of a conference (a router). `id` is for logs. */
   async createConference(id: string): Promise<MediaConference> {
-    const router = await this.worker.createRouter({ mediaCodecs: routerCodecs(this.options.videoCodecs) });
+    const router = await this.worker.createRouter({
+      mediaCodecs: routerCodecs(this.options.videoCodecs, JICOFO_NUMBERING),
+      headerExtensionIds: JICOFO_NUMBERING.headerExtensionIds,
+    });
+    checkRouterNumbering(router.rtpCapabilities, JICOFO_NUMBERING);
     const conf = new MediaConference(id, this, router, this.#log.child({ conference: id }));
     this.#conferences.add(conf);
     conf.once('closed', () => this.#conferences.delete(conf));

@@ -20,35 +20,97 @@ export class RtpMappingError extends Error {
 export type VideoCodecName = 'VP8' | 'VP9' | 'H264' | 'AV1';
 
 /**
- * Router codecs: opus plus the given video codecs, each with mediasoup's supported RTCP
- * feedback. Payload types here are router-internal; endpoints keep their own (mediasoup maps them).
+ * The payload types and header extension ids a conference's router uses. mediasoup forwards
+ * packets with the router's numbers, so they must be the numbers the receivers negotiated:
+ * with Jicofo every endpoint of a conference gets the same offer, so one numbering per router
+ * serves them all. Set with the patched `createRouter({headerExtensionIds})` and
+ * `mediaCodecs[].rtxPayloadType` (native/node-patches), and the worker writes each consumer's
+ * extension ids (native/patches/0004).
  */
-export function routerCodecs(video: readonly VideoCodecName[]): ms.RouterRtpCodecCapability[] {
-  const codecs: ms.RouterRtpCodecCapability[] = [
-    { kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, channels: 2 },
+export interface RtpNumbering {
+  payloadTypes: { opus: number } & Record<VideoCodecName, { pt: number; rtx: number }>;
+  /** Header extension URI → id. URIs not listed are not offered by the router. */
+  headerExtensionIds: Record<string, number>;
+}
+
+/**
+ * Jicofo's default numbering (jicofo `reference.conf` `jicofo.codec`, shared/docs/colibri2.md):
+ * opus 111; AV1 41/42, VP8 100/96, H264 107/99, VP9 101/97 (codec/RTX); ssrc-audio-level 1,
+ * toffset 2, abs-send-time 3, rid 4, transport-cc 5, sdes:mid 10, dependency-descriptor 11.
+ */
+export const JICOFO_NUMBERING: RtpNumbering = {
+  payloadTypes: {
+    opus: 111,
+    AV1: { pt: 41, rtx: 42 },
+    VP8: { pt: 100, rtx: 96 },
+    H264: { pt: 107, rtx: 99 },
+    VP9: { pt: 101, rtx: 97 },
+  },
+  headerExtensionIds: {
+    'urn:ietf:params:rtp-hdrext:ssrc-audio-level': 1,
+    'urn:ietf:params:rtp-hdrext:toffset': 2,
+    'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time': 3,
+    'urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id': 4,
+    'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01': 5,
+    'urn:ietf:params:rtp-hdrext:sdes:mid': 10,
+    'https://aomediacodec.github.io/av1-rtp-spec/#dependency-descriptor-rtp-header-extension': 11,
+  },
+};
+
+/** A media codec with the patched mediasoup's `rtxPayloadType` (native/node-patches). */
+type RouterCodec = ms.RouterRtpCodecCapability & { rtxPayloadType?: number };
+
+/**
+ * Router codecs: opus plus the given video codecs, with the numbering's payload types.
+ */
+export function routerCodecs(video: readonly VideoCodecName[], numbering: RtpNumbering = JICOFO_NUMBERING): RouterCodec[] {
+  const codecs: RouterCodec[] = [
+    { kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, channels: 2, preferredPayloadType: numbering.payloadTypes.opus },
   ];
   for (const name of video) {
+    const { pt, rtx } = numbering.payloadTypes[name];
+    const base = { kind: 'video' as const, clockRate: 90000, preferredPayloadType: pt, rtxPayloadType: rtx };
     switch (name) {
       case 'VP8':
-        codecs.push({ kind: 'video', mimeType: 'video/VP8', clockRate: 90000 });
+        codecs.push({ ...base, mimeType: 'video/VP8' });
         break;
       case 'VP9':
-        codecs.push({ kind: 'video', mimeType: 'video/VP9', clockRate: 90000, parameters: { 'profile-id': 0 } });
+        codecs.push({ ...base, mimeType: 'video/VP9', parameters: { 'profile-id': 0 } });
         break;
       case 'H264':
         codecs.push({
-          kind: 'video',
+          ...base,
           mimeType: 'video/H264',
-          clockRate: 90000,
           parameters: { 'packetization-mode': 1, 'profile-level-id': '42e01f', 'level-asymmetry-allowed': 1 },
         });
         break;
       case 'AV1':
-        codecs.push({ kind: 'video', mimeType: 'video/AV1', clockRate: 90000 });
+        codecs.push({ ...base, mimeType: 'video/AV1' });
         break;
     }
   }
   return codecs;
+}
+
+/**
+ * Check that the router really uses `numbering` (i.e. the node-patches are applied).
+ * @throws Error naming the fix when it does not.
+ */
+export function checkRouterNumbering(caps: ms.RtpCapabilities, numbering: RtpNumbering = JICOFO_NUMBERING): void {
+  const opus = caps.codecs?.find((c) => c.mimeType.toLowerCase() === 'audio/opus');
+  const tcc = caps.headerExtensions?.find((e) => e.uri === 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01');
+  const level = caps.headerExtensions?.find((e) => e.uri === 'urn:ietf:params:rtp-hdrext:ssrc-audio-level');
+  const rtx = caps.codecs?.find((c) => c.mimeType.toLowerCase() === 'video/rtx');
+  const ok =
+    opus?.preferredPayloadType === numbering.payloadTypes.opus &&
+    tcc !== undefined &&
+    tcc.preferredId === numbering.headerExtensionIds[tcc.uri] &&
+    level !== undefined &&
+    level.preferredId === numbering.headerExtensionIds[level.uri] &&
+    (rtx === undefined || Object.values(numbering.payloadTypes).some((v) => typeof v === 'object' && v.rtx === rtx.preferredPayloadType));
+  if (!ok) {
+    throw new Error('mediasoup router ignores the RTP numbering: node_modules/mediasoup is not patched (run: sh native/build.sh)');
+  }
 }
 
 /**

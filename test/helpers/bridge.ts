@@ -13,7 +13,7 @@ export async function startTestBridge(env: Record<string, string> = {}): Promise
     OCTOBRIDGE_PUBLIC_HOST: '127.0.0.1',
     OCTOBRIDGE_PRIVATE_PORT: '0',
     OCTOBRIDGE_LISTEN_IP: '127.0.0.1',
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'fatal',
     ...env,
   });
   return startBridge(config, createLogger(config.log.level, { pretty: false }));

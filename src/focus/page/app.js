@@ -1,0 +1,687 @@
+/**
+ * octobridge standalone room page: joins `/<room>` through the embedded focus (WebSocket `/focus/<room>`,
+ * protocol in ../protocol.ts), answers the bridge's offer the way lib-jitsi-meet does (sdp.js), runs the bridge
+ * channel (SCTP data channel, or colibri-ws with `?channel=ws`) and shows the remote video sources as tiles.
+ *
+ * Query parameters: `name` (display name), `channel=ws`, `audio=0`, `video=0`, `width`, `height`, `fps`.
+ * Plain ES module, no build step; Chromium and Firefox ESR.
+ */
+import { addSourcesToRemoteSdp, answerToJingle, createSourceCounters, jingleToSdp, mediaByMid } from './sdp.js';
+
+const COLIBRI_PROTOCOL = 'http://jitsi.org/protocols/colibri';
+const MAX_RETRY_DELAY_S = 60;
+
+const $ = id => /** @type {HTMLElement} */ (document.getElementById(id));
+const log = (...args) => console.log('[octobridge]', ...args);
+const warn = (...args) => console.warn('[octobridge]', ...args);
+
+// ---------------------------------------------------------------------------------------------------------------
+// Configuration and state
+// ---------------------------------------------------------------------------------------------------------------
+
+/** @param {URLSearchParams} params @param {string} name @param {number} fallback @returns {number} */
+function intParam(params, name, fallback) {
+  const value = Number.parseInt(params.get(name) ?? '', 10);
+
+  return Number.isFinite(value) && value > 0 ? value : fallback;
+}
+
+function randomGuestName() {
+  const bytes = crypto.getRandomValues(new Uint8Array(2));
+
+  return `Guest-${[...bytes].map(b => b.toString(16).padStart(2, '0')).join('')}`;
+}
+
+function readConfig() {
+  const params = new URLSearchParams(location.search);
+
+  return {
+    room: decodeURIComponent(location.pathname.replace(/^\/+|\/+$/g, '')),
+    displayName: params.get('name') || randomGuestName(),
+    channel: params.get('channel') === 'ws' ? 'ws' : 'sctp',
+    sendAudio: params.get('audio') !== '0',
+    sendVideo: params.get('video') !== '0',
+    width: intParam(params, 'width', 1280),
+    height: intParam(params, 'height', 720),
+    fps: intParam(params, 'fps', 30),
+  };
+}
+
+const config = readConfig();
+
+const state = {
+  /** @type {string|null} */ endpointId: null,
+  /** @type {Map<string, {id: string, displayName: string}>} */ participants: new Map(),
+  /** @type {WebSocket|null} */ focus: null,
+  /** @type {RTCPeerConnection|null} */ pc: null,
+  /** @type {string|null} */ offerSdp: null,
+  /** @type {MediaStream} */ localStream: new MediaStream(),
+  counters: createSourceCounters(),
+  sourceMaps: { audio: [], video: [] },
+  /** @type {object[]} */ received: [],
+  /** @type {RTCDataChannel|WebSocket|null} */ channel: null,
+  channelOpen: false,
+  /** @type {'sctp'|'ws'} */ channelKind: config.channel,
+  wsRetry: { attempt: 0, timer: 0, closing: false },
+  /** Remote media by mid: `{kind, ssrc, track, el}`. */
+  slots: new Map(),
+  queue: Promise.resolve(),
+  dominantSpeaker: null,
+  /** @type {string[]|null} */ forwardedSources: null,
+  endpointStats: {},
+  senderConstraints: {},
+  connectionStats: null,
+  audioBlocked: false,
+  micMuted: false,
+  camMuted: false,
+  left: false,
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// Local media
+// ---------------------------------------------------------------------------------------------------------------
+
+function mediaConstraints(audio, video) {
+  return {
+    audio,
+    video: video && {
+      width: { ideal: config.width }, height: { ideal: config.height }, frameRate: { ideal: config.fps },
+    },
+  };
+}
+
+/** getUserMedia for what the URL asks; on failure each kind alone; never throws. */
+async function getLocalStream() {
+  const { sendAudio, sendVideo } = config;
+
+  if (!sendAudio && !sendVideo) return new MediaStream();
+  try {
+    return await navigator.mediaDevices.getUserMedia(mediaConstraints(sendAudio, sendVideo));
+  } catch (err) {
+    warn('getUserMedia failed, trying each kind alone', err);
+  }
+  const stream = new MediaStream();
+
+  for (const [audio, video] of [[sendAudio, false], [false, sendVideo]]) {
+    if (!audio && !video) continue;
+    try {
+      (await navigator.mediaDevices.getUserMedia(mediaConstraints(audio, video))).getTracks().forEach(t => stream.addTrack(t));
+    } catch (err) {
+      warn(`no ${audio ? 'microphone' : 'camera'}`, err);
+    }
+  }
+
+  return stream;
+}
+
+const localTrack = kind => state.localStream.getTracks().find(t => t.kind === kind) ?? null;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Focus signalling
+// ---------------------------------------------------------------------------------------------------------------
+
+function focusUrl() {
+  const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+
+  return `${scheme}://${location.host}/focus/${encodeURIComponent(config.room)}`;
+}
+
+function sendFocus(message) {
+  if (state.focus?.readyState === WebSocket.OPEN) state.focus.send(JSON.stringify(message));
+}
+
+function connectFocus() {
+  const ws = new WebSocket(focusUrl());
+
+  state.focus = ws;
+  ws.onopen = () => sendFocus({ type: 'join', displayName: config.displayName });
+  ws.onmessage = event => {
+    try {
+      onFocusMessage(JSON.parse(event.data));
+    } catch (err) {
+      warn('bad focus message', err, event.data);
+    }
+  };
+  ws.onclose = event => {
+    if (state.left) return;
+    log('focus closed', event.code, event.reason);
+    closeSession();
+    showNotice(`Disconnected from the room (${event.code}${event.reason ? `: ${event.reason}` : ''}).`);
+  };
+}
+
+function onFocusMessage(msg) {
+  switch (msg.type) {
+  case 'room':
+    state.endpointId = msg.endpointId;
+    state.participants = new Map(msg.participants.map(p => [p.id, p]));
+    log('joined', msg.room, 'as', msg.endpointId);
+    renderHeader();
+    renderLocalTile();
+    break;
+  case 'session-initiate':
+    startSession(msg.jingle);
+    break;
+  case 'participant-joined':
+    state.participants.set(msg.participant.id, msg.participant);
+    renderAll();
+    break;
+  case 'participant-left':
+    onParticipantLeft(msg.id);
+    break;
+  case 'session-terminate':
+    closeSession();
+    showNotice(`The session ended: ${msg.reason}`);
+    break;
+  case 'error':
+    showNotice(`Error: ${msg.message}`);
+    break;
+  default:
+    log('unknown focus message', msg);
+  }
+}
+
+/** LJM with SSRC rewriting: the participant's tracks lose their owner; the slots stay for re-use. */
+function onParticipantLeft(id) {
+  state.participants.delete(id);
+  state.counters = structuredClone(state.counters);
+  for (const info of Object.values(state.counters.ssrcs)) {
+    if (info.owner === id) Object.assign(info, { owner: null, source: null });
+  }
+  renderAll();
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Jingle session with the bridge
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Serialises offer/answer work (LJM JingleSessionPC.modificationQueue). */
+function enqueue(task) {
+  state.queue = state.queue.then(task).catch(err => warn('negotiation failed', err));
+
+  return state.queue;
+}
+
+function createPeerConnection() {
+  const pc = new RTCPeerConnection({ iceServers: [], bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
+
+  pc.ontrack = event => syncSlot(event.transceiver);
+  pc.onconnectionstatechange = () => renderHeader();
+  pc.oniceconnectionstatechange = () => renderHeader();
+
+  return pc;
+}
+
+function startSession(jingle) {
+  if (state.pc) closeSession();
+  state.wsRetry = { attempt: 0, timer: 0, closing: false };
+  state.counters = createSourceCounters();
+  state.pc = createPeerConnection();
+  const webSocketUrl = jingle.contents.flatMap(c => c.transport?.webSockets ?? [])[0];
+  const sctpOffered = jingle.contents.filter(c => c.name === 'data').length === 1;
+  const useSctp = sctpOffered && (config.channel === 'sctp' || !webSocketUrl);
+
+  // LJM JitsiConference._setBridgeChannel: the data channel exists before the first setRemoteDescription.
+  if (useSctp) openDataChannel(state.pc);
+  state.offerSdp = jingleToSdp(jingle, { sessionId: Date.now() });
+  const offer = state.offerSdp;
+
+  enqueue(async () => {
+    const pc = state.pc;
+
+    await pc.setRemoteDescription({ type: 'offer', sdp: offer });
+    await attachLocalTracks(pc);
+    await answer(pc);
+    sendFocus({ type: 'session-accept', jingle: answerToJingle(pc.localDescription.sdp, { endpointId: state.endpointId }) });
+  });
+  if (!useSctp && webSocketUrl) connectBridgeWebSocket(webSocketUrl);
+  else if (!useSctp) warn('the offer has neither SCTP nor a colibri-ws URL: no bridge channel');
+  renderHeader();
+}
+
+/** Local tracks go on the offered mid 0 (audio) and mid 1 (video), as LJM's responder `addTrack` reuses them. */
+async function attachLocalTracks(pc) {
+  for (const [mid, kind] of [['0', 'audio'], ['1', 'video']]) {
+    const transceiver = pc.getTransceivers().find(t => t.mid === mid);
+    const track = localTrack(kind);
+
+    if (!transceiver) continue;
+    if (!track) {
+      transceiver.direction = 'recvonly';
+      continue;
+    }
+    await transceiver.sender.replaceTrack(track);
+    transceiver.direction = 'sendrecv';
+    transceiver.sender.setStreams?.(state.localStream);
+  }
+}
+
+async function answer(pc) {
+  const description = await pc.createAnswer();
+
+  await pc.setLocalDescription(description);
+  pc.getTransceivers().forEach(syncSlot);
+}
+
+function closeSession() {
+  state.wsRetry.closing = true;
+  clearTimeout(state.wsRetry.timer);
+  state.channel?.close();
+  state.channel = null;
+  state.channelOpen = false;
+  state.pc?.close();
+  state.pc = null;
+  for (const slot of state.slots.values()) slot.el.remove();
+  state.slots.clear();
+  renderAll();
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Bridge channel (LJM modules/RTC/BridgeChannel.ts)
+// ---------------------------------------------------------------------------------------------------------------
+
+function openDataChannel(pc) {
+  const dc = pc.createDataChannel('JVB data channel', { protocol: COLIBRI_PROTOCOL });
+
+  state.channel = dc;
+  state.channelKind = 'sctp';
+  dc.onopen = () => onChannelOpen();
+  dc.onmessage = event => onBridgeData(event.data);
+  dc.onclose = () => {
+    if (state.channel === dc) state.channelOpen = false;
+    renderHeader();
+  };
+}
+
+function connectBridgeWebSocket(url) {
+  const ws = new WebSocket(url);
+  const retry = state.wsRetry;
+
+  state.channel = ws;
+  state.channelKind = 'ws';
+  ws.onopen = () => {
+    retry.attempt = 0;
+    onChannelOpen();
+  };
+  ws.onmessage = event => onBridgeData(event.data);
+  ws.onclose = event => {
+    if (state.channel !== ws) return;
+    state.channelOpen = false;
+    renderHeader();
+    if (retry.closing || event.code === 1000 || event.code === 1001) {
+      log('bridge websocket closed', event.code, event.reason);
+
+      return;
+    }
+    const delay = Math.min(MAX_RETRY_DELAY_S, 2 ** retry.attempt++);
+
+    log(`bridge websocket closed abnormally (${event.code}), retrying in ${delay} s`);
+    retry.timer = setTimeout(() => connectBridgeWebSocket(url), delay * 1000);
+  };
+}
+
+/**
+ * Sends one bridge-channel message.
+ * @param {{colibriClass: string}} message
+ * @returns {boolean} whether it was sent
+ */
+function sendBridge(message) {
+  if (!state.channelOpen || !state.channel) return false;
+  state.channel.send(JSON.stringify(message));
+
+  return true;
+}
+
+function sendVideoType() {
+  if (!localTrack('video') || !state.endpointId) return;
+  sendBridge({
+    colibriClass: 'SourceVideoTypeMessage',
+    sourceName: `${state.endpointId}-v0`,
+    videoType: state.camMuted ? 'none' : 'camera',
+  });
+}
+
+/** LJM sends no ClientHello: constraints, then the video type of each local video source. */
+function onChannelOpen() {
+  state.channelOpen = true;
+  log(`bridge channel open (${state.channelKind})`);
+  sendBridge({ colibriClass: 'ReceiverVideoConstraints', lastN: -1, defaultConstraints: { maxHeight: 180 }, constraints: {} });
+  sendVideoType();
+  renderHeader();
+}
+
+function onBridgeData(data) {
+  let message;
+
+  try {
+    message = JSON.parse(data);
+  } catch (err) {
+    warn('bad bridge-channel message', data);
+
+    return;
+  }
+  state.received.push(message);
+  onBridgeMessage(message);
+}
+
+function onBridgeMessage(msg) {
+  switch (msg.colibriClass) {
+  case 'ServerHello':
+    log('ServerHello', msg.version ?? '');
+    break;
+  case 'VideoSourcesMap':
+  case 'AudioSourcesMap':
+    onSourceMap(msg.colibriClass === 'VideoSourcesMap' ? 'video' : 'audio', msg.mappedSources ?? []);
+    break;
+  case 'DominantSpeakerEndpointChangeEvent':
+    state.dominantSpeaker = msg.dominantSpeakerEndpoint;
+    renderTiles();
+    break;
+  case 'ForwardedSources':
+    state.forwardedSources = msg.forwardedSources ?? [];
+    renderTiles();
+    break;
+  case 'EndpointStats':
+    state.endpointStats[msg.from ?? ''] = msg;
+    break;
+  case 'SenderSourceConstraints':
+    state.senderConstraints[msg.sourceName] = msg.maxHeight;
+    log('SenderSourceConstraints', msg.sourceName, msg.maxHeight);
+    break;
+  case 'ConnectionStats':
+    state.connectionStats = msg;
+    break;
+  case 'EndpointMessage':
+    log('EndpointMessage from', msg.from, msg.msgPayload);
+    break;
+  default:
+    log('bridge message', msg.colibriClass, msg);
+  }
+}
+
+/** LJM processSourceMap: new SSRCs renegotiate (one cycle per message), known ones only change owner. */
+function onSourceMap(mediaType, entries) {
+  state.sourceMaps[mediaType].push(...entries);
+  enqueue(async () => {
+    const pc = state.pc;
+
+    if (!pc?.remoteDescription) return;
+    const result = addSourcesToRemoteSdp(pc.remoteDescription.sdp, mediaType, entries, state.counters);
+
+    state.counters = result.counters;
+    if (result.changed) {
+      await pc.setRemoteDescription({ type: 'offer', sdp: result.sdp });
+      await answer(pc);
+    }
+    renderTiles();
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Remote media
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * Makes sure the receiving transceiver of a remote source has its element (LJM `_remoteTrackAdded`: m-line by
+ * `transceiver.mid`, its SSRC, then owner/source from the source maps). Bridge feedback m-lines are skipped.
+ * @param {RTCRtpTransceiver} transceiver
+ */
+function syncSlot(transceiver) {
+  const { mid } = transceiver;
+  const sdp = state.pc?.remoteDescription?.sdp;
+
+  if (mid === null || state.slots.has(mid) || !sdp) return;
+  const media = mediaByMid(sdp).get(mid);
+
+  if (!media?.ssrcs.length || media.msid?.startsWith('mixedmslabel')) return;
+  const track = transceiver.receiver.track;
+  const el = track.kind === 'video' ? createRemoteTile(track) : createRemoteAudio(track);
+
+  state.slots.set(mid, { kind: track.kind, ssrc: media.ssrcs[0], track, el });
+  renderAll();
+}
+
+function createRemoteAudio(track) {
+  const audio = document.createElement('audio');
+
+  audio.autoplay = true;
+  audio.srcObject = new MediaStream([track]);
+  $('audio').append(audio);
+  audio.play().catch(() => {
+    if (state.audioBlocked) return;
+    state.audioBlocked = true;
+    showNotice('Click anywhere to enable audio.', true);
+  });
+
+  return audio;
+}
+
+function createTile(track, { muted }) {
+  const tile = document.createElement('div');
+  const video = document.createElement('video');
+  const label = document.createElement('span');
+
+  tile.className = 'tile';
+  video.autoplay = true;
+  video.playsInline = true;
+  video.muted = muted;
+  if (track) video.srcObject = new MediaStream([track]);
+  label.className = 'name';
+  tile.append(video, label);
+
+  return tile;
+}
+
+function createRemoteTile(track) {
+  const tile = createTile(track, { muted: true });
+
+  tile.hidden = true;
+  $('grid').append(tile);
+
+  return tile;
+}
+
+/** The owner/source of a remote slot, from the source maps. */
+function slotSource(slot) {
+  const info = state.counters.ssrcs[String(slot.ssrc)];
+
+  return { owner: info?.owner ?? null, source: info?.source ?? null };
+}
+
+const displayNameOf = id => state.participants.get(id)?.displayName ?? id;
+
+/**
+ * The remote video tiles currently shown.
+ * @returns {{owner: string, source: string, displayName: string, ssrc: number}[]}
+ */
+function visibleTiles() {
+  return [...state.slots.values()]
+    .filter(slot => slot.kind === 'video')
+    .map(slot => ({ ...slotSource(slot), ssrc: slot.ssrc }))
+    .filter(t => t.owner && t.owner !== state.endpointId)
+    .map(t => ({ owner: t.owner, source: t.source, displayName: displayNameOf(t.owner), ssrc: t.ssrc }));
+}
+
+function renderTiles() {
+  for (const slot of state.slots.values()) {
+    if (slot.kind !== 'video') continue;
+    const { owner, source } = slotSource(slot);
+
+    slot.el.hidden = !owner || owner === state.endpointId;
+    slot.el.dataset.owner = owner ?? '';
+    slot.el.dataset.source = source ?? '';
+    slot.el.querySelector('.name').textContent = owner ? displayNameOf(owner) : '';
+    slot.el.classList.toggle('speaking', !!owner && owner === state.dominantSpeaker);
+    slot.el.classList.toggle('suspended', !!state.forwardedSources && !state.forwardedSources.includes(source));
+  }
+  $('local-tile')?.classList.toggle('speaking', !!state.endpointId && state.dominantSpeaker === state.endpointId);
+  $('grid').dataset.count = String(visibleTiles().length + 1);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// UI
+// ---------------------------------------------------------------------------------------------------------------
+
+function renderHeader() {
+  const ids = new Set(state.participants.keys());
+
+  if (state.endpointId) ids.add(state.endpointId);
+  $('room-name').textContent = config.room;
+  $('participant-count').textContent = `${ids.size} participant${ids.size === 1 ? '' : 's'}`;
+  const pcState = state.pc ? (state.pc.connectionState ?? state.pc.iceConnectionState) : 'idle';
+
+  $('status').textContent = `${pcState} · bridge channel ${state.channelOpen ? 'open' : 'closed'} (${state.channelKind})`;
+}
+
+function renderLocalTile() {
+  let tile = $('local-tile');
+
+  if (!tile) {
+    tile = createTile(null, { muted: true });
+    tile.id = 'local-tile';
+    tile.classList.add('local');
+    $('grid').prepend(tile);
+  }
+  const video = tile.querySelector('video');
+  const track = localTrack('video');
+
+  if (track && !video.srcObject) video.srcObject = new MediaStream([track]);
+  tile.classList.toggle('no-video', !track || state.camMuted);
+  tile.querySelector('.name').textContent = `${config.displayName} (you)`;
+}
+
+function renderAll() {
+  renderHeader();
+  renderTiles();
+}
+
+function renderButtons() {
+  const mic = $('mic');
+  const cam = $('cam');
+
+  mic.textContent = state.micMuted ? 'Unmute' : 'Mute';
+  mic.setAttribute('aria-pressed', String(state.micMuted));
+  mic.disabled = !localTrack('audio');
+  cam.textContent = state.camMuted ? 'Start camera' : 'Stop camera';
+  cam.setAttribute('aria-pressed', String(state.camMuted));
+  cam.disabled = !localTrack('video');
+}
+
+/**
+ * @param {string} text
+ * @param {boolean} [dismissOnClick] hide on the next click (and retry audio playback)
+ */
+function showNotice(text, dismissOnClick = false) {
+  const notice = $('notice');
+
+  notice.textContent = text;
+  notice.hidden = false;
+  if (dismissOnClick) {
+    document.addEventListener('click', () => {
+      notice.hidden = true;
+      state.audioBlocked = false;
+      document.querySelectorAll('#audio audio').forEach(a => a.play().catch(() => {}));
+    }, { once: true });
+  }
+}
+
+function toggleMic() {
+  const track = localTrack('audio');
+
+  if (!track) return;
+  state.micMuted = !state.micMuted;
+  track.enabled = !state.micMuted;
+  renderButtons();
+}
+
+/** Camera off: the sender stops (replaceTrack null, same SSRCs); the bridge is told videoType `none` (LJM). */
+async function toggleCam() {
+  const track = localTrack('video');
+
+  if (!track) return;
+  state.camMuted = !state.camMuted;
+  track.enabled = !state.camMuted;
+  const transceiver = state.pc?.getTransceivers().find(t => t.mid === '1');
+
+  if (transceiver && transceiver.direction === 'sendrecv') {
+    await transceiver.sender.replaceTrack(state.camMuted ? null : track);
+  }
+  sendVideoType();
+  renderButtons();
+  renderLocalTile();
+}
+
+function leave() {
+  if (state.left) return;
+  state.left = true;
+  state.focus?.close(1000, 'leave');
+  closeSession();
+  state.localStream.getTracks().forEach(t => t.stop());
+  $('controls').hidden = true;
+  const notice = $('notice');
+
+  notice.textContent = 'You left the room. ';
+  const rejoin = document.createElement('a');
+
+  rejoin.href = location.href;
+  rejoin.textContent = 'Rejoin';
+  notice.append(rejoin);
+  notice.hidden = false;
+}
+
+function showLobby() {
+  $('lobby').hidden = false;
+  $('controls').hidden = true;
+  $('grid').hidden = true;
+  $('lobby').addEventListener('submit', event => {
+    event.preventDefault();
+    const room = /** @type {HTMLInputElement} */ ($('lobby-room')).value.trim();
+    const name = /** @type {HTMLInputElement} */ ($('lobby-name')).value.trim();
+
+    if (room) location.href = `/${encodeURIComponent(room)}${name ? `?name=${encodeURIComponent(name)}` : ''}`;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Test hook and start
+// ---------------------------------------------------------------------------------------------------------------
+
+window.octobridge = {
+  get endpointId() { return state.endpointId; },
+  get participants() { return state.participants; },
+  get sourceMaps() { return state.sourceMaps; },
+  get received() { return state.received; },
+  get channelOpen() { return state.channelOpen; },
+  get channelKind() { return state.channelKind; },
+  get pc() { return state.pc; },
+  get offerSdp() { return state.offerSdp; },
+  get counters() { return state.counters; },
+  get displayName() { return config.displayName; },
+  send: sendBridge,
+  tiles: visibleTiles,
+  leave,
+};
+
+async function main() {
+  if (!config.room) {
+    showLobby();
+
+    return;
+  }
+  document.title = `${config.room} · octobridge`;
+  $('mic').addEventListener('click', toggleMic);
+  $('cam').addEventListener('click', () => toggleCam().catch(err => warn('camera toggle failed', err)));
+  $('leave').addEventListener('click', leave);
+  window.addEventListener('pagehide', () => state.focus?.close(1000, 'pagehide'));
+  window.addEventListener('beforeunload', () => state.focus?.close(1000, 'unload'));
+  renderHeader();
+  state.localStream = await getLocalStream();
+  renderLocalTile();
+  renderButtons();
+  connectFocus();
+}
+
+main().catch(err => {
+  warn(err);
+  showNotice(`Failed to start: ${err?.message ?? err}`);
+});

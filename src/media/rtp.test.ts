@@ -1,0 +1,72 @@
+/** colibri2 sources and media → mediasoup RTP parameters (pure mapping). */
+import { describe, expect, it } from 'vitest';
+import { JICOFO_MEDIA } from '../../test/fixtures/jicofo.ts';
+import type { MediaSource } from '../colibri2/types.ts';
+import { JICOFO_NUMBERING, pickCodec, producerRtpParameters, routerCodecs, rtpCapabilitiesOf, RtpMappingError, sourceLayout } from './rtp.ts';
+
+const video = JICOFO_MEDIA[1];
+const sim: MediaSource = {
+  type: 'video',
+  id: 'ep-v0',
+  sources: [1, 2, 3, 4, 5, 6].map((ssrc) => ({ ssrc })),
+  ssrcGroups: [
+    { semantics: 'SIM', ssrcs: [1, 3, 5] },
+    { semantics: 'FID', ssrcs: [1, 2] },
+    { semantics: 'FID', ssrcs: [3, 4] },
+    { semantics: 'FID', ssrcs: [5, 6] },
+  ],
+};
+
+describe('sourceLayout', () => {
+  it('SIM gives the layers low to high, FID their RTX', () => {
+    expect(sourceLayout(sim).encodings).toEqual([
+      { ssrc: 1, rtxSsrc: 2 },
+      { ssrc: 3, rtxSsrc: 4 },
+      { ssrc: 5, rtxSsrc: 6 },
+    ]);
+  });
+  it('a single primary with FID', () => {
+    expect(sourceLayout({ type: 'video', id: 'v', sources: [{ ssrc: 7 }, { ssrc: 8 }], ssrcGroups: [{ semantics: 'FID', ssrcs: [7, 8] }] }).encodings).toEqual([
+      { ssrc: 7, rtxSsrc: 8 },
+    ]);
+  });
+  it('rejects groups naming unknown SSRCs, two primaries without SIM, no SSRC', () => {
+    expect(() => sourceLayout({ ...sim, ssrcGroups: [{ semantics: 'SIM', ssrcs: [1, 99] }] })).toThrow(RtpMappingError);
+    expect(() => sourceLayout({ type: 'video', id: 'v', sources: [{ ssrc: 1 }, { ssrc: 2 }], ssrcGroups: [] })).toThrow('2 primary SSRCs');
+    expect(() => sourceLayout({ type: 'audio', id: 'a', sources: [], ssrcGroups: [] })).toThrow('no SSRC');
+    expect(() => sourceLayout({ type: 'video', id: 'v', sources: [{ ssrc: 1 }], ssrcGroups: [{ semantics: 'FID', ssrcs: [1, 1] }] })).toThrow('distinct');
+  });
+});
+
+describe('producer and consumer parameters', () => {
+  it('simulcast VP8 with the sender payload types, RTX and L1T3 layers', () => {
+    const rtp = producerRtpParameters(sim, video, ['VP8'], 'ep');
+    expect(rtp.codecs.map((c) => [c.mimeType, c.payloadType])).toEqual([
+      ['video/VP8', 100],
+      ['video/rtx', 96],
+    ]);
+    expect(rtp.encodings).toEqual([
+      { ssrc: 1, rtx: { ssrc: 2 }, scalabilityMode: 'L1T3' },
+      { ssrc: 3, rtx: { ssrc: 4 }, scalabilityMode: 'L1T3' },
+      { ssrc: 5, rtx: { ssrc: 6 }, scalabilityMode: 'L1T3' },
+    ]);
+    expect(rtp.headerExtensions?.map((e) => e.id)).toEqual([3, 5]);
+  });
+  it('picks opus even when RED comes first, and fails clearly without a usable codec', () => {
+    expect(pickCodec(JICOFO_MEDIA[0], ['opus'])?.main.id).toBe(111);
+    expect(() => producerRtpParameters(sim, video, ['H264'], 'ep')).toThrow('no usable video codec');
+  });
+  it('receiver capabilities keep its numbering and leave out sdes:mid', () => {
+    const caps = rtpCapabilitiesOf(JICOFO_MEDIA);
+    expect(caps.codecs?.find((c) => c.mimeType === 'audio/opus')?.preferredPayloadType).toBe(111);
+    expect(caps.headerExtensions?.some((e) => e.uri.endsWith('sdes:mid'))).toBe(false);
+  });
+  it('router codecs use Jicofo payload types including RTX', () => {
+    const codecs = routerCodecs(['VP8', 'H264'], JICOFO_NUMBERING);
+    expect(codecs.map((c) => [c.mimeType, c.preferredPayloadType, c.rtxPayloadType])).toEqual([
+      ['audio/opus', 111, undefined],
+      ['video/VP8', 100, 96],
+      ['video/H264', 107, 99],
+    ]);
+  });
+});
