@@ -15,13 +15,14 @@ import type { MediaEndpoint } from '../media/MediaEndpoint.ts';
 import { pickCodec, RtpMappingError, sourceLayout } from '../media/rtp.ts';
 import type { MappedSource, VideoType } from '../media/types.ts';
 import { Endpoint } from './Endpoint.ts';
-import { badRequest, Colibri2Error, endpointNotFound, featureNotImplemented } from './errors.ts';
+import { badRequest, Colibri2Error, endpointNotFound } from './errors.ts';
 import { SerialQueue } from './SerialQueue.ts';
 import type {
   ConferenceModifiedResponse,
   ConferenceModifyRequest,
   EndpointModified,
   EndpointModify,
+  Media,
   MediaSource,
 } from './types.ts';
 import { CAPABILITY_SOURCE_NAMES } from './types.ts';
@@ -47,6 +48,9 @@ interface ConferenceEvents {
   endpointExpired: [endpointId: string, reason: 'expired' | 'timeout' | 'conference'];
   expired: [];
 }
+
+/** Delay between sending a video source map and forwarding that video, ms (see #announce). */
+const VIDEO_RESUME_DELAY_MS = 250;
 
 /** Colibri2 `<sctp>` checks from Colibri2ConferenceHandler.handleColibri2Endpoint. */
 function checkSctp(e: EndpointModify, sctpEnabled: boolean): void {
@@ -140,7 +144,7 @@ export class Conference extends EventEmitter<ConferenceEvents> {
   #validate(e: EndpointModify, ignoreUnknown: boolean): void {
     if (!/^[A-Za-z0-9_.~-]{1,64}$/.test(e.id)) throw badRequest(`Invalid endpoint ID: ${e.id}`);
     if (e.expire) return;
-    let endpoint = this.#endpoints.get(e.id);
+    const endpoint = this.#endpoints.get(e.id);
     if (e.create) {
       if (endpoint) throw new Colibri2Error('conflict', `Endpoint with ID ${e.id} already exists`);
       if (!e.transport) throw badRequest(`Attempt to create endpoint ${e.id} with no <transport>`);
@@ -165,7 +169,7 @@ export class Conference extends EventEmitter<ConferenceEvents> {
     }
   }
 
-  #validateSources(endpointId: string, sources: readonly MediaSource[], media: readonly { type: string }[]): void {
+  #validateSources(endpointId: string, sources: readonly MediaSource[], media: readonly Media[]): void {
     const names = new Set<string>();
     const ssrcs = new Set<number>();
     for (const s of sources) {
@@ -188,7 +192,7 @@ export class Conference extends EventEmitter<ConferenceEvents> {
       } catch (err) {
         throw badRequest((err as RtpMappingError).message);
       }
-      const m = media.find((x) => x.type === s.type) as Parameters<typeof pickCodec>[0];
+      const m = media.find((x) => x.type === s.type);
       const preference = s.type === 'audio' ? ['opus'] : this.#settings.videoCodecs;
       if (!pickCodec(m, preference)) throw badRequest(`Source ${s.id}: no usable ${s.type} payload type signalled`);
     }
@@ -318,11 +322,21 @@ export class Conference extends EventEmitter<ConferenceEvents> {
         msg.videoSourcesMap(video.map((m) => ({ source: m.source, owner: m.owner, ssrc: m.ssrc, rtx: m.rtx ?? -1, videoType: m.videoType ?? 'CAMERA' }))),
       );
     }
-    for (const m of mapped) {
-      endpoint.mediaEndpoint.applyForwarding(m.source, { paused: false }).catch((err: unknown) => {
-        this.#log.warn({ err, endpoint: endpoint.id, source: m.source }, 'cannot resume forwarding');
-      });
-    }
+    const resume = (sources: readonly MappedSource[]): void => {
+      if (this.#endpoints.get(endpoint.id) !== endpoint) return;
+      for (const m of sources) {
+        endpoint.mediaEndpoint.applyForwarding(m.source, { paused: false }).catch((err: unknown) => {
+          this.#log.warn({ err, endpoint: endpoint.id, source: m.source }, 'cannot resume forwarding');
+        });
+      }
+    };
+    resume(audio);
+    // Resuming video makes mediasoup ask the sender for a keyframe at once. Sent before the client
+    // has applied the map (a renegotiation, ~100 ms), that keyframe is lost, and the client's own
+    // request then falls inside the sender's 300 ms keyframe guard (libwebrtc
+    // EncoderRtcpFeedback) and mediasoup's 1 s pending-keyframe wait: the first frame comes ~1 s
+    // late. Resuming video a little after the map avoids both.
+    if (video.length > 0) setTimeout(() => resume(video), VIDEO_RESUME_DELAY_MS).unref();
   }
 
   #onChannelMessage(from: Endpoint, m: BridgeChannelMessage): void {

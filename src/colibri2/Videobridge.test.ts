@@ -172,3 +172,22 @@ describe('expiry', () => {
     }
   });
 });
+
+describe('ICE-TCP', () => {
+  it('is off by default and, when enabled, adds a passive TCP host candidate on its port', async () => {
+    const plain = await bridge.videobridge.conferenceModify(allocate(randomUUID(), 'udp-only', true));
+    expect(plain.endpoints[0]?.transport?.ice.candidates.map((c) => c.protocol)).toEqual(['udp']);
+    const tcp = await startTestBridge({ OCTOBRIDGE_FOCUS: '0', JVB_TCP_HARVESTER_DISABLED: 'false', JVB_TCP_PORT: '0' });
+    try {
+      const res = await tcp.videobridge.conferenceModify(allocate(randomUUID(), 'both', true));
+      const candidates = res.endpoints[0]?.transport?.ice.candidates ?? [];
+      expect(candidates.map((c) => [c.protocol, c.tcptype])).toEqual([
+        ['udp', undefined],
+        ['tcp', 'passive'],
+      ]);
+      expect(candidates[1]?.priority).toBeLessThan(candidates[0]?.priority ?? 0);
+    } finally {
+      await tcp.close();
+    }
+  });
+});

@@ -38,9 +38,9 @@ export class Colibri2Error extends Error {
     this.endpointId = endpointId;
   }
 
-  /** XMPP error type for the condition (RFC 6120 §8.3.2). */
-  get errorType(): 'cancel' | 'modify' | 'wait' {
-    return this.condition === 'bad-request' ? 'modify' : this.condition === 'service-unavailable' ? 'cancel' : 'cancel';
+  /** XMPP error type for the condition (RFC 6120 §8.3.3): `modify` for bad-request, else `cancel`. */
+  get errorType(): 'cancel' | 'modify' {
+    return this.condition === 'bad-request' ? 'modify' : 'cancel';
   }
 }
 

@@ -214,6 +214,16 @@ export class MediaEndpoint extends EventEmitter<EndpointEvents> {
     if (!decision.paused && f.consumer.paused) await f.consumer.resume();
   }
 
+  /**
+   * Ask the sender of a forwarded video source for a keyframe (PLI/FIR through mediasoup; the
+   * producer side rate-limits). Unknown, audio or paused sources are ignored.
+   */
+  async requestKeyFrame(source: string): Promise<void> {
+    const f = this.#forwarded.get(source);
+    if (!f || f.consumer.closed || f.consumer.paused || f.consumer.kind !== 'video') return;
+    await f.consumer.requestKeyFrame();
+  }
+
   /** Transport counters and the transport-cc estimate. */
   async traffic(): Promise<EndpointTraffic> {
     const [s] = await this.transport.getStats();
