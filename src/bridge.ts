@@ -34,17 +34,7 @@ export interface RunningBridge {
  */
 export async function startBridge(config: Config, log: Logger): Promise<RunningBridge> {
   const media = await MediaEngine.create(
-    {
-      workerBin: config.media.workerBin,
-      logLevel: config.media.logLevel,
-      udpPort: config.media.udpPort,
-      listenIp: config.media.listenIp,
-      advertiseIps: config.media.advertiseIps,
-      iceTcp: config.media.iceTcp,
-      videoCodecs: config.focus.videoCodecs,
-      initialOutgoingBitrateBps: config.media.initialOutgoingBitrateBps,
-      iceConsentTimeoutSec: 30,
-    },
+    { ...config.media, videoCodecs: config.focus.videoCodecs, iceConsentTimeoutSec: 30 },
     log.child({ component: 'media' }),
   );
   let wsAuthority = config.websockets.domains[0] ?? `127.0.0.1:${config.http.publicPort}`;

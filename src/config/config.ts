@@ -26,8 +26,6 @@ export interface Config {
   media: {
     /** mediasoup-worker binary; default `native/out/mediasoup-worker`. */
     workerBin: string;
-    /** Number of mediasoup workers (one per core by default in the pool issue; 1 here). */
-    numWorkers: number;
     logLevel: 'debug' | 'warn' | 'error' | 'none';
     /** `videobridge.ice.udp.port` / JVB_PORT: the single shared UDP media port. */
     udpPort: number;
@@ -81,7 +79,6 @@ function defaults(): Config {
     version: '0.1.0',
     media: {
       workerBin: path.join(ROOT, 'native', 'out', 'mediasoup-worker'),
-      numWorkers: 1,
       logLevel: 'warn',
       udpPort: 10000,
       listenIp: '0.0.0.0',

@@ -7,6 +7,7 @@
 import http from 'node:http';
 import os from 'node:os';
 import type { Logger } from '../logger.ts';
+import { listen } from './listen.ts';
 import { sendError } from './PublicServer.ts';
 
 /** Options of {@link startPrivateServer}. */
@@ -38,13 +39,7 @@ export async function startPrivateServer(opts: PrivateServerOptions, log: Logger
     }
     return sendError(res, 404, 'not found');
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listen(server, opts.port, opts.host);
   log.info({ address: server.address() }, 'private HTTP server listening');
   return server;
 }

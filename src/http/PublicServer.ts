@@ -7,6 +7,7 @@ import http from 'node:http';
 import type { ColibriWebSocketService } from '../channel/ColibriWebSocketService.ts';
 import { ROOM_NAME, type Focus } from '../focus/Focus.ts';
 import type { Logger } from '../logger.ts';
+import { listen } from './listen.ts';
 import { loadPageFiles, type StaticFile } from './staticPage.ts';
 
 /** Write a JSON error body with a 4xx/5xx status. */
@@ -60,13 +61,7 @@ export async function startPublicServer(opts: PublicServerOptions, log: Logger):
     if (opts.focus?.handles(req.url)) return opts.focus.handleUpgrade(req, socket, head);
     socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listen(server, opts.port, opts.host);
   log.info({ address: server.address() }, 'public HTTP server listening');
   return server;
 }

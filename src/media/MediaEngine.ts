@@ -7,26 +7,20 @@ import os from 'node:os';
 import { EventEmitter } from 'node:events';
 import * as mediasoup from 'mediasoup';
 import type * as ms from 'mediasoup/types';
+import type { Config } from '../config/config.ts';
 import type { Logger } from '../logger.ts';
 import { MediaConference } from './MediaConference.ts';
 import { checkRouterNumbering, JICOFO_NUMBERING, routerCodecs, type VideoCodecName } from './rtp.ts';
 
-/** Options of {@link MediaEngine.create}. */
-export interface MediaEngineOptions {
-  workerBin: string;
-  logLevel: 'debug' | 'warn' | 'error' | 'none';
-  /** UDP port shared by all endpoints; 0 = any free port (tests). */
-  udpPort: number;
-  listenIp: string;
-  /** Addresses to advertise in candidates; empty = every local IPv4 address plus 127.0.0.1. */
-  advertiseIps: string[];
-  iceTcp: { enabled: boolean; port: number };
+/**
+ * Options of {@link MediaEngine.create}: the `media` section of the config (udpPort 0 = any free
+ * port, for tests; empty advertiseIps = every local IPv4 address plus 127.0.0.1), the video
+ * codecs routers offer, and the ICE consent timeout in s (mediasoup `iceConsentTimeout`).
+ */
+export type MediaEngineOptions = Omit<Config['media'], 'endpointExpireMs'> & {
   videoCodecs: readonly VideoCodecName[];
-  /** WebRtcTransport initial available outgoing bitrate, bps. */
-  initialOutgoingBitrateBps: number;
-  /** ICE consent timeout, s (mediasoup `iceConsentTimeout`). */
   iceConsentTimeoutSec: number;
-}
+};
 
 interface EngineEvents {
   /** A worker died (the pool issue re-creates it; here the process is unhealthy). */

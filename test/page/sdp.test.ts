@@ -9,7 +9,7 @@ import type { JingleContent, JingleSession, JingleTransport } from '../../src/fo
 import * as sdpModule from '../../src/focus/page/sdp.js';
 
 interface SdpApi {
-  jingleToSdp(jingle: JingleSession, options?: { sessionId?: number | string }): string;
+  jingleToSdp(jingle: JingleSession, options?: { sessionId?: number | string; iceLite?: boolean }): string;
   addSourcesToRemoteSdp(sdp: string, mediaType: 'audio' | 'video', entries: object[], counters: Counters): SourceMapResult;
   createSourceCounters(): Counters;
   answerToJingle(sdp: string, options: { endpointId: string; tpcId?: number; videoType?: string }): JingleSession;
@@ -326,6 +326,14 @@ describe('jingleToSdp (LJM SDP.fromJingle + non-P2P post-processing)', () => {
     expect(sessionId).toBeGreaterThanOrEqual(before);
     expect(offer).not.toContain('ice-lite');
     expect(offer).not.toContain('end-of-candidates');
+  });
+
+  it('adds a session-level a=ice-lite when asked (the Firefox page) and changes nothing else', () => {
+    const offer = sdp.jingleToSdp(sessionInitiate(), { sessionId: SESSION_ID, iceLite: true });
+
+    expect(offer).toMatch(/^a=ice-lite\r$/m);
+    expect(offer.split('\r\nm=')[0]).toContain('a=ice-lite');
+    expect(offer.replace('a=ice-lite\r\n', '')).toBe(EXAMPLE_1);
   });
 
   it('gives each further source its own sendonly m-line, FID partner moved along, mids renumbered', () => {

@@ -11,6 +11,14 @@ import { addSourcesToRemoteSdp, answerToJingle, createSourceCounters, jingleToSd
 const COLIBRI_PROTOCOL = 'http://jitsi.org/protocols/colibri';
 const MAX_RETRY_DELAY_S = 60;
 
+/**
+ * Firefox gets `a=ice-lite` in the remote offer (everything else stays LJM's). Without it the browser answers as the
+ * ICE-controlled agent, like the ICE-lite bridge, and only the bridge's (signed) 487 Role Conflict can make it
+ * switch: Chromium does, but Firefox's ICE agent (nICEr) keeps retransmitting the same controlled check until it
+ * times out, so ICE never completes. With ice-lite in the offer it starts out controlling (RFC 8445 §6.1.1).
+ */
+const ICE_LITE_OFFER = /\bFirefox\//.test(navigator.userAgent);
+
 const $ = id => /** @type {HTMLElement} */ (document.getElementById(id));
 const log = (...args) => console.log('[octobridge]', ...args);
 const warn = (...args) => console.warn('[octobridge]', ...args);
@@ -223,7 +231,7 @@ function startSession(jingle) {
 
   // LJM JitsiConference._setBridgeChannel: the data channel exists before the first setRemoteDescription.
   if (useSctp) openDataChannel(state.pc);
-  state.offerSdp = jingleToSdp(jingle, { sessionId: Date.now() });
+  state.offerSdp = jingleToSdp(jingle, { sessionId: Date.now(), iceLite: ICE_LITE_OFFER });
   const offer = state.offerSdp;
 
   enqueue(async () => {

@@ -322,15 +322,21 @@ function splitMediaPerSource(media) {
  * `TPCUtils.ensureCorrectOrderOfSsrcs`. No `a=ice-lite` (Jingle cannot carry it), `a=setup` from the fingerprint,
  * data m-line with `a=sctp-port` + `a=max-message-size:262144`.
  *
+ * `iceLite` (not LJM; Firefox only, see app.js) adds a session-level `a=ice-lite`, the one thing that differs: the
+ * bridge is ICE-lite, and with it the browser takes the controlling role from the start (RFC 8445 §6.1.1) instead
+ * of relying on the bridge's 487 Role Conflict, which Firefox's ICE agent does not act on.
+ *
  * @param {JingleSession} jingle the `session-initiate` body
- * @param {{sessionId?: number|string}} [options] `sessionId` for the `o=` line (LJM: `Date.now()`)
+ * @param {{sessionId?: number|string, iceLite?: boolean}} [options] `sessionId` for the `o=` line (LJM:
+ *   `Date.now()`); `iceLite` default false
  * @returns {string} the offer SDP (CRLF line ends, trailing CRLF)
  */
-export function jingleToSdp(jingle, { sessionId = Date.now() } = {}) {
+export function jingleToSdp(jingle, { sessionId = Date.now(), iceLite = false } = {}) {
   const raw = `v=0${CRLF}o=- ${sessionId} 2 IN IP4 0.0.0.0${CRLF}s=-${CRLF}t=0 0${CRLF}`
     + jingle.contents.map(jingleContentToMedia).join('');
   const session = legacyParse(raw);
 
+  if (iceLite) session.icelite = 'ice-lite';
   session.media = splitMediaPerSource(session.media);
   if (jingle.groups?.length) session.groups = [{ type: 'BUNDLE', mids: session.media.map(m => m.mid).join(' ') }];
   session.msidSemantic = { semantic: 'WMS', token: '*' };

@@ -1,0 +1,199 @@
+/**
+ * End to end with Firefox ESR: Debian's firefox-esr (puppeteer-core over WebDriver BiDi, fake camera and
+ * microphone) and Debian's Chromium (playwright-core) join one room through the standalone page, served by a
+ * real octobridge on a real mediasoup worker. Each decodes the other's video and receives the other's audio, the
+ * bridge channel in Firefox is the SCTP data channel (ServerHello arrives over it), EndpointMessages cross
+ * between the two browsers with `from` set by the bridge, and closing Firefox's tab expires its endpoint.
+ *
+ * Firefox's remote offer carries `a=ice-lite` (app.js ICE_LITE_OFFER): Firefox does not act on the bridge's 487
+ * Role Conflict, so it has to start out ICE-controlling. Chromium's offer stays LJM's (no ice-lite), so its
+ * connection still goes through the signed 487.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningBridge } from '../../src/bridge.ts';
+import { startTestBridge } from '../helpers/bridge.ts';
+import { openPeer } from '../helpers/chromium.ts';
+import { openFirefoxPeer } from '../helpers/firefox.ts';
+
+/** What the test needs of a participant, whichever library drives its browser. */
+interface Peer {
+  name: string;
+  /** Evaluates a JavaScript expression in the page (awaits a returned promise). */
+  evaluate<T>(expression: string): Promise<T>;
+  console: string[];
+  /** Closes the room's tab (the browser stays open). */
+  closeTab(): Promise<void>;
+  close(): Promise<void>;
+}
+
+let bridge: RunningBridge;
+const peers: Peer[] = [];
+
+beforeAll(async () => {
+  bridge = await startTestBridge();
+});
+afterAll(async () => {
+  await Promise.all(peers.map((p) => p.close()));
+  await bridge?.close();
+});
+
+/** Small video keeps the encoders and decoders of two browsers within 2 cores. */
+const MEDIA = 'width=320&height=180&fps=15';
+
+function roomUrl(room: string, name: string): string {
+  return `http://127.0.0.1:${bridge.publicPort}/${room}?name=${name}&${MEDIA}`;
+}
+
+async function joinFirefox(room: string, name: string): Promise<Peer> {
+  const p = await openFirefoxPeer(roomUrl(room, name));
+  const peer: Peer = {
+    name,
+    evaluate: (e) => p.page.evaluate(e) as Promise<never>,
+    console: p.console,
+    // Another tab first: closing Firefox's last tab would end the browser. (puppeteer's `runBeforeUnload: true`
+    // does not close the tab in Firefox over BiDi; the page's pagehide handler runs on a plain close anyway.)
+    closeTab: async () => {
+      await p.browser.newPage();
+      await p.page.close();
+    },
+    close: () => p.close(),
+  };
+  peers.push(peer);
+  return peer;
+}
+
+async function joinChromium(room: string, name: string): Promise<Peer> {
+  const p = await openPeer(roomUrl(room, name));
+  const peer: Peer = {
+    name,
+    evaluate: (e) => p.page.evaluate(e) as Promise<never>,
+    console: p.console,
+    closeTab: () => p.page.close({ runBeforeUnload: true }),
+    close: () => p.close(),
+  };
+  peers.push(peer);
+  return peer;
+}
+
+async function until<T>(what: string, peer: Peer, probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 15_000): Promise<T> {
+  const start = Date.now();
+  let last: T | undefined;
+  while (Date.now() - start < timeoutMs) {
+    last = await probe();
+    if (ok(last)) return last;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${peer.name}: timed out waiting for ${what}: last ${JSON.stringify(last)}\npage console:\n${peer.console.slice(-30).join('\n')}`);
+}
+
+/** The getStats entries the test reads; the same field names in Firefox and Chromium. */
+interface Stats {
+  inbound: { kind: string; ssrc: number; framesDecoded: number; frameWidth: number; packetsReceived: number }[];
+  transport: { iceRole?: string; dtlsRole?: string; dtlsState?: string }[];
+  dataChannels: { label: string; protocol: string; state: string; dataChannelIdentifier: number }[];
+}
+
+function stats(peer: Peer): Promise<Stats> {
+  return peer.evaluate<Stats>(`(async () => {
+    const out = { inbound: [], transport: [], dataChannels: [] };
+    const pc = window.octobridge.pc;
+    if (!pc) return out;
+    (await pc.getStats()).forEach((s) => {
+      if (s.type === 'inbound-rtp') {
+        out.inbound.push({ kind: String(s.kind), ssrc: Number(s.ssrc), framesDecoded: Number(s.framesDecoded ?? 0),
+          frameWidth: Number(s.frameWidth ?? 0), packetsReceived: Number(s.packetsReceived ?? 0) });
+      } else if (s.type === 'transport') {
+        out.transport.push({ iceRole: s.iceRole, dtlsRole: s.dtlsRole, dtlsState: s.dtlsState });
+      } else if (s.type === 'data-channel') {
+        out.dataChannels.push({ label: s.label, protocol: s.protocol, state: s.state, dataChannelIdentifier: s.dataChannelIdentifier });
+      }
+    });
+    return out;
+  })()`);
+}
+
+/** The remote video decodes (frames grow, width > 0) and the remote audio arrives, from one other participant. */
+async function expectMediaFromOne(peer: Peer): Promise<void> {
+  const decoding = (s: Stats) => s.inbound.filter((x) => x.kind === 'video' && x.framesDecoded > 0 && x.frameWidth > 0);
+  const first = await until('decoded video and received audio', peer, () => stats(peer), (s) =>
+    decoding(s).length >= 1 && s.inbound.some((x) => x.kind === 'audio' && x.packetsReceived > 0),
+  );
+  await new Promise((r) => setTimeout(r, 1000));
+  const later = await stats(peer);
+  const grew = decoding(first).filter((v) => (later.inbound.find((x) => x.ssrc === v.ssrc)?.framesDecoded ?? 0) > v.framesDecoded);
+  expect(grew.length, `${peer.name}: video frames keep being decoded`).toBeGreaterThanOrEqual(1);
+  const audio = (s: Stats) => s.inbound.filter((x) => x.kind === 'audio').reduce((n, x) => n + x.packetsReceived, 0);
+  expect(audio(later), `${peer.name}: audio packets keep arriving`).toBeGreaterThan(audio(first));
+  // The SSRCs received are the ones the bridge announced in the source maps.
+  const maps = await peer.evaluate<{ audio: { ssrc: number }[]; video: { ssrc: number }[] }>('window.octobridge.sourceMaps');
+  for (const s of later.inbound.filter((x) => x.packetsReceived > 0)) {
+    expect((s.kind === 'video' ? maps.video : maps.audio).map((m) => m.ssrc)).toContain(s.ssrc);
+  }
+}
+
+type Received = { colibriClass: string; from?: string; to?: string; msgPayload?: Record<string, unknown> }[];
+
+describe('Firefox ESR in a standalone room', () => {
+  it('Firefox and Chromium see and hear each other; the bridge channel in Firefox is SCTP; Firefox leaves', async () => {
+    const room = 'e2e-firefox';
+    // Firefox first: it is the one whose offer is made before anyone else is in the room.
+    const fox = await joinFirefox(room, 'Fox');
+    const chrome = await joinChromium(room, 'Chrome');
+
+    // Firefox's offer is LJM's plus a=ice-lite; Chromium's is LJM's unchanged.
+    const foxOffer = (await until('Firefox offer', fox, () => fox.evaluate<string | null>('window.octobridge.offerSdp'), (o) => !!o)) ?? '';
+    expect(foxOffer).toContain('a=ice-lite\r\n');
+    expect(foxOffer).toContain('a=setup:actpass');
+    expect(foxOffer).toMatch(/a=group:BUNDLE 0 1 2\r\n/);
+    expect(foxOffer).toContain('m=application 9 UDP/DTLS/SCTP webrtc-datachannel');
+    const chromeOffer = (await until('Chromium offer', chrome, () => chrome.evaluate<string | null>('window.octobridge.offerSdp'), (o) => !!o)) ?? '';
+    expect(chromeOffer).not.toContain('a=ice-lite');
+
+    await expectMediaFromOne(fox);
+    await expectMediaFromOne(chrome);
+
+    // Both browsers are the ICE-controlling agent and the DTLS client (answer setup:active).
+    for (const p of [fox, chrome]) {
+      const s = await stats(p);
+      expect(s.transport[0], p.name).toMatchObject({ iceRole: 'controlling', dtlsRole: 'client', dtlsState: 'connected' });
+    }
+
+    // The bridge channel in Firefox: the SCTP data channel, open, with ServerHello received over it.
+    expect(await fox.evaluate('window.octobridge.channelKind')).toBe('sctp');
+    expect(await fox.evaluate('window.octobridge.channelOpen')).toBe(true);
+    const foxReceived = await until('ServerHello in Firefox', fox, () => fox.evaluate<Received>('window.octobridge.received'), (l) =>
+      l.some((m) => m.colibriClass === 'ServerHello'),
+    );
+    expect(foxReceived.map((m) => m.colibriClass)).toContain('VideoSourcesMap');
+    const channels = (await stats(fox)).dataChannels;
+    expect(channels).toEqual([
+      // The DTLS client (Firefox) takes even SCTP stream ids: the first channel is 0.
+      { label: 'JVB data channel', protocol: 'http://jitsi.org/protocols/colibri', state: 'open', dataChannelIdentifier: 0 },
+    ]);
+
+    // Each shows the other by name.
+    const names = (p: Peer) => () => p.evaluate<{ displayName: string }[]>('window.octobridge.tiles()').then((t) => t.map((x) => x.displayName));
+    expect(await until('Chrome tile in Firefox', fox, names(fox), (n) => n.length === 1)).toEqual(['Chrome']);
+    expect(await until('Fox tile in Chromium', chrome, names(chrome), (n) => n.length === 1)).toEqual(['Fox']);
+
+    // EndpointMessages both ways over SCTP; the bridge sets `from`.
+    const foxId = await fox.evaluate<string>('window.octobridge.endpointId');
+    const chromeId = await chrome.evaluate<string>('window.octobridge.endpointId');
+    const endpointMessages = (p: Peer) => () =>
+      p.evaluate<Received>(`window.octobridge.received.filter((m) => m.colibriClass === 'EndpointMessage')`);
+    expect(await fox.evaluate(`window.octobridge.send({colibriClass:'EndpointMessage', to:'${chromeId}', msgPayload:{hello:'from firefox'}})`)).toBe(true);
+    const atChrome = await until('EndpointMessage at Chromium', chrome, endpointMessages(chrome), (l) => l.length >= 1);
+    expect(atChrome[0]).toMatchObject({ from: foxId, to: chromeId, msgPayload: { hello: 'from firefox' } });
+    expect(await chrome.evaluate(`window.octobridge.send({colibriClass:'EndpointMessage', to:'', msgPayload:{hello:'from chromium'}})`)).toBe(true);
+    const atFox = await until('EndpointMessage at Firefox', fox, endpointMessages(fox), (l) => l.length >= 1);
+    expect(atFox[0]).toMatchObject({ from: chromeId, to: '', msgPayload: { hello: 'from chromium' } });
+
+    // Firefox closes its tab: Chromium drops the tile, the bridge expires the endpoint.
+    const conference = bridge.videobridge.conferences().find((c) => c.endpoint(foxId));
+    expect(conference?.endpointCount).toBe(2);
+    await fox.closeTab();
+    await until('Fox gone from Chromium', chrome, names(chrome), (n) => n.length === 0);
+    await until('bridge expired Fox', chrome, async () => conference?.endpointCount, (n) => n === 1);
+    expect(conference?.endpoint(foxId)).toBeUndefined();
+  });
+});
