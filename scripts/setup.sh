@@ -18,7 +18,7 @@ die() { printf '[setup] ERROR: %s\n' "$*" >&2; exit 1; }
 # Build + runtime of the mediasoup worker (native/README.md), then per-profile peers.
 APT_BUILD="build-essential pkg-config ninja-build python3 libuv1-dev libssl-dev libsrtp2-dev libabsl-dev libflatbuffers-dev flatbuffers-compiler"
 APT_BACKPORTS="meson"                       # mediasoup 3.27 needs meson >= 1.1; bookworm has 1.0.1
-APT_TEST="chromium firefox-esr fonts-liberation"
+APT_TEST="chromium firefox-esr fonts-liberation prosody lua-sec lua-event lua-unbound"
 [ "${OCTOBRIDGE_WORKER_TESTS:-0}" = "1" ] && APT_BACKPORTS="$APT_BACKPORTS catch2"
 
 missing=""

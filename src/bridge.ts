@@ -3,6 +3,7 @@
  * channel services, embedded focus (standalone mode) and the HTTP servers. Used by main.ts and
  * by the end-to-end tests (which run the bridge in-process on free ports).
  */
+import { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type http from 'node:http';
 import { ColibriWebSocketService } from './channel/ColibriWebSocketService.ts';
@@ -13,6 +14,8 @@ import { startPrivateServer } from './http/PrivateServer.ts';
 import { startPublicServer } from './http/PublicServer.ts';
 import type { Logger } from './logger.ts';
 import { MediaEngine } from './media/MediaEngine.ts';
+import { StatsCollector } from './metrics/StatsCollector.ts';
+import { BreweryConnection } from './xmpp/BreweryConnection.ts';
 
 /** A running bridge. */
 export interface RunningBridge {
@@ -20,6 +23,9 @@ export interface RunningBridge {
   videobridge: Videobridge;
   media: MediaEngine;
   focus: Focus | undefined;
+  stats: StatsCollector;
+  /** Brewery connections to Jicofo's XMPP server(s) (none in standalone-only mode). */
+  xmpp: BreweryConnection[];
   publicServer: http.Server;
   privateServer: http.Server;
   /** Actual public / private ports (differ from config when it said 0). */
@@ -64,7 +70,11 @@ export async function startBridge(config: Config, log: Logger): Promise<RunningB
         log.child({ component: 'colibri-ws' }),
       )
     : undefined;
-  const focus = config.focus.enabled ? new Focus(videobridge, { videoCodecs: config.focus.videoCodecs }, log.child({ component: 'focus' })) : undefined;
+  const expiry = new EventEmitter<{ endpointExpired: [string, string, string] }>();
+  videobridge.on('endpointExpired', (conference, id, reason) => expiry.emit('endpointExpired', conference.meetingId, id, reason));
+  const focus = config.focus.enabled
+    ? new Focus(videobridge, { videoCodecs: config.focus.videoCodecs, expiry }, log.child({ component: 'focus' }))
+    : undefined;
   const publicServer = await startPublicServer(
     { host: config.http.publicHost, port: config.http.publicPort, ...(focus ? { focus } : {}), ...(colibriWs ? { colibriWs } : {}) },
     log.child({ component: 'http' }),
@@ -81,13 +91,36 @@ export async function startBridge(config: Config, log: Logger): Promise<RunningB
     log.child({ component: 'http-private' }),
   );
   const privatePort = (privateServer.address() as AddressInfo).port;
-  log.info({ bridgeId: config.bridgeId, publicPort, privatePort, udpPort: config.media.udpPort }, 'octobridge started');
+  const stats = new StatsCollector(videobridge, media, {
+    version: config.version,
+    ...(config.region ? { region: config.region } : {}),
+    ...(config.relayId ? { relayId: config.relayId } : {}),
+  });
+  stats.start(config.xmpp.presenceIntervalMs);
+  const xmpp = config.xmpp.connections.map(
+    (c) =>
+      new BreweryConnection(
+        { ...c, presenceIntervalMs: config.xmpp.presenceIntervalMs },
+        {
+          conferenceModify: (req) => videobridge.conferenceModify(req),
+          healthProblem: () => (media.healthy ? undefined : 'mediasoup worker is not running'),
+          stats: () => stats.snapshot(),
+          name: 'octobridge',
+          version: config.version,
+        },
+        log.child({ component: 'xmpp' }),
+      ),
+  );
+  for (const x of xmpp) x.start();
+  log.info({ bridgeId: config.bridgeId, publicPort, privatePort, udpPort: config.media.udpPort, xmpp: xmpp.length }, 'octobridge started');
   let closed = false;
   return {
     config,
     videobridge,
     media,
     focus,
+    stats,
+    xmpp,
     publicServer,
     privateServer,
     publicPort,
@@ -95,6 +128,8 @@ export async function startBridge(config: Config, log: Logger): Promise<RunningB
     async close() {
       if (closed) return;
       closed = true;
+      await Promise.all(xmpp.map((x) => x.stop()));
+      stats.stop();
       focus?.close();
       colibriWs?.close();
       videobridge.close();

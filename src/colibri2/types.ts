@@ -53,6 +53,8 @@ export interface Fingerprint {
   hash: string;
   value: string;
   setup?: 'actpass' | 'active' | 'passive';
+  /** `cryptex='true'` (RFC 9335 header-extension encryption offered; DtlsFingerprintPacketExtension, JVB `CryptexConfig`). */
+  cryptex?: boolean;
 }
 
 /** ICE `<candidate>` (XEP-0176). */
@@ -76,6 +78,13 @@ export interface IceCandidate {
 export interface IceUdpTransport {
   ufrag?: string;
   pwd?: string;
+  /**
+   * `ice-generation`: the ICE restart round these credentials belong to. JVB stamps it on the transport of a
+   * pending in-place ICE restart only; Jicofo drops older rounds and treats an absent one as "kept the existing
+   * agent" (ColibriV2SessionManager.endpointIceRestarted). Name from Jicofo's code comments, not yet in the stored
+   * jitsi-xmpp-extensions source.
+   */
+  iceGeneration?: number;
   candidates: IceCandidate[];
   fingerprints: Fingerprint[];
   rtcpMux?: boolean;
@@ -93,7 +102,7 @@ export interface Sctp {
 export interface TransportRequest {
   iceControlling?: boolean;
   useUniquePort?: boolean;
-  /** ICE restart requested (newer Jicofo; the XML name is unconfirmed, see colibri2.md). */
+  /** `ice-restart='true'`: ICE restart requested (newer Jicofo/JVB, colibri2 Transport.ICE_RESTART_ATTR_NAME). */
   iceRestart?: boolean;
   ice?: IceUdpTransport;
   sctp?: Sctp;
@@ -135,6 +144,8 @@ export interface ForceMute {
 export const CAPABILITY_SOURCE_NAMES = 'source-names';
 export const CAPABILITY_SSRC_REWRITING = 'ssrc-rewriting';
 export const CAPABILITY_PRIVATE_ADDRESS_CONNECTIVITY = 'private-address-connectivity';
+/** Newer Jicofo/JVB (Capability.CAP_RTP_MID_DEMUX_SUPPORT); JVB honours it only together with `ssrc-rewriting`. */
+export const CAPABILITY_RTP_MID_DEMUX = 'rtp-mid-demux';
 
 /** `<endpoint>` inside `<conference-modify>`. */
 export interface EndpointModify {

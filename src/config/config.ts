@@ -66,6 +66,27 @@ export interface Config {
     videoCodecs: ('VP8' | 'VP9' | 'H264' | 'AV1')[];
   };
   log: { level: string };
+  /** Brewery connections to Jicofo's XMPP server(s) (`videobridge.apis.xmpp-client`); none = standalone only. */
+  xmpp: {
+    /** One connection per configured server (JVB: one `configs.<name>` block each). */
+    connections: {
+      id: string;
+      mode: 'client' | 'component';
+      /** `xmpp://host:port`. */
+      service: string;
+      /** Login domain (client) or component domain (component). */
+      domain: string;
+      username: string;
+      password: string;
+      mucJids: string[];
+      nickname: string;
+    }[];
+    /** `videobridge.apis.xmpp-client.presence-interval`, ms. */
+    presenceIntervalMs: number;
+  };
+  /** `videobridge.relay.region` / `relay-id` (published in presence when set). */
+  region: string | undefined;
+  relayId: string | undefined;
 }
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -92,6 +113,9 @@ function defaults(): Config {
     sctp: { enabled: true },
     focus: { enabled: true, videoCodecs: ['VP8'] },
     log: { level: 'info' },
+    xmpp: { connections: [], presenceIntervalMs: 5000 },
+    region: undefined,
+    relayId: undefined,
   };
 }
 
@@ -127,7 +151,8 @@ function list(v: string): string[] {
  * `JVB_WS_SERVER_ID`, `JVB_WS_DOMAIN`, `JVB_BREWERY_MUC`-style names come with the XMPP issue.
  * octobridge's own: `OCTOBRIDGE_ID`, `OCTOBRIDGE_PUBLIC_PORT`, `OCTOBRIDGE_PUBLIC_HOST`,
  * `OCTOBRIDGE_PRIVATE_PORT`, `OCTOBRIDGE_LISTEN_IP`, `OCTOBRIDGE_WORKER_BIN`,
- * `OCTOBRIDGE_EXPIRE_MS`, `OCTOBRIDGE_FOCUS`, `OCTOBRIDGE_VIDEO_CODECS`, `LOG_LEVEL`.
+ * `OCTOBRIDGE_EXPIRE_MS`, `OCTOBRIDGE_FOCUS`, `OCTOBRIDGE_VIDEO_CODECS`, `OCTOBRIDGE_PRESENCE_INTERVAL_MS`,
+ * `LOG_LEVEL`; XMPP: see {@link xmppConnections}; `JVB_OCTO_REGION`, `JVB_OCTO_RELAY_ID`.
  *
  * @throws ConfigError naming the variable when a value is invalid.
  */
@@ -160,9 +185,60 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (codecs.length === 0) throw new ConfigError('OCTOBRIDGE_VIDEO_CODECS', 'empty');
     c.focus.videoCodecs = codecs as Config['focus']['videoCodecs'];
   }
+  c.xmpp.connections = xmppConnections(e, c.bridgeId);
+  if ((v = e('OCTOBRIDGE_PRESENCE_INTERVAL_MS'))) c.xmpp.presenceIntervalMs = int('OCTOBRIDGE_PRESENCE_INTERVAL_MS', v, 100, 600_000);
+  if ((v = e('JVB_OCTO_REGION'))) c.region = v;
+  if ((v = e('JVB_OCTO_RELAY_ID'))) c.relayId = v;
   if ((v = e('LOG_LEVEL'))) {
     if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(v)) throw new ConfigError('LOG_LEVEL', `'${v}' is not a pino level`);
     c.log.level = v;
   }
   return c;
+}
+
+/** `host[:port]` → `xmpp://host:port` (default port given). */
+function xmppService(key: string, hostPort: string, defaultPort: number): string {
+  const m = /^\[?([A-Za-z0-9.:-]+?)\]?(?::(\d+))?$/.exec(hostPort.trim());
+  if (!m?.[1]) throw new ConfigError(key, `'${hostPort}' is not host[:port]`);
+  const port = m[2] ? int(key, m[2], 1, 65535) : defaultPort;
+  return `xmpp://${m[1]}:${port}`;
+}
+
+/**
+ * Brewery connections from docker-jitsi-meet's JVB variables: `XMPP_SERVER` (comma list of
+ * host[:port], one connection each), `XMPP_PORT` (5222), `XMPP_DOMAIN`, `XMPP_AUTH_DOMAIN`
+ * (login domain, default `auth.<XMPP_DOMAIN>`), `XMPP_INTERNAL_MUC_DOMAIN` (default
+ * `internal.auth.<XMPP_DOMAIN>`, the Debian layout), `JVB_AUTH_USER` (jvb), `JVB_AUTH_PASSWORD`
+ * (required), `JVB_BREWERY_MUC` (jvbbrewery), `JVB_MUC_NICKNAME` (the bridge id).
+ * Component mode (XEP-0114) instead when `OCTOBRIDGE_XMPP_COMPONENT_DOMAIN` is set, with
+ * `OCTOBRIDGE_XMPP_COMPONENT_SECRET` (required) and `OCTOBRIDGE_XMPP_COMPONENT_PORT` (5347).
+ */
+function xmppConnections(e: (k: string) => string | undefined, bridgeId: string): Config['xmpp']['connections'] {
+  const servers = e('XMPP_SERVER');
+  if (!servers) return [];
+  const domain = e('XMPP_DOMAIN');
+  if (!domain) throw new ConfigError('XMPP_DOMAIN', 'required with XMPP_SERVER');
+  const muc = `${e('JVB_BREWERY_MUC') ?? 'jvbbrewery'}@${e('XMPP_INTERNAL_MUC_DOMAIN') ?? `internal.auth.${domain}`}`;
+  const nickname = e('JVB_MUC_NICKNAME') ?? bridgeId;
+  const componentDomain = e('OCTOBRIDGE_XMPP_COMPONENT_DOMAIN');
+  if (componentDomain) {
+    const secret = e('OCTOBRIDGE_XMPP_COMPONENT_SECRET');
+    if (!secret) throw new ConfigError('OCTOBRIDGE_XMPP_COMPONENT_SECRET', 'required with OCTOBRIDGE_XMPP_COMPONENT_DOMAIN');
+    const port = int('OCTOBRIDGE_XMPP_COMPONENT_PORT', e('OCTOBRIDGE_XMPP_COMPONENT_PORT') ?? '5347', 1, 65535);
+    const host = list(servers)[0] ?? '';
+    return [{ id: 'component', mode: 'component', service: xmppService('XMPP_SERVER', host.split(':')[0] ?? host, port), domain: componentDomain, username: '', password: secret, mucJids: [muc], nickname }];
+  }
+  const password = e('JVB_AUTH_PASSWORD');
+  if (!password) throw new ConfigError('JVB_AUTH_PASSWORD', 'required with XMPP_SERVER');
+  const port = int('XMPP_PORT', e('XMPP_PORT') ?? '5222', 1, 65535);
+  return list(servers).map((server, i) => ({
+    id: `shard${i}`,
+    mode: 'client' as const,
+    service: xmppService('XMPP_SERVER', server, port),
+    domain: e('XMPP_AUTH_DOMAIN') ?? `auth.${domain}`,
+    username: e('JVB_AUTH_USER') ?? 'jvb',
+    password,
+    mucJids: [muc],
+    nickname,
+  }));
 }

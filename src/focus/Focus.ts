@@ -13,7 +13,20 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { Colibri2Error } from '../colibri2/errors.ts';
 import { SerialQueue } from '../colibri2/SerialQueue.ts';
 import { CAPABILITY_SOURCE_NAMES, CAPABILITY_SSRC_REWRITING, type EndpointModify, type Media } from '../colibri2/types.ts';
-import type { Videobridge } from '../colibri2/Videobridge.ts';
+
+/**
+ * How the focus reaches a bridge: the bridge's own typed API in-process (Videobridge), or
+ * colibri2 over XMPP (xmpp/RemoteBridgeClient). Errors are Colibri2Errors either way.
+ */
+export interface Colibri2Client {
+  conferenceModify(req: ConferenceModifyRequest): Promise<ConferenceModifiedResponse>;
+}
+
+/** Endpoints the bridge expired by itself (inactivity), when the focus can hear of it (in-process). */
+export interface ExpiryEvents {
+  on(event: 'endpointExpired', listener: (meetingId: string, endpointId: string, reason: string) => void): unknown;
+}
+import type { ConferenceModifiedResponse, ConferenceModifyRequest } from '../colibri2/types.ts';
 import type { Logger } from '../logger.ts';
 import { offerMedia } from './codecs.ts';
 import { buildSessionInitiate, jingleSources, sessionAcceptToColibri2 } from './jingle.ts';
@@ -31,6 +44,8 @@ export interface FocusOptions {
   videoCodecs: readonly ('VP8' | 'VP9' | 'H264' | 'AV1')[];
   /** MUC domain used for the conference `name` JID (logs only). */
   mucDomain?: string;
+  /** Bridge-side expiries, to end the page's session (in-process bridges only). */
+  expiry?: ExpiryEvents;
 }
 
 interface Member {
@@ -45,25 +60,27 @@ interface Room {
   meetingId: string;
   members: Map<string, Member>;
   queue: SerialQueue;
+  /** Whether the conference exists on the bridge (Jicofo's Colibri2Session knows from its own requests). */
+  created: boolean;
 }
 
 /** See the module docstring. */
 export class Focus {
-  readonly #bridge: Videobridge;
+  readonly #bridge: Colibri2Client;
   readonly #log: Logger;
   readonly #media: Media[];
   readonly #mucDomain: string;
   readonly #rooms = new Map<string, Room>();
   readonly #wss = new WebSocketServer({ noServer: true, maxPayload: 256 * 1024 });
 
-  constructor(bridge: Videobridge, opts: FocusOptions, log: Logger) {
+  constructor(bridge: Colibri2Client, opts: FocusOptions, log: Logger) {
     this.#bridge = bridge;
     this.#log = log;
     this.#media = offerMedia(opts.videoCodecs);
     this.#mucDomain = opts.mucDomain ?? 'conference.octobridge.local';
-    bridge.on('endpointExpired', (conference, endpointId, reason) => {
+    opts.expiry?.on('endpointExpired', (meetingId, endpointId, reason) => {
       if (reason === 'expired') return; // we asked for it
-      const room = [...this.#rooms.values()].find((r) => r.meetingId === conference.meetingId);
+      const room = [...this.#rooms.values()].find((r) => r.meetingId === meetingId);
       const member = room?.members.get(endpointId);
       if (!room || !member) return;
       this.#send(member, { type: 'session-terminate', reason: reason === 'timeout' ? 'expired by the bridge (inactivity)' : 'conference ended' });
@@ -128,7 +145,7 @@ export class Focus {
   #room(name: string): Room {
     let room = this.#rooms.get(name);
     if (!room) {
-      room = { name, meetingId: randomUUID(), members: new Map(), queue: new SerialQueue() };
+      room = { name, meetingId: randomUUID(), members: new Map(), queue: new SerialQueue(), created: false };
       this.#rooms.set(name, room);
     }
     return room;
@@ -159,12 +176,22 @@ export class Focus {
       transport: { iceControlling: true, sctp: {} },
       capabilities: [CAPABILITY_SOURCE_NAMES, CAPABILITY_SSRC_REWRITING],
     };
-    const create = this.#bridge.conferenceByMeetingId(room.meetingId) === undefined;
-    const response = await this.#bridge.conferenceModify({
+    const request = (create: boolean): ConferenceModifyRequest => ({
       meetingId: room.meetingId,
       ...(create ? { create: true, name: `${room.name}@${this.#mucDomain}` } : {}),
-      endpoints: [endpoint],
+      endpoints: [structuredClone(endpoint)],
     });
+    let response: ConferenceModifiedResponse;
+    try {
+      response = await this.#bridge.conferenceModify(request(!room.created));
+    } catch (err) {
+      // The bridge expired the conference meanwhile (or it already exists): say it the other way.
+      const reason = err instanceof Colibri2Error ? err.reason : undefined;
+      if (reason !== 'conference_not_found' && reason !== 'conference_already_exists') throw err;
+      room.created = reason === 'conference_already_exists';
+      response = await this.#bridge.conferenceModify(request(!room.created));
+    }
+    room.created = true;
     member.allocated = true;
     this.#send(member, { type: 'session-initiate', jingle: buildSessionInitiate(response, member.id, this.#media) });
   }

@@ -94,6 +94,11 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
     return this.#direct;
   }
 
+  /** The endpoints' media. */
+  endpoints(): MediaEndpoint[] {
+    return [...this.#endpoints.values()];
+  }
+
   endpoint(id: string): MediaEndpoint | undefined {
     return this.#endpoints.get(id);
   }

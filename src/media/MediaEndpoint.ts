@@ -9,7 +9,7 @@ import { EventEmitter } from 'node:events';
 import type * as ms from 'mediasoup/types';
 import type { Fingerprint, Media, MediaType } from '../colibri2/types.ts';
 import type { Logger } from '../logger.ts';
-import type { DtlsState, EndpointTraffic, ForwardingDecision, IceState, LocalTransport, MappedSource, VideoType } from './types.ts';
+import type { DtlsState, EndpointTraffic, EngineTraffic, ForwardingDecision, IceState, LocalTransport, MappedSource, VideoType } from './types.ts';
 
 /** Label and protocol of lib-jitsi-meet's bridge channel (BridgeChannel.ts). */
 export const BRIDGE_CHANNEL_LABEL = 'JVB data channel';
@@ -40,7 +40,7 @@ export class MediaEndpoint extends EventEmitter<EndpointEvents> {
   readonly transport: ms.WebRtcTransport;
   readonly #log: Logger;
   readonly #forwarded = new Map<string, Forwarded>();
-  /** Producers by source name. */
+  /** @internal Producers by source name (media/ only; others use {@link sendingKinds}). */
   readonly producers = new Map<string, ms.Producer>();
   #sctpOut?: ms.DataProducer;
   #connected = false;
@@ -186,6 +186,11 @@ export class MediaEndpoint extends EventEmitter<EndpointEvents> {
     f.consumer.close();
   }
 
+  /** The kinds this endpoint currently sends (a source signalled and not force-muted). */
+  sendingKinds(): Set<MediaType> {
+    return new Set([...this.producers.values()].filter((p) => !p.paused && !p.closed).map((p) => p.kind as MediaType));
+  }
+
   /** Sources currently forwarded to this endpoint, with the SSRCs it receives them on. */
   forwardedSources(): MappedSource[] {
     return [...this.#forwarded.values()].map((f) => f.mapped);
@@ -234,6 +239,27 @@ export class MediaEndpoint extends EventEmitter<EndpointEvents> {
       sendBitrate: s?.sendBitrate ?? 0,
       availableOutgoingBitrate: s?.availableOutgoingBitrate ?? 0,
     };
+  }
+
+  /** @internal Add this endpoint's transport and RTP stream counters to `into`. */
+  async addTraffic(into: EngineTraffic): Promise<void> {
+    if (this.#closed) return;
+    try {
+      const t = await this.traffic();
+      into.bytesReceived += t.bytesReceived;
+      into.bytesSent += t.bytesSent;
+      into.recvBitrate += t.recvBitrate;
+      into.sendBitrate += t.sendBitrate;
+      for (const p of this.producers.values()) {
+        for (const s of await p.getStats()) into.packetsReceived += s.packetCount;
+      }
+      for (const f of this.#forwarded.values()) {
+        const [s] = await f.consumer.getStats();
+        if (s) into.packetsSent += s.packetCount;
+      }
+    } catch {
+      // closed meanwhile
+    }
   }
 
   get closed(): boolean {

@@ -10,6 +10,7 @@ import type * as ms from 'mediasoup/types';
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../logger.ts';
 import { MediaConference } from './MediaConference.ts';
+import type { EngineTraffic } from './types.ts';
 import { checkRouterNumbering, JICOFO_NUMBERING, routerCodecs, type VideoCodecName } from './rtp.ts';
 
 /**
@@ -110,6 +111,17 @@ export class MediaEngine extends EventEmitter<EngineEvents> {
     this.#conferences.add(conf);
     conf.once('closed', () => this.#conferences.delete(conf));
     return conf;
+  }
+
+  /**
+   * Traffic over every endpoint transport, summed: bytes since start and the current bitrates
+   * (bps) from mediasoup transport stats; packets since start from producer (in) and consumer
+   * (out) RTP stream stats. One stats request per transport and per producer/consumer.
+   */
+  async traffic(): Promise<EngineTraffic> {
+    const out: EngineTraffic = { bytesReceived: 0, bytesSent: 0, recvBitrate: 0, sendBitrate: 0, packetsReceived: 0, packetsSent: 0 };
+    await Promise.all([...this.#conferences].flatMap((c) => c.endpoints().map((e) => e.addTraffic(out))));
+    return out;
   }
 
   /** Worker CPU and memory (getrusage of the worker process). ru_utime/ru_stime in ms, ru_maxrss in KiB. */

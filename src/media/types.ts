@@ -58,3 +58,13 @@ export interface EndpointTraffic {
   /** transport-cc send-side estimate towards this endpoint, bps (0 before any). */
   availableOutgoingBitrate: number;
 }
+
+/** Summed traffic of all endpoints (MediaEngine.traffic). Bytes/packets since start; bitrates in bps. */
+export interface EngineTraffic {
+  bytesReceived: number;
+  bytesSent: number;
+  recvBitrate: number;
+  sendBitrate: number;
+  packetsReceived: number;
+  packetsSent: number;
+}

@@ -12,6 +12,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningBridge } from '../../src/bridge.ts';
 import { startTestBridge } from '../helpers/bridge.ts';
+import { expectMediaFrom, rtcStats, until } from '../helpers/media.ts';
 import { openPeer } from '../helpers/chromium.ts';
 import { openFirefoxPeer } from '../helpers/firefox.ts';
 
@@ -75,62 +76,6 @@ async function joinChromium(room: string, name: string): Promise<Peer> {
   return peer;
 }
 
-async function until<T>(what: string, peer: Peer, probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const start = Date.now();
-  let last: T | undefined;
-  while (Date.now() - start < timeoutMs) {
-    last = await probe();
-    if (ok(last)) return last;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${peer.name}: timed out waiting for ${what}: last ${JSON.stringify(last)}\npage console:\n${peer.console.slice(-30).join('\n')}`);
-}
-
-/** The getStats entries the test reads; the same field names in Firefox and Chromium. */
-interface Stats {
-  inbound: { kind: string; ssrc: number; framesDecoded: number; frameWidth: number; packetsReceived: number }[];
-  transport: { iceRole?: string; dtlsRole?: string; dtlsState?: string }[];
-  dataChannels: { label: string; protocol: string; state: string; dataChannelIdentifier: number }[];
-}
-
-function stats(peer: Peer): Promise<Stats> {
-  return peer.evaluate<Stats>(`(async () => {
-    const out = { inbound: [], transport: [], dataChannels: [] };
-    const pc = window.octobridge.pc;
-    if (!pc) return out;
-    (await pc.getStats()).forEach((s) => {
-      if (s.type === 'inbound-rtp') {
-        out.inbound.push({ kind: String(s.kind), ssrc: Number(s.ssrc), framesDecoded: Number(s.framesDecoded ?? 0),
-          frameWidth: Number(s.frameWidth ?? 0), packetsReceived: Number(s.packetsReceived ?? 0) });
-      } else if (s.type === 'transport') {
-        out.transport.push({ iceRole: s.iceRole, dtlsRole: s.dtlsRole, dtlsState: s.dtlsState });
-      } else if (s.type === 'data-channel') {
-        out.dataChannels.push({ label: s.label, protocol: s.protocol, state: s.state, dataChannelIdentifier: s.dataChannelIdentifier });
-      }
-    });
-    return out;
-  })()`);
-}
-
-/** The remote video decodes (frames grow, width > 0) and the remote audio arrives, from one other participant. */
-async function expectMediaFromOne(peer: Peer): Promise<void> {
-  const decoding = (s: Stats) => s.inbound.filter((x) => x.kind === 'video' && x.framesDecoded > 0 && x.frameWidth > 0);
-  const first = await until('decoded video and received audio', peer, () => stats(peer), (s) =>
-    decoding(s).length >= 1 && s.inbound.some((x) => x.kind === 'audio' && x.packetsReceived > 0),
-  );
-  await new Promise((r) => setTimeout(r, 1000));
-  const later = await stats(peer);
-  const grew = decoding(first).filter((v) => (later.inbound.find((x) => x.ssrc === v.ssrc)?.framesDecoded ?? 0) > v.framesDecoded);
-  expect(grew.length, `${peer.name}: video frames keep being decoded`).toBeGreaterThanOrEqual(1);
-  const audio = (s: Stats) => s.inbound.filter((x) => x.kind === 'audio').reduce((n, x) => n + x.packetsReceived, 0);
-  expect(audio(later), `${peer.name}: audio packets keep arriving`).toBeGreaterThan(audio(first));
-  // The SSRCs received are the ones the bridge announced in the source maps.
-  const maps = await peer.evaluate<{ audio: { ssrc: number }[]; video: { ssrc: number }[] }>('window.octobridge.sourceMaps');
-  for (const s of later.inbound.filter((x) => x.packetsReceived > 0)) {
-    expect((s.kind === 'video' ? maps.video : maps.audio).map((m) => m.ssrc)).toContain(s.ssrc);
-  }
-}
-
 type Received = { colibriClass: string; from?: string; to?: string; msgPayload?: Record<string, unknown> }[];
 
 describe('Firefox ESR in a standalone room', () => {
@@ -149,12 +94,12 @@ describe('Firefox ESR in a standalone room', () => {
     const chromeOffer = (await until('Chromium offer', chrome, () => chrome.evaluate<string | null>('window.octobridge.offerSdp'), (o) => !!o)) ?? '';
     expect(chromeOffer).not.toContain('a=ice-lite');
 
-    await expectMediaFromOne(fox);
-    await expectMediaFromOne(chrome);
+    await expectMediaFrom(fox, 1);
+    await expectMediaFrom(chrome, 1);
 
     // Both browsers are the ICE-controlling agent and the DTLS client (answer setup:active).
     for (const p of [fox, chrome]) {
-      const s = await stats(p);
+      const s = await rtcStats(p);
       expect(s.transport[0], p.name).toMatchObject({ iceRole: 'controlling', dtlsRole: 'client', dtlsState: 'connected' });
     }
 
@@ -165,7 +110,7 @@ describe('Firefox ESR in a standalone room', () => {
       l.some((m) => m.colibriClass === 'ServerHello'),
     );
     expect(foxReceived.map((m) => m.colibriClass)).toContain('VideoSourcesMap');
-    const channels = (await stats(fox)).dataChannels;
+    const channels = (await rtcStats(fox)).dataChannels;
     expect(channels).toEqual([
       // The DTLS client (Firefox) takes even SCTP stream ids: the first channel is 0.
       { label: 'JVB data channel', protocol: 'http://jitsi.org/protocols/colibri', state: 'open', dataChannelIdentifier: 0 },

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningBridge } from '../../src/bridge.ts';
 import { startTestBridge } from '../helpers/bridge.ts';
 import { openPeer, type BrowserPeer } from '../helpers/chromium.ts';
+import { expectMediaFrom, until } from '../helpers/media.ts';
 
 let bridge: RunningBridge;
 const peers: BrowserPeer[] = [];
@@ -30,33 +31,6 @@ async function join(room: string, name: string, extra = ''): Promise<BrowserPeer
   return peer;
 }
 
-interface Inbound {
-  kind: string;
-  ssrc: number;
-  framesDecoded: number;
-  frameWidth: number;
-  packetsReceived: number;
-}
-
-async function inbound(peer: BrowserPeer): Promise<Inbound[]> {
-  return peer.page.evaluate(async () => {
-    const pc = (window as unknown as { octobridge: { pc: RTCPeerConnection | null } }).octobridge.pc;
-    if (!pc) return [];
-    const out: Inbound[] = [];
-    (await pc.getStats()).forEach((s: Record<string, unknown>) => {
-      if (s.type !== 'inbound-rtp') return;
-      out.push({
-        kind: String(s.kind),
-        ssrc: Number(s.ssrc),
-        framesDecoded: Number(s.framesDecoded ?? 0),
-        frameWidth: Number(s.frameWidth ?? 0),
-        packetsReceived: Number(s.packetsReceived ?? 0),
-      });
-    });
-    return out;
-  });
-}
-
 /** The page's test hook. */
 interface Hook {
   endpointId: string | null;
@@ -70,38 +44,7 @@ interface Hook {
 }
 
 async function hook<T>(peer: BrowserPeer, fn: (h: Hook) => T): Promise<T> {
-  return peer.page.evaluate(`(${fn.toString()})(window.octobridge)`) as Promise<T>;
-}
-
-async function until<T>(what: string, peer: BrowserPeer, probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const start = Date.now();
-  let last: T | undefined;
-  while (Date.now() - start < timeoutMs) {
-    last = await probe();
-    if (ok(last)) return last;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}: last ${JSON.stringify(last)}\npage console:\n${peer.console.slice(-30).join('\n')}`);
-}
-
-/** Every remote video source decodes (frames grow, width > 0) and every audio source receives packets. */
-async function expectMediaFrom(peer: BrowserPeer, senders: number): Promise<void> {
-  const first = await until(`${senders} decoding video streams`, peer, () => inbound(peer), (s) =>
-    s.filter((x) => x.kind === 'video' && x.framesDecoded > 0 && x.frameWidth > 0).length >= senders &&
-    s.filter((x) => x.kind === 'audio' && x.packetsReceived > 0).length >= senders,
-  );
-  await new Promise((r) => setTimeout(r, 1000));
-  const later = await inbound(peer);
-  // Still decoding a second later (streams of participants who left stop, the others grow).
-  const growing = first.filter((v) => v.kind === 'video' && (later.find((x) => x.ssrc === v.ssrc)?.framesDecoded ?? 0) > v.framesDecoded);
-  expect(growing.length).toBeGreaterThanOrEqual(senders);
-  // The SSRCs received are the ones the bridge announced in the source maps.
-  const maps = await hook(peer, (h) => h.sourceMaps);
-  const active = later.filter((x) => x.packetsReceived > 0);
-  for (const s of active) {
-    const announced = s.kind === 'video' ? maps.video : maps.audio;
-    expect(announced.map((m) => m.ssrc)).toContain(s.ssrc);
-  }
+  return peer.evaluate<T>(`(${fn.toString()})(window.octobridge)`);
 }
 
 describe('standalone room', () => {

@@ -23,10 +23,14 @@ export const CHROMIUM_ARGS = [
 
 /** A participant: its browser and page. */
 export interface BrowserPeer {
+  /** The `name` query parameter of the page URL. */
+  name: string;
   browser: Browser;
   page: Page;
   /** Console lines of the page (for failure messages). */
   console: string[];
+  /** Evaluate an expression in the page (test/helpers/media.ts `PagePeer`). */
+  evaluate<T>(expression: string): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -39,6 +43,8 @@ export async function openPeer(url: string): Promise<BrowserPeer> {
   page.on('pageerror', (e) => console.push(`pageerror: ${e.message}`));
   await page.goto(url);
   return {
+    name: new URL(url).searchParams.get('name') ?? 'peer',
+    evaluate: <T>(expression: string) => page.evaluate(expression) as Promise<T>,
     browser,
     page,
     console,

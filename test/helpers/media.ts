@@ -1,0 +1,78 @@
+/**
+ * Checks on what a browser participant of the standalone page receives, through its test hook
+ * (`window.octobridge`) and `RTCPeerConnection.getStats()`. Works for Chromium (playwright) and
+ * Firefox (puppeteer) pages alike: both only need `evaluate` of an expression string.
+ */
+import { expect } from 'vitest';
+
+/** A browser participant as the checks see it. */
+export interface PagePeer {
+  name: string;
+  /** Console lines of the page (shown when a wait times out). */
+  console: string[];
+  /** Evaluate a JavaScript expression in the page (a promise is awaited). */
+  evaluate<T>(expression: string): Promise<T>;
+}
+
+/** The getStats entries the checks read (the same field names in Firefox and Chromium). */
+export interface RtcStats {
+  inbound: { kind: string; ssrc: number; framesDecoded: number; frameWidth: number; packetsReceived: number }[];
+  transport: { iceRole?: string; dtlsRole?: string; dtlsState?: string }[];
+  dataChannels: { label: string; protocol: string; state: string; dataChannelIdentifier: number }[];
+}
+
+/** Poll `probe` every 200 ms until `ok`; on timeout fail with the last value and the page console (if a page). */
+export async function until<T>(what: string, peer: PagePeer | undefined, probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
+  const start = Date.now();
+  let last: T | undefined;
+  while (Date.now() - start < timeoutMs) {
+    last = await probe();
+    if (ok(last)) return last;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const page = peer ? `\npage console of ${peer.name}:\n${peer.console.slice(-30).join('\n')}` : '';
+  throw new Error(`timed out waiting for ${what}: last ${JSON.stringify(last)}${page}`);
+}
+
+/** The peer connection's inbound-rtp, transport and data-channel stats. */
+export function rtcStats(peer: PagePeer): Promise<RtcStats> {
+  return peer.evaluate<RtcStats>(`(async () => {
+    const out = { inbound: [], transport: [], dataChannels: [] };
+    const pc = window.octobridge && window.octobridge.pc;
+    if (!pc) return out;
+    (await pc.getStats()).forEach((s) => {
+      if (s.type === 'inbound-rtp') {
+        out.inbound.push({ kind: String(s.kind), ssrc: Number(s.ssrc), framesDecoded: Number(s.framesDecoded ?? 0),
+          frameWidth: Number(s.frameWidth ?? 0), packetsReceived: Number(s.packetsReceived ?? 0) });
+      } else if (s.type === 'transport') {
+        out.transport.push({ iceRole: s.iceRole, dtlsRole: s.dtlsRole, dtlsState: s.dtlsState });
+      } else if (s.type === 'data-channel') {
+        out.dataChannels.push({ label: s.label, protocol: s.protocol, state: s.state, dataChannelIdentifier: s.dataChannelIdentifier });
+      }
+    });
+    return out;
+  })()`);
+}
+
+/**
+ * At least `senders` remote video streams decode (frames grow over a second, width > 0), the
+ * remote audio keeps arriving, and every SSRC received is one the bridge announced in the
+ * source maps (SSRC rewriting).
+ */
+export async function expectMediaFrom(peer: PagePeer, senders: number): Promise<void> {
+  const decoding = (s: RtcStats) => s.inbound.filter((x) => x.kind === 'video' && x.framesDecoded > 0 && x.frameWidth > 0);
+  const audioPackets = (s: RtcStats) => s.inbound.filter((x) => x.kind === 'audio').reduce((n, x) => n + x.packetsReceived, 0);
+  const first = await until(`${senders} decoding video streams and audio`, peer, () => rtcStats(peer), (s) =>
+    decoding(s).length >= senders && s.inbound.filter((x) => x.kind === 'audio' && x.packetsReceived > 0).length >= senders,
+  );
+  await new Promise((r) => setTimeout(r, 1000));
+  const later = await rtcStats(peer);
+  // Streams of participants who left stop; the others grow.
+  const grew = decoding(first).filter((v) => (later.inbound.find((x) => x.ssrc === v.ssrc)?.framesDecoded ?? 0) > v.framesDecoded);
+  expect(grew.length, `${peer.name}: video frames keep being decoded`).toBeGreaterThanOrEqual(senders);
+  expect(audioPackets(later), `${peer.name}: audio packets keep arriving`).toBeGreaterThan(audioPackets(first));
+  const maps = await peer.evaluate<{ audio: { ssrc: number }[]; video: { ssrc: number }[] }>('window.octobridge.sourceMaps');
+  for (const s of later.inbound.filter((x) => x.packetsReceived > 0)) {
+    expect((s.kind === 'video' ? maps.video : maps.audio).map((m) => m.ssrc)).toContain(s.ssrc);
+  }
+}
