@@ -67,11 +67,17 @@ export class MediaEndpoint extends EventEmitter<EndpointEvents> {
   async setUpSctp(direct: ms.DirectTransport): Promise<void> {
     const options = { label: BRIDGE_CHANNEL_LABEL, protocol: BRIDGE_CHANNEL_PROTOCOL };
     // Client-opened channel: the browser is DTLS client, so its first channel is stream 0.
-    const fromClient = await this.transport.produceData({ sctpStreamParameters: { streamId: 0, ordered: true }, ...options });
-    const toNode = await direct.consumeData({ dataProducerId: fromClient.id });
+    // Two worker round trips: both producers, then both consumers (toClient is the transport's
+    // first DataConsumer, so it gets outbound stream 0).
+    const [fromClient, fromNode] = await Promise.all([
+      this.transport.produceData({ sctpStreamParameters: { streamId: 0, ordered: true }, ...options }),
+      direct.produceData(options),
+    ]);
+    const [toNode, toClient] = await Promise.all([
+      direct.consumeData({ dataProducerId: fromClient.id }),
+      this.transport.consumeData({ dataProducerId: fromNode.id }),
+    ]);
     toNode.on('message', (payload, ppid) => this.emit('sctpMessage', payload, ppid));
-    const fromNode = await direct.produceData(options);
-    const toClient = await this.transport.consumeData({ dataProducerId: fromNode.id });
     const streamId = toClient.sctpStreamParameters?.streamId;
     if (streamId !== 0) this.#log.warn({ streamId }, 'bridge channel outbound SCTP stream is not 0');
     this.#sctpOut = fromNode;

@@ -69,6 +69,8 @@ interface BreweryEvents {
   offline: [];
   /** Joined one brewery room (self-presence received). */
   joined: [string];
+  /** A conference-modify was answered: time spent in the bridge (parse → answer), ms. */
+  conferenceModify: [number];
 }
 
 const MAX_RECONNECT_DELAY_MS = 30_000;
@@ -248,8 +250,11 @@ export class BreweryConnection extends EventEmitter<BreweryEvents> {
     }
   }
 
-  #conferenceModify(ctx: IqContext): Promise<Element> {
-    return handleConferenceModify(ctx.element, this.#bridge, this.#log.child({ from: ctx.stanza.attrs.from }));
+  async #conferenceModify(ctx: IqContext): Promise<Element> {
+    const started = performance.now();
+    const reply = await handleConferenceModify(ctx.element, this.#bridge, this.#log.child({ from: ctx.stanza.attrs.from }));
+    this.emit('conferenceModify', performance.now() - started);
+    return reply;
   }
 
   /** `<healthcheck>`: result when healthy, `internal-server-error` with the reason when not (JvbDoctor moves conferences away). */
@@ -266,11 +271,10 @@ export class BreweryConnection extends EventEmitter<BreweryEvents> {
  * reason, endpoint id) for any failure. Never throws.
  */
 export async function handleConferenceModify(element: Element, bridge: Pick<BridgeForXmpp, 'conferenceModify'>, log: Logger): Promise<Element> {
-  const started = process.hrtime.bigint();
   try {
     const req = parseConferenceModify(element);
     const res = await bridge.conferenceModify(req);
-    log.debug({ meetingId: req.meetingId, us: Number(process.hrtime.bigint() - started) / 1000 }, 'conference-modify');
+    log.debug({ meetingId: req.meetingId }, 'conference-modify');
     return serializeConferenceModified(res);
   } catch (err) {
     const c2 = err instanceof Colibri2Error ? err : new Colibri2Error('internal-server-error', (err as Error).message);
