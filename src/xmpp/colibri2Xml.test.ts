@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
+import { JICOFO_MEDIA } from '../../test/fixtures/jicofo.ts';
 import { Element, Parser } from '@xmpp/xml';
 import { Colibri2Error, badRequest, conferenceNotFound, endpointNotFound, inGracefulShutdown } from '../colibri2/errors.ts';
 import type {
@@ -156,48 +157,7 @@ const EXPECTED_6_1: ConferenceModifyRequest = {
       create: true,
       statsId: 'Garett-w1o',
       mucRole: 'moderator',
-      media: [
-        {
-          type: 'audio',
-          payloadTypes: [
-            { id: 112, name: 'red', clockrate: 48000, channels: 2, parameters: [{ value: '111/111' }], rtcpFbs: [] },
-            {
-              id: 111,
-              name: 'opus',
-              clockrate: 48000,
-              channels: 2,
-              parameters: [
-                { name: 'useinbandfec', value: '1' },
-                { name: 'minptime', value: '10' },
-              ],
-              rtcpFbs: [{ type: 'transport-cc' }],
-            },
-          ],
-          rtpHdrExts: [
-            { id: 1, uri: 'urn:ietf:params:rtp-hdrext:ssrc-audio-level' },
-            { id: 5, uri: 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01' },
-          ],
-          extmapAllowMixed: true,
-        },
-        {
-          type: 'video',
-          payloadTypes: [
-            {
-              id: 100,
-              name: 'VP8',
-              clockrate: 90000,
-              parameters: [{ name: 'x-google-start-bitrate', value: '800' }],
-              rtcpFbs: [{ type: 'ccm', subtype: 'fir' }, { type: 'nack' }, { type: 'nack', subtype: 'pli' }, { type: 'transport-cc' }],
-            },
-            { id: 96, name: 'rtx', clockrate: 90000, parameters: [{ name: 'apt', value: '100' }], rtcpFbs: [] },
-          ],
-          rtpHdrExts: [
-            { id: 3, uri: 'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time' },
-            { id: 5, uri: 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01' },
-          ],
-          extmapAllowMixed: true,
-        },
-      ],
+      media: structuredClone(JICOFO_MEDIA),
       transport: { iceControlling: true, sctp: {} },
       capabilities: ['source-names', 'ssrc-rewriting'],
     },

@@ -207,7 +207,7 @@ describe('two browsers allocated over XMPP', () => {
 });
 
 describe('XEP-0114 component mode', () => {
-  it('joins the brewery from the component and answers colibri2', async () => {
+  it('joins the brewery from the component, answers colibri2, and serves two browsers', async () => {
     const component = await startTestBridge({
       ...xmppEnv(prosody, 'octobridge-component'),
       OCTOBRIDGE_XMPP_COMPONENT_DOMAIN: prosody.componentDomain,
@@ -224,6 +224,25 @@ describe('XEP-0114 component mode', () => {
       const err = await rejection(focus.conferenceModify(sessionAccept(meetingId, 'ghost'), jid));
       expect(err.reason).toBe('unknown_endpoint');
       await focus.conferenceModify({ meetingId, expire: true, endpoints: [] }, jid);
+
+      // Two browsers allocated on the component bridge.
+      const pinned = new Focus({ conferenceModify: (req) => focus.conferenceModify(req, jid) }, { videoCodecs: ['VP8'] }, log);
+      const server = await startPublicServer({ host: '127.0.0.1', port: 0, focus: pinned }, log);
+      try {
+        const port = (server.address() as AddressInfo).port;
+        const media = 'width=320&height=180&fps=15';
+        const carol = await openPeer(`http://127.0.0.1:${port}/component-room?name=Carol&${media}`);
+        peers.push(carol);
+        const dave = await openPeer(`http://127.0.0.1:${port}/component-room?name=Dave&${media}`);
+        peers.push(dave);
+        await expectMediaFrom(carol, 1);
+        await expectMediaFrom(dave, 1);
+        expect(component.videobridge.conferences().find((c) => c.name === 'component-room@conference.octobridge.local')?.endpointCount).toBe(2);
+        await Promise.all([carol.close(), dave.close()]);
+      } finally {
+        server.closeAllConnections();
+        server.close();
+      }
     } finally {
       await component.close();
     }
