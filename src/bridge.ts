@@ -7,6 +7,7 @@ import { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type http from 'node:http';
 import { ColibriWebSocketService } from './channel/ColibriWebSocketService.ts';
+import { Lifecycle } from './colibri2/Lifecycle.ts';
 import { Videobridge } from './colibri2/Videobridge.ts';
 import type { Config } from './config/config.ts';
 import { Focus } from './focus/Focus.ts';
@@ -24,6 +25,7 @@ export interface RunningBridge {
   media: MediaEngine;
   focus: Focus | undefined;
   stats: StatsCollector;
+  lifecycle: Lifecycle;
   /** Brewery connections to Jicofo's XMPP server(s) (none in standalone-only mode). */
   xmpp: BreweryConnection[];
   publicServer: http.Server;
@@ -81,23 +83,26 @@ export async function startBridge(config: Config, log: Logger): Promise<RunningB
   );
   const publicPort = (publicServer.address() as AddressInfo).port;
   if (config.websockets.domains.length === 0) wsAuthority = `127.0.0.1:${publicPort}`;
-  const privateServer = await startPrivateServer(
-    {
-      host: config.http.privateHost,
-      port: config.http.privatePort,
-      version: config.version,
-      healthCheck: () => (media.healthy ? undefined : 'mediasoup worker is not running'),
-    },
-    log.child({ component: 'http-private' }),
+  const lifecycle = new Lifecycle(
+    videobridge,
+    // JVB defaults (reference.conf videobridge.shutdown, initial-drain-mode)
+    { initialDrain: false, minParticipants: 0, maxDurationMs: 24 * 3600_000, shuttingDownDelayMs: 60_000 },
+    log.child({ component: 'lifecycle' }),
   );
-  const privatePort = (privateServer.address() as AddressInfo).port;
+  let xmpp: BreweryConnection[] = [];
   const stats = new StatsCollector(videobridge, media, {
     version: config.version,
     ...(config.region ? { region: config.region } : {}),
     ...(config.relayId ? { relayId: config.relayId } : {}),
+    flags: () => ({
+      ...lifecycle.flags(),
+      muc_clients_configured: xmpp.length,
+      muc_clients_connected: xmpp.filter((x) => x.online).length,
+      mucs_joined: xmpp.reduce((n, x) => n + x.joinedMucs.length, 0),
+    }),
   });
   stats.start(config.xmpp.presenceIntervalMs);
-  const xmpp = config.xmpp.connections.map(
+  xmpp = config.xmpp.connections.map(
     (c) =>
       new BreweryConnection(
         { ...c, presenceIntervalMs: config.xmpp.presenceIntervalMs },
@@ -111,6 +116,25 @@ export async function startBridge(config: Config, log: Logger): Promise<RunningB
         log.child({ component: 'xmpp' }),
       ),
   );
+  const healthProblem = (): string | undefined => {
+    if (!media.healthy) return 'mediasoup worker is not running';
+    if (xmpp.length > 0 && !xmpp.some((x) => x.online)) return 'XMPP: not connected to any server';
+    return undefined;
+  };
+  const privateServer = await startPrivateServer(
+    {
+      host: config.http.privateHost,
+      port: config.http.privatePort,
+      version: config.version,
+      // JVB defaults: every module on but shutdown (videobridge.rest.*.enabled)
+      modules: { health: true, version: true, drain: true, shutdown: false, prometheus: true },
+      healthCheck: healthProblem,
+      stats: () => stats.snapshot(),
+      lifecycle,
+    },
+    log.child({ component: 'http-private' }),
+  );
+  const privatePort = (privateServer.address() as AddressInfo).port;
   for (const x of xmpp) x.start();
   log.info({ bridgeId: config.bridgeId, publicPort, privatePort, udpPort: config.media.udpPort, xmpp: xmpp.length }, 'octobridge started');
   let closed = false;
@@ -120,6 +144,7 @@ export async function startBridge(config: Config, log: Logger): Promise<RunningB
     media,
     focus,
     stats,
+    lifecycle,
     xmpp,
     publicServer,
     privateServer,
@@ -130,6 +155,7 @@ export async function startBridge(config: Config, log: Logger): Promise<RunningB
       closed = true;
       await Promise.all(xmpp.map((x) => x.stop()));
       stats.stop();
+      lifecycle.close();
       focus?.close();
       colibriWs?.close();
       videobridge.close();

@@ -1,43 +1,161 @@
 /**
- * The private HTTP server (JVB's `videobridge.http-servers.private`, default 127.0.0.1:8080):
- * `GET /about/health` (200 empty body when healthy, 500 with the reason when not) and
- * `GET /about/version` (`{name, version, os}`, jicoco `Version.java`). The REST/ops issue adds
- * /colibri/stats, drain, shutdown and /metrics here.
+ * The private HTTP server (JVB's `videobridge.http-servers.private`, default 127.0.0.1:8080), with
+ * JVB's REST API (jitsi-videobridge `rest/root/...`, jicoco `Health.java`/`Version.java`,
+ * shared/docs/rest.md §2):
+ *
+ * | route | answer |
+ * |---|---|
+ * | `GET /about/health` | 200 with an empty body when healthy; 500 `{"error": reason}` when not |
+ * | `GET /about/version` | `{"name","version","os"}` |
+ * | `GET /colibri/stats` | the stats snapshot (JVB's names and units) |
+ * | `GET /colibri/drain` | `{"drain": bool}` |
+ * | `POST /colibri/drain/enable`, `/disable` | 200 |
+ * | `POST /colibri/shutdown` `{"graceful-shutdown": true}` | 200; graceful or immediate (only when `rest.shutdown` is enabled, as JVB) |
+ * | `GET /metrics` | Prometheus text / OpenMetrics / JSON by `Accept` |
+ *
+ * A disabled module's routes are 404. A wrong method is 405, a bad body 400, each with a JSON
+ * `{"error": ...}` body.
  */
 import http from 'node:http';
 import os from 'node:os';
+import type { Lifecycle } from '../colibri2/Lifecycle.ts';
 import type { Logger } from '../logger.ts';
+import type { StatsSnapshot } from '../metrics/StatsCollector.ts';
 import { listen } from './listen.ts';
 import { sendError } from './PublicServer.ts';
+
+/** Which REST modules are on (`videobridge.rest.<name>.enabled`; JVB: all on but shutdown). */
+export interface RestModules {
+  health: boolean;
+  version: boolean;
+  drain: boolean;
+  shutdown: boolean;
+  prometheus: boolean;
+}
 
 /** Options of {@link startPrivateServer}. */
 export interface PrivateServerOptions {
   host: string;
   port: number;
   version: string;
+  modules: RestModules;
   /** Returns undefined when healthy, else the reason. */
   healthCheck: () => string | undefined;
+  /** The current stats (StatsCollector.snapshot). */
+  stats: () => StatsSnapshot;
+  lifecycle: Lifecycle;
+  /** Renders /metrics for an Accept header (metrics/Metrics.ts). */
+  metrics?: (accept: string | undefined) => Promise<{ contentType: string; body: string }>;
 }
+
+/** Largest accepted request body, bytes. */
+const MAX_BODY = 16 * 1024;
+
+function sendJson(res: http.ServerResponse, status: number, value: unknown): void {
+  const body = JSON.stringify(value);
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+function readBody(req: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let size = 0;
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        reject(new Error('body too large'));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+/**
+ * `{"graceful-shutdown": true|false}` (the official graceful_shutdown.sh sends the string
+ * `"true"`, which JVB's Jackson also accepts). Returns the flag or an error text.
+ */
+export function parseShutdownBody(text: string): boolean | { error: string } {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return { error: 'body is not JSON' };
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return { error: 'body must be a JSON object' };
+  const g = (v as Record<string, unknown>)['graceful-shutdown'];
+  if (g === true || g === 'true') return true;
+  if (g === false || g === 'false') return false;
+  return { error: '"graceful-shutdown" must be true or false' };
+}
+
+type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void | Promise<void>;
 
 /** Start the server; resolves once listening. */
 export async function startPrivateServer(opts: PrivateServerOptions, log: Logger): Promise<http.Server> {
+  const m = opts.modules;
+  const routes = new Map<string, Partial<Record<string, Handler>>>();
+  const route = (enabled: boolean, method: string, path: string, handler: Handler): void => {
+    if (!enabled) return;
+    routes.set(path, { ...routes.get(path), [method]: handler });
+  };
+  route(m.health, 'GET', '/about/health', (_req, res) => {
+    const problem = opts.healthCheck();
+    if (problem) return sendError(res, 500, problem);
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': 0 });
+    res.end();
+  });
+  route(m.version, 'GET', '/about/version', (_req, res) => sendJson(res, 200, { name: 'octobridge', version: opts.version, os: os.type() }));
+  route(true, 'GET', '/colibri/stats', (_req, res) => sendJson(res, 200, opts.stats()));
+  route(m.drain, 'GET', '/colibri/drain', (_req, res) => sendJson(res, 200, { drain: opts.lifecycle.drain }));
+  for (const [path, on] of [
+    ['/colibri/drain/enable', true],
+    ['/colibri/drain/disable', false],
+  ] as const) {
+    route(m.drain, 'POST', path, (_req, res) => {
+      opts.lifecycle.setDrain(on);
+      sendJson(res, 200, { drain: opts.lifecycle.drain });
+    });
+  }
+  route(m.shutdown, 'POST', '/colibri/shutdown', async (req, res) => {
+    let text: string;
+    try {
+      text = await readBody(req);
+    } catch (err) {
+      return sendError(res, 413, (err as Error).message);
+    }
+    const graceful = parseShutdownBody(text);
+    if (typeof graceful !== 'boolean') return sendError(res, 400, graceful.error);
+    log.info({ graceful }, 'shutdown requested over REST');
+    sendJson(res, 200, { 'graceful-shutdown': graceful });
+    // Answer first, then act (a plain shutdown exits the process).
+    setImmediate(() => opts.lifecycle.initiateShutdown(graceful));
+  });
+  const metrics = opts.metrics;
+  route(m.prometheus && metrics !== undefined, 'GET', '/metrics', async (req, res) => {
+    const out = await metrics!(req.headers.accept);
+    res.writeHead(200, { 'Content-Type': out.contentType, 'Content-Length': Buffer.byteLength(out.body) });
+    res.end(out.body);
+  });
+
   const server = http.createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    if (url.pathname === '/about/health' || url.pathname === '/about/version') {
-      if (req.method !== 'GET') return sendError(res, 405, `method ${req.method} not allowed`);
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname.replace(/\/+$/, '') || '/';
+    const handlers = routes.get(path);
+    if (!handlers) return sendError(res, 404, 'not found');
+    const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET');
+    const handler = handlers[method];
+    if (!handler) {
+      res.setHeader('Allow', Object.keys(handlers).join(', '));
+      return sendError(res, 405, `method ${req.method} not allowed`);
     }
-    if (url.pathname === '/about/health') {
-      const problem = opts.healthCheck();
-      if (problem) return sendError(res, 500, problem);
-      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': 0 });
-      return res.end();
-    }
-    if (url.pathname === '/about/version') {
-      const body = JSON.stringify({ name: 'octobridge', version: opts.version, os: os.type() });
-      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
-      return res.end(body);
-    }
-    return sendError(res, 404, 'not found');
+    Promise.resolve(handler(req, res)).catch((err: unknown) => {
+      log.error({ err, path }, 'REST handler failed');
+      if (!res.headersSent) sendError(res, 500, 'internal error');
+    });
   });
   await listen(server, opts.port, opts.host);
   log.info({ address: server.address() }, 'private HTTP server listening');

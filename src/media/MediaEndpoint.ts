@@ -257,11 +257,20 @@ export class MediaEndpoint extends EventEmitter<EndpointEvents> {
       into.recvBitrate += t.recvBitrate;
       into.sendBitrate += t.sendBitrate;
       for (const p of this.producers.values()) {
-        for (const s of await p.getStats()) into.packetsReceived += s.packetCount;
+        for (const s of await p.getStats()) {
+          into.packetsReceived += s.packetCount;
+          into.packetsLostReceived += Math.max(0, s.packetsLost);
+        }
       }
       for (const f of this.#forwarded.values()) {
         const [s] = await f.consumer.getStats();
-        if (s) into.packetsSent += s.packetCount;
+        if (!s) continue;
+        into.packetsSent += s.packetCount;
+        into.packetsLostSent += Math.max(0, s.packetsLost);
+        if (s.roundTripTime) {
+          into.rttSumMs += s.roundTripTime;
+          into.rttCount += 1;
+        }
       }
     } catch {
       // closed meanwhile

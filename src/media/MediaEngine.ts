@@ -119,7 +119,18 @@ export class MediaEngine extends EventEmitter<EngineEvents> {
    * (out) RTP stream stats. One stats request per transport and per producer/consumer.
    */
   async traffic(): Promise<EngineTraffic> {
-    const out: EngineTraffic = { bytesReceived: 0, bytesSent: 0, recvBitrate: 0, sendBitrate: 0, packetsReceived: 0, packetsSent: 0 };
+    const out: EngineTraffic = {
+      bytesReceived: 0,
+      bytesSent: 0,
+      recvBitrate: 0,
+      sendBitrate: 0,
+      packetsReceived: 0,
+      packetsSent: 0,
+      packetsLostReceived: 0,
+      packetsLostSent: 0,
+      rttSumMs: 0,
+      rttCount: 0,
+    };
     await Promise.all([...this.#conferences].flatMap((c) => c.endpoints().map((e) => e.addTraffic(out))));
     return out;
   }

@@ -67,4 +67,11 @@ export interface EngineTraffic {
   sendBitrate: number;
   packetsReceived: number;
   packetsSent: number;
+  /** Packets lost on the way in (producer RTP streams, cumulative). */
+  packetsLostReceived: number;
+  /** Packets lost on the way out (consumers, from the receivers' RTCP reports, cumulative). */
+  packetsLostSent: number;
+  /** Sum and count of the consumers' round-trip times, ms (for an average). */
+  rttSumMs: number;
+  rttCount: number;
 }

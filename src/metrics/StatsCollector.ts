@@ -42,7 +42,9 @@ export class StatsCollector {
   readonly #media: MediaEngine;
   readonly #identity: StatsIdentity;
   #snapshot: StatsSnapshot;
-  #last?: { at: number; workerCpuMs: number; packetsIn: number; packetsOut: number };
+  #last?: { at: number; workerCpuMs: number; packetsIn: number; packetsOut: number; lostIn: number; lostOut: number };
+  /** Totals since start (JVB's total_* stats). */
+  readonly #totals = { conferencesCreated: 0, conferencesCompleted: 0, conferenceSeconds: 0, participants: 0 };
   #timer?: NodeJS.Timeout;
   #running?: Promise<void>;
 
@@ -51,6 +53,12 @@ export class StatsCollector {
     this.#media = media;
     this.#identity = identity;
     this.#snapshot = this.#base();
+    bridge.on('conferenceCreated', () => (this.#totals.conferencesCreated += 1));
+    bridge.on('conferenceExpired', (c) => {
+      this.#totals.conferencesCompleted += 1;
+      this.#totals.conferenceSeconds += Math.round((Date.now() - c.createdAt) / 1000);
+    });
+    bridge.on('endpointCreated', () => (this.#totals.participants += 1));
   }
 
   /** Recompute every `intervalMs` (JVB: 5000). */
@@ -66,7 +74,15 @@ export class StatsCollector {
 
   /** The latest snapshot (cheap; never waits). */
   snapshot(): StatsSnapshot {
-    return { ...this.#snapshot, ...this.#flags(), current_timestamp: jvbTimestamp() };
+    return {
+      ...this.#snapshot,
+      total_conferences_created: this.#totals.conferencesCreated,
+      total_conferences_completed: this.#totals.conferencesCompleted,
+      total_conference_seconds: this.#totals.conferenceSeconds,
+      total_participants: this.#totals.participants,
+      ...this.#flags(),
+      current_timestamp: jvbTimestamp(),
+    };
   }
 
   /** Recompute now; concurrent calls share one run. */
@@ -107,7 +123,15 @@ export class StatsCollector {
       bit_rate_upload: 0,
       packet_rate_download: 0,
       packet_rate_upload: 0,
-      threads: 1,
+      rtt_aggregate: 0,
+      incoming_loss: 0,
+      outgoing_loss: 0,
+      overall_loss: 0,
+      // Cascading arrives with the relay issue; until then nothing is relayed.
+      octo_conferences: 0,
+      octo_endpoints: 0,
+      // JVB reports JVM threads; octobridge's equivalent: the Node thread plus each mediasoup worker.
+      threads: 2,
     };
   }
 
@@ -126,7 +150,7 @@ export class StatsCollector {
         if (kinds.has('video')) sendingVideo += 1;
       }
     }
-    let traffic = { recvBitrate: 0, sendBitrate: 0, packetsReceived: 0, packetsSent: 0 };
+    let traffic = { recvBitrate: 0, sendBitrate: 0, packetsReceived: 0, packetsSent: 0, packetsLostReceived: 0, packetsLostSent: 0, rttSumMs: 0, rttCount: 0 };
     let workerCpuMs = 0;
     try {
       traffic = await this.#media.traffic();
@@ -137,12 +161,25 @@ export class StatsCollector {
     }
     const now = Date.now();
     const prev = this.#last;
-    this.#last = { at: now, workerCpuMs, packetsIn: traffic.packetsReceived, packetsOut: traffic.packetsSent };
+    this.#last = {
+      at: now,
+      workerCpuMs,
+      packetsIn: traffic.packetsReceived,
+      packetsOut: traffic.packetsSent,
+      lostIn: traffic.packetsLostReceived,
+      lostOut: traffic.packetsLostSent,
+    };
     const seconds = prev ? Math.max(0.001, (now - prev.at) / 1000) : 0;
     const rate = (cur: number, before: number): number => (seconds > 0 ? Math.max(0, (cur - before) / seconds) : 0);
     const packetRateDown = prev ? rate(traffic.packetsReceived, prev.packetsIn) : 0;
     const packetRateUp = prev ? rate(traffic.packetsSent, prev.packetsOut) : 0;
     const workerCpu = prev ? rate(workerCpuMs, prev.workerCpuMs) / 1000 : 0;
+    // Loss over the interval as a fraction of what was expected (JVB's *_loss stats).
+    const lossFraction = (lost: number, got: number): number => (lost + got > 0 ? lost / (lost + got) : 0);
+    const dLostIn = prev ? Math.max(0, traffic.packetsLostReceived - prev.lostIn) : 0;
+    const dLostOut = prev ? Math.max(0, traffic.packetsLostSent - prev.lostOut) : 0;
+    const dIn = prev ? Math.max(0, traffic.packetsReceived - prev.packetsIn) : 0;
+    const dOut = prev ? Math.max(0, traffic.packetsSent - prev.packetsOut) : 0;
     const stress = Math.max(workerCpu / CPU_LOAD_THRESHOLD, (packetRateDown + packetRateUp) / PACKET_RATE_LOAD_THRESHOLD);
     this.#snapshot = {
       ...this.#base(),
@@ -158,6 +195,10 @@ export class StatsCollector {
       bit_rate_upload: Math.round(traffic.sendBitrate / 1000),
       packet_rate_download: Math.round(packetRateDown),
       packet_rate_upload: Math.round(packetRateUp),
+      rtt_aggregate: traffic.rttCount > 0 ? Math.round((traffic.rttSumMs / traffic.rttCount) * 10) / 10 : 0,
+      incoming_loss: lossFraction(dLostIn, dIn),
+      outgoing_loss: lossFraction(dLostOut, dOut),
+      overall_loss: lossFraction(dLostIn + dLostOut, dIn + dOut),
     };
   }
 }
