@@ -15,6 +15,7 @@ import { startPrivateServer } from './http/PrivateServer.ts';
 import { startPublicServer } from './http/PublicServer.ts';
 import type { Logger } from './logger.ts';
 import { MediaEngine } from './media/MediaEngine.ts';
+import { attachMetrics } from './metrics/attach.ts';
 import { StatsCollector } from './metrics/StatsCollector.ts';
 import { BreweryConnection } from './xmpp/BreweryConnection.ts';
 
@@ -53,6 +54,7 @@ export async function startBridge(config: Config, log: Logger): Promise<RunningB
       sctpEnabled: config.sctp.enabled,
       videoCodecs: config.focus.videoCodecs,
       endpointExpireMs: config.media.endpointExpireMs,
+      ...(config.announceVersion ? { announceVersion: config.version } : {}),
       ...(config.websockets.enabled
         ? {
             webSocketUrl: (conferenceId: string, endpointId: string, pwd: string) =>
@@ -85,8 +87,7 @@ export async function startBridge(config: Config, log: Logger): Promise<RunningB
   if (config.websockets.domains.length === 0) wsAuthority = `127.0.0.1:${publicPort}`;
   const lifecycle = new Lifecycle(
     videobridge,
-    // JVB defaults (reference.conf videobridge.shutdown, initial-drain-mode)
-    { initialDrain: false, minParticipants: 0, maxDurationMs: 24 * 3600_000, shuttingDownDelayMs: 60_000 },
+    { initialDrain: config.initialDrain, ...config.shutdown },
     log.child({ component: 'lifecycle' }),
   );
   let xmpp: BreweryConnection[] = [];
@@ -101,7 +102,7 @@ export async function startBridge(config: Config, log: Logger): Promise<RunningB
       mucs_joined: xmpp.reduce((n, x) => n + x.joinedMucs.length, 0),
     }),
   });
-  stats.start(config.xmpp.presenceIntervalMs);
+  stats.start(config.statsIntervalMs);
   xmpp = config.xmpp.connections.map(
     (c) =>
       new BreweryConnection(
@@ -121,16 +122,25 @@ export async function startBridge(config: Config, log: Logger): Promise<RunningB
     if (xmpp.length > 0 && !xmpp.some((x) => x.online)) return 'XMPP: not connected to any server';
     return undefined;
   };
+  const metrics = attachMetrics({
+    videobridge,
+    media,
+    stats,
+    xmpp,
+    healthProblem,
+    ...(config.region ? { region: config.region } : {}),
+    log: log.child({ component: 'metrics' }),
+  });
   const privateServer = await startPrivateServer(
     {
       host: config.http.privateHost,
       port: config.http.privatePort,
       version: config.version,
-      // JVB defaults: every module on but shutdown (videobridge.rest.*.enabled)
-      modules: { health: true, version: true, drain: true, shutdown: false, prometheus: true },
+      modules: config.rest,
       healthCheck: healthProblem,
       stats: () => stats.snapshot(),
       lifecycle,
+      metrics: (accept) => metrics.renderMetrics(accept),
     },
     log.child({ component: 'http-private' }),
   );
@@ -156,6 +166,7 @@ export async function startBridge(config: Config, log: Logger): Promise<RunningB
       await Promise.all(xmpp.map((x) => x.stop()));
       stats.stop();
       lifecycle.close();
+      metrics.detach();
       focus?.close();
       colibriWs?.close();
       videobridge.close();

@@ -4,13 +4,13 @@
  * config is invalid or the bridge cannot start.
  */
 import { startBridge } from './bridge.ts';
-import { ConfigError, loadConfig } from './config/config.ts';
+import { ConfigError, loadConfig, redactConfig } from './config/config.ts';
 import { createLogger } from './logger.ts';
 
 async function main(): Promise<void> {
   let config;
   try {
-    config = loadConfig();
+    config = await loadConfig();
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`octobridge: ${err.message}\n`);
@@ -19,6 +19,8 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = createLogger(config.log.level);
+  log.info({ config: redactConfig(config) }, 'effective config');
+  for (const note of config.source.notes) log.debug(note);
   let bridge;
   try {
     bridge = await startBridge(config, log);
@@ -30,6 +32,10 @@ async function main(): Promise<void> {
   if (config.focus.enabled) {
     log.info(`open http://127.0.0.1:${bridge.publicPort}/<room> in two browser tabs`);
   }
+  bridge.lifecycle.once('exit', (reason) => {
+    log.info({ reason }, 'exiting');
+    void bridge.close().finally(() => process.exit(0));
+  });
   bridge.media.once('workerDied', () => {
     log.fatal('mediasoup worker died; exiting');
     void bridge.close().finally(() => process.exit(1));

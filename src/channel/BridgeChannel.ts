@@ -30,22 +30,45 @@ interface ChannelEvents {
   activity: [];
 }
 
-/** Counters, for /colibri/stats and /metrics. */
+/** Counters, for /colibri/stats and /metrics (messages; `received` counts valid and unknown ones). */
 export interface ChannelCounters {
   received: number;
   sent: number;
   malformed: number;
   unknown: number;
+  /** `received` / `sent` split by transport (JVB's data_channel_* and colibri_web_socket_* metrics). */
+  sctpReceived: number;
+  sctpSent: number;
+  wsReceived: number;
+  wsSent: number;
+  /** colibri-ws closes of the endpoint's socket: 1000, 1001 or 1005 (JVB's "normal"), or any other code. */
+  wsCloseNormal: number;
+  wsCloseAbnormal: number;
+  /** colibri-ws socket errors. */
+  wsErrors: number;
 }
 
 /** See the module docstring. */
 export class BridgeChannel extends EventEmitter<ChannelEvents> {
   readonly endpointId: string;
-  readonly counters: ChannelCounters = { received: 0, sent: 0, malformed: 0, unknown: 0 };
+  readonly counters: ChannelCounters = {
+    received: 0,
+    sent: 0,
+    malformed: 0,
+    unknown: 0,
+    sctpReceived: 0,
+    sctpSent: 0,
+    wsReceived: 0,
+    wsSent: 0,
+    wsCloseNormal: 0,
+    wsCloseAbnormal: 0,
+    wsErrors: 0,
+  };
   readonly #log: Logger;
   #sctp?: SctpStream;
   #sctpOpen = false;
   #ws?: WebSocket;
+  readonly #replaced = new WeakSet<WebSocket>();
   #closed = false;
   readonly #onSctp = (payload: Buffer, ppid: number): void => this.#handleSctp(payload, ppid);
 
@@ -72,18 +95,28 @@ export class BridgeChannel extends EventEmitter<ChannelEvents> {
     }
     const old = this.#ws;
     this.#ws = ws;
-    if (old) old.close(1000, 'replaced');
+    if (old) {
+      this.#replaced.add(old);
+      old.close(1000, 'replaced');
+    }
     ws.on('message', (data, isBinary) => {
       if (isBinary) {
         this.#malformed('binary websocket frame');
         return;
       }
-      this.#handleText(data.toString());
+      this.#handleText(data.toString(), 'ws');
     });
-    ws.on('close', () => {
+    ws.on('close', (code) => {
+      // Not counted: a socket replaced by a newer one (JVB counts only the endpoint's socket).
+      if (this.#replaced.has(ws)) return;
       if (this.#ws === ws) this.#ws = undefined;
+      if (code === 1000 || code === 1001 || code === 1005) this.counters.wsCloseNormal += 1;
+      else this.counters.wsCloseAbnormal += 1;
     });
-    ws.on('error', (err) => this.#log.debug({ err }, 'colibri-ws error'));
+    ws.on('error', (err) => {
+      this.counters.wsErrors += 1;
+      this.#log.debug({ err }, 'colibri-ws error');
+    });
     this.emit('open', 'ws');
   }
 
@@ -105,10 +138,12 @@ export class BridgeChannel extends EventEmitter<ChannelEvents> {
     if (this.#ws && this.#ws.readyState === this.#ws.OPEN) {
       this.#ws.send(text);
       this.counters.sent += 1;
+      this.counters.wsSent += 1;
       return true;
     }
     if (this.#sctpOpen && this.#sctp?.sendSctp(Buffer.from(text, 'utf8'), PPID.STRING)) {
       this.counters.sent += 1;
+      this.counters.sctpSent += 1;
       return true;
     }
     return false;
@@ -130,20 +165,22 @@ export class BridgeChannel extends EventEmitter<ChannelEvents> {
       return;
     }
     if (ppid === PPID.STRING) {
-      this.#handleText(payload.toString('utf8'));
+      this.#handleText(payload.toString('utf8'), 'sctp');
       return;
     }
     if (ppid === PPID.STRING_EMPTY || ppid === PPID.BINARY_EMPTY) return;
     this.#malformed(`unexpected SCTP PPID ${ppid}`);
   }
 
-  #handleText(text: string): void {
+  #handleText(text: string, kind: ChannelKind): void {
     const result = parseBridgeChannelMessage(text);
     if (!result.ok) {
       this.#malformed(result.error);
       return;
     }
     this.counters.received += 1;
+    if (kind === 'ws') this.counters.wsReceived += 1;
+    else this.counters.sctpReceived += 1;
     this.emit('activity');
     if ('unknown' in result) {
       this.counters.unknown += 1;

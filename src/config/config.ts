@@ -1,15 +1,26 @@
 /**
- * octobridge's one typed configuration, built once at start from defaults, then environment
- * variables (docker-jitsi-meet's JVB names where one exists, see shared/docs/rest.md §5).
- * Keys mirror jvb.conf (`videobridge.*`) where JVB has an equivalent.
+ * octobridge's one typed configuration, built once at start from three layers, each overriding
+ * the one before: defaults (JVB's reference.conf unless noted) < a config file in jvb.conf's
+ * HOCON syntax < environment variables (docker-jitsi-meet's JVB names, see shared/docs/rest.md §5,
+ * then octobridge's own `OCTOBRIDGE_*`).
  *
- * Invalid values are rejected at start with a {@link ConfigError} naming the key.
+ * The file is `OCTOBRIDGE_CONFIG`, else `/etc/jitsi/videobridge/jvb.conf` when it exists. Its
+ * `videobridge.*` and `ice4j.*` keys mean what they mean to JVB (keys octobridge has no use for
+ * are ignored, as a real jvb.conf has many); octobridge's own keys live under `octobridge { }`,
+ * where an unknown key is an error. `${path}` substitutions work, `${VAR}` / `${?VAR}` fall back
+ * to the process environment, and `include "file"` resolves beside the file (a missing one is
+ * skipped, as in HOCON).
+ *
+ * Invalid values are rejected at start with a {@link ConfigError} naming the HOCON path or the
+ * environment variable.
  */
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import parseHocon from '@pushcorn/hocon-parser';
 
-/** Thrown by {@link loadConfig} for an invalid value; `key` is the config key or env var. */
+/** Thrown by {@link loadConfig} for an invalid value; `key` is the HOCON path, the env var or the file. */
 export class ConfigError extends Error {
   readonly key: string;
   constructor(key: string, message: string) {
@@ -19,8 +30,39 @@ export class ConfigError extends Error {
   }
 }
 
+/** One `ice4j.harvest.mapping.static-mappings` entry (JVB_ADVERTISE_IPS builds one per address). */
+export interface StaticMapping {
+  /** The local address the mapping applies to (docker: LOCAL_ADDRESS); undefined = any. */
+  localAddress: string | undefined;
+  /** The address advertised in ICE candidates. */
+  publicAddress: string;
+  /** Both or neither (ice4j): the advertised port replaces `localPort` (JVB_ADVERTISE_IPS `ip#port`). */
+  localPort: number | undefined;
+  publicPort: number | undefined;
+  name: string | undefined;
+}
+
+/** One brewery connection (JVB: one `videobridge.apis.xmpp-client.configs.<id>` block). */
+export interface XmppConnectionConfig {
+  /** The block's name (`shard0` ...), or `component`. */
+  id: string;
+  mode: 'client' | 'component';
+  /** `xmpp://host:port`. */
+  service: string;
+  /** Login domain (client) or component domain (component). */
+  domain: string;
+  username: string;
+  /** Client password or component secret. */
+  password: string;
+  mucJids: string[];
+  nickname: string;
+  /** `DISABLE_CERTIFICATE_VERIFICATION` (docker-jitsi-meet sets it). */
+  disableCertificateVerification: boolean;
+}
+
+/** The effective configuration; see the README's Configuration section for every key. */
 export interface Config {
-  /** Bridge id: MUC nickname, `<server-id>` default source, logs. */
+  /** Bridge id: MUC nickname default, `<server-id>` default source, logs. */
   bridgeId: string;
   version: string;
   media: {
@@ -31,7 +73,7 @@ export interface Config {
     udpPort: number;
     /** Address the WebRtcServer binds to. */
     listenIp: string;
-    /** JVB_ADVERTISE_IPS: addresses put in ICE candidates instead of the listen address. */
+    /** The public addresses of {@link Config.ice} `staticMappings`, put in ICE candidates instead of the listen address. */
     advertiseIps: string[];
     /** `videobridge.ice.tcp`: ICE-TCP candidate (JVB's old 4443 fallback), off by default. */
     iceTcp: { enabled: boolean; port: number };
@@ -40,14 +82,24 @@ export interface Config {
     /** mediasoup WebRtcTransport initialAvailableOutgoingBitrate, bps. */
     initialOutgoingBitrateBps: number;
   };
+  ice: {
+    /** `videobridge.ice.advertise-private-candidates`. */
+    advertisePrivateCandidates: boolean;
+    /** `ice4j.harvest.mapping.stun.addresses` (`host:port`). */
+    stunServers: string[];
+    /** `ice4j.harvest.mapping.static-mappings`. */
+    staticMappings: StaticMapping[];
+  };
   http: {
     /** `videobridge.http-servers.public`: page, focus signalling and colibri-ws. */
     publicHost: string;
     publicPort: number;
-    /** `videobridge.http-servers.private`: health, version (REST issue extends it). */
+    /** `videobridge.http-servers.private`: health, version, stats, drain, shutdown, metrics. */
     privateHost: string;
     privatePort: number;
   };
+  /** `videobridge.rest.<module>.enabled`; `colibri` is `videobridge.apis.rest.enabled`. */
+  rest: { colibri: boolean; health: boolean; version: boolean; drain: boolean; shutdown: boolean; prometheus: boolean; debug: boolean };
   websockets: {
     /** `videobridge.websockets.enabled`. */
     enabled: boolean;
@@ -68,31 +120,40 @@ export interface Config {
   log: { level: string };
   /** Brewery connections to Jicofo's XMPP server(s) (`videobridge.apis.xmpp-client`); none = standalone only. */
   xmpp: {
-    /** One connection per configured server (JVB: one `configs.<name>` block each). */
-    connections: {
-      id: string;
-      mode: 'client' | 'component';
-      /** `xmpp://host:port`. */
-      service: string;
-      /** Login domain (client) or component domain (component). */
-      domain: string;
-      username: string;
-      password: string;
-      mucJids: string[];
-      nickname: string;
-    }[];
-    /** `videobridge.apis.xmpp-client.presence-interval`, ms. */
+    /** One connection per configured server. */
+    connections: XmppConnectionConfig[];
+    /** `videobridge.apis.xmpp-client.presence-interval`, ms (default: the stats interval). */
     presenceIntervalMs: number;
   };
-  /** `videobridge.relay.region` / `relay-id` (published in presence when set). */
+  /** `videobridge.stats.interval`, ms. */
+  statsIntervalMs: number;
+  /** `videobridge.initial-drain-mode`. */
+  initialDrain: boolean;
+  /** `videobridge.shutdown.*`. */
+  shutdown: { maxDurationMs: number; minParticipants: number; shuttingDownDelayMs: number };
+  /** `videobridge.relay.*` (`region` and `relay-id` are required when enabled). */
+  relay: { enabled: boolean; region: string | undefined; relayId: string | undefined };
+  /** `videobridge.version.announce`: the version in the bridge channel's ServerHello. */
+  announceVersion: boolean;
+  /** Published in presence when set (JVB: `relay.region`, even with relays off). */
   region: string | undefined;
+  /** Published in presence only with relays on (JVB: `relay_id` only when `relay.enabled`). */
   relayId: string | undefined;
+  /** Where the config came from: the file read, and notes on settings accepted but ignored (log at debug). */
+  source: { file: string | undefined; notes: string[] };
 }
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** The project root (where package.json is). */
 export const PROJECT_ROOT = ROOT;
+
+/** The file read when `OCTOBRIDGE_CONFIG` is unset (JVB's Debian package path), if it exists. */
+export const DEFAULT_CONFIG_FILE = '/etc/jitsi/videobridge/jvb.conf';
+
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
 
 function defaults(): Config {
   return {
@@ -104,141 +165,648 @@ function defaults(): Config {
       udpPort: 10000,
       listenIp: '0.0.0.0',
       advertiseIps: [],
+      // JVB removed ICE/TCP (2024, port 443); docker-jitsi-meet's old JVB_TCP_PORT default was 4443.
       iceTcp: { enabled: false, port: 4443 },
-      endpointExpireMs: 60_000,
+      endpointExpireMs: MINUTE,
       initialOutgoingBitrateBps: 1_000_000,
     },
+    ice: { advertisePrivateCandidates: true, stunServers: [], staticMappings: [] },
+    // JVB's public server is off (port -1); octobridge's serves the page, the focus and colibri-ws.
     http: { publicHost: '0.0.0.0', publicPort: 9090, privateHost: '127.0.0.1', privatePort: 8080 },
+    rest: { colibri: false, health: true, version: true, drain: true, shutdown: false, prometheus: true, debug: true },
+    // JVB: websockets off; octobridge: on, for the standalone page's `channel=ws`.
     websockets: { enabled: true, serverId: 'default-id', domains: [], tls: false },
     sctp: { enabled: true },
     focus: { enabled: true, videoCodecs: ['VP8'] },
     log: { level: 'info' },
-    xmpp: { connections: [], presenceIntervalMs: 5000 },
+    xmpp: { connections: [], presenceIntervalMs: 5 * SECOND },
+    statsIntervalMs: 5 * SECOND,
+    initialDrain: false,
+    shutdown: { maxDurationMs: 24 * HOUR, minParticipants: 0, shuttingDownDelayMs: MINUTE },
+    relay: { enabled: false, region: undefined, relayId: undefined },
+    announceVersion: false,
     region: undefined,
     relayId: undefined,
+    source: { file: undefined, notes: [] },
   };
 }
 
-function int(key: string, v: string, min: number, max: number): number {
-  if (!/^-?\d+$/.test(v.trim())) throw new ConfigError(key, `'${v}' is not an integer`);
-  const n = Number(v);
-  if (n < min || n > max) throw new ConfigError(key, `${n} is outside ${min}..${max}`);
-  return n;
+// ---------------------------------------------------------------- value conversions
+// Each takes the key (for the error) and a raw value: a string from the environment, or any
+// HOCON value from the file (HOCON, like Typesafe Config, lets a quoted "5222" be a number).
+
+type Conv<T> = (key: string, v: unknown) => T;
+
+function scalar(key: string, v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  throw new ConfigError(key, `expected a value, got ${Array.isArray(v) ? 'a list' : 'an object'}`);
 }
 
-function bool(key: string, v: string): boolean {
-  const s = v.trim().toLowerCase();
-  if (['1', 'true', 'yes', 'on'].includes(s)) return true;
-  if (['0', 'false', 'no', 'off', ''].includes(s)) return false;
-  throw new ConfigError(key, `'${v}' is not a boolean`);
-}
+const str: Conv<string> = (key, v) => scalar(key, v).trim();
 
-function ip(key: string, v: string): string {
-  const s = v.trim();
-  if (!/^[0-9a-fA-F:.]+$/.test(s)) throw new ConfigError(key, `'${v}' is not an IP address`);
+const nonEmpty: Conv<string> = (key, v) => {
+  const s = str(key, v);
+  if (!s) throw new ConfigError(key, 'must not be empty');
   return s;
+};
+
+function int(min: number, max: number): Conv<number> {
+  return (key, v) => {
+    const s = scalar(key, v).trim();
+    if (!/^-?\d+$/.test(s)) throw new ConfigError(key, `'${s}' is not an integer`);
+    const n = Number(s);
+    if (n < min || n > max) throw new ConfigError(key, `${n} is outside ${min}..${max}`);
+    return n;
+  };
 }
 
-function list(v: string): string[] {
-  return v.split(',').map((s) => s.trim()).filter(Boolean);
+const port = int(0, 65535);
+
+const bool: Conv<boolean> = (key, v) => {
+  if (typeof v === 'boolean') return v;
+  const s = scalar(key, v).trim().toLowerCase();
+  if (['1', 't', 'true', 'yes', 'on'].includes(s)) return true;
+  if (['0', 'f', 'false', 'no', 'off', ''].includes(s)) return false;
+  throw new ConfigError(key, `'${s}' is not a boolean`);
+};
+
+const ipAddr: Conv<string> = (key, v) => {
+  const s = str(key, v);
+  if (!/^[0-9a-fA-F:.]+$/.test(s) || !/[.:]/.test(s)) throw new ConfigError(key, `'${s}' is not an IP address`);
+  return s;
+};
+
+/** HOCON duration units (Typesafe Config's list) in ms. */
+const DURATION_UNITS: Record<string, number> = {};
+for (const [ms, names] of [
+  [1e-6, 'ns nano nanos nanosecond nanoseconds'],
+  [1e-3, 'us micro micros microsecond microseconds'],
+  [1, 'ms milli millis millisecond milliseconds'],
+  [SECOND, 's second seconds'],
+  [MINUTE, 'm minute minutes'],
+  [HOUR, 'h hour hours'],
+  [24 * HOUR, 'd day days'],
+] as const) {
+  for (const name of names.split(' ')) DURATION_UNITS[name] = ms;
 }
 
-/**
- * Build the config from defaults and `env` (process.env by default).
- *
- * Environment (docker-jitsi-meet names first): `JVB_PORT`, `JVB_ADVERTISE_IPS` (comma list;
- * `ip#port` keeps only the ip here), `JVB_TCP_HARVESTER_DISABLED` / `JVB_TCP_PORT`,
- * `JVB_WS_SERVER_ID`, `JVB_WS_DOMAIN`, `JVB_BREWERY_MUC`-style names come with the XMPP issue.
- * octobridge's own: `OCTOBRIDGE_ID`, `OCTOBRIDGE_PUBLIC_PORT`, `OCTOBRIDGE_PUBLIC_HOST`,
- * `OCTOBRIDGE_PRIVATE_PORT`, `OCTOBRIDGE_LISTEN_IP`, `OCTOBRIDGE_WORKER_BIN`,
- * `OCTOBRIDGE_EXPIRE_MS`, `OCTOBRIDGE_FOCUS`, `OCTOBRIDGE_VIDEO_CODECS`, `OCTOBRIDGE_PRESENCE_INTERVAL_MS`,
- * `LOG_LEVEL`; XMPP: see {@link xmppConnections}; `JVB_OCTO_REGION`, `JVB_OCTO_RELAY_ID`.
- *
- * @throws ConfigError naming the variable when a value is invalid.
- */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const c = defaults();
-  const e = (k: string): string | undefined => (env[k] !== undefined && env[k] !== '' ? env[k] : undefined);
-  let v: string | undefined;
-  if ((v = e('OCTOBRIDGE_ID'))) {
-    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(v)) throw new ConfigError('OCTOBRIDGE_ID', `'${v}' must be 1-64 of [A-Za-z0-9_.-]`);
-    c.bridgeId = v;
-  }
-  if ((v = e('JVB_PORT'))) c.media.udpPort = int('JVB_PORT', v, 0, 65535);
-  if ((v = e('OCTOBRIDGE_LISTEN_IP'))) c.media.listenIp = ip('OCTOBRIDGE_LISTEN_IP', v);
-  if ((v = e('JVB_ADVERTISE_IPS'))) c.media.advertiseIps = list(v).map((s) => ip('JVB_ADVERTISE_IPS', s.split('#')[0] ?? ''));
-  if ((v = e('JVB_TCP_HARVESTER_DISABLED'))) c.media.iceTcp.enabled = !bool('JVB_TCP_HARVESTER_DISABLED', v);
-  if ((v = e('JVB_TCP_PORT'))) c.media.iceTcp.port = int('JVB_TCP_PORT', v, 0, 65535);
-  if ((v = e('OCTOBRIDGE_WORKER_BIN'))) c.media.workerBin = path.resolve(v);
-  if ((v = e('OCTOBRIDGE_EXPIRE_MS'))) c.media.endpointExpireMs = int('OCTOBRIDGE_EXPIRE_MS', v, 1000, 3_600_000);
-  if ((v = e('OCTOBRIDGE_PUBLIC_PORT'))) c.http.publicPort = int('OCTOBRIDGE_PUBLIC_PORT', v, 0, 65535);
-  if ((v = e('OCTOBRIDGE_PUBLIC_HOST'))) c.http.publicHost = ip('OCTOBRIDGE_PUBLIC_HOST', v);
-  if ((v = e('OCTOBRIDGE_PRIVATE_PORT'))) c.http.privatePort = int('OCTOBRIDGE_PRIVATE_PORT', v, 0, 65535);
-  if ((v = e('JVB_WS_SERVER_ID'))) c.websockets.serverId = v;
-  if ((v = e('JVB_WS_DOMAIN'))) c.websockets.domains = list(v);
-  if ((v = e('OCTOBRIDGE_FOCUS'))) c.focus.enabled = bool('OCTOBRIDGE_FOCUS', v);
-  if ((v = e('OCTOBRIDGE_VIDEO_CODECS'))) {
-    const codecs = list(v).map((s) => s.toUpperCase());
-    for (const codec of codecs) {
-      if (!['VP8', 'VP9', 'H264', 'AV1'].includes(codec)) throw new ConfigError('OCTOBRIDGE_VIDEO_CODECS', `unknown codec '${codec}'`);
-    }
-    if (codecs.length === 0) throw new ConfigError('OCTOBRIDGE_VIDEO_CODECS', 'empty');
-    c.focus.videoCodecs = codecs as Config['focus']['videoCodecs'];
-  }
-  c.xmpp.connections = xmppConnections(e, c.bridgeId);
-  if ((v = e('OCTOBRIDGE_PRESENCE_INTERVAL_MS'))) c.xmpp.presenceIntervalMs = int('OCTOBRIDGE_PRESENCE_INTERVAL_MS', v, 100, 600_000);
-  if ((v = e('JVB_OCTO_REGION'))) c.region = v;
-  if ((v = e('JVB_OCTO_RELAY_ID'))) c.relayId = v;
-  if ((v = e('LOG_LEVEL'))) {
-    if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(v)) throw new ConfigError('LOG_LEVEL', `'${v}' is not a pino level`);
-    c.log.level = v;
-  }
-  return c;
+/** A HOCON duration (`5 seconds`, `60s`, `1 minute`, a bare number = ms) → ms within [min, max]. */
+function duration(minMs: number, maxMs: number): Conv<number> {
+  return (key, v) => {
+    const s = scalar(key, v).trim();
+    const m = /^(-?\d+(?:\.\d+)?)\s*([A-Za-z]*)$/.exec(s);
+    const unit = m ? DURATION_UNITS[m[2] || 'ms'] : undefined;
+    if (!m || unit === undefined) throw new ConfigError(key, `'${s}' is not a duration (e.g. 5 seconds, 60s, 1 minute)`);
+    const ms = Math.round(Number(m[1]) * unit);
+    if (ms < minMs || ms > maxMs) throw new ConfigError(key, `${s} is outside ${fmtMs(minMs)}..${fmtMs(maxMs)}`);
+    return ms;
+  };
 }
+
+function fmtMs(ms: number): string {
+  if (ms === 0) return '0';
+  for (const [unit, size] of [['h', HOUR], ['m', MINUTE], ['s', SECOND]] as const) if (ms % size === 0) return `${ms / size}${unit}`;
+  return `${ms}ms`;
+}
+
+/** A list: a HOCON array of values, or a comma-separated string (env vars, MUC_JIDS). */
+const strList: Conv<string[]> = (key, v) => {
+  const items = Array.isArray(v) ? v.map((x, i) => scalar(`${key}[${i}]`, x)) : scalar(key, v).split(',');
+  return items.map((s) => s.trim()).filter(Boolean);
+};
+
+function oneOf<T extends string>(values: readonly T[], normalize: (s: string) => string = (s) => s): Conv<T> {
+  return (key, v) => {
+    const s = normalize(str(key, v));
+    if (!(values as readonly string[]).includes(s)) throw new ConfigError(key, `'${s}' is not one of ${values.join(', ')}`);
+    return s as T;
+  };
+}
+
+const CODECS = ['VP8', 'VP9', 'H264', 'AV1'] as const;
+const videoCodecs: Conv<Config['focus']['videoCodecs']> = (key, v) => {
+  const codecs = strList(key, v).map((s) => s.toUpperCase());
+  if (codecs.length === 0) throw new ConfigError(key, 'empty');
+  for (const codec of codecs) {
+    if (!(CODECS as readonly string[]).includes(codec)) throw new ConfigError(key, `unknown codec '${codec}'`);
+  }
+  return codecs as Config['focus']['videoCodecs'];
+};
+
+const PINO_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+const bridgeIdConv: Conv<string> = (key, v) => {
+  const s = str(key, v);
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(s)) throw new ConfigError(key, `'${s}' must be 1-64 of [A-Za-z0-9_.-]`);
+  return s;
+};
+/** Optional string: empty = unset. */
+const optStr: Conv<string | undefined> = (key, v) => str(key, v) || undefined;
 
 /** `host[:port]` → `xmpp://host:port` (default port given). */
 function xmppService(key: string, hostPort: string, defaultPort: number): string {
-  const m = /^\[?([A-Za-z0-9.:-]+?)\]?(?::(\d+))?$/.exec(hostPort.trim());
-  if (!m?.[1]) throw new ConfigError(key, `'${hostPort}' is not host[:port]`);
-  const port = m[2] ? int(key, m[2], 1, 65535) : defaultPort;
-  return `xmpp://${m[1]}:${port}`;
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+))(?::(\d+))?$/.exec(hostPort.trim());
+  const host = m?.[1] ?? m?.[2];
+  if (!m || !host) throw new ConfigError(key, `'${hostPort}' is not host[:port]`);
+  const p = m[3] ? int(1, 65535)(key, m[3]) : defaultPort;
+  return `xmpp://${host.includes(':') ? `[${host}]` : host}:${p}`;
+}
+
+// ---------------------------------------------------------------- the file
+
+type Tree = Record<string, unknown>;
+
+function isObject(v: unknown): v is Tree {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** The value at a dotted path, undefined when absent or null; an error when a step is not an object. */
+function lookup(root: Tree, dotted: string): unknown {
+  let cur: unknown = root;
+  let at = '';
+  for (const part of dotted.split('.')) {
+    if (cur === undefined || cur === null) return undefined;
+    if (!isObject(cur)) throw new ConfigError(at, 'expected an object');
+    cur = cur[part];
+    at = at ? `${at}.${part}` : part;
+  }
+  return cur ?? undefined;
+}
+
+/** The `octobridge { }` keys (anything else under it is rejected as a typo). */
+const OCTOBRIDGE_KEYS = new Set([
+  'id',
+  'log.level',
+  'focus.enabled',
+  'focus.video-codecs',
+  'media.worker-bin',
+  'media.listen-ip',
+  'media.log-level',
+  'media.initial-outgoing-bitrate',
+  'xmpp-component.hostname',
+  'xmpp-component.port',
+  'xmpp-component.domain',
+  'xmpp-component.secret',
+  'xmpp-component.muc-jids',
+  'xmpp-component.muc-nickname',
+]);
+
+function checkOctobridgeKeys(v: unknown, rel: string): void {
+  if (isObject(v)) {
+    for (const [k, sub] of Object.entries(v)) checkOctobridgeKeys(sub, rel ? `${rel}.${k}` : k);
+  } else if (!OCTOBRIDGE_KEYS.has(rel)) {
+    throw new ConfigError(rel ? `octobridge.${rel}` : 'octobridge', `unknown key (known: ${[...OCTOBRIDGE_KEYS].join(', ')})`);
+  }
 }
 
 /**
- * Brewery connections from docker-jitsi-meet's JVB variables: `XMPP_SERVER` (comma list of
- * host[:port], one connection each), `XMPP_PORT` (5222), `XMPP_DOMAIN`, `XMPP_AUTH_DOMAIN`
- * (login domain, default `auth.<XMPP_DOMAIN>`), `XMPP_INTERNAL_MUC_DOMAIN` (default
- * `internal.auth.<XMPP_DOMAIN>`, the Debian layout), `JVB_AUTH_USER` (jvb), `JVB_AUTH_PASSWORD`
- * (required), `JVB_BREWERY_MUC` (jvbbrewery), `JVB_MUC_NICKNAME` (the bridge id).
- * Component mode (XEP-0114) instead when `OCTOBRIDGE_XMPP_COMPONENT_DOMAIN` is set, with
- * `OCTOBRIDGE_XMPP_COMPONENT_SECRET` (required) and `OCTOBRIDGE_XMPP_COMPONENT_PORT` (5347).
+ * Parse a config file in HOCON (jvb.conf's syntax) into a plain object.
+ *
+ * @throws ConfigError naming the file (with line and column) when it cannot be read or parsed.
  */
-function xmppConnections(e: (k: string) => string | undefined, bridgeId: string): Config['xmpp']['connections'] {
-  const servers = e('XMPP_SERVER');
-  if (!servers) return [];
-  const domain = e('XMPP_DOMAIN');
-  if (!domain) throw new ConfigError('XMPP_DOMAIN', 'required with XMPP_SERVER');
-  const muc = `${e('JVB_BREWERY_MUC') ?? 'jvbbrewery'}@${e('XMPP_INTERNAL_MUC_DOMAIN') ?? `internal.auth.${domain}`}`;
-  const nickname = e('JVB_MUC_NICKNAME') ?? bridgeId;
+export async function readConfigFile(file: string): Promise<Tree> {
+  const abs = path.resolve(file);
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(abs);
+  } catch (err) {
+    throw new ConfigError(file, `cannot read: ${(err as Error).message}`);
+  }
+  if (!stat.isFile()) throw new ConfigError(file, 'not a file');
+  try {
+    fs.accessSync(abs, fs.constants.R_OK);
+  } catch (err) {
+    throw new ConfigError(file, `cannot read: ${(err as Error).message}`);
+  }
+  let tree: unknown;
+  try {
+    tree = await parseHocon({ url: abs, strict: false });
+  } catch (err) {
+    const msg = (err as Error).message ?? String(err);
+    const where = /line: (\d+), col: (\d+)/.exec(msg);
+    const what = msg.replace(/\s*\((?:Source|Token):[\s\S]*$/, '').replace(/\s*Token: \{[\s\S]*$/, '');
+    throw new ConfigError(file, where ? `line ${where[1]} column ${where[2]}: ${what}` : what);
+  }
+  if (tree === undefined || tree === null) return {};
+  if (!isObject(tree)) throw new ConfigError(file, 'the root must be an object');
+  return tree;
+}
+
+/** A connection from the file before the environment may fill in the login (JVB_AUTH_*). */
+type PendingConnection = Omit<XmppConnectionConfig, 'username' | 'password' | 'nickname'> & {
+  username: string | undefined;
+  password: string | undefined;
+  nickname: string | undefined;
+  /** The HOCON path of the block, for errors. */
+  key: string;
+};
+
+/** State carried from the file layer to the environment layer. */
+interface Layering {
+  presenceSet: boolean;
+  fileConnections: PendingConnection[];
+  fileDir: string;
+}
+
+const XMPP_CONFIGS = 'videobridge.apis.xmpp-client.configs';
+const MUC_CLIENT_KEYS = ['HOSTNAME', 'PORT', 'DOMAIN', 'USERNAME', 'PASSWORD', 'MUC_JIDS', 'MUC_NICKNAME', 'DISABLE_CERTIFICATE_VERIFICATION', 'IQ_HANDLER_MODE', 'SECURITY_MODE'];
+
+/** `configs.<name>` blocks; keys are case-insensitive, as in jicoco's MucClientConfiguration. */
+function fileConnections(root: Tree, notes: string[]): PendingConnection[] {
+  const configs = lookup(root, XMPP_CONFIGS);
+  if (configs === undefined) return [];
+  if (!isObject(configs)) throw new ConfigError(XMPP_CONFIGS, 'expected an object');
+  return Object.entries(configs).map(([name, block]) => {
+    const key = `${XMPP_CONFIGS}.${name}`;
+    if (!isObject(block)) throw new ConfigError(key, 'expected an object');
+    const props = new Map<string, { key: string; v: unknown }>();
+    for (const [k, v] of Object.entries(block)) {
+      const upper = k.toUpperCase();
+      if (!MUC_CLIENT_KEYS.includes(upper)) notes.push(`${key}.${k}: ignored (unknown MUC client key)`);
+      if (v !== null && v !== undefined) props.set(upper, { key: `${key}.${k}`, v });
+    }
+    const get = <T>(p: string, conv: Conv<T>): T | undefined => {
+      const e = props.get(p);
+      return e ? conv(e.key, e.v) : undefined;
+    };
+    const hostname = get('HOSTNAME', nonEmpty);
+    if (!hostname) throw new ConfigError(`${key}.HOSTNAME`, 'required');
+    const mucJids = get('MUC_JIDS', strList);
+    if (!mucJids?.length) throw new ConfigError(`${key}.MUC_JIDS`, 'required (comma list of brewery room JIDs)');
+    get('SECURITY_MODE', oneOf(['required', 'ifpossible', 'disabled']));
+    get('IQ_HANDLER_MODE', oneOf(['sync', 'async']));
+    if (props.has('SECURITY_MODE') || props.has('IQ_HANDLER_MODE')) notes.push(`${key}: SECURITY_MODE / IQ_HANDLER_MODE ignored`);
+    return {
+      key,
+      id: name,
+      mode: 'client' as const,
+      service: xmppService(`${key}.HOSTNAME`, hostname, get('PORT', int(1, 65535)) ?? 5222),
+      domain: get('DOMAIN', optStr) ?? hostname,
+      username: get('USERNAME', optStr),
+      password: get('PASSWORD', (k, v) => scalar(k, v) || undefined),
+      nickname: get('MUC_NICKNAME', optStr),
+      mucJids,
+      disableCertificateVerification: get('DISABLE_CERTIFICATE_VERIFICATION', bool) ?? false,
+    };
+  });
+}
+
+function applyFile(c: Config, root: Tree, st: Layering): void {
+  const notes = c.source.notes;
+  const at = <T>(p: string, conv: Conv<T>, apply: (v: T) => void): void => {
+    const v = lookup(root, p);
+    if (v !== undefined) apply(conv(p, v));
+  };
+  const vb = 'videobridge';
+  at(`${vb}.ice.udp.port`, port, (v) => (c.media.udpPort = v));
+  at(`${vb}.ice.tcp.enabled`, bool, (v) => (c.media.iceTcp.enabled = v));
+  at(`${vb}.ice.tcp.port`, port, (v) => (c.media.iceTcp.port = v));
+  at(`${vb}.ice.advertise-private-candidates`, bool, (v) => (c.ice.advertisePrivateCandidates = v));
+  at('ice4j.harvest.mapping.stun.addresses', strList, (v) => (c.ice.stunServers = v));
+  // docker-jitsi-meet writes `stun.enabled = false` for JVB_DISABLE_STUN (ice4j reads no such key;
+  // it just has no addresses then).
+  at('ice4j.harvest.mapping.stun.enabled', bool, (v) => {
+    if (!v) c.ice.stunServers = [];
+  });
+  at('ice4j.harvest.mapping.static-mappings', staticMappings, (v) => (c.ice.staticMappings = v));
+  at(`${vb}.http-servers.public.host`, ipAddr, (v) => (c.http.publicHost = v));
+  at(`${vb}.http-servers.public.port`, (k, v) => {
+    const p = int(-1, 65535)(k, v);
+    if (p === -1) throw new ConfigError(k, "-1 (JVB: no public server) is not supported: octobridge's carries the page, the focus and colibri-ws; set a port (default 9090)");
+    return p;
+  }, (v) => (c.http.publicPort = v));
+  at(`${vb}.http-servers.private.host`, ipAddr, (v) => (c.http.privateHost = v));
+  at(`${vb}.http-servers.private.port`, port, (v) => (c.http.privatePort = v));
+  at(`${vb}.websockets.enabled`, bool, (v) => (c.websockets.enabled = v));
+  at(`${vb}.websockets.server-id`, nonEmpty, (v) => (c.websockets.serverId = v));
+  at(`${vb}.websockets.domains`, strList, (v) => (c.websockets.domains = v));
+  // JVB's older single `domain` goes first when it is not already in `domains`.
+  at(`${vb}.websockets.domain`, nonEmpty, (v) => {
+    if (!c.websockets.domains.includes(v)) c.websockets.domains.unshift(v);
+  });
+  at(`${vb}.websockets.tls`, bool, (v) => (c.websockets.tls = v));
+  at(`${vb}.apis.xmpp-client.presence-interval`, duration(100, 10 * MINUTE), (v) => {
+    c.xmpp.presenceIntervalMs = v;
+    st.presenceSet = true;
+  });
+  st.fileConnections = fileConnections(root, notes);
+  at(`${vb}.apis.rest.enabled`, bool, (v) => (c.rest.colibri = v));
+  for (const m of ['shutdown', 'drain', 'health', 'version', 'prometheus', 'debug'] as const) {
+    at(`${vb}.rest.${m}.enabled`, bool, (v) => (c.rest[m] = v));
+  }
+  at(`${vb}.stats.interval`, duration(100, 10 * MINUTE), (v) => (c.statsIntervalMs = v));
+  // `videobridge.octo.*` are JVB's older names, read before `relay.*` (which wins).
+  at(`${vb}.octo.enabled`, bool, (v) => (c.relay.enabled = v));
+  at(`${vb}.octo.region`, optStr, (v) => (c.relay.region = v));
+  at(`${vb}.octo.bind-address`, optStr, (v) => (c.relay.relayId = v));
+  at(`${vb}.octo.relay-id`, optStr, (v) => (c.relay.relayId = v));
+  at(`${vb}.relay.enabled`, bool, (v) => (c.relay.enabled = v));
+  at(`${vb}.relay.region`, optStr, (v) => (c.relay.region = v));
+  at(`${vb}.relay.relay-id`, optStr, (v) => (c.relay.relayId = v));
+  at(`${vb}.sctp.enabled`, bool, (v) => (c.sctp.enabled = v));
+  at(`${vb}.entity-expiration.timeout`, duration(SECOND, HOUR), (v) => (c.media.endpointExpireMs = v));
+  at(`${vb}.initial-drain-mode`, bool, (v) => (c.initialDrain = v));
+  at(`${vb}.shutdown.graceful-shutdown-max-duration`, duration(0, 30 * 24 * HOUR), (v) => (c.shutdown.maxDurationMs = v));
+  at(`${vb}.shutdown.graceful-shutdown-min-participants`, int(0, 1_000_000), (v) => (c.shutdown.minParticipants = v));
+  at(`${vb}.shutdown.shutting-down-delay`, duration(0, 24 * HOUR), (v) => (c.shutdown.shuttingDownDelayMs = v));
+  at(`${vb}.version.announce`, bool, (v) => (c.announceVersion = v));
+
+  const ob = lookup(root, 'octobridge');
+  if (ob !== undefined) checkOctobridgeKeys(ob, '');
+  at('octobridge.id', bridgeIdConv, (v) => (c.bridgeId = v));
+  at('octobridge.log.level', oneOf(PINO_LEVELS), (v) => (c.log.level = v));
+  at('octobridge.focus.enabled', bool, (v) => (c.focus.enabled = v));
+  at('octobridge.focus.video-codecs', videoCodecs, (v) => (c.focus.videoCodecs = v));
+  at('octobridge.media.worker-bin', nonEmpty, (v) => (c.media.workerBin = path.resolve(st.fileDir, v)));
+  at('octobridge.media.listen-ip', ipAddr, (v) => (c.media.listenIp = v));
+  at('octobridge.media.log-level', oneOf(['debug', 'warn', 'error', 'none'] as const), (v) => (c.media.logLevel = v));
+  at('octobridge.media.initial-outgoing-bitrate', int(10_000, 100_000_000), (v) => (c.media.initialOutgoingBitrateBps = v));
+  const comp = lookup(root, 'octobridge.xmpp-component');
+  if (comp !== undefined) {
+    const k = 'octobridge.xmpp-component';
+    const req = <T>(name: string, conv: Conv<T>): T => {
+      const v = lookup(root, `${k}.${name}`);
+      if (v === undefined) throw new ConfigError(`${k}.${name}`, 'required');
+      return conv(`${k}.${name}`, v);
+    };
+    const compPort = lookup(root, `${k}.port`);
+    const nick = lookup(root, `${k}.muc-nickname`);
+    st.fileConnections.push({
+      key: k,
+      id: 'component',
+      mode: 'component',
+      service: xmppService(`${k}.hostname`, req('hostname', nonEmpty), compPort === undefined ? 5347 : int(1, 65535)(`${k}.port`, compPort)),
+      domain: req('domain', nonEmpty),
+      username: '',
+      password: req('secret', nonEmpty),
+      mucJids: req('muc-jids', strList),
+      nickname: nick === undefined ? undefined : nonEmpty(`${k}.muc-nickname`, nick),
+      disableCertificateVerification: false,
+    });
+  }
+}
+
+const staticMappings: Conv<StaticMapping[]> = (key, v) => {
+  if (!Array.isArray(v)) throw new ConfigError(key, 'expected a list of { local-address, public-address, local-port?, public-port? }');
+  return v.map((m: unknown, i) => {
+    const k = `${key}[${i}]`;
+    if (!isObject(m)) throw new ConfigError(k, 'expected an object');
+    const field = <T>(name: string, conv: Conv<T>): T | undefined => (m[name] === undefined || m[name] === null ? undefined : conv(`${k}.${name}`, m[name]));
+    const publicAddress = field('public-address', ipAddr);
+    if (!publicAddress) throw new ConfigError(`${k}.public-address`, 'required');
+    const localPort = field('local-port', int(1, 65535));
+    const publicPort = field('public-port', int(1, 65535));
+    if ((localPort === undefined) !== (publicPort === undefined)) {
+      throw new ConfigError(`${k}.public-port`, 'local-port and public-port must both be set or both be missing');
+    }
+    const local = field('local-address', str);
+    return { localAddress: local ? ipAddr(`${k}.local-address`, local) : undefined, publicAddress, localPort, publicPort, name: field('name', optStr) };
+  });
+};
+
+// ---------------------------------------------------------------- the environment
+
+/** docker-jitsi-meet JVB variables with no meaning for octobridge: accepted, noted at debug. */
+const IGNORED_ENV: Record<string, string> = {
+  DISABLE_AWS_HARVESTER: 'no AWS harvester: set JVB_ADVERTISE_IPS',
+  JVB_CC_TRUST_BWE: 'mediasoup runs its own congestion control',
+  ENABLE_VLA: 'mediasoup runs its own congestion control',
+  BWE_ESTIMATOR_ENGINE: 'mediasoup runs its own congestion control',
+  JVB_REQUIRE_VALID_ADDRESS: 'the health check does not look at addresses',
+  JVB_USE_USRSCTP: "mediasoup's SCTP stack is always used",
+  JVB_OCTO_PUBLIC_ADDRESS: "JVB's legacy UDP Octo; relays use ICE on the media port",
+  JVB_OCTO_BIND_PORT: "JVB's legacy UDP Octo; relays use ICE on the media port",
+  JVB_INSTANCE_ID: 'read by the autoscaler sidecar, not the bridge',
+  JVB_LOG_FILE: 'logs go to stdout',
+  VIDEOBRIDGE_MAX_MEMORY: 'a JVM heap size',
+  JVB_COLIBRI_PORT: "docker-compose's host-side port; the bridge's is OCTOBRIDGE_PRIVATE_PORT",
+  PUBLIC_URL: 'docker-jitsi-meet no longer derives the colibri-ws domain from it; set JVB_WS_DOMAIN',
+};
+const IGNORED_ENV_PREFIXES: Record<string, string> = {
+  AUTOSCALER_: 'the autoscaler sidecar is not part of the bridge',
+  SENTRY_: 'no Sentry reporting',
+};
+
+function applyEnv(c: Config, env: NodeJS.ProcessEnv, st: Layering): void {
+  const notes = c.source.notes;
+  const e = (k: string): string | undefined => envValue(env, k);
+  const at = <T>(k: string, conv: Conv<T>, apply: (v: T) => void): void => {
+    const v = e(k);
+    if (v !== undefined) apply(conv(k, v));
+  };
+  for (const [k, why] of Object.entries(IGNORED_ENV)) if (e(k)) notes.push(`${k}: ignored (${why})`);
+  for (const [prefix, why] of Object.entries(IGNORED_ENV_PREFIXES)) {
+    const set = Object.keys(env).filter((k) => k.startsWith(prefix) && e(k));
+    if (set.length) notes.push(`${set.join(', ')}: ignored (${why})`);
+  }
+
+  at('OCTOBRIDGE_ID', bridgeIdConv, (v) => (c.bridgeId = v));
+  at('JVB_PORT', port, (v) => (c.media.udpPort = v));
+  at('OCTOBRIDGE_LISTEN_IP', ipAddr, (v) => (c.media.listenIp = v));
+  // docker: DOCKER_HOST_ADDRESS is the deprecated name of JVB_ADVERTISE_IPS.
+  const advertiseVar = e('JVB_ADVERTISE_IPS') ? 'JVB_ADVERTISE_IPS' : e('DOCKER_HOST_ADDRESS') ? 'DOCKER_HOST_ADDRESS' : undefined;
+  if (advertiseVar) {
+    const local = e('LOCAL_ADDRESS') ? ipAddr('LOCAL_ADDRESS', e('LOCAL_ADDRESS')) : undefined;
+    c.ice.staticMappings = strList(advertiseVar, e(advertiseVar)).map((item, i) => {
+      const [ip, publicPort] = item.split('#');
+      const pp = publicPort === undefined ? undefined : int(1, 65535)(advertiseVar, publicPort);
+      return {
+        localAddress: local,
+        publicAddress: ipAddr(advertiseVar, ip),
+        // docker: `ip#port` maps the media port to `port` (local-port = JVB_PORT).
+        localPort: pp === undefined ? undefined : c.media.udpPort,
+        publicPort: pp,
+        name: `ip-${i}`,
+      };
+    });
+  }
+  at('JVB_ADVERTISE_PRIVATE_CANDIDATES', bool, (v) => (c.ice.advertisePrivateCandidates = v));
+  at('JVB_STUN_SERVERS', strList, (v) => (c.ice.stunServers = v));
+  at('JVB_DISABLE_STUN', bool, (v) => {
+    if (v) c.ice.stunServers = [];
+  });
+  at('JVB_TCP_HARVESTER_DISABLED', bool, (v) => (c.media.iceTcp.enabled = !v));
+  at('JVB_TCP_PORT', port, (v) => (c.media.iceTcp.port = v));
+  at('OCTOBRIDGE_WORKER_BIN', nonEmpty, (v) => (c.media.workerBin = path.resolve(v)));
+  at('OCTOBRIDGE_EXPIRE_MS', int(SECOND, HOUR), (v) => (c.media.endpointExpireMs = v));
+  at('OCTOBRIDGE_PUBLIC_PORT', port, (v) => (c.http.publicPort = v));
+  at('OCTOBRIDGE_PUBLIC_HOST', ipAddr, (v) => (c.http.publicHost = v));
+  at('OCTOBRIDGE_PRIVATE_PORT', port, (v) => (c.http.privatePort = v));
+  at('OCTOBRIDGE_PRIVATE_HOST', ipAddr, (v) => (c.http.privateHost = v));
+  at('COLIBRI_REST_ENABLED', bool, (v) => (c.rest.colibri = v));
+  at('SHUTDOWN_REST_ENABLED', bool, (v) => (c.rest.shutdown = v));
+  // Removed from docker-jitsi-meet in 9ea0cbba (2026-07), still in many deployments' .env.
+  at('ENABLE_COLIBRI_WEBSOCKET', bool, (v) => (c.websockets.enabled = v));
+  at('JVB_WS_SERVER_ID', nonEmpty, (v) => (c.websockets.serverId = v));
+  at('JVB_WS_DOMAIN', strList, (v) => (c.websockets.domains = v));
+  at('JVB_WS_TLS', bool, (v) => (c.websockets.tls = v));
+  at('ENABLE_SCTP', bool, (v) => (c.sctp.enabled = v));
+  at('OCTOBRIDGE_FOCUS', bool, (v) => (c.focus.enabled = v));
+  at('OCTOBRIDGE_VIDEO_CODECS', videoCodecs, (v) => (c.focus.videoCodecs = v));
+  at('OCTOBRIDGE_PRESENCE_INTERVAL_MS', int(100, 10 * MINUTE), (v) => {
+    c.xmpp.presenceIntervalMs = v;
+    st.presenceSet = true;
+  });
+  // docker: the relay block only with ENABLE_OCTO; region defaults to "europe", relay-id to JVB_OCTO_BIND_ADDRESS.
+  const octo = e('ENABLE_OCTO') !== undefined && bool('ENABLE_OCTO', e('ENABLE_OCTO'));
+  if (octo) {
+    c.relay.enabled = true;
+    c.relay.region ??= 'europe';
+  }
+  at('JVB_OCTO_BIND_ADDRESS', optStr, (v) => (c.relay.relayId = v));
+  at('JVB_OCTO_REGION', optStr, (v) => (c.relay.region = v));
+  at('JVB_OCTO_RELAY_ID', optStr, (v) => (c.relay.relayId = v));
+  at('LOG_LEVEL', (k, v) => {
+    const s = str(k, v);
+    if (!(PINO_LEVELS as readonly string[]).includes(s)) throw new ConfigError(k, `'${s}' is not a pino level`);
+    return s;
+  }, (v) => (c.log.level = v));
+  c.xmpp.connections = xmppConnections(e, c, st);
+}
+
+/**
+ * Brewery connections: from docker-jitsi-meet's variables when `XMPP_SERVER`,
+ * `ENABLE_JVB_XMPP_SERVER` or `OCTOBRIDGE_XMPP_COMPONENT_DOMAIN` is set, or when only
+ * `JVB_AUTH_PASSWORD` is (docker always sets it; the servers then default as in docker);
+ * these replace the file's. Otherwise the file's, with `JVB_AUTH_USER`, `JVB_AUTH_PASSWORD`,
+ * `JVB_MUC_NICKNAME` filling in or overriding each client block's login. `JVB_DISABLE_XMPP`
+ * turns XMPP off.
+ */
+function xmppConnections(e: (k: string) => string | undefined, c: Config, st: Layering): XmppConnectionConfig[] {
+  const notes = c.source.notes;
+  if (e('JVB_DISABLE_XMPP') !== undefined && bool('JVB_DISABLE_XMPP', e('JVB_DISABLE_XMPP'))) return [];
+  const jvbServer = e('ENABLE_JVB_XMPP_SERVER') !== undefined && bool('ENABLE_JVB_XMPP_SERVER', e('ENABLE_JVB_XMPP_SERVER'));
   const componentDomain = e('OCTOBRIDGE_XMPP_COMPONENT_DOMAIN');
+  const fromEnv = Boolean(e('XMPP_SERVER') || jvbServer || componentDomain || (e('JVB_AUTH_PASSWORD') && st.fileConnections.length === 0));
+
+  if (!fromEnv) {
+    return st.fileConnections.map((p) => {
+      const fill = (field: 'username' | 'password' | 'nickname', envVar: string, hocon: string, fallback?: string): string => {
+        const v = (p.mode === 'client' ? e(envVar) : undefined) ?? p[field] ?? fallback;
+        if (v === undefined) throw new ConfigError(`${p.key}.${hocon}`, `required (or set ${envVar})`);
+        return v;
+      };
+      const { key: _key, ...rest } = p;
+      return {
+        ...rest,
+        username: p.mode === 'component' ? '' : fill('username', 'JVB_AUTH_USER', 'USERNAME'),
+        password: fill('password', 'JVB_AUTH_PASSWORD', p.mode === 'component' ? 'secret' : 'PASSWORD'),
+        nickname: fill('nickname', 'JVB_MUC_NICKNAME', p.mode === 'component' ? 'muc-nickname' : 'MUC_NICKNAME', p.mode === 'component' ? c.bridgeId : undefined),
+      };
+    });
+  }
+  if (st.fileConnections.length) notes.push(`${XMPP_CONFIGS}: replaced by the XMPP_* / JVB_* environment`);
+
+  // docker-jitsi-meet's defaults (jvb/rootfs/defaults/jvb.conf); with XMPP_DOMAIN, the Debian layout.
+  const domain = e('XMPP_DOMAIN');
+  const servers = strList(
+    jvbServer ? 'JVB_XMPP_SERVER' : 'XMPP_SERVER',
+    (jvbServer ? e('JVB_XMPP_SERVER') : e('XMPP_SERVER')) ?? (jvbServer ? 'xmpp.jvb.meet.jitsi' : 'xmpp.meet.jitsi'),
+  );
+  const serverVar = jvbServer ? 'JVB_XMPP_SERVER' : 'XMPP_SERVER';
+  if (servers.length === 0) throw new ConfigError(serverVar, 'empty');
+  const portVar = jvbServer ? 'JVB_XMPP_PORT' : 'XMPP_PORT';
+  const xmppPort = int(1, 65535)(portVar, e(portVar) ?? (jvbServer ? '6222' : '5222'));
+  const authDomain = jvbServer
+    ? (e('JVB_XMPP_AUTH_DOMAIN') ?? 'auth.jvb.meet.jitsi')
+    : (e('XMPP_AUTH_DOMAIN') ?? (domain ? `auth.${domain}` : 'auth.meet.jitsi'));
+  const mucDomain = jvbServer
+    ? (e('JVB_XMPP_INTERNAL_MUC_DOMAIN') ?? 'muc.jvb.meet.jitsi')
+    : (e('XMPP_INTERNAL_MUC_DOMAIN') ?? (domain ? `internal.auth.${domain}` : 'internal-muc.meet.jitsi'));
+  const muc = `${e('JVB_BREWERY_MUC') ?? 'jvbbrewery'}@${mucDomain}`;
+  const nickname = e('JVB_MUC_NICKNAME') ?? c.bridgeId;
+
   if (componentDomain) {
     const secret = e('OCTOBRIDGE_XMPP_COMPONENT_SECRET');
     if (!secret) throw new ConfigError('OCTOBRIDGE_XMPP_COMPONENT_SECRET', 'required with OCTOBRIDGE_XMPP_COMPONENT_DOMAIN');
-    const port = int('OCTOBRIDGE_XMPP_COMPONENT_PORT', e('OCTOBRIDGE_XMPP_COMPONENT_PORT') ?? '5347', 1, 65535);
-    const host = list(servers)[0] ?? '';
-    return [{ id: 'component', mode: 'component', service: xmppService('XMPP_SERVER', host.split(':')[0] ?? host, port), domain: componentDomain, username: '', password: secret, mucJids: [muc], nickname }];
+    const compPort = int(1, 65535)('OCTOBRIDGE_XMPP_COMPONENT_PORT', e('OCTOBRIDGE_XMPP_COMPONENT_PORT') ?? '5347');
+    const host = (servers[0] ?? '').replace(/:\d+$/, '');
+    return [
+      { id: 'component', mode: 'component', service: xmppService(serverVar, host, compPort), domain: componentDomain, username: '', password: secret, mucJids: [muc], nickname, disableCertificateVerification: false },
+    ];
   }
   const password = e('JVB_AUTH_PASSWORD');
-  if (!password) throw new ConfigError('JVB_AUTH_PASSWORD', 'required with XMPP_SERVER');
-  const port = int('XMPP_PORT', e('XMPP_PORT') ?? '5222', 1, 65535);
-  return list(servers).map((server, i) => ({
+  if (!password) throw new ConfigError('JVB_AUTH_PASSWORD', `required with ${serverVar} (unless JVB_DISABLE_XMPP=1)`);
+  return servers.map((server, i) => ({
     id: `shard${i}`,
     mode: 'client' as const,
-    service: xmppService('XMPP_SERVER', server, port),
-    domain: e('XMPP_AUTH_DOMAIN') ?? `auth.${domain}`,
+    service: xmppService(serverVar, server, xmppPort),
+    domain: authDomain,
     username: e('JVB_AUTH_USER') ?? 'jvb',
     password,
     mucJids: [muc],
     nickname,
+    // docker-jitsi-meet writes DISABLE_CERTIFICATE_VERIFICATION = true for every shard.
+    disableCertificateVerification: true,
   }));
+}
+
+// ---------------------------------------------------------------- entry points
+
+/**
+ * Build the config from defaults, an already parsed config file (`tree`, see
+ * {@link readConfigFile}) and `env`, in that order of precedence. Synchronous and free of I/O.
+ *
+ * @throws ConfigError naming the HOCON path or the variable when a value is invalid.
+ */
+export function buildConfig(env: NodeJS.ProcessEnv, tree?: Tree, file?: string): Config {
+  const c = defaults();
+  c.source.file = file;
+  const st: Layering = { presenceSet: false, fileConnections: [], fileDir: file ? path.dirname(path.resolve(file)) : process.cwd() };
+  if (tree) applyFile(c, tree, st);
+  applyEnv(c, env, st);
+  // reference.conf: presence-interval = ${videobridge.stats.interval}
+  if (!st.presenceSet) c.xmpp.presenceIntervalMs = c.statsIntervalMs;
+  c.media.advertiseIps = [...new Set(c.ice.staticMappings.map((m) => m.publicAddress))];
+  if (c.relay.enabled && !c.relay.relayId) {
+    throw new ConfigError(envValue(env, 'ENABLE_OCTO') ? 'JVB_OCTO_RELAY_ID' : 'videobridge.relay.relay-id', 'required when relays are enabled');
+  }
+  c.region = c.relay.region;
+  c.relayId = c.relay.enabled ? c.relay.relayId : undefined;
+  return c;
+}
+
+function envValue(env: NodeJS.ProcessEnv, k: string): string | undefined {
+  return env[k] !== undefined && env[k] !== '' ? env[k] : undefined;
+}
+
+/**
+ * The config file to read: `OCTOBRIDGE_CONFIG`, else {@link DEFAULT_CONFIG_FILE} when it exists,
+ * else none.
+ */
+export function configFilePath(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const named = envValue(env, 'OCTOBRIDGE_CONFIG');
+  if (named) {
+    if (!fs.existsSync(named)) throw new ConfigError('OCTOBRIDGE_CONFIG', `'${named}' does not exist`);
+    return named;
+  }
+  return fs.existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : undefined;
+}
+
+/**
+ * Load the config: defaults < the HOCON file < `env` (process.env by default).
+ *
+ * `opts.file`: a file to read instead of {@link configFilePath}'s, or `null` for none (tests).
+ *
+ * @throws ConfigError naming the HOCON path, the variable or the file when something is invalid.
+ * @example const config = await loadConfig(); log.info({ config: redactConfig(config) }, 'config');
+ */
+export async function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { file?: string | null } = {}): Promise<Config> {
+  const file = opts.file === null ? undefined : (opts.file ?? configFilePath(env));
+  const tree = file ? await readConfigFile(file) : undefined;
+  return buildConfig(env, tree, file);
+}
+
+const SECRET_KEY = /pass(word)?$|secret|token|credential/i;
+
+/**
+ * A deep copy of `config` with every password and secret replaced by `[redacted]`, for logging.
+ */
+export function redactConfig(config: Config): Config {
+  const walk = (v: unknown, key: string): unknown => {
+    if (Array.isArray(v)) return v.map((x) => walk(x, key));
+    if (isObject(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x, k)]));
+    return SECRET_KEY.test(key) && typeof v === 'string' && v !== '' ? '[redacted]' : v;
+  };
+  return walk(config, '') as Config;
 }

@@ -115,3 +115,18 @@ describe('health', () => {
     }
   });
 });
+
+describe('/metrics', () => {
+  it("serves JVB's names in the Prometheus text format, OpenMetrics and JSON by Accept", async () => {
+    const text = await fetch(`${base}/metrics`);
+    expect(text.headers.get('content-type')).toContain('text/plain; version=0.0.4');
+    const body = await text.text();
+    expect(body).toMatch(/^# TYPE jitsi_jvb_conferences gauge$/m);
+    expect(body).toMatch(/^jitsi_jvb_conferences_created_total \d+$/m);
+    const om = await fetch(`${base}/metrics`, { headers: { Accept: 'application/openmetrics-text; version=1.0.0' } });
+    expect(om.headers.get('content-type')).toContain('application/openmetrics-text');
+    expect(await om.text()).toMatch(/# EOF\n$/);
+    const json = (await (await fetch(`${base}/metrics`, { headers: { Accept: 'application/json' } })).json()) as Record<string, unknown>;
+    expect(json).toHaveProperty('conferences');
+  });
+});

@@ -10,6 +10,7 @@ import type * as ms from 'mediasoup/types';
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../logger.ts';
 import { MediaConference } from './MediaConference.ts';
+import type { MediaEndpoint } from './MediaEndpoint.ts';
 import type { EngineTraffic } from './types.ts';
 import { checkRouterNumbering, JICOFO_NUMBERING, routerCodecs, type VideoCodecName } from './rtp.ts';
 
@@ -26,6 +27,27 @@ export type MediaEngineOptions = Omit<Config['media'], 'endpointExpireMs'> & {
 interface EngineEvents {
   /** A worker died (the pool issue re-creates it; here the process is unhealthy). */
   workerDied: [Error];
+}
+
+/** An {@link EngineTraffic} of zeros. */
+export function emptyTraffic(): EngineTraffic {
+  return {
+    bytesReceived: 0,
+    bytesSent: 0,
+    recvBitrate: 0,
+    sendBitrate: 0,
+    packetsReceived: 0,
+    packetsSent: 0,
+    packetsLostReceived: 0,
+    packetsLostSent: 0,
+    rttSumMs: 0,
+    rttCount: 0,
+  };
+}
+
+/** Add every field of `t` to `into`. */
+export function addTraffic(into: EngineTraffic, t: EngineTraffic): void {
+  for (const k of Object.keys(into) as (keyof EngineTraffic)[]) into[k] += t[k];
 }
 
 /** Addresses candidates are advertised on when none are configured. */
@@ -119,20 +141,26 @@ export class MediaEngine extends EventEmitter<EngineEvents> {
    * (out) RTP stream stats. One stats request per transport and per producer/consumer.
    */
   async traffic(): Promise<EngineTraffic> {
-    const out: EngineTraffic = {
-      bytesReceived: 0,
-      bytesSent: 0,
-      recvBitrate: 0,
-      sendBitrate: 0,
-      packetsReceived: 0,
-      packetsSent: 0,
-      packetsLostReceived: 0,
-      packetsLostSent: 0,
-      rttSumMs: 0,
-      rttCount: 0,
-    };
-    await Promise.all([...this.#conferences].flatMap((c) => c.endpoints().map((e) => e.addTraffic(out))));
+    const out = emptyTraffic();
+    for (const t of (await this.trafficByEndpoint()).values()) addTraffic(out, t);
     return out;
+  }
+
+  /**
+   * {@link traffic} per endpoint transport (the same stats requests), for counters that must
+   * survive endpoints leaving: a caller keeps each endpoint's last sample and adds the deltas.
+   * Endpoints closed meanwhile are missing or have zeros.
+   */
+  async trafficByEndpoint(): Promise<Map<MediaEndpoint, EngineTraffic>> {
+    const endpoints = [...this.#conferences].flatMap((c) => c.endpoints());
+    const samples = await Promise.all(
+      endpoints.map(async (e) => {
+        const t = emptyTraffic();
+        await e.addTraffic(t);
+        return t;
+      }),
+    );
+    return new Map(endpoints.map((e, i) => [e, samples[i] ?? emptyTraffic()]));
   }
 
   /** Worker CPU and memory (getrusage of the worker process). ru_utime/ru_stime in ms, ru_maxrss in KiB. */

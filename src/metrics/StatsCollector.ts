@@ -8,8 +8,11 @@
  * core) and the packet rate over JVB's packet-rate load threshold (50 000 packets/s). Jicofo
  * treats >= 0.8 as overloaded.
  */
+import { EventEmitter } from 'node:events';
 import type { Videobridge } from '../colibri2/Videobridge.ts';
-import type { MediaEngine } from '../media/MediaEngine.ts';
+import { addTraffic, emptyTraffic, type MediaEngine } from '../media/MediaEngine.ts';
+import type { MediaEndpoint } from '../media/MediaEndpoint.ts';
+import type { EngineTraffic } from '../media/types.ts';
 
 /** JVB `load-measurements.cpu-usage.load-threshold`: fraction of one core. */
 export const CPU_LOAD_THRESHOLD = 0.9;
@@ -36,19 +39,89 @@ export function jvbTimestamp(d = new Date()): string {
   return d.toISOString().replace('T', ' ').replace('Z', '');
 }
 
+/**
+ * Traffic since the bridge started, summed from each endpoint's increases between stats runs
+ * (so they never go down when endpoints leave; what an endpoint did after its last sample is
+ * not counted). Bytes are transport bytes (RTP, RTCP, ICE, DTLS, SCTP); packets are RTP packets
+ * (producers in, consumers out).
+ */
+export interface TrafficTotals {
+  bytesReceived: number;
+  bytesSent: number;
+  packetsReceived: number;
+  packetsSent: number;
+}
+
+/** One endpoint in a {@link PeriodicStats}. */
+export interface EndpointPeriodic {
+  /** RTP arrived from the endpoint during the interval (JVB's "sending audio or video"). */
+  sending: boolean;
+  /** Fraction of the RTP sent to it during the interval that its RTCP reports lost (0..1). */
+  outgoingLoss: number;
+}
+
+/** A mediasoup worker's resource usage (getrusage). */
+export interface WorkerUsage {
+  pid: number;
+  /** User + system CPU time since the worker started, s. */
+  cpuSeconds: number;
+  /** Peak resident set size, bytes. */
+  maxRssBytes: number;
+}
+
+/**
+ * What one stats run measured, in base units (the snapshot rounds to JVB's units): the source
+ * of /metrics' periodic gauges (JVB's `VideobridgePeriodicMetrics`).
+ */
+export interface PeriodicStats {
+  /** End of the run, ms since the epoch. */
+  at: number;
+  /** Length of the interval the rates and losses cover, s (0 on the first run: rates are 0). */
+  intervalSeconds: number;
+  /** Bitrates over every endpoint transport (mediasoup's estimate), bps. */
+  incomingBitrateBps: number;
+  outgoingBitrateBps: number;
+  /** RTP packet rates over the interval, packets/s. */
+  incomingPacketRate: number;
+  outgoingPacketRate: number;
+  /** Loss over the interval, fractions 0..1 (incoming: producers; outgoing: receivers' reports). */
+  incomingLoss: number;
+  outgoingLoss: number;
+  overallLoss: number;
+  /** Mean RTCP round-trip time over the consumers that have one, ms (0 without any). */
+  averageRttMs: number;
+  /** `stress_level` unrounded. */
+  stress: number;
+  totals: TrafficTotals;
+  /** Per endpoint sampled in this run. */
+  endpoints: ReadonlyMap<MediaEndpoint, EndpointPeriodic>;
+  /** Per worker (none when the worker could not be asked). */
+  workers: WorkerUsage[];
+}
+
+interface CollectorEvents {
+  /** A stats run finished (every interval, and on {@link StatsCollector.update}). */
+  updated: [PeriodicStats];
+}
+
 /** See the module docstring. */
-export class StatsCollector {
+export class StatsCollector extends EventEmitter<CollectorEvents> {
   readonly #bridge: Videobridge;
   readonly #media: MediaEngine;
   readonly #identity: StatsIdentity;
   #snapshot: StatsSnapshot;
-  #last?: { at: number; workerCpuMs: number; packetsIn: number; packetsOut: number; lostIn: number; lostOut: number };
+  #last?: { at: number; workerCpuMs: number };
+  /** Each endpoint's sample of the previous run (endpoints gone since are dropped). */
+  #samples = new Map<MediaEndpoint, EngineTraffic>();
+  readonly #traffic: TrafficTotals = { bytesReceived: 0, bytesSent: 0, packetsReceived: 0, packetsSent: 0 };
+  #periodic?: PeriodicStats;
   /** Totals since start (JVB's total_* stats). */
   readonly #totals = { conferencesCreated: 0, conferencesCompleted: 0, conferenceSeconds: 0, participants: 0 };
   #timer?: NodeJS.Timeout;
   #running?: Promise<void>;
 
   constructor(bridge: Videobridge, media: MediaEngine, identity: StatsIdentity) {
+    super();
     this.#bridge = bridge;
     this.#media = media;
     this.#identity = identity;
@@ -72,17 +145,57 @@ export class StatsCollector {
     clearInterval(this.#timer);
   }
 
-  /** The latest snapshot (cheap; never waits). */
+  /** Conference and endpoint counts, taken now (cheap: no worker requests). */
+  #counts(): StatsSnapshot {
+    const conferences = this.#bridge.conferences();
+    let endpoints = 0;
+    let largest = 0;
+    let sendingAudio = 0;
+    let sendingVideo = 0;
+    for (const c of conferences) {
+      endpoints += c.endpointCount;
+      largest = Math.max(largest, c.endpointCount);
+      for (const e of c.endpoints()) {
+        const kinds = e.mediaEndpoint.sendingKinds();
+        if (kinds.has('audio')) sendingAudio += 1;
+        if (kinds.has('video')) sendingVideo += 1;
+      }
+    }
+    return {
+      conferences: conferences.length,
+      participants: endpoints,
+      endpoints,
+      local_endpoints: endpoints,
+      largest_conference: largest,
+      endpoints_sending_audio: sendingAudio,
+      endpoints_sending_video: sendingVideo,
+    };
+  }
+
+  /**
+   * The latest snapshot (cheap; never waits): counts as of now, rates and loss as of the last
+   * interval (JVB recomputes everything each interval; counts are cheap enough to keep current).
+   */
   snapshot(): StatsSnapshot {
     return {
       ...this.#snapshot,
+      ...this.#counts(),
       total_conferences_created: this.#totals.conferencesCreated,
       total_conferences_completed: this.#totals.conferencesCompleted,
       total_conference_seconds: this.#totals.conferenceSeconds,
       total_participants: this.#totals.participants,
+      total_bytes_received: this.#traffic.bytesReceived,
+      total_bytes_sent: this.#traffic.bytesSent,
+      total_packets_received: this.#traffic.packetsReceived,
+      total_packets_sent: this.#traffic.packetsSent,
       ...this.#flags(),
       current_timestamp: jvbTimestamp(),
     };
+  }
+
+  /** What the latest run measured (undefined before the first run ends). */
+  periodic(): PeriodicStats | undefined {
+    return this.#periodic;
   }
 
   /** Recompute now; concurrent calls share one run. */
@@ -136,61 +249,56 @@ export class StatsCollector {
   }
 
   async #compute(): Promise<void> {
-    const conferences = this.#bridge.conferences();
-    let endpoints = 0;
-    let largest = 0;
-    let sendingAudio = 0;
-    let sendingVideo = 0;
-    for (const c of conferences) {
-      endpoints += c.endpointCount;
-      largest = Math.max(largest, c.endpointCount);
-      for (const e of c.endpoints()) {
-        const kinds = e.mediaEndpoint.sendingKinds();
-        if (kinds.has('audio')) sendingAudio += 1;
-        if (kinds.has('video')) sendingVideo += 1;
-      }
-    }
-    let traffic = { recvBitrate: 0, sendBitrate: 0, packetsReceived: 0, packetsSent: 0, packetsLostReceived: 0, packetsLostSent: 0, rttSumMs: 0, rttCount: 0 };
+    let byEndpoint = new Map<MediaEndpoint, EngineTraffic>();
+    let workers: WorkerUsage[] = [];
     let workerCpuMs = 0;
     try {
-      traffic = await this.#media.traffic();
+      byEndpoint = await this.#media.trafficByEndpoint();
       const usage = await this.#media.resourceUsage();
       workerCpuMs = usage.ru_utime + usage.ru_stime;
+      workers = [{ pid: this.#media.worker.pid, cpuSeconds: workerCpuMs / 1000, maxRssBytes: usage.ru_maxrss * 1024 }];
     } catch {
       // worker gone: report what we have; `healthy` says the rest
     }
     const now = Date.now();
     const prev = this.#last;
-    this.#last = {
-      at: now,
-      workerCpuMs,
-      packetsIn: traffic.packetsReceived,
-      packetsOut: traffic.packetsSent,
-      lostIn: traffic.packetsLostReceived,
-      lostOut: traffic.packetsLostSent,
-    };
+    this.#last = { at: now, workerCpuMs };
     const seconds = prev ? Math.max(0.001, (now - prev.at) / 1000) : 0;
     const rate = (cur: number, before: number): number => (seconds > 0 ? Math.max(0, (cur - before) / seconds) : 0);
-    const packetRateDown = prev ? rate(traffic.packetsReceived, prev.packetsIn) : 0;
-    const packetRateUp = prev ? rate(traffic.packetsSent, prev.packetsOut) : 0;
+    // Per-endpoint increases since the previous run: an endpoint leaving does not make the sums
+    // drop (a new endpoint's counters start at 0, within the interval).
+    const traffic = emptyTraffic();
+    const delta = emptyTraffic();
+    const perEndpoint = new Map<MediaEndpoint, EndpointPeriodic>();
+    const lossFraction = (lost: number, got: number): number => (lost + got > 0 ? lost / (lost + got) : 0);
+    for (const [endpoint, cur] of byEndpoint) {
+      addTraffic(traffic, cur);
+      const before = this.#samples.get(endpoint) ?? emptyTraffic();
+      const d = emptyTraffic();
+      for (const k of ['bytesReceived', 'bytesSent', 'packetsReceived', 'packetsSent', 'packetsLostReceived', 'packetsLostSent'] as const) {
+        d[k] = Math.max(0, cur[k] - before[k]);
+      }
+      addTraffic(delta, d);
+      perEndpoint.set(endpoint, { sending: d.packetsReceived > 0, outgoingLoss: lossFraction(d.packetsLostSent, d.packetsSent) });
+    }
+    this.#samples = byEndpoint;
+    this.#traffic.bytesReceived += delta.bytesReceived;
+    this.#traffic.bytesSent += delta.bytesSent;
+    this.#traffic.packetsReceived += delta.packetsReceived;
+    this.#traffic.packetsSent += delta.packetsSent;
+    const packetRateDown = seconds > 0 ? delta.packetsReceived / seconds : 0;
+    const packetRateUp = seconds > 0 ? delta.packetsSent / seconds : 0;
     const workerCpu = prev ? rate(workerCpuMs, prev.workerCpuMs) / 1000 : 0;
     // Loss over the interval as a fraction of what was expected (JVB's *_loss stats).
-    const lossFraction = (lost: number, got: number): number => (lost + got > 0 ? lost / (lost + got) : 0);
-    const dLostIn = prev ? Math.max(0, traffic.packetsLostReceived - prev.lostIn) : 0;
-    const dLostOut = prev ? Math.max(0, traffic.packetsLostSent - prev.lostOut) : 0;
-    const dIn = prev ? Math.max(0, traffic.packetsReceived - prev.packetsIn) : 0;
-    const dOut = prev ? Math.max(0, traffic.packetsSent - prev.packetsOut) : 0;
+    const dLostIn = prev ? delta.packetsLostReceived : 0;
+    const dLostOut = prev ? delta.packetsLostSent : 0;
+    const dIn = prev ? delta.packetsReceived : 0;
+    const dOut = prev ? delta.packetsSent : 0;
     const stress = Math.max(workerCpu / CPU_LOAD_THRESHOLD, (packetRateDown + packetRateUp) / PACKET_RATE_LOAD_THRESHOLD);
     this.#snapshot = {
       ...this.#base(),
       stress_level: Math.round(stress * 1000) / 1000,
-      conferences: conferences.length,
-      participants: endpoints,
-      endpoints,
-      local_endpoints: endpoints,
-      largest_conference: largest,
-      endpoints_sending_audio: sendingAudio,
-      endpoints_sending_video: sendingVideo,
+      ...this.#counts(),
       bit_rate_download: Math.round(traffic.recvBitrate / 1000),
       bit_rate_upload: Math.round(traffic.sendBitrate / 1000),
       packet_rate_download: Math.round(packetRateDown),
@@ -200,5 +308,22 @@ export class StatsCollector {
       outgoing_loss: lossFraction(dLostOut, dOut),
       overall_loss: lossFraction(dLostIn + dLostOut, dIn + dOut),
     };
+    this.#periodic = {
+      at: now,
+      intervalSeconds: seconds,
+      incomingBitrateBps: traffic.recvBitrate,
+      outgoingBitrateBps: traffic.sendBitrate,
+      incomingPacketRate: packetRateDown,
+      outgoingPacketRate: packetRateUp,
+      incomingLoss: lossFraction(dLostIn, dIn),
+      outgoingLoss: lossFraction(dLostOut, dOut),
+      overallLoss: lossFraction(dLostIn + dLostOut, dIn + dOut),
+      averageRttMs: traffic.rttCount > 0 ? traffic.rttSumMs / traffic.rttCount : 0,
+      stress,
+      totals: { ...this.#traffic },
+      endpoints: perEndpoint,
+      workers,
+    };
+    this.emit('updated', this.#periodic);
   }
 }

@@ -7,7 +7,7 @@ import { createLogger } from '../../src/logger.ts';
 
 /** Env overrides on top of the test defaults (free ports, loopback, quiet logs). */
 export async function startTestBridge(env: Record<string, string> = {}): Promise<RunningBridge> {
-  const config = loadConfig({
+  const config = await loadConfig({
     JVB_PORT: '0',
     OCTOBRIDGE_PUBLIC_PORT: '0',
     OCTOBRIDGE_PUBLIC_HOST: '127.0.0.1',
@@ -15,6 +15,6 @@ export async function startTestBridge(env: Record<string, string> = {}): Promise
     OCTOBRIDGE_LISTEN_IP: '127.0.0.1',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'fatal',
     ...env,
-  });
+  }, { file: null });
   return startBridge(config, createLogger(config.log.level, { pretty: false }));
 }

@@ -1,0 +1,133 @@
+/**
+ * Graceful shutdown of a real bridge process (`node src/main.ts`, configured by a jvb.conf-style
+ * file plus docker-jitsi-meet env vars) with a live 2-party conference, as JVB's
+ * resources/graceful_shutdown.sh drives it: `POST /colibri/shutdown {"graceful-shutdown":true}`;
+ * the brewery presence says `graceful_shutdown=true`, a new conference is refused with
+ * `graceful_shutdown`, the running one goes on; when its participants leave the presence says
+ * `shutting_down=true` and the process exits.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Colibri2Error } from '../../src/colibri2/errors.ts';
+import { PROJECT_ROOT } from '../../src/config/config.ts';
+import { createLogger } from '../../src/logger.ts';
+import { RemoteBridgeClient } from '../../src/xmpp/RemoteBridgeClient.ts';
+import { allocate } from '../fixtures/jicofo.ts';
+import { openPeer, type BrowserPeer } from '../helpers/chromium.ts';
+import { expectMediaFrom, until } from '../helpers/media.ts';
+import { startProsody, type Prosody } from '../helpers/prosody.ts';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+let prosody: Prosody;
+let focus: RemoteBridgeClient;
+let proc: ChildProcess;
+let exited: Promise<number | null>;
+let dir: string;
+const peers: BrowserPeer[] = [];
+
+beforeAll(async () => {
+  prosody = await startProsody();
+  dir = mkdtempSync(path.join(os.tmpdir(), 'octobridge-shutdown-'));
+  const [publicPort, privatePort] = [await freePort(), await freePort()];
+  const conf = path.join(dir, 'jvb.conf');
+  writeFileSync(
+    conf,
+    `videobridge {
+  http-servers {
+    public { host = 127.0.0.1, port = ${publicPort} }
+    private { host = 127.0.0.1, port = ${privatePort} }
+  }
+  ice.udp.port = 0
+  rest.shutdown.enabled = true
+  shutdown {
+    shutting-down-delay = 1 second
+  }
+  stats.interval = 500 ms
+}
+`,
+  );
+  proc = spawn(process.execPath, [path.join(PROJECT_ROOT, 'src', 'main.ts')], {
+    env: {
+      ...process.env,
+      OCTOBRIDGE_CONFIG: conf,
+      OCTOBRIDGE_LISTEN_IP: '127.0.0.1',
+      XMPP_SERVER: `127.0.0.1:${prosody.c2sPort}`,
+      XMPP_DOMAIN: prosody.domain,
+      XMPP_AUTH_DOMAIN: prosody.authDomain,
+      XMPP_INTERNAL_MUC_DOMAIN: prosody.mucDomain,
+      JVB_AUTH_PASSWORD: prosody.account('jvb').password,
+      JVB_MUC_NICKNAME: 'leaving-bridge',
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  exited = new Promise((resolve) => proc.once('exit', (code) => resolve(code)));
+  focus = new RemoteBridgeClient(
+    { service: prosody.c2sService, domain: prosody.authDomain, username: 'focus', password: prosody.account('focus').password, brewery: prosody.breweryJid, nickname: 'focus' },
+    createLogger('silent', { pretty: false }),
+  );
+  await focus.start();
+  await focus.waitForBridge(20_000);
+  (globalThis as Record<string, unknown>).ports = { publicPort, privatePort };
+});
+
+afterAll(async () => {
+  await Promise.all(peers.map((p) => p.close()));
+  await focus?.stop();
+  if (proc && proc.exitCode === null) proc.kill('SIGKILL');
+  await prosody?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('graceful shutdown', () => {
+  it('refuses new conferences, keeps the live one, exits once it ends', async () => {
+    const { publicPort, privatePort } = (globalThis as Record<string, unknown>).ports as { publicPort: number; privatePort: number };
+    const bridgeJid = focus.bridges()[0]!.jid;
+    const media = 'width=320&height=180&fps=15';
+    const alice = await openPeer(`http://127.0.0.1:${publicPort}/last-call?name=Alice&${media}`);
+    peers.push(alice);
+    const bob = await openPeer(`http://127.0.0.1:${publicPort}/last-call?name=Bob&${media}`);
+    peers.push(bob);
+    await expectMediaFrom(alice, 1);
+    await expectMediaFrom(bob, 1);
+
+    const res = await fetch(`http://127.0.0.1:${privatePort}/colibri/shutdown`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ 'graceful-shutdown': 'true' }),
+    });
+    expect(res.status).toBe(200);
+    await new Promise((r) => setTimeout(r, 600)); // one stats interval
+    await until('presence says graceful_shutdown', undefined, async () => focus.bridges()[0]?.stats.graceful_shutdown, (v) => v === 'true', 5000);
+    const stats = (await (await fetch(`http://127.0.0.1:${privatePort}/colibri/stats`)).json()) as Record<string, unknown>;
+    expect(stats).toMatchObject({ graceful_shutdown: true, shutting_down: false, participants: 2 });
+
+    // New conferences: JVB's graceful_shutdown error. The live one goes on.
+    const refused = await focus.conferenceModify(allocate(randomUUID(), 'late0001', true), bridgeJid).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(Colibri2Error);
+    expect([(refused as Colibri2Error).condition, (refused as Colibri2Error).reason]).toEqual(['service-unavailable', 'graceful_shutdown']);
+    await expectMediaFrom(alice, 1);
+    expect(proc.exitCode).toBeNull();
+
+    // The participants leave: shutting down, then the process exits.
+    await Promise.all([alice.close(), bob.close()]);
+    await until('presence says shutting_down', undefined, async () => focus.bridges()[0]?.stats.shutting_down, (v) => v === 'true', 10_000);
+    const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('timeout'), 10_000))]);
+    expect(code).toBe(0);
+    await until('bridge left the brewery', undefined, async () => focus.bridges().length, (n) => n === 0, 5000);
+  });
+});
