@@ -1,8 +1,8 @@
 #!/bin/sh
 # Build mediasoup-worker for the pinned mediasoup (package.json) from the npm tarball's
 # worker/ sources (installed by npm ci at node_modules/mediasoup) and Debian packages.
-# See native/README.md for the shims and the anchored source patches (worker: patches/,
-# node library: node-patches/).
+# See README.md for the shims and the anchored source patches (worker: patches/; npm packages:
+# node-patches/).
 #
 #   sh native/build.sh            # build if the worker is missing or out of date
 #   sh native/build.sh --force    # rebuild
@@ -37,15 +37,23 @@ install_default_bin() {
   cmp -s "$BIN" "$MS_DEFAULT_BIN" 2>/dev/null || cp "$BIN" "$MS_DEFAULT_BIN"
 }
 
-# The node side of mediasoup gets its own anchored patches, in place in node_modules (npm ci
-# restores the pristine files, so this runs every time; already-applied patches are skipped).
-for p in "$NATIVE"/node-patches/*.patch; do
-  [ -e "$p" ] || continue
-  if patch -d "$MS_PKG" -p1 -R -F0 --dry-run --silent --force < "$p" >/dev/null 2>&1; then continue; fi
-  patch -d "$MS_PKG" -p1 -F0 --dry-run --silent --forward < "$p" >/dev/null 2>&1 \
-    || die "patch anchor not found: node-patches/$(basename "$p") does not apply to mediasoup $MS_VERSION (see native/README.md)"
-  patch -d "$MS_PKG" -p1 -F0 --silent --forward --no-backup-if-mismatch < "$p" || die "patch failed: node-patches/$(basename "$p")"
-  log "applied node-patches/$(basename "$p") to node_modules/mediasoup"
+# npm packages get their own anchored patches, in place in node_modules
+# (native/node-patches/<package, / written +>/*.patch, -p1 from the package root). npm ci restores
+# the pristine files, so this runs every time; already-applied patches are skipped.
+for dir in "$NATIVE"/node-patches/*/; do
+  [ -d "$dir" ] || continue
+  pkg=$(basename "$dir" | tr '+' '/')
+  target="$ROOT/node_modules/$pkg"
+  [ -f "$target/package.json" ] || die "node-patches/$(basename "$dir"): $pkg is not installed (run npm ci)"
+  for p in "$dir"*.patch; do
+    [ -e "$p" ] || continue
+    name="node-patches/$(basename "$dir")/$(basename "$p")"
+    if patch -d "$target" -p1 -R -F0 --dry-run --silent --force < "$p" >/dev/null 2>&1; then continue; fi
+    patch -d "$target" -p1 -F0 --dry-run --silent --forward < "$p" >/dev/null 2>&1 \
+      || die "patch anchor not found: $name does not apply to the installed $pkg (see README.md)"
+    patch -d "$target" -p1 -F0 --silent --forward --no-backup-if-mismatch < "$p" || die "patch failed: $name"
+    log "applied $name"
+  done
 done
 
 if [ "$FORCE" = 0 ] && [ "$TESTS" = 0 ] && [ -x "$BIN" ] && [ "$(cat "$OUT/stamp" 2>/dev/null || true)" = "$stamp" ]; then

@@ -62,6 +62,11 @@ export interface BreweryOptions {
   nickname: string;
   /** `videobridge.apis.xmpp-client.presence-interval`, ms. */
   presenceIntervalMs: number;
+  /**
+   * `DISABLE_CERTIFICATE_VERIFICATION`: accept the server's certificate on STARTTLS without
+   * verifying it (docker-jitsi-meet's Prosody has a self-signed one and requires encryption).
+   */
+  disableCertificateVerification?: boolean;
 }
 
 interface BreweryEvents {
@@ -97,7 +102,15 @@ export class BreweryConnection extends EventEmitter<BreweryEvents> {
     this.#log = log.child({ xmpp: options.id, mode: options.mode });
     this.#entity = (
       options.mode === 'client'
-        ? client({ service: options.service, domain: options.domain, username: options.username ?? '', password: options.password, resource: options.nickname })
+        ? client({
+            service: options.service,
+            domain: options.domain,
+            username: options.username ?? '',
+            password: options.password,
+            resource: options.nickname,
+            // Read by @xmpp/starttls (native/node-patches/@xmpp+starttls).
+            ...(options.disableCertificateVerification ? { tls: { rejectUnauthorized: false } } : {}),
+          } as Parameters<typeof client>[0])
         : component({ service: options.service, domain: options.domain, password: options.password })
     ) as unknown as XmppEntity;
     // xmpp.js's iq-callee answers a handler's <error> with the whole request child echoed before

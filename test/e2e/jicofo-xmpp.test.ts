@@ -11,6 +11,9 @@
  * (both built from Colibri2Session.sendAllocationRequest / updateParticipant / expire).
  */
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import xml, { type Element } from '@xmpp/xml';
@@ -245,6 +248,41 @@ describe('XEP-0114 component mode', () => {
       }
     } finally {
       await component.close();
+    }
+  });
+});
+
+describe('TLS (docker-jitsi-meet: Prosody requires encryption, self-signed certificate)', () => {
+  it('joins with DISABLE_CERTIFICATE_VERIFICATION and refuses the unverifiable certificate without it', async () => {
+    const tlsProsody = await startProsody({ requireTls: true });
+    // docker-jitsi-meet's env: its jvb.conf template sets DISABLE_CERTIFICATE_VERIFICATION = true.
+    const lenient = await startTestBridge(xmppEnv(tlsProsody, 'lenient'));
+    // A jvb.conf block that asks for verification (JVB's default).
+    const conf = path.join(mkdtempSync(path.join(os.tmpdir(), 'octobridge-tls-')), 'jvb.conf');
+    writeFileSync(
+      conf,
+      `videobridge.apis.xmpp-client.configs.shard0 {
+  HOSTNAME = "127.0.0.1"
+  PORT = "${tlsProsody.c2sPort}"
+  DOMAIN = "${tlsProsody.authDomain}"
+  USERNAME = "jvb"
+  PASSWORD = "${tlsProsody.account('jvb').password}"
+  MUC_JIDS = "${tlsProsody.breweryJid}"
+  MUC_NICKNAME = "strict"
+  DISABLE_CERTIFICATE_VERIFICATION = false
+}
+`,
+    );
+    const strict = await startTestBridge({ OCTOBRIDGE_FOCUS: '0' }, { file: conf });
+    try {
+      await until('lenient bridge joined over TLS', undefined, async () => lenient.xmpp[0]?.joinedMucs.length ?? 0, (n) => n === 1, 15_000);
+      expect(strict.xmpp[0]?.online).toBe(false);
+      const health = await fetch(`http://127.0.0.1:${strict.privatePort}/about/health`);
+      expect(health.status).toBe(500);
+    } finally {
+      await lenient.close();
+      await strict.close();
+      await tlsProsody.stop();
     }
   });
 });

@@ -5,8 +5,11 @@ import { startBridge, type RunningBridge } from '../../src/bridge.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { createLogger } from '../../src/logger.ts';
 
-/** Env overrides on top of the test defaults (free ports, loopback, quiet logs). */
-export async function startTestBridge(env: Record<string, string> = {}): Promise<RunningBridge> {
+/**
+ * Env overrides on top of the test defaults (free ports, loopback, quiet logs); `file`: a
+ * jvb.conf-style config file (none by default, so a host's /etc/jitsi/videobridge/jvb.conf is ignored).
+ */
+export async function startTestBridge(env: Record<string, string> = {}, opts: { file?: string } = {}): Promise<RunningBridge> {
   const config = await loadConfig({
     JVB_PORT: '0',
     OCTOBRIDGE_PUBLIC_PORT: '0',
@@ -15,6 +18,6 @@ export async function startTestBridge(env: Record<string, string> = {}): Promise
     OCTOBRIDGE_LISTEN_IP: '127.0.0.1',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'fatal',
     ...env,
-  }, { file: null });
+  }, { file: opts.file ?? null });
   return startBridge(config, createLogger(config.log.level, { pretty: false }));
 }

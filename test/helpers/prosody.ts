@@ -13,7 +13,7 @@
  * | `jvb.meet.test`           | XEP-0114 external component with a secret (legacy JVB mode)   |
  *
  * Everything listens on 127.0.0.1 only, on free ports picked here (several instances may run at
- * once). Plain c2s without TLS (`c2s_require_encryption = false`, `allow_unencrypted_plain_auth`),
+ * once). Plain c2s without TLS (`c2s_require_encryption = ${this.#opts.requireTls ? 'true' : 'false'}`, `allow_unencrypted_plain_auth`),
  * no s2s. BOSH and WebSocket are served on `httpPort` (`/http-bind`, `/xmpp-websocket`).
  *
  * Traps handled here (shared/docs/test-peers.md §4): Prosody refuses to run as root, so as root
@@ -37,7 +37,7 @@
  *   await xmpp.stop();
  * }
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -85,6 +85,11 @@ export interface ProsodyOptions {
    * 10000 costs about 0.7 s per login on the test machines. Pass 10000 to measure real login times.
    */
   scramIterations?: number;
+  /**
+   * Require TLS on c2s (STARTTLS) with a fresh self-signed certificate per virtual host, as
+   * docker-jitsi-meet's Prosody does (`c2s_require_encryption = true`). Default false.
+   */
+  requireTls?: boolean;
   /** Lua appended to the global section (before the first VirtualHost). */
   globalConfig?: string;
   /** Lua appended at the very end (e.g. more VirtualHosts or Components). */
@@ -172,6 +177,7 @@ export async function startProsody(opts: ProsodyOptions = {}): Promise<Prosody> 
   }
   const runAs = prosodyUser();
   const dir = await makeDir(runAs);
+  if (opts.requireTls) await selfSignedCertificates(join(dir, 'certs'), [DOMAIN, AUTH_DOMAIN], runAs);
   const server = new TestProsody(dir, runAs, opts);
   try {
     await server.prepare(opts.accounts ?? [{ username: 'jvb' }, { username: 'focus' }]);
@@ -472,13 +478,13 @@ http_default_host = ${lua(DOMAIN)}
 -- what is left after 0.2 s instead (the stream errors are already out by then).
 network_settings = { shutdown_deadline = 0.2 }
 
-modules_enabled = { "roster"; "saslauth"; "disco"; "ping"; "bosh"; "websocket"; }
-modules_disabled = { "s2s"; "tls"; }
+modules_enabled = { "roster"; "saslauth"; "disco"; "ping"; "bosh"; "websocket"; ${this.#opts.requireTls ? '"tls";' : ''} }
+modules_disabled = { "s2s"; ${this.#opts.requireTls ? '' : '"tls";'} }
 authentication = "internal_hashed"
 default_iteration_count = ${this.#opts.scramIterations ?? 128}
 storage = "internal"
 allow_registration = false
-c2s_require_encryption = false
+c2s_require_encryption = ${this.#opts.requireTls ? 'true' : 'false'}
 allow_unencrypted_plain_auth = true
 consider_bosh_secure = true
 consider_websocket_secure = true
@@ -541,6 +547,19 @@ function prosodyUser(): RunAs {
   const [, , uid, gid] = line?.split(':') ?? [];
   if (!uid || !gid) throw new Error('no prosody user in /etc/passwd (is the prosody package installed?)');
   return { uid: Number(uid), gid: Number(gid) };
+}
+
+/**
+ * `<host>.crt` / `<host>.key` in Prosody's certificates dir (found there by host name), self-signed
+ * with Debian's openssl, readable by the prosody user.
+ */
+async function selfSignedCertificates(certDir: string, hosts: string[], runAs: RunAs): Promise<void> {
+  for (const host of hosts) {
+    const key = join(certDir, `${host}.key`);
+    const crt = join(certDir, `${host}.crt`);
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', `/CN=${host}`, '-keyout', key, '-out', crt], { stdio: 'ignore' });
+    for (const f of [key, crt]) if (runAs.uid !== undefined && runAs.gid !== undefined) await chown(f, runAs.uid, runAs.gid);
+  }
 }
 
 /**
