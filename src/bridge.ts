@@ -74,10 +74,11 @@ export async function startBridge(config: Config, log: Logger): Promise<RunningB
         log.child({ component: 'colibri-ws' }),
       )
     : undefined;
-  const expiry = new EventEmitter<{ endpointExpired: [string, string, string] }>();
-  videobridge.on('endpointExpired', (conference, id, reason) => expiry.emit('endpointExpired', conference.meetingId, id, reason));
+  const bridgeEvents = new EventEmitter<{ endpointExpired: [string, string, string]; endpointRelocated: [string, string] }>();
+  videobridge.on('endpointExpired', (conference, id, reason) => bridgeEvents.emit('endpointExpired', conference.meetingId, id, reason));
+  videobridge.on('endpointRelocated', (conference, id) => bridgeEvents.emit('endpointRelocated', conference.meetingId, id));
   const focus = config.focus.enabled
-    ? new Focus(videobridge, { videoCodecs: config.focus.videoCodecs, expiry }, log.child({ component: 'focus' }))
+    ? new Focus(videobridge, { videoCodecs: config.focus.videoCodecs, events: bridgeEvents }, log.child({ component: 'focus' }))
     : undefined;
   const publicServer = await startPublicServer(
     { host: config.http.publicHost, port: config.http.publicPort, ...(focus ? { focus } : {}), ...(colibriWs ? { colibriWs } : {}) },

@@ -120,6 +120,11 @@ export class BridgeChannel extends EventEmitter<ChannelEvents> {
     this.emit('open', 'ws');
   }
 
+  /** The SCTP association was replaced (new transport): wait for the client's new DCEP OPEN. */
+  resetSctp(): void {
+    this.#sctpOpen = false;
+  }
+
   /** Whether some transport can carry a message now. */
   get isOpen(): boolean {
     return (this.#ws !== undefined && this.#ws.readyState === this.#ws.OPEN) || this.#sctpOpen;

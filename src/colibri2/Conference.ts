@@ -46,6 +46,8 @@ interface ConferenceEvents {
   endpointCreated: [Endpoint];
   /** An endpoint went away: `reason` is `expired` (colibri2), `timeout` (inactivity) or `conference` (conference expired). */
   endpointExpired: [endpointId: string, reason: 'expired' | 'timeout' | 'conference'];
+  /** The endpoint's transport moved (its worker died): the client must reconnect (ICE restart via the focus). */
+  endpointRelocated: [endpointId: string];
   expired: [];
 }
 
@@ -90,6 +92,15 @@ export class Conference extends EventEmitter<ConferenceEvents> {
     this.#settings = settings;
     this.#log = log.child({ conference: this.id, meetingId });
     media.on('sourceForwarded', (receiver, mapped) => this.#onSourceForwarded(receiver, mapped));
+    media.on('endpointRelocated', (m) => {
+      const endpoint = this.#endpoints.get(m.id);
+      if (!endpoint) return;
+      // A new transport: a new SCTP association (and DCEP OPEN) comes with the client's reconnect.
+      endpoint.channel.resetSctp();
+      this.#pendingMaps.delete(endpoint.id);
+      endpoint.lastActivity = Date.now();
+      this.emit('endpointRelocated', endpoint.id);
+    });
     media.on('closed', () => this.expire());
   }
 
@@ -232,15 +243,25 @@ export class Conference extends EventEmitter<ConferenceEvents> {
       await this.media.forceMute(endpoint.id, e.forceMute);
     }
     const out: EndpointModified = { id: e.id };
-    if (e.create) {
-      const local = endpoint.mediaEndpoint.localTransport(this.#settings.candidateAddresses);
-      const ws = this.#settings.webSocketUrl?.(this.id, endpoint.id, endpoint.wsPassword);
-      out.transport = {
-        ice: { ufrag: local.ufrag, pwd: local.pwd, candidates: local.candidates, fingerprints: local.fingerprints, rtcpMux: true, ...(ws ? { webSockets: [ws] } : {}) },
-        ...(e.transport?.sctp ? { sctp: { port: 5000, role: 'server' as const } } : {}),
-      };
+    if (e.transport?.iceRestart && !e.create) {
+      // Restarted: new ICE credentials on the transport (a transport never connected since its
+      // worker died is new already). The answer carries it, as JVB's does (Colibri2ConferenceHandler).
+      if (endpoint.mediaEndpoint.connected) await endpoint.mediaEndpoint.restartIce();
+      out.transport = this.#describeTransport(endpoint, endpoint.sctp);
+    } else if (e.create) {
+      out.transport = this.#describeTransport(endpoint, e.transport?.sctp !== undefined);
     }
     return out;
+  }
+
+  /** The endpoint's `<transport>` for conference-modified (JVB `Endpoint.describeTransport`). */
+  #describeTransport(endpoint: Endpoint, sctp: boolean): NonNullable<EndpointModified['transport']> {
+    const local = endpoint.mediaEndpoint.localTransport(this.#settings.candidateAddresses);
+    const ws = this.#settings.webSocketUrl?.(this.id, endpoint.id, endpoint.wsPassword);
+    return {
+      ice: { ufrag: local.ufrag, pwd: local.pwd, candidates: local.candidates, fingerprints: local.fingerprints, rtcpMux: true, ...(ws ? { webSockets: [ws] } : {}) },
+      ...(sctp ? { sctp: { port: 5000, role: 'server' as const } } : {}),
+    };
   }
 
   async #createEndpoint(e: EndpointModify): Promise<Endpoint> {

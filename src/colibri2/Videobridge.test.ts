@@ -191,3 +191,20 @@ describe('ICE-TCP', () => {
     }
   });
 });
+
+describe('ICE restart', () => {
+  it("answers <transport ice-restart='true'> with the endpoint's transport (JVB: a transport means restarted)", async () => {
+    const meetingId = randomUUID();
+    const created = await bridge.videobridge.conferenceModify(allocate(meetingId, 'r1', true));
+    const res = await bridge.videobridge.conferenceModify({ meetingId, endpoints: [{ id: 'r1', transport: { iceRestart: true } }] });
+    const t = res.endpoints[0]?.transport;
+    expect(t?.ice.fingerprints).toEqual(created.endpoints[0]?.transport?.ice.fingerprints);
+    expect(t?.ice.candidates.length).toBeGreaterThan(0);
+    expect(t?.sctp).toEqual({ port: 5000, role: 'server' });
+    // Unknown endpoint: unknown_endpoint as for any update.
+    await expect(bridge.videobridge.conferenceModify({ meetingId, endpoints: [{ id: 'nope', transport: { iceRestart: true } }] })).rejects.toMatchObject({
+      reason: 'unknown_endpoint',
+    });
+    await bridge.videobridge.conferenceModify({ meetingId, expire: true, endpoints: [] });
+  });
+});

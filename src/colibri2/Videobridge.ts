@@ -18,6 +18,8 @@ interface BridgeEvents {
   conferenceExpired: [Conference];
   endpointCreated: [Conference, Endpoint];
   endpointExpired: [Conference, string, 'expired' | 'timeout' | 'conference'];
+  /** An endpoint's transport moved to another worker (its worker died); its client must reconnect. */
+  endpointRelocated: [Conference, string];
 }
 
 /** Options of {@link Videobridge}. */
@@ -85,6 +87,7 @@ export class Videobridge extends EventEmitter<BridgeEvents> {
     this.#byId.set(conference.id, conference);
     conference.on('endpointCreated', (e) => this.emit('endpointCreated', conference, e));
     conference.on('endpointExpired', (id, reason) => this.emit('endpointExpired', conference, id, reason));
+    conference.on('endpointRelocated', (id) => this.emit('endpointRelocated', conference, id));
     conference.once('expired', () => {
       this.#byMeetingId.delete(meetingId);
       this.#byId.delete(conference.id);

@@ -68,6 +68,13 @@ export interface Config {
   media: {
     /** mediasoup-worker binary; default `native/out/mediasoup-worker`. */
     workerBin: string;
+    /** mediasoup workers; default one per core (`os.availableParallelism()`). */
+    numWorkers: number;
+    /**
+     * A conference's consumers on one worker before its new endpoints go to another worker
+     * (media then crosses with pipeToRouter); default 500, mediasoup's guidance for one worker.
+     */
+    conferenceWorkerConsumers: number;
     logLevel: 'debug' | 'warn' | 'error' | 'none';
     /** `videobridge.ice.udp.port` / JVB_PORT: the single shared UDP media port. */
     udpPort: number;
@@ -161,6 +168,8 @@ function defaults(): Config {
     version: '0.1.0',
     media: {
       workerBin: path.join(ROOT, 'native', 'out', 'mediasoup-worker'),
+      numWorkers: os.availableParallelism(),
+      conferenceWorkerConsumers: 500,
       logLevel: 'warn',
       udpPort: 10000,
       listenIp: '0.0.0.0',
@@ -340,6 +349,8 @@ const OCTOBRIDGE_KEYS = new Set([
   'focus.enabled',
   'focus.video-codecs',
   'media.worker-bin',
+  'media.workers',
+  'media.conference-worker-consumers',
   'media.listen-ip',
   'media.log-level',
   'media.initial-outgoing-bitrate',
@@ -518,6 +529,8 @@ function applyFile(c: Config, root: Tree, st: Layering): void {
   at('octobridge.focus.enabled', bool, (v) => (c.focus.enabled = v));
   at('octobridge.focus.video-codecs', videoCodecs, (v) => (c.focus.videoCodecs = v));
   at('octobridge.media.worker-bin', nonEmpty, (v) => (c.media.workerBin = path.resolve(st.fileDir, v)));
+  at('octobridge.media.workers', int(1, 256), (v) => (c.media.numWorkers = v));
+  at('octobridge.media.conference-worker-consumers', int(1, 1_000_000), (v) => (c.media.conferenceWorkerConsumers = v));
   at('octobridge.media.listen-ip', ipAddr, (v) => (c.media.listenIp = v));
   at('octobridge.media.log-level', oneOf(['debug', 'warn', 'error', 'none'] as const), (v) => (c.media.logLevel = v));
   at('octobridge.media.initial-outgoing-bitrate', int(10_000, 100_000_000), (v) => (c.media.initialOutgoingBitrateBps = v));
@@ -628,6 +641,8 @@ function applyEnv(c: Config, env: NodeJS.ProcessEnv, st: Layering): void {
   at('JVB_TCP_HARVESTER_DISABLED', bool, (v) => (c.media.iceTcp.enabled = !v));
   at('JVB_TCP_PORT', port, (v) => (c.media.iceTcp.port = v));
   at('OCTOBRIDGE_WORKER_BIN', nonEmpty, (v) => (c.media.workerBin = path.resolve(v)));
+  at('OCTOBRIDGE_WORKERS', int(1, 256), (v) => (c.media.numWorkers = v));
+  at('OCTOBRIDGE_WORKER_CONFERENCE_CONSUMERS', int(1, 1_000_000), (v) => (c.media.conferenceWorkerConsumers = v));
   at('OCTOBRIDGE_EXPIRE_MS', int(SECOND, HOUR), (v) => (c.media.endpointExpireMs = v));
   at('OCTOBRIDGE_PUBLIC_PORT', port, (v) => (c.http.publicPort = v));
   at('OCTOBRIDGE_PUBLIC_HOST', ipAddr, (v) => (c.http.publicHost = v));

@@ -22,9 +22,13 @@ export interface Colibri2Client {
   conferenceModify(req: ConferenceModifyRequest): Promise<ConferenceModifiedResponse>;
 }
 
-/** Endpoints the bridge expired by itself (inactivity), when the focus can hear of it (in-process). */
-export interface ExpiryEvents {
+/**
+ * What the bridge did by itself, when the focus can hear of it (in-process): an endpoint expired
+ * (inactivity), or its transport moved to another worker (the client must reconnect).
+ */
+export interface BridgeEvents {
   on(event: 'endpointExpired', listener: (meetingId: string, endpointId: string, reason: string) => void): unknown;
+  on(event: 'endpointRelocated', listener: (meetingId: string, endpointId: string) => void): unknown;
 }
 import type { ConferenceModifiedResponse, ConferenceModifyRequest } from '../colibri2/types.ts';
 import type { Logger } from '../logger.ts';
@@ -44,8 +48,8 @@ export interface FocusOptions {
   videoCodecs: readonly ('VP8' | 'VP9' | 'H264' | 'AV1')[];
   /** MUC domain used for the conference `name` JID (logs only). */
   mucDomain?: string;
-  /** Bridge-side expiries, to end the page's session (in-process bridges only). */
-  expiry?: ExpiryEvents;
+  /** Bridge-side expiries and relocations (in-process bridges only). */
+  events?: BridgeEvents;
 }
 
 interface Member {
@@ -62,6 +66,8 @@ interface Room {
   queue: SerialQueue;
   /** Whether the conference exists on the bridge (Jicofo's Colibri2Session knows from its own requests). */
   created: boolean;
+  /** The bridge's feedback sources (jvb-a0/jvb-v0), from the first allocation, for later offers. */
+  feedback?: ConferenceModifiedResponse['sources'];
 }
 
 /** See the module docstring. */
@@ -78,7 +84,12 @@ export class Focus {
     this.#log = log;
     this.#media = offerMedia(opts.videoCodecs);
     this.#mucDomain = opts.mucDomain ?? 'conference.octobridge.local';
-    opts.expiry?.on('endpointExpired', (meetingId, endpointId, reason) => {
+    opts.events?.on('endpointRelocated', (meetingId, endpointId) => {
+      const room = [...this.#rooms.values()].find((r) => r.meetingId === meetingId);
+      const member = room?.members.get(endpointId);
+      if (room && member) this.#restartIce(room, member);
+    });
+    opts.events?.on('endpointExpired', (meetingId, endpointId, reason) => {
       if (reason === 'expired') return; // we asked for it
       const room = [...this.#rooms.values()].find((r) => r.meetingId === meetingId);
       const member = room?.members.get(endpointId);
@@ -192,8 +203,27 @@ export class Focus {
       response = await this.#bridge.conferenceModify(request(!room.created));
     }
     room.created = true;
+    room.feedback ??= response.sources;
     member.allocated = true;
     this.#send(member, { type: 'session-initiate', jingle: buildSessionInitiate(response, member.id, this.#media) });
+  }
+
+  /**
+   * The endpoint's transport moved (its worker died): ICE restart through colibri2, as Jicofo
+   * does it (`<transport ice-restart='true'>`; the answer carries the new transport), then a new
+   * session-initiate, which the page answers with a new peer connection (DTLS is new too).
+   */
+  #restartIce(room: Room, member: Member): void {
+    room.queue
+      .run(async () => {
+        const res = await this.#bridge.conferenceModify({ meetingId: room.meetingId, endpoints: [{ id: member.id, transport: { iceRestart: true } }] });
+        const ep = res.endpoints.find((e) => e.id === member.id);
+        if (!ep?.transport) throw new Error('the bridge did not restart ICE');
+        this.#log.info({ room: room.name, endpoint: member.id }, 'ICE restart: new offer');
+        const allocation: ConferenceModifiedResponse = { endpoints: [ep], ...(room.feedback ? { sources: room.feedback } : {}) };
+        this.#send(member, { type: 'session-initiate', jingle: buildSessionInitiate(allocation, member.id, this.#media) });
+      })
+      .catch((err: unknown) => this.#fail(member, 'ICE restart failed', err));
   }
 
   #leave(room: Room, member: Member, expire: boolean): void {

@@ -1,13 +1,26 @@
 /**
- * The media side of a conference: one mediasoup Router, a DirectTransport for the SCTP bridge
- * channels, and the forwarding graph (every source of every endpoint forwarded to every other
- * endpoint; the allocation decides what is paused and at which layer).
+ * The media side of a conference: a router on each worker the conference uses, a
+ * DirectTransport per router for the SCTP bridge channels, and the forwarding graph (every
+ * source of every endpoint forwarded to every other endpoint; the allocation decides what is
+ * paused and at which layer).
+ *
+ * Placement: the first endpoint goes to the least-loaded worker; later ones follow it until the
+ * conference has `conferenceWorkerConsumers` consumers there (mediasoup's ~500 per worker), then
+ * they go to the next least-loaded worker. A source reaches a receiver on another worker through
+ * `router.pipeToRouter()`, once per (source, worker), never once per consumer.
+ *
+ * Worker death: the endpoints that were on it get new transports on a live worker, their sources
+ * are produced again (same SSRCs) and everything is forwarded again; `relocated` tells the
+ * signalling layer that those clients must connect to the new ICE/DTLS parameters. Endpoints on
+ * other workers keep their transports and media throughout (they lose only what came from the
+ * dead worker, until it is back).
  */
 import { EventEmitter } from 'node:events';
 import type * as ms from 'mediasoup/types';
-import type { Media, MediaSource } from '../colibri2/types.ts';
+import { SerialQueue } from '../colibri2/SerialQueue.ts';
+import type { ForceMute, Media, MediaSource } from '../colibri2/types.ts';
 import type { Logger } from '../logger.ts';
-import type { MediaEngine } from './MediaEngine.ts';
+import type { MediaEngine, WorkerSlot } from './MediaEngine.ts';
 import { MediaEndpoint } from './MediaEndpoint.ts';
 import { producerRtpParameters, rtpCapabilitiesOf, RtpMappingError } from './rtp.ts';
 import type { MappedSource, VideoType } from './types.ts';
@@ -17,6 +30,8 @@ interface ConferenceEvents {
   sourceForwarded: [receiver: MediaEndpoint, mapped: MappedSource];
   /** A source stopped being forwarded to every receiver (its producer closed). */
   sourceRemoved: [source: string, owner: string];
+  /** An endpoint got a new transport (its worker died): its client must reconnect. */
+  endpointRelocated: [MediaEndpoint];
   closed: [];
 }
 
@@ -27,6 +42,14 @@ interface Sent {
   /** The colibri2 description it was created from (to detect changes). */
   signature: string;
   videoType?: VideoType;
+}
+
+/** One router of the conference. */
+interface RouterState {
+  router: ms.Router;
+  direct?: Promise<ms.DirectTransport>;
+  /** Producers (by id) piped into this router from another worker's router. */
+  piped: Map<string, Promise<void>>;
 }
 
 /** Options of {@link MediaConference.createEndpoint}. */
@@ -40,58 +63,107 @@ export interface EndpointMediaOptions {
 export class MediaConference extends EventEmitter<ConferenceEvents> {
   readonly id: string;
   readonly #engine: MediaEngine;
-  readonly #router: ms.Router;
   readonly #log: Logger;
+  readonly #routers = new Map<WorkerSlot, Promise<RouterState>>();
   readonly #endpoints = new Map<string, MediaEndpoint>();
   readonly #sources = new Map<string, Sent>();
-  #direct?: Promise<ms.DirectTransport>;
+  /** What each endpoint signalled last (to produce it again after a worker death). */
+  readonly #signalled = new Map<string, { sources: MediaSource[]; videoCodecs: readonly string[]; forceMute: ForceMute }>();
+  /** The worker new endpoints go to. */
+  #fill?: WorkerSlot;
+  readonly #queue = new SerialQueue();
+  readonly #onWorkerDied = (slot: WorkerSlot): void => void this.#queue.run(() => this.#recover(slot));
   #closed = false;
 
-  constructor(id: string, engine: MediaEngine, router: ms.Router, log: Logger) {
+  constructor(id: string, engine: MediaEngine, log: Logger) {
     super();
     this.id = id;
     this.#engine = engine;
-    this.#router = router;
     this.#log = log;
-    router.on('workerclose', () => this.close());
+    engine.on('workerDied', this.#onWorkerDied);
   }
 
-  /**
-   * Create an endpoint's transport on the shared WebRtcServer, and its SCTP bridge-channel
-   * stream when asked. Forwarding of the existing sources to it starts at once (paused).
-   * @throws Error when the id exists or mediasoup refuses.
-   */
-  async createEndpoint(id: string, opts: EndpointMediaOptions): Promise<MediaEndpoint> {
-    if (this.#endpoints.has(id)) throw new Error(`endpoint ${id} exists`);
+  /** The conference's consumers on a worker. */
+  consumersOn(slot: WorkerSlot): number {
+    let n = 0;
+    for (const e of this.#endpoints.values()) if (e.slot === slot) n += e.consumerCount;
+    return n;
+  }
+
+  /** Workers this conference has a router on. */
+  workers(): WorkerSlot[] {
+    return [...this.#routers.keys()];
+  }
+
+  /** The worker a new endpoint goes to (see the module docstring). */
+  #place(): WorkerSlot {
+    const threshold = this.#engine.options.conferenceWorkerConsumers;
+    const fill = this.#fill;
+    if (fill && fill.alive && this.consumersOn(fill) < threshold) return fill;
+    // Workers where this conference is already full are skipped while others are left.
+    const full = new Set(this.#engine.alive().filter((w) => this.consumersOn(w) >= threshold));
+    const next = this.#engine.leastLoaded(full);
+    if (fill && next !== fill) this.#log.info({ from: fill.index, to: next.index, threshold }, 'conference spreads to another worker');
+    this.#fill = next;
+    return next;
+  }
+
+  #router(slot: WorkerSlot): Promise<RouterState> {
+    let state = this.#routers.get(slot);
+    if (!state) {
+      state = this.#engine.createRouter(slot).then((router) => ({ router, piped: new Map() }));
+      this.#routers.set(slot, state);
+      state.catch(() => this.#routers.delete(slot));
+    }
+    return state;
+  }
+
+  async #newTransport(slot: WorkerSlot, sctp: boolean): Promise<{ transport: ms.WebRtcTransport; state: RouterState }> {
     const o = this.#engine.options;
-    const transport = await this.#router.createWebRtcTransport({
-      webRtcServer: this.#engine.webRtcServer,
+    const state = await this.#router(slot);
+    const transport = await state.router.createWebRtcTransport({
+      webRtcServer: slot.webRtcServer,
       enableUdp: true,
       enableTcp: o.iceTcp.enabled,
       preferUdp: true,
-      enableSctp: opts.sctp,
+      enableSctp: sctp,
       maxSendMessageSize: 262144,
       maxReceiveMessageSize: 262144,
       initialAvailableOutgoingBitrate: o.initialOutgoingBitrateBps,
       iceConsentTimeout: o.iceConsentTimeoutSec,
     });
-    const endpoint = new MediaEndpoint(id, opts.media, rtpCapabilitiesOf(opts.media), transport, this.#log.child({ endpoint: id }));
-    try {
-      if (opts.sctp) await endpoint.setUpSctp(await this.#directTransport());
-    } catch (err) {
-      transport.close();
-      throw err;
-    }
-    this.#endpoints.set(id, endpoint);
-    for (const [source, sent] of this.#sources) {
-      if (sent.owner !== id) await this.#forwardTo(endpoint, source, sent);
-    }
-    return endpoint;
+    return { transport, state };
   }
 
-  #directTransport(): Promise<ms.DirectTransport> {
-    this.#direct ??= this.#router.createDirectTransport({ maxSendMessageSize: 262144, maxReceiveMessageSize: 262144 });
-    return this.#direct;
+  #direct(state: RouterState): Promise<ms.DirectTransport> {
+    state.direct ??= state.router.createDirectTransport({ maxSendMessageSize: 262144, maxReceiveMessageSize: 262144 });
+    return state.direct;
+  }
+
+  /**
+   * Create an endpoint's transport on the placed worker, and its SCTP bridge-channel stream
+   * when asked. Forwarding of the existing sources to it starts at once (paused).
+   * @throws Error when the id exists, no worker is alive, or mediasoup refuses.
+   */
+  createEndpoint(id: string, opts: EndpointMediaOptions): Promise<MediaEndpoint> {
+    return this.#queue.run(async () => {
+      if (this.#endpoints.has(id)) throw new Error(`endpoint ${id} exists`);
+      const slot = this.#place();
+      const { transport, state } = await this.#newTransport(slot, opts.sctp);
+      const endpoint = new MediaEndpoint(id, opts.media, rtpCapabilitiesOf(opts.media), opts.sctp, transport, slot, this.#log.child({ endpoint: id }));
+      try {
+        if (opts.sctp) await endpoint.setUpSctp(await this.#direct(state));
+      } catch (err) {
+        transport.close();
+        throw err;
+      }
+      this.#endpoints.set(id, endpoint);
+      this.#log.info({ endpoint: id, worker: slot.index }, 'endpoint placed');
+      for (const [source, sent] of this.#sources) {
+        if (sent.owner !== id) await this.#forwardTo(endpoint, source, sent);
+      }
+      return endpoint;
+    });
   }
 
   /** The endpoints' media. */
@@ -108,7 +180,11 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
    * removed sources stop, new or changed ones get a producer and are forwarded to every other
    * endpoint. Validates everything first; on a {@link RtpMappingError} nothing changes.
    */
-  async setSources(endpointId: string, sources: readonly MediaSource[], videoCodecs: readonly string[]): Promise<void> {
+  setSources(endpointId: string, sources: readonly MediaSource[], videoCodecs: readonly string[]): Promise<void> {
+    return this.#queue.run(() => this.#setSources(endpointId, sources, videoCodecs));
+  }
+
+  async #setSources(endpointId: string, sources: readonly MediaSource[], videoCodecs: readonly string[]): Promise<void> {
     const endpoint = this.#endpoints.get(endpointId);
     if (!endpoint) throw new Error(`unknown endpoint ${endpointId}`);
     const wanted = new Map<string, { source: MediaSource; rtp: ms.RtpParameters; signature: string }>();
@@ -125,11 +201,13 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
       const rtp = producerRtpParameters(source, media, source.type === 'audio' ? ['opus'] : videoCodecs, endpointId);
       wanted.set(source.id, { source, rtp, signature: JSON.stringify(rtp) });
     }
+    const previous = this.#signalled.get(endpointId);
+    this.#signalled.set(endpointId, { sources: structuredClone([...sources]), videoCodecs, forceMute: previous?.forceMute ?? {} });
     // Remove what is gone or changed.
     for (const [name, sent] of [...this.#sources]) {
       if (sent.owner !== endpointId) continue;
       const w = wanted.get(name);
-      if (w && w.signature === sent.signature) {
+      if (w && w.signature === sent.signature && !sent.producer.closed) {
         wanted.delete(name);
         continue;
       }
@@ -147,19 +225,40 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
       const sent: Sent = { owner: endpointId, producer, signature: w.signature, ...(videoType ? { videoType } : {}) };
       endpoint.producers.set(name, producer);
       this.#sources.set(name, sent);
-      this.#log.info({ endpoint: endpointId, source: name, kind: w.source.type, ssrcs: w.rtp.encodings?.map((e) => e.ssrc) }, 'source added');
+      const muted = this.#signalled.get(endpointId)?.forceMute;
+      if ((producer.kind === 'audio' && muted?.audio) || (producer.kind === 'video' && muted?.video)) await producer.pause();
+      this.#log.info({ endpoint: endpointId, source: name, kind: w.source.type, ssrcs: w.rtp.encodings?.map((e) => e.ssrc), worker: endpoint.slot.index }, 'source added');
       for (const receiver of this.#endpoints.values()) {
         if (receiver.id !== endpointId) await this.#forwardTo(receiver, name, sent);
       }
     }
   }
 
-  async #forwardTo(receiver: MediaEndpoint, source: string, sent: Sent): Promise<void> {
-    if (!this.#router.canConsume({ producerId: sent.producer.id, rtpCapabilities: receiver.rtpCapabilities })) {
-      this.#log.warn({ receiver: receiver.id, source }, 'receiver cannot decode source codec; not forwarded');
-      return;
+  /** Pipe a producer into the receiver's router once (mediasoup keeps one PipeTransport pair per router pair). */
+  async #pipe(sent: Sent, from: WorkerSlot, to: WorkerSlot): Promise<void> {
+    const target = await this.#router(to);
+    let piped = target.piped.get(sent.producer.id);
+    if (!piped) {
+      const source = await this.#router(from);
+      piped = source.router.pipeToRouter({ producerId: sent.producer.id, router: target.router }).then(({ pipeProducer }) => {
+        pipeProducer?.observer.once('close', () => target.piped.delete(sent.producer.id));
+      });
+      target.piped.set(sent.producer.id, piped);
+      piped.catch(() => target.piped.delete(sent.producer.id));
     }
+    await piped;
+  }
+
+  async #forwardTo(receiver: MediaEndpoint, source: string, sent: Sent): Promise<void> {
+    const owner = this.#endpoints.get(sent.owner);
+    if (!owner || sent.producer.closed) return;
     try {
+      if (owner.slot !== receiver.slot) await this.#pipe(sent, owner.slot, receiver.slot);
+      const { router } = await this.#router(receiver.slot);
+      if (!router.canConsume({ producerId: sent.producer.id, rtpCapabilities: receiver.rtpCapabilities })) {
+        this.#log.warn({ receiver: receiver.id, source }, 'receiver cannot decode source codec; not forwarded');
+        return;
+      }
       const mapped = await receiver.forward(sent.producer, source, sent.owner, sent.videoType);
       if (mapped) this.emit('sourceForwarded', receiver, mapped);
     } catch (err) {
@@ -188,7 +287,10 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
   }
 
   /** colibri2 `<force-mute>`: stop forwarding the endpoint's audio and/or video (pause producers). */
-  async forceMute(endpointId: string, mute: { audio?: boolean; video?: boolean }): Promise<void> {
+  async forceMute(endpointId: string, mute: ForceMute): Promise<void> {
+    const signalled = this.#signalled.get(endpointId);
+    const merged = { ...(signalled?.forceMute ?? {}), ...mute };
+    this.#signalled.set(endpointId, { sources: signalled?.sources ?? [], videoCodecs: signalled?.videoCodecs ?? [], forceMute: merged });
     for (const sent of this.#sources.values()) {
       if (sent.owner !== endpointId) continue;
       const m = sent.producer.kind === 'audio' ? mute.audio : mute.video;
@@ -208,21 +310,56 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
     if (!endpoint) return;
     for (const name of this.sourcesOf(id)) this.#removeSource(name);
     this.#endpoints.delete(id);
+    this.#signalled.delete(id);
     endpoint.close();
+  }
+
+  /** A worker died: move its endpoints to live workers and produce/forward everything again. */
+  async #recover(dead: WorkerSlot): Promise<void> {
+    if (this.#closed) return;
+    this.#routers.delete(dead);
+    if (this.#fill === dead) this.#fill = undefined;
+    const lost = [...this.#endpoints.values()].filter((e) => e.slot === dead);
+    if (lost.length === 0) return;
+    const started = Date.now();
+    // Their producers died with the worker (consumers elsewhere closed with the pipes).
+    for (const e of lost) for (const name of this.sourcesOf(e.id)) this.#sources.delete(name);
+    for (const endpoint of lost) {
+      if (this.#endpoints.get(endpoint.id) !== endpoint) continue;
+      try {
+        const slot = this.#place();
+        const { transport, state } = await this.#newTransport(slot, endpoint.sctp);
+        endpoint.relocate(transport, slot);
+        if (endpoint.sctp) await endpoint.setUpSctp(await this.#direct(state));
+        for (const [source, sent] of this.#sources) {
+          if (sent.owner !== endpoint.id) await this.#forwardTo(endpoint, source, sent);
+        }
+        const signalled = this.#signalled.get(endpoint.id);
+        if (signalled && signalled.sources.length > 0) await this.#setSources(endpoint.id, signalled.sources, signalled.videoCodecs);
+        this.#log.info({ endpoint: endpoint.id, worker: slot.index }, 'endpoint relocated after worker death');
+        endpoint.emit('relocated');
+        this.emit('endpointRelocated', endpoint);
+      } catch (err) {
+        this.#log.error({ err, endpoint: endpoint.id }, 'cannot relocate endpoint');
+      }
+    }
+    this.#log.info({ endpoints: lost.length, ms: Date.now() - started }, 'recovered from worker death');
   }
 
   get closed(): boolean {
     return this.#closed;
   }
 
-  /** Close the router and everything on it. */
+  /** Close every router and everything on them. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#engine.off('workerDied', this.#onWorkerDied);
     for (const e of this.#endpoints.values()) e.close();
     this.#endpoints.clear();
     this.#sources.clear();
-    this.#router.close();
+    for (const state of this.#routers.values()) void state.then((s) => s.router.close(), () => undefined);
+    this.#routers.clear();
     this.emit('closed');
   }
 }

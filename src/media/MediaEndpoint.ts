@@ -9,6 +9,7 @@ import { EventEmitter } from 'node:events';
 import type * as ms from 'mediasoup/types';
 import type { Fingerprint, Media, MediaType } from '../colibri2/types.ts';
 import type { Logger } from '../logger.ts';
+import type { WorkerSlot } from './MediaEngine.ts';
 import type { DtlsState, EndpointTraffic, EngineTraffic, ForwardingDecision, IceState, LocalTransport, MappedSource, VideoType } from './types.ts';
 
 /** Label and protocol of lib-jitsi-meet's bridge channel (BridgeChannel.ts). */
@@ -22,6 +23,8 @@ interface EndpointEvents {
   sctpMessage: [Buffer, number];
   /** The SCTP association is up. */
   sctpConnected: [];
+  /** The transport was replaced (its worker died): the client must reconnect. */
+  relocated: [];
   closed: [];
 }
 
@@ -37,7 +40,9 @@ export class MediaEndpoint extends EventEmitter<EndpointEvents> {
   /** What the endpoint signalled in colibri2 `<media>` (payload types, header extensions). */
   media: Media[];
   readonly rtpCapabilities: ms.RtpCapabilities;
-  readonly transport: ms.WebRtcTransport;
+  readonly sctp: boolean;
+  #transport: ms.WebRtcTransport;
+  #slot: WorkerSlot;
   readonly #log: Logger;
   readonly #forwarded = new Map<string, Forwarded>();
   /** @internal Producers by source name (media/ only; others use {@link sendingKinds}). */
@@ -46,21 +51,55 @@ export class MediaEndpoint extends EventEmitter<EndpointEvents> {
   #connected = false;
   #closed = false;
 
-  constructor(id: string, media: Media[], rtpCapabilities: ms.RtpCapabilities, transport: ms.WebRtcTransport, log: Logger) {
+  constructor(id: string, media: Media[], rtpCapabilities: ms.RtpCapabilities, sctp: boolean, transport: ms.WebRtcTransport, slot: WorkerSlot, log: Logger) {
     super();
     this.id = id;
     this.media = media;
     this.rtpCapabilities = rtpCapabilities;
-    this.transport = transport;
+    this.sctp = sctp;
+    this.#transport = transport;
+    this.#slot = slot;
     this.#log = log;
-    transport.on('icestatechange', (s) => this.emit('iceStateChange', s));
+    this.#listen(transport);
+  }
+
+  #listen(transport: ms.WebRtcTransport): void {
+    transport.on('icestatechange', (s) => {
+      if (transport === this.#transport) this.emit('iceStateChange', s);
+    });
     transport.on('dtlsstatechange', (s) => {
+      if (transport !== this.#transport) return;
       if (s === 'failed') this.#log.warn('DTLS failed');
       this.emit('dtlsStateChange', s);
     });
     transport.on('sctpstatechange', (s) => {
-      if (s === 'connected') this.emit('sctpConnected');
+      if (transport === this.#transport && s === 'connected') this.emit('sctpConnected');
     });
+  }
+
+  /** @internal The mediasoup transport (media/ only). */
+  get transport(): ms.WebRtcTransport {
+    return this.#transport;
+  }
+
+  /** The worker this endpoint's transport lives on. */
+  get slot(): WorkerSlot {
+    return this.#slot;
+  }
+
+  /**
+   * @internal Move to a new transport (its worker died): the old transport, producers and
+   * consumers are gone; forwarding and the SCTP stream are set up again by the conference, and
+   * the client must connect to the new ICE/DTLS parameters (`relocated`).
+   */
+  relocate(transport: ms.WebRtcTransport, slot: WorkerSlot): void {
+    this.#transport = transport;
+    this.#slot = slot;
+    this.#forwarded.clear();
+    this.producers.clear();
+    this.#sctpOut = undefined;
+    this.#connected = false;
+    this.#listen(transport);
   }
 
   /** @internal Wire the SCTP bridge-channel stream (done by the conference before connect). */
@@ -137,6 +176,11 @@ export class MediaEndpoint extends EventEmitter<EndpointEvents> {
     this.#connected = true;
   }
 
+  /** New ICE credentials on the same transport (mediasoup `restartIce`); DTLS goes on. */
+  async restartIce(): Promise<void> {
+    await this.#transport.restartIce();
+  }
+
   /** Whether the remote DTLS parameters were applied. */
   get connected(): boolean {
     return this.#connected;
@@ -178,7 +222,7 @@ export class MediaEndpoint extends EventEmitter<EndpointEvents> {
     };
     this.#forwarded.set(source, { consumer, mapped });
     consumer.on('producerclose', () => {
-      this.#forwarded.delete(source);
+      if (this.#forwarded.get(source)?.consumer === consumer) this.#forwarded.delete(source);
       consumer.close();
     });
     return mapped;
@@ -195,6 +239,11 @@ export class MediaEndpoint extends EventEmitter<EndpointEvents> {
   /** The kinds this endpoint currently sends (a source signalled and not force-muted). */
   sendingKinds(): Set<MediaType> {
     return new Set([...this.producers.values()].filter((p) => !p.paused && !p.closed).map((p) => p.kind as MediaType));
+  }
+
+  /** Consumers on this endpoint's transport. */
+  get consumerCount(): number {
+    return this.#forwarded.size;
   }
 
   /** Sources currently forwarded to this endpoint, with the SSRCs it receives them on. */
@@ -285,7 +334,7 @@ export class MediaEndpoint extends EventEmitter<EndpointEvents> {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.transport.close();
+    this.#transport.close();
     this.#forwarded.clear();
     this.producers.clear();
     this.emit('closed');

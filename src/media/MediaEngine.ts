@@ -1,6 +1,7 @@
 /**
- * The media engine: mediasoup worker(s), each with a WebRtcServer on the single shared UDP
- * port (JVB's `videobridge.ice.udp.port`, default 10000), and one router per conference.
+ * The media engine: a pool of mediasoup workers (one per core by default), each with a
+ * WebRtcServer on its own UDP port (JVB's `videobridge.ice.udp.port`, default 10000, + the
+ * worker's index), placement of conferences and endpoints on them, and worker-death recovery.
  * The only module tree that imports mediasoup (with relay/).
  */
 import os from 'node:os';
@@ -16,8 +17,9 @@ import { checkRouterNumbering, JICOFO_NUMBERING, routerCodecs, type VideoCodecNa
 
 /**
  * Options of {@link MediaEngine.create}: the `media` section of the config (udpPort 0 = any free
- * port, for tests; empty advertiseIps = every local IPv4 address plus 127.0.0.1), the video
- * codecs routers offer, and the ICE consent timeout in s (mediasoup `iceConsentTimeout`).
+ * port, for tests; empty advertiseIps = every local IPv4 address plus 127.0.0.1; numWorkers and
+ * the per-worker consumer threshold of a conference), the video codecs routers offer, and the ICE
+ * consent timeout in s (mediasoup `iceConsentTimeout`).
  */
 export type MediaEngineOptions = Omit<Config['media'], 'endpointExpireMs'> & {
   videoCodecs: readonly VideoCodecName[];
@@ -25,8 +27,10 @@ export type MediaEngineOptions = Omit<Config['media'], 'endpointExpireMs'> & {
 };
 
 interface EngineEvents {
-  /** A worker died (the pool issue re-creates it; here the process is unhealthy). */
-  workerDied: [Error];
+  /** A worker (first or replacement) is up. */
+  workerStarted: [WorkerSlot];
+  /** A worker died; each conference recovers what it had on it, a replacement is starting. */
+  workerDied: [WorkerSlot, Error];
 }
 
 /** An {@link EngineTraffic} of zeros. */
@@ -62,74 +66,169 @@ function localAddresses(listenIp: string): string[] {
 }
 
 /**
- * Owns the mediasoup worker and its WebRtcServer.
+ * One mediasoup worker of the pool with its WebRtcServer. Worker `index` listens on
+ * `udpPort + index` (and ICE-TCP on `tcpPort + index`): a UDP port can be bound by one worker
+ * only (with SO_REUSEPORT the kernel would spread a client's packets over workers that do not
+ * know its ICE ufrag), so each worker has its own port on the same advertised addresses.
+ * A replacement worker (after a death) takes the same index and port.
+ */
+export interface WorkerSlot {
+  readonly index: number;
+  worker: ms.Worker;
+  webRtcServer: ms.WebRtcServer;
+  /** The UDP port its WebRtcServer listens on. */
+  udpPort: number;
+  /** False from the worker's death until its replacement is up. */
+  alive: boolean;
+  /** RTP packets/s in + out through its endpoints, as of the last traffic sample. */
+  packetRate: number;
+}
+
+/** Per-worker CPU and memory (getrusage of the worker process). */
+export interface WorkerUsage {
+  slot: WorkerSlot;
+  /** ru_utime + ru_stime, ms. */
+  cpuMs: number;
+  /** ru_maxrss, KiB. */
+  maxRssKiB: number;
+}
+
+/**
+ * The worker pool: one mediasoup worker per core by default, each with a WebRtcServer;
+ * placement (least-loaded worker by consumers and packet rate), and the recovery of a dead
+ * worker (a replacement on the same port; each conference re-creates what it had there).
  *
- * @example const engine = await MediaEngine.create(opts, log); const conf = await engine.createConference('3d93...');
+ * @example const engine = await MediaEngine.create(opts, log); const conf = engine.createConference('3d93...');
  */
 export class MediaEngine extends EventEmitter<EngineEvents> {
-  readonly worker: ms.Worker;
-  readonly webRtcServer: ms.WebRtcServer;
+  readonly workers: WorkerSlot[] = [];
   readonly candidateAddresses: string[];
   readonly options: MediaEngineOptions;
   readonly #log: Logger;
   readonly #conferences = new Set<MediaConference>();
-  #healthy = true;
+  #lastSample?: { at: number; packets: Map<WorkerSlot, number> };
+  #closed = false;
 
-  private constructor(worker: ms.Worker, server: ms.WebRtcServer, options: MediaEngineOptions, log: Logger) {
+  private constructor(options: MediaEngineOptions, log: Logger) {
     super();
-    this.worker = worker;
-    this.webRtcServer = server;
     this.options = options;
     this.#log = log;
     this.candidateAddresses = options.advertiseIps.length > 0 ? [...options.advertiseIps] : localAddresses(options.listenIp);
-    worker.on('died', (error) => {
-      this.#healthy = false;
-      this.#log.error({ err: error, pid: worker.pid }, 'mediasoup worker died');
-      this.emit('workerDied', error);
-    });
   }
 
   /**
-   * Start the worker and bind the WebRtcServer.
-   * @throws Error when the worker binary is missing (message names the path) or the port is taken.
+   * Start the workers and bind their WebRtcServers.
+   * @throws Error when the worker binary is missing (message names the path) or a port is taken.
    */
   static async create(options: MediaEngineOptions, log: Logger): Promise<MediaEngine> {
+    const engine = new MediaEngine(options, log);
+    try {
+      for (let i = 0; i < Math.max(1, options.numWorkers); i++) engine.workers.push(await engine.#startWorker(i));
+    } catch (err) {
+      engine.close();
+      throw err;
+    }
+    log.info({ workers: engine.workers.map((w) => ({ pid: w.worker.pid, udpPort: w.udpPort })) }, 'media engine started');
+    return engine;
+  }
+
+  async #startWorker(index: number, udpPort?: number, tcpPort?: number): Promise<WorkerSlot> {
+    const o = this.options;
     let worker: ms.Worker;
     try {
-      worker = await mediasoup.createWorker({ workerBin: options.workerBin, logLevel: options.logLevel });
+      worker = await mediasoup.createWorker({ workerBin: o.workerBin, logLevel: o.logLevel });
     } catch (err) {
-      throw new Error(`cannot start mediasoup worker ${options.workerBin}: ${(err as Error).message} (run: sh native/build.sh)`);
+      throw new Error(`cannot start mediasoup worker ${o.workerBin}: ${(err as Error).message} (run: sh native/build.sh)`);
     }
-    const listenInfos: ms.WebRtcServerOptions['listenInfos'] = [
-      { protocol: 'udp', ip: options.listenIp, ...(options.udpPort ? { port: options.udpPort } : {}) },
-    ];
-    if (options.iceTcp.enabled) {
-      listenInfos.push({ protocol: 'tcp', ip: options.listenIp, ...(options.iceTcp.port ? { port: options.iceTcp.port } : {}) });
-    }
+    const udp = udpPort ?? (o.udpPort ? o.udpPort + index : 0);
+    const tcp = tcpPort ?? (o.iceTcp.port ? o.iceTcp.port + index : 0);
+    const listenInfos: ms.WebRtcServerOptions['listenInfos'] = [{ protocol: 'udp', ip: o.listenIp, ...(udp ? { port: udp } : {}) }];
+    if (o.iceTcp.enabled) listenInfos.push({ protocol: 'tcp', ip: o.listenIp, ...(tcp ? { port: tcp } : {}) });
     let server: ms.WebRtcServer;
     try {
       server = await worker.createWebRtcServer({ listenInfos });
     } catch (err) {
       worker.close();
-      throw new Error(`cannot bind media port udp/${options.udpPort} on ${options.listenIp}: ${(err as Error).message}`);
+      throw new Error(`cannot bind media port udp/${udp} on ${o.listenIp}: ${(err as Error).message}`);
     }
-    log.info({ pid: worker.pid, udpPort: options.udpPort, tcp: options.iceTcp.enabled ? options.iceTcp.port : undefined }, 'media engine started');
-    return new MediaEngine(worker, server, options, log);
+    const dump = await server.dump();
+    const bound = dump.udpSockets[0]?.port ?? udp;
+    const slot: WorkerSlot = { index, worker, webRtcServer: server, udpPort: bound, alive: true, packetRate: 0 };
+    worker.on('died', (error) => void this.#onDied(slot, error, tcp));
+    this.emit('workerStarted', slot);
+    return slot;
   }
 
-  /** False after the worker died. */
+  /** A worker died: its conferences recover elsewhere; a replacement takes its index and port. */
+  async #onDied(slot: WorkerSlot, error: Error, tcpPort: number): Promise<void> {
+    slot.alive = false;
+    this.#log.error({ err: error, pid: slot.worker.pid, index: slot.index }, 'mediasoup worker died');
+    this.emit('workerDied', slot, error);
+    if (this.#closed) return;
+    try {
+      const fresh = await this.#startWorker(slot.index, slot.udpPort, tcpPort);
+      if (this.#closed) {
+        fresh.worker.close();
+        return;
+      }
+      this.workers[this.workers.indexOf(slot)] = fresh;
+      this.#log.info({ pid: fresh.worker.pid, index: fresh.index, udpPort: fresh.udpPort }, 'replacement worker started');
+    } catch (err) {
+      this.#log.error({ err }, 'cannot start a replacement worker');
+    }
+  }
+
+  /** Healthy while at least one worker is alive. */
   get healthy(): boolean {
-    return this.#healthy && !this.worker.closed;
+    return !this.#closed && this.workers.some((w) => w.alive && !w.worker.closed);
   }
 
-  /** Create the media side of a conference (a router). `id` is for logs. */
-  async createConference(id: string): Promise<MediaConference> {
-    const router = await this.worker.createRouter({
+  /** Live workers. */
+  alive(): WorkerSlot[] {
+    return this.workers.filter((w) => w.alive && !w.worker.closed);
+  }
+
+  /** Consumers on a worker, over every conference. */
+  consumersOn(slot: WorkerSlot): number {
+    let n = 0;
+    for (const c of this.#conferences) n += c.consumersOn(slot);
+    return n;
+  }
+
+  /**
+   * The least-loaded live worker: load = consumers + packets/s / 50 (one consumer is ~50
+   * packets/s of video), ties to the lower index. `exclude`: workers not to choose.
+   * @throws Error when no worker is alive.
+   */
+  leastLoaded(exclude: ReadonlySet<WorkerSlot> = new Set()): WorkerSlot {
+    const candidates = this.alive().filter((w) => !exclude.has(w));
+    const pool = candidates.length > 0 ? candidates : this.alive();
+    let best: WorkerSlot | undefined;
+    let bestLoad = Infinity;
+    for (const w of pool) {
+      const load = this.consumersOn(w) + w.packetRate / 50;
+      if (load < bestLoad) {
+        best = w;
+        bestLoad = load;
+      }
+    }
+    if (!best) throw new Error('no mediasoup worker is alive');
+    return best;
+  }
+
+  /** A router on `slot` with the conference numbering (media/rtp.ts). */
+  async createRouter(slot: WorkerSlot): Promise<ms.Router> {
+    const router = await slot.worker.createRouter({
       mediaCodecs: routerCodecs(this.options.videoCodecs, JICOFO_NUMBERING),
       headerExtensionIds: JICOFO_NUMBERING.headerExtensionIds,
     });
     checkRouterNumbering(router.rtpCapabilities, JICOFO_NUMBERING);
-    const conf = new MediaConference(id, this, router, this.#log.child({ conference: id }));
+    return router;
+  }
+
+  /** Create the media side of a conference (routers come with its endpoints). `id` is for logs. */
+  createConference(id: string): MediaConference {
+    const conf = new MediaConference(id, this, this.#log.child({ conference: id }));
     this.#conferences.add(conf);
     conf.once('closed', () => this.#conferences.delete(conf));
     return conf;
@@ -149,7 +248,7 @@ export class MediaEngine extends EventEmitter<EngineEvents> {
   /**
    * {@link traffic} per endpoint transport (the same stats requests), for counters that must
    * survive endpoints leaving: a caller keeps each endpoint's last sample and adds the deltas.
-   * Endpoints closed meanwhile are missing or have zeros.
+   * Endpoints closed meanwhile are missing or have zeros. Also updates each worker's packet rate.
    */
   async trafficByEndpoint(): Promise<Map<MediaEndpoint, EngineTraffic>> {
     const endpoints = [...this.#conferences].flatMap((c) => c.endpoints());
@@ -160,17 +259,39 @@ export class MediaEngine extends EventEmitter<EngineEvents> {
         return t;
       }),
     );
+    const packets = new Map<WorkerSlot, number>();
+    endpoints.forEach((e, i) => {
+      const slot = e.slot;
+      packets.set(slot, (packets.get(slot) ?? 0) + (samples[i]?.packetsReceived ?? 0) + (samples[i]?.packetsSent ?? 0));
+    });
+    const now = Date.now();
+    const prev = this.#lastSample;
+    if (prev) {
+      const seconds = Math.max(0.001, (now - prev.at) / 1000);
+      for (const w of this.workers) w.packetRate = Math.max(0, ((packets.get(w) ?? 0) - (prev.packets.get(w) ?? 0)) / seconds);
+    }
+    this.#lastSample = { at: now, packets };
     return new Map(endpoints.map((e, i) => [e, samples[i] ?? emptyTraffic()]));
   }
 
-  /** Worker CPU and memory (getrusage of the worker process). ru_utime/ru_stime in ms, ru_maxrss in KiB. */
-  async resourceUsage(): Promise<ms.WorkerResourceUsage> {
-    return this.worker.getResourceUsage();
+  /** CPU and memory of every live worker. */
+  async resourceUsage(): Promise<WorkerUsage[]> {
+    const out: WorkerUsage[] = [];
+    for (const slot of this.alive()) {
+      try {
+        const u = await slot.worker.getResourceUsage();
+        out.push({ slot, cpuMs: u.ru_utime + u.ru_stime, maxRssKiB: u.ru_maxrss });
+      } catch {
+        // died meanwhile
+      }
+    }
+    return out;
   }
 
-  /** Close every conference and the worker. */
+  /** Close every conference and every worker. */
   close(): void {
+    this.#closed = true;
     for (const c of [...this.#conferences]) c.close();
-    this.worker.close();
+    for (const w of this.workers) w.worker.close();
   }
 }

@@ -110,7 +110,7 @@ export class StatsCollector extends EventEmitter<CollectorEvents> {
   readonly #media: MediaEngine;
   readonly #identity: StatsIdentity;
   #snapshot: StatsSnapshot;
-  #last?: { at: number; workerCpuMs: number };
+  #last?: { at: number; workerCpuMs: Map<number, number> };
   /** Each endpoint's sample of the previous run (endpoints gone since are dropped). */
   #samples = new Map<MediaEndpoint, EngineTraffic>();
   readonly #traffic: TrafficTotals = { bytesReceived: 0, bytesSent: 0, packetsReceived: 0, packetsSent: 0 };
@@ -244,21 +244,23 @@ export class StatsCollector extends EventEmitter<CollectorEvents> {
       octo_conferences: 0,
       octo_endpoints: 0,
       // JVB reports JVM threads; octobridge's equivalent: the Node thread plus each mediasoup worker.
-      threads: 2,
+      threads: 1 + this.#media.workers.length,
     };
   }
 
   async #compute(): Promise<void> {
     let byEndpoint = new Map<MediaEndpoint, EngineTraffic>();
     let workers: WorkerUsage[] = [];
-    let workerCpuMs = 0;
+    const workerCpuMs = new Map<number, number>();
     try {
       byEndpoint = await this.#media.trafficByEndpoint();
-      const usage = await this.#media.resourceUsage();
-      workerCpuMs = usage.ru_utime + usage.ru_stime;
-      workers = [{ pid: this.#media.worker.pid, cpuSeconds: workerCpuMs / 1000, maxRssBytes: usage.ru_maxrss * 1024 }];
+      for (const u of await this.#media.resourceUsage()) {
+        workerCpuMs.set(u.slot.worker.pid, u.cpuMs);
+        workers.push({ pid: u.slot.worker.pid, cpuSeconds: u.cpuMs / 1000, maxRssBytes: u.maxRssKiB * 1024 });
+      }
     } catch {
-      // worker gone: report what we have; `healthy` says the rest
+      // a worker went away meanwhile: report what we have; `healthy` says the rest
+      workers = [];
     }
     const now = Date.now();
     const prev = this.#last;
@@ -288,7 +290,9 @@ export class StatsCollector extends EventEmitter<CollectorEvents> {
     this.#traffic.packetsSent += delta.packetsSent;
     const packetRateDown = seconds > 0 ? delta.packetsReceived / seconds : 0;
     const packetRateUp = seconds > 0 ? delta.packetsSent / seconds : 0;
-    const workerCpu = prev ? rate(workerCpuMs, prev.workerCpuMs) / 1000 : 0;
+    // The busiest worker (a worker uses one core): CPU fraction of that core over the interval.
+    let workerCpu = 0;
+    if (prev) for (const [pid, ms] of workerCpuMs) workerCpu = Math.max(workerCpu, rate(ms, prev.workerCpuMs.get(pid) ?? ms) / 1000);
     // Loss over the interval as a fraction of what was expected (JVB's *_loss stats).
     const dLostIn = prev ? delta.packetsLostReceived : 0;
     const dLostOut = prev ? delta.packetsLostSent : 0;

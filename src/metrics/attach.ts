@@ -70,7 +70,7 @@ export interface MetricsAttachment {
 }
 
 /** A mediasoup worker and router, as the media engine exposes them (no mediasoup import here). */
-type Worker = MediaEngine['worker'];
+type Worker = MediaEngine['workers'][number]['worker'];
 type Router = Awaited<ReturnType<Worker['createRouter']>>;
 
 interface TrackedEndpoint {
@@ -244,7 +244,10 @@ export function attachMetrics(sources: MetricsSources, metrics: Metrics = new Me
     worker.observer.on('newrouter', onRouter);
     cleanups.push(() => worker.observer.off('newrouter', onRouter));
   };
-  trackWorker(media.worker);
+  for (const slot of media.workers) trackWorker(slot.worker);
+  const onWorkerStarted = (slot: MediaEngine['workers'][number]): void => trackWorker(slot.worker);
+  media.on('workerStarted', onWorkerStarted);
+  cleanups.push(() => media.off('workerStarted', onWorkerStarted));
 
   // ------------------------------------------------------------ every stats run
   const lastTotals: TrafficTotals = { bytesReceived: 0, bytesSent: 0, packetsReceived: 0, packetsSent: 0 };

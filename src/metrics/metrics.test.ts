@@ -144,7 +144,7 @@ describe('/metrics text format', () => {
     const endpoints = value(before, 'jitsi_jvb_endpoints_total');
     const completed = value(before, 'jitsi_jvb_conferences_completed_total');
     const allocations = Number(before.get('octobridge_colibri2_allocation_seconds')?.metrics[0]?.count ?? 0);
-    const worker = { worker: String(bridge.media.worker.pid) };
+    const worker = { worker: String(bridge.media.workers[0]!.worker.pid) };
 
     const meetingId = randomUUID();
     const vb = bridge.videobridge;

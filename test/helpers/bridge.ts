@@ -12,6 +12,8 @@ import { createLogger } from '../../src/logger.ts';
 export async function startTestBridge(env: Record<string, string> = {}, opts: { file?: string } = {}): Promise<RunningBridge> {
   const config = await loadConfig({
     JVB_PORT: '0',
+    // One worker unless a test asks for a pool (each test bridge would start one per core).
+    OCTOBRIDGE_WORKERS: '1',
     OCTOBRIDGE_PUBLIC_PORT: '0',
     OCTOBRIDGE_PUBLIC_HOST: '127.0.0.1',
     OCTOBRIDGE_PRIVATE_PORT: '0',
