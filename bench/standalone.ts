@@ -57,7 +57,7 @@ function childrenOf(pid: number): number[] {
   return out;
 }
 
-async function startBridge(): Promise<{ proc: ChildProcess; workerPid: number }> {
+async function startBridge(): Promise<{ proc: ChildProcess; workerPids: number[] }> {
   const proc = spawn(process.execPath, [path.join(PROJECT_ROOT, 'src', 'main.ts')], {
     env: { ...process.env, OCTOBRIDGE_PUBLIC_PORT: String(PUBLIC_PORT), OCTOBRIDGE_PRIVATE_PORT: '0', JVB_PORT: '0', OCTOBRIDGE_LISTEN_IP: '127.0.0.1', LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -70,9 +70,9 @@ async function startBridge(): Promise<{ proc: ChildProcess; workerPid: number }>
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  const workerPid = childrenOf(proc.pid ?? -1)[0];
-  if (!workerPid) throw new Error('mediasoup worker process not found');
-  return { proc, workerPid };
+  const workerPids = childrenOf(proc.pid ?? -1);
+  if (workerPids.length === 0) throw new Error('mediasoup worker process not found');
+  return { proc, workerPids };
 }
 
 async function openPage(browser: Browser, room: string, name: string, media: string): Promise<Page> {
@@ -106,7 +106,7 @@ function median(xs: number[]): number {
 }
 
 async function main(): Promise<void> {
-  const { proc, workerPid } = await startBridge();
+  const { proc, workerPids } = await startBridge();
   const bridgePid = proc.pid ?? -1;
   const launch = (): Promise<Browser> => chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
   const browsers: Browser[] = [];
@@ -138,16 +138,18 @@ async function main(): Promise<void> {
     for (const p of pages) await timeToFirstFrame(p);
     await new Promise((r) => setTimeout(r, 3000)); // let bitrates ramp up
     const seconds = Number(args.seconds);
-    const cpu0 = { bridge: cpuSeconds(bridgePid), worker: cpuSeconds(workerPid) };
+    const workersCpu = (): number[] => workerPids.map(cpuSeconds);
+    const cpu0 = { bridge: cpuSeconds(bridgePid), workers: workersCpu() };
     const rss = { bridge: 0, worker: 0 };
     const t0 = Date.now();
     while (Date.now() - t0 < seconds * 1000) {
       await new Promise((r) => setTimeout(r, 1000));
       rss.bridge = Math.max(rss.bridge, rssKiB(bridgePid));
-      rss.worker = Math.max(rss.worker, rssKiB(workerPid));
+      rss.worker = Math.max(rss.worker, workerPids.reduce((n, pid) => n + rssKiB(pid), 0));
     }
     const wall = (Date.now() - t0) / 1000;
-    const cpu = { bridge: ((cpuSeconds(bridgePid) - cpu0.bridge) / wall) * 100, worker: ((cpuSeconds(workerPid) - cpu0.worker) / wall) * 100 };
+    const perWorker = workersCpu().map((c, i) => ((c - (cpu0.workers[i] ?? c)) / wall) * 100);
+    const cpu = { bridge: ((cpuSeconds(bridgePid) - cpu0.bridge) / wall) * 100, worker: perWorker.reduce((a, b) => a + b, 0) };
     const received = await Promise.all(
       pages.map((p) =>
         p.evaluate(async () => {
@@ -165,7 +167,7 @@ async function main(): Promise<void> {
       threeParticipants: {
         media,
         windowSeconds: Math.round(wall),
-        cpuPercent: { node: +cpu.bridge.toFixed(1), worker: +cpu.worker.toFixed(1), total: +(cpu.bridge + cpu.worker).toFixed(1) },
+        cpuPercent: { node: +cpu.bridge.toFixed(1), worker: +cpu.worker.toFixed(1), perWorker: perWorker.map((c) => +c.toFixed(1)), total: +(cpu.bridge + cpu.worker).toFixed(1) },
         rssMiB: { node: +(rss.bridge / 1024).toFixed(1), worker: +(rss.worker / 1024).toFixed(1) },
         receivedVideo: received.flat(),
       },
@@ -176,8 +178,8 @@ async function main(): Promise<void> {
       console.log(`page load -> first decoded remote frame: median ${result.joinToFirstFrameMs.median} ms (runs ${joins.map(Math.round).join(', ')} ms)`);
       const t = result.threeParticipants;
       console.log(`3 participants sending ${args.width}x${args.height}@${args.fps}, ${t.windowSeconds} s window:`);
-      console.log(`  bridge CPU: node ${t.cpuPercent.node}%  mediasoup worker ${t.cpuPercent.worker}%  total ${t.cpuPercent.total}% (of one core)`);
-      console.log(`  bridge RSS (max): node ${t.rssMiB.node} MiB  worker ${t.rssMiB.worker} MiB`);
+      console.log(`  bridge CPU: node ${t.cpuPercent.node}%  mediasoup workers ${t.cpuPercent.worker}% (${t.cpuPercent.perWorker.join('% + ')}%)  total ${t.cpuPercent.total}% (of one core)`);
+      console.log(`  bridge RSS (max): node ${t.rssMiB.node} MiB  workers ${t.rssMiB.worker} MiB`);
       console.log(`  received video: ${t.receivedVideo.map((v) => `${v.w}x${v.h}@${v.fps}`).join(' ')}`);
     }
   } finally {

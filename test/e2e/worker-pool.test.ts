@@ -69,7 +69,11 @@ describe('a conference across two workers', () => {
     let sampling = true;
     const sampler = (async () => {
       while (sampling) {
-        aliceFrames.push(await framesDecoded(alice));
+        try {
+          aliceFrames.push(await framesDecoded(alice));
+        } catch {
+          break; // the page went away (the test failed elsewhere)
+        }
         await new Promise((r) => setTimeout(r, 100));
       }
     })();

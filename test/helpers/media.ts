@@ -55,22 +55,27 @@ export function rtcStats(peer: PagePeer): Promise<RtcStats> {
 }
 
 /**
- * At least `senders` remote video streams decode (frames grow over a second, width > 0), the
- * remote audio keeps arriving, and every SSRC received is one the bridge announced in the
+ * At least `senders` remote video streams decode (frames grow over a second, width > 0; streams
+ * that stopped, e.g. of a participant who left or of a replaced peer connection, do not count),
+ * the remote audio keeps arriving, and every SSRC received is one the bridge announced in the
  * source maps (SSRC rewriting).
  */
 export async function expectMediaFrom(peer: PagePeer, senders: number): Promise<void> {
-  const decoding = (s: RtcStats) => s.inbound.filter((x) => x.kind === 'video' && x.framesDecoded > 0 && x.frameWidth > 0);
   const audioPackets = (s: RtcStats) => s.inbound.filter((x) => x.kind === 'audio').reduce((n, x) => n + x.packetsReceived, 0);
-  const first = await until(`${senders} decoding video streams and audio`, peer, () => rtcStats(peer), (s) =>
-    decoding(s).length >= senders && s.inbound.filter((x) => x.kind === 'audio' && x.packetsReceived > 0).length >= senders,
-  );
+  const growing = (before: RtcStats, after: RtcStats) =>
+    after.inbound.filter((v) => v.kind === 'video' && v.frameWidth > 0 && v.framesDecoded > (before.inbound.find((x) => x.ssrc === v.ssrc)?.framesDecoded ?? 0));
+  let previous = await rtcStats(peer);
+  const ready = await until(`${senders} video streams decoding and audio arriving`, peer, async () => {
+    await new Promise((r) => setTimeout(r, 300));
+    const now = await rtcStats(peer);
+    const ok = growing(previous, now).length >= senders && audioPackets(now) > audioPackets(previous);
+    previous = now;
+    return { ok, now };
+  }, (v) => v.ok);
   await new Promise((r) => setTimeout(r, 1000));
   const later = await rtcStats(peer);
-  // Streams of participants who left stop; the others grow.
-  const grew = decoding(first).filter((v) => (later.inbound.find((x) => x.ssrc === v.ssrc)?.framesDecoded ?? 0) > v.framesDecoded);
-  expect(grew.length, `${peer.name}: video frames keep being decoded`).toBeGreaterThanOrEqual(senders);
-  expect(audioPackets(later), `${peer.name}: audio packets keep arriving`).toBeGreaterThan(audioPackets(first));
+  expect(growing(ready.now, later).length, `${peer.name}: video frames keep being decoded`).toBeGreaterThanOrEqual(senders);
+  expect(audioPackets(later), `${peer.name}: audio packets keep arriving`).toBeGreaterThan(audioPackets(ready.now));
   const maps = await peer.evaluate<{ audio: { ssrc: number }[]; video: { ssrc: number }[] }>('window.octobridge.sourceMaps');
   for (const s of later.inbound.filter((x) => x.packetsReceived > 0)) {
     expect((s.kind === 'video' ? maps.video : maps.audio).map((m) => m.ssrc)).toContain(s.ssrc);

@@ -1,0 +1,131 @@
+/**
+ * The octobridge target of the forwarding benchmark: a real bridge in this process
+ * (test/helpers/bridge.ts, focus off), each client allocated the way Jicofo does it through the
+ * typed colibri2 API:
+ *   1. `conference-modify` with `create` (test/fixtures/jicofo.ts `allocate` shape: `<media>` =
+ *      what the werift client offers, `ice-controlling`, `<sctp/>`, source-names + ssrc-rewriting);
+ *   2. the answer → Jicofo's `session-initiate` (src/focus/jingle.ts `buildSessionInitiate`) →
+ *      the remote offer lib-jitsi-meet would apply (src/focus/page/sdp.js `jingleToSdp`: no
+ *      `a=ice-lite`, `a=setup:actpass`, one m-line per bridge source, BUNDLE with data);
+ *   3. werift's answer → `session-accept` (`answerToJingle`) → Jicofo's endpoint update
+ *      (`sessionAcceptToColibri2`: transport with `setup=active`, the client's sources).
+ * Receivers then open the bridge channel; octobridge resumes forwarding once it announced the
+ * source maps on it. Senders never open it, so the consumers octobridge creates towards them (every
+ * endpoint gets every other endpoint's sources) stay paused: they cost the worker a check per packet
+ * but send nothing, and the senders receive nothing, as with the baseline's send-only clients.
+ */
+import { randomUUID } from 'node:crypto';
+import type { RunningBridge } from '../../src/bridge.ts';
+import type { ConferenceModifyRequest } from '../../src/colibri2/types.ts';
+import { buildSessionInitiate, sessionAcceptToColibri2 } from '../../src/focus/jingle.ts';
+import type { JingleSession } from '../../src/focus/protocol.ts';
+import { startTestBridge } from '../../test/helpers/bridge.ts';
+// @ts-ignore -- plain ES module of the page (no build step, no .d.ts); its JSDoc documents the shapes.
+import * as sdpModule from '../../src/focus/page/sdp.js';
+import { CLIENT_MEDIA, type BenchClient } from './client.ts';
+import { childrenOf, commandOf } from './measure.ts';
+import type { Target } from './target.ts';
+
+interface SdpApi {
+  jingleToSdp(jingle: JingleSession, options?: { sessionId?: number | string; iceLite?: boolean }): string;
+  answerToJingle(sdp: string, options: { endpointId: string; tpcId?: number; videoType?: string }): JingleSession;
+}
+const sdp = sdpModule as unknown as SdpApi;
+
+/** A mediasoup worker as the pool may expose it (`bridge.media.workers[i].worker`). */
+interface PoolEntry {
+  worker: { pid: number };
+  webRtcServer?: { dump(): Promise<{ webRtcTransportIds?: string[] }> };
+}
+
+/** Options of {@link startOctobridge}. */
+export interface OctobridgeOptions {
+  /** Extra bridge env (e.g. OCTOBRIDGE_WORKERS). */
+  env: Record<string, string>;
+  /** Put `a=ice-lite` into the offer (lib-jitsi-meet does not; see the README's Firefox note). */
+  iceLite: boolean;
+}
+
+/** Start a bridge and return it as a {@link Target}. */
+export async function startOctobridge(name: string, opts: OctobridgeOptions): Promise<Target> {
+  const bridge = await startTestBridge({ OCTOBRIDGE_FOCUS: '0', ...opts.env });
+  const meetingId = randomUUID();
+  let created = false;
+
+  /** Steps 1 and 2: allocate, build the offer, get werift's answer. */
+  async function negotiate(client: BenchClient): Promise<string> {
+    const req: ConferenceModifyRequest = {
+      meetingId,
+      ...(created ? {} : { create: true, name: 'bench@conference.example.com' }),
+      endpoints: [
+        {
+          id: client.id,
+          create: true,
+          statsId: client.id,
+          mucRole: 'participant',
+          media: structuredClone(CLIENT_MEDIA),
+          transport: { iceControlling: true, sctp: {} },
+          capabilities: ['source-names', 'ssrc-rewriting'],
+        },
+      ],
+    };
+    const allocation = await bridge.videobridge.conferenceModify(req);
+    created = true;
+    const offer = sdp.jingleToSdp(buildSessionInitiate(allocation, client.id, CLIENT_MEDIA), { iceLite: opts.iceLite });
+    return client.answer(offer);
+  }
+
+  /** Step 3: the session-accept update. */
+  async function accept(client: BenchClient, answerSdp: string): Promise<void> {
+    const jingle = sdp.answerToJingle(answerSdp, { endpointId: client.id });
+    await bridge.videobridge.conferenceModify({ meetingId, endpoints: [sessionAcceptToColibri2(jingle, client.id)] });
+  }
+
+  return {
+    name,
+    async addSender(client) {
+      await accept(client, await negotiate(client));
+      await client.connected();
+    },
+    async addReceiver(client) {
+      await accept(client, await negotiate(client));
+      await client.connected();
+      await client.openBridgeChannel();
+    },
+    workerPids: () => workerPids(bridge),
+    placement: () => placement(bridge),
+    async close() {
+      await bridge.close();
+    },
+  };
+}
+
+/** The bridge's media engine as seen here: a pool (`workers`) or, before the pool, one `worker`. */
+interface MediaShape {
+  workers?: PoolEntry[];
+  worker?: { pid: number };
+}
+
+/** The pool's workers when the bridge has one (`media.workers`). */
+function poolOf(bridge: RunningBridge): PoolEntry[] | undefined {
+  const workers = (bridge.media as unknown as MediaShape).workers;
+  return Array.isArray(workers) && workers.every((w) => typeof w?.worker?.pid === 'number') ? workers : undefined;
+}
+
+/** Worker pids: the pool's, else `media.worker`'s, else this process's mediasoup-worker children. */
+function workerPids(bridge: RunningBridge): number[] {
+  const single = (bridge.media as unknown as MediaShape).worker;
+  return poolOf(bridge)?.map((w) => w.worker.pid) ?? (single ? [single.pid] : mediasoupChildren());
+}
+
+function mediasoupChildren(): number[] {
+  return childrenOf(process.pid).filter((pid) => commandOf(pid).startsWith('mediasoup-worke'));
+}
+
+/** Transports per worker, e.g. `8+4 transports`, when the pool exposes its WebRtcServers. */
+async function placement(bridge: RunningBridge): Promise<string | undefined> {
+  const pool = poolOf(bridge);
+  if (!pool || pool.some((w) => !w.webRtcServer)) return undefined;
+  const counts = await Promise.all(pool.map(async (w) => (await w.webRtcServer?.dump())?.webRtcTransportIds?.length ?? 0));
+  return `${counts.join('+')} transports`;
+}
