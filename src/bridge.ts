@@ -54,6 +54,9 @@ export async function startBridge(config: Config, log: Logger): Promise<RunningB
       sctpEnabled: config.sctp.enabled,
       videoCodecs: config.focus.videoCodecs,
       endpointExpireMs: config.media.endpointExpireMs,
+      allocation: config.cc,
+      recentSpeakersCount: config.recentSpeakersCount,
+      connectionStatsIntervalMs: config.connectionStatsIntervalMs,
       ...(config.announceVersion ? { announceVersion: config.version } : {}),
       ...(config.websockets.enabled
         ? {

@@ -3,9 +3,17 @@
  * applies `conference-modify` requests, serialised per conference, to its endpoints and their
  * media; routes bridge-channel messages between endpoints; announces forwarded sources with
  * `AudioSourcesMap` / `VideoSourcesMap` (SSRC rewriting); expires idle endpoints.
+ *
+ * What is forwarded to whom is the allocation's ({@link ConferenceAllocator}): the conference feeds
+ * it the receivers' bridge-channel settings, the media layer's sources, layers, estimates and
+ * dominant speaker, and carries its decisions back: consumers paused or at a layer,
+ * `ForwardedSources`, `SenderSourceConstraints`, `DominantSpeakerEndpointChangeEvent`, and
+ * periodic `ConnectionStats`.
  */
 import { EventEmitter } from 'node:events';
 import { randomInt } from 'node:crypto';
+import { ConferenceAllocator, type ReceiverSink } from '../allocation/ConferenceAllocator.ts';
+import { DEFAULT_ALLOCATION_CONFIG, type AllocationConfig } from '../allocation/settings.ts';
 import { BridgeChannel } from '../channel/BridgeChannel.ts';
 import * as msg from '../channel/messages.ts';
 import type { BridgeChannelMessage } from '../channel/messages.ts';
@@ -40,7 +48,16 @@ export interface ConferenceSettings {
   endpointExpireMs: number;
   /** Version announced in ServerHello, when `videobridge.version.announce`. */
   announceVersion?: string;
+  /** `videobridge.cc.*` (default: JVB's reference.conf). */
+  allocation?: AllocationConfig;
+  /** `videobridge.speech-activity.recent-speakers-count` (10). */
+  recentSpeakersCount?: number;
+  /** `videobridge.connection-stats.interval`, ms; 0 = `enabled = false` (default 10 s). */
+  connectionStatsIntervalMs?: number;
 }
+
+/** Why a bridge-channel message from an endpoint was refused (logged and counted; nothing changes). */
+export class ChannelMessageRejected extends Error {}
 
 interface ConferenceEvents {
   endpointCreated: [Endpoint];
@@ -80,6 +97,10 @@ export class Conference extends EventEmitter<ConferenceEvents> {
   readonly #queue = new SerialQueue();
   /** Per receiver: sources mapped but not yet announced on its channel. */
   readonly #pendingMaps = new Map<string, MappedSource[]>();
+  readonly allocator: ConferenceAllocator;
+  readonly #connectionStats: NodeJS.Timeout | undefined;
+  /** Bridge-channel messages refused for their content (unknown sources, etc.). */
+  rejectedMessages = 0;
   #lastEndpointSeen = Date.now();
   #expired = false;
 
@@ -91,6 +112,20 @@ export class Conference extends EventEmitter<ConferenceEvents> {
     this.media = media;
     this.#settings = settings;
     this.#log = log.child({ conference: this.id, meetingId });
+    this.allocator = new ConferenceAllocator(settings.allocation ?? DEFAULT_ALLOCATION_CONFIG, settings.recentSpeakersCount ?? 10);
+    this.allocator.on('senderConstraints', (owner, source, maxHeight) => {
+      const e = this.#endpoints.get(owner);
+      if (e?.channel.isOpen) e.channel.send(msg.senderSourceConstraints(source, maxHeight));
+    });
+    media.on('sourceAdded', (source, owner, kind, videoType) => this.allocator.addSource(source, owner, kind, videoType ?? 'CAMERA'));
+    media.on('sourceRemoved', (source) => this.allocator.removeSource(source));
+    media.on('videoLayers', (source, layers) => this.allocator.setLayers(source, layers));
+    media.on('dominantSpeaker', (id) => this.#onDominantSpeaker(id));
+    const statsEvery = settings.connectionStatsIntervalMs ?? 10_000;
+    if (statsEvery > 0) {
+      this.#connectionStats = setInterval(() => this.#sendConnectionStats(), statsEvery);
+      this.#connectionStats.unref();
+    }
     media.on('sourceForwarded', (receiver, mapped) => this.#onSourceForwarded(receiver, mapped));
     media.on('endpointRelocated', (m) => {
       const endpoint = this.#endpoints.get(m.id);
@@ -98,6 +133,7 @@ export class Conference extends EventEmitter<ConferenceEvents> {
       // A new transport: a new SCTP association (and DCEP OPEN) comes with the client's reconnect.
       endpoint.channel.resetSctp();
       this.#pendingMaps.delete(endpoint.id);
+      this.allocator.resetReceiver(endpoint.id);
       endpoint.lastActivity = Date.now();
       this.emit('endpointRelocated', endpoint.id);
     });
@@ -286,17 +322,39 @@ export class Conference extends EventEmitter<ConferenceEvents> {
     if (sctp) channel.attachSctp(mediaEndpoint);
     channel.on('open', (kind) => this.#onChannelOpen(endpoint, kind));
     channel.on('activity', () => (endpoint.lastActivity = Date.now()));
-    channel.on('message', (m) => this.#onChannelMessage(endpoint, m));
+    channel.on('message', (m) => {
+      try {
+        this.#onChannelMessage(endpoint, m);
+      } catch (err) {
+        if (!(err instanceof ChannelMessageRejected)) throw err;
+        this.rejectedMessages += 1;
+        log.warn({ colibriClass: m.colibriClass, reason: err.message }, 'bridge channel message rejected');
+      }
+    });
+    mediaEndpoint.on('bandwidthEstimate', (bps) => this.allocator.bandwidthChanged(e.id, bps));
     mediaEndpoint.on('iceStateChange', (state) => {
       log.info({ iceState: state }, 'ICE state');
       if (state === 'connected' || state === 'completed') endpoint.lastActivity = Date.now();
     });
     mediaEndpoint.on('dtlsStateChange', (state) => log.info({ dtlsState: state }, 'DTLS state'));
     this.#endpoints.set(e.id, endpoint);
+    this.allocator.addEndpoint(e.id, this.#sink(endpoint), e.initialLastN);
     this.#lastEndpointSeen = Date.now();
     log.info({ statsId: e.statsId, sctp, ssrcRewriting: endpoint.ssrcRewriting, visitor: endpoint.visitor }, 'endpoint created');
     this.emit('endpointCreated', endpoint);
     return endpoint;
+  }
+
+  /** How the allocation's decisions reach an endpoint's consumers and channel. */
+  #sink(endpoint: Endpoint): ReceiverSink {
+    const warn = (source: string) => (err: unknown) => this.#log.warn({ err, endpoint: endpoint.id, source }, 'cannot apply forwarding');
+    return {
+      video: (source, f) => void endpoint.mediaEndpoint.applyForwarding(source, f).catch(warn(source)),
+      audio: (source, on) => void endpoint.mediaEndpoint.applyForwarding(source, { paused: !on }).catch(warn(source)),
+      forwardedSources: (sources) => {
+        if (endpoint.channel.isOpen) endpoint.channel.send(msg.forwardedSources(sources));
+      },
+    };
   }
 
   /** The bridge's feedback sources for create responses (buildFeedbackSources). */
@@ -313,9 +371,37 @@ export class Conference extends EventEmitter<ConferenceEvents> {
     this.#log.info({ endpoint: endpoint.id, kind }, 'bridge channel open');
     endpoint.lastActivity = Date.now();
     endpoint.channel.send(msg.serverHello(this.#settings.announceVersion));
+    // What JVB sends on a (re)connected channel (Endpoint.endpointMessageTransportConnected,
+    // Conference.endpointMessageTransportConnected): sender constraints, forwarded sources, the
+    // source maps, the recent speakers.
+    for (const [source, maxHeight] of this.allocator.senderConstraintsOf(endpoint.id)) {
+      endpoint.channel.send(msg.senderSourceConstraints(source, maxHeight));
+    }
+    const state = this.allocator.state(endpoint.id);
+    if (state) endpoint.channel.send(msg.forwardedSources(state.allocation.sources.filter((s) => s.target).map((s) => s.source)));
     // Everything forwarded so far, announced again in full (a known SSRC is a no-op for the client).
     this.#pendingMaps.delete(endpoint.id);
     this.#announce(endpoint, endpoint.mediaEndpoint.forwardedSources());
+    const [dominant, ...previous] = this.allocator.speech.recentSpeakers;
+    if (dominant !== undefined) endpoint.channel.send(msg.dominantSpeakerChange(dominant, previous));
+  }
+
+  #onDominantSpeaker(id: string): void {
+    const recent = this.allocator.dominantSpeakerChanged(id);
+    if (!recent) return;
+    const [dominant, ...previous] = recent;
+    if (dominant === undefined) return;
+    this.#log.info({ dominant, previous }, 'dominant speaker changed');
+    const out = msg.dominantSpeakerChange(dominant, previous);
+    for (const e of this.#endpoints.values()) if (e.channel.isOpen) e.channel.send(out);
+  }
+
+  /** `ConnectionStats` to each endpoint with an estimate (JVB Endpoint.kt, every `connection-stats.interval`). */
+  #sendConnectionStats(): void {
+    for (const e of this.#endpoints.values()) {
+      const bwe = this.allocator.state(e.id)?.bweBps ?? -1;
+      if (bwe >= 0 && e.channel.isOpen) e.channel.send(msg.connectionStats(bwe));
+    }
   }
 
   #onSourceForwarded(receiver: MediaEndpoint, mapped: MappedSource): void {
@@ -331,8 +417,8 @@ export class Conference extends EventEmitter<ConferenceEvents> {
   }
 
   /**
-   * Send the source maps for `mapped` to `endpoint`, then start forwarding them: the map goes
-   * out before the media (JVB's order), so the client can set up its receivers.
+   * Send the source maps for `mapped` to `endpoint`, then hand them to the allocation: the map
+   * goes out before the media (JVB's order), so the client can set up its receivers.
    */
   #announce(endpoint: Endpoint, mapped: readonly MappedSource[]): void {
     const audio = mapped.filter((m) => m.kind === 'audio');
@@ -345,11 +431,7 @@ export class Conference extends EventEmitter<ConferenceEvents> {
     }
     const resume = (sources: readonly MappedSource[]): void => {
       if (this.#endpoints.get(endpoint.id) !== endpoint) return;
-      for (const m of sources) {
-        endpoint.mediaEndpoint.applyForwarding(m.source, { paused: false }).catch((err: unknown) => {
-          this.#log.warn({ err, endpoint: endpoint.id, source: m.source }, 'cannot resume forwarding');
-        });
-      }
+      for (const m of sources) this.allocator.sourceReady(endpoint.id, m.source);
     };
     resume(audio);
     // Resuming video makes mediasoup ask the sender for a keyframe at once. Sent before the client
@@ -381,22 +463,42 @@ export class Conference extends EventEmitter<ConferenceEvents> {
         for (const e of this.#endpoints.values()) if (e !== from) e.channel.send(out);
         return;
       }
-      case 'SourceVideoTypeMessage': {
-        const videoType = m.videoType as VideoType;
-        if (!this.media.setVideoType(from.id, m.sourceName, videoType)) {
-          this.#log.warn({ endpoint: from.id, source: m.sourceName }, 'SourceVideoTypeMessage for a source the endpoint does not send');
-          return;
-        }
-        for (const e of this.#endpoints.values()) {
-          if (e === from || !e.channel.isOpen) continue;
-          const mapped = e.mediaEndpoint.forwardedSources().filter((s) => s.source === m.sourceName);
-          if (mapped.length > 0) this.#announce(e, mapped);
-        }
+      case 'SourceVideoTypeMessage':
+        this.#setVideoType(from, m.sourceName, m.videoType);
+        return;
+      case 'VideoTypeMessage':
+        // Deprecated form: the endpoint's only video source, by lib-jitsi-meet's naming (JVB).
+        this.#setVideoType(from, `${from.id}-v0`, m.videoType);
+        return;
+      case 'ReceiverVideoConstraints': {
+        const named = [...(m.selectedSources ?? []), ...(m.onStageSources ?? []), ...Object.keys(m.constraints ?? {})];
+        const unknown = [...new Set(named)].filter((s) => !this.allocator.hasSource(s));
+        if (unknown.length > 0) throw new ChannelMessageRejected(`unknown source(s): ${unknown.join(', ')}`);
+        this.allocator.setConstraints(from.id, m);
         return;
       }
+      case 'LastNChangedEvent':
+        if (m.lastN < -1) throw new ChannelMessageRejected(`invalid lastN ${m.lastN}`);
+        this.allocator.setLastN(from.id, m.lastN);
+        return;
+      case 'ReceiverAudioSubscription':
+        this.allocator.setAudioSubscription(from.id, m);
+        return;
       default:
-        // Receiver constraints, last-N and audio subscriptions are the allocation's (stored there).
         this.#log.debug({ endpoint: from.id, colibriClass: m.colibriClass }, 'bridge channel message');
+    }
+  }
+
+  /** A sender's `SourceVideoTypeMessage`: the allocation and every receiver's video map learn it. */
+  #setVideoType(from: Endpoint, source: string, videoType: VideoType): void {
+    if (!this.media.setVideoType(from.id, source, videoType)) {
+      throw new ChannelMessageRejected(`video type for ${source}, a source the endpoint does not send`);
+    }
+    this.allocator.setVideoType(source, videoType);
+    for (const e of this.#endpoints.values()) {
+      if (e === from || !e.channel.isOpen) continue;
+      const mapped = e.mediaEndpoint.forwardedSources().filter((s) => s.source === source);
+      if (mapped.length > 0) this.#announce(e, mapped);
     }
   }
 
@@ -408,6 +510,7 @@ export class Conference extends EventEmitter<ConferenceEvents> {
     if (!endpoint) return;
     this.#endpoints.delete(id);
     this.#pendingMaps.delete(id);
+    this.allocator.removeEndpoint(id);
     endpoint.channel.close();
     this.media.removeEndpoint(id);
     this.#lastEndpointSeen = Date.now();
@@ -433,6 +536,8 @@ export class Conference extends EventEmitter<ConferenceEvents> {
     if (this.#expired) return;
     this.#expired = true;
     for (const id of [...this.#endpoints.keys()]) this.expireEndpoint(id, 'conference');
+    this.allocator.close();
+    clearInterval(this.#connectionStats);
     this.media.close();
     this.#log.info({ durationMs: Date.now() - this.createdAt }, 'conference expired');
     this.emit('expired');

@@ -19,6 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import parseHocon from '@pushcorn/hocon-parser';
+import { DEFAULT_ALLOCATION_CONFIG, type AllocationConfig } from '../allocation/settings.ts';
 
 /** Thrown by {@link loadConfig} for an invalid value; `key` is the HOCON path, the env var or the file. */
 export class ConfigError extends Error {
@@ -86,7 +87,10 @@ export interface Config {
     iceTcp: { enabled: boolean; port: number };
     /** `videobridge.entity-expiration.timeout`, ms: no ICE consent / no channel for this long → expire. */
     endpointExpireMs: number;
-    /** mediasoup WebRtcTransport initialAvailableOutgoingBitrate, bps. */
+    /**
+     * mediasoup WebRtcTransport initialAvailableOutgoingBitrate, bps: where each receiver's
+     * estimate starts (`jmt.bwe.estimator.initial-bw`, 2.5 Mbps as in JVB).
+     */
     initialOutgoingBitrateBps: number;
   };
   ice: {
@@ -146,6 +150,12 @@ export interface Config {
   region: string | undefined;
   /** Published in presence only with relays on (JVB: `relay_id` only when `relay.enabled`). */
   relayId: string | undefined;
+  /** `videobridge.cc.*`: the bandwidth allocation (plus `octobridge.cc.min-time-between-calculations`). */
+  cc: AllocationConfig;
+  /** `videobridge.speech-activity.recent-speakers-count`. */
+  recentSpeakersCount: number;
+  /** `videobridge.connection-stats.interval`, ms; 0 when `connection-stats.enabled = false`. */
+  connectionStatsIntervalMs: number;
   /** Where the config came from: the file read, and notes on settings accepted but ignored (log at debug). */
   source: { file: string | undefined; notes: string[] };
 }
@@ -177,7 +187,7 @@ function defaults(): Config {
       // JVB removed ICE/TCP (2024, port 443); docker-jitsi-meet's old JVB_TCP_PORT default was 4443.
       iceTcp: { enabled: false, port: 4443 },
       endpointExpireMs: MINUTE,
-      initialOutgoingBitrateBps: 1_000_000,
+      initialOutgoingBitrateBps: 2_500_000,
     },
     ice: { advertisePrivateCandidates: true, stunServers: [], staticMappings: [] },
     // JVB's public server is off (port -1); octobridge's serves the page, the focus and colibri-ws.
@@ -196,6 +206,9 @@ function defaults(): Config {
     announceVersion: false,
     region: undefined,
     relayId: undefined,
+    cc: { ...DEFAULT_ALLOCATION_CONFIG },
+    recentSpeakersCount: 10,
+    connectionStatsIntervalMs: 10 * SECOND,
     source: { file: undefined, notes: [] },
   };
 }
@@ -279,6 +292,33 @@ function fmtMs(ms: number): string {
   return `${ms}ms`;
 }
 
+/** A number (HOCON number or numeric string) within [min, max]. */
+function num(min: number, max: number): Conv<number> {
+  return (key, v) => {
+    const s = scalar(key, v).trim();
+    const n = Number(s);
+    if (s === '' || !Number.isFinite(n)) throw new ConfigError(key, `'${s}' is not a number`);
+    if (n < min || n > max) throw new ConfigError(key, `${n} is outside ${min}..${max}`);
+    return n;
+  };
+}
+
+/** Bandwidth units of jitsi-utils' `Bandwidth` parser, in bps. */
+const BITRATE_UNITS: Record<string, number> = { bps: 1, kbps: 1e3, mbps: 1e6, gbps: 1e9 };
+
+/** A bitrate as JVB writes it (`500 kbps`, `2.5 Mbps`, a bare number = bps) → bps within [min, max]. */
+function bitrate(min: number, max: number): Conv<number> {
+  return (key, v) => {
+    const s = scalar(key, v).trim();
+    const m = /^(\d+(?:\.\d+)?)\s*([A-Za-z]*)$/.exec(s);
+    const unit = m ? BITRATE_UNITS[(m[2] || 'bps').toLowerCase()] : undefined;
+    if (!m || unit === undefined) throw new ConfigError(key, `'${s}' is not a bitrate (e.g. 500 kbps, 2.5 Mbps)`);
+    const bps = Math.round(Number(m[1]) * unit);
+    if (bps < min || bps > max) throw new ConfigError(key, `${s} is outside ${min}..${max} bps`);
+    return bps;
+  };
+}
+
 /** A list: a HOCON array of values, or a comma-separated string (env vars, MUC_JIDS). */
 const strList: Conv<string[]> = (key, v) => {
   const items = Array.isArray(v) ? v.map((x, i) => scalar(`${key}[${i}]`, x)) : scalar(key, v).split(',');
@@ -354,6 +394,7 @@ const OCTOBRIDGE_KEYS = new Set([
   'media.listen-ip',
   'media.log-level',
   'media.initial-outgoing-bitrate',
+  'cc.min-time-between-calculations',
   'xmpp-component.hostname',
   'xmpp-component.port',
   'xmpp-component.domain',
@@ -521,6 +562,25 @@ function applyFile(c: Config, root: Tree, st: Layering): void {
   at(`${vb}.shutdown.graceful-shutdown-min-participants`, int(0, 1_000_000), (v) => (c.shutdown.minParticipants = v));
   at(`${vb}.shutdown.shutting-down-delay`, duration(0, 24 * HOUR), (v) => (c.shutdown.shuttingDownDelayMs = v));
   at(`${vb}.version.announce`, bool, (v) => (c.announceVersion = v));
+  const cc = `${vb}.cc`;
+  at(`${cc}.default-max-height-px`, int(0, 10_000), (v) => (c.cc.defaultMaxHeightPx = v));
+  at(`${cc}.initial-max-height-px`, int(0, 10_000), (v) => (c.cc.initialMaxHeightPx = v));
+  at(`${cc}.onstage-preferred-height-px`, int(0, 10_000), (v) => (c.cc.onstagePreferredHeightPx = v));
+  at(`${cc}.onstage-preferred-framerate`, num(0, 240), (v) => (c.cc.onstagePreferredFramerate = v));
+  at(`${cc}.allow-oversend-onstage`, bool, (v) => (c.cc.allowOversendOnstage = v));
+  at(`${cc}.max-oversend-bitrate`, bitrate(0, 1e10), (v) => (c.cc.maxOversendBitrateBps = v));
+  at(`${cc}.trust-bwe`, bool, (v) => (c.cc.trustBwe = v));
+  at(`${cc}.bwe-change-threshold`, num(0, 10), (v) => (c.cc.bweChangeThreshold = v));
+  at(`${cc}.max-time-between-calculations`, duration(100, HOUR), (v) => (c.cc.maxTimeBetweenCalculationsMs = v));
+  at(`${cc}.jvb-last-n`, int(-1, 1_000_000), (v) => (c.cc.jvbLastN = v));
+  at(`${cc}.initial-last-n`, int(-1, 1_000_000), (v) => (c.cc.initialLastN = v));
+  at(`${cc}.assumed-bandwidth-limit`, bitrate(0, 1e11), (v) => (c.cc.assumedBandwidthLimitBps = v));
+  at(`${vb}.speech-activity.recent-speakers-count`, int(0, 1000), (v) => (c.recentSpeakersCount = v));
+  let statsEnabled = true;
+  at(`${vb}.connection-stats.enabled`, bool, (v) => (statsEnabled = v));
+  at(`${vb}.connection-stats.interval`, duration(100, HOUR), (v) => (c.connectionStatsIntervalMs = v));
+  if (!statsEnabled) c.connectionStatsIntervalMs = 0;
+  at('jmt.bwe.estimator.initial-bw', bitrate(10_000, 1e9), (v) => (c.media.initialOutgoingBitrateBps = v));
 
   const ob = lookup(root, 'octobridge');
   if (ob !== undefined) checkOctobridgeKeys(ob, '');
@@ -534,6 +594,7 @@ function applyFile(c: Config, root: Tree, st: Layering): void {
   at('octobridge.media.listen-ip', ipAddr, (v) => (c.media.listenIp = v));
   at('octobridge.media.log-level', oneOf(['debug', 'warn', 'error', 'none'] as const), (v) => (c.media.logLevel = v));
   at('octobridge.media.initial-outgoing-bitrate', int(10_000, 100_000_000), (v) => (c.media.initialOutgoingBitrateBps = v));
+  at('octobridge.cc.min-time-between-calculations', duration(0, MINUTE), (v) => (c.cc.minTimeBetweenCalculationsMs = v));
   const comp = lookup(root, 'octobridge.xmpp-component');
   if (comp !== undefined) {
     const k = 'octobridge.xmpp-component';

@@ -14,6 +14,11 @@
  * signalling layer that those clients must connect to the new ICE/DTLS parameters. Endpoints on
  * other workers keep their transports and media throughout (they lose only what came from the
  * dead worker, until it is back).
+ *
+ * For the allocation it reports each video source's layers ({@link VideoLayerMonitor}) and the
+ * dominant speaker: one mediasoup ActiveSpeakerObserver (the Volfin-Cohen algorithm JVB's
+ * DominantSpeakerIdentification implements, on the ssrc-audio-level extension) on the "speaker
+ * router", the router of the first endpoint; audio from other workers is piped to it.
  */
 import { EventEmitter } from 'node:events';
 import type * as ms from 'mediasoup/types';
@@ -21,15 +26,33 @@ import { SerialQueue } from '../colibri2/SerialQueue.ts';
 import type { ForceMute, Media, MediaSource } from '../colibri2/types.ts';
 import type { Logger } from '../logger.ts';
 import type { MediaEngine, WorkerSlot } from './MediaEngine.ts';
+import type { Layer } from '../allocation/types.ts';
 import { MediaEndpoint } from './MediaEndpoint.ts';
 import { producerRtpParameters, rtpCapabilitiesOf, RtpMappingError } from './rtp.ts';
 import type { MappedSource, VideoType } from './types.ts';
+import { VideoLayerMonitor } from './VideoLayerMonitor.ts';
+
+/**
+ * Per video source, the shortest time between two keyframe requests to its sender, ms (mediasoup
+ * `keyFrameRequestDelay`: requests in between are merged into one at the end). libwebrtc ignores
+ * requests closer than 300 ms to its last keyframe anyway (EncoderRtcpFeedback).
+ */
+export const KEYFRAME_MIN_INTERVAL_MS = 300;
+
+/** Dominant-speaker decision interval, ms (mediasoup ActiveSpeakerObserver default). */
+const SPEAKER_INTERVAL_MS = 300;
 
 interface ConferenceEvents {
   /** A source started being forwarded to `receiver` (a consumer exists, paused). */
   sourceForwarded: [receiver: MediaEndpoint, mapped: MappedSource];
+  /** A source is produced (new, changed, or again after a worker death). */
+  sourceAdded: [source: string, owner: string, kind: 'audio' | 'video', videoType: VideoType | undefined];
   /** A source stopped being forwarded to every receiver (its producer closed). */
   sourceRemoved: [source: string, owner: string];
+  /** Fresh layers of a video source (about every second). */
+  videoLayers: [source: string, layers: Layer[]];
+  /** The dominant speaker changed (endpoint id). */
+  dominantSpeaker: [endpointId: string];
   /** An endpoint got a new transport (its worker died): its client must reconnect. */
   endpointRelocated: [MediaEndpoint];
   closed: [];
@@ -71,6 +94,9 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
   readonly #signalled = new Map<string, { sources: MediaSource[]; videoCodecs: readonly string[]; forceMute: ForceMute }>();
   /** The worker new endpoints go to. */
   #fill?: WorkerSlot;
+  readonly #layers: VideoLayerMonitor;
+  /** The router whose ActiveSpeakerObserver watches every audio source. */
+  #speaker?: Promise<{ slot: WorkerSlot; observer: ms.ActiveSpeakerObserver }>;
   readonly #queue = new SerialQueue();
   readonly #onWorkerDied = (slot: WorkerSlot): void => void this.#queue.run(() => this.#recover(slot));
   #closed = false;
@@ -80,6 +106,8 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
     this.id = id;
     this.#engine = engine;
     this.#log = log;
+    this.#layers = new VideoLayerMonitor(log);
+    this.#layers.on('layers', (source, layers) => this.emit('videoLayers', source, layers));
     engine.on('workerDied', this.#onWorkerDied);
   }
 
@@ -217,7 +245,12 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
     for (const [name, w] of wanted) {
       let producer: ms.Producer;
       try {
-        producer = await endpoint.transport.produce({ kind: w.source.type, rtpParameters: w.rtp, appData: { source: name } });
+        producer = await endpoint.transport.produce({
+          kind: w.source.type,
+          rtpParameters: w.rtp,
+          appData: { source: name },
+          ...(w.source.type === 'video' ? { keyFrameRequestDelay: KEYFRAME_MIN_INTERVAL_MS } : {}),
+        });
       } catch (err) {
         throw new RtpMappingError(`source ${name}: ${(err as Error).message}`);
       }
@@ -228,10 +261,56 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
       const muted = this.#signalled.get(endpointId)?.forceMute;
       if ((producer.kind === 'audio' && muted?.audio) || (producer.kind === 'video' && muted?.video)) await producer.pause();
       this.#log.info({ endpoint: endpointId, source: name, kind: w.source.type, ssrcs: w.rtp.encodings?.map((e) => e.ssrc), worker: endpoint.slot.index }, 'source added');
+      this.emit('sourceAdded', name, endpointId, producer.kind as 'audio' | 'video', videoType);
+      await this.#watch(endpoint, name, sent);
       for (const receiver of this.#endpoints.values()) {
         if (receiver.id !== endpointId) await this.#forwardTo(receiver, name, sent);
       }
     }
+  }
+
+  /** Layer monitoring for video, speaker detection for audio. */
+  async #watch(endpoint: MediaEndpoint, name: string, sent: Sent): Promise<void> {
+    const producer = sent.producer;
+    try {
+      if (producer.kind === 'video') {
+        const state = await this.#router(endpoint.slot);
+        this.#layers.add(name, producer, await this.#direct(state), state.router.rtpCapabilities);
+        // A sender starting or stopping an encoding (e.g. after SenderSourceConstraints) shows in
+        // the per-encoding scores at once: refresh the layers then rather than at the next poll.
+        let active = '';
+        producer.on('score', (scores) => {
+          const key = scores.filter((x) => x.score > 0).map((x) => x.encodingIdx).join(',');
+          if (key !== active) {
+            active = key;
+            this.#layers.refresh(name);
+          }
+        });
+      } else {
+        await this.#observeSpeaker(endpoint.slot, sent);
+      }
+    } catch (err) {
+      if (!producer.closed) this.#log.warn({ err, source: name }, 'cannot watch source');
+    }
+  }
+
+  /** Add an audio source to the conference's ActiveSpeakerObserver (piping it there first). */
+  async #observeSpeaker(from: WorkerSlot, sent: Sent): Promise<void> {
+    this.#speaker ??= this.#router(from).then(async ({ router }) => {
+      const observer = await router.createActiveSpeakerObserver({ interval: SPEAKER_INTERVAL_MS });
+      observer.on('dominantspeaker', ({ producer }) => {
+        const owner = [...this.#sources.values()].find((s) => s.producer.id === producer.id)?.owner;
+        if (owner !== undefined) this.emit('dominantSpeaker', owner);
+      });
+      return { slot: from, observer };
+    });
+    const speaker = this.#speaker;
+    speaker.catch(() => {
+      if (this.#speaker === speaker) this.#speaker = undefined;
+    });
+    const { slot, observer } = await speaker;
+    if (slot !== from) await this.#pipe(sent, from, slot);
+    if (!sent.producer.closed && !observer.closed) await observer.addProducer({ producerId: sent.producer.id });
   }
 
   /** Pipe a producer into the receiver's router once (mediasoup keeps one PipeTransport pair per router pair). */
@@ -270,6 +349,7 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
     const sent = this.#sources.get(name);
     if (!sent) return;
     this.#sources.delete(name);
+    this.#layers.remove(name);
     this.#endpoints.get(sent.owner)?.producers.delete(name);
     for (const e of this.#endpoints.values()) e.unforward(name);
     sent.producer.close();
@@ -319,6 +399,15 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
     if (this.#closed) return;
     this.#routers.delete(dead);
     if (this.#fill === dead) this.#fill = undefined;
+    const speaker = this.#speaker && (await this.#speaker.catch(() => undefined));
+    if (speaker?.slot === dead) {
+      // Speaker detection moves to a live router with every audio source still produced.
+      this.#speaker = undefined;
+      for (const [name, sent] of this.#sources) {
+        const owner = this.#endpoints.get(sent.owner);
+        if (sent.producer.kind === 'audio' && owner && owner.slot !== dead) await this.#watch(owner, name, sent);
+      }
+    }
     const lost = [...this.#endpoints.values()].filter((e) => e.slot === dead);
     if (lost.length === 0) return;
     const started = Date.now();
@@ -355,6 +444,7 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
     if (this.#closed) return;
     this.#closed = true;
     this.#engine.off('workerDied', this.#onWorkerDied);
+    this.#layers.close();
     for (const e of this.#endpoints.values()) e.close();
     this.#endpoints.clear();
     this.#sources.clear();

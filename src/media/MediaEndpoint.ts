@@ -25,6 +25,8 @@ interface EndpointEvents {
   sctpConnected: [];
   /** The transport was replaced (its worker died): the client must reconnect. */
   relocated: [];
+  /** A new transport-cc (GoogCC) estimate of the bandwidth towards the endpoint, bps. */
+  bandwidthEstimate: [bps: number];
   closed: [];
 }
 
@@ -45,6 +47,8 @@ export class MediaEndpoint extends EventEmitter<EndpointEvents> {
   #slot: WorkerSlot;
   readonly #log: Logger;
   readonly #forwarded = new Map<string, Forwarded>();
+  /** The forwarding decision being applied per source (decisions apply in order). */
+  readonly #applying = new Map<string, Promise<void>>();
   /** @internal Producers by source name (media/ only; others use {@link sendingKinds}). */
   readonly producers = new Map<string, ms.Producer>();
   #sctpOut?: ms.DataProducer;
@@ -75,6 +79,13 @@ export class MediaEndpoint extends EventEmitter<EndpointEvents> {
     transport.on('sctpstatechange', (s) => {
       if (transport === this.#transport && s === 'connected') this.emit('sctpConnected');
     });
+    // The send-side estimate, on each GoogCC update (about once a second), for the allocation.
+    transport.on('trace', (t) => {
+      if (transport !== this.#transport || t.type !== 'bwe') return;
+      const bps = (t.info as { availableBitrate?: number }).availableBitrate;
+      if (typeof bps === 'number' && bps > 0) this.emit('bandwidthEstimate', bps);
+    });
+    transport.enableTraceEvent(['bwe']).catch(() => undefined);
   }
 
   /** @internal The mediasoup transport (media/ only). */
@@ -258,20 +269,37 @@ export class MediaEndpoint extends EventEmitter<EndpointEvents> {
   }
 
   /**
-   * Apply an allocation decision for one forwarded source: pause/resume and preferred
-   * simulcast layers (mediasoup `consumer.setPreferredLayers`). Unknown sources are ignored.
+   * Apply an allocation decision for one forwarded source: preferred simulcast layers (mediasoup
+   * `consumer.setPreferredLayers`; switching spatial layer makes mediasoup ask the sender for a
+   * keyframe), priority (`consumer.setPriority`), then pause/resume. Unknown sources are ignored.
    */
-  async applyForwarding(source: string, decision: ForwardingDecision): Promise<void> {
+  applyForwarding(source: string, decision: ForwardingDecision): Promise<void> {
+    // One decision at a time per source, in order: the last one wins.
+    const next = (this.#applying.get(source) ?? Promise.resolve()).then(() => this.#apply(source, decision));
+    const tail = next.catch(() => undefined);
+    this.#applying.set(source, tail);
+    void tail.then(() => {
+      if (this.#applying.get(source) === tail) this.#applying.delete(source);
+    });
+    return next;
+  }
+
+  async #apply(source: string, decision: ForwardingDecision): Promise<void> {
     const f = this.#forwarded.get(source);
     if (!f || f.consumer.closed) return;
-    if (decision.spatialLayer !== undefined && f.consumer.type === 'simulcast') {
-      await f.consumer.setPreferredLayers({
-        spatialLayer: decision.spatialLayer,
-        ...(decision.temporalLayer !== undefined ? { temporalLayer: decision.temporalLayer } : {}),
-      });
+    const c = f.consumer;
+    if (decision.spatialLayer !== undefined && (c.type === 'simulcast' || c.type === 'svc')) {
+      const cur = c.preferredLayers;
+      if (cur?.spatialLayer !== decision.spatialLayer || cur.temporalLayer !== decision.temporalLayer) {
+        await c.setPreferredLayers({
+          spatialLayer: decision.spatialLayer,
+          ...(decision.temporalLayer !== undefined ? { temporalLayer: decision.temporalLayer } : {}),
+        });
+      }
     }
-    if (decision.paused && !f.consumer.paused) await f.consumer.pause();
-    if (!decision.paused && f.consumer.paused) await f.consumer.resume();
+    if (decision.priority !== undefined && c.kind === 'video' && c.priority !== decision.priority) await c.setPriority(decision.priority);
+    if (decision.paused && !c.paused) await c.pause();
+    if (!decision.paused && c.paused) await c.resume();
   }
 
   /**

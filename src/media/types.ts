@@ -45,6 +45,11 @@ export interface ForwardingDecision {
   spatialLayer?: number;
   /** Temporal layer index; omitted = highest. */
   temporalLayer?: number;
+  /**
+   * mediasoup consumer priority 1..255: when the transport's estimate drops below what the
+   * allocation planned, mediasoup lowers the low-priority consumers' layers first.
+   */
+  priority?: number;
 }
 
 /** Per-endpoint traffic counters (from mediasoup transport stats). */

@@ -1,0 +1,309 @@
+/**
+ * The bandwidth allocation algorithm for one receiver: which layer of which source to forward
+ * within the receiver's bandwidth. A pure function of its inputs (sources with measured layer
+ * bitrates, the receiver's settings, the estimate), so it is unit-tested on recorded inputs.
+ *
+ * Follows jitsi-videobridge `doc/allocation.md` and `cc/allocation/BandwidthAllocator.kt`,
+ * `Prioritize.kt`, `SingleSourceAllocation.kt` (read, not copied):
+ *  1. **Prioritize**: sources in speech-activity order (dominant speaker first, endpoints without
+ *     video last), then the on-stage and selected sources moved to the top in the order the
+ *     receiver listed them (on-stage first); sources whose video type is DISABLED go last.
+ *  2. **Last-N**: the effective constraints are the receiver's, with every source past the first
+ *     last-N (counting only sources with non-zero constraints) set to 0. Senders are told the
+ *     highest effective height anyone wants (SenderSourceConstraints).
+ *  3. **Allocate**: per source, the layers worth considering (within the constraints; above the
+ *     on-stage preferred height only full frame rate; inactive layers dropped), then loop over
+ *     the sources in priority order improving each by one layer while the budget allows. On-stage
+ *     sources jump straight to their preferred layer (360p), and nothing further down the list
+ *     gets bandwidth until they reach it. An on-stage screen share may oversend its lowest
+ *     full-resolution layer by `max-oversend-bitrate`.
+ *
+ * Where octobridge differs from JVB (documented in the issue note): `maxFrameRate` constraints
+ * prune layers above that frame rate (JVB's doc says so; its code ignores them).
+ */
+import { constraintsOf, type AllocationConfig, type AllocationSettings } from './settings.ts';
+import {
+  isDisabled,
+  NOTHING,
+  UNLIMITED_HEIGHT,
+  type Allocation,
+  type Layer,
+  type SourceAllocation,
+  type VideoConstraints,
+  type VideoSource,
+} from './types.ts';
+
+/** Constraints at or below this height get no on-stage preference (JVB `getPreferred`: 180p thumbnails). */
+const THUMBNAIL_HEIGHT = 180;
+
+/**
+ * Step 1: the allocation order (JVB `prioritize`).
+ * @param sources every other endpoint's video sources, in their owners' speech-activity order.
+ * @param selected on-stage sources then selected sources, as the receiver listed them.
+ */
+export function prioritize(sources: readonly VideoSource[], selected: readonly string[]): VideoSource[] {
+  const rank = new Map<string, number>();
+  selected.forEach((s, i) => {
+    if (!rank.has(s)) rank.set(s, i);
+  });
+  const chosen: VideoSource[] = [];
+  const rest: VideoSource[] = [];
+  const disabled: VideoSource[] = [];
+  for (const s of sources) {
+    if (s.videoType === 'DISABLED') disabled.push(s);
+    else if (rank.has(s.name)) chosen.push(s);
+    else rest.push(s);
+  }
+  chosen.sort((a, b) => (rank.get(a.name) ?? 0) - (rank.get(b.name) ?? 0));
+  return [...chosen, ...rest, ...disabled];
+}
+
+/** On-stage sources, then selected ones not already on stage (JVB `BandwidthAllocator.selectedSources`). */
+export function selectedOrder(settings: AllocationSettings): string[] {
+  const out = [...settings.onStageSources];
+  for (const s of settings.selectedSources) if (!out.includes(s)) out.push(s);
+  return out;
+}
+
+/** The last-N in force: the smallest non-negative of the receiver's and the bridge's; MAX_SAFE_INTEGER for none. */
+export function effectiveLastN(receiverLastN: number, jvbLastN: number): number {
+  const limits = [receiverLastN, jvbLastN].filter((n) => n >= 0);
+  return limits.length === 0 ? Number.MAX_SAFE_INTEGER : Math.min(...limits);
+}
+
+/**
+ * Step 2: effective constraints per source name (JVB `getEffectiveConstraints`).
+ * @param sorted the output of {@link prioritize}.
+ */
+export function effectiveConstraints(sorted: readonly VideoSource[], settings: AllocationSettings, config: Pick<AllocationConfig, 'jvbLastN'>): Map<string, VideoConstraints> {
+  const lastN = effectiveLastN(settings.lastN, config.jvbLastN);
+  let enabled = 0;
+  const out = new Map<string, VideoConstraints>();
+  for (const s of sorted) {
+    if (s.videoType === 'DISABLED' || enabled >= lastN) {
+      out.set(s.name, NOTHING);
+      continue;
+    }
+    const c = constraintsOf(settings, s.name);
+    if (!isDisabled(c)) enabled++;
+    out.set(s.name, c);
+  }
+  return out;
+}
+
+/** The layers worth considering for a source, with the preferred and oversend indexes (JVB `Layers`). */
+export interface ConsideredLayers {
+  readonly layers: readonly Layer[];
+  /** Up to this index an on-stage source is allocated at once; -1 none. */
+  readonly preferredIndex: number;
+  /** The layer an on-stage screen share may oversend to; -1 none. */
+  readonly oversendIndex: number;
+}
+
+const NO_LAYERS: ConsideredLayers = { layers: [], preferredIndex: -1, oversendIndex: -1 };
+
+/** Drop layers above a frame-rate cap (octobridge; keeps the cheapest layer when all exceed it). */
+function capFrameRate(layers: readonly Layer[], c: VideoConstraints): readonly Layer[] {
+  if (c.maxFrameRate < 0) return layers;
+  const kept = layers.filter((l) => l.frameRate < 0 || l.frameRate <= c.maxFrameRate);
+  return kept.length > 0 || layers.length === 0 ? kept : [layers[0] as Layer];
+}
+
+/** Camera layers (JVB `selectLayersForCamera`): frame rate first once the preferred height is reached. */
+function cameraLayers(all: readonly Layer[], c: VideoConstraints, config: AllocationConfig): ConsideredLayers {
+  if (all.length === 0) return NO_LAYERS;
+  const minHeight = Math.min(...all.map((l) => l.height));
+  const maxFps = Math.max(...all.map((l) => l.frameRate));
+  const noneActive = all.every((l) => l.bitrateBps <= 0);
+  const wantsMore = c.maxHeight > THUMBNAIL_HEIGHT || c.maxHeight === UNLIMITED_HEIGHT;
+  const preferredHeight = wantsMore ? config.onstagePreferredHeightPx : -1;
+  let preferredFps = wantsMore ? config.onstagePreferredFramerate : -1;
+  if (maxFps > 0) preferredFps = Math.min(maxFps, preferredFps);
+  if (c.maxFrameRate > 0) preferredFps = Math.min(preferredFps, c.maxFrameRate);
+  const picked = all.filter((l) => {
+    const belowPreferred = l.height < preferredHeight;
+    const withinHeight = c.maxHeight === UNLIMITED_HEIGHT || l.height <= c.maxHeight;
+    const enoughFps = l.frameRate < 0 || l.frameRate >= preferredFps;
+    const considered = belowPreferred || (withinHeight && enoughFps) || l.height === minHeight;
+    return considered && (noneActive || l.bitrateBps > 0);
+  });
+  const layers = capFrameRate(picked, c);
+  const effectivePreferredHeight = Math.max(preferredHeight, minHeight);
+  let preferredIndex = -1;
+  layers.forEach((l, i) => {
+    if (l.height <= effectivePreferredHeight) preferredIndex = i;
+  });
+  return { layers, preferredIndex, oversendIndex: -1 };
+}
+
+/**
+ * Screen-share layers (JVB `selectLayersForScreensharing`): resolution over frame rate; the top
+ * layer is preferred (an on-stage share takes it before any other source), and on stage the
+ * cheapest full-resolution layer may be oversent.
+ */
+function screenShareLayers(all: readonly Layer[], c: VideoConstraints, onStage: boolean, config: AllocationConfig): ConsideredLayers {
+  let active = all.filter((l) => l.bitrateBps > 0);
+  if (active.length === 0) active = [...all];
+  let picked = c.maxHeight === UNLIMITED_HEIGHT ? active : active.filter((l) => l.height <= c.maxHeight);
+  if (picked.length === 0) {
+    if (active.length === 0) return NO_LAYERS;
+    const minHeight = Math.min(...active.map((l) => l.height));
+    picked = active.filter((l) => l.height === minHeight);
+    // Several encodings of one resolution with unknown frame rates (VP9): off stage, only the lowest.
+    if (!onStage && picked.length > 0 && (picked[0] as Layer).frameRate < 0) picked = [picked[0] as Layer];
+  }
+  const layers = capFrameRate(picked, c);
+  if (layers.length === 0) return NO_LAYERS;
+  let oversendIndex = -1;
+  if (onStage && config.allowOversendOnstage) {
+    const maxHeight = Math.max(...layers.map((l) => l.height));
+    let best: Layer | undefined;
+    for (const l of layers) if (l.height === maxHeight && (best === undefined || l.bitrateBps < best.bitrateBps)) best = l;
+    oversendIndex = best ? layers.indexOf(best) : -1;
+  }
+  return { layers, preferredIndex: layers.length - 1, oversendIndex };
+}
+
+/** The layers of `source` the allocation may choose from under `c` (JVB `selectLayers`). */
+export function considerLayers(source: VideoSource, onStage: boolean, c: VideoConstraints, config: AllocationConfig): ConsideredLayers {
+  if (isDisabled(c) || source.layers.length === 0) return NO_LAYERS;
+  switch (source.videoType) {
+    case 'CAMERA':
+      return cameraLayers(source.layers, c, config);
+    case 'DESKTOP':
+    case 'DESKTOP_HIGH_FPS':
+      return screenShareLayers(source.layers, c, onStage, config);
+    default:
+      return NO_LAYERS;
+  }
+}
+
+/** One source's allocation in progress (JVB `SingleSourceAllocation`). */
+class SourceState {
+  readonly source: VideoSource;
+  readonly constraints: VideoConstraints;
+  readonly onStage: boolean;
+  readonly considered: ConsideredLayers;
+  targetIndex = -1;
+
+  constructor(source: VideoSource, c: VideoConstraints, onStage: boolean, config: AllocationConfig) {
+    this.source = source;
+    this.constraints = c;
+    this.onStage = onStage;
+    this.considered = considerLayers(source, onStage, c, config);
+  }
+
+  get target(): Layer | undefined {
+    return this.considered.layers[this.targetIndex];
+  }
+
+  get targetBps(): number {
+    return this.target?.bitrateBps ?? 0;
+  }
+
+  get ideal(): Layer | undefined {
+    return this.considered.layers.at(-1);
+  }
+
+  get reachedPreferred(): boolean {
+    return this.targetIndex >= this.considered.preferredIndex;
+  }
+
+  /** Allowed by the constraints and sending, but no layer fits (JVB `isSuspended`). */
+  get suspended(): boolean {
+    const first = this.considered.layers[0];
+    return this.targetIndex === -1 && first !== undefined && first.bitrateBps > 0;
+  }
+
+  /**
+   * One improvement step within `remainingBps` on top of the current target.
+   * @returns the bandwidth it took, bps.
+   */
+  improve(remainingBps: number, allowOversending: boolean, maxOversendBps: number): number {
+    const { layers, preferredIndex, oversendIndex } = this.considered;
+    const before = this.targetBps;
+    const maxBps = remainingBps + before;
+    if (layers.length === 0) return 0;
+    if (this.targetIndex === -1 && preferredIndex > -1 && this.onStage) {
+      // On stage: straight to the preferred layer if it fits.
+      for (let i = 0; i < layers.length; i++) {
+        if (i > preferredIndex || maxBps < (layers[i] as Layer).bitrateBps) break;
+        this.targetIndex = i;
+      }
+    } else if (this.targetIndex + 1 < layers.length && (layers[this.targetIndex + 1] as Layer).bitrateBps < maxBps) {
+      this.targetIndex++;
+    }
+    if (this.targetIndex > -1) {
+      // A higher layer measured no more expensive than the target: skip to it. The scan goes down
+      // to just above the starting target, comparing with the moving target, as JVB's does.
+      const floor = this.targetIndex;
+      for (let i = layers.length - 1; i > floor; i--) {
+        if ((layers[i] as Layer).bitrateBps <= (layers[this.targetIndex] as Layer).bitrateBps) this.targetIndex = i;
+      }
+    }
+    if (allowOversending && oversendIndex >= 0 && this.targetIndex < oversendIndex) {
+      // The lowest layer above the target, up to the oversend layer, within the oversend allowance (JVB).
+      const floor = this.targetIndex;
+      for (let i = oversendIndex; i > floor; i--) {
+        if ((layers[i] as Layer).bitrateBps <= maxBps + maxOversendBps) this.targetIndex = i;
+      }
+    }
+    return this.targetBps - before;
+  }
+
+  result(): SourceAllocation {
+    return { source: this.source.name, owner: this.source.owner, target: this.target, ideal: this.ideal };
+  }
+}
+
+/** Input of {@link allocate}. */
+export interface AllocationInput {
+  /** Sources in priority order ({@link prioritize}). */
+  sorted: readonly VideoSource[];
+  /** Effective constraints by source name ({@link effectiveConstraints}). */
+  effective: ReadonlyMap<string, VideoConstraints>;
+  settings: AllocationSettings;
+  /** The receiver's bandwidth estimate, bps; -1 unknown (treated as unlimited). */
+  bweBps: number;
+  /** Whether to trust the estimate (config `trust-bwe` and, per receiver, JVB's conditions). */
+  trustBwe: boolean;
+}
+
+/**
+ * Step 3: allocate the budget (JVB `BandwidthAllocator.allocate`). The budget is the receiver's
+ * `assumedBandwidthBps` when set, else the estimate (unlimited when not trusted or unknown).
+ */
+export function allocate(input: AllocationInput, config: AllocationConfig): Allocation {
+  const onStage = new Set(input.settings.onStageSources);
+  const states = input.sorted.map((s) => new SourceState(s, input.effective.get(s.name) ?? NOTHING, onStage.has(s.name), config));
+  if (states.length === 0) return { sources: [], oversending: false, targetBps: 0, idealBps: 0, suspended: [] };
+  const unlimited = Number.MAX_SAFE_INTEGER;
+  const budget = input.settings.assumedBandwidthBps >= 0 ? input.settings.assumedBandwidthBps : input.trustBwe && input.bweBps >= 0 ? input.bweBps : unlimited;
+  let remaining = budget;
+  let previous = Number.NaN;
+  let oversending = false;
+  while (previous !== remaining) {
+    previous = remaining;
+    for (let i = 0; i < states.length; i++) {
+      const s = states[i] as SourceState;
+      if (isDisabled(s.constraints)) continue;
+      remaining -= s.improve(remaining, i === 0, config.maxOversendBitrateBps);
+      if (remaining < 0) oversending = true;
+      // Nothing for the thumbnails until the on-stage source has its preferred layer.
+      if (s.onStage && !s.reachedPreferred) break;
+    }
+  }
+  let targetBps = 0;
+  let idealBps = 0;
+  for (const s of states) {
+    targetBps += s.targetBps;
+    idealBps += s.ideal?.bitrateBps ?? 0;
+  }
+  return {
+    sources: states.map((s) => s.result()),
+    oversending,
+    targetBps,
+    idealBps,
+    suspended: states.filter((s) => s.suspended).map((s) => s.source.name),
+  };
+}

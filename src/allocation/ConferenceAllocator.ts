@@ -1,0 +1,405 @@
+/**
+ * A conference's allocation: one bitrate controller per receiver (jitsi-videobridge
+ * `BitrateController.kt` + `BandwidthAllocator.kt` scheduling), the conference's speech activity
+ * and the sender constraints.
+ *
+ * Inputs come from the protocol and media layers as plain data (sources with layers, constraints,
+ * estimates, the dominant speaker); decisions go out through each receiver's {@link ReceiverSink}
+ * (implemented on top of media/'s MediaEndpoint) and as events. Nothing here touches mediasoup.
+ *
+ * When a receiver is re-allocated: on every change of its settings (ReceiverVideoConstraints,
+ * LastNChangedEvent), when its estimate moves by more than `bwe-change-threshold` (15 %), on a
+ * dominant speaker change, when a source is added, removed, changes video type or its active
+ * layers change, and at least every `max-time-between-calculations` (5 s, with fresh bitrates).
+ * Triggers closer together than `minTimeBetweenCalculationsMs` coalesce into one run, so layers
+ * never change faster than that.
+ */
+import { EventEmitter } from 'node:events';
+import { allocate, effectiveConstraints, prioritize, selectedOrder } from './BandwidthAllocator.ts';
+import { SenderConstraints } from './SenderConstraints.ts';
+import { ReceiverSettings, type AllocationConfig, type AllocationSettings, type ConstraintsUpdate } from './settings.ts';
+import { SpeechActivity } from './SpeechActivity.ts';
+import {
+  EMPTY_ALLOCATION,
+  forwardedSources,
+  sameAllocation,
+  type Allocation,
+  type Layer,
+  type VideoConstraints,
+  type VideoSource,
+  type VideoType,
+} from './types.ts';
+
+/** How one video source is forwarded to one receiver. */
+export interface VideoForwarding {
+  paused: boolean;
+  /** Simulcast encoding to forward (0 = lowest); set when not paused. */
+  spatialLayer?: number;
+  /** Temporal layer; set when not paused. */
+  temporalLayer?: number;
+  /** mediasoup consumer priority 1..255 (higher first when the transport's estimate drops). */
+  priority: number;
+}
+
+/** Where a receiver's decisions go (implemented by the conference on its media endpoint and channel). */
+export interface ReceiverSink {
+  /** Forward (or pause) a video source; called only when the decision changes. */
+  video(source: string, forwarding: VideoForwarding): void;
+  /** Forward (or pause) an audio source; called only when it changes. */
+  audio(source: string, forwarded: boolean): void;
+  /** The set of forwarded video sources changed (the `ForwardedSources` message). */
+  forwardedSources(sources: readonly string[]): void;
+}
+
+/** `ReceiverAudioSubscription` (normalised: `all` + `include` − `exclude`). */
+export interface AudioSubscription {
+  all: boolean;
+  include: readonly string[];
+  exclude: readonly string[];
+}
+
+interface ConferenceAllocatorEvents {
+  /** Tell `owner` the highest height anyone wants of `source` (`SenderSourceConstraints`). */
+  senderConstraints: [owner: string, source: string, maxHeight: number];
+  /** A receiver's allocation was computed (after it was applied). */
+  allocated: [receiver: string, allocation: Allocation];
+}
+
+interface SourceEntry {
+  name: string;
+  owner: string;
+  kind: 'audio' | 'video';
+  videoType: VideoType;
+  layers: readonly Layer[];
+}
+
+interface Receiver {
+  id: string;
+  sink: ReceiverSink;
+  settings: ReceiverSettings;
+  audio: AudioSubscription;
+  /** Sources announced to this receiver (its consumer exists and the source map went out). */
+  ready: Set<string>;
+  /** -1 before the first estimate. */
+  bweBps: number;
+  allocation: Allocation;
+  effective: Map<string, VideoConstraints>;
+  applied: Map<string, string>;
+  audioApplied: Map<string, boolean>;
+  forwarded: readonly string[] | undefined;
+  lastRun: number;
+  timer: NodeJS.Timeout | undefined;
+}
+
+/** See the module docstring. */
+export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents> {
+  readonly config: AllocationConfig;
+  readonly speech: SpeechActivity;
+  readonly #sources = new Map<string, SourceEntry>();
+  readonly #receivers = new Map<string, Receiver>();
+  readonly #senders = new SenderConstraints();
+  readonly #now: () => number;
+  readonly #periodic: NodeJS.Timeout;
+  #closed = false;
+
+  /**
+   * @param recentSpeakersCount `speech-activity.recent-speakers-count`.
+   * @param now clock (ms), for tests.
+   */
+  constructor(config: AllocationConfig, recentSpeakersCount = 10, now: () => number = Date.now) {
+    super();
+    this.config = config;
+    this.speech = new SpeechActivity(recentSpeakersCount);
+    this.#now = now;
+    this.#periodic = setInterval(() => this.#periodicRun(), Math.max(100, Math.floor(config.maxTimeBetweenCalculationsMs / 2)));
+    this.#periodic.unref();
+  }
+
+  // ---------------------------------------------------------------- endpoints and sources
+
+  /** An endpoint joined: it sends (speech activity) and receives (a controller). */
+  addEndpoint(id: string, sink: ReceiverSink, initialLastN?: number): void {
+    if (this.#receivers.has(id)) return;
+    this.speech.add(id);
+    this.#receivers.set(id, {
+      id,
+      sink,
+      settings: new ReceiverSettings(this.config, initialLastN),
+      audio: { all: true, include: [], exclude: [] },
+      ready: new Set(),
+      bweBps: -1,
+      allocation: EMPTY_ALLOCATION,
+      effective: new Map(),
+      applied: new Map(),
+      audioApplied: new Map(),
+      forwarded: undefined,
+      lastRun: 0,
+      timer: undefined,
+    });
+    this.#scheduleAll();
+  }
+
+  /** An endpoint left: its controller stops; its wants no longer count for the senders. */
+  removeEndpoint(id: string): void {
+    const r = this.#receivers.get(id);
+    if (!r) return;
+    clearTimeout(r.timer);
+    this.#receivers.delete(id);
+    this.speech.remove(id);
+    this.#emitSenderChanges(this.#senders.removeReceiver(id));
+    for (const s of [...this.#sources.values()]) if (s.owner === id) this.removeSource(s.name);
+    this.#scheduleAll();
+  }
+
+  /** A source exists (or changed kind/owner). Video starts with no layers until {@link setLayers}. */
+  addSource(name: string, owner: string, kind: 'audio' | 'video', videoType: VideoType = 'CAMERA'): void {
+    const cur = this.#sources.get(name);
+    this.#sources.set(name, { name, owner, kind, videoType, layers: cur?.owner === owner ? cur.layers : [] });
+    if (kind === 'video') this.#scheduleAll(owner);
+  }
+
+  /** A source is gone for everyone. */
+  removeSource(name: string): void {
+    const s = this.#sources.get(name);
+    if (!s) return;
+    this.#sources.delete(name);
+    this.#senders.removeSource(name);
+    for (const r of this.#receivers.values()) {
+      r.ready.delete(name);
+      r.applied.delete(name);
+      r.audioApplied.delete(name);
+    }
+    if (s.kind === 'video') this.#scheduleAll(s.owner);
+  }
+
+  /** Whether a source exists in the conference. */
+  hasSource(name: string): boolean {
+    return this.#sources.has(name);
+  }
+
+  /** `SourceVideoTypeMessage`. @returns false for an unknown or non-video source. */
+  setVideoType(name: string, videoType: VideoType): boolean {
+    const s = this.#sources.get(name);
+    if (!s || s.kind !== 'video') return false;
+    if (s.videoType !== videoType) {
+      s.videoType = videoType;
+      this.#scheduleAll(s.owner);
+    }
+    return true;
+  }
+
+  /**
+   * New measured layers of a source. Re-allocates at once when the set of active layers changed
+   * (JVB: `layeringChanged`); otherwise the bitrates are used by the next run.
+   */
+  setLayers(name: string, layers: readonly Layer[]): void {
+    const s = this.#sources.get(name);
+    if (!s || s.kind !== 'video') return;
+    const changed = activeSignature(s.layers) !== activeSignature(layers);
+    s.layers = layers;
+    if (changed) this.#scheduleAll(s.owner);
+  }
+
+  /** The source's map was announced to `receiver` and its consumer exists: it may be forwarded. */
+  sourceReady(receiver: string, source: string): void {
+    const r = this.#receivers.get(receiver);
+    const s = this.#sources.get(source);
+    if (!r || !s || r.ready.has(source)) return;
+    r.ready.add(source);
+    if (s.kind === 'audio') this.#applyAudio(r);
+    else this.#schedule(r);
+  }
+
+  /** The receiver's consumers were re-created (worker death): nothing is announced any more. */
+  resetReceiver(receiver: string): void {
+    const r = this.#receivers.get(receiver);
+    if (!r) return;
+    r.ready.clear();
+    r.applied.clear();
+    r.audioApplied.clear();
+    this.#schedule(r);
+  }
+
+  // ---------------------------------------------------------------- receiver input
+
+  /**
+   * `ReceiverVideoConstraints` from `receiver`.
+   * @returns whether its settings changed.
+   */
+  setConstraints(receiver: string, update: ConstraintsUpdate): boolean {
+    const r = this.#receivers.get(receiver);
+    if (!r || !r.settings.apply(update)) return false;
+    this.#schedule(r);
+    return true;
+  }
+
+  /** `LastNChangedEvent`. */
+  setLastN(receiver: string, lastN: number): void {
+    const r = this.#receivers.get(receiver);
+    if (r && r.settings.setLastN(lastN)) this.#schedule(r);
+  }
+
+  /** `ReceiverAudioSubscription`. */
+  setAudioSubscription(receiver: string, sub: AudioSubscription): void {
+    const r = this.#receivers.get(receiver);
+    if (!r) return;
+    r.audio = { all: sub.all, include: [...sub.include], exclude: [...sub.exclude] };
+    this.#applyAudio(r);
+  }
+
+  /** A new transport-cc estimate towards `receiver`, bps (JVB `bandwidthChanged`, with its hysteresis). */
+  bandwidthChanged(receiver: string, bps: number): void {
+    const r = this.#receivers.get(receiver);
+    if (!r) return;
+    const prev = r.bweBps;
+    if (prev === bps) return;
+    const significant = prev < 0 || bps < 0 || Math.abs(bps - prev) > prev * this.config.bweChangeThreshold;
+    if (!significant) return;
+    r.bweBps = bps;
+    this.#schedule(r);
+  }
+
+  /**
+   * A new dominant speaker (from the media layer's speaker detection).
+   * @returns the recent speakers (dominant first) when it changed, else undefined.
+   */
+  dominantSpeakerChanged(endpoint: string): readonly string[] | undefined {
+    if (!this.speech.dominantSpeakerChanged(endpoint)) return undefined;
+    this.#scheduleAll();
+    return this.speech.recentSpeakers;
+  }
+
+  // ---------------------------------------------------------------- queries
+
+  /** The receiver's settings, last estimate and allocation (debug, tests, ConnectionStats). */
+  state(receiver: string): { settings: AllocationSettings; bweBps: number; allocation: Allocation } | undefined {
+    const r = this.#receivers.get(receiver);
+    return r && { settings: r.settings.get(), bweBps: r.bweBps, allocation: r.allocation };
+  }
+
+  /** The highest height currently announced to the senders, per source owned by `owner`. */
+  senderConstraintsOf(owner: string): Map<string, number> {
+    return this.#senders.current((s) => this.#sources.get(s)?.owner === owner);
+  }
+
+  /** Run every pending allocation now (tests, shutdown). */
+  flush(): void {
+    for (const r of this.#receivers.values()) {
+      if (r.timer === undefined) continue;
+      clearTimeout(r.timer);
+      r.timer = undefined;
+      this.#run(r);
+    }
+  }
+
+  close(): void {
+    this.#closed = true;
+    clearInterval(this.#periodic);
+    for (const r of this.#receivers.values()) clearTimeout(r.timer);
+    this.#receivers.clear();
+  }
+
+  // ---------------------------------------------------------------- scheduling
+
+  /** Re-allocate every receiver (except the owner of what changed, which does not receive its own sources). */
+  #scheduleAll(except?: string): void {
+    for (const r of this.#receivers.values()) if (r.id !== except) this.#schedule(r);
+  }
+
+  /**
+   * Re-allocate `r` soon: at once when its last run is older than the minimum interval, else
+   * when that is up (triggers in between coalesce into that one run).
+   */
+  #schedule(r: Receiver): void {
+    if (this.#closed || r.timer !== undefined) return;
+    const wait = Math.max(0, r.lastRun + this.config.minTimeBetweenCalculationsMs - this.#now());
+    r.timer = setTimeout(() => {
+      r.timer = undefined;
+      if (this.#receivers.get(r.id) === r) this.#run(r);
+    }, wait);
+    r.timer.unref?.();
+  }
+
+  #periodicRun(): void {
+    const now = this.#now();
+    for (const r of this.#receivers.values()) {
+      if (now - r.lastRun >= this.config.maxTimeBetweenCalculationsMs) this.#schedule(r);
+    }
+  }
+
+  // ---------------------------------------------------------------- one allocation
+
+  /** Every other endpoint's video sources ready for `r`, in their owners' last-N order. */
+  #candidates(r: Receiver): VideoSource[] {
+    const byOwner = new Map<string, VideoSource[]>();
+    for (const s of this.#sources.values()) {
+      if (s.kind !== 'video' || s.owner === r.id || !r.ready.has(s.name)) continue;
+      const list = byOwner.get(s.owner) ?? [];
+      list.push({ name: s.name, owner: s.owner, videoType: s.videoType, layers: s.layers });
+      byOwner.set(s.owner, list);
+    }
+    const sendsVideo = (id: string): boolean => (byOwner.get(id) ?? []).some((s) => s.videoType !== 'DISABLED');
+    return this.speech.lastNOrder(sendsVideo).flatMap((id) => byOwner.get(id) ?? []);
+  }
+
+  #run(r: Receiver): void {
+    if (this.#closed) return;
+    r.lastRun = this.#now();
+    const settings = r.settings.get();
+    const sorted = prioritize(this.#candidates(r), selectedOrder(settings));
+    const effective = effectiveConstraints(sorted, settings, this.config);
+    const allocation = allocate({ sorted, effective, settings, bweBps: r.bweBps, trustBwe: this.config.trustBwe }, this.config);
+    const changed = !sameAllocation(allocation, r.allocation);
+    r.allocation = allocation;
+    r.effective = effective;
+    // Apply: consumers paused or at their target layers, priorities in allocation order.
+    allocation.sources.forEach((a, rank) => {
+      const f: VideoForwarding = a.target
+        ? { paused: false, spatialLayer: a.target.spatial, temporalLayer: a.target.temporal, priority: Math.max(1, 255 - rank) }
+        : { paused: true, priority: 1 };
+      const key = JSON.stringify(f);
+      if (r.applied.get(a.source) === key) return;
+      r.applied.set(a.source, key);
+      r.sink.video(a.source, f);
+    });
+    const forwarded = forwardedSources(allocation);
+    if (r.forwarded === undefined || !sameSet(forwarded, r.forwarded)) {
+      r.forwarded = forwarded;
+      r.sink.forwardedSources(forwarded);
+    }
+    const heights = new Map<string, number>();
+    for (const [name, c] of effective) heights.set(name, c.maxHeight);
+    this.#emitSenderChanges(this.#senders.setReceiver(r.id, heights));
+    if (changed) this.emit('allocated', r.id, allocation);
+  }
+
+  #emitSenderChanges(changes: Map<string, number>): void {
+    for (const [source, maxHeight] of changes) {
+      const s = this.#sources.get(source);
+      if (s) this.emit('senderConstraints', s.owner, source, maxHeight);
+    }
+  }
+
+  /** Audio: every ready source the subscription lets through is forwarded. */
+  #applyAudio(r: Receiver): void {
+    for (const name of r.ready) {
+      const s = this.#sources.get(name);
+      if (!s || s.kind !== 'audio') continue;
+      const on = !r.audio.exclude.includes(name) && (r.audio.all || r.audio.include.includes(name));
+      if (r.audioApplied.get(name) === on) continue;
+      r.audioApplied.set(name, on);
+      r.sink.audio(name, on);
+    }
+  }
+}
+
+/** Which layers are active (sending), as a comparable string. */
+function activeSignature(layers: readonly Layer[]): string {
+  return layers.map((l) => `${l.spatial}.${l.temporal}:${l.bitrateBps > 0 ? 1 : 0}:${l.height}`).join(',');
+}
+
+function sameSet(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  const s = new Set(b);
+  return a.every((x) => s.has(x));
+}
