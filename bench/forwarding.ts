@@ -44,6 +44,7 @@
  * and the figure that tells the targets apart is the worker CPU per forwarded packet.
  */
 import { parseArgs } from 'node:util';
+import { f0, f1, f2, table } from './format.ts';
 import { BenchClient, type ReceiveLog } from './forwarding/client.ts';
 import { CpuWindow, percentile, Samples } from './forwarding/measure.ts';
 import { Pacer, senderPps, videoPayloadBytes, type LoadProfile } from './forwarding/media.ts';
@@ -192,20 +193,10 @@ async function run(target: Target): Promise<Result> {
 
 // ------------------------------------------------------------------ printing
 
-const f0 = (x: number): string => (Number.isFinite(x) ? x.toFixed(0) : '-');
-const f1 = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : '-');
-const f2 = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : '-');
 const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
 
 /** Forwarded packets/s per CPU-second of the workers (what one fully busy core would forward). */
 const ppsPerCpuSecond = (r: Result): number => r.forwardedPps / (sum(r.workerCpu) / 100);
-
-/** A plain text table: header + rows, columns right-aligned but the first. */
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
-}
 
 function resultRow(r: Result): string[] {
   return [

@@ -109,12 +109,20 @@ function capFrameRate(layers: readonly Layer[], c: VideoConstraints): readonly L
   return kept.length > 0 || layers.length === 0 ? kept : [layers[0] as Layer];
 }
 
+/**
+ * octobridge: frame rates are measured from the bitstream (VideoLayerMonitor), not JVB's nominal 7.5/15/30, so
+ * encodings of one camera differ by a few percent (15.3 vs 14.9 fps). A layer counts as reaching the preferred
+ * frame rate within 10 %; temporal layers are a factor 2 apart, so this changes nothing for JVB's inputs.
+ */
+const MEASURED_FPS_TOLERANCE = 0.9;
+
 /** Camera layers (JVB `selectLayersForCamera`): frame rate first once the preferred height is reached. */
 function cameraLayers(all: readonly Layer[], c: VideoConstraints, config: AllocationConfig): ConsideredLayers {
   if (all.length === 0) return NO_LAYERS;
   const minHeight = Math.min(...all.map((l) => l.height));
-  const maxFps = Math.max(...all.map((l) => l.frameRate));
   const noneActive = all.every((l) => l.bitrateBps <= 0);
+  // octobridge: the highest frame rate among the layers being sent (JVB: among all layers, whose rates are nominal).
+  const maxFps = Math.max(...all.filter((l) => noneActive || l.bitrateBps > 0).map((l) => l.frameRate));
   const wantsMore = c.maxHeight > THUMBNAIL_HEIGHT || c.maxHeight === UNLIMITED_HEIGHT;
   const preferredHeight = wantsMore ? config.onstagePreferredHeightPx : -1;
   let preferredFps = wantsMore ? config.onstagePreferredFramerate : -1;
@@ -123,7 +131,7 @@ function cameraLayers(all: readonly Layer[], c: VideoConstraints, config: Alloca
   const picked = all.filter((l) => {
     const belowPreferred = l.height < preferredHeight;
     const withinHeight = c.maxHeight === UNLIMITED_HEIGHT || l.height <= c.maxHeight;
-    const enoughFps = l.frameRate < 0 || l.frameRate >= preferredFps;
+    const enoughFps = l.frameRate < 0 || l.frameRate >= preferredFps * MEASURED_FPS_TOLERANCE;
     const considered = belowPreferred || (withinHeight && enoughFps) || l.height === minHeight;
     return considered && (noneActive || l.bitrateBps > 0);
   });

@@ -14,6 +14,7 @@ import { EventEmitter } from 'node:events';
 import { randomInt } from 'node:crypto';
 import { ConferenceAllocator, type ReceiverSink } from '../allocation/ConferenceAllocator.ts';
 import { DEFAULT_ALLOCATION_CONFIG, type AllocationConfig } from '../allocation/settings.ts';
+import type { Layer } from '../allocation/types.ts';
 import { BridgeChannel } from '../channel/BridgeChannel.ts';
 import * as msg from '../channel/messages.ts';
 import type { BridgeChannelMessage } from '../channel/messages.ts';
@@ -116,6 +117,12 @@ export class Conference extends EventEmitter<ConferenceEvents> {
     this.allocator.on('senderConstraints', (owner, source, maxHeight) => {
       const e = this.#endpoints.get(owner);
       if (e?.channel.isOpen) e.channel.send(msg.senderSourceConstraints(source, maxHeight));
+    });
+    this.allocator.on('allocated', (receiver, a) => {
+      if (!this.#log.isLevelEnabled('debug')) return;
+      const layer = (l: Layer | undefined): string => (l ? `${l.height}p/${l.frameRate}fps ${Math.round(l.bitrateBps / 1000)}kbps` : 'off');
+      const sources = Object.fromEntries(a.sources.map((s) => [s.source, `${layer(s.target)} (ideal ${layer(s.ideal)})`]));
+      this.#log.debug({ endpoint: receiver, sources, targetBps: a.targetBps, idealBps: a.idealBps, oversending: a.oversending }, 'allocation changed');
     });
     media.on('sourceAdded', (source, owner, kind, videoType) => this.allocator.addSource(source, owner, kind, videoType ?? 'CAMERA'));
     media.on('sourceRemoved', (source) => this.allocator.removeSource(source));

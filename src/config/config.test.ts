@@ -248,7 +248,7 @@ describe('environment variables', () => {
   it.each(cases)('%s', (_name, env, check) => check(buildConfig(env)));
 
   it('accepts and notes the docker variables that mean nothing to octobridge', () => {
-    const ignored = ['DISABLE_AWS_HARVESTER', 'JVB_CC_TRUST_BWE', 'ENABLE_VLA', 'BWE_ESTIMATOR_ENGINE', 'JVB_REQUIRE_VALID_ADDRESS', 'JVB_USE_USRSCTP', 'JVB_OCTO_PUBLIC_ADDRESS', 'JVB_OCTO_BIND_PORT', 'JVB_INSTANCE_ID', 'JVB_LOG_FILE', 'VIDEOBRIDGE_MAX_MEMORY', 'JVB_COLIBRI_PORT', 'PUBLIC_URL', 'AUTOSCALER_URL', 'SENTRY_DSN'];
+    const ignored = ['DISABLE_AWS_HARVESTER', 'ENABLE_VLA', 'BWE_ESTIMATOR_ENGINE', 'JVB_REQUIRE_VALID_ADDRESS', 'JVB_USE_USRSCTP', 'JVB_OCTO_PUBLIC_ADDRESS', 'JVB_OCTO_BIND_PORT', 'JVB_INSTANCE_ID', 'JVB_LOG_FILE', 'VIDEOBRIDGE_MAX_MEMORY', 'JVB_COLIBRI_PORT', 'PUBLIC_URL', 'AUTOSCALER_URL', 'SENTRY_DSN'];
     const c = buildConfig(Object.fromEntries(ignored.map((k) => [k, 'x'])));
     const notes = c.source.notes.join('\n');
     for (const k of ignored) expect(notes).toContain(k);
@@ -392,6 +392,47 @@ describe('HOCON file', () => {
     expect(c.focus).toEqual({ enabled: false, videoCodecs: ['VP9', 'VP8'] });
   });
 
+  it('reads the allocation keys (videobridge.cc, speech-activity, connection-stats, jmt initial-bw) in JVB units', async () => {
+    const c = await fromFile(`
+      videobridge {
+        cc {
+          default-max-height-px = 360
+          initial-max-height-px = 90
+          onstage-preferred-height-px = 540
+          onstage-preferred-framerate = 15
+          allow-oversend-onstage = false
+          max-oversend-bitrate = 300 kbps
+          trust-bwe = false
+          bwe-change-threshold = 0.3
+          max-time-between-calculations = 5 seconds
+          jvb-last-n = 8
+          initial-last-n = 4
+          assumed-bandwidth-limit = 5 Mbps
+        }
+        speech-activity.recent-speakers-count = 3
+        connection-stats.interval = 2 seconds
+      }
+      jmt.bwe.estimator.initial-bw = 1.5 Mbps
+      octobridge.cc.min-time-between-calculations = 100 ms
+    `);
+    expect(c.cc).toEqual({
+      ...c.cc,
+      defaultMaxHeightPx: 360, initialMaxHeightPx: 90, onstagePreferredHeightPx: 540, onstagePreferredFramerate: 15,
+      allowOversendOnstage: false, maxOversendBitrateBps: 300_000, trustBwe: false, bweChangeThreshold: 0.3,
+      maxTimeBetweenCalculationsMs: 5000, jvbLastN: 8, initialLastN: 4, assumedBandwidthLimitBps: 5_000_000,
+      minTimeBetweenCalculationsMs: 100,
+    });
+    expect(c.recentSpeakersCount).toBe(3);
+    expect(c.connectionStatsIntervalMs).toBe(2000);
+    expect(c.media.initialOutgoingBitrateBps).toBe(1_500_000);
+    expect((await fromFile('videobridge.connection-stats.enabled = false')).connectionStatsIntervalMs).toBe(0);
+    // JVB reference.conf defaults.
+    const d = await fromFile('');
+    expect(d.cc).toMatchObject({ defaultMaxHeightPx: 180, onstagePreferredHeightPx: 360, onstagePreferredFramerate: 30, trustBwe: true, jvbLastN: -1 });
+    expect(d.media.initialOutgoingBitrateBps).toBe(2_500_000);
+    expect(buildConfig({ JVB_CC_TRUST_BWE: 'false' }).cc.trustBwe).toBe(false);
+  });
+
   it.each([
     ['5 seconds', 5000], ['60s', 60_000], ['1 minute', 60_000], ['1 minutes', 60_000], ['500 ms', 500], ['500ms', 500],
     ['1.5 s', 1500], ['2000', 2000], ['2m', 120_000], ['250 milliseconds', 250],
@@ -462,6 +503,10 @@ describe('invalid file values name the HOCON path', () => {
     ['videobridge.apis.xmpp-client.configs.shard { HOSTNAME = h, port = "x", PASSWORD = p, USERNAME = u, MUC_JIDS = "a@b", MUC_NICKNAME = n }', 'videobridge.apis.xmpp-client.configs.shard.port'],
     ['videobridge.apis.xmpp-client.configs.shard { HOSTNAME = h, PASSWORD = p, USERNAME = u, MUC_JIDS = "a@b", MUC_NICKNAME = n, SECURITY_MODE = loose }', 'videobridge.apis.xmpp-client.configs.shard.SECURITY_MODE'],
     ['videobridge.apis.xmpp-client.configs.shard = 5', 'videobridge.apis.xmpp-client.configs.shard'],
+    ['videobridge.cc.jvb-last-n = -2', 'videobridge.cc.jvb-last-n'],
+    ['videobridge.cc.max-oversend-bitrate = lots', 'videobridge.cc.max-oversend-bitrate'],
+    ['videobridge.cc.trust-bwe = perhaps', 'videobridge.cc.trust-bwe'],
+    ['octobridge.cc.min-time-between-calculations = 2 hours', 'octobridge.cc.min-time-between-calculations'],
     ['octobridge.log.level = loud', 'octobridge.log.level'],
     ['octobridge.media.log-level = chatty', 'octobridge.media.log-level'],
     ['octobridge.focus.video-codecs = [VP8, THEORA]', 'octobridge.focus.video-codecs'],

@@ -643,7 +643,6 @@ const staticMappings: Conv<StaticMapping[]> = (key, v) => {
 /** docker-jitsi-meet JVB variables with no meaning for octobridge: accepted, noted at debug. */
 const IGNORED_ENV: Record<string, string> = {
   DISABLE_AWS_HARVESTER: 'no AWS harvester: set JVB_ADVERTISE_IPS',
-  JVB_CC_TRUST_BWE: 'mediasoup runs its own congestion control',
   ENABLE_VLA: 'mediasoup runs its own congestion control',
   BWE_ESTIMATOR_ENGINE: 'mediasoup runs its own congestion control',
   JVB_REQUIRE_VALID_ADDRESS: 'the health check does not look at addresses',
@@ -695,6 +694,8 @@ function applyEnv(c: Config, env: NodeJS.ProcessEnv, st: Layering): void {
     });
   }
   at('JVB_ADVERTISE_PRIVATE_CANDIDATES', bool, (v) => (c.ice.advertisePrivateCandidates = v));
+  // docker-jitsi-meet's jvb.conf template: `cc.trust-bwe = JVB_CC_TRUST_BWE` (default true).
+  at('JVB_CC_TRUST_BWE', bool, (v) => (c.cc.trustBwe = v));
   at('JVB_STUN_SERVERS', strList, (v) => (c.ice.stunServers = v));
   at('JVB_DISABLE_STUN', bool, (v) => {
     if (v) c.ice.stunServers = [];

@@ -99,21 +99,44 @@ class Probe {
       if (!this.consumer.closed) await this.consumer.pause().catch(() => undefined);
       this.running = false;
     }
-    const seconds = (Date.now() - started) / 1000;
     const out = new Map<number, Measured>();
     for (const [spatial, byTid] of frames) {
-      const maxTid = Math.max(...byTid.keys());
-      const frameRates: number[] = [];
-      let cumulative = 0;
-      for (let t = 0; t <= maxTid; t++) {
-        cumulative += byTid.get(t)?.size ?? 0;
-        frameRates.push(Math.round((cumulative / seconds) * 10) / 10);
-      }
       const height = sizes.get(spatial);
+      const frameRates = frameRatesOf(byTid);
       out.set(spatial, { ...(height !== undefined ? { height } : {}), frameRates });
     }
     return out;
   }
+}
+
+/** RTP clock rate of video (RFC 7741: VP8 uses 90 kHz). */
+const VIDEO_CLOCK_HZ = 90_000;
+/** Fewer frames than this in a probe give no frame rate (the nominal one is used). */
+const MIN_FRAMES_FOR_RATE = 4;
+
+/**
+ * Frame rates up to each temporal layer of one encoding, from the RTP timestamps of the frames seen (by TID): the
+ * span between the first and last frame on the 90 kHz clock, not the probe's wall-clock window, so an encoding that
+ * started or stopped during the probe is not under-counted. Empty when too few frames were seen.
+ * @returns fps up to each tid (index = tid)
+ */
+export function frameRatesOf(byTid: ReadonlyMap<number, ReadonlySet<number>>): number[] {
+  const all = [...byTid.values()].flatMap((ts) => [...ts]);
+  if (all.length < MIN_FRAMES_FOR_RATE) return [];
+  // Unwrap the 32-bit timestamps relative to the first one (a probe lasts seconds, far below a wrap).
+  const first = all[0] as number;
+  const offsets = all.map((t) => (((t - first) | 0) as number));
+  const spanSeconds = (Math.max(...offsets) - Math.min(...offsets)) / VIDEO_CLOCK_HZ;
+  if (spanSeconds <= 0) return [];
+  // N frames cover N intervals of the full rate, i.e. span × N / (N − 1).
+  const covered = (spanSeconds * all.length) / (all.length - 1);
+  const rates: number[] = [];
+  let cumulative = 0;
+  for (let t = 0; t <= Math.max(...byTid.keys()); t++) {
+    cumulative += byTid.get(t)?.size ?? 0;
+    rates.push(Math.round((cumulative / covered) * 10) / 10);
+  }
+  return rates;
 }
 
 interface MonitorEvents {
@@ -238,6 +261,7 @@ export class VideoLayerMonitor extends EventEmitter<MonitorEvents> {
         () => undefined,
       );
     }
+    if (activeKey !== entry.activeKey) this.#log.debug({ source: entry.source, active: activeKey, bitrates: Object.fromEntries(bitrates) }, 'active encodings changed');
     entry.activeKey = activeKey;
     entry.layers = buildLayers(entry.encodings, bitrates, entry.measured);
     this.emit('layers', entry.source, entry.layers);
@@ -269,7 +293,10 @@ export function buildLayers(encodings: number, bitrates: ReadonlyMap<number, rea
     const height = heightOf(spatial);
     for (let t = 0; t < temporalCount; t++) {
       const nominal = t < active ? DEFAULT_FRAME_RATE / 2 ** (active - 1 - t) : DEFAULT_FRAME_RATE;
-      layers.push({ spatial, temporal: t, height, frameRate: fps[t] ?? nominal, bitrateBps: rates[t] ?? 0 });
+      // A temporal layer above the highest one sent (mediasoup reports L1T3 slots for a stream without temporal
+      // layers) has the frame rate of the top one sent, measured or nominal: it adds no frames.
+      const frameRate = t < active ? (fps[t] ?? nominal) : (fps[active - 1] ?? fps.at(-1) ?? nominal);
+      layers.push({ spatial, temporal: t, height, frameRate, bitrateBps: rates[t] ?? 0 });
     }
   }
   return layers;

@@ -36,12 +36,26 @@ export interface BrowserPeer {
 
 /** Launch a browser and open `url` in it. */
 export async function openPeer(url: string): Promise<BrowserPeer> {
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  return openPeerWith(url);
+}
+
+/**
+ * {@link openPeer} with another Chromium executable (e.g. a wrapper script that starts it in a
+ * network namespace, test/helpers/netns.ts) and extra flags appended to {@link CHROMIUM_ARGS}.
+ * Rejects when the browser cannot be launched or `url` cannot be loaded.
+ */
+export async function openPeerWith(url: string, opts: { executablePath?: string; extraArgs?: string[] } = {}): Promise<BrowserPeer> {
+  const browser = await chromium.launch({ executablePath: opts.executablePath ?? CHROMIUM, headless: true, args: [...CHROMIUM_ARGS, ...(opts.extraArgs ?? [])] });
   const page = await browser.newPage();
   const console: string[] = [];
   page.on('console', (m) => console.push(`${m.type()}: ${m.text()}`));
   page.on('pageerror', (e) => console.push(`pageerror: ${e.message}`));
-  await page.goto(url);
+  try {
+    await page.goto(url);
+  } catch (err) {
+    await browser.close().catch(() => undefined);
+    throw err;
+  }
   return {
     name: new URL(url).searchParams.get('name') ?? 'peer',
     evaluate: <T>(expression: string) => page.evaluate(expression) as Promise<T>,

@@ -3,13 +3,27 @@
  * protocol in ../protocol.ts), answers the bridge's offer the way lib-jitsi-meet does (sdp.js), runs the bridge
  * channel (SCTP data channel, or colibri-ws with `?channel=ws`) and shows the remote video sources as tiles.
  *
- * Query parameters: `name` (display name), `channel=ws`, `audio=0`, `video=0`, `width`, `height`, `fps`.
- * Plain ES module, no build step; Chromium and Firefox ESR.
+ * Video quality follows lib-jitsi-meet: Chromium sends 3-layer simulcast (SDP munging, scale 4/2/1) and switches
+ * layers on and off as the bridge's `SenderSourceConstraints` ask; the receiver asks for 180p thumbnails
+ * (`defaultConstraints`) and 720p for the on-stage source, which is the clicked tile.
+ *
+ * Query parameters: `name` (display name), `channel=ws`, `audio=0`, `video=0`, `width`, `height`, `fps`,
+ * `simulcast=0` (one stream), `lastN` (the receiver's last-N; -1 = all, the default).
+ * Plain ES module, no build step; Chromium and Firefox ESR (Firefox sends one stream: LJM uses RIDs there).
  */
-import { addSourcesToRemoteSdp, answerToJingle, createSourceCounters, jingleToSdp, mediaByMid } from './sdp.js';
+import {
+  addSourcesToRemoteSdp, answerToJingle, createSimulcastCache, createSourceCounters, jingleToSdp, mediaByMid,
+  mungeSimulcast, simulcastActiveState,
+} from './sdp.js';
 
 const COLIBRI_PROTOCOL = 'http://jitsi.org/protocols/colibri';
 const MAX_RETRY_DELAY_S = 60;
+/** LJM ReceiveVideoController: thumbnails ask for 180p, the on-stage (large) video for 720p. */
+const THUMBNAIL_HEIGHT = 180;
+const STAGE_HEIGHT = 720;
+/** LJM StandardVideoQualitySettings VP8 `maxBitratesVideo` low / standard / high, in bps; scale factors 4 / 2 / 1. */
+const SIM_MAX_BITRATES_BPS = [200_000, 500_000, 1_500_000];
+const SIM_SCALE_FACTORS = [4, 2, 1];
 
 /**
  * Firefox gets `a=ice-lite` in the remote offer (everything else stays LJM's). Without it the browser answers as the
@@ -26,6 +40,13 @@ const warn = (...args) => console.warn('[octobridge]', ...args);
 // ---------------------------------------------------------------------------------------------------------------
 // Configuration and state
 // ---------------------------------------------------------------------------------------------------------------
+
+/** @param {string|null} value @returns {number} an integer ≥ -1, -1 when absent or invalid (last-N) */
+function lastNParam(value) {
+  const n = Number.parseInt(value ?? '', 10);
+
+  return Number.isFinite(n) && n >= -1 ? n : -1;
+}
 
 /** @param {URLSearchParams} params @param {string} name @param {number} fallback @returns {number} */
 function intParam(params, name, fallback) {
@@ -52,6 +73,8 @@ function readConfig() {
     width: intParam(params, 'width', 1280),
     height: intParam(params, 'height', 720),
     fps: intParam(params, 'fps', 30),
+    simulcast: params.get('simulcast') !== '0' && !/\bFirefox\//.test(navigator.userAgent),
+    lastN: lastNParam(params.get('lastN')),
   };
 }
 
@@ -65,6 +88,11 @@ const state = {
   /** @type {string|null} */ offerSdp: null,
   /** @type {MediaStream} */ localStream: new MediaStream(),
   counters: createSourceCounters(),
+  simulcastCache: createSimulcastCache(),
+  /** maxHeight the bridge last asked for our video source (`SenderSourceConstraints`); -1 before any. */
+  senderMaxHeight: -1,
+  /** The source name shown on stage (clicked tile), or null. */
+  onStage: null,
   sourceMaps: { audio: [], video: [] },
   /** @type {object[]} */ received: [],
   /** @type {RTCDataChannel|WebSocket|null} */ channel: null,
@@ -80,6 +108,8 @@ const state = {
   senderConstraints: {},
   connectionStats: null,
   audioBlocked: false,
+  /** @type {{context: AudioContext, oscillator: OscillatorNode, amplifier: GainNode, track: MediaStreamTrack}|null} */
+  tone: null,
   micMuted: false,
   camMuted: false,
   left: false,
@@ -224,6 +254,7 @@ function startSession(jingle) {
   if (state.pc) closeSession();
   state.wsRetry = { attempt: 0, timer: 0, closing: false };
   state.counters = createSourceCounters();
+  state.simulcastCache = createSimulcastCache();
   state.pc = createPeerConnection();
   const webSocketUrl = jingle.contents.flatMap(c => c.transport?.webSockets ?? [])[0];
   const sctpOffered = jingle.contents.filter(c => c.name === 'data').length === 1;
@@ -266,9 +297,53 @@ async function attachLocalTracks(pc) {
 
 async function answer(pc) {
   const description = await pc.createAnswer();
+  const sdp = config.simulcast ? mungeSimulcast(description.sdp, state.simulcastCache) : description.sdp;
 
-  await pc.setLocalDescription(description);
+  await pc.setLocalDescription({ type: 'answer', sdp });
   pc.getTransceivers().forEach(syncSlot);
+  await configureVideoSender();
+}
+
+/** The sender of the local camera (mid 1), when it sends. */
+function videoSender() {
+  const transceiver = state.pc?.getTransceivers().find(t => t.mid === '1');
+
+  return transceiver && transceiver.direction === 'sendrecv' ? transceiver.sender : null;
+}
+
+/**
+ * LJM `TraceablePeerConnection._configureSenderEncodings` / `_updateVideoSenderParameters` for a camera: the
+ * simulcast encodings get LJM's scale factors and VP8 bitrates, and are active as the bridge's last
+ * `SenderSourceConstraints` allow (`calculateEncodingsActiveState`); degradation preference `maintain-framerate`
+ * (LJM for camera). Single-stream senders only get `active` (false when the bridge wants nothing).
+ */
+async function configureVideoSender() {
+  const sender = videoSender();
+
+  if (!sender) return;
+  const parameters = sender.getParameters();
+  const encodings = parameters.encodings ?? [];
+
+  if (!encodings.length) return;
+  const captureHeight = localTrack('video')?.getSettings().height ?? config.height;
+
+  if (encodings.length === SIM_SCALE_FACTORS.length) {
+    const active = simulcastActiveState(captureHeight, state.senderMaxHeight);
+
+    encodings.forEach((encoding, i) => {
+      encoding.active = active[i];
+      encoding.scaleResolutionDownBy = SIM_SCALE_FACTORS[i];
+      encoding.maxBitrate = SIM_MAX_BITRATES_BPS[i];
+    });
+  } else {
+    encodings[0].active = state.senderMaxHeight !== 0;
+  }
+  parameters.degradationPreference = 'maintain-framerate';
+  try {
+    await sender.setParameters(parameters);
+  } catch (err) {
+    warn('setParameters failed', err);
+  }
 }
 
 function closeSession() {
@@ -349,11 +424,34 @@ function sendVideoType() {
   });
 }
 
+/**
+ * LJM ReceiveVideoController `_getReceiverVideoConstraints`: last-N, thumbnails at 180p (`defaultConstraints`),
+ * the on-stage source (if any) in `onStageSources` with 720p.
+ */
+function sendReceiverConstraints() {
+  const message = {
+    colibriClass: 'ReceiverVideoConstraints',
+    lastN: config.lastN,
+    defaultConstraints: { maxHeight: THUMBNAIL_HEIGHT },
+    onStageSources: state.onStage ? [state.onStage] : [],
+    constraints: state.onStage ? { [state.onStage]: { maxHeight: STAGE_HEIGHT } } : {},
+  };
+
+  sendBridge(message);
+}
+
+/** Puts a source on stage (the clicked tile), or takes it off with `null`; tells the bridge. */
+function setOnStage(source) {
+  state.onStage = source;
+  sendReceiverConstraints();
+  renderTiles();
+}
+
 /** LJM sends no ClientHello: constraints, then the video type of each local video source. */
 function onChannelOpen() {
   state.channelOpen = true;
   log(`bridge channel open (${state.channelKind})`);
-  sendBridge({ colibriClass: 'ReceiverVideoConstraints', lastN: -1, defaultConstraints: { maxHeight: 180 }, constraints: {} });
+  sendReceiverConstraints();
   sendVideoType();
   renderHeader();
 }
@@ -395,6 +493,10 @@ function onBridgeMessage(msg) {
   case 'SenderSourceConstraints':
     state.senderConstraints[msg.sourceName] = msg.maxHeight;
     log('SenderSourceConstraints', msg.sourceName, msg.maxHeight);
+    if (msg.sourceName === `${state.endpointId}-v0` && typeof msg.maxHeight === 'number') {
+      state.senderMaxHeight = msg.maxHeight;
+      configureVideoSender();
+    }
     break;
   case 'ConnectionStats':
     state.connectionStats = msg;
@@ -476,6 +578,11 @@ function createTile(track, { muted }) {
   if (track) video.srcObject = new MediaStream([track]);
   label.className = 'name';
   tile.append(video, label);
+  tile.addEventListener('click', () => {
+    const source = tile.dataset.source;
+
+    if (source) setOnStage(state.onStage === source ? null : source);
+  });
 
   return tile;
 }
@@ -521,6 +628,7 @@ function renderTiles() {
     slot.el.querySelector('.name').textContent = owner ? displayNameOf(owner) : '';
     slot.el.classList.toggle('speaking', !!owner && owner === state.dominantSpeaker);
     slot.el.classList.toggle('suspended', !!state.forwardedSources && !state.forwardedSources.includes(source));
+    slot.el.classList.toggle('on-stage', !!source && source === state.onStage);
   }
   $('local-tile')?.classList.toggle('speaking', !!state.endpointId && state.dominantSpeaker === state.endpointId);
   $('grid').dataset.count = String(visibleTiles().length + 1);
@@ -619,6 +727,31 @@ async function toggleCam() {
   renderLocalTile();
 }
 
+/**
+ * Test hook: replaces the microphone by a WebAudio sine tone of `frequencyHz` at `gain` (0 = silence, 1 = full
+ * scale), so that tests can make one participant louder than another. The sender's SSRC stays the same.
+ * @param {number} gain linear amplitude, 0..1
+ * @param {number} [frequencyHz]
+ */
+async function setTone(gain, frequencyHz = 440) {
+  if (!state.tone) {
+    const context = new AudioContext();
+    const oscillator = context.createOscillator();
+    const amplifier = context.createGain();
+    const destination = context.createMediaStreamDestination();
+
+    oscillator.connect(amplifier).connect(destination);
+    oscillator.start();
+    await context.resume();
+    state.tone = { context, oscillator, amplifier, track: destination.stream.getAudioTracks()[0] };
+  }
+  state.tone.oscillator.frequency.value = frequencyHz;
+  state.tone.amplifier.gain.value = gain;
+  const transceiver = state.pc?.getTransceivers().find(t => t.mid === '0');
+
+  if (transceiver && transceiver.direction === 'sendrecv') await transceiver.sender.replaceTrack(state.tone.track);
+}
+
 function leave() {
   if (state.left) return;
   state.left = true;
@@ -665,8 +798,14 @@ window.octobridge = {
   get offerSdp() { return state.offerSdp; },
   get counters() { return state.counters; },
   get displayName() { return config.displayName; },
+  get senderConstraints() { return state.senderConstraints; },
+  get forwardedSources() { return state.forwardedSources; },
+  get dominantSpeaker() { return state.dominantSpeaker; },
+  get onStage() { return state.onStage; },
   send: sendBridge,
   tiles: visibleTiles,
+  stage: setOnStage,
+  setTone,
   leave,
 };
 

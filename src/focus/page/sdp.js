@@ -155,6 +155,103 @@ function ensureCorrectOrderOfSsrcs(session) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Local simulcast (LJM modules/sdp/SdpSimulcast.ts + RtxModifier.js, Chromium's SDP-munging simulcast)
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Number of simulcast layers LJM sends (StandardVideoQualitySettings `SIM_LAYERS`, scale factors 4, 2, 1). */
+export const SIM_LAYER_COUNT = 3;
+
+/** LJM `SdpSimulcast._generateSsrc` / `SDPUtil.generateSsrc`: a random non-zero 32-bit SSRC. */
+function generateSsrc() {
+  return 1 + Math.floor(Math.random() * 0xfffffffe);
+}
+
+/** The value of `attribute` of `ssrc` in an sdp-transform media section. */
+function ssrcAttribute(mLine, ssrc, attribute) {
+  return mLine.ssrcs?.find(s => Number(s.id) === ssrc && s.attribute === attribute)?.value;
+}
+
+/**
+ * @typedef {object} SimulcastCache  Per-session state of {@link mungeSimulcast}; plain JSON, reused across
+ *   renegotiations so that the SSRCs of a sending m-line never change (LJM keeps them per mid).
+ * @property {Record<string, number[]>} sim  SIM SSRCs (low to high layer) by mid.
+ * @property {Record<string, number>} rtx    RTX SSRC by primary SSRC.
+ */
+
+/** @returns {SimulcastCache} */
+export function createSimulcastCache() {
+  return { sim: {}, rtx: {} };
+}
+
+/**
+ * LJM `SdpSimulcast.mungeLocalDescription` followed by `RtxModifier.modifyRtxSsrcs`: every sending video m-line
+ * (`sendrecv`/`sendonly`) with a single stream (one SSRC, or primary + RTX in a FID group) gets two more SSRCs and
+ * an `a=ssrc-group:SIM` of three (low, mid, high), then every primary gets its RTX SSRC and FID group. The SSRCs are
+ * cached per mid in `cache` (mutated) so that later answers reuse them. Chromium turns the SIM group of a local
+ * description into three encodings of the sender (legacy SDP-munging simulcast, which LJM relies on).
+ * @param {string} sdp the local description from createAnswer/createOffer
+ * @param {SimulcastCache} cache
+ * @returns {string} the munged SDP (sdp-transform 2.3.0 layout, as LJM writes it)
+ */
+export function mungeSimulcast(sdp, cache) {
+  const session = legacyParse(sdp);
+
+  for (const mLine of session.media) {
+    if (mLine.type !== 'video' || (mLine.direction !== 'sendrecv' && mLine.direction !== 'sendonly')) continue;
+    const ids = [...new Set((mLine.ssrcs ?? []).map(s => Number(s.id)))];
+    const groups = mLine.ssrcGroups ?? [];
+
+    if (ids.length === 0 || ids.length > 2 || (ids.length === 2 && groups.length === 0)) continue;
+    const fid = groups.find(g => g.semantics === 'FID');
+    const primary = ids.length === 1 ? ids[0] : Number(String(fid?.ssrcs).split(' ')[0]);
+    const cname = ssrcAttribute(mLine, primary, 'cname');
+    const msid = ssrcAttribute(mLine, primary, 'msid') ?? mLine.msid;
+    const cached = cache.sim[mLine.mid];
+    const sim = cached ?? [primary, ...Array.from({ length: SIM_LAYER_COUNT - 1 }, generateSsrc)];
+
+    cache.sim[mLine.mid] = sim;
+    if (!cached) {
+      // RTX of the primary as the browser chose it, kept (RtxModifier: "already one in the sdp").
+      const rtx = fid ? Number(String(fid.ssrcs).split(' ')[1]) : undefined;
+
+      if (rtx) cache.rtx[primary] = rtx;
+    }
+    mLine.ssrcs = [];
+    mLine.ssrcGroups = [{ semantics: 'SIM', ssrcs: sim.join(' ') }];
+    for (const ssrc of sim) {
+      mLine.ssrcs.push({ id: ssrc, attribute: 'cname', value: cname }, { id: ssrc, attribute: 'msid', value: msid });
+    }
+    for (const ssrc of sim) {
+      const rtx = cache.rtx[ssrc] ?? generateSsrc();
+
+      cache.rtx[ssrc] = rtx;
+      mLine.ssrcs.push({ id: rtx, attribute: 'cname', value: cname }, { id: rtx, attribute: 'msid', value: msid });
+      mLine.ssrcGroups.push({ semantics: 'FID', ssrcs: `${ssrc} ${rtx}` });
+    }
+  }
+
+  return sdpTransform.write(session);
+}
+
+/**
+ * LJM `TPCUtils.calculateEncodingsActiveState` for a camera sent as simulcast: which of the encodings (low to high,
+ * scaled down by 4, 2, 1 from `captureHeight`) to keep active when the bridge asks for at most `maxHeight`
+ * (`SenderSourceConstraints`): those whose height is ≤ `maxHeight`, and always the lowest one; none for 0; all for
+ * -1 (unknown / unlimited, the state before any constraint arrives).
+ * @param {number} captureHeight px
+ * @param {number} maxHeight px, 0 or -1
+ * @returns {boolean[]} one per layer, low to high
+ */
+export function simulcastActiveState(captureHeight, maxHeight) {
+  return [4, 2, 1].map((scale, idx) => {
+    if (maxHeight < 0) return true;
+    if (maxHeight === 0) return false;
+
+    return idx === 0 || captureHeight / scale <= maxHeight;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Jingle → SDP (LJM SDP.fromJingle / jingle2media)
 // ---------------------------------------------------------------------------------------------------------------
 
