@@ -552,25 +552,28 @@ describe('allocate: BitrateControllerTest.kt scenarios (BWE ramp 0 → 5 Mbps)',
     }
   });
 
+  /** verifyTileView: every source's 180p layers, one step per source per round (also the start of 360p tiles). */
+  const TILE_VIEW_180P = () => [
+    ev(50, 'ld7_5', null, null, null),
+    ev(100, 'ld7_5', 'ld7_5', null, null),
+    ev(150, 'ld7_5', 'ld7_5', 'ld7_5', null),
+    ev(200, 'ld7_5', 'ld7_5', 'ld7_5', 'ld7_5'),
+    ev(250, 'ld15', 'ld7_5', 'ld7_5', 'ld7_5'),
+    ev(300, 'ld15', 'ld15', 'ld7_5', 'ld7_5'),
+    ev(350, 'ld15', 'ld15', 'ld15', 'ld7_5'),
+    ev(400, 'ld15', 'ld15', 'ld15', 'ld15'),
+    ev(450, 'ld30', 'ld15', 'ld15', 'ld15'),
+    ev(500, 'ld30', 'ld30', 'ld15', 'ld15'),
+    ev(550, 'ld30', 'ld30', 'ld30', 'ld15'),
+    ev(610, 'ld30', 'ld30', 'ld30', 'ld30'),
+  ];
+
   describe('Tile view', () => {
     it('When LastN is not set (verifyTileView): one layer step per source per round', () => {
       const settings = tileView(ALL);
       expect(settings.lastN).toBe(-1);
       expect(settings.selectedSources).toEqual(ALL);
-      expectEvents(bweLoop(ABCD, settings), [
-        ev(50, 'ld7_5', null, null, null),
-        ev(100, 'ld7_5', 'ld7_5', null, null),
-        ev(150, 'ld7_5', 'ld7_5', 'ld7_5', null),
-        ev(200, 'ld7_5', 'ld7_5', 'ld7_5', 'ld7_5'),
-        ev(250, 'ld15', 'ld7_5', 'ld7_5', 'ld7_5'),
-        ev(300, 'ld15', 'ld15', 'ld7_5', 'ld7_5'),
-        ev(350, 'ld15', 'ld15', 'ld15', 'ld7_5'),
-        ev(400, 'ld15', 'ld15', 'ld15', 'ld15'),
-        ev(450, 'ld30', 'ld15', 'ld15', 'ld15'),
-        ev(500, 'ld30', 'ld30', 'ld15', 'ld15'),
-        ev(550, 'ld30', 'ld30', 'ld30', 'ld15'),
-        ev(610, 'ld30', 'ld30', 'ld30', 'ld30'),
-      ]);
+      expectEvents(bweLoop(ABCD, settings), TILE_VIEW_180P());
     });
 
     it('When LastN=0 (verifyLastN0)', () => {
@@ -591,18 +594,7 @@ describe('allocate: BitrateControllerTest.kt scenarios (BWE ramp 0 → 5 Mbps)',
       const settings = tileView(ALL, 360);
       expect(settings.selectedSources).toEqual(ALL);
       expectEvents(bweLoop(ABCD, settings), [
-        ev(50, 'ld7_5', null, null, null),
-        ev(100, 'ld7_5', 'ld7_5', null, null),
-        ev(150, 'ld7_5', 'ld7_5', 'ld7_5', null),
-        ev(200, 'ld7_5', 'ld7_5', 'ld7_5', 'ld7_5'),
-        ev(250, 'ld15', 'ld7_5', 'ld7_5', 'ld7_5'),
-        ev(300, 'ld15', 'ld15', 'ld7_5', 'ld7_5'),
-        ev(350, 'ld15', 'ld15', 'ld15', 'ld7_5'),
-        ev(400, 'ld15', 'ld15', 'ld15', 'ld15'),
-        ev(450, 'ld30', 'ld15', 'ld15', 'ld15'),
-        ev(500, 'ld30', 'ld30', 'ld15', 'ld15'),
-        ev(550, 'ld30', 'ld30', 'ld30', 'ld15'),
-        ev(610, 'ld30', 'ld30', 'ld30', 'ld30'),
+        ...TILE_VIEW_180P(),
         ev(960, 'sd30', 'ld30', 'ld30', 'ld30'),
         ev(1310, 'sd30', 'sd30', 'ld30', 'ld30'),
         ev(1660, 'sd30', 'sd30', 'sd30', 'ld30'),

@@ -8,71 +8,25 @@
  *  - Cap lifted: 720p comes back.
  * Prints the figures the issue note reports (cap, estimate, allocated and received bitrates).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningBridge } from '../../src/bridge.ts';
-import { startTestBridge } from '../helpers/bridge.ts';
+import { describe, expect, it } from 'vitest';
 import { openPeer, type BrowserPeer } from '../helpers/chromium.ts';
-import { until } from '../helpers/media.ts';
-import { createNetns, netnsBridgeEnv, netnsSupport, openPeerInNetns, type Netns } from '../helpers/netns.ts';
+import { receiveWindow, until } from '../helpers/media.ts';
+import { netnsSupport, openPeerInNetns, useNetnsBridge } from '../helpers/netns.ts';
 
 const support = netnsSupport();
 
-/** The receiver's view over a window: per inbound video SSRC, kbit/s and frame height; the whole pair. */
-interface Window {
-  pairKbps: number;
-  video: Record<string, { kbps: number; height: number; fps: number }>;
-}
-
-async function receivedOver(peer: BrowserPeer, ms: number): Promise<Window> {
-  return peer.evaluate<Window>(`(async () => {
-    const pc = window.octobridge.pc;
-    const sample = async () => {
-      const r = await pc.getStats();
-      let pair = 0;
-      const video = {};
-      r.forEach((s) => {
-        if (s.type === 'transport' && s.selectedCandidatePairId) pair += r.get(s.selectedCandidatePairId).bytesReceived;
-        if (s.type === 'inbound-rtp' && s.kind === 'video') video[s.ssrc] = { bytes: s.bytesReceived ?? 0, frames: s.framesDecoded ?? 0, height: s.frameHeight ?? 0 };
-      });
-      return { at: performance.now(), pair, video };
-    };
-    const a = await sample();
-    await new Promise((r) => setTimeout(r, ${ms}));
-    const b = await sample();
-    const s = (b.at - a.at) / 1000;
-    const video = {};
-    for (const [ssrc, v] of Object.entries(b.video)) {
-      const p = a.video[ssrc] ?? { bytes: 0, frames: 0 };
-      video[ssrc] = { kbps: (v.bytes - p.bytes) * 8 / 1000 / s, height: v.height, fps: (v.frames - p.frames) / s };
-    }
-    return { pairKbps: (b.pair - a.pair) * 8 / 1000 / s, video };
-  })()`);
-}
-
 describe.skipIf(!support.ok)(`allocation on a capped downlink${support.ok ? '' : ` — SKIPPED: ${support.reason}`}`, () => {
-  let ns: Netns;
-  let bridge: RunningBridge;
-  const peers: BrowserPeer[] = [];
-
-  beforeAll(async () => {
-    ns = await createNetns();
-    bridge = await startTestBridge(netnsBridgeEnv(ns));
-  });
-  afterAll(async () => {
-    await Promise.all(peers.map((p) => p.close()));
-    await bridge?.close();
-    await ns?.close();
-  });
+  const fx = useNetnsBridge();
 
   it('gives a capped receiver lower layers within the estimate, the on-stage source first, and restores them when the cap is lifted', async () => {
     const room = 'alloc-capped';
-    const url = (host: string, q: string) => `http://${host}:${bridge.publicPort}/${room}?${q}`;
+    const url = (host: string, q: string) => `http://${host}:${fx.bridge.publicPort}/${room}?${q}`;
     const s1 = await openPeer(url('127.0.0.1', 'name=Stage&width=1280&height=720&fps=15&audio=0'));
-    peers.push(s1);
+    fx.track(s1);
     const s2 = await openPeer(url('127.0.0.1', 'name=Thumb&width=1280&height=720&fps=15&audio=0'));
-    peers.push(s2);
-    const r = await openPeerInNetns(ns, url(ns.hostIp, 'name=Capped&video=0&audio=0'));
-    peers.push(r);
+    fx.track(s2);
+    const r = await openPeerInNetns(fx.ns, url(fx.ns.hostIp, 'name=Capped&video=0&audio=0'));
+    fx.track(r);
     const id = (p: BrowserPeer) => until('endpoint id', p, () => p.evaluate<string | null>('window.octobridge.endpointId'), Boolean) as Promise<string>;
     const [s1Id, s2Id, rId] = [await id(s1), await id(s2), await id(r)];
     const stage = `${s1Id}-v0`;
@@ -82,7 +36,7 @@ describe.skipIf(!support.ok)(`allocation on a capped downlink${support.ok ? '' :
     const [stageSsrc, thumbSsrc] = [await ssrcOf(stage), await ssrcOf(thumb)];
     await r.evaluate(`window.octobridge.stage(${JSON.stringify(stage)})`);
 
-    const conference = bridge.videobridge.conferences().find((c) => c.endpoint(rId));
+    const conference = fx.bridge.videobridge.conferences().find((c) => c.endpoint(rId));
     if (!conference) throw new Error('no conference');
     const state = () => {
       const st = conference.allocator.state(rId);
@@ -91,22 +45,22 @@ describe.skipIf(!support.ok)(`allocation on a capped downlink${support.ok ? '' :
       return { bweKbps: st.bweBps / 1000, targetKbps: st.allocation.targetBps / 1000, stage: layer(stage), thumb: layer(thumb) };
     };
     const heights = async () => {
-      const w = await receivedOver(r, 1000);
+      const w = await receiveWindow(r, 1000);
       return { w, stage: w.video[stageSsrc]?.height ?? 0, thumb: w.video[thumbSsrc]?.height ?? 0 };
     };
 
     // Uncapped: the stage at 720p, the thumbnail at 180p.
     await until('stage 720p and thumbnail 180p uncapped', r, heights, (h) => h.stage === 720 && h.thumb === 180, 30_000);
-    const free = await receivedOver(r, 3000);
+    const free = await receiveWindow(r, 3000);
     const freeState = state();
     console.log(`[capped] uncapped: received ${free.pairKbps.toFixed(0)} kbit/s, estimate ${freeState.bweKbps.toFixed(0)} kbit/s, allocated ${freeState.targetKbps.toFixed(0)} kbit/s`);
 
     // Cap below what 720p + thumbnail take: 60 % of what the receiver got (at least 250 kbit/s).
     const cap = Math.max(250, Math.round(free.pairKbps * 0.6));
-    await ns.setDownlinkRate(cap);
+    await fx.ns.setDownlinkRate(cap);
     const capped = await until('the stage below 720p', r, heights, (h) => h.stage > 0 && h.stage < 720, 30_000);
     await new Promise((res) => setTimeout(res, 3000));
-    const settled = await receivedOver(r, 4000);
+    const settled = await receiveWindow(r, 4000);
     const st = state();
     console.log(`[capped] cap ${cap} kbit/s: estimate ${st.bweKbps.toFixed(0)} kbit/s, allocated ${st.targetKbps.toFixed(0)} kbit/s ` +
       `(stage ${st.stage?.height ?? 0}p ${Math.round((st.stage?.bitrateBps ?? 0) / 1000)} kbit/s, thumbnail ${st.thumb?.height ?? 0}p), ` +
@@ -120,7 +74,7 @@ describe.skipIf(!support.ok)(`allocation on a capped downlink${support.ok ? '' :
     expect(st.stage!.height).toBeGreaterThanOrEqual(st.thumb?.height ?? 0);
 
     // Lifted: 720p comes back (mediasoup's estimate ramps up; its SimulcastConsumer waits 10 s after a BWE downgrade).
-    await ns.setDownlinkRate(null);
+    await fx.ns.setDownlinkRate(null);
     const lifted = Date.now();
     await until('720p after lifting the cap', r, heights, (h) => h.stage === 720, 45_000);
     console.log(`[capped] cap lifted: 720p again after ${Date.now() - lifted} ms, estimate ${state().bweKbps.toFixed(0)} kbit/s`);

@@ -9,9 +9,8 @@
  * Role Conflict, so it has to start out ICE-controlling. Chromium's offer stays LJM's (no ice-lite), so its
  * connection still goes through the signed 487.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningBridge } from '../../src/bridge.ts';
-import { startTestBridge } from '../helpers/bridge.ts';
+import { describe, expect, it } from 'vitest';
+import { useTestBridge } from '../helpers/bridge.ts';
 import { expectMediaFrom, rtcStats, until } from '../helpers/media.ts';
 import { openPeer } from '../helpers/chromium.ts';
 import { openFirefoxPeer } from '../helpers/firefox.ts';
@@ -27,22 +26,13 @@ interface Peer {
   close(): Promise<void>;
 }
 
-let bridge: RunningBridge;
-const peers: Peer[] = [];
-
-beforeAll(async () => {
-  bridge = await startTestBridge();
-});
-afterAll(async () => {
-  await Promise.all(peers.map((p) => p.close()));
-  await bridge?.close();
-});
+const fixture = useTestBridge();
 
 /** Small video keeps the encoders and decoders of two browsers within 2 cores. */
 const MEDIA = 'width=320&height=180&fps=15';
 
 function roomUrl(room: string, name: string): string {
-  return `http://127.0.0.1:${bridge.publicPort}/${room}?name=${name}&${MEDIA}`;
+  return `http://127.0.0.1:${fixture.bridge.publicPort}/${room}?name=${name}&${MEDIA}`;
 }
 
 async function joinFirefox(room: string, name: string): Promise<Peer> {
@@ -59,7 +49,7 @@ async function joinFirefox(room: string, name: string): Promise<Peer> {
     },
     close: () => p.close(),
   };
-  peers.push(peer);
+  fixture.track(peer);
   return peer;
 }
 
@@ -72,7 +62,7 @@ async function joinChromium(room: string, name: string): Promise<Peer> {
     closeTab: () => p.page.close({ runBeforeUnload: true }),
     close: () => p.close(),
   };
-  peers.push(peer);
+  fixture.track(peer);
   return peer;
 }
 
@@ -134,7 +124,7 @@ describe('Firefox ESR in a standalone room', () => {
     expect(atFox[0]).toMatchObject({ from: chromeId, to: '', msgPayload: { hello: 'from chromium' } });
 
     // Firefox closes its tab: Chromium drops the tile, the bridge expires the endpoint.
-    const conference = bridge.videobridge.conferences().find((c) => c.endpoint(foxId));
+    const conference = fixture.bridge.videobridge.conferences().find((c) => c.endpoint(foxId));
     expect(conference?.endpointCount).toBe(2);
     await fox.closeTab();
     await until('Fox gone from Chromium', chrome, names(chrome), (n) => n.length === 0);

@@ -8,12 +8,10 @@
  * Needs root and `ip netns` (skipped otherwise, with the reason).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningBridge } from '../../src/bridge.ts';
-import { startTestBridge } from '../helpers/bridge.ts';
+import { describe, expect, it } from 'vitest';
 import { openPeer, type BrowserPeer } from '../helpers/chromium.ts';
-import { expectMediaFrom, until } from '../helpers/media.ts';
-import { createNetns, netnsBridgeEnv, netnsSupport, openPeerInNetns, sweepStaleNetns, type Netns } from '../helpers/netns.ts';
+import { expectMediaFrom, receiveWindow, until } from '../helpers/media.ts';
+import { createNetns, netnsSupport, openPeerInNetns, sweepStaleNetns, useNetnsBridge } from '../helpers/netns.ts';
 
 const support = netnsSupport();
 if (!support.ok) console.warn(`[netns.test] SKIPPED: ${support.reason}`);
@@ -26,80 +24,36 @@ if (!support.ok) console.warn(`[netns.test] SKIPPED: ${support.reason}`);
  */
 const CAP_KBPS = 100;
 
-/** What B receives over a window: the selected candidate pair (all media, RTCP, SCTP) and the video streams. */
+/** What B receives over a window: the whole pair, all video, and the stream that decoded the most frames. */
 interface Received {
-  /** UDP payload bytes on the selected candidate pair, kbit/s. */
   pairKbps: number;
-  /** Video RTP (payload + header bytes), kbit/s. */
   videoKbps: number;
-  /** Frame height of the video stream that decoded the most frames in the window. */
   frameHeight: number;
-  /** Frames decoded per second in the window. */
   fps: number;
-  /** Address of the bridge's candidate in the selected pair. */
   remoteAddress: string;
 }
 
-/** Sample B's getStats twice, `ms` apart, and return the rates over that window. */
+/** {@link receiveWindow}, summed up for B. */
 async function received(peer: BrowserPeer, ms: number): Promise<Received> {
-  return peer.evaluate<Received>(`(async () => {
-    const pc = window.octobridge.pc;
-    const sample = async () => {
-      const r = await pc.getStats();
-      let pair = 0, video = 0, remoteAddress = '';
-      const frames = new Map();
-      r.forEach((s) => {
-        if (s.type === 'transport' && s.selectedCandidatePairId) {
-          const p = r.get(s.selectedCandidatePairId);
-          pair += p.bytesReceived;
-          remoteAddress = r.get(p.remoteCandidateId)?.address ?? '';
-        }
-        if (s.type === 'inbound-rtp' && s.kind === 'video') {
-          video += (s.bytesReceived ?? 0) + (s.headerBytesReceived ?? 0);
-          frames.set(s.ssrc, { decoded: s.framesDecoded ?? 0, height: s.frameHeight ?? 0 });
-        }
-      });
-      return { at: performance.now(), pair, video, frames, remoteAddress };
-    };
-    const a = await sample();
-    await new Promise((r) => setTimeout(r, ${ms}));
-    const b = await sample();
-    const s = (b.at - a.at) / 1000;
-    let best = { decoded: 0, height: 0 };
-    for (const [ssrc, f] of b.frames) {
-      const d = f.decoded - (a.frames.get(ssrc)?.decoded ?? 0);
-      if (d > best.decoded) best = { decoded: d, height: f.height };
-    }
-    return { pairKbps: (b.pair - a.pair) * 8 / 1000 / s, videoKbps: (b.video - a.video) * 8 / 1000 / s,
-      frameHeight: best.height, fps: best.decoded / s, remoteAddress: b.remoteAddress };
-  })()`);
+  const w = await receiveWindow(peer, ms);
+  const streams = Object.values(w.video);
+  const best = streams.reduce((a, b) => (b.fps > a.fps ? b : a), { kbps: 0, height: 0, fps: 0 });
+  return { pairKbps: w.pairKbps, videoKbps: streams.reduce((n, v) => n + v.kbps, 0), frameHeight: best.height, fps: best.fps, remoteAddress: w.remoteAddress };
 }
 
 const fmt = (r: Received): string =>
   `pair ${r.pairKbps.toFixed(0)} kbit/s, video ${r.videoKbps.toFixed(0)} kbit/s, ${r.frameHeight}p @ ${r.fps.toFixed(1)} fps, bridge ${r.remoteAddress}`;
 
 describe.skipIf(!support.ok)(`a peer behind a rate-limited downlink (netns + tbf)${support.ok ? '' : ` — SKIPPED: ${support.reason}`}`, () => {
-  let ns: Netns;
-  let bridge: RunningBridge;
-  const peers: BrowserPeer[] = [];
-
-  beforeAll(async () => {
-    ns = await createNetns();
-    bridge = await startTestBridge(netnsBridgeEnv(ns));
-  });
-  afterAll(async () => {
-    await Promise.all(peers.map((p) => p.close()));
-    await bridge?.close();
-    await ns?.close();
-  });
+  const fx = useNetnsBridge();
 
   it('B in the namespace decodes A; its bitrate stays under the cap and recovers when it is lifted', async () => {
     const t0 = Date.now();
     const room = 'netns-room';
-    const a = await openPeer(`http://127.0.0.1:${bridge.publicPort}/${room}?name=A&width=640&height=360&fps=30`);
-    peers.push(a);
-    const b = await openPeerInNetns(ns, `http://${ns.hostIp}:${bridge.publicPort}/${room}?name=B&video=0`);
-    peers.push(b);
+    const a = await openPeer(`http://127.0.0.1:${fx.bridge.publicPort}/${room}?name=A&width=640&height=360&fps=30`);
+    fx.track(a);
+    const b = await openPeerInNetns(fx.ns, `http://${fx.ns.hostIp}:${fx.bridge.publicPort}/${room}?name=B&video=0`);
+    fx.track(b);
 
     await expectMediaFrom(b, 1);
     const joined = Date.now() - t0;
@@ -113,13 +67,13 @@ describe.skipIf(!support.ok)(`a peer behind a rate-limited downlink (netns + tbf
     const above = Date.now() - t0;
     const free = await received(b, 3000);
     console.log(`[netns.test] B uncapped: ${fmt(free)} (decoding after ${joined} ms, above the cap after ${above} ms)`);
-    expect(free.remoteAddress, 'B reaches the bridge on the host-side veth address').toBe(ns.hostIp);
+    expect(free.remoteAddress, 'B reaches the bridge on the host-side veth address').toBe(fx.ns.hostIp);
     expect(free.fps).toBeGreaterThan(5);
 
-    await ns.setDownlinkRate(CAP_KBPS);
+    await fx.ns.setDownlinkRate(CAP_KBPS);
     await new Promise((r) => setTimeout(r, 2000));
     const capped = await received(b, 5000);
-    const tbf = await ns.downlinkStats();
+    const tbf = await fx.ns.downlinkStats();
     console.log(`[netns.test] B capped at ${CAP_KBPS} kbit/s: ${fmt(capped)}; tbf ${JSON.stringify(tbf)}`);
     // tbf counts Ethernet frames; the pair counts UDP payload, so it is below the cap plus the
     // 1600 B burst (~3 kbit/s over 5 s); 10 % for the sampling times.
@@ -127,8 +81,8 @@ describe.skipIf(!support.ok)(`a peer behind a rate-limited downlink (netns + tbf
     expect(capped.videoKbps).toBeLessThanOrEqual(CAP_KBPS * 1.1);
     expect(capped.pairKbps, 'media still flows under the cap').toBeGreaterThan(10);
 
-    await ns.setDownlinkRate(null);
-    expect(await ns.downlinkStats()).toBeNull();
+    await fx.ns.setDownlinkRate(null);
+    expect(await fx.ns.downlinkStats()).toBeNull();
     const lifted = Date.now();
     const recovered = await until('B above the cap again', b, () => received(b, 2000), (r) => r.pairKbps > CAP_KBPS * 1.2, 25_000);
     console.log(`[netns.test] B after lifting the cap: ${fmt(recovered)} within ${Date.now() - lifted} ms; test ${Date.now() - t0} ms`);
@@ -136,8 +90,8 @@ describe.skipIf(!support.ok)(`a peer behind a rate-limited downlink (netns + tbf
 
   it('close() kills what runs inside and removes the namespace and its veth; dead processes\' namespaces are swept', async () => {
     const other = await createNetns({ downlinkKbps: 1000 });
-    expect(other.name).not.toBe(ns.name);
-    expect(other.hostIp).not.toBe(ns.hostIp);
+    expect(other.name).not.toBe(fx.ns.name);
+    expect(other.hostIp).not.toBe(fx.ns.hostIp);
     expect((await other.exec(['ip', '-4', '-o', 'addr', 'show', 'dev', other.nsVeth])).stdout).toContain(`inet ${other.nsIp}/24`);
     await expect(other.exec(['false'])).rejects.toThrow(/netns exec/);
     // A browser left running inside: close() must not hang on it or leave the namespace behind.

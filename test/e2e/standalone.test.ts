@@ -5,29 +5,19 @@
  * this also proves the signed ICE 487 patch. Checks decoded video, received audio, the SSRCs
  * against the source maps, the bridge channel over SCTP and colibri-ws, join/leave.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningBridge } from '../../src/bridge.ts';
-import { startTestBridge } from '../helpers/bridge.ts';
+import { describe, expect, it } from 'vitest';
+import { useTestBridge } from '../helpers/bridge.ts';
 import { openPeer, type BrowserPeer } from '../helpers/chromium.ts';
 import { expectMediaFrom, until } from '../helpers/media.ts';
 
-let bridge: RunningBridge;
-const peers: BrowserPeer[] = [];
-
-beforeAll(async () => {
-  bridge = await startTestBridge();
-});
-afterAll(async () => {
-  await Promise.all(peers.map((p) => p.close()));
-  await bridge?.close();
-});
+const fixture = useTestBridge();
 
 /** Small video keeps three encoders and six decoders within 2 cores. */
 const MEDIA = 'width=320&height=180&fps=15';
 
 async function join(room: string, name: string, extra = ''): Promise<BrowserPeer> {
-  const peer = await openPeer(`http://127.0.0.1:${bridge.publicPort}/${room}?name=${name}&${MEDIA}${extra}`);
-  peers.push(peer);
+  const peer = await openPeer(`http://127.0.0.1:${fixture.bridge.publicPort}/${room}?name=${name}&${MEDIA}${extra}`);
+  fixture.track(peer);
   return peer;
 }
 
@@ -49,13 +39,13 @@ async function hook<T>(peer: BrowserPeer, fn: (h: Hook) => T): Promise<T> {
 
 describe('standalone room', () => {
   it('rejects a bad room name with 400 and serves the page for a good one', async () => {
-    const bad = await fetch(`http://127.0.0.1:${bridge.publicPort}/bad%20room!`);
+    const bad = await fetch(`http://127.0.0.1:${fixture.bridge.publicPort}/bad%20room!`);
     expect(bad.status).toBe(400);
     expect(await bad.json()).toEqual({ error: expect.stringContaining('invalid room name') });
-    const good = await fetch(`http://127.0.0.1:${bridge.publicPort}/good-room`);
+    const good = await fetch(`http://127.0.0.1:${fixture.bridge.publicPort}/good-room`);
     expect(good.status).toBe(200);
     expect(await good.text()).toContain('<script type="module" src="/page/app.js">');
-    const lib = await fetch(`http://127.0.0.1:${bridge.publicPort}/lib/sdp-transform.js`);
+    const lib = await fetch(`http://127.0.0.1:${fixture.bridge.publicPort}/lib/sdp-transform.js`);
     expect(await lib.text()).toContain('export default');
   });
 
@@ -72,7 +62,7 @@ describe('standalone room', () => {
     expect(offer).toMatch(/m=audio 9 UDP\/TLS\/RTP\/SAVPF 111/);
     expect(offer).toMatch(/m=video 9 UDP\/TLS\/RTP\/SAVPF 100 96/);
     expect(offer).toContain('m=application 9 UDP/DTLS/SCTP webrtc-datachannel');
-    expect(offer).toContain('a=ssrc:' + String(bridge.videobridge.conferences()[0]?.localAudioSsrc) + ' msid:mixedmslabel mixedlabelaudio0');
+    expect(offer).toContain('a=ssrc:' + String(fixture.bridge.videobridge.conferences()[0]?.localAudioSsrc) + ' msid:mixedmslabel mixedlabelaudio0');
 
     await expectMediaFrom(alice, 1);
     await expectMediaFrom(bob, 1);
@@ -117,7 +107,7 @@ describe('standalone room', () => {
     expect((await got(bob)()).some((m) => (m.msgPayload as { hello?: string }).hello === 'carol')).toBe(false);
 
     // Bob closes his tab: the focus expires his endpoint, the others drop his tile.
-    const conference = bridge.videobridge.conferences().find((c) => c.endpoint(ids.alice ?? ''));
+    const conference = fixture.bridge.videobridge.conferences().find((c) => c.endpoint(ids.alice ?? ''));
     expect(conference?.endpointCount).toBe(3);
     await bob.page.close({ runBeforeUnload: true });
     for (const p of [alice, carol]) {

@@ -5,29 +5,20 @@
  * media back within 2 s (measured here), the endpoints on the other worker never stop receiving
  * each other, and the conference keeps its endpoints and sources.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningBridge } from '../../src/bridge.ts';
+import { describe, expect, it } from 'vitest';
 import type { Conference } from '../../src/colibri2/Conference.ts';
-import { startTestBridge } from '../helpers/bridge.ts';
+import { useTestBridge } from '../helpers/bridge.ts';
 import { openPeer, type BrowserPeer } from '../helpers/chromium.ts';
 import { expectMediaFrom, rtcStats, until } from '../helpers/media.ts';
 
-let bridge: RunningBridge;
 const peers: BrowserPeer[] = [];
-
-beforeAll(async () => {
-  bridge = await startTestBridge({ OCTOBRIDGE_WORKERS: '2', OCTOBRIDGE_WORKER_CONFERENCE_CONSUMERS: '2' });
-});
-afterAll(async () => {
-  await Promise.all(peers.map((p) => p.close()));
-  await bridge?.close();
-});
+const fixture = useTestBridge({ OCTOBRIDGE_WORKERS: '2', OCTOBRIDGE_WORKER_CONFERENCE_CONSUMERS: '2' });
 
 const MEDIA = 'width=320&height=180&fps=15';
 
 async function join(name: string): Promise<BrowserPeer> {
-  const peer = await openPeer(`http://127.0.0.1:${bridge.publicPort}/pool-room?name=${name}&${MEDIA}`);
-  peers.push(peer);
+  const peer = await openPeer(`http://127.0.0.1:${fixture.bridge.publicPort}/pool-room?name=${name}&${MEDIA}`);
+  peers.push(fixture.track(peer));
   await until(`${name} in the conference`, peer, async () => peer.evaluate<string | null>('window.octobridge.endpointId'), (id) => !!id);
   return peer;
 }
@@ -51,7 +42,7 @@ describe('a conference across two workers', () => {
     await expectMediaFrom(carol, 2);
     await expectMediaFrom(alice, 2);
     await expectMediaFrom(bob, 2);
-    conference = bridge.videobridge.conferences()[0]!;
+    conference = fixture.bridge.videobridge.conferences()[0]!;
     const worker = async (p: BrowserPeer): Promise<number> => conference.endpoint(await endpointId(p))!.mediaEndpoint.slot.index;
     expect(await worker(alice)).toBe(await worker(bob));
     expect(await worker(carol)).not.toBe(await worker(alice));
@@ -106,8 +97,8 @@ describe('a conference across two workers', () => {
     // Alice never stopped decoding Bob: no 1 s window without new frames.
     for (let i = 10; i < aliceFrames.length; i++) expect(aliceFrames[i]!, `sample ${i}`).toBeGreaterThan(aliceFrames[i - 10]!);
     // A replacement worker took the dead one's place; the conference kept its endpoints and sources.
-    expect(bridge.media.workers.every((w) => w.alive)).toBe(true);
-    expect(bridge.media.workers.some((w) => w.worker.pid === pid)).toBe(false);
+    expect(fixture.bridge.media.workers.every((w) => w.alive)).toBe(true);
+    expect(fixture.bridge.media.workers.some((w) => w.worker.pid === pid)).toBe(false);
     expect(conference.endpoints().map((e) => [e.id, e.sources.map((s) => s.id).sort()])).toEqual(before);
     expect(conference.endpoint(carolId)!.mediaEndpoint.slot.alive).toBe(true);
   });

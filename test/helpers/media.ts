@@ -81,3 +81,46 @@ export async function expectMediaFrom(peer: PagePeer, senders: number): Promise<
     expect((s.kind === 'video' ? maps.video : maps.audio).map((m) => m.ssrc)).toContain(s.ssrc);
   }
 }
+
+/** What a peer received over a window (see {@link receiveWindow}). */
+export interface ReceiveWindow {
+  /** Bytes received on the selected candidate pair (all media, RTCP, SCTP), kbit/s. */
+  pairKbps: number;
+  /** Address of the remote (bridge) candidate of the selected pair. */
+  remoteAddress: string;
+  /** Per inbound video SSRC: RTP kbit/s (payload + headers), the last frame height, frames decoded per second. */
+  video: Record<string, { kbps: number; height: number; fps: number }>;
+}
+
+/** Samples the page's `getStats()` twice, `ms` apart, and returns the rates over that window. */
+export function receiveWindow(peer: PagePeer, ms: number): Promise<ReceiveWindow> {
+  return peer.evaluate<ReceiveWindow>(`(async () => {
+    const pc = window.octobridge.pc;
+    const sample = async () => {
+      const r = await pc.getStats();
+      let pair = 0, remoteAddress = '';
+      const video = {};
+      r.forEach((s) => {
+        if (s.type === 'transport' && s.selectedCandidatePairId) {
+          const p = r.get(s.selectedCandidatePairId);
+          pair += p.bytesReceived;
+          remoteAddress = r.get(p.remoteCandidateId)?.address ?? '';
+        }
+        if (s.type === 'inbound-rtp' && s.kind === 'video') {
+          video[s.ssrc] = { bytes: (s.bytesReceived ?? 0) + (s.headerBytesReceived ?? 0), frames: s.framesDecoded ?? 0, height: s.frameHeight ?? 0 };
+        }
+      });
+      return { at: performance.now(), pair, video, remoteAddress };
+    };
+    const a = await sample();
+    await new Promise((r) => setTimeout(r, ${ms}));
+    const b = await sample();
+    const s = (b.at - a.at) / 1000;
+    const video = {};
+    for (const [ssrc, v] of Object.entries(b.video)) {
+      const p = a.video[ssrc] ?? { bytes: 0, frames: 0 };
+      video[ssrc] = { kbps: (v.bytes - p.bytes) * 8 / 1000 / s, height: v.height, fps: (v.frames - p.frames) / s };
+    }
+    return { pairKbps: (b.pair - a.pair) * 8 / 1000 / s, remoteAddress: b.remoteAddress, video };
+  })()`);
+}

@@ -22,6 +22,8 @@ import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import { useTestBridge, type BridgeFixture } from './bridge.ts';
 import { CHROMIUM, openPeerWith, type BrowserPeer } from './chromium.ts';
 
 /** The /16 the namespaces' /24 subnets are taken from (10.213.<index>.0/24, index 1..254). */
@@ -426,5 +428,37 @@ export function netnsBridgeEnv(ns: Netns): Record<string, string> {
     OCTOBRIDGE_LISTEN_IP: ns.hostIp,
     JVB_ADVERTISE_IPS: ns.hostIp,
     OCTOBRIDGE_PUBLIC_HOST: '0.0.0.0',
+  };
+}
+
+/** A namespace and a bridge reachable from it (and from loopback), for one test file. */
+export interface NetnsBridgeFixture extends BridgeFixture {
+  /** The namespace (set once the file's `beforeAll` has run). */
+  readonly ns: Netns;
+}
+
+/**
+ * Registers, in the calling test file (inside its `describe`): `beforeAll` creating a namespace and starting a
+ * test bridge with {@link netnsBridgeEnv}; `afterAll` closing the tracked peers, the bridge, then the namespace.
+ */
+export function useNetnsBridge(): NetnsBridgeFixture {
+  let ns: Netns | undefined;
+  beforeAll(async () => {
+    ns = await createNetns();
+  });
+  // Registered before the bridge's: vitest runs afterAll hooks as a stack, so this one runs last.
+  afterAll(async () => {
+    await ns?.close();
+  });
+  const fixture = useTestBridge(() => netnsBridgeEnv(ns as Netns));
+  return {
+    get ns(): Netns {
+      if (!ns) throw new Error('the namespace is not created yet (use it inside a test or hook)');
+      return ns;
+    },
+    get bridge() {
+      return fixture.bridge;
+    },
+    track: fixture.track,
   };
 }
