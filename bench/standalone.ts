@@ -7,12 +7,12 @@
  *   npm run bench:standalone -- [--joins 5] [--seconds 20] [--width 1280 --height 720 --fps 30]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { PROJECT_ROOT } from '../src/config/config.ts';
 import { CHROMIUM, CHROMIUM_ARGS } from '../test/helpers/chromium.ts';
+import { childrenOf, cpuSeconds, rssKiB } from './forwarding/measure.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -26,36 +26,7 @@ const { values: args } = parseArgs({
   },
 });
 
-const CLK_TCK = 100; // USER_HZ on Linux
 const PUBLIC_PORT = Number(args.port);
-
-/** utime+stime of a process, in seconds. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
-}
-
-/** Resident set size, KiB. */
-function rssKiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) : 0;
-}
-
-function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === pid) out.push(Number(d));
-    } catch {
-      // process went away
-    }
-  }
-  return out;
-}
 
 async function startBridge(): Promise<{ proc: ChildProcess; workerPids: number[] }> {
   const proc = spawn(process.execPath, [path.join(PROJECT_ROOT, 'src', 'main.ts')], {

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Run a command with octobridge's set-up done and its Node on PATH:
-#   sh scripts/run.sh <start|test> <command> [args...]
+#   sh scripts/run.sh <start|test|bench> <command> [args...]
 set -eu
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 PROFILE="$1"; shift

@@ -4,6 +4,7 @@
 #
 #   sh scripts/setup.sh start   # apt build/runtime packages, Node 24, npm ci, mediasoup worker
 #   sh scripts/setup.sh test    # the same plus the test peers (Chromium, Firefox ESR)
+#   sh scripts/setup.sh bench   # the same as test plus Janus (the torture harness's --janus)
 #
 # Only the npm registry and Debian's apt archive are used. Nothing from GitHub or PyPI.
 set -eu
@@ -18,12 +19,15 @@ die() { printf '[setup] ERROR: %s\n' "$*" >&2; exit 1; }
 # Build + runtime of the mediasoup worker (native/README.md), then per-profile peers.
 APT_BUILD="build-essential pkg-config ninja-build python3 libuv1-dev libssl-dev libsrtp2-dev libabsl-dev libflatbuffers-dev flatbuffers-compiler"
 APT_BACKPORTS="meson"                       # mediasoup 3.27 needs meson >= 1.1; bookworm has 1.0.1
-APT_TEST="chromium firefox-esr fonts-liberation prosody lua-sec lua-event lua-unbound"
+# wireguard-tools, wireguard-go, iputils-ping: the WireGuard tests (test/e2e/wireguard.test.ts; no kernel module here)
+APT_TEST="chromium firefox-esr fonts-liberation prosody lua-sec lua-event lua-unbound wireguard-tools wireguard-go iputils-ping"
+APT_BENCH="janus"                           # Janus VideoRoom, side by side in `npm run torture -- --janus`
 [ "${OCTOBRIDGE_WORKER_TESTS:-0}" = "1" ] && APT_BACKPORTS="$APT_BACKPORTS catch2"
 
 missing=""
 want="$APT_BUILD"
 [ "$PROFILE" = "test" ] && want="$want $APT_TEST"
+[ "$PROFILE" = "bench" ] && want="$want $APT_TEST $APT_BENCH"
 for p in $want; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done

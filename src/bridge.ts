@@ -1,7 +1,7 @@
 /**
- * Assembles a running octobridge from a {@link Config}: media engine, colibri2 bridge, bridge
- * channel services, embedded focus (standalone mode) and the HTTP servers. Used by main.ts and
- * by the end-to-end tests (which run the bridge in-process on free ports).
+ * Assembles a running octobridge from a {@link Config}: WireGuard (when configured), media engine,
+ * colibri2 bridge, bridge channel services, embedded focus (standalone mode) and the HTTP servers.
+ * Used by main.ts and by the end-to-end tests (which run the bridge in-process on free ports).
  */
 import { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
@@ -10,12 +10,16 @@ import { ColibriWebSocketService } from './channel/ColibriWebSocketService.ts';
 import { Lifecycle } from './colibri2/Lifecycle.ts';
 import { Videobridge } from './colibri2/Videobridge.ts';
 import type { Config } from './config/config.ts';
+import { RestColibri2Client } from './focus/RestColibri2Client.ts';
 import { Focus } from './focus/Focus.ts';
+import { videobridgeRestBackend } from './http/colibri2Rest.ts';
 import { startPrivateServer } from './http/PrivateServer.ts';
 import { startPublicServer } from './http/PublicServer.ts';
 import type { Logger } from './logger.ts';
 import { MediaEngine } from './media/MediaEngine.ts';
 import { attachMetrics } from './metrics/attach.ts';
+import { Metrics } from './metrics/Metrics.ts';
+import { WireGuardManager } from './relay/wireguard.ts';
 import { StatsCollector } from './metrics/StatsCollector.ts';
 import { BreweryConnection } from './xmpp/BreweryConnection.ts';
 
@@ -34,14 +38,37 @@ export interface RunningBridge {
   /** Actual public / private ports (differ from config when it said 0). */
   publicPort: number;
   privatePort: number;
+  /** The WireGuard interface the relays run in (`octobridge.relay.wireguard`), undefined when not configured. */
+  wireguard: WireGuardManager | undefined;
   close(): Promise<void>;
 }
 
 /**
- * Start everything.
- * @throws Error when the worker cannot start or a port is taken (the message says which).
+ * Start everything. WireGuard comes first (its interface exists before anything announces the
+ * relay address) and is stopped again when a later part fails to start.
+ * `opts.wireguardNetns`: run the WireGuard commands in that network namespace (tests: the bridge
+ * stays in the host namespace, its tunnel lives in a test namespace).
+ * @throws Error when the worker cannot start, a port is taken, or the WireGuard interface cannot be
+ * brought up (WireGuardError; the message says which).
  */
-export async function startBridge(config: Config, log: Logger): Promise<RunningBridge> {
+export async function startBridge(config: Config, log: Logger, opts: { wireguardNetns?: string } = {}): Promise<RunningBridge> {
+  const metricsRegistry = new Metrics();
+  const wireguard = config.relay.wireguard
+    ? new WireGuardManager(config.relay.wireguard, log.child({ component: 'wireguard' }), {
+        metrics: metricsRegistry,
+        ...(opts.wireguardNetns ? { netns: opts.wireguardNetns } : {}),
+      })
+    : undefined;
+  await wireguard?.start();
+  try {
+    return await startParts(config, log, wireguard, metricsRegistry);
+  } catch (err) {
+    await wireguard?.stop();
+    throw err;
+  }
+}
+
+async function startParts(config: Config, log: Logger, wireguard: WireGuardManager | undefined, metricsRegistry: Metrics): Promise<RunningBridge> {
   const media = await MediaEngine.create(
     { ...config.media, videoCodecs: config.focus.videoCodecs, iceConsentTimeoutSec: 30 },
     log.child({ component: 'media' }),
@@ -57,6 +84,7 @@ export async function startBridge(config: Config, log: Logger): Promise<RunningB
       allocation: config.cc,
       recentSpeakersCount: config.recentSpeakersCount,
       connectionStatsIntervalMs: config.connectionStatsIntervalMs,
+      ...(config.relay.enabled && config.relay.relayId ? { relay: { enabled: true, relayId: config.relay.relayId, listenIp: relayListenIp(config) } } : {}),
       ...(config.announceVersion ? { announceVersion: config.version } : {}),
       ...(config.websockets.enabled
         ? {
@@ -81,7 +109,23 @@ export async function startBridge(config: Config, log: Logger): Promise<RunningB
   videobridge.on('endpointExpired', (conference, id, reason) => bridgeEvents.emit('endpointExpired', conference.meetingId, id, reason));
   videobridge.on('endpointRelocated', (conference, id) => bridgeEvents.emit('endpointRelocated', conference.meetingId, id));
   const focus = config.focus.enabled
-    ? new Focus(videobridge, { videoCodecs: config.focus.videoCodecs, events: bridgeEvents }, log.child({ component: 'focus' }))
+    ? new Focus(
+        videobridge,
+        {
+          videoCodecs: config.focus.videoCodecs,
+          events: bridgeEvents,
+          ...(config.focus.cascade.length > 0 && config.relay.relayId && config.relay.region
+            ? {
+                cascade: {
+                  relayId: config.relay.relayId,
+                  region: config.relay.region,
+                  others: config.focus.cascade.map((b) => ({ relayId: b.relayId, region: b.region, client: new RestColibri2Client(b.url) })),
+                },
+              }
+            : {}),
+        },
+        log.child({ component: 'focus' }),
+      )
     : undefined;
   const publicServer = await startPublicServer(
     { host: config.http.publicHost, port: config.http.publicPort, ...(focus ? { focus } : {}), ...(colibriWs ? { colibriWs } : {}) },
@@ -124,7 +168,7 @@ export async function startBridge(config: Config, log: Logger): Promise<RunningB
   const healthProblem = (): string | undefined => {
     if (!media.healthy) return 'mediasoup worker is not running';
     if (xmpp.length > 0 && !xmpp.some((x) => x.online)) return 'XMPP: not connected to any server';
-    return undefined;
+    return wireguard?.healthProblem();
   };
   const metrics = attachMetrics({
     videobridge,
@@ -134,7 +178,7 @@ export async function startBridge(config: Config, log: Logger): Promise<RunningB
     healthProblem,
     ...(config.region ? { region: config.region } : {}),
     log: log.child({ component: 'metrics' }),
-  });
+  }, metricsRegistry);
   const privateServer = await startPrivateServer(
     {
       host: config.http.privateHost,
@@ -142,9 +186,11 @@ export async function startBridge(config: Config, log: Logger): Promise<RunningB
       version: config.version,
       modules: config.rest,
       healthCheck: healthProblem,
+      ...(wireguard ? { healthDetail: () => ({ wireguard: wireguard.healthDetail() }) } : {}),
       stats: () => stats.snapshot(),
       lifecycle,
       metrics: (accept) => metrics.renderMetrics(accept),
+      colibri: videobridgeRestBackend(videobridge),
     },
     log.child({ component: 'http-private' }),
   );
@@ -164,6 +210,7 @@ export async function startBridge(config: Config, log: Logger): Promise<RunningB
     privateServer,
     publicPort,
     privatePort,
+    wireguard,
     async close() {
       if (closed) return;
       closed = true;
@@ -181,6 +228,17 @@ export async function startBridge(config: Config, log: Logger): Promise<RunningB
         new Promise<void>((r) => publicServer.close(() => r())),
         new Promise<void>((r) => privateServer.close(() => r())),
       ]);
+      await wireguard?.stop();
     },
   };
+}
+
+/**
+ * The address relay transports listen on: the WireGuard tunnel address when the bridge manages one, else the media
+ * listen address (loopback when that is the wildcard, which a relay's other end could not be told).
+ */
+function relayListenIp(config: Config): string {
+  const tunnel = config.relay.wireguard?.address?.split('/')[0];
+  if (tunnel) return tunnel;
+  return config.media.listenIp === '0.0.0.0' || config.media.listenIp === '::' ? '127.0.0.1' : config.media.listenIp;
 }

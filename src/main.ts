@@ -36,9 +36,14 @@ async function main(): Promise<void> {
     log.info({ reason }, 'exiting');
     void bridge.close().finally(() => process.exit(0));
   });
-  bridge.media.once('workerDied', () => {
-    log.fatal('mediasoup worker died; exiting');
-    void bridge.close().finally(() => process.exit(1));
+  // The media engine replaces a dead worker and the conferences on it recover (README "Workers");
+  // exit only when, some seconds later, no worker runs at all (the replacement failed too).
+  bridge.media.on('workerDied', () => {
+    setTimeout(() => {
+      if (bridge.media.healthy) return;
+      log.fatal('no mediasoup worker is running; exiting');
+      void bridge.close().finally(() => process.exit(1));
+    }, 5000).unref();
   });
   const stop = (signal: string): void => {
     log.info({ signal }, 'shutting down');

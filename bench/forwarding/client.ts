@@ -83,7 +83,7 @@ export const CLIENT_MEDIA: Media[] = [
 ];
 
 /** werift's codec list for {@link CLIENT_MEDIA} (built with werift's factories, as werift wants). */
-function weriftCodecs(): { audio: RTCRtpCodecParameters[]; video: RTCRtpCodecParameters[] } {
+export function weriftCodecs(): { audio: RTCRtpCodecParameters[]; video: RTCRtpCodecParameters[] } {
   const fb = VIDEO_FB.map((f) => (f.subtype ? { type: f.type, parameter: f.subtype } : { type: f.type }));
   return {
     audio: [useOPUS({ payloadType: 111, parameters: 'minptime=10;useinbandfec=1', rtcpFeedback: [{ type: 'transport-cc' }] })],
@@ -92,6 +92,63 @@ function weriftCodecs(): { audio: RTCRtpCodecParameters[]; video: RTCRtpCodecPar
       new RTCRtpCodecParameters({ mimeType: 'video/rtx', clockRate: 90000, payloadType: 96, parameters: 'apt=100' }),
     ],
   };
+}
+
+/**
+ * A werift peer connection that negotiates exactly {@link CLIENT_MEDIA} and uses only
+ * `localAddress` for ICE (default 127.0.0.1: the bridges listen on loopback; a namespace's veth
+ * address to reach a server inside a network namespace).
+ */
+export function clientPeerConnection(localAddress = '127.0.0.1'): RTCPeerConnection {
+  return new RTCPeerConnection({
+    codecs: weriftCodecs(),
+    headerExtensions: {
+      audio: [useAudioLevelIndication(), useTransportWideCC(), useSdesMid()],
+      video: [useAbsSendTime(), useTransportWideCC(), useSdesMid()],
+    },
+    iceAdditionalHostAddresses: [localAddress],
+    iceUseIpv6: false,
+    iceFilterCandidatePair: (pair) => pair.localCandidate.host === localAddress,
+  });
+}
+
+/**
+ * Open lib-jitsi-meet's bridge channel on `pc` and pass every text message to `onMessage`.
+ * Stream 0, as a browser that is the DTLS client opens it (RFC 8832 §6: the DTLS client uses
+ * even ids). werift picks the parity from its ICE role instead, and is the ICE-controlling side
+ * against octobridge, so left alone it would open stream 1, which the bridge does not listen on.
+ * Resolves with the channel once it is open. @throws Error when it is not open within `timeoutMs`.
+ */
+export async function openBridgeChannel(pc: RTCPeerConnection, onMessage: (text: string) => void, timeoutMs = 10_000): Promise<RTCDataChannel> {
+  const dc = pc.createDataChannel(BRIDGE_CHANNEL_LABEL, { protocol: BRIDGE_CHANNEL_PROTOCOL, ordered: true, id: 0 });
+  dc.onMessage.subscribe((data) => onMessage(typeof data === 'string' ? data : data.toString('utf8')));
+  if (dc.readyState !== 'open') await dc.stateChanged.watch((s) => s === 'open', timeoutMs);
+  return dc;
+}
+
+/** One entry of a source map: `ssrc` (and `rtx`, video) now carry `source` of `owner`. */
+export interface SourceMapEntry extends AnnouncedSource {
+  ssrc: number;
+  rtx?: number;
+}
+
+/** The entries of a bridge-channel `AudioSourcesMap` / `VideoSourcesMap` message; [] for any other text. */
+export function sourceMapEntries(text: string): SourceMapEntry[] {
+  let m: { colibriClass?: string; mappedSources?: { source: string; owner: string | null; ssrc: number; rtx?: number }[] };
+  try {
+    m = JSON.parse(text);
+  } catch {
+    return [];
+  }
+  const kind = m.colibriClass === 'VideoSourcesMap' ? 'video' : m.colibriClass === 'AudioSourcesMap' ? 'audio' : undefined;
+  if (!kind) return [];
+  return (m.mappedSources ?? []).map((s) => ({
+    kind,
+    source: s.source,
+    owner: s.owner ?? '',
+    ssrc: s.ssrc,
+    ...(kind === 'video' && s.rtx !== undefined && s.rtx !== -1 ? { rtx: s.rtx } : {}),
+  }));
 }
 
 /** Counters and samples a receiver writes into; shared by every receiver of a run. */
@@ -136,17 +193,7 @@ export class BenchClient {
     this.role = role;
     this.#log = log;
     this.#stream = role === 'sender' ? new SyntheticStream(index, profile) : undefined;
-    this.pc = new RTCPeerConnection({
-      codecs: weriftCodecs(),
-      headerExtensions: {
-        audio: [useAudioLevelIndication(), useTransportWideCC(), useSdesMid()],
-        video: [useAbsSendTime(), useTransportWideCC(), useSdesMid()],
-      },
-      // Loopback only: the bridges listen on 127.0.0.1.
-      iceAdditionalHostAddresses: ['127.0.0.1'],
-      iceUseIpv6: false,
-      iceFilterCandidatePair: (pair) => pair.localCandidate.host === '127.0.0.1',
-    });
+    this.pc = clientPeerConnection();
   }
 
   /** RTP packets received so far, all SSRCs. */
@@ -217,28 +264,13 @@ export class BenchClient {
    * Resolves when the channel is open. @throws Error on timeout.
    */
   async openBridgeChannel(timeoutMs = 10_000): Promise<void> {
-    // Stream 0, as a browser that is the DTLS client opens it (RFC 8832 §6: the DTLS client uses
-    // even ids). werift picks the parity from its ICE role instead, and is the ICE-controlling
-    // side here, so left alone it would open stream 1, which the bridge does not listen on.
-    const dc = this.pc.createDataChannel(BRIDGE_CHANNEL_LABEL, { protocol: BRIDGE_CHANNEL_PROTOCOL, ordered: true, id: 0 });
-    this.#channel = dc;
-    dc.onMessage.subscribe((data) => this.#onChannelMessage(typeof data === 'string' ? data : data.toString('utf8')));
-    if (dc.readyState !== 'open') await dc.stateChanged.watch((s) => s === 'open', timeoutMs);
+    this.#channel = await openBridgeChannel(this.pc, (text) => this.#onChannelMessage(text), timeoutMs);
   }
 
   #onChannelMessage(text: string): void {
-    let m: { colibriClass?: string; mappedSources?: { source: string; owner: string | null; ssrc: number; rtx?: number }[] };
-    try {
-      m = JSON.parse(text);
-    } catch {
-      return;
-    }
-    const kind = m.colibriClass === 'VideoSourcesMap' ? 'video' : m.colibriClass === 'AudioSourcesMap' ? 'audio' : undefined;
-    if (!kind) return;
-    for (const s of m.mappedSources ?? []) {
-      const entry = { kind, source: s.source, owner: s.owner ?? '' } as const;
-      this.announced.set(s.ssrc, entry);
-      if (kind === 'video' && s.rtx !== undefined && s.rtx !== -1) this.announced.set(s.rtx, entry);
+    for (const { ssrc, rtx, ...entry } of sourceMapEntries(text)) {
+      this.announced.set(ssrc, entry);
+      if (rtx !== undefined) this.announced.set(rtx, entry);
     }
   }
 

@@ -1,6 +1,6 @@
 /**
- * Measuring helpers of the forwarding benchmark: process CPU time from /proc, delay samples and
- * their percentiles.
+ * Measuring helpers of the benchmarks: process CPU time and memory from /proc, process trees,
+ * delay samples and their percentiles.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 
@@ -18,20 +18,69 @@ export function cpuSeconds(pid: number): number {
   }
 }
 
-/** Pids whose parent is `pid` (the mediasoup workers of this process are its children). */
-export function childrenOf(pid: number): number[] {
-  const out: number[] = [];
+/** Parent pid of every process, from one scan of /proc. */
+function parentPids(): Map<number, number> {
+  const parent = new Map<number, number>();
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     try {
       const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === pid) out.push(Number(d));
+      parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
     } catch {
       // process went away
     }
   }
+  return parent;
+}
+
+/** Pids whose parent is `pid` (the mediasoup workers of this process are its children). */
+export function childrenOf(pid: number): number[] {
+  return [...parentPids()].filter(([, ppid]) => ppid === pid).map(([child]) => child);
+}
+
+/**
+ * Every descendant of `pid` (children, their children ...), from one scan of /proc. A browser's
+ * renderer and GPU processes are descendants of the process that launched it.
+ */
+export function descendantsOf(pid: number): number[] {
+  const parent = parentPids();
+  const out: number[] = [];
+  const todo = [pid];
+  while (todo.length > 0) {
+    const p = todo.pop() as number;
+    for (const [child, ppid] of parent) {
+      if (ppid === p) {
+        out.push(child);
+        todo.push(child);
+      }
+    }
+  }
   return out;
+}
+
+/** Resident set size of a process, KiB (`VmRSS` of /proc/<pid>/status); 0 when it is gone. */
+export function rssKiB(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Proportional set size of a process, KiB (`Pss` of /proc/<pid>/smaps_rollup): its private pages
+ * plus its share of pages shared with other processes, so the PSS of a browser's processes adds
+ * up to what the browser costs (their RSS would count shared libraries once per process).
+ * 0 when it is gone.
+ */
+export function pssKiB(pid: number): number {
+  try {
+    const m = /^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
 }
 
 /** The command name of a process (`comm`, 15 chars), '' when it is gone. */

@@ -86,7 +86,7 @@ function vp8Template(size: number, first: boolean, key: boolean): Buffer {
  * Builds one sender's packets: templates made once, copied and stamped per packet (a memcpy,
  * no codec work). Sequence numbers and timestamps start at random values, as a browser's do.
  */
-export class SyntheticStream {
+export class SyntheticStream implements PacedStream {
   readonly #senderIndex: number;
   readonly #profile: LoadProfile;
   /** [key][packet index] payload templates without the trailer. */
@@ -145,15 +145,28 @@ export class SyntheticStream {
     stampTrailer(payload, this.#senderIndex);
     this.#audioSeq = (this.#audioSeq + 1) & 0xffff;
     this.#audioTs = (this.#audioTs + Math.round(48000 / this.#profile.audioPps)) >>> 0;
-    const header = new RtpHeader({
-      sequenceNumber: this.#audioSeq,
-      timestamp: this.#audioTs,
-      extension: true,
-      // V=1 (voice activity), level 30 -dBov.
-      extensions: [{ id: AUDIO_LEVEL_EXT_ID, payload: Buffer.from([0x80 | 30]) }],
-    });
-    return new RtpPacket(header, payload);
+    return new RtpPacket(audioHeader(this.#audioSeq, this.#audioTs), payload);
   }
+}
+
+/** The RTP header of an audio packet, with `ssrc-audio-level` (V=1: voice activity, level 30 -dBov). */
+export function audioHeader(sequenceNumber: number, timestamp: number): RtpHeader {
+  return new RtpHeader({
+    sequenceNumber,
+    timestamp,
+    extension: true,
+    extensions: [{ id: AUDIO_LEVEL_EXT_ID, payload: Buffer.from([0x80 | 30]) }],
+  });
+}
+
+/** What the {@link Pacer} sends from: one sender's video frames and audio packets. */
+export interface PacedStream {
+  /** The RTP packets of the next video frame (the last with the marker bit). */
+  nextVideoFrame(): RtpPacket[];
+  /** The next audio packet. */
+  nextAudioPacket(): RtpPacket;
+  /** Make the next video frame a keyframe. */
+  requestKeyFrame(): void;
 }
 
 /** Where a sender's packets go (werift tracks). */
@@ -165,23 +178,44 @@ export interface PacketSink {
 /**
  * Paces every sender from one 5 ms timer: each sender sends the frames and audio packets that are
  * due by its own clock (start offsets staggered so senders do not all fire in the same tick).
- * A frame's packets go out back to back, as a browser's pacer sends small frames.
+ * A frame's packets go out back to back, as a browser's pacer sends small frames. A sender added
+ * while the pacer runs starts at once (its clock starts when it is added).
  */
 export class Pacer {
   readonly #profile: LoadProfile;
-  readonly #senders: { stream: SyntheticStream; sink: PacketSink; offsetMs: number; frames: number; audio: number }[] = [];
+  readonly #senders: { stream: PacedStream; sink: PacketSink; offsetMs: number; frames: number; audio: number; withAudio: boolean }[] = [];
+  readonly #maxBurst: number;
   #timer: NodeJS.Timeout | undefined;
   #t0 = 0;
   /** Packets handed to werift since start. */
   sent = 0;
+  /** Video frames not sent because more than `maxBurstFrames` were due at once (a stalled event loop). */
+  skippedFrames = 0;
 
-  constructor(profile: LoadProfile) {
+  /**
+   * `opts.maxBurstFrames`: when a sender is more than this many frames behind (the event loop
+   * stalled), the older ones are skipped as a browser's encoder drops frames, instead of going out
+   * in one burst (default: never skip).
+   */
+  constructor(profile: LoadProfile, opts: { maxBurstFrames?: number } = {}) {
     this.#profile = profile;
+    this.#maxBurst = opts.maxBurstFrames ?? Number.POSITIVE_INFINITY;
   }
 
-  add(stream: SyntheticStream, sink: PacketSink): void {
-    const offsetMs = (this.#senders.length * 7) % Math.round(1000 / this.#profile.videoFps);
-    this.#senders.push({ stream, sink, offsetMs, frames: 0, audio: 0 });
+  /**
+   * Send `stream` into `sink` from now on. `opts.audio` false: video only (e.g. the second and
+   * third simulcast encodings of a sender, whose audio goes with the first).
+   */
+  add(stream: PacedStream, sink: PacketSink, opts: { audio?: boolean } = {}): void {
+    const stagger = (this.#senders.length * 7) % Math.round(1000 / this.#profile.videoFps);
+    const offsetMs = stagger + (this.#timer ? performance.now() - this.#t0 : 0);
+    this.#senders.push({ stream, sink, offsetMs, frames: 0, audio: 0, withAudio: opts.audio ?? true });
+  }
+
+  /** Stop sending `stream` (no-op when it is not paced). */
+  remove(stream: PacedStream): void {
+    const i = this.#senders.findIndex((s) => s.stream === stream);
+    if (i >= 0) this.#senders.splice(i, 1);
   }
 
   start(): void {
@@ -196,10 +230,16 @@ export class Pacer {
       const t = now - s.offsetMs;
       if (t < 0) continue;
       const framesDue = Math.floor((t * p.videoFps) / 1000) + 1;
-      for (; s.frames < framesDue; s.frames++) {
-        for (const pkt of s.stream.nextVideoFrame()) s.sink.sendVideo(pkt);
-        this.sent += p.packetsPerFrame;
+      if (framesDue - s.frames > this.#maxBurst) {
+        this.skippedFrames += framesDue - this.#maxBurst - s.frames;
+        s.frames = framesDue - this.#maxBurst;
       }
+      for (; s.frames < framesDue; s.frames++) {
+        const packets = s.stream.nextVideoFrame();
+        for (const pkt of packets) s.sink.sendVideo(pkt);
+        this.sent += packets.length;
+      }
+      if (!s.withAudio) continue;
       const audioDue = Math.floor((t * p.audioPps) / 1000) + 1;
       for (; s.audio < audioDue; s.audio++) {
         s.sink.sendAudio(s.stream.nextAudioPacket());

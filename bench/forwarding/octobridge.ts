@@ -18,19 +18,11 @@ import { randomUUID } from 'node:crypto';
 import type { RunningBridge } from '../../src/bridge.ts';
 import type { ConferenceModifyRequest } from '../../src/colibri2/types.ts';
 import { buildSessionInitiate, sessionAcceptToColibri2 } from '../../src/focus/jingle.ts';
-import type { JingleSession } from '../../src/focus/protocol.ts';
 import { startTestBridge } from '../../test/helpers/bridge.ts';
-// @ts-ignore -- plain ES module of the page (no build step, no .d.ts); its JSDoc documents the shapes.
-import * as sdpModule from '../../src/focus/page/sdp.js';
 import { CLIENT_MEDIA, type BenchClient } from './client.ts';
 import { childrenOf, commandOf } from './measure.ts';
+import { pageSdp as sdp } from './pageSdp.ts';
 import type { Target } from './target.ts';
-
-interface SdpApi {
-  jingleToSdp(jingle: JingleSession, options?: { sessionId?: number | string; iceLite?: boolean }): string;
-  answerToJingle(sdp: string, options: { endpointId: string; tpcId?: number; videoType?: string }): JingleSession;
-}
-const sdp = sdpModule as unknown as SdpApi;
 
 /** A mediasoup worker as the pool may expose it (`bridge.media.workers[i].worker`). */
 interface PoolEntry {

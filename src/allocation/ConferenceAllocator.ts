@@ -117,10 +117,13 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
 
   // ---------------------------------------------------------------- endpoints and sources
 
-  /** An endpoint joined: it sends (speech activity) and receives (a controller). */
-  addEndpoint(id: string, sink: ReceiverSink, initialLastN?: number): void {
+  /**
+   * An endpoint joined: it sends (speech activity) and receives (a controller). A relay to another bridge is a
+   * receiver too (JVB's AddReceiver semantics), with `speaker: false`: it never speaks itself.
+   */
+  addEndpoint(id: string, sink: ReceiverSink, initialLastN?: number, opts: { speaker?: boolean } = {}): void {
     if (this.#receivers.has(id)) return;
-    this.speech.add(id);
+    if (opts.speaker !== false) this.speech.add(id);
     this.#receivers.set(id, {
       id,
       sink,
@@ -151,6 +154,21 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
     this.#scheduleAll();
   }
 
+  /**
+   * An endpoint behind a relay (on another bridge): it speaks (its audio is relayed here) and owns sources, but
+   * receives through the other bridge's allocation, not ours.
+   */
+  addRemoteEndpoint(id: string): void {
+    this.speech.add(id);
+  }
+
+  /** An endpoint behind a relay left: its sources go with it. */
+  removeRemoteEndpoint(id: string): void {
+    if (this.#receivers.has(id)) return;
+    this.speech.remove(id);
+    for (const s of [...this.#sources.values()]) if (s.owner === id) this.removeSource(s.name);
+  }
+
   /** A source exists (or changed kind/owner). Video starts with no layers until {@link setLayers}. */
   addSource(name: string, owner: string, kind: 'audio' | 'video', videoType: VideoType = 'CAMERA'): void {
     const cur = this.#sources.get(name);
@@ -170,6 +188,11 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
       r.audioApplied.delete(name);
     }
     if (s.kind === 'video') this.#scheduleAll(s.owner);
+  }
+
+  /** The endpoint that sends a source, if it exists. */
+  ownerOf(name: string): string | undefined {
+    return this.#sources.get(name)?.owner;
   }
 
   /** Whether a source exists in the conference. */

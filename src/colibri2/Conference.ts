@@ -11,7 +11,7 @@
  * periodic `ConnectionStats`.
  */
 import { EventEmitter } from 'node:events';
-import { randomInt } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { ConferenceAllocator, type ReceiverSink } from '../allocation/ConferenceAllocator.ts';
 import { DEFAULT_ALLOCATION_CONFIG, type AllocationConfig } from '../allocation/settings.ts';
 import type { Layer } from '../allocation/types.ts';
@@ -24,6 +24,7 @@ import type { MediaEndpoint } from '../media/MediaEndpoint.ts';
 import { pickCodec, RtpMappingError, sourceLayout } from '../media/rtp.ts';
 import type { MappedSource, VideoType } from '../media/types.ts';
 import { Endpoint } from './Endpoint.ts';
+import { Relay } from './Relay.ts';
 import { badRequest, Colibri2Error, endpointNotFound } from './errors.ts';
 import { SerialQueue } from './SerialQueue.ts';
 import type {
@@ -33,6 +34,9 @@ import type {
   EndpointModify,
   Media,
   MediaSource,
+  RelayModified,
+  RelayModify,
+  TransportResponse,
 } from './types.ts';
 import { CAPABILITY_SOURCE_NAMES } from './types.ts';
 
@@ -55,7 +59,19 @@ export interface ConferenceSettings {
   recentSpeakersCount?: number;
   /** `videobridge.connection-stats.interval`, ms; 0 = `enabled = false` (default 10 s). */
   connectionStatsIntervalMs?: number;
+  /**
+   * Relays to other octobridges (`videobridge.relay.*`): this bridge's relay id and the address its relay
+   * transports listen on (its WireGuard tunnel address). Absent or disabled: `<relay>` is refused as JVB does.
+   */
+  relay?: { enabled: boolean; relayId: string; listenIp: string };
 }
+
+/**
+ * The `ufrag` prefix of an octobridge relay transport in colibri2 (`<transport xmlns=ice-udp ufrag>`): the transport
+ * is a plain UDP address inside WireGuard (one host candidate), not ICE. The other octobridge recognises it by the
+ * prefix; Jicofo forwards ufrag, pwd and candidates untouched.
+ */
+export const RELAY_UFRAG_PREFIX = 'octobridge-relay-';
 
 /** Why a bridge-channel message from an endpoint was refused (logged and counted; nothing changes). */
 export class ChannelMessageRejected extends Error {}
@@ -98,6 +114,7 @@ export class Conference extends EventEmitter<ConferenceEvents> {
   readonly #queue = new SerialQueue();
   /** Per receiver: sources mapped but not yet announced on its channel. */
   readonly #pendingMaps = new Map<string, MappedSource[]>();
+  readonly #relays = new Map<string, Relay>();
   readonly allocator: ConferenceAllocator;
   readonly #connectionStats: NodeJS.Timeout | undefined;
   /** Bridge-channel messages refused for their content (unknown sources, etc.). */
@@ -117,7 +134,10 @@ export class Conference extends EventEmitter<ConferenceEvents> {
     this.allocator.on('senderConstraints', (owner, source, maxHeight) => {
       const e = this.#endpoints.get(owner);
       if (e?.channel.isOpen) e.channel.send(msg.senderSourceConstraints(source, maxHeight));
+      // A source behind a relay: ask the other bridge for it (AddReceiver).
+      if (!e) for (const r of this.#relays.values()) if (r.hasEndpoint(owner)) r.wantSource(source, maxHeight);
     });
+    media.on('relaySourceForwarded', (relay, mapped) => this.#relays.get(relay.id)?.onLocalSourceForwarded(mapped));
     this.allocator.on('allocated', (receiver, a) => {
       if (!this.#log.isLevelEnabled('debug')) return;
       const layer = (l: Layer | undefined): string => (l ? `${l.height}p/${l.frameRate}fps ${Math.round(l.bitrateBps / 1000)}kbps` : 'off');
@@ -174,6 +194,8 @@ export class Conference extends EventEmitter<ConferenceEvents> {
 
   async #handle(req: ConferenceModifyRequest): Promise<{ response: ConferenceModifiedResponse; expire: boolean }> {
     if (this.#expired) throw new Colibri2Error('item-not-found', `Conference not found for ID: ${this.meetingId}`, 'conference_not_found');
+    const relay = req.relays?.[0];
+    if (relay) return { response: { endpoints: [], relays: [await this.#handleRelay(relay)] }, expire: req.expire === true };
     const ignoreUnknown = !req.endpoints.some((e) => e.create || e.media !== undefined || e.transport !== undefined || e.sources !== undefined);
     for (const e of req.endpoints) this.#validate(e, ignoreUnknown);
     const endpoints: EndpointModified[] = [];
@@ -187,7 +209,7 @@ export class Conference extends EventEmitter<ConferenceEvents> {
     const response: ConferenceModifiedResponse = { endpoints };
     if (req.create || req.endpoints.some((e) => e.create)) response.sources = this.feedbackSources();
     let expire = req.expire === true;
-    if (!req.create && this.#endpoints.size === 0) {
+    if (!req.create && this.#endpoints.size === 0 && this.#relays.size === 0) {
       this.#log.info('All endpoints removed, expiring.');
       expire = true;
     }
@@ -295,6 +317,90 @@ export class Conference extends EventEmitter<ConferenceEvents> {
       out.transport = this.#describeTransport(endpoint, e.transport?.sctp !== undefined);
     }
     return out;
+  }
+
+  /** The conference's relays to other bridges. */
+  relays(): Relay[] {
+    return [...this.#relays.values()];
+  }
+
+  /**
+   * `<relay>` (Colibri2ConferenceHandler.handleColibri2Relay): create (with this bridge's relay transport in the
+   * answer), endpoints behind it, the other bridge's transport (connect), or expire.
+   * @throws Colibri2Error with JVB's conditions: relays disabled → `feature-not-implemented` "Octo is disabled in
+   *   configuration."; create of an existing relay → `conflict`; update of an unknown one → `bad-request` "Unknown
+   *   relay …"; a transport that is not an octobridge relay → `feature-not-implemented`.
+   */
+  async #handleRelay(r: RelayModify): Promise<RelayModified> {
+    const cfg = this.#settings.relay;
+    if (!cfg?.enabled) throw new Colibri2Error('feature-not-implemented', 'Octo is disabled in configuration.');
+    if (!/^[A-Za-z0-9_.:~-]{1,128}$/.test(r.id)) throw badRequest(`Invalid relay ID: ${r.id}`);
+    let relay = this.#relays.get(r.id);
+    if (r.expire) {
+      if (relay) {
+        this.#relays.delete(r.id);
+        await relay.close();
+      }
+      return { id: r.id, expire: true };
+    }
+    this.#validateRelay(r, relay);
+    const remote = r.transport?.ice?.candidates.find((c) => c.protocol === 'udp');
+    if (r.create) {
+      if (!this.#settings.sctpEnabled) throw badRequest('Colibri websockets or SCTP need to be enabled to use a colibri2 relay');
+      const mediaRelay = await this.media.createRelay(r.id, structuredClone(r.media ?? []), { ip: cfg.listenIp });
+      relay = new Relay(r.id, mediaRelay, r.meshId, {
+        allocator: this.allocator,
+        media: this.media,
+        localRelayId: cfg.relayId,
+        videoCodecs: this.#settings.videoCodecs,
+        isLocalSource: (source) => this.#endpoints.has(this.allocator.ownerOf(source) ?? ''),
+        log: this.#log,
+      });
+      this.#relays.set(r.id, relay);
+      for (const m of mediaRelay.forwardedSources()) relay.onLocalSourceForwarded(m);
+    }
+    if (!relay) throw badRequest(`Unknown relay ${r.id}`);
+    try {
+      if (r.endpoints) await relay.applyEndpoints(r.endpoints);
+      if (remote) await this.media.connectRelay(r.id, { ip: remote.ip, port: remote.port });
+    } catch (err) {
+      if (r.create) {
+        this.#relays.delete(r.id);
+        await relay.close();
+      }
+      throw err instanceof Colibri2Error ? err : badRequest(`Relay ${r.id}: ${(err as Error).message}`);
+    }
+    const out: RelayModified = { id: r.id };
+    if (r.create) out.transport = describeRelayTransport(relay, r.transport?.sctp);
+    return out;
+  }
+
+  /** What a relay request may not do, checked before anything changes. */
+  #validateRelay(r: RelayModify, relay: Relay | undefined): void {
+    if (r.create && relay) throw new Colibri2Error('conflict', `Relay with ID ${r.id} already exists`);
+    if (!r.create && !relay) throw badRequest(`Unknown relay ${r.id}`);
+    const ice = r.transport?.ice;
+    if (ice && ice.candidates.length > 0) {
+      if (!ice.ufrag?.startsWith(RELAY_UFRAG_PREFIX)) {
+        throw new Colibri2Error('feature-not-implemented', `Relay ${r.id}: the other bridge is not an octobridge (relays between ICE-lite bridges use a plain transport inside WireGuard)`);
+      }
+      if (!ice.candidates.some((c) => c.protocol === 'udp')) throw badRequest(`Relay ${r.id}: no UDP candidate`);
+      if (relay?.media.remote && !ice.candidates.some((c) => c.ip === relay.media.remote?.ip && c.port === relay.media.remote.port)) {
+        throw badRequest(`Relay ${r.id} is connected to another address already`);
+      }
+    }
+    if (r.transport?.sctp?.port !== undefined && r.transport.sctp.port !== 5000) throw badRequest('Specific SCTP port requested, not supported.');
+    for (const e of r.endpoints ?? []) {
+      if (!/^[A-Za-z0-9_.~-]{1,64}$/.test(e.id)) throw badRequest(`Invalid endpoint ID: ${e.id}`);
+      if (this.#endpoints.has(e.id)) throw badRequest(`Endpoint ${e.id} is local, not behind relay ${r.id}`);
+      for (const other of this.#relays.values()) {
+        if (other.id !== r.id && other.hasEndpoint(e.id)) throw badRequest(`Endpoint ${e.id} is behind relay ${other.id}`);
+      }
+      for (const s of e.sources ?? []) {
+        const owner = this.allocator.ownerOf(s.id);
+        if (owner !== undefined && owner !== e.id) throw badRequest(`Source ${s.id} belongs to endpoint ${owner}`);
+      }
+    }
   }
 
   /** The endpoint's `<transport>` for conference-modified (JVB `Endpoint.describeTransport`). */
@@ -543,10 +649,35 @@ export class Conference extends EventEmitter<ConferenceEvents> {
     if (this.#expired) return;
     this.#expired = true;
     for (const id of [...this.#endpoints.keys()]) this.expireEndpoint(id, 'conference');
+    for (const r of this.#relays.values()) void r.close().catch(() => undefined);
+    this.#relays.clear();
     this.allocator.close();
     clearInterval(this.#connectionStats);
     this.media.close();
     this.#log.info({ durationMs: Date.now() - this.createdAt }, 'conference expired');
     this.emit('expired');
   }
+}
+
+/**
+ * This bridge's side of a relay for the colibri2 answer (JVB `Relay.describeTransport`): the relay transport's
+ * address as the single UDP host candidate, a `ufrag` with {@link RELAY_UFRAG_PREFIX}, and — since Jicofo requires
+ * a fingerprint with `setup='actpass'` — a random placeholder fingerprint: an octobridge relay has no DTLS (WireGuard
+ * encrypts and authenticates). SCTP answers the opposite role of the request (Jicofo: initiator `client`).
+ */
+function describeRelayTransport(relay: Relay, sctp: { role?: 'client' | 'server' } | undefined): TransportResponse {
+  const local = relay.media.local;
+  const hex = randomBytes(32).toString('hex').toUpperCase().match(/../g)?.join(':') ?? '';
+  return {
+    ice: {
+      ufrag: `${RELAY_UFRAG_PREFIX}${randomBytes(4).toString('hex')}`,
+      pwd: randomBytes(16).toString('base64url'),
+      rtcpMux: true,
+      fingerprints: [{ hash: 'sha-256', value: hex, setup: 'actpass' }],
+      candidates: [
+        { component: 1, foundation: '1', generation: 0, id: `${relay.id}-1`, network: 0, priority: 2130706431, protocol: 'udp', type: 'host', ip: local.ip, port: local.port },
+      ],
+    },
+    sctp: { port: 5000, role: sctp?.role === 'server' ? 'client' : 'server' },
+  };
 }

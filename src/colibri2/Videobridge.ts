@@ -140,6 +140,8 @@ export class Videobridge extends EventEmitter<BridgeEvents> {
 /** Colibri2ConferenceHandler.validateRequest: combinations JVB does not implement. */
 function validateRequest(req: ConferenceModifyRequest): void {
   if (typeof req.meetingId !== 'string' || req.meetingId.trim() === '') throw badRequest('Missing meeting-id');
+  if ((req.relays?.length ?? 0) > 0 && req.endpoints.length > 0) throw featureNotImplemented("Using both 'relay' and 'endpoint' in a request");
+  if ((req.relays?.length ?? 0) > 1) throw featureNotImplemented("Updating more than one 'relay' in a request.");
   if (req.endpoints.length > 1 && req.endpoints.some((e) => e.create || e.media !== undefined || e.transport !== undefined || e.sources !== undefined)) {
     throw featureNotImplemented('Creating or updating media, sources or transport for more than one endpoint in a request.');
   }

@@ -163,6 +163,30 @@ export interface EndpointModify {
   initialLastN?: number;
 }
 
+/** `<endpoint>` inside a `<relay>`: a participant behind the other bridge (Jicofo `Colibri2Session.Relay`). */
+export interface RelayEndpointModify {
+  id: string;
+  create?: boolean;
+  expire?: boolean;
+  statsId?: string;
+  /** Its sources (names; the SSRCs are the sender's, not what crosses an octobridge relay). */
+  sources?: MediaSource[];
+}
+
+/**
+ * `<relay id [mesh-id] [create] [expire]>` (colibri2 `Colibri2Relay`; Jicofo `Colibri2Session.createRelay`):
+ * the link to another bridge of the conference, `id` being that bridge's relay id.
+ */
+export interface RelayModify {
+  id: string;
+  meshId?: string;
+  create?: boolean;
+  expire?: boolean;
+  media?: Media[];
+  endpoints?: RelayEndpointModify[];
+  transport?: TransportRequest;
+}
+
 /** `<conference-modify meeting-id [name] [create] [expire] [rtcstats-enabled]>`. */
 export interface ConferenceModifyRequest {
   meetingId: string;
@@ -172,6 +196,8 @@ export interface ConferenceModifyRequest {
   expire?: boolean;
   rtcstatsEnabled?: boolean;
   endpoints: EndpointModify[];
+  /** At most one (JVB refuses more, and relays mixed with endpoints). */
+  relays?: RelayModify[];
 }
 
 /** `<transport>` of an `<endpoint>` in `<conference-modified>`: present only on create / ICE restart. */
@@ -187,8 +213,16 @@ export interface EndpointModified {
   transport?: TransportResponse;
 }
 
+/** `<relay>` inside `<conference-modified>`: the transport on create only. */
+export interface RelayModified {
+  id: string;
+  expire?: boolean;
+  transport?: TransportResponse;
+}
+
 /** `<conference-modified>`; `sources` are the bridge's feedback sources (`jvb-a0`, `jvb-v0`), sent on create. */
 export interface ConferenceModifiedResponse {
   endpoints: EndpointModified[];
+  relays?: RelayModified[];
   sources?: MediaSource[];
 }

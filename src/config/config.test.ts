@@ -162,7 +162,7 @@ describe('defaults', () => {
     expect(c.region).toBeUndefined();
     expect(c.relayId).toBeUndefined();
     expect(c.sctp.enabled).toBe(true);
-    expect(c.focus).toEqual({ enabled: true, videoCodecs: ['VP8'] });
+    expect(c.focus).toEqual({ enabled: true, videoCodecs: ['VP8'], cascade: [] });
     expect(c.log.level).toBe('info');
     expect(c.source).toEqual({ file: undefined, notes: [] });
   });
@@ -389,7 +389,19 @@ describe('HOCON file', () => {
     expect(c.relay).toEqual({ enabled: true, region: 'ap-south', relayId: 'relay-1' });
     expect(c.bridgeId).toBe('bridge-9');
     expect(c.log.level).toBe('warn');
-    expect(c.focus).toEqual({ enabled: false, videoCodecs: ['VP9', 'VP8'] });
+    expect(c.focus).toEqual({ enabled: false, videoCodecs: ['VP9', 'VP8'], cascade: [] });
+  });
+
+  it('reads the standalone cascade (octobridge.focus.cascade / OCTOBRIDGE_CASCADE) and needs relays for it', async () => {
+    const relay = 'videobridge.relay { enabled = true, region = eu, relay-id = jvb-eu }';
+    const c = await fromFile(`${relay}\noctobridge.focus.cascade = [{ relay-id = jvb-us, region = us, url = "http://10.100.0.2:8080/" }]`);
+    expect(c.focus.cascade).toEqual([{ relayId: 'jvb-us', region: 'us', url: 'http://10.100.0.2:8080' }]);
+    const env = buildConfig({ ENABLE_OCTO: '1', JVB_OCTO_RELAY_ID: 'a', OCTOBRIDGE_CASCADE: '[{"relay-id":"b","region":"us","url":"http://x:1"}]' });
+    expect(env.focus.cascade).toEqual([{ relayId: 'b', region: 'us', url: 'http://x:1' }]);
+    expect(await keyOfAsync(fromFile('octobridge.focus.cascade = [{ relay-id = b, region = us, url = "http://x" }]'))).toBe('octobridge.focus.cascade');
+    expect(await keyOfAsync(fromFile(`${relay}\noctobridge.focus.cascade = [{ relay-id = b, region = us, url = "ftp://x" }]`))).toBe('octobridge.focus.cascade[0].url');
+    expect(await keyOfAsync(fromFile(`${relay}\noctobridge.focus.cascade = [{ relay-id = b, url = "http://x" }]`))).toBe('octobridge.focus.cascade[0].region');
+    expect(await keyOfAsync(fromFile(`${relay}\noctobridge.focus.cascade = [{ relay-id = b, region = r, url = "http://x" }, { relay-id = b, region = s, url = "http://y" }]`))).toBe('octobridge.focus.cascade[1].relay-id');
   });
 
   it('reads the allocation keys (videobridge.cc, speech-activity, connection-stats, jmt initial-bw) in JVB units', async () => {
@@ -465,6 +477,17 @@ describe('HOCON file', () => {
     expect((await fromFile('ice4j.harvest.mapping.stun { enabled = false }')).ice.stunServers).toEqual([]);
   });
 
+  it('reads the octobridge.relay.wireguard block (details in src/relay/wireguard.test.ts)', async () => {
+    const pub = 'hdcHBEPDGcI8UuBQbq8aDhr3z9bZH1+4msqXl7V7NCE=';
+    const c = await fromFile(`octobridge.relay.wireguard {
+      interface = wg-eu, private-key-file = eu.key, address = "10.100.0.1/24"
+      peers = [{ public-key = "${pub}", endpoint = "10.0.0.2:51820", allowed-ips = ["10.100.0.2/32"], region = us }]
+    }`);
+    expect(c.relay.wireguard).toMatchObject({ interface: 'wg-eu', mode: 'auto', privateKeyFile: path.join(dir, 'eu.key'), listenPort: 51820, checkIntervalMs: 5000, handshakeTimeoutMs: 180_000 });
+    expect(c.relay.wireguard?.peers).toEqual([{ publicKey: pub, endpoint: '10.0.0.2:51820', allowedIps: ['10.100.0.2/32'], region: 'us', relayId: undefined, persistentKeepaliveS: 25, probeAddress: '10.100.0.2' }]);
+    expect(buildConfig({ OCTOBRIDGE_WG_MODE: 'external', OCTOBRIDGE_WG_INTERFACE: 'wg0' }).relay.wireguard).toMatchObject({ mode: 'external', interface: 'wg0' });
+  });
+
   it('is found through OCTOBRIDGE_CONFIG', async () => {
     const file = path.join(dir, 'named.conf');
     fs.writeFileSync(file, 'videobridge.ice.udp.port = 10003');
@@ -513,6 +536,9 @@ describe('invalid file values name the HOCON path', () => {
     ['octobridge.focus.enabeld = true', 'octobridge.focus.enabeld'],
     ['octobridge.id = "has space"', 'octobridge.id'],
     ['octobridge.xmpp-component { hostname = h, domain = d, muc-jids = ["a@b"] }', 'octobridge.xmpp-component.secret'],
+    ['octobridge.relay.wireguard { address = "10.100.0.1/24" }', 'octobridge.relay.wireguard.private-key-file'],
+    ['octobridge.relay.wireguard { mode = external, peers = [{ public-key = "nope" }] }', 'octobridge.relay.wireguard.peers[0].public-key'],
+    ['octobridge.relay.wireguard { mode = external, listen-prot = 1 }', 'octobridge.relay.wireguard.listen-prot'],
   ];
   it.each(cases)('%s → %s', async (text, key) => {
     expect(await keyOfAsync(fromFile(text))).toBe(key);

@@ -5,6 +5,13 @@
  * exactly in Jicofo's request sequence (colibri2.md §5): allocate (create conference on first
  * use, create endpoint with media, transport ice-controlling + sctp, capabilities), offer,
  * update with the client's transport and sources on session-accept, expire on leave.
+ *
+ * **Cascade** (`cascade` option): several bridges in different regions, each its own process, the others reached
+ * through colibri2 (REST). A participant goes to the bridge of its region (the page's `?region=`), else the local
+ * one. Every bridge of the room runs a conference with the same meeting-id, and each pair of them is linked by a
+ * relay exactly as Jicofo links them (relays.ts: create on both, hand each answer to the other, keep the
+ * participants behind each relay up to date, expire a bridge's relays and conference when its last participant
+ * leaves).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -12,7 +19,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { Colibri2Error } from '../colibri2/errors.ts';
 import { SerialQueue } from '../colibri2/SerialQueue.ts';
-import { CAPABILITY_SOURCE_NAMES, CAPABILITY_SSRC_REWRITING, type EndpointModify, type Media } from '../colibri2/types.ts';
+import { CAPABILITY_SOURCE_NAMES, CAPABILITY_SSRC_REWRITING, type EndpointModify, type Media, type MediaSource } from '../colibri2/types.ts';
 
 /**
  * How the focus reaches a bridge: the bridge's own typed API in-process (Videobridge), or
@@ -34,6 +41,7 @@ import type { ConferenceModifiedResponse, ConferenceModifyRequest } from '../col
 import type { Logger } from '../logger.ts';
 import { offerMedia } from './codecs.ts';
 import { buildSessionInitiate, jingleSources, sessionAcceptToColibri2 } from './jingle.ts';
+import { createRelayRequest, expireRelayRequest, setRelayTransportRequest, updateRelayEndpointsRequest } from './relays.ts';
 import { parsePageMessage } from './pageMessages.ts';
 import type { FocusMessage, Participant } from './protocol.ts';
 
@@ -43,8 +51,19 @@ export const FOCUS_WS_PREFIX = '/focus/';
 /** Room names accepted in URLs (Jitsi room names, lowercase letters/digits and `_.-`). */
 export const ROOM_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
+/** A bridge the focus can place participants on. */
+export interface CascadeBridge {
+  /** Its relay id (`videobridge.relay.relay-id`), the id other bridges' relays to it have. */
+  relayId: string;
+  /** Its region (`videobridge.relay.region`); participants of this region go there. */
+  region: string;
+  client: Colibri2Client;
+}
+
 /** Options of {@link Focus}. */
 export interface FocusOptions {
+  /** A standalone cascade: this bridge's relay id and region, and the other bridges. */
+  cascade?: { relayId: string; region: string; others: readonly CascadeBridge[] };
   videoCodecs: readonly ('VP8' | 'VP9' | 'H264' | 'AV1')[];
   /** MUC domain used for the conference `name` JID (logs only). */
   mucDomain?: string;
@@ -55,8 +74,21 @@ export interface FocusOptions {
 interface Member {
   id: string;
   displayName: string;
+  statsId: string;
   ws: WebSocket;
+  /** The bridge it is allocated on. */
+  bridge: CascadeBridge;
   allocated: boolean;
+  /** Its sources, as last signalled (for the relays of other bridges). */
+  sources?: MediaSource[];
+}
+
+/** The room's conference on one bridge. */
+interface BridgeConference {
+  /** Whether the conference exists on the bridge (Jicofo's Colibri2Session knows from its own requests). */
+  created: boolean;
+  /** The bridge's feedback sources (jvb-a0/jvb-v0), from the first allocation, for later offers. */
+  feedback?: ConferenceModifiedResponse['sources'];
 }
 
 interface Room {
@@ -64,15 +96,18 @@ interface Room {
   meetingId: string;
   members: Map<string, Member>;
   queue: SerialQueue;
-  /** Whether the conference exists on the bridge (Jicofo's Colibri2Session knows from its own requests). */
-  created: boolean;
-  /** The bridge's feedback sources (jvb-a0/jvb-v0), from the first allocation, for later offers. */
-  feedback?: ConferenceModifiedResponse['sources'];
+  /** By bridge relay id. */
+  conferences: Map<string, BridgeConference>;
+  /** Relays between two bridges of the room, as `a|b` (relay ids, sorted). */
+  relays: Set<string>;
 }
+
+const pairKey = (a: CascadeBridge, b: CascadeBridge): string => [a.relayId, b.relayId].sort().join('|');
 
 /** See the module docstring. */
 export class Focus {
-  readonly #bridge: Colibri2Client;
+  /** The bridges participants may go to; the first is the local one. */
+  readonly #bridges: CascadeBridge[];
   readonly #log: Logger;
   readonly #media: Media[];
   readonly #mucDomain: string;
@@ -80,7 +115,8 @@ export class Focus {
   readonly #wss = new WebSocketServer({ noServer: true, maxPayload: 256 * 1024 });
 
   constructor(bridge: Colibri2Client, opts: FocusOptions, log: Logger) {
-    this.#bridge = bridge;
+    const c = opts.cascade;
+    this.#bridges = [{ relayId: c?.relayId ?? 'local', region: c?.region ?? '', client: bridge }, ...(c?.others ?? [])];
     this.#log = log;
     this.#media = offerMedia(opts.videoCodecs);
     this.#mucDomain = opts.mucDomain ?? 'conference.octobridge.local';
@@ -131,7 +167,10 @@ export class Focus {
       if (m.type === 'join') {
         if (member) return;
         room = this.#room(roomName);
-        member = { id: randomBytes(4).toString('hex'), displayName: m.displayName || `Guest-${randomBytes(2).toString('hex')}`, ws, allocated: false };
+        const id = randomBytes(4).toString('hex');
+        const displayName = m.displayName || `Guest-${randomBytes(2).toString('hex')}`;
+        const statsId = `${displayName.replace(/[^A-Za-z0-9]/g, '').slice(0, 16) || 'Guest'}-${id.slice(0, 3)}`;
+        member = { id, displayName, statsId, ws, bridge: this.#bridgeFor(m.region), allocated: false };
         this.#join(room, member);
         return;
       }
@@ -144,7 +183,13 @@ export class Focus {
       const update: EndpointModify =
         m.type === 'session-accept' ? sessionAcceptToColibri2(m.jingle, who.id) : { id: who.id, sources: jingleSources(m.jingle, who.id) };
       r.queue
-        .run(() => this.#bridge.conferenceModify({ meetingId: r.meetingId, endpoints: [update] }))
+        .run(async () => {
+          await who.bridge.client.conferenceModify({ meetingId: r.meetingId, endpoints: [update] });
+          if (update.sources) {
+            who.sources = update.sources;
+            await this.#updateBehindRelays(r, who, { id: who.id, sources: update.sources });
+          }
+        })
         .catch((err: unknown) => this.#fail(who, `${m.type} refused by the bridge`, err));
     });
     ws.on('close', () => {
@@ -156,7 +201,7 @@ export class Focus {
   #room(name: string): Room {
     let room = this.#rooms.get(name);
     if (!room) {
-      room = { name, meetingId: randomUUID(), members: new Map(), queue: new SerialQueue(), created: false };
+      room = { name, meetingId: randomUUID(), members: new Map(), queue: new SerialQueue(), conferences: new Map(), relays: new Set() };
       this.#rooms.set(name, room);
     }
     return room;
@@ -169,7 +214,7 @@ export class Focus {
     for (const other of room.members.values()) {
       if (other !== member) this.#send(other, { type: 'participant-joined', participant: { id: member.id, displayName: member.displayName } });
     }
-    this.#log.info({ room: room.name, endpoint: member.id, displayName: member.displayName }, 'participant joined');
+    this.#log.info({ room: room.name, endpoint: member.id, displayName: member.displayName, bridge: member.bridge.relayId }, 'participant joined');
     room.queue
       .run(() => this.#allocate(room, member))
       .catch((err: unknown) => this.#fail(member, 'allocation failed', err));
@@ -178,10 +223,13 @@ export class Focus {
   /** Jicofo's allocation request (Colibri2Session.sendAllocationRequest) and the offer. */
   async #allocate(room: Room, member: Member): Promise<void> {
     if (!room.members.has(member.id)) return;
+    const bridge = member.bridge;
+    const conference = room.conferences.get(bridge.relayId) ?? { created: false };
+    room.conferences.set(bridge.relayId, conference);
     const endpoint: EndpointModify = {
       id: member.id,
       create: true,
-      statsId: `${member.displayName.replace(/[^A-Za-z0-9]/g, '').slice(0, 16) || 'Guest'}-${member.id.slice(0, 3)}`,
+      statsId: member.statsId,
       mucRole: room.members.size === 1 ? 'moderator' : 'participant',
       media: structuredClone(this.#media),
       transport: { iceControlling: true, sctp: {} },
@@ -194,18 +242,73 @@ export class Focus {
     });
     let response: ConferenceModifiedResponse;
     try {
-      response = await this.#bridge.conferenceModify(request(!room.created));
+      response = await bridge.client.conferenceModify(request(!conference.created));
     } catch (err) {
       // The bridge expired the conference meanwhile (or it already exists): say it the other way.
       const reason = err instanceof Colibri2Error ? err.reason : undefined;
       if (reason !== 'conference_not_found' && reason !== 'conference_already_exists') throw err;
-      room.created = reason === 'conference_already_exists';
-      response = await this.#bridge.conferenceModify(request(!room.created));
+      conference.created = reason === 'conference_already_exists';
+      response = await bridge.client.conferenceModify(request(!conference.created));
     }
-    room.created = true;
-    room.feedback ??= response.sources;
+    conference.created = true;
+    conference.feedback ??= response.sources;
     member.allocated = true;
     this.#send(member, { type: 'session-initiate', jingle: buildSessionInitiate(response, member.id, this.#media) });
+    await this.#link(room, member);
+  }
+
+  /** The bridge of a region (exact match), else the local one. */
+  #bridgeFor(region: string | undefined): CascadeBridge {
+    return this.#bridges.find((b) => region !== undefined && b.region === region) ?? (this.#bridges[0] as CascadeBridge);
+  }
+
+  /** The allocated participants on a bridge, as relays list them. */
+  #behind(room: Room, bridge: CascadeBridge): { id: string; statsId: string; sources?: MediaSource[] }[] {
+    return [...room.members.values()]
+      .filter((m) => m.bridge === bridge && m.allocated)
+      .map((m) => ({ id: m.id, statsId: m.statsId, ...(m.sources ? { sources: m.sources } : {}) }));
+  }
+
+  /**
+   * A participant was allocated on its bridge: link that bridge with every other bridge of the room by a relay
+   * (Jicofo `addLinkBetween`: the new bridge initiates), or list the participant on the existing relays.
+   */
+  async #link(room: Room, member: Member): Promise<void> {
+    const x = member.bridge;
+    for (const y of this.#bridges) {
+      if (y === x || !room.conferences.get(y.relayId)?.created) continue;
+      if (room.relays.has(pairKey(x, y))) {
+        await y.client.conferenceModify(updateRelayEndpointsRequest(room.meetingId, x.relayId, [{ id: member.id, create: true, statsId: member.statsId }]));
+        continue;
+      }
+      const rx = await x.client.conferenceModify(createRelayRequest(room.meetingId, y.relayId, this.#behind(room, y), true, structuredClone(this.#media)));
+      const ry = await y.client.conferenceModify(createRelayRequest(room.meetingId, x.relayId, this.#behind(room, x), false, structuredClone(this.#media)));
+      room.relays.add(pairKey(x, y));
+      const tx = rx.relays?.[0]?.transport;
+      const ty = ry.relays?.[0]?.transport;
+      if (!tx || !ty) throw new Error(`no relay transport from ${tx ? y.relayId : x.relayId}`);
+      await x.client.conferenceModify(setRelayTransportRequest(room.meetingId, y.relayId, ty, true));
+      await y.client.conferenceModify(setRelayTransportRequest(room.meetingId, x.relayId, tx, false));
+      this.#log.info({ room: room.name, relay: pairKey(x, y) }, 'bridges linked by a relay');
+    }
+  }
+
+  /** Tell the other bridges' relays about a participant of `member.bridge` (new sources, or its expiry). */
+  async #updateBehindRelays(room: Room, member: Member, endpoint: { id: string; expire?: boolean; sources?: MediaSource[] }): Promise<void> {
+    for (const y of this.#bridges) {
+      if (y === member.bridge || !room.relays.has(pairKey(member.bridge, y))) continue;
+      await y.client.conferenceModify(updateRelayEndpointsRequest(room.meetingId, member.bridge.relayId, [endpoint]));
+    }
+  }
+
+  /** A bridge's last participant left: expire its relays (both ends) and its conference. */
+  async #unlink(room: Room, x: CascadeBridge): Promise<void> {
+    for (const y of this.#bridges) {
+      if (y === x || !room.relays.delete(pairKey(x, y))) continue;
+      await y.client.conferenceModify(expireRelayRequest(room.meetingId, x.relayId)).catch(() => undefined);
+      await x.client.conferenceModify(expireRelayRequest(room.meetingId, y.relayId)).catch(() => undefined);
+    }
+    if (room.conferences.delete(x.relayId)) await x.client.conferenceModify({ meetingId: room.meetingId, expire: true, endpoints: [] }).catch(() => undefined);
   }
 
   /**
@@ -216,11 +319,12 @@ export class Focus {
   #restartIce(room: Room, member: Member): void {
     room.queue
       .run(async () => {
-        const res = await this.#bridge.conferenceModify({ meetingId: room.meetingId, endpoints: [{ id: member.id, transport: { iceRestart: true } }] });
+        const res = await member.bridge.client.conferenceModify({ meetingId: room.meetingId, endpoints: [{ id: member.id, transport: { iceRestart: true } }] });
         const ep = res.endpoints.find((e) => e.id === member.id);
         if (!ep?.transport) throw new Error('the bridge did not restart ICE');
         this.#log.info({ room: room.name, endpoint: member.id }, 'ICE restart: new offer');
-        const allocation: ConferenceModifiedResponse = { endpoints: [ep], ...(room.feedback ? { sources: room.feedback } : {}) };
+        const feedback = room.conferences.get(member.bridge.relayId)?.feedback;
+        const allocation: ConferenceModifiedResponse = { endpoints: [ep], ...(feedback ? { sources: feedback } : {}) };
         this.#send(member, { type: 'session-initiate', jingle: buildSessionInitiate(allocation, member.id, this.#media) });
       })
       .catch((err: unknown) => this.#fail(member, 'ICE restart failed', err));
@@ -231,9 +335,13 @@ export class Focus {
     room.members.delete(member.id);
     this.#log.info({ room: room.name, endpoint: member.id }, 'participant left');
     for (const other of room.members.values()) this.#send(other, { type: 'participant-left', id: member.id });
-    if (expire && member.allocated) {
+    if (member.allocated) {
       room.queue
-        .run(() => this.#bridge.conferenceModify({ meetingId: room.meetingId, endpoints: [{ id: member.id, expire: true }] }))
+        .run(async () => {
+          if (expire) await member.bridge.client.conferenceModify({ meetingId: room.meetingId, endpoints: [{ id: member.id, expire: true }] });
+          await this.#updateBehindRelays(room, member, { id: member.id, expire: true });
+          if (![...room.members.values()].some((m) => m.bridge === member.bridge)) await this.#unlink(room, member.bridge);
+        })
         .catch((err: unknown) => {
           if (!(err instanceof Colibri2Error && err.reason === 'conference_not_found')) this.#log.warn({ err }, 'expire failed');
         });

@@ -121,7 +121,9 @@ export function parsePageMessage(text: string): { ok: true; message: PageMessage
     switch (o.type) {
       case 'join': {
         const displayName = str(o.displayName ?? '', 'displayName', 64).trim();
-        return { ok: true, message: { type: 'join', displayName } };
+        const region = o.region === undefined ? undefined : str(o.region, 'region', 64).trim();
+        if (region !== undefined && region !== '' && !/^[A-Za-z0-9_.-]+$/.test(region)) throw new Invalid('region: letters, digits and _.- only');
+        return { ok: true, message: { type: 'join', displayName, ...(region ? { region } : {}) } };
       }
       case 'session-accept':
       case 'source-update':

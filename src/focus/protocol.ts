@@ -76,7 +76,7 @@ export type FocusMessage =
 /** Page → focus. */
 export type PageMessage =
   /** First message: join the room (URL path names the room). */
-  | { type: 'join'; displayName: string }
+  | { type: 'join'; displayName: string; region?: string }
   /** The answer (lib-jitsi-meet `SDP.toJingle`): transport with `setup='active'` fingerprint, and sources. */
   | { type: 'session-accept'; jingle: JingleSession }
   /** Local sources changed (lib-jitsi-meet sends source-add / source-remove). */

@@ -5,13 +5,14 @@
  *
  * | route | answer |
  * |---|---|
- * | `GET /about/health` | 200 with an empty body when healthy; 500 `{"error": reason}` when not |
+ * | `GET /about/health` | 200 with an empty body when healthy; 500 `{"error": reason}` when not; with WireGuard managed, both carry `"wireguard": {...}` (peers, handshake ages, RTT) |
  * | `GET /about/version` | `{"name","version","os"}` |
  * | `GET /colibri/stats` | the stats snapshot (JVB's names and units) |
  * | `GET /colibri/drain` | `{"drain": bool}` |
  * | `POST /colibri/drain/enable`, `/disable` | 200 |
  * | `POST /colibri/shutdown` `{"graceful-shutdown": true}` | 200; graceful or immediate (only when `rest.shutdown` is enabled, as JVB) |
  * | `GET /metrics` | Prometheus text / OpenMetrics / JSON by `Accept` |
+ * | `POST /colibri/v2/conferences`, `PATCH /colibri/v2/conferences/{meetingId}`, `GET …/{meetingId}/dominant-speaker-identification` | colibri2 as JSON (only when `apis.rest.enabled`, as JVB; colibri2Rest.ts) |
  *
  * A disabled module's routes are 404. A wrong method is 405, a bad body 400, each with a JSON
  * `{"error": ...}` body.
@@ -21,6 +22,8 @@ import os from 'node:os';
 import type { Lifecycle } from '../colibri2/Lifecycle.ts';
 import type { Logger } from '../logger.ts';
 import type { StatsSnapshot } from '../metrics/StatsCollector.ts';
+import { BodyTooLarge, readBody, sendJson } from './body.ts';
+import { handleColibri2Rest, isColibri2RestPath, type Colibri2RestBackend } from './colibri2Rest.ts';
 import { listen } from './listen.ts';
 import { sendError } from './PublicServer.ts';
 
@@ -31,6 +34,8 @@ export interface RestModules {
   drain: boolean;
   shutdown: boolean;
   prometheus: boolean;
+  /** colibri2 REST (`videobridge.apis.rest.enabled`, off by default as in JVB). */
+  colibri?: boolean;
 }
 
 /** Options of {@link startPrivateServer}. */
@@ -41,39 +46,22 @@ export interface PrivateServerOptions {
   modules: RestModules;
   /** Returns undefined when healthy, else the reason. */
   healthCheck: () => string | undefined;
+  /**
+   * Extra fields for the health answer (`{"wireguard": {...}}`), undefined for none: a healthy
+   * answer then has this JSON body instead of an empty one, an unhealthy one has them beside `error`.
+   */
+  healthDetail?: () => Record<string, unknown> | undefined;
   /** The current stats (StatsCollector.snapshot). */
   stats: () => StatsSnapshot;
   lifecycle: Lifecycle;
   /** Renders /metrics for an Accept header (metrics/Metrics.ts). */
   metrics?: (accept: string | undefined) => Promise<{ contentType: string; body: string }>;
+  /** The bridge behind the colibri2 REST routes (served when `modules.colibri` is on). */
+  colibri?: Colibri2RestBackend;
 }
 
 /** Largest accepted request body, bytes. */
 const MAX_BODY = 16 * 1024;
-
-function sendJson(res: http.ServerResponse, status: number, value: unknown): void {
-  const body = JSON.stringify(value);
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
-  res.end(body);
-}
-
-function readBody(req: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let size = 0;
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY) {
-        reject(new Error('body too large'));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
 
 /**
  * `{"graceful-shutdown": true|false}` (the official graceful_shutdown.sh sends the string
@@ -105,6 +93,8 @@ export async function startPrivateServer(opts: PrivateServerOptions, log: Logger
   };
   route(m.health, 'GET', '/about/health', (_req, res) => {
     const problem = opts.healthCheck();
+    const detail = opts.healthDetail?.();
+    if (detail) return sendJson(res, problem ? 500 : 200, problem ? { error: problem, ...detail } : detail);
     if (problem) return sendError(res, 500, problem);
     res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': 0 });
     res.end();
@@ -124,9 +114,11 @@ export async function startPrivateServer(opts: PrivateServerOptions, log: Logger
   route(m.shutdown, 'POST', '/colibri/shutdown', async (req, res) => {
     let text: string;
     try {
-      text = await readBody(req);
+      text = await readBody(req, MAX_BODY);
     } catch (err) {
-      return sendError(res, 413, (err as Error).message);
+      if (!(err instanceof BodyTooLarge)) throw err;
+      res.setHeader('Connection', 'close');
+      return sendError(res, 413, err.message);
     }
     const graceful = parseShutdownBody(text);
     if (typeof graceful !== 'boolean') return sendError(res, 400, graceful.error);
@@ -144,6 +136,8 @@ export async function startPrivateServer(opts: PrivateServerOptions, log: Logger
 
   const server = http.createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname.replace(/\/+$/, '') || '/';
+    const colibri = opts.colibri;
+    if (m.colibri && colibri && isColibri2RestPath(path)) return void handleColibri2Rest(colibri, req, res, path, log);
     const handlers = routes.get(path);
     if (!handlers) return sendError(res, 404, 'not found');
     const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET');

@@ -28,6 +28,7 @@ import type { Logger } from '../logger.ts';
 import type { MediaEngine, WorkerSlot } from './MediaEngine.ts';
 import type { Layer } from '../allocation/types.ts';
 import { MediaEndpoint } from './MediaEndpoint.ts';
+import { MediaRelay, type RelayTransportAddress } from './MediaRelay.ts';
 import { producerRtpParameters, rtpCapabilitiesOf, RtpMappingError } from './rtp.ts';
 import type { MappedSource, VideoType } from './types.ts';
 import { VideoLayerMonitor } from './VideoLayerMonitor.ts';
@@ -55,13 +56,19 @@ interface ConferenceEvents {
   dominantSpeaker: [endpointId: string];
   /** An endpoint got a new transport (its worker died): its client must reconnect. */
   endpointRelocated: [MediaEndpoint];
+  /** A local source started being sent over a relay (a consumer exists; video paused). */
+  relaySourceForwarded: [relay: MediaRelay, mapped: MappedSource];
   closed: [];
 }
 
-/** A source an endpoint sends. */
+/** A source an endpoint sends (a local endpoint, or one behind a relay). */
 interface Sent {
   owner: string;
   producer: ms.Producer;
+  /** The worker the producer lives on. */
+  slot: WorkerSlot;
+  /** The relay it arrives on, for a source of an endpoint behind another bridge. */
+  relay?: string;
   /** The colibri2 description it was created from (to detect changes). */
   signature: string;
   videoType?: VideoType;
@@ -90,6 +97,7 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
   readonly #routers = new Map<WorkerSlot, Promise<RouterState>>();
   readonly #endpoints = new Map<string, MediaEndpoint>();
   readonly #sources = new Map<string, Sent>();
+  readonly #relays = new Map<string, MediaRelay>();
   /** What each endpoint signalled last (to produce it again after a worker death). */
   readonly #signalled = new Map<string, { sources: MediaSource[]; videoCodecs: readonly string[]; forceMute: ForceMute }>();
   /** The worker new endpoints go to. */
@@ -255,26 +263,27 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
         throw new RtpMappingError(`source ${name}: ${(err as Error).message}`);
       }
       const videoType = toVideoType(w.source.sources[0]?.videoType);
-      const sent: Sent = { owner: endpointId, producer, signature: w.signature, ...(videoType ? { videoType } : {}) };
+      const sent: Sent = { owner: endpointId, producer, slot: endpoint.slot, signature: w.signature, ...(videoType ? { videoType } : {}) };
       endpoint.producers.set(name, producer);
       this.#sources.set(name, sent);
       const muted = this.#signalled.get(endpointId)?.forceMute;
       if ((producer.kind === 'audio' && muted?.audio) || (producer.kind === 'video' && muted?.video)) await producer.pause();
       this.#log.info({ endpoint: endpointId, source: name, kind: w.source.type, ssrcs: w.rtp.encodings?.map((e) => e.ssrc), worker: endpoint.slot.index }, 'source added');
       this.emit('sourceAdded', name, endpointId, producer.kind as 'audio' | 'video', videoType);
-      await this.#watch(endpoint, name, sent);
+      await this.#watch(name, sent);
       for (const receiver of this.#endpoints.values()) {
         if (receiver.id !== endpointId) await this.#forwardTo(receiver, name, sent);
       }
+      for (const relay of this.#relays.values()) await this.#forwardToRelay(relay, name, sent);
     }
   }
 
   /** Layer monitoring for video, speaker detection for audio. */
-  async #watch(endpoint: MediaEndpoint, name: string, sent: Sent): Promise<void> {
+  async #watch(name: string, sent: Sent): Promise<void> {
     const producer = sent.producer;
     try {
       if (producer.kind === 'video') {
-        const state = await this.#router(endpoint.slot);
+        const state = await this.#router(sent.slot);
         this.#layers.add(name, producer, await this.#direct(state), state.router.rtpCapabilities);
         // A sender starting or stopping an encoding (e.g. after SenderSourceConstraints) shows in
         // the per-encoding scores at once: refresh the layers then rather than at the next poll.
@@ -287,7 +296,7 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
           }
         });
       } else {
-        await this.#observeSpeaker(endpoint.slot, sent);
+        await this.#observeSpeaker(sent.slot, sent);
       }
     } catch (err) {
       if (!producer.closed) this.#log.warn({ err, source: name }, 'cannot watch source');
@@ -329,10 +338,9 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
   }
 
   async #forwardTo(receiver: MediaEndpoint, source: string, sent: Sent): Promise<void> {
-    const owner = this.#endpoints.get(sent.owner);
-    if (!owner || sent.producer.closed) return;
+    if (sent.producer.closed || !sent.slot.alive) return;
     try {
-      if (owner.slot !== receiver.slot) await this.#pipe(sent, owner.slot, receiver.slot);
+      if (sent.slot !== receiver.slot) await this.#pipe(sent, sent.slot, receiver.slot);
       const { router } = await this.#router(receiver.slot);
       if (!router.canConsume({ producerId: sent.producer.id, rtpCapabilities: receiver.rtpCapabilities })) {
         this.#log.warn({ receiver: receiver.id, source }, 'receiver cannot decode source codec; not forwarded');
@@ -352,18 +360,160 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
     this.#layers.remove(name);
     this.#endpoints.get(sent.owner)?.producers.delete(name);
     for (const e of this.#endpoints.values()) e.unforward(name);
+    for (const r of this.#relays.values()) r.unforward(name);
+    if (sent.relay !== undefined) this.#relays.get(sent.relay)?.incoming.delete(name);
     sent.producer.close();
     this.#log.info({ endpoint: sent.owner, source: name }, 'source removed');
     this.emit('sourceRemoved', name, sent.owner);
+  }
+
+  // ---------------------------------------------------------------------------------------------- relays
+
+  /**
+   * Create the relay to another bridge (colibri2 `<relay id create>`): a PlainTransport on `listen` (this bridge's
+   * relay address; port from the worker's range), the SCTP message channel, and every local source sent over it
+   * (video paused until the allocation for the relay resumes it). See {@link MediaRelay}.
+   * @throws Error when the id exists, no worker is alive, or mediasoup refuses (e.g. the address is not local).
+   */
+  createRelay(id: string, media: Media[], listen: { ip: string; announcedAddress?: string }): Promise<MediaRelay> {
+    return this.#queue.run(async () => {
+      if (this.#relays.has(id)) throw new Error(`relay ${id} exists`);
+      const first = this.#endpoints.values().next().value as MediaEndpoint | undefined;
+      const slot = first?.slot.alive ? first.slot : this.#place();
+      const state = await this.#router(slot);
+      const transport = await state.router.createPlainTransport({
+        listenInfo: { protocol: 'udp', ip: listen.ip, ...(listen.announcedAddress ? { announcedAddress: listen.announcedAddress } : {}) },
+        rtcpMux: true,
+        comedia: false,
+        enableSctp: true,
+        maxSendMessageSize: 262144,
+        maxReceiveMessageSize: 262144,
+      });
+      const relay = new MediaRelay(id, media, transport, slot, this.#log.child({ relay: id }));
+      try {
+        await relay.setUpChannel(await this.#direct(state));
+      } catch (err) {
+        transport.close();
+        throw err;
+      }
+      this.#relays.set(id, relay);
+      this.#log.info({ relay: id, local: relay.local, worker: slot.index }, 'relay created');
+      for (const [name, sent] of this.#sources) await this.#forwardToRelay(relay, name, sent);
+      return relay;
+    });
+  }
+
+  relay(id: string): MediaRelay | undefined {
+    return this.#relays.get(id);
+  }
+
+  relays(): MediaRelay[] {
+    return [...this.#relays.values()];
+  }
+
+  /** Point a relay at the other bridge's relay address ({@link MediaRelay.connect}). */
+  connectRelay(id: string, remote: RelayTransportAddress): Promise<void> {
+    return this.#queue.run(async () => {
+      const relay = this.#relays.get(id);
+      if (!relay) throw new Error(`unknown relay ${id}`);
+      await relay.connect(remote);
+    });
+  }
+
+  /** Remove a relay: the sources that arrived on it stop for everyone, its transport closes. */
+  removeRelay(id: string): Promise<void> {
+    return this.#queue.run(async () => {
+      const relay = this.#relays.get(id);
+      if (!relay) return;
+      for (const [name, sent] of [...this.#sources]) if (sent.relay === id) this.#removeSource(name);
+      this.#relays.delete(id);
+      relay.close();
+      this.#log.info({ relay: id }, 'relay removed');
+    });
+  }
+
+  /**
+   * A source of an endpoint behind a relay, as the other bridge announced it (its SSRCs on the relay): produce it
+   * on the relay transport and forward it to every local endpoint, like a local source. The same announcement
+   * again changes nothing; new SSRCs replace the producer.
+   * @throws RtpMappingError when the relay's media cannot carry it.
+   */
+  receiveFromRelay(relayId: string, mapped: MappedSource, videoCodecs: readonly string[]): Promise<void> {
+    return this.#queue.run(async () => {
+      const relay = this.#relays.get(relayId);
+      if (!relay || relay.closed) throw new Error(`unknown relay ${relayId}`);
+      const existing = this.#sources.get(mapped.source);
+      if (existing && existing.relay !== relayId) throw new RtpMappingError(`source ${mapped.source} belongs to endpoint ${existing.owner}`);
+      const source: MediaSource = {
+        type: mapped.kind,
+        id: mapped.source,
+        sources: [{ ssrc: mapped.ssrc }, ...(mapped.rtx !== undefined ? [{ ssrc: mapped.rtx }] : [])],
+        ssrcGroups: mapped.rtx !== undefined ? [{ semantics: 'FID', ssrcs: [mapped.ssrc, mapped.rtx] }] : [],
+      };
+      const media = relay.media.find((m) => m.type === mapped.kind);
+      const rtp = producerRtpParameters(source, media, mapped.kind === 'audio' ? ['opus'] : videoCodecs, mapped.owner);
+      const signature = JSON.stringify(rtp);
+      if (existing && existing.signature === signature && !existing.producer.closed) {
+        if (mapped.videoType && existing.videoType !== mapped.videoType) this.#setVideoType(mapped.source, existing, mapped.videoType);
+        return;
+      }
+      if (existing) this.#removeSource(mapped.source);
+      let producer: ms.Producer;
+      try {
+        producer = await relay.transport.produce({
+          kind: mapped.kind,
+          rtpParameters: rtp,
+          appData: { source: mapped.source, relay: relayId },
+          ...(mapped.kind === 'video' ? { keyFrameRequestDelay: KEYFRAME_MIN_INTERVAL_MS } : {}),
+        });
+      } catch (err) {
+        throw new RtpMappingError(`relayed source ${mapped.source}: ${(err as Error).message}`);
+      }
+      const sent: Sent = { owner: mapped.owner, producer, slot: relay.slot, relay: relayId, signature, ...(mapped.videoType ? { videoType: mapped.videoType } : {}) };
+      relay.incoming.set(mapped.source, producer);
+      this.#sources.set(mapped.source, sent);
+      this.#log.info({ relay: relayId, endpoint: mapped.owner, source: mapped.source, ssrc: mapped.ssrc }, 'relayed source added');
+      this.emit('sourceAdded', mapped.source, mapped.owner, mapped.kind, mapped.videoType);
+      await this.#watch(mapped.source, sent);
+      for (const receiver of this.#endpoints.values()) await this.#forwardTo(receiver, mapped.source, sent);
+    });
+  }
+
+  /** Sources received over a relay that belong to `owner` (an endpoint behind it). */
+  relayedSourcesOf(relayId: string, owner?: string): string[] {
+    return [...this.#sources].filter(([, s]) => s.relay === relayId && (owner === undefined || s.owner === owner)).map(([n]) => n);
+  }
+
+  /** Stop a source received over a relay (its endpoint left the other bridge). */
+  removeRelayedSource(relayId: string, source: string): Promise<void> {
+    return this.#queue.run(async () => {
+      if (this.#sources.get(source)?.relay === relayId) this.#removeSource(source);
+    });
+  }
+
+  /** Send a local source over a relay (never a source that came over a relay: one hop, JVB's mesh rule). */
+  async #forwardToRelay(relay: MediaRelay, name: string, sent: Sent): Promise<void> {
+    if (sent.relay !== undefined || sent.producer.closed || relay.closed || !sent.slot.alive) return;
+    try {
+      if (sent.slot !== relay.slot) await this.#pipe(sent, sent.slot, relay.slot);
+      const mapped = await relay.forward(sent.producer, name, sent.owner, sent.videoType);
+      if (mapped) this.emit('relaySourceForwarded', relay, mapped);
+    } catch (err) {
+      if (!relay.closed && !sent.producer.closed) this.#log.warn({ err, relay: relay.id, source: name }, 'cannot send source over relay');
+    }
   }
 
   /** Set a source's video type (SourceVideoTypeMessage); returns false for an unknown source. */
   setVideoType(endpointId: string, source: string, videoType: VideoType): boolean {
     const sent = this.#sources.get(source);
     if (!sent || sent.owner !== endpointId || sent.producer.kind !== 'video') return false;
+    this.#setVideoType(source, sent, videoType);
+    return true;
+  }
+
+  #setVideoType(source: string, sent: Sent, videoType: VideoType): void {
     sent.videoType = videoType;
     for (const e of this.#endpoints.values()) e.setForwardedVideoType(source, videoType);
-    return true;
   }
 
   /** colibri2 `<force-mute>`: stop forwarding the endpoint's audio and/or video (pause producers). */
@@ -405,7 +555,7 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
       this.#speaker = undefined;
       for (const [name, sent] of this.#sources) {
         const owner = this.#endpoints.get(sent.owner);
-        if (sent.producer.kind === 'audio' && owner && owner.slot !== dead) await this.#watch(owner, name, sent);
+        if (sent.producer.kind === 'audio' && (owner || sent.relay !== undefined) && sent.slot !== dead) await this.#watch(name, sent);
       }
     }
     const lost = [...this.#endpoints.values()].filter((e) => e.slot === dead);
@@ -446,7 +596,9 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
     this.#engine.off('workerDied', this.#onWorkerDied);
     this.#layers.close();
     for (const e of this.#endpoints.values()) e.close();
+    for (const r of this.#relays.values()) r.close();
     this.#endpoints.clear();
+    this.#relays.clear();
     this.#sources.clear();
     for (const state of this.#routers.values()) void state.then((s) => s.router.close(), () => undefined);
     this.#routers.clear();

@@ -9,6 +9,7 @@ import { EventEmitter } from 'node:events';
 import type * as ms from 'mediasoup/types';
 import type { Fingerprint, Media, MediaType } from '../colibri2/types.ts';
 import type { Logger } from '../logger.ts';
+import { Forwarder } from './Forwarder.ts';
 import type { WorkerSlot } from './MediaEngine.ts';
 import type { DtlsState, EndpointTraffic, EngineTraffic, ForwardingDecision, IceState, LocalTransport, MappedSource, VideoType } from './types.ts';
 
@@ -30,12 +31,6 @@ interface EndpointEvents {
   closed: [];
 }
 
-/** A source forwarded to this endpoint. */
-interface Forwarded {
-  consumer: ms.Consumer;
-  mapped: MappedSource;
-}
-
 /** See the module docstring. Created by {@link MediaConference.createEndpoint}. */
 export class MediaEndpoint extends EventEmitter<EndpointEvents> {
   readonly id: string;
@@ -46,9 +41,7 @@ export class MediaEndpoint extends EventEmitter<EndpointEvents> {
   #transport: ms.WebRtcTransport;
   #slot: WorkerSlot;
   readonly #log: Logger;
-  readonly #forwarded = new Map<string, Forwarded>();
-  /** The forwarding decision being applied per source (decisions apply in order). */
-  readonly #applying = new Map<string, Promise<void>>();
+  readonly #forwarded = new Forwarder();
   /** @internal Producers by source name (media/ only; others use {@link sendingKinds}). */
   readonly producers = new Map<string, ms.Producer>();
   #sctpOut?: ms.DataProducer;
@@ -210,41 +203,14 @@ export class MediaEndpoint extends EventEmitter<EndpointEvents> {
   }
 
   /** @internal Start forwarding `producer` to this endpoint (paused until the allocation resumes it). */
-  async forward(producer: ms.Producer, source: string, owner: string, videoType: VideoType | undefined): Promise<MappedSource | undefined> {
-    if (this.#closed || this.#forwarded.has(source)) return this.#forwarded.get(source)?.mapped;
-    const consumer = await this.transport.consume({
-      producerId: producer.id,
-      rtpCapabilities: this.rtpCapabilities,
-      paused: true,
-      enableRtx: true,
-    });
-    if (this.#closed) {
-      consumer.close();
-      return undefined;
-    }
-    const enc = consumer.rtpParameters.encodings?.[0];
-    const mapped: MappedSource = {
-      source,
-      owner,
-      kind: producer.kind as MediaType,
-      ssrc: enc?.ssrc ?? 0,
-      ...(enc?.rtx?.ssrc !== undefined ? { rtx: enc.rtx.ssrc } : {}),
-      ...(producer.kind === 'video' ? { videoType: videoType ?? 'CAMERA' } : {}),
-    };
-    this.#forwarded.set(source, { consumer, mapped });
-    consumer.on('producerclose', () => {
-      if (this.#forwarded.get(source)?.consumer === consumer) this.#forwarded.delete(source);
-      consumer.close();
-    });
-    return mapped;
+  forward(producer: ms.Producer, source: string, owner: string, videoType: VideoType | undefined): Promise<MappedSource | undefined> {
+    if (this.#closed) return Promise.resolve(undefined);
+    return this.#forwarded.forward(this.transport, producer, source, owner, videoType, { rtpCapabilities: this.rtpCapabilities }, () => this.#closed);
   }
 
   /** @internal Stop forwarding a source (its producer is going away). */
   unforward(source: string): void {
-    const f = this.#forwarded.get(source);
-    if (!f) return;
-    this.#forwarded.delete(source);
-    f.consumer.close();
+    this.#forwarded.unforward(source);
   }
 
   /** The kinds this endpoint currently sends (a source signalled and not force-muted). */
@@ -259,57 +225,25 @@ export class MediaEndpoint extends EventEmitter<EndpointEvents> {
 
   /** Sources currently forwarded to this endpoint, with the SSRCs it receives them on. */
   forwardedSources(): MappedSource[] {
-    return [...this.#forwarded.values()].map((f) => f.mapped);
+    return this.#forwarded.mapped();
   }
 
   /** Update the video type announced for a forwarded source (no media change). */
   setForwardedVideoType(source: string, videoType: VideoType): void {
-    const f = this.#forwarded.get(source);
-    if (f && f.mapped.kind === 'video') f.mapped.videoType = videoType;
+    this.#forwarded.setVideoType(source, videoType);
   }
 
-  /**
-   * Apply an allocation decision for one forwarded source: preferred simulcast layers (mediasoup
-   * `consumer.setPreferredLayers`; switching spatial layer makes mediasoup ask the sender for a
-   * keyframe), priority (`consumer.setPriority`), then pause/resume. Unknown sources are ignored.
-   */
+  /** Apply an allocation decision for one forwarded source ({@link Forwarder.apply}). */
   applyForwarding(source: string, decision: ForwardingDecision): Promise<void> {
-    // One decision at a time per source, in order: the last one wins.
-    const next = (this.#applying.get(source) ?? Promise.resolve()).then(() => this.#apply(source, decision));
-    const tail = next.catch(() => undefined);
-    this.#applying.set(source, tail);
-    void tail.then(() => {
-      if (this.#applying.get(source) === tail) this.#applying.delete(source);
-    });
-    return next;
-  }
-
-  async #apply(source: string, decision: ForwardingDecision): Promise<void> {
-    const f = this.#forwarded.get(source);
-    if (!f || f.consumer.closed) return;
-    const c = f.consumer;
-    if (decision.spatialLayer !== undefined && (c.type === 'simulcast' || c.type === 'svc')) {
-      const cur = c.preferredLayers;
-      if (cur?.spatialLayer !== decision.spatialLayer || cur.temporalLayer !== decision.temporalLayer) {
-        await c.setPreferredLayers({
-          spatialLayer: decision.spatialLayer,
-          ...(decision.temporalLayer !== undefined ? { temporalLayer: decision.temporalLayer } : {}),
-        });
-      }
-    }
-    if (decision.priority !== undefined && c.kind === 'video' && c.priority !== decision.priority) await c.setPriority(decision.priority);
-    if (decision.paused && !c.paused) await c.pause();
-    if (!decision.paused && c.paused) await c.resume();
+    return this.#forwarded.apply(source, decision);
   }
 
   /**
    * Ask the sender of a forwarded video source for a keyframe (PLI/FIR through mediasoup; the
    * producer side rate-limits). Unknown, audio or paused sources are ignored.
    */
-  async requestKeyFrame(source: string): Promise<void> {
-    const f = this.#forwarded.get(source);
-    if (!f || f.consumer.closed || f.consumer.paused || f.consumer.kind !== 'video') return;
-    await f.consumer.requestKeyFrame();
+  requestKeyFrame(source: string): Promise<void> {
+    return this.#forwarded.requestKeyFrame(source);
   }
 
   /** Transport counters and the transport-cc estimate. */
@@ -339,8 +273,8 @@ export class MediaEndpoint extends EventEmitter<EndpointEvents> {
           into.packetsLostReceived += Math.max(0, s.packetsLost);
         }
       }
-      for (const f of this.#forwarded.values()) {
-        const [s] = await f.consumer.getStats();
+      for (const consumer of this.#forwarded.consumers()) {
+        const [s] = await consumer.getStats();
         if (!s) continue;
         into.packetsSent += s.packetCount;
         into.packetsLostSent += Math.max(0, s.packetsLost);

@@ -48,7 +48,10 @@ export class Metrics {
   readonly #json = new Map<string, JsonKind>();
   readonly #info = new Set<string>();
   readonly #beforeScrape: (() => void)[] = [];
-  readonly #handshakes = new Map<string, number>();
+  /** WireGuard peer → latest handshake (ms since the epoch) and region, for the age computed at scrape. */
+  readonly #handshakes = new Map<string, { at: number; region: string }>();
+  /** WireGuard peer → the region label its series carry (to remove them). */
+  readonly #wgRegions = new Map<string, string>();
 
   // ---------------------------------------------------------------- JVB: lifecycle and XMPP
   readonly gracefulShutdown: Gauge;
@@ -142,8 +145,12 @@ export class Metrics {
   /** bps. */
   readonly pipeBitrate: Gauge<'pipe' | 'direction'>;
   readonly relayBitrate: Gauge<'relay' | 'direction'>;
-  /** s. */
-  readonly wireguardHandshakeAge: Gauge<'peer'>;
+  /** s, per WireGuard peer (`peer` = the public key's first 8 characters) and its region. */
+  readonly wireguardHandshakeAge: Gauge<'peer' | 'region'>;
+  /** 0/1, per WireGuard peer. */
+  readonly wireguardPeerUp: Gauge<'peer' | 'region'>;
+  /** s: round trip of a probe through the tunnel, per WireGuard peer. */
+  readonly relayRtt: Gauge<'peer' | 'region'>;
 
   /** @param options.processMetrics register Node's process metrics (default true). */
   constructor(options: { processMetrics?: boolean } = {}) {
@@ -295,12 +302,24 @@ export class Metrics {
     this.wireguardHandshakeAge = new Gauge({
       name: own('wireguard_handshake_age_seconds'),
       help: "Time since a WireGuard peer's latest handshake, in seconds.",
-      labelNames: ['peer'],
+      labelNames: ['peer', 'region'],
+      registers: reg,
+    });
+    this.wireguardPeerUp = new Gauge({
+      name: own('wireguard_peer_up'),
+      help: 'Whether a WireGuard peer is up (1: recent handshake and answering probes through the tunnel) or not (0).',
+      labelNames: ['peer', 'region'],
+      registers: reg,
+    });
+    this.relayRtt = new Gauge({
+      name: own('relay_rtt_seconds'),
+      help: 'Round-trip time to a WireGuard peer through the tunnel (ICMP echo to its tunnel address), in seconds.',
+      labelNames: ['peer', 'region'],
       registers: reg,
     });
     this.beforeScrape(() => {
       const now = Date.now();
-      for (const [peer, at] of this.#handshakes) this.wireguardHandshakeAge.set({ peer }, Math.max(0, (now - at) / 1000));
+      for (const [peer, { at, region }] of this.#handshakes) this.wireguardHandshakeAge.set({ peer, region }, Math.max(0, (now - at) / 1000));
     });
 
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
@@ -367,20 +386,44 @@ export class Metrics {
   /**
    * A WireGuard peer's latest handshake, ms since the epoch (`wg show latest-handshakes` × 1000);
    * the exported age is computed at each scrape. 0 or undefined (no handshake yet) removes the
-   * peer's series.
+   * peer's age series. `region`: the peer's (label; empty = none).
    */
-  setWireGuardHandshake(peer: string, latestHandshakeMs: number | undefined): void {
+  setWireGuardHandshake(peer: string, latestHandshakeMs: number | undefined, region = ''): void {
+    this.#wgRegion(peer, region);
     if (!latestHandshakeMs) {
-      this.removeWireGuardPeer(peer);
+      this.#handshakes.delete(peer);
+      this.wireguardHandshakeAge.remove({ peer, region });
       return;
     }
-    this.#handshakes.set(peer, latestHandshakeMs);
+    this.#handshakes.set(peer, { at: latestHandshakeMs, region });
   }
 
-  /** Stop exporting a WireGuard peer. */
+  /** Whether a WireGuard peer is up (`octobridge_wireguard_peer_up` 1/0). */
+  setWireGuardPeerUp(peer: string, up: boolean, region = ''): void {
+    this.#wgRegion(peer, region);
+    this.wireguardPeerUp.set({ peer, region }, up ? 1 : 0);
+  }
+
+  /** The RTT to a WireGuard peer through the tunnel, seconds; null (no answer, no probe) removes the series. */
+  setRelayRtt(peer: string, seconds: number | null, region = ''): void {
+    this.#wgRegion(peer, region);
+    if (seconds === null) this.relayRtt.remove({ peer, region });
+    else this.relayRtt.set({ peer, region }, seconds);
+  }
+
+  /** Stop exporting a WireGuard peer (handshake age, up, RTT). */
   removeWireGuardPeer(peer: string): void {
+    const region = this.#wgRegions.get(peer) ?? '';
+    this.#wgRegions.delete(peer);
     this.#handshakes.delete(peer);
-    this.wireguardHandshakeAge.remove({ peer });
+    for (const g of [this.wireguardHandshakeAge, this.wireguardPeerUp, this.relayRtt]) g.remove({ peer, region });
+  }
+
+  /** Remember the region label of `peer`'s series; a changed region drops the old series. */
+  #wgRegion(peer: string, region: string): void {
+    const old = this.#wgRegions.get(peer);
+    if (old !== undefined && old !== region) this.removeWireGuardPeer(peer);
+    this.#wgRegions.set(peer, region);
   }
 
   // ---------------------------------------------------------------- rendering

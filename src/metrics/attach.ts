@@ -287,7 +287,34 @@ export function attachMetrics(sources: MetricsSources, metrics: Metrics = new Me
     } catch (err) {
       sources.log?.warn({ err }, 'cannot update the periodic metrics');
     }
+    void updateRelays();
   });
+
+  // ------------------------------------------------------------ relays (bridge-to-bridge)
+  /** Relays exported last time, by remote relay id (summed over conferences). */
+  let relaysExported = new Set<string>();
+  const updateRelays = async (): Promise<void> => {
+    const sums = new Map<string, { in: number; out: number }>();
+    for (const c of videobridge.conferences()) {
+      for (const r of c.relays()) {
+        try {
+          const t = await r.media.traffic();
+          const sum = sums.get(r.id) ?? { in: 0, out: 0 };
+          sum.in += t.recvBitrate;
+          sum.out += t.sendBitrate;
+          sums.set(r.id, sum);
+        } catch {
+          // closed meanwhile
+        }
+      }
+    }
+    for (const [id, sum] of sums) {
+      m.setRelayBitrate(id, 'incoming', sum.in);
+      m.setRelayBitrate(id, 'outgoing', sum.out);
+    }
+    for (const id of relaysExported) if (!sums.has(id)) m.removeRelay(id);
+    relaysExported = new Set(sums.keys());
+  };
 
   // ------------------------------------------------------------ just before a scrape
   let disconnectsSeen = 0;

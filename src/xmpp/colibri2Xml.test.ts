@@ -1,24 +1,10 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { JICOFO_MEDIA } from '../../test/fixtures/jicofo.ts';
-import { Element, Parser } from '@xmpp/xml';
+import { U32, colibri2Arbitraries } from '../../test/fixtures/colibri2Arbitraries.ts';
+import { EXPECTED_6_1, EXPECTED_6_3, RESPONSE_6_2, SAMPLE_6_1, SAMPLE_6_2, SAMPLE_6_3, parseXml } from '../../test/fixtures/colibri2Samples.ts';
+import { Element } from '@xmpp/xml';
 import { Colibri2Error, badRequest, conferenceNotFound, endpointNotFound, inGracefulShutdown } from '../colibri2/errors.ts';
-import type {
-  ConferenceModifiedResponse,
-  ConferenceModifyRequest,
-  EndpointModified,
-  EndpointModify,
-  Fingerprint,
-  IceCandidate,
-  IceUdpTransport,
-  Media,
-  MediaSource,
-  PayloadType,
-  Source,
-  SsrcGroup,
-  TransportRequest,
-  TransportResponse,
-} from '../colibri2/types.ts';
+import type { ConferenceModifyRequest } from '../colibri2/types.ts';
 import {
   NS,
   colibri2ErrorElement,
@@ -33,24 +19,6 @@ import {
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------------------------
-
-/** Parse one stanza the way it arrives on an XMPP stream (xmpp.js's parser, inside a jabber:client stream). */
-function parseXml(s: string): Element {
-  const p = new Parser();
-  let out: Element | undefined;
-  let error: Error | undefined;
-  p.on('element', (e: Element) => {
-    out = e;
-  });
-  p.on('error', (e: Error) => {
-    error = e;
-  });
-  p.write("<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>");
-  p.write(s);
-  if (error) throw error;
-  if (!out) throw new Error('no stanza parsed');
-  return out;
-}
 
 /** A conference-modify parsed from a string (wrapped in an IQ when it is not one). */
 function cm(s: string): Element {
@@ -106,206 +74,6 @@ function cloneEl(e: Element): Element {
 // ---------------------------------------------------------------------------------------------------------------
 // Samples of colibri2.md §6
 // ---------------------------------------------------------------------------------------------------------------
-
-const SAMPLE_6_1 = `
-<iq xmlns="jabber:client" id="a1" type="get" from="focus@auth.example.com/focus"
-    to="jvbbrewery@internal.auth.example.com/jvb1">
-  <conference-modify xmlns="jitsi:colibri2" meeting-id="beccf2ed-5441-4bfe-96d6-f0f3a6796378"
-                     name="room1@conference.example.com" create="true">
-    <endpoint create="true" id="79f0273e" stats-id="Garett-w1o" muc-role="moderator">
-      <media type="audio">
-        <payload-type xmlns="urn:xmpp:jingle:apps:rtp:1" name="red" id="112" clockrate="48000" channels="2">
-          <parameter value="111/111"/>
-        </payload-type>
-        <payload-type xmlns="urn:xmpp:jingle:apps:rtp:1" name="opus" id="111" clockrate="48000" channels="2">
-          <parameter name="useinbandfec" value="1"/><parameter name="minptime" value="10"/>
-          <rtcp-fb xmlns="urn:xmpp:jingle:apps:rtp:rtcp-fb:0" type="transport-cc"/>
-        </payload-type>
-        <rtp-hdrext xmlns="urn:xmpp:jingle:apps:rtp:rtp-hdrext:0" uri="urn:ietf:params:rtp-hdrext:ssrc-audio-level" id="1"/>
-        <rtp-hdrext xmlns="urn:xmpp:jingle:apps:rtp:rtp-hdrext:0" uri="http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01" id="5"/>
-        <extmap-allow-mixed xmlns="urn:xmpp:jingle:apps:rtp:rtp-hdrext:0"/>
-      </media>
-      <media type="video">
-        <payload-type xmlns="urn:xmpp:jingle:apps:rtp:1" name="VP8" id="100" clockrate="90000">
-          <parameter name="x-google-start-bitrate" value="800"/>
-          <rtcp-fb xmlns="urn:xmpp:jingle:apps:rtp:rtcp-fb:0" type="ccm" subtype="fir"/>
-          <rtcp-fb xmlns="urn:xmpp:jingle:apps:rtp:rtcp-fb:0" type="nack"/>
-          <rtcp-fb xmlns="urn:xmpp:jingle:apps:rtp:rtcp-fb:0" type="nack" subtype="pli"/>
-          <rtcp-fb xmlns="urn:xmpp:jingle:apps:rtp:rtcp-fb:0" type="transport-cc"/>
-        </payload-type>
-        <payload-type xmlns="urn:xmpp:jingle:apps:rtp:1" name="rtx" id="96" clockrate="90000">
-          <parameter name="apt" value="100"/>
-        </payload-type>
-        <rtp-hdrext xmlns="urn:xmpp:jingle:apps:rtp:rtp-hdrext:0" uri="http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time" id="3"/>
-        <rtp-hdrext xmlns="urn:xmpp:jingle:apps:rtp:rtp-hdrext:0" uri="http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01" id="5"/>
-        <extmap-allow-mixed xmlns="urn:xmpp:jingle:apps:rtp:rtp-hdrext:0"/>
-      </media>
-      <transport ice-controlling="true"><sctp/></transport>
-      <capability name="source-names"/>
-      <capability name="ssrc-rewriting"/>
-    </endpoint>
-  </conference-modify>
-</iq>`;
-
-const EXPECTED_6_1: ConferenceModifyRequest = {
-  meetingId: 'beccf2ed-5441-4bfe-96d6-f0f3a6796378',
-  name: 'room1@conference.example.com',
-  create: true,
-  endpoints: [
-    {
-      id: '79f0273e',
-      create: true,
-      statsId: 'Garett-w1o',
-      mucRole: 'moderator',
-      media: structuredClone(JICOFO_MEDIA),
-      transport: { iceControlling: true, sctp: {} },
-      capabilities: ['source-names', 'ssrc-rewriting'],
-    },
-  ],
-};
-
-const SAMPLE_6_2 = `
-<iq xmlns="jabber:client" id="a1" type="result" to="focus@auth.example.com/focus">
-  <conference-modified xmlns="jitsi:colibri2">
-    <endpoint id="79f0273e">
-      <transport>
-        <transport xmlns="urn:xmpp:jingle:transports:ice-udp:1" ufrag="2ivqh1fvtf0l3h" pwd="1a5ejbent91k6io6a3fauikg22">
-          <fingerprint xmlns="urn:xmpp:jingle:apps:dtls:0" hash="sha-256" setup="actpass">2E:CC:85:71:32:5B:B5:60:64:C8:F6:7B:6D:45:D4:34:2B:51:A0:06:B5:EA:2F:84:BC:7B:64:1F:A3:0A:69:23</fingerprint>
-          <web-socket xmlns="http://jitsi.org/protocol/colibri"
-             url="wss://jvb1.example.com:443/colibri-ws/default-id/3d937bbdf97a23e0/79f0273e?pwd=1a5ejbent91k6io6a3fauikg22"/>
-          <rtcp-mux/>
-          <candidate component="1" foundation="1" generation="0" id="5bbb5d5e1" network="0" priority="2130706431"
-                     protocol="udp" type="host" ip="172.18.0.4" port="10000"/>
-          <candidate component="1" foundation="2" generation="0" id="653aa1ba2" network="0" priority="1694498815"
-                     protocol="udp" type="srflx" ip="129.80.210.199" port="10000" rel-addr="172.18.0.4" rel-port="10000"/>
-        </transport>
-        <sctp port="5000" role="server"/>
-      </transport>
-    </endpoint>
-    <sources>
-      <media-source type="audio" id="jvb-a0">
-        <source xmlns="urn:xmpp:jingle:apps:rtp:ssma:0" ssrc="411312308" name="jvb-a0"/>
-      </media-source>
-      <media-source type="video" id="jvb-v0">
-        <source xmlns="urn:xmpp:jingle:apps:rtp:ssma:0" ssrc="3929652146" name="jvb-v0"/>
-      </media-source>
-    </sources>
-  </conference-modified>
-</iq>`;
-
-const RESPONSE_6_2: ConferenceModifiedResponse = {
-  endpoints: [
-    {
-      id: '79f0273e',
-      transport: {
-        ice: {
-          ufrag: '2ivqh1fvtf0l3h',
-          pwd: '1a5ejbent91k6io6a3fauikg22',
-          rtcpMux: true,
-          fingerprints: [
-            {
-              hash: 'sha-256',
-              setup: 'actpass',
-              value: '2E:CC:85:71:32:5B:B5:60:64:C8:F6:7B:6D:45:D4:34:2B:51:A0:06:B5:EA:2F:84:BC:7B:64:1F:A3:0A:69:23',
-            },
-          ],
-          webSockets: [
-            'wss://jvb1.example.com:443/colibri-ws/default-id/3d937bbdf97a23e0/79f0273e?pwd=1a5ejbent91k6io6a3fauikg22',
-          ],
-          candidates: [
-            { component: 1, foundation: '1', generation: 0, id: '5bbb5d5e1', network: 0, priority: 2130706431, protocol: 'udp', type: 'host', ip: '172.18.0.4', port: 10000 },
-            {
-              component: 1,
-              foundation: '2',
-              generation: 0,
-              id: '653aa1ba2',
-              network: 0,
-              priority: 1694498815,
-              protocol: 'udp',
-              type: 'srflx',
-              ip: '129.80.210.199',
-              port: 10000,
-              relAddr: '172.18.0.4',
-              relPort: 10000,
-            },
-          ],
-        },
-        sctp: { port: 5000, role: 'server' },
-      },
-    },
-  ],
-  sources: [
-    { type: 'audio', id: 'jvb-a0', sources: [{ ssrc: 411312308, name: 'jvb-a0' }], ssrcGroups: [] },
-    { type: 'video', id: 'jvb-v0', sources: [{ ssrc: 3929652146, name: 'jvb-v0' }], ssrcGroups: [] },
-  ],
-};
-
-const SAMPLE_6_3 = `
-<iq xmlns="jabber:client" id="a2" type="get">
-  <conference-modify xmlns="jitsi:colibri2" meeting-id="beccf2ed-5441-4bfe-96d6-f0f3a6796378">
-    <endpoint id="79f0273e" stats-id="Garett-w1o">
-      <transport>
-        <transport xmlns="urn:xmpp:jingle:transports:ice-udp:1" pwd="PirYicPKtYw4+mkIUOm1wWQm" ufrag="sXoJ">
-          <fingerprint xmlns="urn:xmpp:jingle:apps:dtls:0" setup="active" hash="sha-256">BB:50:EE:83:…:78:BF</fingerprint>
-          <rtcp-mux/>
-        </transport>
-      </transport>
-      <sources>
-        <media-source type="audio" id="79f0273e-a0">
-          <source xmlns="urn:xmpp:jingle:apps:rtp:ssma:0" name="79f0273e-a0" ssrc="3166599606"/>
-        </media-source>
-        <media-source type="video" id="79f0273e-v0">
-          <source xmlns="urn:xmpp:jingle:apps:rtp:ssma:0" name="79f0273e-v0" ssrc="437485591"/>
-          <source xmlns="urn:xmpp:jingle:apps:rtp:ssma:0" name="79f0273e-v0" ssrc="2958490935"/>
-          <source xmlns="urn:xmpp:jingle:apps:rtp:ssma:0" name="79f0273e-v0" ssrc="1565856603"/>
-          <source xmlns="urn:xmpp:jingle:apps:rtp:ssma:0" name="79f0273e-v0" ssrc="1153580044"/>
-          <source xmlns="urn:xmpp:jingle:apps:rtp:ssma:0" name="79f0273e-v0" ssrc="23279666"/>
-          <source xmlns="urn:xmpp:jingle:apps:rtp:ssma:0" name="79f0273e-v0" ssrc="382686375"/>
-          <ssrc-group xmlns="urn:xmpp:jingle:apps:rtp:ssma:0" semantics="SIM">
-            <source ssrc="437485591"/><source ssrc="1565856603"/><source ssrc="1153580044"/>
-          </ssrc-group>
-          <ssrc-group xmlns="urn:xmpp:jingle:apps:rtp:ssma:0" semantics="FID"><source ssrc="437485591"/><source ssrc="2958490935"/></ssrc-group>
-          <ssrc-group xmlns="urn:xmpp:jingle:apps:rtp:ssma:0" semantics="FID"><source ssrc="1565856603"/><source ssrc="23279666"/></ssrc-group>
-          <ssrc-group xmlns="urn:xmpp:jingle:apps:rtp:ssma:0" semantics="FID"><source ssrc="1153580044"/><source ssrc="382686375"/></ssrc-group>
-        </media-source>
-      </sources>
-    </endpoint>
-  </conference-modify>
-</iq>`;
-
-const v0 = (ssrc: number): Source => ({ ssrc, name: '79f0273e-v0' });
-const EXPECTED_6_3: ConferenceModifyRequest = {
-  meetingId: 'beccf2ed-5441-4bfe-96d6-f0f3a6796378',
-  endpoints: [
-    {
-      id: '79f0273e',
-      statsId: 'Garett-w1o',
-      transport: {
-        ice: {
-          pwd: 'PirYicPKtYw4+mkIUOm1wWQm',
-          ufrag: 'sXoJ',
-          candidates: [],
-          fingerprints: [{ hash: 'sha-256', setup: 'active', value: 'BB:50:EE:83:…:78:BF' }],
-          rtcpMux: true,
-        },
-      },
-      sources: [
-        { type: 'audio', id: '79f0273e-a0', sources: [{ ssrc: 3166599606, name: '79f0273e-a0' }], ssrcGroups: [] },
-        {
-          type: 'video',
-          id: '79f0273e-v0',
-          sources: [v0(437485591), v0(2958490935), v0(1565856603), v0(1153580044), v0(23279666), v0(382686375)],
-          ssrcGroups: [
-            { semantics: 'SIM', ssrcs: [437485591, 1565856603, 1153580044] },
-            { semantics: 'FID', ssrcs: [437485591, 2958490935] },
-            { semantics: 'FID', ssrcs: [1565856603, 23279666] },
-            { semantics: 'FID', ssrcs: [1153580044, 382686375] },
-          ],
-        },
-      ],
-    },
-  ],
-};
 
 const SAMPLE_ERROR = `
 <iq type="error" id="a3"><conference-modify xmlns="jitsi:colibri2" meeting-id="M"/>
@@ -531,11 +299,40 @@ describe('parseConferenceModify details', () => {
     });
   });
 
-  it('relays: JVB with relays disabled, in JVB order', () => {
-    const one = c2error(() =>
-      parseConferenceModify(cm(`<conference-modify xmlns="jitsi:colibri2" meeting-id="M"><relay id="r1" create="true"/></conference-modify>`)),
+  it("relays: Jicofo's create request parses; JVB's combination checks in JVB order", () => {
+    // Colibri2Session.buildCreateRelayRequest (jicofo-selector) as sent to the initiator; endpoint/sources block as
+    // in jitsi-xmpp-extensions Colibri2JSONSerializerTest "Relay with endpoints".
+    const req = parseConferenceModify(
+      cm(`<conference-modify xmlns="jitsi:colibri2" meeting-id="M"><relay id="jvb-y" mesh-id="0" create="true">
+        <media type="audio"><payload-type xmlns="urn:xmpp:jingle:apps:rtp:1" name="opus" id="111" clockrate="48000" channels="2"/>
+          <rtp-hdrext xmlns="urn:xmpp:jingle:apps:rtp:rtp-hdrext:0" uri="urn:ietf:params:rtp-hdrext:ssrc-audio-level" id="1"/></media>
+        <endpoints><endpoint id="6f14308e" create="true" stats-id="Ada-x1"><sources>
+          <media-source type="audio" id="6f14308e-a0"><source xmlns="urn:xmpp:jingle:apps:rtp:ssma:0" ssrc="3166599606"/></media-source>
+        </sources></endpoint><endpoint id="gone" expire="true"/></endpoints>
+        <transport ice-controlling="true" use-unique-port="true"><sctp role="client"/></transport>
+      </relay></conference-modify>`),
     );
-    expect([one.condition, one.reason, one.message]).toEqual(['feature-not-implemented', undefined, 'Octo is disabled in configuration.']);
+    expect(req.endpoints).toEqual([]);
+    expect(req.relays).toEqual([
+      {
+        id: 'jvb-y',
+        meshId: '0',
+        create: true,
+        media: [{ type: 'audio', payloadTypes: [{ id: 111, name: 'opus', clockrate: 48000, channels: 2, parameters: [], rtcpFbs: [] }], rtpHdrExts: [{ id: 1, uri: 'urn:ietf:params:rtp-hdrext:ssrc-audio-level' }] }],
+        endpoints: [
+          { id: '6f14308e', create: true, statsId: 'Ada-x1', sources: [{ type: 'audio', id: '6f14308e-a0', sources: [{ ssrc: 3166599606 }], ssrcGroups: [] }] },
+          { id: 'gone', expire: true },
+        ],
+        transport: { iceControlling: true, useUniquePort: true, sctp: { role: 'client' } },
+      },
+    ]);
+    expect(parseConferenceModify(serializeConferenceModify(req))).toEqual(req);
+    // The answer (conference-modified with the relay's transport) round-trips too.
+    const res = {
+      endpoints: [],
+      relays: [{ id: 'jvb-y', transport: { ice: { ufrag: 'octobridge-relay-1', pwd: 'p', rtcpMux: true, fingerprints: [{ hash: 'sha-256', value: 'AB:CD', setup: 'actpass' as const }], candidates: [] }, sctp: { port: 5000, role: 'server' as const } } }],
+    };
+    expect(parseConferenceModified(serializeConferenceModified(res))).toEqual(res);
     const mixed = c2error(() =>
       parseConferenceModify(cm(`<conference-modify xmlns="jitsi:colibri2" meeting-id="M"><endpoint id="a"/><relay id="r1"/></conference-modify>`)),
     );
@@ -774,153 +571,10 @@ describe('errors', () => {
 // Round trips (fast-check)
 // ---------------------------------------------------------------------------------------------------------------
 
-const U32 = 2 ** 32 - 1;
-const I31 = 2 ** 31 - 1;
-
-/** Arbitraries for the typed colibri2 values the parser can produce, over a given string alphabet. */
-function arbitraries(str: fc.Arbitrary<string>) {
-  const nonBlank = str.filter((s) => s.trim() !== '');
-  const trimmedNonEmpty = str.map((s) => s.trim()).filter((s) => s !== '');
-  const u32 = fc.integer({ min: 0, max: U32 });
-  const i31 = fc.integer({ min: 0, max: I31 });
-  const port = fc.integer({ min: 0, max: 65535 });
-  const mediaType = fc.constantFrom('audio' as const, 'video' as const);
-  const few = { maxLength: 3 };
-
-  const payloadType: fc.Arbitrary<PayloadType> = fc.record(
-    {
-      id: fc.integer({ min: 0, max: 127 }),
-      name: str,
-      clockrate: i31,
-      channels: i31,
-      parameters: fc.array(fc.record({ name: str, value: str }, { requiredKeys: ['value'] }), few),
-      rtcpFbs: fc.array(fc.record({ type: str, subtype: str }, { requiredKeys: ['type'] }), few),
-    },
-    { requiredKeys: ['id', 'name', 'clockrate', 'parameters', 'rtcpFbs'] },
-  );
-  const media: fc.Arbitrary<Media> = fc.record(
-    {
-      type: mediaType,
-      payloadTypes: fc.array(payloadType, few),
-      rtpHdrExts: fc.array(fc.record({ id: fc.integer({ min: 1, max: 255 }), uri: str }), few),
-      extmapAllowMixed: fc.constant(true),
-    },
-    { requiredKeys: ['type', 'payloadTypes', 'rtpHdrExts'] },
-  );
-  const candidate: fc.Arbitrary<IceCandidate> = fc.record(
-    {
-      component: i31,
-      foundation: str,
-      generation: i31,
-      id: str,
-      network: i31,
-      priority: u32,
-      protocol: fc.constantFrom('udp' as const, 'tcp' as const),
-      type: fc.constantFrom('host' as const, 'srflx' as const, 'prflx' as const, 'relay' as const),
-      ip: str,
-      port,
-      relAddr: str,
-      relPort: port,
-      tcptype: fc.constantFrom('active' as const, 'passive' as const, 'so' as const),
-    },
-    { requiredKeys: ['component', 'foundation', 'generation', 'id', 'network', 'priority', 'protocol', 'type', 'ip', 'port'] },
-  );
-  const fingerprint: fc.Arbitrary<Fingerprint> = fc.record(
-    {
-      hash: str,
-      value: trimmedNonEmpty,
-      setup: fc.constantFrom('actpass' as const, 'active' as const, 'passive' as const),
-      cryptex: fc.boolean(),
-    },
-    { requiredKeys: ['hash', 'value'] },
-  );
-  const iceModel = {
-    ufrag: str,
-    pwd: str,
-    iceGeneration: i31,
-    candidates: fc.array(candidate, few),
-    fingerprints: fc.array(fingerprint, { maxLength: 2 }),
-    rtcpMux: fc.constant(true),
-    webSockets: fc.array(str, { minLength: 1, maxLength: 2 }),
-  };
-  const ice: fc.Arbitrary<IceUdpTransport> = fc.record(iceModel, { requiredKeys: ['candidates', 'fingerprints'] });
-  const source: fc.Arbitrary<Source> = fc.record(
-    { ssrc: u32, name: str, videoType: str, rid: str, msid: str },
-    { requiredKeys: ['ssrc'] },
-  );
-  const ssrcGroup: fc.Arbitrary<SsrcGroup> = fc.record({
-    semantics: fc.constantFrom('SIM' as const, 'FID' as const, 'FEC-FR' as const),
-    ssrcs: fc.array(u32, { maxLength: 4 }),
-  });
-  const mediaSource: fc.Arbitrary<MediaSource> = fc.record(
-    {
-      type: mediaType,
-      id: nonBlank,
-      synthetic: fc.boolean(),
-      sources: fc.array(source, few),
-      ssrcGroups: fc.array(ssrcGroup, { maxLength: 2 }),
-    },
-    { requiredKeys: ['type', 'id', 'sources', 'ssrcGroups'] },
-  );
-  const transportRequest: fc.Arbitrary<TransportRequest> = fc.record(
-    {
-      iceControlling: fc.boolean(),
-      useUniquePort: fc.boolean(),
-      iceRestart: fc.boolean(),
-      ice,
-      sctp: fc.record({ role: fc.constantFrom('client' as const, 'server' as const), port }, { requiredKeys: [] }),
-    },
-    { requiredKeys: [] },
-  );
-  const endpoint: fc.Arbitrary<EndpointModify> = fc.record(
-    {
-      id: nonBlank,
-      create: fc.boolean(),
-      expire: fc.boolean(),
-      statsId: str,
-      mucRole: fc.constantFrom('moderator' as const, 'participant' as const, 'visitor' as const),
-      media: fc.array(media, { minLength: 1, maxLength: 2 }),
-      transport: transportRequest,
-      sources: fc.array(mediaSource, few),
-      forceMute: fc.record({ audio: fc.boolean(), video: fc.boolean() }, { requiredKeys: [] }),
-      capabilities: fc.array(str, { minLength: 1, maxLength: 3 }),
-      initialLastN: fc.integer({ min: -(2 ** 31), max: I31 }),
-    },
-    { requiredKeys: ['id'] },
-  );
-  const request: fc.Arbitrary<ConferenceModifyRequest> = fc.record(
-    {
-      meetingId: nonBlank,
-      name: str,
-      create: fc.boolean(),
-      expire: fc.boolean(),
-      rtcstatsEnabled: fc.boolean(),
-      endpoints: fc.array(endpoint, few),
-    },
-    { requiredKeys: ['meetingId', 'endpoints'] },
-  );
-  const transportResponse: fc.Arbitrary<TransportResponse> = fc.record(
-    {
-      ice: fc.record(iceModel, { requiredKeys: ['ufrag', 'pwd', 'candidates', 'fingerprints'] }) as fc.Arbitrary<TransportResponse['ice']>,
-      sctp: fc.record({ port, role: fc.constantFrom('client' as const, 'server' as const) }),
-    },
-    { requiredKeys: ['ice'] },
-  );
-  const endpointModified: fc.Arbitrary<EndpointModified> = fc.record(
-    { id: nonBlank, expire: fc.boolean(), transport: transportResponse },
-    { requiredKeys: ['id'] },
-  );
-  const response: fc.Arbitrary<ConferenceModifiedResponse> = fc.record(
-    { endpoints: fc.array(endpointModified, few), sources: fc.array(mediaSource, few) },
-    { requiredKeys: ['endpoints'] },
-  );
-  return { request, response };
-}
-
 /** Any JS string (direct round trip through ltx elements). */
-const anyStrings = arbitraries(fc.string({ unit: 'binary', maxLength: 12 }));
+const anyStrings = colibri2Arbitraries(fc.string({ unit: 'binary', maxLength: 12 }));
 /** Printable ASCII, which also survives XML text (ltx escapes quotes, `<`, `&`; no whitespace normalisation needed). */
-const xmlStrings = arbitraries(fc.string({ unit: 'grapheme-ascii', maxLength: 12 }));
+const xmlStrings = colibri2Arbitraries(fc.string({ unit: 'grapheme-ascii', maxLength: 12 }));
 
 /** Through the wire: Element → string → xmpp.js parser → Element. */
 const overTheWire = (e: Element): Element => parseXml(`<iq type='get' id='rt'>${e.toString()}</iq>`).getChildElements()[0] as Element;

@@ -31,6 +31,8 @@
  * - Presence flags (`<extmap-allow-mixed/>`, `<rtcp-mux/>`) read `true` or stay absent; lists that are written
  *   only when non-empty (`media`, `capabilities`, `webSockets`) stay absent when empty; `sources` (a full
  *   replacement) is `[]` for an empty `<sources/>`.
+ * - The value and record rules (ranges, enums, what is dropped, error texts) live in `src/colibri2/fields.ts`,
+ *   shared with the JSON form (`src/colibri2/json.ts`), so both forms read a field the same way.
  */
 import { Element } from '@xmpp/xml';
 import {
@@ -40,23 +42,22 @@ import {
   type Colibri2Reason,
   type StanzaErrorCondition,
 } from '../colibri2/errors.ts';
+import * as F from '../colibri2/fields.ts';
+import { INT32_MAX, INT32_MIN, missing, show } from '../colibri2/fields.ts';
 import type {
   ConferenceModifiedResponse,
   ConferenceModifyRequest,
   EndpointModified,
   EndpointModify,
-  Fingerprint,
   ForceMute,
-  IceCandidate,
   IceUdpTransport,
   Media,
   MediaSource,
   MediaType,
   PayloadType,
-  PayloadTypeParameter,
-  RtcpFeedback,
   RtpHdrExt,
-  Sctp,
+  RelayModified,
+  RelayModify,
   Source,
   SsrcGroup,
   TransportRequest,
@@ -87,12 +88,8 @@ export const NS = {
 const PARAMETER_NS: readonly string[] = [NS.JINGLE_RTP, NS.SSMA, NS.COLIBRI];
 /** `rtcp-mux` counts in the ICE namespace and in RTP's (IceUdpTransportPacketExtension.isRtcpMux checks the name). */
 const RTCP_MUX_NS: readonly string[] = [NS.ICE_UDP, NS.JINGLE_RTP];
-/** jitsi-utils MediaType values other than audio/video: JVB parses them and then ignores the element. */
-const OTHER_MEDIA_TYPES = new Set(['text', 'application', 'message', 'image', 'control', 'data']);
 
 const INNER_TRANSPORT = `<transport xmlns='${NS.ICE_UDP}'>`;
-const INT32_MAX = 2 ** 31 - 1;
-const UINT32_MAX = 2 ** 32 - 1;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Reading helpers
@@ -129,73 +126,30 @@ function attr(el: Element, name: string): string | undefined {
   return undefined;
 }
 
-function show(v: string): string {
-  return v.length > 64 ? `${v.slice(0, 64)}…` : v;
-}
-
-function missing(name: string, where: string): Colibri2Error {
-  return badRequest(`Missing ${name} in ${where}`);
-}
-
-function invalid(name: string, value: string, where: string): Colibri2Error {
-  return badRequest(`Invalid ${name} '${show(value)}' in ${where}`);
+/** `el`'s attributes as the shared field rules read them (src/colibri2/fields.ts). */
+function attrs(el: Element): F.AttrReader {
+  return (name) => attr(el, name);
 }
 
 function required(el: Element, name: string, where: string): string {
-  const v = attr(el, name);
-  if (v === undefined) throw missing(name, where);
-  return v;
+  return F.required(attrs(el), name, where);
 }
 
 function nonEmpty(el: Element, name: string, where: string): string {
-  const v = required(el, name, where);
-  if (v.trim() === '') throw invalid(name, v, where);
-  return v;
-}
-
-function bool(value: string, name: string, where: string): boolean {
-  const l = value.toLowerCase();
-  if (l === 'true') return true;
-  if (l === 'false') return false;
-  throw invalid(name, value, where);
+  return F.requiredNonBlank(attrs(el), name, where);
 }
 
 function optBool(el: Element, name: string, where: string): boolean | undefined {
-  const v = attr(el, name);
-  return v === undefined ? undefined : bool(v, name, where);
-}
-
-/** Strict decimal integer in [min, max]: digits only (a leading `-` when min < 0), no `+`, spaces, exponents. */
-function int(value: string, name: string, where: string, min: number, max: number): number {
-  if (!(min < 0 ? /^-?[0-9]{1,10}$/ : /^[0-9]{1,10}$/).test(value)) throw invalid(name, value, where);
-  const n = Number(value);
-  if (n < min || n > max) throw invalid(name, value, where);
-  return n;
-}
-
-function optInt(el: Element, name: string, where: string, min: number, max: number): number | undefined {
-  const v = attr(el, name);
-  return v === undefined ? undefined : int(v, name, where, min, max);
+  return F.optBool(attrs(el), name, where);
 }
 
 function reqInt(el: Element, name: string, where: string, min: number, max: number): number {
-  return int(required(el, name, where), name, where, min, max);
+  return F.reqInt(attrs(el), name, where, min, max);
 }
 
 /** `audio`/`video`, or `null` for another jitsi media type (skipped like JVB); anything else is malformed. */
 function mediaType(el: Element, where: string): MediaType | null {
-  const v = required(el, 'type', where);
-  const l = v.toLowerCase();
-  if (l === 'audio' || l === 'video') return l;
-  if (OTHER_MEDIA_TYPES.has(l)) return null;
-  throw invalid('type', v, where);
-}
-
-function oneOf<T extends string>(value: string, allowed: readonly T[], name: string, where: string): T {
-  const l = value.toLowerCase();
-  const hit = allowed.find((a) => a === l);
-  if (hit === undefined) throw invalid(name, value, where);
-  return hit;
+  return F.parseMediaType(required(el, 'type', where), where);
 }
 
 /**
@@ -204,12 +158,7 @@ function oneOf<T extends string>(value: string, allowed: readonly T[], name: str
  * the "Missing / Invalid / Expected" texts, so such a bug still shows there.
  */
 function guarded<T>(what: string, f: () => T): T {
-  try {
-    return f();
-  } catch (e) {
-    if (e instanceof Colibri2Error) throw e;
-    throw badRequest(`Malformed <${what}>: ${show(e instanceof Error ? e.message : String(e))}`);
-  }
+  return F.guarded(`<${what}>`, f);
 }
 
 /** `el` itself, or the matching child when `el` is the `<iq>` around it. */
@@ -243,35 +192,14 @@ function el(name: string, attrs: Attrs, ...kids: (Element | string | undefined |
 // ---------------------------------------------------------------------------------------------------------------
 
 function parsePayloadType(e: Element): PayloadType {
-  const w = '<payload-type>';
-  const pt: PayloadType = {
-    id: reqInt(e, 'id', w, 0, 127),
-    name: required(e, 'name', w),
-    clockrate: reqInt(e, 'clockrate', w, 0, INT32_MAX),
-    parameters: [],
-    rtcpFbs: [],
-  };
-  const channels = optInt(e, 'channels', w, 0, INT32_MAX);
-  if (channels !== undefined) pt.channels = channels;
+  const pt = F.readPayloadType(attrs(e), '<payload-type>');
   for (const p of children(e, 'parameter', PARAMETER_NS)) {
-    const name = attr(p, 'name');
-    const value = attr(p, 'value');
-    if (value === undefined) {
-      // JVB skips nameless parameters before reading the value; a named one without value breaks it.
-      if (name === undefined) continue;
-      throw missing('value', '<parameter>');
-    }
-    const param: PayloadTypeParameter = { value };
-    if (name !== undefined) param.name = name;
-    pt.parameters.push(param);
+    const param = F.readParameter(attr(p, 'name'), attr(p, 'value'), '<parameter>');
+    if (param) pt.parameters.push(param);
   }
   for (const f of children(e, 'rtcp-fb', NS.RTCP_FB)) {
-    const type = attr(f, 'type');
-    if (type === undefined) continue;
-    const fb: RtcpFeedback = { type };
-    const subtype = attr(f, 'subtype');
-    if (subtype !== undefined) fb.subtype = subtype;
-    pt.rtcpFbs.push(fb);
+    const fb = F.readRtcpFb(attr(f, 'type'), attr(f, 'subtype'));
+    if (fb) pt.rtcpFbs.push(fb);
   }
   return pt;
 }
@@ -307,57 +235,14 @@ function mediaEl(m: Media): Element {
   );
 }
 
-function parseCandidate(e: Element): IceCandidate | null {
-  const w = '<candidate>';
-  const generation = optInt(e, 'generation', w, 0, INT32_MAX);
-  const c: IceCandidate = {
-    component: reqInt(e, 'component', w, 0, INT32_MAX),
-    foundation: required(e, 'foundation', w),
-    generation: generation ?? 0,
-    id: attr(e, 'id') ?? '',
-    network: optInt(e, 'network', w, 0, INT32_MAX) ?? 0,
-    priority: reqInt(e, 'priority', w, 0, UINT32_MAX),
-    protocol: oneOf(required(e, 'protocol', w), ['udp', 'tcp'] as const, 'protocol', w),
-    type: oneOf(required(e, 'type', w), ['host', 'srflx', 'prflx', 'relay'] as const, 'type', w),
-    ip: required(e, 'ip', w),
-    port: reqInt(e, 'port', w, 0, 65535),
-  };
-  const relAddr = attr(e, 'rel-addr');
-  if (relAddr !== undefined) c.relAddr = relAddr;
-  const relPort = optInt(e, 'rel-port', w, 0, 65535);
-  if (relPort !== undefined) c.relPort = relPort;
-  const tcptype = attr(e, 'tcptype');
-  if (tcptype !== undefined) c.tcptype = oneOf(tcptype, ['active', 'passive', 'so'] as const, 'tcptype', w);
-  // A candidate without generation is -1 to JVB, never its agent's generation: it is dropped there too.
-  return generation === undefined ? null : c;
-}
-
-function parseFingerprint(e: Element): Fingerprint | null {
-  const hash = attr(e, 'hash');
-  const value = e.getText().trim();
-  if (hash === undefined || value === '') return null; // JVB: "Ignoring empty DtlsFingerprint extension"
-  const f: Fingerprint = { hash, value };
-  const setup = attr(e, 'setup')?.toLowerCase();
-  if (setup === 'actpass' || setup === 'active' || setup === 'passive') f.setup = setup;
-  const cryptex = optBool(e, 'cryptex', '<fingerprint>');
-  if (cryptex !== undefined) f.cryptex = cryptex;
-  return f;
-}
-
 function parseIceUdp(t: Element): IceUdpTransport {
-  const ice: IceUdpTransport = { candidates: [], fingerprints: [] };
-  const ufrag = attr(t, 'ufrag');
-  if (ufrag !== undefined) ice.ufrag = ufrag;
-  const pwd = attr(t, 'pwd');
-  if (pwd !== undefined) ice.pwd = pwd;
-  const generation = optInt(t, 'ice-generation', INNER_TRANSPORT, 0, INT32_MAX);
-  if (generation !== undefined) ice.iceGeneration = generation;
+  const ice = F.readIceUdp(attrs(t), INNER_TRANSPORT);
   for (const c of children(t, 'candidate', NS.ICE_UDP)) {
-    const cand = parseCandidate(c);
+    const cand = F.readCandidate(attrs(c), '<candidate>');
     if (cand) ice.candidates.push(cand);
   }
   for (const f of children(t, 'fingerprint', NS.DTLS)) {
-    const fp = parseFingerprint(f);
+    const fp = F.readFingerprint(attrs(f), f.getText(), '<fingerprint>');
     if (fp) ice.fingerprints.push(fp);
   }
   if (child(t, 'rtcp-mux', RTCP_MUX_NS)) ice.rtcpMux = true;
@@ -399,26 +284,14 @@ function iceUdpEl(ice: IceUdpTransport): Element {
 }
 
 function parseSource(e: Element): Source {
-  const s: Source = { ssrc: reqInt(e, 'ssrc', '<source>', 0, UINT32_MAX) };
-  const name = attr(e, 'name');
-  if (name !== undefined) s.name = name;
-  const videoType = attr(e, 'videoType');
-  if (videoType !== undefined) s.videoType = videoType;
-  const rid = attr(e, 'rid');
-  if (rid !== undefined) s.rid = rid;
   const msid = children(e, 'parameter', PARAMETER_NS).find((p) => attr(p, 'name') === 'msid');
-  const msidValue = msid && attr(msid, 'value');
-  if (msidValue !== undefined) s.msid = msidValue;
-  return s;
+  return F.readSource(attrs(e), msid && attr(msid, 'value'), '<source>');
 }
 
 function parseSsrcGroup(e: Element): SsrcGroup | null {
   const w = '<ssrc-group>';
-  const semantics = required(e, 'semantics', w).toUpperCase();
-  const ssrcs = children(e, 'source', NS.SSMA).map((s) => reqInt(s, 'ssrc', w, 0, UINT32_MAX));
-  // JVB ignores groups with semantics it does not know (Colibri2ConferenceHandler.parseAssociationType).
-  if (semantics !== 'SIM' && semantics !== 'FID' && semantics !== 'FEC-FR') return null;
-  return { semantics, ssrcs };
+  const semantics = required(e, 'semantics', w);
+  return F.readSsrcGroup(semantics, children(e, 'source', NS.SSMA).map((s) => F.parseSsrc(required(s, 'ssrc', w), w)));
 }
 
 function parseMediaSource(e: Element): MediaSource | null {
@@ -482,14 +355,7 @@ function parseTransportRequest(e: Element): TransportRequest {
   const inner = child(e, 'transport', NS.ICE_UDP);
   if (inner) t.ice = parseIceUdp(inner);
   const s = child(e, 'sctp', NS.COLIBRI2);
-  if (s) {
-    const sctp: Sctp = {};
-    const role = attr(s, 'role');
-    if (role !== undefined) sctp.role = oneOf(role, ['client', 'server'] as const, 'role', '<sctp>');
-    const port = optInt(s, 'port', '<sctp>', 0, 65535);
-    if (port !== undefined) sctp.port = port;
-    t.sctp = sctp;
-  }
+  if (s) t.sctp = F.readSctp(attrs(s), '<sctp>');
   return t;
 }
 
@@ -503,10 +369,8 @@ function parseEndpoint(e: Element): EndpointModify {
   const statsId = attr(e, 'stats-id');
   if (statsId !== undefined) ep.statsId = statsId;
   const role = attr(e, 'muc-role');
-  if (role !== undefined) {
-    const r = oneOf(role, ['moderator', 'participant', 'visitor', 'none'] as const, 'muc-role', w);
-    if (r !== 'none') ep.mucRole = r; // Smack's MUCRole has `none`; JVB only asks "is it visitor?"
-  }
+  const mucRole = role === undefined ? undefined : F.parseMucRole(role, w);
+  if (mucRole !== undefined) ep.mucRole = mucRole;
   const media = children(e, 'media', NS.COLIBRI2)
     .map(parseMedia)
     .filter((m): m is Media => m !== null);
@@ -529,7 +393,7 @@ function parseEndpoint(e: Element): EndpointModify {
     .filter((n): n is string => n !== undefined);
   if (caps.length > 0) ep.capabilities = caps;
   const lastN = child(e, 'initial-last-n', NS.COLIBRI2);
-  if (lastN) ep.initialLastN = reqInt(lastN, 'value', '<initial-last-n>', -(2 ** 31), INT32_MAX);
+  if (lastN) ep.initialLastN = reqInt(lastN, 'value', '<initial-last-n>', INT32_MIN, INT32_MAX);
   return ep;
 }
 
@@ -581,8 +445,7 @@ export function parseConferenceModify(el: Element): ConferenceModifyRequest {
 function parseModify(el: Element): ConferenceModifyRequest {
   const cm = unwrap(el, 'conference-modify');
   const w = '<conference-modify>';
-  const meetingId = required(cm, 'meeting-id', w);
-  if (meetingId.trim() === '') throw invalid('meeting-id', meetingId, w);
+  const meetingId = nonEmpty(cm, 'meeting-id', w);
   const req: ConferenceModifyRequest = { meetingId, endpoints: [] };
   const name = attr(cm, 'name');
   if (name !== undefined) req.name = name;
@@ -598,9 +461,30 @@ function parseModify(el: Element): ConferenceModifyRequest {
     for (const r of relays) nonEmpty(r, 'id', '<relay>');
     if (req.endpoints.length > 0) throw featureNotImplemented("Using both 'relay' and 'endpoint' in a request");
     if (relays.length > 1) throw featureNotImplemented("Updating more than one 'relay' in a request.");
-    throw new Colibri2Error('feature-not-implemented', 'Octo is disabled in configuration.');
+    req.relays = relays.map(parseRelay);
   }
   return req;
+}
+
+/** `<relay id [mesh-id] [create] [expire]>` with `<media>`, `<endpoints><endpoint …>`, `<transport>` (Colibri2Relay). */
+function parseRelay(r: Element): RelayModify {
+  const w = '<relay>';
+  const relay: RelayModify = { id: nonEmpty(r, 'id', w) };
+  const meshId = attr(r, 'mesh-id');
+  if (meshId !== undefined) relay.meshId = meshId;
+  const create = optBool(r, 'create', w);
+  if (create !== undefined) relay.create = create;
+  const expire = optBool(r, 'expire', w);
+  if (expire !== undefined) relay.expire = expire;
+  const media = children(r, 'media', NS.COLIBRI2)
+    .map(parseMedia)
+    .filter((m): m is Media => m !== null);
+  if (media.length > 0) relay.media = media;
+  const endpoints = child(r, 'endpoints', NS.COLIBRI2);
+  if (endpoints) relay.endpoints = children(endpoints, 'endpoint', NS.COLIBRI2).map((e) => F.relayEndpoint(parseEndpoint(e)));
+  const transport = child(r, 'transport', NS.COLIBRI2);
+  if (transport) relay.transport = parseTransportRequest(transport);
+  return relay;
 }
 
 /**
@@ -639,23 +523,39 @@ export function serializeConferenceModify(req: ConferenceModifyRequest): Element
           'muc-role': ep.mucRole,
         },
         ...(ep.media ?? []).map(mediaEl),
-        ep.transport !== undefined &&
-          el(
-            'transport',
-            {
-              'ice-controlling': ep.transport.iceControlling,
-              'use-unique-port': ep.transport.useUniquePort,
-              'ice-restart': ep.transport.iceRestart,
-            },
-            ep.transport.ice !== undefined && iceUdpEl(ep.transport.ice),
-            ep.transport.sctp !== undefined && el('sctp', { role: ep.transport.sctp.role, port: ep.transport.sctp.port }),
-          ),
+        ep.transport !== undefined && transportRequestEl(ep.transport),
         ep.sources !== undefined && sourcesEl(ep.sources),
         ep.forceMute !== undefined && el('force-mute', { audio: ep.forceMute.audio, video: ep.forceMute.video }),
         ...(ep.capabilities ?? []).map((name) => el('capability', { name })),
         ep.initialLastN !== undefined && el('initial-last-n', { value: ep.initialLastN }),
       ),
     ),
+    ...(req.relays ?? []).map((r) =>
+      el(
+        'relay',
+        { xmlns: NS.COLIBRI2, id: r.id, 'mesh-id': r.meshId, create: r.create, expire: r.expire },
+        ...(r.media ?? []).map(mediaEl),
+        r.endpoints !== undefined &&
+          el(
+            'endpoints',
+            {},
+            ...r.endpoints.map((ep) =>
+              el('endpoint', { id: ep.id, create: ep.create, expire: ep.expire, 'stats-id': ep.statsId }, ep.sources !== undefined && sourcesEl(ep.sources)),
+            ),
+          ),
+        r.transport !== undefined && transportRequestEl(r.transport),
+      ),
+    ),
+  );
+}
+
+/** Outer `<transport ice-controlling use-unique-port ice-restart>` of a request, with its ICE and SCTP children. */
+function transportRequestEl(t: TransportRequest): Element {
+  return el(
+    'transport',
+    { 'ice-controlling': t.iceControlling, 'use-unique-port': t.useUniquePort, 'ice-restart': t.iceRestart },
+    t.ice !== undefined && iceUdpEl(t.ice),
+    t.sctp !== undefined && el('sctp', { role: t.sctp.role, port: t.sctp.port }),
   );
 }
 
@@ -666,19 +566,9 @@ export function serializeConferenceModify(req: ConferenceModifyRequest): Element
 function parseTransportResponse(e: Element): TransportResponse {
   const inner = child(e, 'transport', NS.ICE_UDP);
   if (!inner) throw missing(INNER_TRANSPORT, '<transport>');
-  const ice = parseIceUdp(inner);
-  const ufrag = ice.ufrag;
-  if (ufrag === undefined) throw missing('ufrag', INNER_TRANSPORT);
-  const pwd = ice.pwd;
-  if (pwd === undefined) throw missing('pwd', INNER_TRANSPORT);
-  const t: TransportResponse = { ice: { ...ice, ufrag, pwd } };
+  const t: TransportResponse = { ice: F.answerIce(parseIceUdp(inner), INNER_TRANSPORT) };
   const s = child(e, 'sctp', NS.COLIBRI2);
-  if (s) {
-    t.sctp = {
-      port: reqInt(s, 'port', '<sctp>', 0, 65535),
-      role: oneOf(required(s, 'role', '<sctp>'), ['client', 'server'] as const, 'role', '<sctp>'),
-    };
-  }
+  if (s) t.sctp = F.readSctpAnswer(attrs(s), '<sctp>');
   return t;
 }
 
@@ -720,6 +610,15 @@ function parseModified(el: Element): ConferenceModifiedResponse {
       return ep;
     }),
   };
+  const relays = children(cm, 'relay', NS.COLIBRI2).map((r): RelayModified => {
+    const out: RelayModified = { id: nonEmpty(r, 'id', '<relay>') };
+    const expire = optBool(r, 'expire', '<relay>');
+    if (expire !== undefined) out.expire = expire;
+    const t = child(r, 'transport', NS.COLIBRI2);
+    if (t) out.transport = parseTransportResponse(t);
+    return out;
+  });
+  if (relays.length > 0) res.relays = relays;
   const sources = child(cm, 'sources', NS.COLIBRI2);
   if (sources) res.sources = parseSources(sources);
   return res;
@@ -741,17 +640,19 @@ export function serializeConferenceModified(res: ConferenceModifiedResponse): El
       el(
         'endpoint',
         { xmlns: NS.COLIBRI2, id: ep.id, expire: ep.expire },
-        ep.transport !== undefined &&
-          el(
-            'transport',
-            {},
-            iceUdpEl(ep.transport.ice),
-            ep.transport.sctp !== undefined && el('sctp', { port: ep.transport.sctp.port, role: ep.transport.sctp.role }),
-          ),
+        ep.transport !== undefined && transportResponseEl(ep.transport),
       ),
+    ),
+    ...(res.relays ?? []).map((r) =>
+      el('relay', { xmlns: NS.COLIBRI2, id: r.id, expire: r.expire }, r.transport !== undefined && transportResponseEl(r.transport)),
     ),
     res.sources !== undefined && sourcesEl(res.sources, true),
   );
+}
+
+/** `<transport>` of a conference-modified endpoint or relay: the ICE transport, then `<sctp port role>`. */
+function transportResponseEl(t: TransportResponse): Element {
+  return el('transport', {}, iceUdpEl(t.ice), t.sctp !== undefined && el('sctp', { port: t.sctp.port, role: t.sctp.role }));
 }
 
 // ---------------------------------------------------------------------------------------------------------------

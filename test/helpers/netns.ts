@@ -462,3 +462,40 @@ export function useNetnsBridge(): NetnsBridgeFixture {
     track: fixture.track,
   };
 }
+
+/** A veth pair joining two namespaces directly ({@link linkNetns}). */
+export interface NetnsLink {
+  /** The veth end in `a` / in `b`. */
+  readonly aVeth: string;
+  readonly bVeth: string;
+  /** Their addresses (/24). */
+  readonly aIp: string;
+  readonly bIp: string;
+}
+
+/** The /16 of {@link linkNetns}'s subnets (10.214.<n>.0/24). */
+const LINK_SUBNET16 = '10.214';
+let linkCounter = 0;
+
+/**
+ * Join two namespaces from {@link createNetns} with a veth pair of their own, `obl<n>a` in `a`
+ * (10.214.<n>.1/24) and `obl<n>b` in `b` (10.214.<n>.2/24), both up: traffic between the two
+ * addresses goes straight over it, never through the host. The pair is made inside `a`
+ * (`ip -n <a> link add ... peer name ... netns <b>`), so it takes no name or address in the host
+ * namespace, and it goes away with the namespaces ({@link Netns.close}). `n` counts per process
+ * (1..254): the subnets only have to differ between the links of one namespace.
+ *
+ * @throws Error when a namespace is closed, 254 links were made already, or an `ip` command fails.
+ */
+export async function linkNetns(a: Netns, b: Netns): Promise<NetnsLink> {
+  if (a.closed || b.closed) throw new Error('linkNetns: a namespace is closed');
+  const n = ++linkCounter;
+  if (n > 254) throw new Error('linkNetns: no subnet left (254 links per process)');
+  const link = { aVeth: `obl${n}a`, bVeth: `obl${n}b`, aIp: `${LINK_SUBNET16}.${n}.1`, bIp: `${LINK_SUBNET16}.${n}.2` };
+  await run(IP, ['-n', a.name, 'link', 'add', link.aVeth, 'type', 'veth', 'peer', 'name', link.bVeth, 'netns', b.name]);
+  await run(IP, ['-n', a.name, 'addr', 'add', `${link.aIp}/24`, 'dev', link.aVeth]);
+  await run(IP, ['-n', b.name, 'addr', 'add', `${link.bIp}/24`, 'dev', link.bVeth]);
+  await run(IP, ['-n', a.name, 'link', 'set', link.aVeth, 'up']);
+  await run(IP, ['-n', b.name, 'link', 'set', link.bVeth, 'up']);
+  return link;
+}

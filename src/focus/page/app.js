@@ -8,7 +8,8 @@
  * (`defaultConstraints`) and 720p for the on-stage source, which is the clicked tile.
  *
  * Query parameters: `name` (display name), `channel=ws`, `audio=0`, `video=0`, `width`, `height`, `fps`,
- * `simulcast=0` (one stream), `lastN` (the receiver's last-N; -1 = all, the default).
+ * `simulcast=0` (one stream), `lastN` (the receiver's last-N; -1 = all, the default), `region` (cascade: join
+ * through the bridge of that region).
  * Plain ES module, no build step; Chromium and Firefox ESR (Firefox sends one stream: LJM uses RIDs there).
  */
 import {
@@ -75,6 +76,8 @@ function readConfig() {
     fps: intParam(params, 'fps', 30),
     simulcast: params.get('simulcast') !== '0' && !/\bFirefox\//.test(navigator.userAgent),
     lastN: lastNParam(params.get('lastN')),
+    /** Cascade: the bridge region to join through (the focus places the participant there). */
+    region: params.get('region') ?? undefined,
   };
 }
 
@@ -172,7 +175,7 @@ function connectFocus() {
   const ws = new WebSocket(focusUrl());
 
   state.focus = ws;
-  ws.onopen = () => sendFocus({ type: 'join', displayName: config.displayName });
+  ws.onopen = () => sendFocus({ type: 'join', displayName: config.displayName, ...(config.region ? { region: config.region } : {}) });
   ws.onmessage = event => {
     try {
       onFocusMessage(JSON.parse(event.data));

@@ -1,0 +1,137 @@
+/**
+ * Torture harness (issue 9): many real WebRTC participants against octobridge (and Janus side by
+ * side), reporting what the users get (join time, freezes, loss, jitter, bitrate, resolution per
+ * source) next to what the bridge pays (CPU per worker and Node, RSS, /colibri/stats), every
+ * second, with a progress bar, a summary table, results.json and a PNG plot.
+ *
+ *   npm run torture -- [--conferences 2] [--participants 8] [--senders 4] [--duration 60]
+ *     [--simulcast] [--chromium N] [--url http://host:port [--stats-url URL] [--bridge-pid PID]]
+ *     [--out DIR] [--ramp [--ramp-step 15] [--ramp-add N] [--ramp-max 60] [--max-freeze-rate 1]
+ *     [--max-loss 2]] [--janus] [--kill-worker-at S] [--loss PCT [--loss-from S] [--loss-until S]]
+ *     [--drop-relay-at S] [--media vp8|synthetic] [--agents N] [--workers N] [--join-interval MS]
+ *     [--thumbnail-height 180] [--stage-height 720] [--chromium-size 640x360] [--no-progress]
+ *
+ * Participants (bench/torture/*): `--participants` per conference in `--conferences` standalone
+ * rooms, the first `--senders` of each sending camera + microphone, everyone receiving everyone
+ * else, joining through the standalone room's focus WebSocket like the page. Lightweight ones
+ * are werift peer connections in client agent processes sending real VP8 (a clip Chromium
+ * encodes once and the harness caches; `--simulcast`: three layers as lib-jitsi-meet sends them)
+ * and tracking frames themselves; `--chromium N` of them are headless Chromium tabs on the page
+ * (fake camera) whose getStats gives freezes. The bridge is `node src/main.ts` started as a child
+ * process (or `--url`), measured from /proc.
+ *
+ * Modes: a fixed run of `--duration` s after everyone joined; `--ramp` adds `--ramp-add`
+ * participants (default: one per conference) every `--ramp-step` s until the freeze rate or the
+ * loss over a step passes its threshold, and reports the capacity; `--janus` runs the same light
+ * participants through Janus VideoRoom (Debian's janus in a network namespace) afterwards and
+ * compares CPU per forwarded stream. Faults (seconds after everyone joined): `--kill-worker-at`
+ * (SIGKILL a mediasoup worker; time until media recovers), `--loss` (% dropped each way by a
+ * userspace UDP relay between the light clients and the bridge; `--loss-until` to measure the
+ * recovery after it), `--drop-relay-at` (accepted; there is no relay in a standalone run).
+ *
+ * Output: the progress bar on stderr, the report on stdout, results.json and torture.png (and
+ * torture-janus.png) in `--out` (default bench/results/torture-<timestamp>/).
+ */
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { PROJECT_ROOT } from '../src/config/config.ts';
+import { writeResults } from './torture/report.ts';
+import { runTorture, type TortureOptions } from './torture/run.ts';
+
+const { values: a } = parseArgs({
+  options: {
+    conferences: { type: 'string', default: '2' },
+    participants: { type: 'string', default: '8' },
+    senders: { type: 'string', default: '4' },
+    duration: { type: 'string', default: '60' },
+    simulcast: { type: 'boolean', default: false },
+    chromium: { type: 'string', default: '0' },
+    'chromium-size': { type: 'string', default: '640x360' },
+    url: { type: 'string' },
+    'stats-url': { type: 'string' },
+    'bridge-pid': { type: 'string' },
+    workers: { type: 'string' },
+    out: { type: 'string' },
+    media: { type: 'string', default: 'vp8' },
+    agents: { type: 'string', default: '0' },
+    'join-interval': { type: 'string', default: '100' },
+    'thumbnail-height': { type: 'string', default: '180' },
+    'stage-height': { type: 'string', default: '720' },
+    ramp: { type: 'boolean', default: false },
+    'ramp-step': { type: 'string', default: '15' },
+    'ramp-add': { type: 'string' },
+    'ramp-max': { type: 'string', default: '60' },
+    'max-freeze-rate': { type: 'string', default: '1' },
+    'max-loss': { type: 'string', default: '2' },
+    janus: { type: 'boolean', default: false },
+    'kill-worker-at': { type: 'string' },
+    'drop-relay-at': { type: 'string' },
+    loss: { type: 'string', default: '0' },
+    'loss-from': { type: 'string' },
+    'loss-until': { type: 'string' },
+    progress: { type: 'boolean', default: true },
+  },
+  allowNegative: true,
+});
+
+/** A number option; exits with a message when it is not one (or below `min`). */
+function num(name: string, v: string | undefined, min = 0): number {
+  const n = Number(v);
+  if (v === undefined || !Number.isFinite(n) || n < min) {
+    process.stderr.write(`torture: --${name} must be a number >= ${min}, got ${v}\n`);
+    process.exit(2);
+  }
+  return n;
+}
+const opt = (name: string, v: string | undefined): number | undefined => (v === undefined ? undefined : num(name, v));
+
+const [cw, ch] = (a['chromium-size'] ?? '').split('x').map(Number);
+if (a.media !== 'vp8' && a.media !== 'synthetic') {
+  process.stderr.write(`torture: --media must be vp8 or synthetic, got ${a.media}\n`);
+  process.exit(2);
+}
+const conferences = num('conferences', a.conferences, 1);
+const stamp = new Date().toISOString().replace(/[:.]/g, '-').replace('T', '_').slice(0, 19);
+const options: TortureOptions = {
+  conferences,
+  participants: num('participants', a.participants, 1),
+  senders: num('senders', a.senders),
+  duration: num('duration', a.duration, 1),
+  simulcast: a.simulcast ?? false,
+  chromium: num('chromium', a.chromium),
+  chromiumWidth: cw || 640,
+  chromiumHeight: ch || 360,
+  ...(a.url ? { url: a.url } : {}),
+  ...(a['stats-url'] ? { statsUrl: a['stats-url'] } : {}),
+  ...(a['bridge-pid'] ? { bridgePid: num('bridge-pid', a['bridge-pid'], 1) } : {}),
+  ...(a.workers ? { workers: num('workers', a.workers, 1) } : {}),
+  out: path.resolve(a.out ?? path.join(PROJECT_ROOT, 'bench', 'results', `torture-${stamp}`)),
+  media: a.media,
+  agents: num('agents', a.agents),
+  joinInterval: num('join-interval', a['join-interval']),
+  thumbnailHeight: num('thumbnail-height', a['thumbnail-height'], 1),
+  stageHeight: num('stage-height', a['stage-height'], 1),
+  ramp: a.ramp ?? false,
+  rampStep: num('ramp-step', a['ramp-step'], 3),
+  rampAdd: a['ramp-add'] ? num('ramp-add', a['ramp-add'], 1) : conferences,
+  rampMax: num('ramp-max', a['ramp-max'], 1),
+  maxFreezeRate: num('max-freeze-rate', a['max-freeze-rate']),
+  maxLoss: num('max-loss', a['max-loss']),
+  janus: a.janus ?? false,
+  ...(a['kill-worker-at'] !== undefined ? { killWorkerAt: opt('kill-worker-at', a['kill-worker-at']) } : {}),
+  ...(a['drop-relay-at'] !== undefined ? { dropRelayAt: opt('drop-relay-at', a['drop-relay-at']) } : {}),
+  loss: num('loss', a.loss),
+  ...(a['loss-from'] !== undefined ? { lossFrom: opt('loss-from', a['loss-from']) } : {}),
+  ...(a['loss-until'] !== undefined ? { lossUntil: opt('loss-until', a['loss-until']) } : {}),
+  progress: (a.progress ?? true) && process.stderr.isTTY === true,
+};
+
+try {
+  const results = await runTorture(options);
+  console.log(writeResults(results, options.out));
+} catch (err) {
+  process.stderr.write(`torture: ${(err as Error).stack ?? err}\n`);
+  process.exitCode = 1;
+}
+// werift and playwright keep timers and sockets of closed connections around; nothing is left to do.
+process.exit(process.exitCode ?? 0);

@@ -1,0 +1,339 @@
+/**
+ * Janus VideoRoom side by side with octobridge (`--janus`): Debian's janus (1.1.2) started by the
+ * harness inside a network namespace (test/helpers/netns.ts; Janus never offers loopback
+ * candidates, so it runs on a veth with `ice_enforce_list` on it: ../shared/docs/test-peers.md
+ * §6), and the same lightweight participants (light.ts: same media, same frame tracking, NACK and
+ * PLI) joining over its HTTP API:
+ *
+ * - every participant joins room `<conference + 1>` as a publisher (display = its harness id);
+ *   a sender publishes audio + video from a werift offer (`sendonly`, one VP8 stream: no simulcast
+ *   here) and Janus answers;
+ * - every participant subscribes to all other publishers of its room on one subscriber handle
+ *   (Janus 1.x multistream: `join` as subscriber with `streams`, later `update` with `subscribe`
+ *   when a publisher appears); Janus offers, werift answers `recvonly`, `start`. The SSRCs of the
+ *   offer's m-lines and the event's `streams` (mid → feed display) say which source is which.
+ *
+ * Events come from one long poll per session (`GET /janus/<session>?maxev=10`).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import sdpTransform from 'sdp-transform';
+import { createNetns, type Netns } from '../../test/helpers/netns.ts';
+import type { ServerUnderTest } from './bridge.ts';
+import { sendSsrcsOf, type LightParticipant } from './light.ts';
+import type { PeerSession } from './peer.ts';
+import { nowMs } from './receive.ts';
+
+const JANUS_LIB = '/usr/lib/x86_64-linux-gnu/janus';
+/** Plugins and transports not needed (Janus warns about each missing config otherwise). */
+const DISABLED_PLUGINS = ['audiobridge', 'duktape', 'echotest', 'lua', 'nosip', 'recordplay', 'sip', 'streaming', 'textroom', 'videocall', 'voicemail'];
+const DISABLED_TRANSPORTS = ['mqtt', 'nanomsg', 'pfunix', 'rabbitmq', 'websockets'];
+const HTTP_PORT = 8088;
+
+/** Write janus.jcfg, the HTTP transport's and the VideoRoom's config (rooms 1..`rooms`) into `dir`. */
+function writeConfig(dir: string, ns: Netns, rooms: number): void {
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(
+    path.join(dir, 'janus.jcfg'),
+    `general: {
+  configs_folder = "${dir}"
+  plugins_folder = "${JANUS_LIB}/plugins"
+  transports_folder = "${JANUS_LIB}/transports"
+  events_folder = "${JANUS_LIB}/events"
+  loggers_folder = "${JANUS_LIB}/loggers"
+  debug_level = 3
+}
+media: {
+  rtp_port_range = "20000-40000"
+}
+nat: {
+  nice_debug = false
+  ice_enforce_list = "${ns.nsVeth}"
+}
+plugins: {
+  disable = "${DISABLED_PLUGINS.map((p) => `libjanus_${p}.so`).join(',')}"
+}
+transports: {
+  disable = "${DISABLED_TRANSPORTS.map((t) => `libjanus_${t}.so`).join(',')}"
+}
+events: {
+  broadcast = false
+}
+`,
+  );
+  fs.writeFileSync(
+    path.join(dir, 'janus.transport.http.jcfg'),
+    `general: {
+  json = "plain"
+  base_path = "/janus"
+  http = true
+  port = ${HTTP_PORT}
+  ip = "${ns.nsIp}"
+  https = false
+}
+admin: {
+  admin_http = false
+}
+`,
+  );
+  const roomCfg = Array.from(
+    { length: rooms },
+    (_, i) => `room-${i + 1}: {
+  description = "torture-${i}"
+  publishers = 100
+  bitrate = 0
+  fir_freq = 0
+  audiocodec = "opus"
+  videocodec = "vp8"
+  transport_wide_cc_ext = true
+}
+`,
+  ).join('');
+  fs.writeFileSync(path.join(dir, 'janus.plugin.videoroom.jcfg'), `general: {\n}\n${roomCfg}`);
+}
+
+/**
+ * Start Janus in a new network namespace with `rooms` VideoRoom rooms; logs to `dir/janus.log`.
+ * Resolves once its HTTP API answers.
+ * @throws Error when namespaces cannot be made (not root), janus is not installed
+ * (`sh scripts/setup.sh bench` installs it), or it does not answer within 15 s.
+ */
+export async function startJanus(dir: string, rooms: number): Promise<ServerUnderTest> {
+  if (!fs.existsSync('/usr/bin/janus')) throw new Error('janus is not installed (sh scripts/setup.sh bench, or apt-get install janus)');
+  const ns = await createNetns();
+  writeConfig(dir, ns, rooms);
+  const log = fs.openSync(path.join(dir, 'janus.log'), 'a');
+  const proc: ChildProcess = spawn('ip', ['netns', 'exec', ns.name, '/usr/bin/janus', '-C', path.join(dir, 'janus.jcfg'), '-F', dir, '-o'], { stdio: ['ignore', log, log] });
+  const api = `http://${ns.nsIp}:${HTTP_PORT}/janus`;
+  const t0 = Date.now();
+  for (;;) {
+    try {
+      if ((await fetch(`${api}/info`, { signal: AbortSignal.timeout(500) })).ok) break;
+    } catch {
+      // not yet
+    }
+    if (proc.exitCode !== null || Date.now() - t0 > 15_000) {
+      proc.kill('SIGKILL');
+      await ns.close();
+      throw new Error(`janus did not start (see ${path.join(dir, 'janus.log')})`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const pid = proc.pid as number;
+  return {
+    name: 'janus',
+    clientUrl: api,
+    localAddress: ns.hostIp,
+    processes: () => (proc.exitCode === null ? [{ name: 'janus', pid }] : []),
+    stats: async () => undefined,
+    async close() {
+      if (proc.exitCode === null) {
+        const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+        proc.kill('SIGTERM');
+        const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(timer);
+      }
+      fs.closeSync(log);
+      await ns.close();
+    },
+  };
+}
+
+/** A Janus API message or event. */
+interface JanusMessage {
+  janus: string;
+  transaction?: string;
+  sender?: number;
+  data?: { id: number };
+  error?: { code: number; reason: string };
+  plugindata?: { plugin: string; data: Record<string, unknown> & { videoroom?: string; error?: string } };
+  jsep?: { type: 'offer' | 'answer'; sdp: string };
+}
+
+/** One Janus session with its long poll: requests, and events by handle. */
+class JanusSession {
+  readonly #url: string;
+  #id = 0;
+  #tx = 0;
+  #closed = false;
+  readonly #pending = new Map<string, (m: JanusMessage) => void>();
+  /** Unsolicited events by handle. */
+  readonly handlers = new Map<number, (m: JanusMessage) => void>();
+
+  constructor(url: string) {
+    this.#url = url;
+  }
+
+  async #post(pathSuffix: string, body: Record<string, unknown>): Promise<JanusMessage> {
+    const transaction = `t${++this.#tx}`;
+    const res = await fetch(`${this.#url}${pathSuffix}`, { method: 'POST', body: JSON.stringify({ ...body, transaction }), signal: AbortSignal.timeout(10_000) });
+    const m = (await res.json()) as JanusMessage;
+    if (m.janus === 'error') throw new Error(`janus: ${m.error?.reason ?? 'error'}`);
+    return { ...m, transaction };
+  }
+
+  /** Create the session and start polling. */
+  async create(): Promise<void> {
+    this.#id = (await this.#post('', { janus: 'create' })).data?.id ?? 0;
+    void this.#poll();
+  }
+
+  async #poll(): Promise<void> {
+    while (!this.#closed) {
+      let events: JanusMessage[];
+      try {
+        const res = await fetch(`${this.#url}/${this.#id}?maxev=10`, { signal: AbortSignal.timeout(40_000) });
+        const body = (await res.json()) as JanusMessage | JanusMessage[];
+        events = Array.isArray(body) ? body : [body];
+      } catch {
+        if (this.#closed) return;
+        await new Promise((r) => setTimeout(r, 200));
+        continue;
+      }
+      for (const e of events) {
+        const waiter = e.transaction ? this.#pending.get(e.transaction) : undefined;
+        if (waiter && e.janus === 'event') {
+          this.#pending.delete(e.transaction as string);
+          waiter(e);
+        } else if (e.sender !== undefined) {
+          this.handlers.get(e.sender)?.(e);
+        }
+      }
+    }
+  }
+
+  /** Attach the VideoRoom plugin; returns the handle id. */
+  async attach(): Promise<number> {
+    return (await this.#post(`/${this.#id}`, { janus: 'attach', plugin: 'janus.plugin.videoroom' })).data?.id ?? 0;
+  }
+
+  /**
+   * A plugin request; resolves with the plugin's answer (synchronous) or its event (asynchronous).
+   * @throws Error when Janus or the plugin answers with an error, or no event comes within 15 s.
+   */
+  async message(handle: number, body: Record<string, unknown>, jsep?: { type: string; sdp: string }): Promise<JanusMessage> {
+    const transaction = `t${++this.#tx}`;
+    const event = new Promise<JanusMessage>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`janus: no answer to ${String(body.request)}`)), 15_000);
+      this.#pending.set(transaction, (m) => {
+        clearTimeout(timer);
+        resolve(m);
+      });
+    });
+    const res = await fetch(`${this.#url}/${this.#id}/${handle}`, {
+      method: 'POST',
+      body: JSON.stringify({ janus: 'message', transaction, body, ...(jsep ? { jsep } : {}) }),
+      signal: AbortSignal.timeout(10_000),
+    });
+    const m = (await res.json()) as JanusMessage;
+    if (m.janus === 'error') throw new Error(`janus: ${m.error?.reason ?? 'error'}`);
+    const answer = m.janus === 'success' ? (this.#pending.delete(transaction), m) : await event;
+    const err = answer.plugindata?.data.error;
+    if (err) throw new Error(`videoroom ${String(body.request)}: ${err}`);
+    return answer;
+  }
+
+  /** Tell Janus the client's candidates are all in the SDP. */
+  async trickleDone(handle: number): Promise<void> {
+    await this.#post(`/${this.#id}/${handle}`, { janus: 'trickle', candidate: { completed: true } });
+  }
+
+  /** Destroy the session (Janus hangs up its handles) and stop polling. Never throws. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#post(`/${this.#id}`, { janus: 'destroy' }).catch(() => undefined);
+  }
+}
+
+/** A publisher as VideoRoom lists it. */
+interface Publisher {
+  id: number;
+  display?: string;
+}
+
+/**
+ * Join Janus VideoRoom at `url` (its HTTP API) as the module docstring says. Resolves once the
+ * participant's publisher connection (if it sends) and its subscription (if anyone else
+ * publishes) are up; publishers appearing later are subscribed to in the background.
+ * @throws Error when Janus refuses or a connection does not come up within `timeoutMs`.
+ */
+export async function joinJanus(p: LightParticipant, url: string, timeoutMs = 20_000): Promise<{ close(): void }> {
+  const janus = new JanusSession(url);
+  await janus.create();
+  const room = Number(p.spec.room.replace(/^\D+/, '')) + 1;
+  const pub = await janus.attach();
+  const feeds = new Map<number, string>();
+  let sub: { handle: number; session: PeerSession } | undefined;
+  let queue = Promise.resolve();
+
+  /** Apply a subscriber offer: (re)negotiate, announce the SSRCs of each feed's m-lines, start. */
+  const applyOffer = async (handle: number, session: PeerSession, m: JanusMessage): Promise<void> => {
+    const offer = m.jsep?.sdp;
+    if (!offer) throw new Error('janus: subscriber event without an offer');
+    const streams = (m.plugindata?.data.streams ?? []) as { mid: string; type: string; feed_display?: string; feed_id?: number }[];
+    await session.pc.setRemoteDescription({ type: 'offer', sdp: offer });
+    for (const t of session.pc.getTransceivers()) t.setDirection('recvonly');
+    await session.pc.setLocalDescription(await session.pc.createAnswer());
+    p.startSession(session, { video: [] });
+    for (const media of sdpTransform.parse(offer).media) {
+      const st = streams.find((x) => x.mid === String(media.mid));
+      const owner = st?.feed_display ?? (st?.feed_id !== undefined ? feeds.get(st.feed_id) : undefined);
+      if (!owner || (media.type !== 'audio' && media.type !== 'video')) continue;
+      const fid = (media.ssrcGroups ?? []).find((g) => g.semantics === 'FID')?.ssrcs.split(' ').map(Number);
+      const primary = fid?.[0] ?? Number(media.ssrcs?.[0]?.id);
+      if (!primary) continue;
+      p.announce(session, primary, media.type, `${owner}-${media.type === 'audio' ? 'a0' : 'v0'}`, owner);
+      if (fid?.[1]) p.announce(session, fid[1], media.type, `${owner}-v0`, owner, true);
+    }
+    await janus.message(handle, { request: 'start' }, { type: 'answer', sdp: session.pc.localDescription?.sdp ?? '' });
+  };
+
+  /** Subscribe to `publishers` (new ones): the first time a subscriber handle, later an update. */
+  const subscribe = async (publishers: Publisher[]): Promise<void> => {
+    const fresh = publishers.filter((x) => !feeds.has(x.id) && x.display !== p.spec.id);
+    if (fresh.length === 0) return;
+    for (const x of fresh) feeds.set(x.id, x.display ?? String(x.id));
+    const streams = fresh.map((x) => ({ feed: x.id }));
+    if (!sub) {
+      const handle = await janus.attach();
+      const session = p.newSession();
+      sub = { handle, session };
+      const s = sub;
+      janus.handlers.set(handle, (ev) => {
+        if (ev.jsep?.type === 'offer') queue = queue.then(() => applyOffer(s.handle, s.session, ev)).catch((err: unknown) => void p.errors.push(`janus update: ${(err as Error).message}`));
+      });
+      const attached = await janus.message(handle, { request: 'join', ptype: 'subscriber', room, streams });
+      await applyOffer(handle, session, attached);
+      await session.connected(timeoutMs);
+    } else {
+      const updated = await janus.message(sub.handle, { request: 'update', subscribe: streams });
+      if (updated.jsep) await applyOffer(sub.handle, sub.session, updated);
+    }
+  };
+
+  janus.handlers.set(pub, (ev) => {
+    const pubs = ev.plugindata?.data.publishers as Publisher[] | undefined;
+    if (pubs?.length) queue = queue.then(() => subscribe(pubs)).catch((err: unknown) => void p.errors.push(`janus subscribe: ${(err as Error).message}`));
+  });
+  const joined = await janus.message(pub, { request: 'join', ptype: 'publisher', room, display: p.spec.id });
+  if (p.spec.send) {
+    const s = p.newSession();
+    s.pc.addTransceiver('audio', { direction: 'sendonly' });
+    s.pc.addTransceiver('video', { direction: 'sendonly' });
+    await s.pc.setLocalDescription(await s.pc.createOffer());
+    const offer = s.pc.localDescription?.sdp ?? '';
+    const answer = await janus.message(pub, { request: 'publish', audio: true, video: true }, { type: 'offer', sdp: offer });
+    if (!answer.jsep) throw new Error('janus: publish without an answer');
+    await s.pc.setRemoteDescription(answer.jsep);
+    await janus.trickleDone(pub);
+    p.startSession(s, sendSsrcsOf(offer));
+    await s.connected(timeoutMs);
+    p.connectedAt ??= nowMs();
+  }
+  queue = queue.then(() => subscribe((joined.plugindata?.data.publishers ?? []) as Publisher[]));
+  await queue;
+  p.connectedAt ??= nowMs();
+  return { close: () => void janus.close() };
+}

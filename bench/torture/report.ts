@@ -1,0 +1,243 @@
+/**
+ * What the torture harness prints and keeps: the summary of a run (participants, join times,
+ * quality from the participants' reports; the server's CPU and memory over the steady window;
+ * the cost of each kind of participant), the tables, the ramp's capacity and the comparison with
+ * Janus; results.json and the plots in the results folder.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { f0, f1, f2, table } from '../format.ts';
+import { percentile } from '../forwarding/measure.ts';
+import { plotRun } from './plot.ts';
+import type { ServerRun, TortureResults } from './run.ts';
+import { windowQuality, type WindowQuality } from './sampler.ts';
+import type { ParticipantReport, SourceReport } from './types.ts';
+
+/** The aggregate figures of one run. */
+export interface RunSummary {
+  server: 'octobridge' | 'janus';
+  participants: { planned: number; joined: number; failed: number; light: number; chromium: number };
+  /** Participants that decoded frames from every remote sender of their conference. */
+  receivedMedia: number;
+  /** Join time (first decoded remote frame − max(join start, media available)), ms. */
+  joinMs: { n: number; p50: number; p95: number; max: number };
+  /** Over the steady window (2 s after everyone joined → end), all participants: sampler.ts `WindowQuality`. */
+  steady: WindowQuality | null;
+  /** Over every received video stream, from its first frame to the end: freezes per minute and % frozen. */
+  freezesPerMin: number;
+  frozenPct: number;
+  /** Over every received stream: % never received (after RTX), % missing on first arrival. */
+  lossPct: number;
+  lossBeforeRtxPct: number;
+  /** Interarrival jitter over received streams, ms. */
+  jitterMs: { p50: number; p95: number };
+  /** Mean received bitrate and frame rate per video stream; count of streams per resolution. */
+  videoKbps: number;
+  videoFps: number;
+  resolutions: Record<string, number>;
+  /** The server over the steady window (2 s after everyone joined → end): % of one core per process (mean), total mean and peak, RSS (max, MiB). */
+  serverCpu: Record<string, number>;
+  serverCpuTotal: number;
+  serverCpuPeak: number;
+  serverRssMiB: number;
+  /** Forwarded streams (mean over the steady window) and server CPU per forwarded stream (% of one core). */
+  forwardedStreams: number;
+  cpuPerStream: number;
+  /** The load generator: worst agent event loop p99 (ms), frames skipped by the agents' pacers. */
+  harnessEventLoopMs: number;
+  skippedFrames: number;
+  /** The machine over the steady window: CPU of everything, and of other work than this run (mean, % of one core). */
+  machineCpu: number;
+  othersCpu: number;
+}
+
+const mean = (xs: readonly number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : Number.NaN);
+const sorted = (xs: number[]): Float64Array => Float64Array.from(xs).sort();
+
+/** Remote senders of `r`'s conference (other joined senders). */
+function remoteSenders(run: ServerRun, r: ParticipantReport): string[] {
+  return run.specs.filter((s) => s.send && s.conference === r.spec.conference && s.id !== r.spec.id && !run.joinErrors[s.id]).map((s) => s.id);
+}
+
+/** Whether `r` decoded video from every remote sender of its conference. */
+export function receivedFromAll(run: ServerRun, r: ParticipantReport): boolean {
+  const got = new Set(r.sources.filter((s) => s.kind === 'video' && s.framesDecoded > 0).map((s) => s.owner));
+  return remoteSenders(run, r).every((id) => got.has(id));
+}
+
+/** The summary of `run` (see {@link RunSummary}). */
+export function summarize(run: ServerRun): RunSummary {
+  const reports = run.participants;
+  const video = reports.flatMap((r) => r.sources.filter((s) => s.kind === 'video' && s.packets > 0));
+  const all = reports.flatMap((r) => r.sources.filter((s) => s.packets > 0));
+  const joins = sorted(reports.flatMap((r) => (r.joinMs !== undefined && r.joinMs >= 0 ? [r.joinMs] : [])));
+  const observedMin = (s: SourceReport): number => (s.firstFrameAt !== undefined ? (run.end - s.firstFrameAt) / 60_000 : 0);
+  const minutes = video.reduce((n, s) => n + observedMin(s), 0);
+  const expected = all.reduce((n, s) => n + Math.max(s.expected, s.packets), 0);
+  const jitters = sorted(all.map((s) => s.jitterMs));
+  const resolutions: Record<string, number> = {};
+  for (const s of video) if (s.width) resolutions[`${s.width}x${s.height}`] = (resolutions[`${s.width}x${s.height}`] ?? 0) + 1;
+  const steady = run.timeline.filter((s) => run.t0 + s.t * 1000 >= run.steadyFrom + 2000 && run.t0 + s.t * 1000 <= run.end + 1000);
+  const names = [...new Set(steady.flatMap((s) => s.server.processes.map((p) => p.name)))];
+  const serverCpuTotal = mean(steady.map((s) => s.server.cpu));
+  const [first, last] = [steady[0], steady.at(-1)];
+  const forwardedStreams = mean(steady.map((s) => s.forwardedStreams));
+  return {
+    server: run.server,
+    participants: {
+      planned: run.specs.length,
+      joined: reports.filter((r) => r.connectedAt !== undefined).length,
+      failed: Object.keys(run.joinErrors).length,
+      light: run.specs.filter((s) => s.kind === 'light').length,
+      chromium: run.specs.filter((s) => s.kind === 'chromium').length,
+    },
+    receivedMedia: reports.filter((r) => r.connectedAt !== undefined && receivedFromAll(run, r)).length,
+    joinMs: { n: joins.length, p50: percentile(joins, 50), p95: percentile(joins, 95), max: joins.at(-1) ?? Number.NaN },
+    steady: first && last && first !== last ? windowQuality(first.totals, last.totals) : null,
+    freezesPerMin: minutes > 0 ? video.reduce((n, s) => n + s.freezeCount, 0) / minutes : 0,
+    frozenPct: minutes > 0 ? (100 * video.reduce((n, s) => n + s.totalFreezesDurationMs, 0)) / (minutes * 60_000) : 0,
+    lossPct: expected > 0 ? (100 * all.reduce((n, s) => n + Math.max(s.expected, s.packets) - s.packets, 0)) / expected : 0,
+    lossBeforeRtxPct: expected > 0 ? (100 * all.reduce((n, s) => n + Math.max(s.expected, s.packets) - s.firstArrivals, 0)) / expected : 0,
+    jitterMs: { p50: percentile(jitters, 50), p95: percentile(jitters, 95) },
+    videoKbps: mean(video.map((s) => s.kbps)),
+    videoFps: mean(video.map((s) => s.fps)),
+    resolutions,
+    serverCpu: Object.fromEntries(names.map((n) => [n, mean(steady.map((s) => s.server.processes.find((p) => p.name === n)?.cpu ?? 0))])),
+    serverCpuTotal,
+    serverCpuPeak: Math.max(0, ...steady.map((s) => s.server.cpu)),
+    serverRssMiB: Math.max(0, ...run.timeline.map((s) => s.server.rssMiB)),
+    forwardedStreams,
+    cpuPerStream: serverCpuTotal / forwardedStreams,
+    harnessEventLoopMs: Math.max(0, ...run.timeline.map((s) => s.harness.eventLoopDelayMs)),
+    skippedFrames: run.timeline.at(-1)?.harness.skippedFrames ?? 0,
+    machineCpu: mean(steady.map((s) => s.machine.cpu)),
+    othersCpu: mean(steady.map((s) => s.machine.othersCpu)),
+  };
+}
+
+/** One row per participant: what it received (video streams aggregated). */
+function participantRows(run: ServerRun): string[][] {
+  return run.participants.map((r) => {
+    const v = r.sources.filter((s) => s.kind === 'video' && s.packets > 0);
+    const a = r.sources.filter((s) => s.kind === 'audio' && s.packets > 0);
+    const exp = [...v, ...a].reduce((n, s) => n + Math.max(s.expected, s.packets), 0);
+    const lost = [...v, ...a].reduce((n, s) => n + Math.max(s.expected, s.packets) - s.packets, 0);
+    const res = [...new Set(v.map((s) => (s.width ? `${s.height}p` : '?')))].join('/');
+    return [
+      r.spec.id,
+      r.spec.kind,
+      r.spec.send ? 'yes' : 'no',
+      r.joinMs !== undefined ? f0(r.joinMs) : '-',
+      `${v.filter((s) => s.framesDecoded > 0).length}/${remoteSenders(run, r).length}`,
+      f1(mean(v.map((s) => s.fps))),
+      f2(mean(v.map((s) => s.freezesPerMin))),
+      f2(mean(v.map((s) => s.frozenPct))),
+      exp > 0 ? f2((100 * lost) / exp) : '-',
+      f1(mean([...v, ...a].map((s) => s.jitterMs))),
+      f0(mean(v.map((s) => s.kbps))),
+      res || '-',
+      r.errors.length ? r.errors[0]?.slice(0, 40) ?? '' : '',
+    ];
+  });
+}
+
+/** The printed report of one run; `cores`: the machine's cores (for streams per machine core). */
+export function formatRun(run: ServerRun, s: RunSummary, o: TortureResults['options'], cores: number): string {
+  const out: string[] = [];
+  out.push(`== ${run.server}: ${o.conferences} conference(s) x ${o.participants} participants (${o.senders} senders each)${o.ramp ? ', ramp' : `, ${o.duration} s steady`}`);
+  if (run.participants.length <= 48) {
+    out.push(
+      table(
+        ['participant', 'kind', 'sends', 'join ms', 'video', 'fps', 'freezes/min', 'frozen %', 'loss %', 'jitter ms', 'kbps/stream', 'resolution', 'error'],
+        participantRows(run),
+      ),
+    );
+  }
+  const cpuParts = Object.entries(s.serverCpu).map(([n, v]) => `${n} ${f1(v)}`).join(' + ');
+  out.push(
+    table(
+      ['figure', 'value'],
+      [
+        ['participants joined / planned (failed)', `${s.participants.joined} / ${s.participants.planned} (${s.participants.failed})`],
+        ['decoded video from every remote sender', `${s.receivedMedia} / ${s.participants.joined}`],
+        ['join time p50 / p95 / max (ms)', `${f0(s.joinMs.p50)} / ${f0(s.joinMs.p95)} / ${f0(s.joinMs.max)} (n=${s.joinMs.n})`],
+        ['steady window: freezes per stream-minute, % frozen, % loss', s.steady ? `${f2(s.steady.freezesPerMin)}, ${f2(s.steady.frozenPct)}, ${f2(s.steady.lossPct)} (${f0(s.steady.seconds)} s)` : '-'],
+        ['whole run: freezes per stream-minute, % frozen', `${f2(s.freezesPerMin)}, ${f2(s.frozenPct)}`],
+        ['whole run: loss after RTX / before RTX (%)', `${f2(s.lossPct)} / ${f2(s.lossBeforeRtxPct)}`],
+        ['jitter p50 / p95 (ms)', `${f2(s.jitterMs.p50)} / ${f2(s.jitterMs.p95)}`],
+        ['video per stream (kbps, fps)', `${f0(s.videoKbps)} kbps, ${f1(s.videoFps)} fps`],
+        ['received resolutions (streams)', Object.entries(s.resolutions).map(([k, n]) => `${k} x${n}`).join(', ') || '-'],
+        [`${run.server} CPU % of one core (mean, steady)`, `${f1(s.serverCpuTotal)} (${cpuParts}); peak ${f1(s.serverCpuPeak)}`],
+        [`${run.server} RSS max (MiB)`, f1(s.serverRssMiB)],
+        ['forwarded streams (mean, steady)', f1(s.forwardedStreams)],
+        [`${run.server} CPU per forwarded stream (% of a core)`, f2(s.cpuPerStream)],
+        ['load generator: agent event loop p99 max (ms), skipped frames', `${f1(s.harnessEventLoopMs)}, ${s.skippedFrames}`],
+        ['machine CPU % of one core (all / not this run), steady', `${f0(s.machineCpu)} / ${f0(s.othersCpu)}`],
+      ],
+    ),
+  );
+  for (const [kind, c] of Object.entries(run.costs)) {
+    if (!c) continue;
+    out.push(
+      `cost of a ${kind} participant here: ${f1(c.cpuPerParticipant)}% of a core, ${f1(c.rssPerParticipantMiB)} MiB RSS / ${f1(c.pssPerParticipantMiB)} MiB PSS` +
+        ` (${c.participants} of them: ${f1(c.cpu)}% CPU, ${f0(c.rssMiB)} MiB RSS, ${f0(c.pssMiB)} MiB PSS${kind === 'light' ? ', the agents\' idle Node included; per participant above it' : ''})`,
+    );
+  }
+  for (const f of run.faults) {
+    const r = f.recovery;
+    out.push(
+      `fault ${f.kind} at ${f1(f.atS)} s: ${f.note}` +
+        (r ? `; video streams that froze: ${r.affected} (recovered in p50 ${f0(r.p50Ms)} ms, all within ${f0(r.maxMs)} ms), did not freeze: ${r.unaffected}, never recovered: ${r.neverRecovered}` : ''),
+    );
+  }
+  if (run.ramp) {
+    out.push(
+      table(
+        ['participants', 'streams', 'server CPU %', 'freezes/min', 'loss %', 'agent loop p99 ms', 'result'],
+        run.ramp.steps.map((st) => [String(st.participants), f0(st.forwardedStreams), f1(st.serverCpu), f2(st.quality.freezesPerMin), f2(st.quality.lossPct), f1(st.eventLoopDelayMs), st.pass ? 'ok' : (st.why ?? 'fail')]),
+      ),
+    );
+    const c = run.ramp.capacity;
+    out.push(
+      c
+        ? `capacity on this machine (last step below the thresholds; stopped by ${run.ramp.stoppedBy}): ${c.participants} participants, ${f0(c.forwardedStreams)} forwarded streams at ${f1(c.serverCpu)}% server CPU = ${f0(c.forwardedStreams / (c.serverCpu / 100))} streams per core of server CPU, ${f0(c.forwardedStreams / cores)} streams per machine core`
+        : `no step passed (stopped by ${run.ramp.stoppedBy})`,
+    );
+  }
+  for (const n of run.notes) out.push(`note: ${n}`);
+  return out.join('\n');
+}
+
+/** octobridge vs Janus: CPU per forwarded stream of each and the ratio. */
+export function formatComparison(octo: RunSummary, janus: RunSummary): string {
+  return [
+    `== octobridge vs Janus VideoRoom (same light participants and media):`,
+    table(
+      ['server', 'forwarded streams', 'CPU % (steady)', 'CPU % per stream', 'freezes/min (steady)', 'loss % (steady)'],
+      [octo, janus].map((s) => [s.server, f1(s.forwardedStreams), f1(s.serverCpuTotal), f2(s.cpuPerStream), f2(s.steady?.freezesPerMin ?? Number.NaN), f2(s.steady?.lossPct ?? Number.NaN)]),
+    ),
+    `CPU per forwarded stream, octobridge / Janus: ${f2(octo.cpuPerStream / janus.cpuPerStream)}`,
+  ].join('\n');
+}
+
+/**
+ * Write results.json (the results with each run's summary) and a PNG per run (`torture.png`,
+ * `torture-janus.png`) into `dir`; returns the printed report.
+ * @throws Error when the folder cannot be written.
+ */
+export function writeResults(results: TortureResults, dir: string): string {
+  fs.mkdirSync(dir, { recursive: true });
+  const summaries = results.runs.map(summarize);
+  fs.writeFileSync(path.join(dir, 'results.json'), `${JSON.stringify({ ...results, summaries }, null, 1)}\n`);
+  const printed: string[] = [`media: ${results.media}`];
+  results.runs.forEach((run, i) => {
+    const png = path.join(dir, run.server === 'octobridge' ? 'torture.png' : `torture-${run.server}.png`);
+    const o = results.options;
+    plotRun(run, png, `${run.server}: ${o.conferences} x ${o.participants} participants, ${o.senders} senders/conference${o.simulcast ? ', simulcast' : ''}${o.ramp ? ', ramp' : ''}`);
+    printed.push(formatRun(run, summaries[i] as RunSummary, o, results.machine.cpus));
+  });
+  const [octo, janus] = [summaries.find((s) => s.server === 'octobridge'), summaries.find((s) => s.server === 'janus')];
+  if (octo && janus) printed.push(formatComparison(octo, janus));
+  printed.push(`results: ${path.join(dir, 'results.json')}, plot: ${path.join(dir, 'torture.png')}`);
+  return printed.join('\n\n');
+}

@@ -1,0 +1,605 @@
+/**
+ * The torture run: start (or target) the server, join the participants through the real
+ * signalling, sample everything every second for the duration (or ramp up until quality breaks),
+ * inject faults, collect the reports, and return the results (report.ts prints them, plot.ts draws
+ * them). One run per server: octobridge, then Janus with the same light participants and media
+ * when asked.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { SingleBar } from 'cli-progress';
+import { PROJECT_ROOT } from '../../src/config/config.ts';
+import { bridgeAt, startBridgeProcess, type BridgeUnderTest, type ServerUnderTest } from './bridge.ts';
+import { Fleet } from './fleet.ts';
+import { startJanus } from './janus.ts';
+import { nowMs } from './receive.ts';
+import { CpuMeter, MachineCpu, pssMiB, rssMiB, totalsOf, TotalsHistory, windowQuality, type Totals, type WindowQuality } from './sampler.ts';
+import type { AgentConfig, ParticipantReport, ParticipantSpec } from './types.ts';
+import { loadOrRecordClip } from './vp8clip.ts';
+
+/** Everything the CLI can set (bench/torture.ts documents each). */
+export interface TortureOptions {
+  conferences: number;
+  /** Participants per conference (the initial number with `ramp`). */
+  participants: number;
+  /** Senders per conference (the first participants of each). */
+  senders: number;
+  /** Seconds of steady state after everyone joined (ignored by `ramp`). */
+  duration: number;
+  simulcast: boolean;
+  /** Participants (over all conferences) that are Chromium tabs instead of light clients. */
+  chromium: number;
+  /** Chromium senders' camera size. */
+  chromiumWidth: number;
+  chromiumHeight: number;
+  /** Target a running bridge instead of starting one. */
+  url?: string;
+  statsUrl?: string;
+  bridgePid?: number;
+  /** mediasoup workers of the bridge the harness starts (default: one per core). */
+  workers?: number;
+  out: string;
+  media: 'vp8' | 'synthetic';
+  /** Client agent processes (0: one per 16 light participants, at least 1). */
+  agents: number;
+  /** ms between two joins after the first participant of each conference. */
+  joinInterval: number;
+  thumbnailHeight: number;
+  stageHeight: number;
+  ramp: boolean;
+  /** Seconds per ramp step, participants added per step, the most participants in total. */
+  rampStep: number;
+  rampAdd: number;
+  rampMax: number;
+  /** Ramp thresholds: freezes per stream-minute, % packets lost. */
+  maxFreezeRate: number;
+  maxLoss: number;
+  janus: boolean;
+  /** Seconds after steady state starts. */
+  killWorkerAt?: number;
+  dropRelayAt?: number;
+  /** % of RTP/RTCP dropped each way between the light clients and octobridge, from `lossFrom` to `lossUntil` s (default: the whole run). */
+  loss: number;
+  lossFrom?: number;
+  lossUntil?: number;
+  progress: boolean;
+}
+
+/** One second of the run. */
+export interface TimeSample {
+  /** Seconds since the run started (the first join). */
+  t: number;
+  /** Participants connected. */
+  participants: number;
+  /** (receiver, source) pairs flowing: video that decoded a frame in the last 2 s, plus audio. */
+  forwardedStreams: number;
+  /** The server's processes: % of one core over the last second, RSS MiB; `cpu`/`rssMiB` totals. */
+  server: { processes: { name: string; cpu: number; rssMiB: number }[]; cpu: number; rssMiB: number };
+  /** Quality over the last 10 s (sampler.ts `WindowQuality`). */
+  quality: WindowQuality | null;
+  /** All participants' cumulative counters (for quality over any window). */
+  totals: Totals;
+  /** `/colibri/stats` figures, when reachable. */
+  stats?: Record<string, number>;
+  /** The load generator: agents' and Chromium's CPU % (of one core), agents' worst event loop p99 (ms), frames their pacers skipped. */
+  harness: { agentCpu: number; chromiumCpu: number; eventLoopDelayMs: number; skippedFrames: number };
+  /** The whole machine's CPU (% of one core, up to 100 x cores) and what of it is neither the server nor the harness (other work on the machine). */
+  machine: { cpu: number; othersCpu: number };
+}
+
+/** A fault the run injected. */
+export interface FaultRecord {
+  kind: 'kill-worker' | 'loss-end' | 'drop-relay';
+  /** Seconds since steady state started. */
+  atS: number;
+  /** Epoch ms (undefined when nothing was done). */
+  at?: number;
+  note: string;
+  /** From the participants' reports: video sources that froze across it, their time to recover (ms). */
+  recovery?: { affected: number; unaffected: number; neverRecovered: number; p50Ms: number; maxMs: number };
+}
+
+/** One ramp step. */
+export interface RampStep {
+  participants: number;
+  forwardedStreams: number;
+  /** Server CPU (% of one core, all its processes) over the step's window. */
+  serverCpu: number;
+  quality: WindowQuality;
+  eventLoopDelayMs: number;
+  pass: boolean;
+  why?: string;
+}
+
+/** Cost of one kind of participant on this machine. */
+export interface KindCost {
+  participants: number;
+  /** % of one core, all their processes, mean over the steady window; and per participant. */
+  cpu: number;
+  cpuPerParticipant: number;
+  /** PSS at the end, MiB; per participant (above the agents' idle PSS for light ones). */
+  pssMiB: number;
+  pssPerParticipantMiB: number;
+  /** The same as RSS (which counts pages shared between processes once per process). */
+  rssMiB: number;
+  rssPerParticipantMiB: number;
+}
+
+/** The results of one server's run. */
+export interface ServerRun {
+  server: 'octobridge' | 'janus';
+  startedAt: string;
+  /** Epoch ms: run start, steady state start, end. */
+  t0: number;
+  steadyFrom: number;
+  end: number;
+  specs: ParticipantSpec[];
+  joinErrors: Record<string, string>;
+  timeline: TimeSample[];
+  participants: ParticipantReport[];
+  faults: FaultRecord[];
+  ramp?: { steps: RampStep[]; capacity?: RampStep; stoppedBy: string };
+  costs: { light?: KindCost; chromium?: KindCost };
+  notes: string[];
+}
+
+/** Everything results.json holds. */
+export interface TortureResults {
+  version: 1;
+  options: TortureOptions;
+  machine: { cpus: number; model: string; memoryGiB: number; node: string };
+  media: string;
+  runs: ServerRun[];
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const mean = (xs: readonly number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : Number.NaN);
+
+/** The participants of a run, conference by conference; Chromium takes the last slots of each conference first. */
+export function planParticipants(o: Pick<TortureOptions, 'conferences' | 'participants' | 'senders' | 'chromium'>): ParticipantSpec[] {
+  const specs: ParticipantSpec[] = [];
+  for (let c = 0; c < o.conferences; c++) {
+    for (let i = 0; i < o.participants; i++) specs.push({ id: `c${c}-p${i}`, conference: c, room: `torture-${c}`, kind: 'light', send: i < o.senders });
+  }
+  // Chromium: slots from the end of each conference, round robin over conferences.
+  let left = Math.min(o.chromium, specs.length);
+  for (let i = o.participants - 1; i >= 0 && left > 0; i--) {
+    for (let c = 0; c < o.conferences && left > 0; c++) {
+      const s = specs[c * o.participants + i];
+      if (s) {
+        s.kind = 'chromium';
+        left--;
+      }
+    }
+  }
+  return specs;
+}
+
+/** What a run shares across its helpers. */
+interface RunContext {
+  o: TortureOptions;
+  server: ServerUnderTest;
+  fleet: Fleet;
+  timeline: TimeSample[];
+  history: TotalsHistory;
+  t0: number;
+  connected: Set<string>;
+  bar: SingleBar | undefined;
+  barTotal: number;
+  /** When the last participant joined, ms; the costs are measured from 2 s after `costsFrom`. */
+  lastJoinAt: number;
+  costsFrom: number;
+  /** The progress bar's last values (kept across a log line). */
+  barState: { value: number; payload: Record<string, string | number> };
+  log: (line: string) => void;
+}
+
+/** Sample once (see {@link TimeSample}). */
+async function sampleOnce(ctx: RunContext, meter: CpuMeter, machine: MachineCpu): Promise<TimeSample> {
+  const procs = ctx.server.processes();
+  const agents = ctx.fleet.agentPids();
+  const chromium = ctx.fleet.chromiumPids();
+  const cpu = meter.percent([...procs.map((p) => p.pid), ...agents, ...chromium, process.pid]);
+  const machineCpu = machine.percent();
+  const [health, stats] = await Promise.all([ctx.fleet.sample(), ctx.server.stats()]);
+  const t = nowMs();
+  const totals = totalsOf(ctx.fleet.latest.values(), t);
+  ctx.history.push(totals);
+  let forwarded = 0;
+  for (const s of ctx.fleet.latest.values()) forwarded += s.liveVideoStreams + s.audioStreams;
+  const processes = procs.map((p, i) => ({ name: p.name, cpu: cpu[i] ?? 0, rssMiB: rssMiB([p.pid]) }));
+  const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
+  const keep = ['stress_level', 'participants', 'conferences', 'bit_rate_download', 'bit_rate_upload', 'packet_rate_download', 'packet_rate_upload', 'incoming_loss', 'outgoing_loss'];
+  return {
+    t: (t - ctx.t0) / 1000,
+    participants: [...ctx.fleet.latest.values()].filter((s) => s.connected).length,
+    forwardedStreams: forwarded,
+    server: { processes, cpu: sum(processes.map((p) => p.cpu)), rssMiB: sum(processes.map((p) => p.rssMiB)) },
+    quality: ctx.history.rolling(10) ?? null,
+    totals,
+    ...(stats ? { stats: Object.fromEntries(keep.filter((k) => typeof stats[k] === 'number').map((k) => [k, stats[k] as number])) } : {}),
+    harness: {
+      agentCpu: sum(cpu.slice(procs.length, procs.length + agents.length)),
+      chromiumCpu: sum(cpu.slice(procs.length + agents.length, -1)),
+      eventLoopDelayMs: health.eventLoopDelayMs,
+      skippedFrames: health.skippedFrames,
+    },
+    machine: { cpu: machineCpu, othersCpu: Math.max(0, machineCpu - sum(cpu)) },
+  };
+}
+
+/** Sample every second until `stop()`; updates the progress bar. */
+function startSampling(ctx: RunContext): { stop(): Promise<void> } {
+  const meter = new CpuMeter();
+  meter.percent([]);
+  const machine = new MachineCpu(os.cpus().length);
+  let running = true;
+  const loop = (async () => {
+    let next = performance.now() + 1000;
+    while (running) {
+      await sleep(Math.max(0, next - performance.now()));
+      next += 1000;
+      if (!running) break;
+      const s = await sampleOnce(ctx, meter, machine);
+      ctx.timeline.push(s);
+      ctx.barState = {
+        // Seconds of steady state (or of the ramp) so far.
+        value: ctx.costsFrom ? Math.min(ctx.barTotal, Math.max(0, Math.round((nowMs() - ctx.costsFrom) / 1000))) : 0,
+        payload: {
+          participants: s.participants,
+          streams: s.forwardedStreams,
+          cpu: s.server.cpu.toFixed(0),
+          freezes: (s.quality?.freezesPerMin ?? 0).toFixed(2),
+          loss: (s.quality?.lossPct ?? 0).toFixed(2),
+        },
+      };
+      ctx.bar?.update(ctx.barState.value, ctx.barState.payload);
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+    },
+  };
+}
+
+/**
+ * Join `specs`: the first participant of each conference not `started` yet first (in parallel;
+ * the conference is then started), then the others `joinInterval` ms apart, round robin over
+ * conferences. Errors are recorded in `errors`.
+ */
+async function joinAll(ctx: RunContext, specs: ParticipantSpec[], started: Set<number>, errors: Record<string, string>): Promise<void> {
+  const join = async (s: ParticipantSpec): Promise<void> => {
+    try {
+      await ctx.fleet.join(s);
+      ctx.connected.add(s.id);
+      ctx.lastJoinAt = nowMs();
+    } catch (err) {
+      errors[s.id] = (err as Error).message;
+      ctx.log(`join failed: ${s.id}: ${(err as Error).message}`);
+    }
+  };
+  const firsts = specs.filter((s, i) => !started.has(s.conference) && specs.findIndex((o) => o.conference === s.conference) === i);
+  for (const s of firsts) started.add(s.conference);
+  await Promise.all(firsts.map(join));
+  const rest = specs.filter((s) => !firsts.includes(s));
+  // Round robin over conferences.
+  const byConf = new Map<number, ParticipantSpec[]>();
+  for (const s of rest) byConf.set(s.conference, [...(byConf.get(s.conference) ?? []), s]);
+  const order: ParticipantSpec[] = [];
+  for (let k = 0; order.length < rest.length; k++) for (const list of byConf.values()) if (list[k]) order.push(list[k] as ParticipantSpec);
+  const pending: Promise<void>[] = [];
+  for (const s of order) {
+    pending.push(join(s));
+    await sleep(ctx.o.joinInterval);
+  }
+  await Promise.all(pending);
+}
+
+/**
+ * Set each report's join time: first decoded remote frame − max(its join start, when the first
+ * remote sender of its conference connected). A participant that joined before anyone sent waits
+ * for the others to join; that wait is not the join time.
+ */
+export function joinTimes(reports: ParticipantReport[]): void {
+  for (const r of reports) {
+    if (r.firstFrameAt === undefined) continue;
+    const senders = reports.filter((o) => o !== r && o.spec.send && o.spec.conference === r.spec.conference && o.connectedAt !== undefined);
+    const mediaFrom = Math.min(...senders.map((o) => o.connectedAt as number));
+    r.joinMs = r.firstFrameAt - Math.max(r.joinStartAt, Number.isFinite(mediaFrom) ? mediaFrom : r.joinStartAt);
+  }
+}
+
+/** Per-fault recovery from the reports (video sources only). */
+function recoveryOf(reports: ParticipantReport[], index: number): FaultRecord['recovery'] {
+  const values = reports.flatMap((r) => r.sources.filter((s) => s.kind === 'video').map((s) => s.recoveryMs?.[index]));
+  const affected = values.filter((v): v is number => typeof v === 'number' && v > 0).sort((a, b) => a - b);
+  return {
+    affected: affected.length,
+    unaffected: values.filter((v) => v === 0).length,
+    neverRecovered: values.filter((v) => v === null).length,
+    p50Ms: affected[Math.floor((affected.length - 1) / 2)] ?? 0,
+    maxMs: affected.at(-1) ?? 0,
+  };
+}
+
+/** Kill one mediasoup worker of the bridge (the lowest pid). */
+function killWorker(server: ServerUnderTest): { pid?: number; note: string } {
+  const w = server.processes().find((p) => p.name.startsWith('worker'));
+  if (!w) return { note: 'no mediasoup worker process known (bridge not local?)' };
+  process.kill(w.pid, 'SIGKILL');
+  return { pid: w.pid, note: `SIGKILL to mediasoup worker pid ${w.pid} (${w.name})` };
+}
+
+/** Steady state for `duration` s with the scheduled faults. */
+async function steady(ctx: RunContext, faults: FaultRecord[]): Promise<void> {
+  const o = ctx.o;
+  const start = nowMs();
+  const events: { atS: number; run: () => void }[] = [];
+  if (o.killWorkerAt !== undefined && ctx.server.name === 'octobridge') {
+    events.push({
+      atS: o.killWorkerAt,
+      run: () => {
+        const at = nowMs();
+        const k = killWorker(ctx.server);
+        if (k.pid) ctx.fleet.fault(at);
+        faults.push({ kind: 'kill-worker', atS: (at - start) / 1000, ...(k.pid ? { at } : {}), note: k.note });
+      },
+    });
+  }
+  if (o.dropRelayAt !== undefined) {
+    events.push({ atS: o.dropRelayAt, run: () => faults.push({ kind: 'drop-relay', atS: o.dropRelayAt ?? 0, note: 'no relay in this run (a standalone bridge has no relays)' }) });
+  }
+  if (o.loss > 0 && ctx.server.name === 'octobridge') {
+    events.push({ atS: o.lossFrom ?? 0, run: () => ctx.fleet.setLoss(o.loss / 100) });
+    if (o.lossUntil !== undefined) {
+      events.push({
+        atS: o.lossUntil,
+        run: () => {
+          const at = nowMs();
+          ctx.fleet.setLoss(0);
+          ctx.fleet.fault(at);
+          faults.push({ kind: 'loss-end', atS: (at - start) / 1000, at, note: `${o.loss}% loss each way stopped` });
+        },
+      });
+    }
+  }
+  events.sort((a, b) => a.atS - b.atS);
+  for (const e of events) {
+    if (e.atS >= o.duration) continue;
+    await sleep(Math.max(0, start + e.atS * 1000 - nowMs()));
+    e.run();
+  }
+  await sleep(Math.max(0, start + o.duration * 1000 - nowMs()));
+}
+
+/** Mean server CPU and forwarded streams over the samples after `from` (ms); the agents' worst event loop p99 and the frames their pacers skipped. */
+function windowLoad(ctx: RunContext, from: number): { cpu: number; streams: number; delay: number; skipped: number } {
+  const ss = ctx.timeline.filter((s) => ctx.t0 + s.t * 1000 >= from);
+  const skipped = (ss.at(-1)?.harness.skippedFrames ?? 0) - (ss[0]?.harness.skippedFrames ?? 0);
+  return { cpu: mean(ss.map((s) => s.server.cpu)), streams: mean(ss.map((s) => s.forwardedStreams)), delay: Math.max(0, ...ss.map((s) => s.harness.eventLoopDelayMs)), skipped };
+}
+
+/** An agent event loop p99 above this (ms) means the load generator cannot keep its pace. */
+const SATURATED_LOOP_MS = 200;
+
+/** Ramp: add `rampAdd` light participants every `rampStep` s until a threshold breaks. */
+async function ramp(ctx: RunContext, specs: ParticipantSpec[], started: Set<number>, errors: Record<string, string>): Promise<NonNullable<ServerRun['ramp']>> {
+  const o = ctx.o;
+  const steps: RampStep[] = [];
+  const perConf = new Map<number, number>();
+  for (const s of specs) perConf.set(s.conference, (perConf.get(s.conference) ?? 0) + 1);
+  let conf = 0;
+  let stoppedBy = `reached --ramp-max ${o.rampMax}`;
+  let stoppedByHarness = false;
+  for (;;) {
+    const stepStart = nowMs();
+    await sleep(o.rampStep * 1000);
+    const settle = Math.min(3000, (o.rampStep * 1000) / 3);
+    const from = ctx.history.at(stepStart + settle);
+    const to = ctx.history.last;
+    if (!from || !to || from === to) continue;
+    const q = windowQuality(from, to);
+    const load = windowLoad(ctx, stepStart + settle);
+    const failedJoins = Object.keys(errors).length;
+    // The load generator shares the machine: when its pacers skip frames or its event loop lags,
+    // what the receivers see says more about it than about the server.
+    const saturated = load.skipped > 0 || load.delay > SATURATED_LOOP_MS;
+    const why =
+      q.freezesPerMin > o.maxFreezeRate
+        ? `freeze rate ${q.freezesPerMin.toFixed(2)}/min > ${o.maxFreezeRate}`
+        : q.lossPct > o.maxLoss
+          ? `loss ${q.lossPct.toFixed(2)}% > ${o.maxLoss}%`
+          : failedJoins > 0
+            ? `${failedJoins} participant(s) could not join`
+            : saturated
+              ? `load generator saturated (agents skipped ${load.skipped} frames, event loop p99 ${load.delay.toFixed(0)} ms)`
+              : undefined;
+    if (why && saturated && !why.startsWith('load generator')) stoppedByHarness = true;
+    const step: RampStep = { participants: ctx.connected.size, forwardedStreams: load.streams, serverCpu: load.cpu, quality: q, eventLoopDelayMs: load.delay, pass: !why, ...(why ? { why } : {}) };
+    steps.push(step);
+    ctx.log(`ramp: ${step.participants} participants, ${step.forwardedStreams.toFixed(0)} streams, server CPU ${step.serverCpu.toFixed(0)}%, freezes ${q.freezesPerMin.toFixed(2)}/min, loss ${q.lossPct.toFixed(2)}%${why ? ` -> ${why}` : ''}`);
+    if (why) {
+      stoppedBy = why;
+      break;
+    }
+    if (specs.length >= o.rampMax) break;
+    const add: ParticipantSpec[] = [];
+    for (let k = 0; k < o.rampAdd && specs.length + add.length < o.rampMax; k++) {
+      const c = conf++ % o.conferences;
+      const i = perConf.get(c) ?? 0;
+      perConf.set(c, i + 1);
+      add.push({ id: `c${c}-p${i}`, conference: c, room: `torture-${c}`, kind: 'light', send: i < o.senders });
+    }
+    specs.push(...add);
+    await joinAll(ctx, add, started, errors);
+  }
+  const passing = steps.filter((s) => s.pass);
+  if (stoppedByHarness) stoppedBy += ' (with the load generator saturated in the same step)';
+  ctx.costsFrom = ctx.lastJoinAt;
+  return { steps, ...(passing.length ? { capacity: passing.at(-1) as RampStep } : {}), stoppedBy };
+}
+
+/** Run one server (see the module docstring). */
+async function runServer(o: TortureOptions, which: 'octobridge' | 'janus', clipFile: string, log: (line: string) => void): Promise<ServerRun> {
+  const notes: string[] = [];
+  let server: ServerUnderTest;
+  let publicUrl = '';
+  if (which === 'janus') {
+    server = await startJanus(path.join(o.out, 'janus'), o.conferences);
+  } else if (o.url) {
+    const b: BridgeUnderTest = bridgeAt(o.url, o.statsUrl, o.bridgePid);
+    server = b;
+    publicUrl = b.publicUrl;
+    if (!o.bridgePid) notes.push('bridge at a URL without --bridge-pid: no bridge CPU/RSS');
+  } else {
+    const b = await startBridgeProcess(path.join(o.out, 'bridge.log'), o.workers ? { OCTOBRIDGE_WORKERS: String(o.workers) } : {});
+    server = b;
+    publicUrl = b.publicUrl;
+  }
+  const specs = planParticipants(o);
+  if (which === 'janus') {
+    const dropped = specs.filter((s) => s.kind === 'chromium').length;
+    for (const s of specs) s.kind = 'light';
+    if (dropped) notes.push(`${dropped} Chromium participant(s) ran as light clients (the Janus run has no page)`);
+  }
+  const light = specs.filter((s) => s.kind === 'light').length + (o.ramp ? Math.max(0, o.rampMax - specs.length) : 0);
+  const agents = o.agents > 0 ? o.agents : Math.max(1, Math.min(4, Math.ceil(light / 16)));
+  const cfg: AgentConfig = {
+    server: which,
+    url: server.clientUrl,
+    localAddress: server.localAddress,
+    media: o.media,
+    clipFile,
+    simulcast: o.simulcast && which === 'octobridge',
+    thumbnailHeight: o.thumbnailHeight,
+    stageHeight: o.stageHeight,
+    loss: which === 'octobridge' ? o.loss / 100 : 0,
+  };
+  if (o.simulcast && which === 'janus') notes.push('Janus run without simulcast (light clients send one 360p stream)');
+  const fleet = await Fleet.start(cfg, light > 0 ? agents : 0, publicUrl, { simulcast: o.simulcast, width: o.chromiumWidth, height: o.chromiumHeight });
+  const barTotal = o.ramp ? Math.ceil((o.rampMax - specs.length) / Math.max(1, o.rampAdd) + 1) * o.rampStep : o.duration;
+  const bar = o.progress
+    ? new SingleBar({
+        format: `${which} {bar} {value}/{total}s | {participants} participants, {streams} streams | server CPU {cpu}% | freezes {freezes}/min | loss {loss}%`,
+        hideCursor: true,
+        clearOnComplete: false,
+        stream: process.stderr,
+      })
+    : undefined;
+  const ctx: RunContext = {
+    o,
+    server,
+    fleet,
+    timeline: [],
+    history: new TotalsHistory(),
+    t0: nowMs(),
+    connected: new Set(),
+    bar,
+    barTotal,
+    lastJoinAt: 0,
+    costsFrom: 0,
+    barState: { value: 0, payload: { participants: 0, streams: 0, cpu: '0', freezes: '0.00', loss: '0.00' } },
+    log: (line) => {
+      bar?.stop();
+      log(line);
+      bar?.start(barTotal, ctx.barState.value, ctx.barState.payload);
+    },
+  };
+  const errors: Record<string, string> = {};
+  const faults: FaultRecord[] = [];
+  const started = new Set<number>();
+  const startedAt = new Date().toISOString();
+  let steadyFrom = ctx.t0;
+  let rampResult: ServerRun['ramp'];
+  bar?.start(barTotal, 0, ctx.barState.payload);
+  const sampling = startSampling(ctx);
+  let participants: ParticipantReport[] = [];
+  let costs: ServerRun['costs'] = {};
+  let end = ctx.t0;
+  try {
+    await joinAll(ctx, specs, started, errors);
+    steadyFrom = nowMs();
+    ctx.costsFrom = steadyFrom;
+    if (o.ramp) rampResult = await ramp(ctx, specs, started, errors);
+    else await steady(ctx, faults);
+    end = nowMs();
+    await sleep(1100); // one more sample covering the end
+  } finally {
+    await sampling.stop();
+    bar?.stop();
+    participants = await fleet.reports(end).catch(() => []);
+    const [agentPids, chromiumPids] = [fleet.agentPids(), fleet.chromiumPids()];
+    const memory = { agents: { pss: pssMiB(agentPids), rss: rssMiB(agentPids) }, chromium: { pss: pssMiB(chromiumPids), rss: rssMiB(chromiumPids) } };
+    costs = kindCosts(ctx, specs, memory, fleet.agentBaseMiB());
+    await fleet.close();
+    await server.close();
+  }
+  joinTimes(participants);
+  faults.forEach((f, i) => {
+    if (f.at !== undefined) f.recovery = recoveryOf(participants, faults.slice(0, i + 1).filter((x) => x.at !== undefined).length - 1);
+  });
+  return {
+    server: which,
+    startedAt,
+    t0: ctx.t0,
+    steadyFrom,
+    end,
+    specs,
+    joinErrors: errors,
+    timeline: ctx.timeline,
+    participants,
+    faults,
+    ...(rampResult ? { ramp: rampResult } : {}),
+    costs,
+    notes,
+  };
+}
+
+/**
+ * CPU (mean from 2 s after `ctx.costsFrom`: the steady window, or the last ramp step) and memory
+ * (at the end) of each kind of participant; light ones above the agents' idle memory.
+ */
+function kindCosts(ctx: RunContext, specs: ParticipantSpec[], mem: Record<'agents' | 'chromium', { pss: number; rss: number }>, agentBase: { pss: number; rss: number }): ServerRun['costs'] {
+  const ss = ctx.timeline.filter((s) => ctx.t0 + s.t * 1000 >= ctx.costsFrom + 2000);
+  const light = specs.filter((s) => s.kind === 'light' && ctx.connected.has(s.id)).length;
+  const chromium = specs.filter((s) => s.kind === 'chromium' && ctx.connected.has(s.id)).length;
+  const cost = (n: number, cpu: number, m: { pss: number; rss: number }, base: { pss: number; rss: number }): KindCost => ({
+    participants: n,
+    cpu,
+    cpuPerParticipant: cpu / n,
+    pssMiB: m.pss,
+    pssPerParticipantMiB: (m.pss - base.pss) / n,
+    rssMiB: m.rss,
+    rssPerParticipantMiB: (m.rss - base.rss) / n,
+  });
+  const out: ServerRun['costs'] = {};
+  if (light > 0) out.light = cost(light, mean(ss.map((s) => s.harness.agentCpu)), mem.agents, agentBase);
+  if (chromium > 0) out.chromium = cost(chromium, mean(ss.map((s) => s.harness.chromiumCpu)), mem.chromium, { pss: 0, rss: 0 });
+  return out;
+}
+
+/**
+ * Run the torture as `o` says: octobridge, then Janus with `o.janus`. Records the VP8 clip first
+ * when it is not cached (media `vp8`).
+ * @throws Error when the bridge, Janus or the client agents cannot start.
+ */
+export async function runTorture(o: TortureOptions, log: (line: string) => void = (l) => void process.stderr.write(`[torture] ${l}\n`)): Promise<TortureResults> {
+  const clipFile = path.join(PROJECT_ROOT, 'bench', 'results', '.cache', 'vp8-clip-v1.bin');
+  if (o.media === 'vp8') await loadOrRecordClip(clipFile, log);
+  const runs: ServerRun[] = [];
+  runs.push(await runServer(o, 'octobridge', clipFile, log));
+  if (o.janus) runs.push(await runServer({ ...o, killWorkerAt: undefined, loss: 0, chromium: 0 }, 'janus', clipFile, log));
+  const cpus = os.cpus();
+  return {
+    version: 1,
+    options: o,
+    machine: { cpus: cpus.length, model: cpus[0]?.model ?? '', memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+    media:
+      o.media === 'vp8'
+        ? `real VP8 recorded from Chromium's fake camera (libvpx), looped: ${o.simulcast ? '3 simulcast layers 320x180/640x360/1280x720' : 'one 640x360 stream'} at 30 fps, opus silence 50 pps`
+        : 'synthetic VP8-shaped RTP (bench/forwarding/media.ts, not decodable), 30 fps x 3 packets, 600 kbps',
+    runs,
+  };
+}

@@ -1,0 +1,128 @@
+/**
+ * Shapes shared by the torture harness's orchestrator, its client agents (child processes) and
+ * its reports. Times are epoch ms ({@link nowMs} in receive.ts); rates are per second unless named.
+ */
+import type { SourceCounters } from './receive.ts';
+
+/** A participant of the run. */
+export interface ParticipantSpec {
+  /** Harness id, `c<conference>-p<index>` (also the display name). */
+  id: string;
+  /** Conference index (0-based). */
+  conference: number;
+  /** Room name (standalone room, or the Janus VideoRoom's description). */
+  room: string;
+  /** `light`: a werift client in an agent process; `chromium`: a headless Chromium tab on the standalone page. */
+  kind: 'light' | 'chromium';
+  /** Whether it sends audio + video (else it only receives). */
+  send: boolean;
+}
+
+/** Cumulative counters of one participant at one instant (the orchestrator diffs two of them). */
+export interface ParticipantSample {
+  id: string;
+  at: number;
+  /** Its media session is up (joined, connected). */
+  connected: boolean;
+  /** Remote video / audio sources with at least one packet. */
+  videoStreams: number;
+  audioStreams: number;
+  /** Video sources that decoded a frame in the last 2 s (what the user sees moving). */
+  liveVideoStreams: number;
+  framesDecoded: number;
+  freezeCount: number;
+  /** Sum of the freezes' durations, ms. */
+  freezesMs: number;
+  /** Sum over video sources of the time since their first decoded frame, ms (the denominator of freeze rates). */
+  streamMs: number;
+  /** Media packets received and expected (loss = 1 - packets / expected), all sources. */
+  packets: number;
+  expected: number;
+  bytes: number;
+}
+
+/** What a participant received from one remote source over the run. */
+export interface SourceReport extends SourceCounters {
+  /** Received bitrate (RTP header + payload, RTX included) from its first packet to the end, kbps. */
+  kbps: number;
+  /** Frames decoded per second from the first to the last frame. */
+  fps: number;
+  /** Freezes per minute of observed time (from its first frame to the end). */
+  freezesPerMin: number;
+  /** % of the observed time spent frozen (freezes still open at the end included). */
+  frozenPct: number;
+  /** % of the expected packets that never arrived (after RTX); and missing on first arrival. */
+  lossPct: number;
+  lossBeforeRtxPct: number;
+  /**
+   * Video, per fault of the run (results `faults`, same order): ms from the fault to the first
+   * frame after it when the source froze across it, 0 when it did not freeze, null when no frame
+   * came after it, -1 when the source was not flowing before it (metrics.ts FaultWatch).
+   */
+  recoveryMs?: (number | null)[];
+}
+
+/** One participant's report. */
+export interface ParticipantReport {
+  spec: ParticipantSpec;
+  /** When it started joining (page navigation / focus WebSocket), ms. */
+  joinStartAt: number;
+  /** When its media session connected, ms. */
+  connectedAt?: number;
+  /** Its first decoded remote video frame, ms. */
+  firstFrameAt?: number;
+  /**
+   * Join time: first decoded remote frame − max(join start, when the first remote sender of its
+   * conference connected), ms; undefined when it decoded nothing (run.ts `joinTimes`).
+   */
+  joinMs?: number;
+  /** Per remote source (video and audio). */
+  sources: SourceReport[];
+  /** Sender side: keyframe requests received, packets retransmitted. */
+  sender?: { keyFrameRequests: number; retransmitted: number };
+  /** Packets on SSRCs never announced to it. */
+  unknownPackets: number;
+  /** Sessions (peer connections) it had: more than 1 after an ICE restart. */
+  sessions: number;
+  errors: string[];
+}
+
+/** Options an agent needs for its participants. */
+export interface AgentConfig {
+  /** `octobridge` (standalone focus) or `janus` (VideoRoom over the HTTP API). */
+  server: 'octobridge' | 'janus';
+  /** Focus base URL (`ws://host:port/focus/`) or Janus API URL (`http://ip:8088/janus`). */
+  url: string;
+  /** Local address the clients use for ICE. */
+  localAddress: string;
+  media: 'vp8' | 'synthetic';
+  /** The VP8 clip file (media `vp8`). */
+  clipFile: string;
+  simulcast: boolean;
+  /** ReceiverVideoConstraints: thumbnails and the on-stage source, px. */
+  thumbnailHeight: number;
+  stageHeight: number;
+  /**
+   * Impairment between the clients and the server: drop probability 0..1 per packet and
+   * direction that the run will use (the relay is set up when > 0, and starts at 0 until the
+   * orchestrator sends `loss`).
+   */
+  loss: number;
+}
+
+/** Orchestrator → agent. */
+export type AgentCommand =
+  | { type: 'join'; spec: ParticipantSpec }
+  | { type: 'sample' }
+  | { type: 'fault'; at: number }
+  | { type: 'loss'; loss: number }
+  | { type: 'report'; end: number }
+  | { type: 'close' };
+
+/** Agent → orchestrator. */
+export type AgentEvent =
+  | { type: 'ready' }
+  | { type: 'joined'; id: string; connectedAt: number }
+  | { type: 'error'; id: string; message: string }
+  | { type: 'sample'; samples: ParticipantSample[]; skippedFrames: number; eventLoopDelayMs: number }
+  | { type: 'report'; reports: ParticipantReport[] };

@@ -1,0 +1,267 @@
+/**
+ * A relay of a conference to another octobridge, as colibri2 and the relay message channel see it (JVB `Relay.kt`,
+ * `RelayedEndpoint.kt`, `RelayMessageTransport.kt`; shared/docs/relay.md). The media side is {@link MediaRelay}.
+ *
+ * - **Endpoints behind the relay** come from Jicofo (`<relay><endpoints><endpoint id create|expire><sources>`).
+ *   Their source names exist in the conference at once (receivers may constrain them; the allocator orders them
+ *   by speech activity); a source is forwarded once the other bridge announced it on the relay channel with the
+ *   SSRCs it sends it on (`AudioSourcesMap`/`VideoSourcesMap`, octobridge's use of the JVB messages: a mediasoup
+ *   bridge cannot keep the sender's SSRCs).
+ * - **What crosses** (JVB's AddReceiver semantics): this bridge treats the relay as one receiver in its allocation,
+ *   whose constraints are what the other bridge asked for with `AddReceiver{bridgeId, sourceName,
+ *   videoConstraints}` (the highest any of its receivers wants; `maxHeight` 0 = nothing). It sends `AddReceiver`
+ *   the same way for the sources behind the relay, from its own receivers' wants. Audio always crosses.
+ * - Only local sources go out on a relay: a source that came over one is never sent over another (one hop, as
+ *   JVB's full mesh never forwards packets from a relay of a mesh to a relay of the same mesh).
+ */
+import type { ConferenceAllocator, ReceiverSink } from '../allocation/ConferenceAllocator.ts';
+import * as msg from '../channel/messages.ts';
+import type { BridgeChannelMessage } from '../channel/messages.ts';
+import type { Logger } from '../logger.ts';
+import type { MediaConference } from '../media/MediaConference.ts';
+import type { MediaRelay } from '../media/MediaRelay.ts';
+import type { MappedSource, VideoType } from '../media/types.ts';
+import type { MediaSource, RelayEndpointModify } from './types.ts';
+
+/** Announced-but-not-yet-signalled sources kept per relay, at most. */
+const MAX_EARLY_ANNOUNCEMENTS = 1000;
+
+/** The allocator receiver key of a relay (endpoint ids cannot contain `/`). */
+export function relayReceiverKey(relayId: string): string {
+  return `relay/${relayId}`;
+}
+
+/** What a {@link Relay} needs from its conference. */
+export interface RelayContext {
+  allocator: ConferenceAllocator;
+  media: MediaConference;
+  /** This bridge's relay id (`videobridge.relay.relay-id`): `bridgeId` of the AddReceiver it sends. */
+  localRelayId: string;
+  videoCodecs: readonly string[];
+  /** Whether `source` is sent by a local endpoint of the conference. */
+  isLocalSource(source: string): boolean;
+  log: Logger;
+}
+
+/** An endpoint behind the relay. */
+interface RemoteEndpoint {
+  id: string;
+  statsId?: string;
+  /** Its signalled sources, by name. */
+  sources: Map<string, MediaSource>;
+}
+
+/** See the module docstring. */
+export class Relay {
+  readonly id: string;
+  readonly media: MediaRelay;
+  readonly meshId: string | undefined;
+  readonly #ctx: RelayContext;
+  readonly #log: Logger;
+  readonly #remote = new Map<string, RemoteEndpoint>();
+  /** What the other bridge asked for, per local source (AddReceiver). */
+  readonly #wants = new Map<string, { maxHeight: number; maxFrameRate?: number }>();
+  /** What we last asked the other bridge for, per remote source. */
+  readonly #asked = new Map<string, number>();
+  /**
+   * Announcements of sources Jicofo has not signalled for this relay yet (the other bridge may be faster than
+   * the focus's update to us), applied when they are signalled. At most {@link MAX_EARLY_ANNOUNCEMENTS}.
+   */
+  readonly #early = new Map<string, MappedSource>();
+  /** Messages refused (malformed or naming what we do not know). */
+  rejectedMessages = 0;
+  #closed = false;
+
+  constructor(id: string, media: MediaRelay, meshId: string | undefined, ctx: RelayContext) {
+    this.id = id;
+    this.media = media;
+    this.meshId = meshId;
+    this.#ctx = ctx;
+    this.#log = ctx.log.child({ relay: id });
+    const key = relayReceiverKey(id);
+    const sink: ReceiverSink = {
+      video: (source, f) => {
+        void media.applyForwarding(source, f.paused ? { paused: true } : { paused: false, spatialLayer: f.spatialLayer, temporalLayer: f.temporalLayer, priority: f.priority }).catch((err: unknown) => {
+          if (!media.closed) this.#log.warn({ err, source }, 'cannot apply relay forwarding');
+        });
+      },
+      audio: () => undefined, // audio always crosses a relay
+      forwardedSources: () => undefined,
+    };
+    ctx.allocator.addEndpoint(key, sink, -1, { speaker: false });
+    ctx.allocator.setConstraints(key, { lastN: -1, defaultConstraints: { maxHeight: 0 }, constraints: {} });
+    media.on('message', (text) => this.#onMessage(text));
+    media.on('open', () => {
+      // A (re)connected channel: say again what we want (JVB re-sends constraints on reconnect).
+      for (const [source, maxHeight] of this.#asked) this.#send(msg.addReceiver(ctx.localRelayId, source, { maxHeight, maxFrameRate: -1 }));
+    });
+  }
+
+  /** Endpoint ids behind this relay. */
+  endpointIds(): string[] {
+    return [...this.#remote.keys()];
+  }
+
+  /** Whether `endpointId` is behind this relay. */
+  hasEndpoint(endpointId: string): boolean {
+    return this.#remote.has(endpointId);
+  }
+
+  /**
+   * Apply `<relay><endpoints>`: create (with sources), update sources, or expire endpoints behind the relay.
+   * Validation is done by the caller ({@link validateRelayEndpoints}).
+   */
+  async applyEndpoints(endpoints: readonly RelayEndpointModify[]): Promise<void> {
+    const { allocator, media } = this.#ctx;
+    for (const e of endpoints) {
+      if (e.expire) {
+        await this.#removeEndpoint(e.id);
+        continue;
+      }
+      let remote = this.#remote.get(e.id);
+      if (!remote) {
+        remote = { id: e.id, sources: new Map(), ...(e.statsId ? { statsId: e.statsId } : {}) };
+        this.#remote.set(e.id, remote);
+        allocator.addRemoteEndpoint(e.id);
+        this.#log.info({ endpoint: e.id, statsId: e.statsId }, 'relayed endpoint added');
+      }
+      if (!e.sources) continue;
+      const wanted = new Map(e.sources.map((s) => [s.id, s]));
+      for (const name of remote.sources.keys()) {
+        if (wanted.has(name)) continue;
+        allocator.removeSource(name);
+        this.#asked.delete(name);
+        await media.removeRelayedSource(this.id, name);
+      }
+      remote.sources = wanted;
+      for (const s of wanted.values()) {
+        allocator.addSource(s.id, e.id, s.type, toVideoType(s.sources[0]?.videoType) ?? 'CAMERA');
+        const early = this.#early.get(s.id);
+        if (early) {
+          this.#early.delete(s.id);
+          this.#receive(early);
+        }
+      }
+    }
+  }
+
+  async #removeEndpoint(id: string): Promise<void> {
+    for (const [name, m] of [...this.#early]) if (m.owner === id) this.#early.delete(name);
+    const remote = this.#remote.get(id);
+    if (!remote) return;
+    this.#remote.delete(id);
+    for (const name of remote.sources.keys()) {
+      this.#asked.delete(name);
+      await this.#ctx.media.removeRelayedSource(this.id, name);
+    }
+    this.#ctx.allocator.removeRemoteEndpoint(id);
+    this.#send(msg.removeReceiver(this.#ctx.localRelayId, id));
+    this.#log.info({ endpoint: id }, 'relayed endpoint removed');
+  }
+
+  /** A local source is now sent over the relay: announce its relay SSRCs; the allocation may resume it. */
+  onLocalSourceForwarded(mapped: MappedSource): void {
+    if (mapped.kind === 'audio') this.#send(msg.audioSourcesMap([{ source: mapped.source, owner: mapped.owner, ssrc: mapped.ssrc }]));
+    else this.#send(msg.videoSourcesMap([{ source: mapped.source, owner: mapped.owner, ssrc: mapped.ssrc, rtx: mapped.rtx ?? -1, videoType: mapped.videoType ?? 'CAMERA' }]));
+    this.#ctx.allocator.sourceReady(relayReceiverKey(this.id), mapped.source);
+  }
+
+  /**
+   * Our receivers' highest wanted height of a source behind this relay changed: tell the other bridge
+   * (`AddReceiver`, 0 = nothing).
+   */
+  wantSource(source: string, maxHeight: number): void {
+    if (this.#asked.get(source) === maxHeight) return;
+    this.#asked.set(source, maxHeight);
+    this.#send(msg.addReceiver(this.#ctx.localRelayId, source, { maxHeight, maxFrameRate: -1 }));
+  }
+
+  #send(m: BridgeChannelMessage): void {
+    if (!this.#closed) this.media.send(msg.serializeBridgeChannelMessage(m));
+  }
+
+  #onMessage(text: string): void {
+    const parsed = msg.parseBridgeChannelMessage(text);
+    if (!parsed.ok) {
+      this.rejectedMessages += 1;
+      this.#log.warn({ error: parsed.error }, 'malformed relay message dropped');
+      return;
+    }
+    if ('unknown' in parsed) {
+      this.#log.debug({ colibriClass: parsed.colibriClass }, 'unhandled relay message');
+      return;
+    }
+    const m = parsed.message;
+    switch (m.colibriClass) {
+      case 'AudioSourcesMap':
+        for (const e of m.mappedSources) this.#receive({ source: e.source, owner: e.owner ?? '', kind: 'audio', ssrc: e.ssrc });
+        break;
+      case 'VideoSourcesMap':
+        for (const e of m.mappedSources) {
+          this.#receive({ source: e.source, owner: e.owner ?? '', kind: 'video', ssrc: e.ssrc, ...(e.rtx >= 0 ? { rtx: e.rtx } : {}), videoType: e.videoType });
+        }
+        break;
+      case 'AddReceiver':
+        this.#addReceiver(m.sourceName, m.videoConstraints);
+        break;
+      case 'RemoveReceiver':
+        for (const source of [...this.#wants.keys()]) {
+          if (this.#ctx.media.sourcesOf(m.endpointId).includes(source)) this.#wants.delete(source);
+        }
+        this.#applyWants();
+        break;
+      default:
+        this.#log.debug({ colibriClass: m.colibriClass }, 'relay message ignored');
+    }
+  }
+
+  /** A source behind the relay, announced with its relay SSRCs: only for endpoints and sources Jicofo signalled. */
+  #receive(mapped: MappedSource): void {
+    const remote = this.#remote.get(mapped.owner);
+    const signalled = remote?.sources.get(mapped.source);
+    if (!signalled) {
+      // Not (yet) signalled by the focus: kept until it is, as the two paths race.
+      if (this.#early.size >= MAX_EARLY_ANNOUNCEMENTS) this.#early.delete(this.#early.keys().next().value as string);
+      this.#early.set(mapped.source, mapped);
+      this.#log.debug({ source: mapped.source, owner: mapped.owner }, 'relay announced a source not signalled yet; kept');
+      return;
+    }
+    if (signalled.type !== mapped.kind) {
+      this.rejectedMessages += 1;
+      this.#log.warn({ source: mapped.source, owner: mapped.owner, kind: mapped.kind }, 'relay announced a source of another kind than signalled; ignored');
+      return;
+    }
+    this.#ctx.media.receiveFromRelay(this.id, mapped, this.#ctx.videoCodecs).catch((err: unknown) => {
+      if (!this.#closed) this.#log.warn({ err, source: mapped.source }, 'cannot receive relayed source');
+    });
+  }
+
+  #addReceiver(source: string, c: { maxHeight: number; maxFrameRate?: number }): void {
+    if (!this.#ctx.isLocalSource(source)) {
+      this.rejectedMessages += 1;
+      this.#log.warn({ source }, 'AddReceiver for a source that is not local; ignored');
+      return;
+    }
+    this.#wants.set(source, c);
+    this.#applyWants();
+  }
+
+  #applyWants(): void {
+    this.#ctx.allocator.setConstraints(relayReceiverKey(this.id), { constraints: Object.fromEntries(this.#wants) });
+  }
+
+  /** Close: the endpoints behind it leave, the allocation for it stops, its media closes. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    for (const id of [...this.#remote.keys()]) await this.#removeEndpoint(id);
+    this.#closed = true;
+    this.#ctx.allocator.removeEndpoint(relayReceiverKey(this.id));
+    await this.#ctx.media.removeRelay(this.id);
+  }
+}
+
+function toVideoType(v: string | undefined): VideoType | undefined {
+  const u = v?.toUpperCase();
+  if (u === 'CAMERA' || u === 'DESKTOP' || u === 'DESKTOP_HIGH_FPS' || u === 'DISABLED') return u;
+  return u === 'NONE' ? 'DISABLED' : undefined;
+}

@@ -1,0 +1,139 @@
+/**
+ * The sources forwarded on one transport: one mediasoup consumer per source, with the SSRCs the other side
+ * receives them on (mediasoup consumers always get new SSRCs) and the allocation's decisions applied in order.
+ * Used for an endpoint's WebRtcTransport (MediaEndpoint) and for a relay's PlainTransport (MediaRelay).
+ */
+import type * as ms from 'mediasoup/types';
+import type { MediaType } from '../colibri2/types.ts';
+import type { ForwardingDecision, MappedSource, VideoType } from './types.ts';
+
+/** A source forwarded on the transport. */
+interface Forwarded {
+  consumer: ms.Consumer;
+  mapped: MappedSource;
+}
+
+/** Options of {@link Forwarder.forward}. */
+export interface ForwardOptions {
+  /** What the other side can receive (codecs, header extension ids). */
+  rtpCapabilities: ms.RtpCapabilities;
+  /** Start paused (the allocation resumes it); default true. */
+  paused?: boolean;
+}
+
+/** See the module docstring. */
+export class Forwarder {
+  readonly #forwarded = new Map<string, Forwarded>();
+  /** The forwarding decision being applied per source (decisions apply in order). */
+  readonly #applying = new Map<string, Promise<void>>();
+
+  /**
+   * Start forwarding `producer` as `source` on `transport` (mediasoup `transport.consume`, RTX when the other
+   * side has it). A source already forwarded returns its mapping.
+   * @returns the mapping, or undefined when `isClosed()` turned true meanwhile (the consumer is closed again).
+   * @throws Error from mediasoup (the transport or producer closed, capabilities that cannot consume).
+   */
+  async forward(transport: ms.Transport, producer: ms.Producer, source: string, owner: string, videoType: VideoType | undefined, opts: ForwardOptions, isClosed: () => boolean): Promise<MappedSource | undefined> {
+    const existing = this.#forwarded.get(source);
+    if (existing) return existing.mapped;
+    const consumer = await transport.consume({ producerId: producer.id, rtpCapabilities: opts.rtpCapabilities, paused: opts.paused ?? true, enableRtx: true });
+    if (isClosed() || this.#forwarded.has(source)) {
+      consumer.close();
+      return this.#forwarded.get(source)?.mapped;
+    }
+    const enc = consumer.rtpParameters.encodings?.[0];
+    const mapped: MappedSource = {
+      source,
+      owner,
+      kind: producer.kind as MediaType,
+      ssrc: enc?.ssrc ?? 0,
+      ...(enc?.rtx?.ssrc !== undefined ? { rtx: enc.rtx.ssrc } : {}),
+      ...(producer.kind === 'video' ? { videoType: videoType ?? 'CAMERA' } : {}),
+    };
+    this.#forwarded.set(source, { consumer, mapped });
+    consumer.on('producerclose', () => {
+      if (this.#forwarded.get(source)?.consumer === consumer) this.#forwarded.delete(source);
+      consumer.close();
+    });
+    return mapped;
+  }
+
+  /** Stop forwarding a source (closes its consumer). */
+  unforward(source: string): void {
+    const f = this.#forwarded.get(source);
+    if (!f) return;
+    this.#forwarded.delete(source);
+    f.consumer.close();
+  }
+
+  /** Forget every consumer (their transport is gone). */
+  clear(): void {
+    this.#forwarded.clear();
+  }
+
+  /** Sources forwarded, with the SSRCs the other side receives them on. */
+  mapped(): MappedSource[] {
+    return [...this.#forwarded.values()].map((f) => f.mapped);
+  }
+
+  /** The mapping of one forwarded source. */
+  mappedOf(source: string): MappedSource | undefined {
+    return this.#forwarded.get(source)?.mapped;
+  }
+
+  /** The consumers (for stats). */
+  consumers(): ms.Consumer[] {
+    return [...this.#forwarded.values()].map((f) => f.consumer);
+  }
+
+  get size(): number {
+    return this.#forwarded.size;
+  }
+
+  /** Update the video type announced for a forwarded source (no media change). */
+  setVideoType(source: string, videoType: VideoType): void {
+    const f = this.#forwarded.get(source);
+    if (f && f.mapped.kind === 'video') f.mapped.videoType = videoType;
+  }
+
+  /**
+   * Apply an allocation decision for one forwarded source: preferred simulcast layers (mediasoup
+   * `consumer.setPreferredLayers`; switching spatial layer makes mediasoup ask the sender for a keyframe),
+   * priority (`consumer.setPriority`, video), then pause/resume. Decisions for a source apply one at a time, in
+   * order. Unknown sources are ignored.
+   */
+  apply(source: string, decision: ForwardingDecision): Promise<void> {
+    const next = (this.#applying.get(source) ?? Promise.resolve()).then(() => this.#apply(source, decision));
+    const tail = next.catch(() => undefined);
+    this.#applying.set(source, tail);
+    void tail.then(() => {
+      if (this.#applying.get(source) === tail) this.#applying.delete(source);
+    });
+    return next;
+  }
+
+  async #apply(source: string, decision: ForwardingDecision): Promise<void> {
+    const f = this.#forwarded.get(source);
+    if (!f || f.consumer.closed) return;
+    const c = f.consumer;
+    if (decision.spatialLayer !== undefined && (c.type === 'simulcast' || c.type === 'svc')) {
+      const cur = c.preferredLayers;
+      if (cur?.spatialLayer !== decision.spatialLayer || cur.temporalLayer !== decision.temporalLayer) {
+        await c.setPreferredLayers({
+          spatialLayer: decision.spatialLayer,
+          ...(decision.temporalLayer !== undefined ? { temporalLayer: decision.temporalLayer } : {}),
+        });
+      }
+    }
+    if (decision.priority !== undefined && c.kind === 'video' && c.priority !== decision.priority) await c.setPriority(decision.priority);
+    if (decision.paused && !c.paused) await c.pause();
+    if (!decision.paused && c.paused) await c.resume();
+  }
+
+  /** Ask the sender of a forwarded video source for a keyframe (PLI/FIR; the producer rate-limits). */
+  async requestKeyFrame(source: string): Promise<void> {
+    const f = this.#forwarded.get(source);
+    if (!f || f.consumer.closed || f.consumer.paused || f.consumer.kind !== 'video') return;
+    await f.consumer.requestKeyFrame();
+  }
+}

@@ -1,0 +1,191 @@
+/**
+ * One relay of a conference to another octobridge (colibri2 `<relay id>`, JVB `Relay.kt`), carried by a mediasoup
+ * PlainTransport on this bridge's relay address (its WireGuard tunnel address): plain RTP/RTCP with rtcp-mux, and
+ * SCTP on the same 5-tuple for the bridge-to-bridge message channel (JSON bridge-channel messages on SCTP stream
+ * 0, PPID 51). There is no ICE, DTLS or SRTP: two mediasoup bridges are both ICE-lite and cannot run ICE with each
+ * other, and WireGuard encrypts and authenticates the path (shared/docs/relay.md §6).
+ *
+ * - **Outgoing**: a local source the other bridge may need is consumed on the relay transport (one consumer per
+ *   source, new SSRCs; simulcast consumers send one layer, chosen by this bridge's allocator for the relay as a
+ *   receiver — JVB's AddReceiver semantics). Video starts paused, audio flows.
+ * - **Incoming**: a source of an endpoint behind the other bridge is a producer on the relay transport, with the
+ *   SSRCs the other bridge announced in its `AudioSourcesMap`/`VideoSourcesMap` over the relay channel.
+ * - Keyframe requests (PLI/FIR) and RTCP cross with the media; there is no transport-cc on a plain transport
+ *   (a WireGuard link is provisioned, not estimated).
+ */
+import { EventEmitter } from 'node:events';
+import type * as ms from 'mediasoup/types';
+import type { Media } from '../colibri2/types.ts';
+import type { Logger } from '../logger.ts';
+import { Forwarder } from './Forwarder.ts';
+import type { WorkerSlot } from './MediaEngine.ts';
+import { rtpCapabilitiesOf } from './rtp.ts';
+import type { ForwardingDecision, MappedSource, VideoType } from './types.ts';
+
+/** SCTP PPID of a UTF-8 string message (WebRTC string, RFC 8831 §8). */
+const PPID_STRING = 51;
+/** Messages held until the relay's SCTP association is up, at most. */
+const MAX_PENDING_MESSAGES = 1000;
+
+/** Label/protocol of the relay message channel (octobridge's; JVB's relays use DCEP label `relay`). */
+const RELAY_CHANNEL = { label: 'octobridge relay', protocol: 'http://jitsi.org/protocols/colibri' };
+
+interface RelayEvents {
+  /** A text message from the other bridge on the relay channel. */
+  message: [text: string];
+  /** The relay channel (SCTP) is up: queued messages were sent. */
+  open: [];
+  closed: [];
+}
+
+/** This bridge's side of the relay transport, for the colibri2 answer. */
+export interface RelayTransportAddress {
+  ip: string;
+  port: number;
+}
+
+/** See the module docstring. Created by {@link MediaConference.createRelay}. */
+export class MediaRelay extends EventEmitter<RelayEvents> {
+  /** The other bridge's relay id (colibri2 `<relay id>`). */
+  readonly id: string;
+  readonly slot: WorkerSlot;
+  /** What crosses the relay (Jicofo's `<media>` for the relay: payload types, header extension ids). */
+  readonly media: Media[];
+  readonly rtpCapabilities: ms.RtpCapabilities;
+  /** @internal */
+  readonly transport: ms.PlainTransport;
+  readonly #log: Logger;
+  readonly #outgoing = new Forwarder();
+  /** @internal Producers of sources received over the relay, by source name. */
+  readonly incoming = new Map<string, ms.Producer>();
+  #out?: ms.DataProducer;
+  #pending: string[] = [];
+  #remote?: RelayTransportAddress;
+  #closed = false;
+
+  constructor(id: string, media: Media[], transport: ms.PlainTransport, slot: WorkerSlot, log: Logger) {
+    super();
+    this.id = id;
+    this.media = media;
+    this.rtpCapabilities = rtpCapabilitiesOf(media);
+    this.transport = transport;
+    this.slot = slot;
+    this.#log = log;
+    transport.on('sctpstatechange', (state) => {
+      this.#log.info({ sctpState: state }, 'relay channel state');
+      if (state === 'connected') this.#flush();
+    });
+  }
+
+  /** @internal Wire the SCTP message channel through the router's DirectTransport (before connect). */
+  async setUpChannel(direct: ms.DirectTransport): Promise<void> {
+    const [fromRemote, fromNode] = await Promise.all([
+      this.transport.produceData({ sctpStreamParameters: { streamId: 0, ordered: true }, ...RELAY_CHANNEL }),
+      direct.produceData(RELAY_CHANNEL),
+    ]);
+    const [toNode, toRemote] = await Promise.all([
+      direct.consumeData({ dataProducerId: fromRemote.id }),
+      this.transport.consumeData({ dataProducerId: fromNode.id }),
+    ]);
+    toNode.on('message', (payload, ppid) => {
+      if (ppid === PPID_STRING) this.emit('message', payload.toString('utf8'));
+    });
+    if (toRemote.sctpStreamParameters?.streamId !== 0) this.#log.warn({ streamId: toRemote.sctpStreamParameters?.streamId }, 'relay channel outbound SCTP stream is not 0');
+    this.#out = fromNode;
+  }
+
+  /** This bridge's address and port for the relay (the plain transport's local tuple). */
+  get local(): RelayTransportAddress {
+    const t = this.transport.tuple;
+    return { ip: t.localAddress ?? t.localIp, port: t.localPort };
+  }
+
+  /** The other bridge's address, once connected. */
+  get remote(): RelayTransportAddress | undefined {
+    return this.#remote;
+  }
+
+  /**
+   * Send RTP/RTCP/SCTP to the other bridge's relay address (mediasoup `PlainTransport.connect`). A relay connects
+   * once; a second call with another address is refused.
+   * @throws Error when already connected elsewhere, or from mediasoup (bad address).
+   */
+  async connect(remote: RelayTransportAddress): Promise<void> {
+    if (this.#remote) {
+      if (this.#remote.ip === remote.ip && this.#remote.port === remote.port) return;
+      throw new Error(`relay ${this.id} is connected to ${this.#remote.ip}:${this.#remote.port} already`);
+    }
+    await this.transport.connect({ ip: remote.ip, port: remote.port });
+    this.#remote = remote;
+    this.#log.info({ remote }, 'relay connected');
+  }
+
+  /** Send a text message to the other bridge (queued until the SCTP association is up). */
+  send(text: string): void {
+    if (this.#closed) return;
+    if (this.#out && !this.#out.closed && this.transport.sctpState === 'connected') {
+      this.#out.send(text, PPID_STRING);
+      return;
+    }
+    if (this.#pending.length >= MAX_PENDING_MESSAGES) this.#pending.shift();
+    this.#pending.push(text);
+  }
+
+  /** Whether the message channel is up. */
+  get open(): boolean {
+    return this.transport.sctpState === 'connected';
+  }
+
+  #flush(): void {
+    const pending = this.#pending;
+    this.#pending = [];
+    for (const text of pending) this.send(text);
+    this.emit('open');
+  }
+
+  /**
+   * @internal Start sending a local source over the relay: a consumer on the relay transport (video paused until
+   * the allocation resumes it, audio flowing).
+   * @returns the SSRCs the other bridge receives it on (for the map sent over the relay channel).
+   */
+  forward(producer: ms.Producer, source: string, owner: string, videoType: VideoType | undefined): Promise<MappedSource | undefined> {
+    if (this.#closed) return Promise.resolve(undefined);
+    return this.#outgoing.forward(this.transport, producer, source, owner, videoType, { rtpCapabilities: this.rtpCapabilities, paused: producer.kind === 'video' }, () => this.#closed);
+  }
+
+  /** @internal Stop sending a local source over the relay. */
+  unforward(source: string): void {
+    this.#outgoing.unforward(source);
+  }
+
+  /** Local sources sent over the relay, with their relay SSRCs. */
+  forwardedSources(): MappedSource[] {
+    return this.#outgoing.mapped();
+  }
+
+  /** Apply the allocation for the relay as a receiver ({@link Forwarder.apply}). */
+  applyForwarding(source: string, decision: ForwardingDecision): Promise<void> {
+    return this.#outgoing.apply(source, decision);
+  }
+
+  /** Bytes sent/received on the relay transport and the bitrates, bps (for metrics). */
+  async traffic(): Promise<{ bytesSent: number; bytesReceived: number; sendBitrate: number; recvBitrate: number }> {
+    const [s] = await this.transport.getStats();
+    return { bytesSent: s?.bytesSent ?? 0, bytesReceived: s?.bytesReceived ?? 0, sendBitrate: s?.sendBitrate ?? 0, recvBitrate: s?.recvBitrate ?? 0 };
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Close the transport (and with it every relay consumer, producer and the channel). */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.transport.close();
+    this.#outgoing.clear();
+    this.incoming.clear();
+    this.#pending = [];
+    this.emit('closed');
+  }
+}

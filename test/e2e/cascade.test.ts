@@ -1,0 +1,48 @@
+/**
+ * End to end: the standalone cascade. Bridge `eu` runs the embedded focus with bridge `us` in its
+ * `octobridge.focus.cascade`, reached over us's colibri2 REST API (as Jicofo would reach it over XMPP). A page with
+ * `?region=us` is placed on us, one with `?region=eu` on eu; the focus links the two conferences by a relay exactly
+ * as Jicofo does (src/focus/relays.ts) and keeps the participants behind it up to date. Both bridges run on
+ * loopback in this process; test/e2e/relay-wireguard.test.ts runs them in namespaces over WireGuard.
+ */
+import { describe, expect, it } from 'vitest';
+import { useTestBridge } from '../helpers/bridge.ts';
+import { openPeer } from '../helpers/chromium.ts';
+import { expectMediaFrom, until } from '../helpers/media.ts';
+
+const us = useTestBridge({ ENABLE_OCTO: '1', JVB_OCTO_REGION: 'us', JVB_OCTO_RELAY_ID: 'jvb-us', COLIBRI_REST_ENABLED: 'true', OCTOBRIDGE_FOCUS: 'false' });
+const eu = useTestBridge(() => ({
+  ENABLE_OCTO: '1',
+  JVB_OCTO_REGION: 'eu',
+  JVB_OCTO_RELAY_ID: 'jvb-eu',
+  OCTOBRIDGE_CASCADE: JSON.stringify([{ 'relay-id': 'jvb-us', region: 'us', url: `http://127.0.0.1:${us.bridge.privatePort}` }]),
+}));
+
+const MEDIA = 'width=640&height=360&fps=15';
+
+describe('standalone cascade over two bridges', () => {
+  it('places participants by region, links the bridges by a relay, and unlinks them when a bridge empties', async () => {
+    const page = (name: string, region: string) => `http://127.0.0.1:${eu.bridge.publicPort}/cascade-room?name=${name}&region=${region}&${MEDIA}`;
+    const ada = eu.track(await openPeer(page('Ada', 'eu')));
+    const bob = eu.track(await openPeer(page('Bob', 'us')));
+    const adaId = (await until('Ada id', ada, () => ada.evaluate<string | null>('window.octobridge.endpointId'), Boolean)) as string;
+    const bobId = (await until('Bob id', bob, () => bob.evaluate<string | null>('window.octobridge.endpointId'), Boolean)) as string;
+
+    await expectMediaFrom(ada, 1);
+    await expectMediaFrom(bob, 1);
+    // Each is on its region's bridge; each bridge relays to the other.
+    const euConf = eu.bridge.videobridge.conferences()[0]!;
+    const usConf = us.bridge.videobridge.conferences()[0]!;
+    expect(euConf.endpoint(adaId)).toBeDefined();
+    expect(usConf.endpoint(bobId)).toBeDefined();
+    expect(euConf.meetingId).toBe(usConf.meetingId);
+    expect(euConf.relays().map((r) => [r.id, r.endpointIds()])).toEqual([['jvb-us', [bobId]]]);
+    expect(usConf.relays().map((r) => [r.id, r.endpointIds()])).toEqual([['jvb-eu', [adaId]]]);
+
+    // Bob leaves: us empties, its relay and conference go; eu's relay goes too.
+    await bob.close();
+    await until('us conference expired', ada, async () => us.bridge.videobridge.conferences().length, (n) => n === 0);
+    await until('eu relay expired', ada, async () => euConf.relays().length, (n) => n === 0);
+    expect(euConf.allocator.hasSource(`${bobId}-v0`)).toBe(false);
+  }, 120_000);
+});

@@ -1,0 +1,103 @@
+/**
+ * Smoke run of the torture harness (bench/torture.ts, issue 9): 2 conferences × 3 lightweight
+ * participants, all sending, 10 s, against a standalone octobridge the harness starts as a child
+ * process. Every participant must join and decode video from both others; results.json must
+ * parse and the plot must be a real PNG. The first run on a machine also records the VP8 clip
+ * with Chromium (~9 s, cached in bench/results/.cache/).
+ */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { RtpPacket } from 'werift';
+import { PROJECT_ROOT } from '../../src/config/config.ts';
+import { SyntheticStream } from '../../bench/forwarding/media.ts';
+import { FreezeDetector, parseVp8, SourceReceiver } from '../../bench/torture/receive.ts';
+import { receivedFromAll } from '../../bench/torture/report.ts';
+import type { TortureResults } from '../../bench/torture/run.ts';
+
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+describe('torture harness receive side', () => {
+  it('counts a freeze as the stats spec does: a gap over max(3 x avg, avg + 150 ms) of the last 30 frames, after 5', () => {
+    const f = new FreezeDetector();
+    let t = 0;
+    f.onFrame(t);
+    for (let i = 0; i < 3; i++) f.onFrame((t += 33));
+    expect(f.onFrame((t += 400)), 'not with fewer than 5 frame durations').toBe(false);
+    for (let i = 0; i < 30; i++) f.onFrame((t += 33));
+    expect(f.threshold()).toBeCloseTo(33 + 150, 0);
+    expect(f.onFrame((t += 180)), 'below avg + 150').toBe(false);
+    expect(f.onFrame((t += 500))).toBe(true);
+    expect(f.freezeCount).toBe(1);
+    expect(f.totalFreezesDurationMs).toBe(500);
+    expect(f.openFreezeMs(t + 100)).toBe(0);
+    expect(f.openFreezeMs(t + 1000)).toBe(1000);
+  });
+
+  it('reassembles VP8 frames, NACKs a missing packet and decodes once its RTX arrives', () => {
+    const stream = new SyntheticStream(0, { videoFps: 30, packetsPerFrame: 3, videoKbps: 600, keyframeInterval: 1000, audioPps: 50, audioBytes: 80 });
+    const rx = new SourceReceiver('a-v0', 'a', 'video');
+    let t = 0;
+    const feed = (skip?: number): RtpPacket | undefined => {
+      let skipped: RtpPacket | undefined;
+      for (const [i, p] of stream.nextVideoFrame().entries()) {
+        if (i === skip) skipped = p;
+        else rx.onPacket(1234, p.header.sequenceNumber, p.header.timestamp, p.header.marker, p.payload, p.payload.length + 12, t);
+      }
+      t += 33;
+      return skipped;
+    };
+    const [first, second] = stream.nextVideoFrame();
+    expect(first && parseVp8(first.payload)).toEqual({ start: true, key: true, width: 1280, height: 720 });
+    expect(second && parseVp8(second.payload)).toEqual({ start: false, key: false });
+    stream.requestKeyFrame();
+    for (let i = 0; i < 10; i++) feed();
+    expect(rx.counters).toMatchObject({ framesDecoded: 10, width: 1280, height: 720, packets: 30, expected: 30 });
+    const lost = feed(1);
+    feed();
+    expect(rx.counters.framesDecoded, 'the incomplete frame and the one after it wait').toBe(10);
+    if (!lost) throw new Error('nothing skipped');
+    expect(rx.nacksDue(t)).toEqual([lost.header.sequenceNumber]);
+    expect(rx.nacksDue(t + 1), 'not again before the retry interval').toEqual([]);
+    rx.onRtx(lost.header.sequenceNumber, lost.header.timestamp, lost.header.marker, lost.payload, 100, t);
+    expect(rx.counters.framesDecoded).toBe(12);
+    expect(rx.counters).toMatchObject({ recovered: 1, packets: 36, expected: 36, firstArrivals: 35 });
+  });
+});
+
+describe('torture harness smoke run', () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'torture-'));
+  afterAll(() => fs.rmSync(out, { recursive: true, force: true }));
+
+  it('2 conferences x 3 light participants for 10 s: everyone joins and decodes, results.json and the PNG are written', async () => {
+    const args = ['bench/torture.ts', '--conferences', '2', '--participants', '3', '--senders', '3', '--duration', '10', '--out', out, '--no-progress'];
+    const { stdout, code } = await new Promise<{ stdout: string; stderr: string; code: number }>((resolve) => {
+      execFile(process.execPath, args, { cwd: PROJECT_ROOT, timeout: 55_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) =>
+        resolve({ stdout, stderr, code: err ? ((err as { code?: number }).code ?? 1) : 0 }),
+      );
+    });
+    expect(code, stdout).toBe(0);
+    expect(stdout).toMatch(/join time p50/);
+
+    const results = JSON.parse(fs.readFileSync(path.join(out, 'results.json'), 'utf8')) as TortureResults;
+    const run = results.runs[0];
+    expect(run?.server).toBe('octobridge');
+    if (!run) return;
+    expect(run.participants).toHaveLength(6);
+    expect(run.joinErrors).toEqual({});
+    for (const r of run.participants) {
+      expect(r.connectedAt, `${r.spec.id} joined`).toBeTypeOf('number');
+      expect(receivedFromAll(run, r), `${r.spec.id} decoded video from both other participants: ${JSON.stringify(r.sources.map((s) => [s.owner, s.kind, s.framesDecoded]))}`).toBe(true);
+      for (const s of r.sources.filter((x) => x.kind === 'video')) expect(s.framesDecoded, `${r.spec.id} <- ${s.owner}`).toBeGreaterThan(100);
+      expect(r.joinMs, `${r.spec.id} join time`).toBeGreaterThan(0);
+    }
+    expect(run.timeline.length).toBeGreaterThanOrEqual(10);
+    expect(run.timeline.some((s) => s.server.processes.some((p) => p.name.startsWith('worker') && p.cpu > 0)), 'worker CPU sampled').toBe(true);
+
+    const png = fs.readFileSync(path.join(out, 'torture.png'));
+    expect(png.subarray(0, 8).equals(PNG_SIGNATURE), 'PNG signature').toBe(true);
+    expect(png.length).toBeGreaterThan(5 * 1024);
+  }, 60_000);
+});
