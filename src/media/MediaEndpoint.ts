@@ -10,6 +10,7 @@ import type * as ms from 'mediasoup/types';
 import type { Fingerprint, Media, MediaType } from '../colibri2/types.ts';
 import type { Logger } from '../logger.ts';
 import { Forwarder } from './Forwarder.ts';
+import { openSctpChannel } from './sctpChannel.ts';
 import type { WorkerSlot } from './MediaEngine.ts';
 import type { DtlsState, EndpointTraffic, EngineTraffic, ForwardingDecision, IceState, LocalTransport, MappedSource, VideoType } from './types.ts';
 
@@ -108,22 +109,11 @@ export class MediaEndpoint extends EventEmitter<EndpointEvents> {
 
   /** @internal Wire the SCTP bridge-channel stream (done by the conference before connect). */
   async setUpSctp(direct: ms.DirectTransport): Promise<void> {
-    const options = { label: BRIDGE_CHANNEL_LABEL, protocol: BRIDGE_CHANNEL_PROTOCOL };
     // Client-opened channel: the browser is DTLS client, so its first channel is stream 0.
-    // Two worker round trips: both producers, then both consumers (toClient is the transport's
-    // first DataConsumer, so it gets outbound stream 0).
-    const [fromClient, fromNode] = await Promise.all([
-      this.transport.produceData({ sctpStreamParameters: { streamId: 0, ordered: true }, ...options }),
-      direct.produceData(options),
-    ]);
-    const [toNode, toClient] = await Promise.all([
-      direct.consumeData({ dataProducerId: fromClient.id }),
-      this.transport.consumeData({ dataProducerId: fromNode.id }),
-    ]);
-    toNode.on('message', (payload, ppid) => this.emit('sctpMessage', payload, ppid));
-    const streamId = toClient.sctpStreamParameters?.streamId;
-    if (streamId !== 0) this.#log.warn({ streamId }, 'bridge channel outbound SCTP stream is not 0');
-    this.#sctpOut = fromNode;
+    const options = { label: BRIDGE_CHANNEL_LABEL, protocol: BRIDGE_CHANNEL_PROTOCOL };
+    const channel = await openSctpChannel(this.transport, direct, options, (payload, ppid) => this.emit('sctpMessage', payload, ppid));
+    if (channel.outboundStreamId !== 0) this.#log.warn({ streamId: channel.outboundStreamId }, 'bridge channel outbound SCTP stream is not 0');
+    this.#sctpOut = channel.out;
   }
 
   /** This bridge's ICE/DTLS parameters for the colibri2 answer. */

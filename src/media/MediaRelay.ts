@@ -18,6 +18,7 @@ import type * as ms from 'mediasoup/types';
 import type { Media } from '../colibri2/types.ts';
 import type { Logger } from '../logger.ts';
 import { Forwarder } from './Forwarder.ts';
+import { openSctpChannel } from './sctpChannel.ts';
 import type { WorkerSlot } from './MediaEngine.ts';
 import { rtpCapabilitiesOf } from './rtp.ts';
 import type { ForwardingDecision, MappedSource, VideoType } from './types.ts';
@@ -79,19 +80,11 @@ export class MediaRelay extends EventEmitter<RelayEvents> {
 
   /** @internal Wire the SCTP message channel through the router's DirectTransport (before connect). */
   async setUpChannel(direct: ms.DirectTransport): Promise<void> {
-    const [fromRemote, fromNode] = await Promise.all([
-      this.transport.produceData({ sctpStreamParameters: { streamId: 0, ordered: true }, ...RELAY_CHANNEL }),
-      direct.produceData(RELAY_CHANNEL),
-    ]);
-    const [toNode, toRemote] = await Promise.all([
-      direct.consumeData({ dataProducerId: fromRemote.id }),
-      this.transport.consumeData({ dataProducerId: fromNode.id }),
-    ]);
-    toNode.on('message', (payload, ppid) => {
+    const channel = await openSctpChannel(this.transport, direct, RELAY_CHANNEL, (payload, ppid) => {
       if (ppid === PPID_STRING) this.emit('message', payload.toString('utf8'));
     });
-    if (toRemote.sctpStreamParameters?.streamId !== 0) this.#log.warn({ streamId: toRemote.sctpStreamParameters?.streamId }, 'relay channel outbound SCTP stream is not 0');
-    this.#out = fromNode;
+    if (channel.outboundStreamId !== 0) this.#log.warn({ streamId: channel.outboundStreamId }, 'relay channel outbound SCTP stream is not 0');
+    this.#out = channel.out;
   }
 
   /** This bridge's address and port for the relay (the plain transport's local tuple). */
