@@ -187,13 +187,15 @@ export class BenchClient {
   /**
    * @param index sender index (written into each packet's trailer) or receiver index
    * @param log where receivers put their delay samples
+   * @param localAddress the one address ICE uses ({@link clientPeerConnection}; a namespace's host-side address to
+   *   reach a bridge inside it, bench/relay.ts)
    */
-  constructor(id: string, role: 'sender' | 'receiver', index: number, profile: LoadProfile, log: ReceiveLog) {
+  constructor(id: string, role: 'sender' | 'receiver', index: number, profile: LoadProfile, log: ReceiveLog, localAddress?: string) {
     this.id = id;
     this.role = role;
     this.#log = log;
     this.#stream = role === 'sender' ? new SyntheticStream(index, profile) : undefined;
-    this.pc = clientPeerConnection();
+    this.pc = clientPeerConnection(localAddress);
   }
 
   /** RTP packets received so far, all SSRCs. */
@@ -260,11 +262,14 @@ export class BenchClient {
   }
 
   /**
-   * Open the bridge channel as lib-jitsi-meet does and record the source maps it carries.
+   * Open the bridge channel as lib-jitsi-meet does, record the source maps it carries, and say what this receiver
+   * wants (`ReceiverVideoConstraints`, every source up to `maxHeight`, default 720): octobridge, as JVB, forwards no
+   * video before a receiver's first constraints (`initial-max-height-px` 0).
    * Resolves when the channel is open. @throws Error on timeout.
    */
-  async openBridgeChannel(timeoutMs = 10_000): Promise<void> {
+  async openBridgeChannel(timeoutMs = 10_000, maxHeight = 720): Promise<void> {
     this.#channel = await openBridgeChannel(this.pc, (text) => this.#onChannelMessage(text), timeoutMs);
+    this.#channel.send(JSON.stringify({ colibriClass: 'ReceiverVideoConstraints', lastN: -1, defaultConstraints: { maxHeight } }));
   }
 
   #onChannelMessage(text: string): void {

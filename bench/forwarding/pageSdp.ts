@@ -24,4 +24,5 @@ export interface PageSdp {
   createSimulcastCache(): SimulcastCache;
 }
 
+/** sdp.js, typed. */
 export const pageSdp = sdpModule as unknown as PageSdp;

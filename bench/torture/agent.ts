@@ -71,7 +71,7 @@ process.on('message', (cmd: AgentCommand) => {
       relay?.setLoss(cmd.loss);
       break;
     case 'report':
-      send({ type: 'report', reports: participants.map((p) => p.report(cmd.end)) });
+      send({ type: 'report', reports: participants.map((p) => p.report(cmd.end)), ...(relay ? { relay: relay.counters } : {}) });
       break;
     case 'close':
       void close();

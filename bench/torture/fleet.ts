@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { commandOf, descendantsOf } from '../forwarding/measure.ts';
 import { ChromiumParticipant } from './chromium.ts';
 import { pssMiB, rssMiB } from './sampler.ts';
+import type { RelayCounters } from './impair.ts';
 import type { AgentCommand, AgentConfig, AgentEvent, ParticipantReport, ParticipantSample, ParticipantSpec } from './types.ts';
 
 const AGENT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'agent.ts');
@@ -148,12 +149,23 @@ export class Fleet {
     for (const a of this.#agents) a.proc.send({ type: 'loss', loss } satisfies AgentCommand);
   }
 
-  /** Every participant's report at `end` (ms). */
+  /** Packets the agents' impairment relays passed and dropped (summed), once {@link reports} ran; undefined without relays. */
+  relay: RelayCounters | undefined;
+
+  /** Every participant's report at `end` (ms); also sums the agents' relay counters into {@link relay}. */
   async reports(end: number): Promise<ParticipantReport[]> {
     const out: ParticipantReport[] = [];
     for (const a of this.#agents) {
       const e = await this.#ask(a, { type: 'report', end }, 10_000);
-      if (e?.type === 'report') out.push(...e.reports);
+      if (e?.type !== 'report') continue;
+      out.push(...e.reports);
+      if (e.relay) {
+        const r = (this.relay ??= { up: { passed: 0, dropped: 0 }, down: { passed: 0, dropped: 0 } });
+        for (const dir of ['up', 'down'] as const) {
+          r[dir].passed += e.relay[dir].passed;
+          r[dir].dropped += e.relay[dir].dropped;
+        }
+      }
     }
     for (const c of this.#chromium) {
       await c.poll(end);
@@ -180,11 +192,6 @@ export class Fleet {
   chromiumPids(): number[] {
     if (this.#chromium.length === 0) return [];
     return descendantsOf(process.pid).filter((pid) => commandOf(pid).startsWith('chrom'));
-  }
-
-  /** Number of Chromium participants. */
-  get chromiumCount(): number {
-    return this.#chromium.length;
   }
 
   /** Close every participant and agent. Never throws. */

@@ -93,11 +93,6 @@ export class LightParticipant {
     return this.#streams.length > 1;
   }
 
-  /** Peer connections it had. */
-  get sessionCount(): number {
-    return this.#sessions.length;
-  }
-
   /** A new peer connection wired to this participant's receivers and senders. */
   newSession(): PeerSession {
     const s = new PeerSession(this.#cfg.localAddress);

@@ -2,8 +2,9 @@
  * The run's plot: Chart.js (4.x) rendered in Node on @napi-rs/canvas (Skia, a prebuilt binary
  * from the npm registry; text in the system's Liberation/DejaVu fonts). Two panels over time
  * (seconds since the first join): participants and forwarded streams; the server's CPU (total
- * and per process, % of one core) with the freeze rate (freezes per stream-minute, 10 s window)
- * and packet loss (%). Faults and ramp steps show as dashed vertical lines.
+ * and per process, % of one core) next to the load generator's and the rest of the machine's,
+ * with the freeze rate (freezes per stream-minute, 10 s window) and packet loss (%). Faults show
+ * as dashed vertical lines.
  */
 import fs from 'node:fs';
 import { createCanvas, type Canvas, type SKRSContext2D } from '@napi-rs/canvas';
@@ -112,6 +113,8 @@ export function plotRun(run: ServerRun, file: string, title: string): void {
           yAxisID: 'y',
           pointRadius: 0,
         })),
+        { label: 'load generator CPU %', data: tl.map((s) => ({ x: s.t, y: s.harness.agentCpu + s.harness.chromiumCpu })), borderColor: '#888', borderWidth: 1, borderDash: [2, 2], yAxisID: 'y', pointRadius: 0 },
+        { label: 'other work on the machine CPU %', data: tl.map((s) => ({ x: s.t, y: s.machine.othersCpu })), borderColor: '#bbb', borderWidth: 1, borderDash: [6, 3], yAxisID: 'y', pointRadius: 0 },
         { label: 'freezes per stream-minute (10 s window)', data: tl.map((s) => ({ x: s.t, y: s.quality?.freezesPerMin ?? 0 })), borderColor: COLORS[1], borderWidth: 2, yAxisID: 'y1', pointRadius: 0 },
         { label: 'packet loss % (10 s window)', data: tl.map((s) => ({ x: s.t, y: s.quality?.lossPct ?? 0 })), borderColor: COLORS[4], borderDash: [4, 3], yAxisID: 'y1', pointRadius: 0 },
       ],

@@ -193,8 +193,8 @@ export function formatRun(run: ServerRun, s: RunSummary, o: TortureResults['opti
   if (run.ramp) {
     out.push(
       table(
-        ['participants', 'streams', 'server CPU %', 'freezes/min', 'loss %', 'agent loop p99 ms', 'result'],
-        run.ramp.steps.map((st) => [String(st.participants), f0(st.forwardedStreams), f1(st.serverCpu), f2(st.quality.freezesPerMin), f2(st.quality.lossPct), f1(st.eventLoopDelayMs), st.pass ? 'ok' : (st.why ?? 'fail')]),
+        ['participants', 'streams', 'server CPU %', 'freezes/min', 'loss %', 'agent loop p99 ms', 'other work CPU %', 'result'],
+        run.ramp.steps.map((st) => [String(st.participants), f0(st.forwardedStreams), f1(st.serverCpu), f2(st.quality.freezesPerMin), f2(st.quality.lossPct), f1(st.eventLoopDelayMs), f0(st.othersCpu), st.pass ? 'ok' : (st.why ?? 'fail')]),
       ),
     );
     const c = run.ramp.capacity;
@@ -203,6 +203,10 @@ export function formatRun(run: ServerRun, s: RunSummary, o: TortureResults['opti
         ? `capacity on this machine (last step below the thresholds; stopped by ${run.ramp.stoppedBy}): ${c.participants} participants, ${f0(c.forwardedStreams)} forwarded streams at ${f1(c.serverCpu)}% server CPU = ${f0(c.forwardedStreams / (c.serverCpu / 100))} streams per core of server CPU, ${f0(c.forwardedStreams / cores)} streams per machine core`
         : `no step passed (stopped by ${run.ramp.stoppedBy})`,
     );
+  }
+  if (run.impairment) {
+    const pct = (d: { passed: number; dropped: number }): string => f2((100 * d.dropped) / Math.max(1, d.passed + d.dropped));
+    out.push(`impairment relay: dropped ${pct(run.impairment.up)}% of RTP/RTCP towards the bridge, ${pct(run.impairment.down)}% back (STUN/DTLS pass)`);
   }
   for (const n of run.notes) out.push(`note: ${n}`);
   return out.join('\n');

@@ -2,6 +2,7 @@
  * Shapes shared by the torture harness's orchestrator, its client agents (child processes) and
  * its reports. Times are epoch ms ({@link nowMs} in receive.ts); rates are per second unless named.
  */
+import type { RelayCounters } from './impair.ts';
 import type { SourceCounters } from './receive.ts';
 
 /** A participant of the run. */
@@ -125,4 +126,4 @@ export type AgentEvent =
   | { type: 'joined'; id: string; connectedAt: number }
   | { type: 'error'; id: string; message: string }
   | { type: 'sample'; samples: ParticipantSample[]; skippedFrames: number; eventLoopDelayMs: number }
-  | { type: 'report'; reports: ParticipantReport[] };
+  | { type: 'report'; reports: ParticipantReport[]; relay?: RelayCounters };
