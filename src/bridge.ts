@@ -191,6 +191,17 @@ async function startParts(config: Config, log: Logger, wireguard: WireGuardManag
       lifecycle,
       metrics: (accept) => metrics.renderMetrics(accept),
       colibri: videobridgeRestBackend(videobridge),
+      relayOutage: async (relayId, ms) => {
+        let n = 0;
+        for (const c of videobridge.conferences()) {
+          const relay = c.relays().find((r) => r.id === relayId);
+          if (relay) {
+            await relay.media.outage(ms);
+            n += 1;
+          }
+        }
+        return n;
+      },
     },
     log.child({ component: 'http-private' }),
   );

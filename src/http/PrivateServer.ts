@@ -36,6 +36,8 @@ export interface RestModules {
   prometheus: boolean;
   /** colibri2 REST (`videobridge.apis.rest.enabled`, off by default as in JVB). */
   colibri?: boolean;
+  /** `/debug/*` (`videobridge.rest.debug.enabled`): fault injection for the torture harness. */
+  debug?: boolean;
 }
 
 /** Options of {@link startPrivateServer}. */
@@ -58,7 +60,15 @@ export interface PrivateServerOptions {
   metrics?: (accept: string | undefined) => Promise<{ contentType: string; body: string }>;
   /** The bridge behind the colibri2 REST routes (served when `modules.colibri` is on). */
   colibri?: Colibri2RestBackend;
+  /**
+   * Debug fault injection (`modules.debug`): a relay outage of `ms` on every conference's relay `relayId`;
+   * resolves to how many relays it hit (0 = unknown relay).
+   */
+  relayOutage?: (relayId: string, ms: number) => Promise<number>;
 }
+
+/** `/debug/relays/{relayId}/outage`. */
+const RELAY_OUTAGE_PATH = /^\/debug\/relays\/([^/]+)\/outage$/;
 
 /** Largest accepted request body, bytes. */
 const MAX_BODY = 16 * 1024;
@@ -138,6 +148,8 @@ export async function startPrivateServer(opts: PrivateServerOptions, log: Logger
     const path = new URL(req.url ?? '/', 'http://localhost').pathname.replace(/\/+$/, '') || '/';
     const colibri = opts.colibri;
     if (m.colibri && colibri && isColibri2RestPath(path)) return void handleColibri2Rest(colibri, req, res, path, log);
+    const outage = m.debug && opts.relayOutage ? RELAY_OUTAGE_PATH.exec(path) : null;
+    if (outage && opts.relayOutage) return void handleRelayOutage(opts.relayOutage, decodeURIComponent(outage[1] as string), req, res, log);
     const handlers = routes.get(path);
     if (!handlers) return sendError(res, 404, 'not found');
     const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET');
@@ -154,4 +166,27 @@ export async function startPrivateServer(opts: PrivateServerOptions, log: Logger
   await listen(server, opts.port, opts.host);
   log.info({ address: server.address() }, 'private HTTP server listening');
   return server;
+}
+
+/**
+ * `POST /debug/relays/{relayId}/outage?ms=N` (1..60000, default 5000): inject a relay outage (torture harness
+ * `--drop-relay-at`). 200 `{"relays": n}`; 404 for an unknown relay; 400 for a bad `ms`; 405 for another method.
+ */
+async function handleRelayOutage(inject: (relayId: string, ms: number) => Promise<number>, relayId: string, req: http.IncomingMessage, res: http.ServerResponse, log: Logger): Promise<void> {
+  if (req.method !== 'POST') {
+    res.setHeader('Allow', 'POST');
+    return sendError(res, 405, `method ${req.method} not allowed`);
+  }
+  const text = new URL(req.url ?? '/', 'http://localhost').searchParams.get('ms') ?? '5000';
+  const ms = Number(text);
+  if (!Number.isInteger(ms) || ms < 1 || ms > 60_000) return sendError(res, 400, 'ms must be an integer in 1..60000');
+  try {
+    const relays = await inject(relayId, ms);
+    if (relays === 0) return sendError(res, 404, `no relay ${relayId}`);
+    log.warn({ relayId, ms, relays }, 'relay outage injected over REST');
+    sendJson(res, 200, { relays });
+  } catch (err) {
+    log.error({ err, relayId }, 'relay outage failed');
+    sendError(res, 500, 'internal error');
+  }
 }

@@ -161,6 +161,23 @@ export class MediaRelay extends EventEmitter<RelayEvents> {
     return this.#outgoing.apply(source, decision);
   }
 
+  /**
+   * Fault injection (REST `/debug/relays/{id}/outage`): stop forwarding what arrives on the relay for `ms`, as a
+   * relay outage looks to this bridge's receivers (media freezes), then resume (mediasoup asks the senders for
+   * keyframes on resume). Producers paused for another reason stay paused.
+   * @returns how many relayed sources were paused.
+   */
+  async outage(ms: number): Promise<number> {
+    const paused = [...this.incoming.values()].filter((p) => !p.closed && !p.paused);
+    await Promise.all(paused.map((p) => p.pause()));
+    this.#log.warn({ ms, sources: paused.length }, 'relay outage injected');
+    setTimeout(() => {
+      for (const p of paused) if (!p.closed) void p.resume().catch(() => undefined);
+      this.#log.info('relay outage over');
+    }, ms).unref();
+    return paused.length;
+  }
+
   /** Bytes sent/received on the relay transport and the bitrates, bps (for metrics). */
   async traffic(): Promise<{ bytesSent: number; bytesReceived: number; sendBitrate: number; recvBitrate: number }> {
     const [s] = await this.transport.getStats();

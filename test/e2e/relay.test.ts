@@ -89,6 +89,24 @@ describe('relay between two octobridges', () => {
     expect(stageKbps).toBeGreaterThan(thumbKbps * 2);
     expect(backKbps).toBeLessThan(stageKbps / 2);
 
+    // Fault injection (REST /debug): a 2 s relay outage freezes Bob at Ada, then his video comes back.
+    const bobFrames = async () =>
+      a.peer.evaluate<number>(`(async () => { let n = 0; const ssrc = window.octobridge.tiles().find((t) => t.source === ${JSON.stringify(`${b.id}-v0`)})?.ssrc;
+        (await window.octobridge.pc.getStats()).forEach((s) => { if (s.type === 'inbound-rtp' && s.ssrc === ssrc) n = s.framesDecoded ?? 0; }); return n; })()`);
+    const debug = (path: string) => fetch(`http://127.0.0.1:${east.bridge.privatePort}${path}`, { method: 'POST' });
+    expect((await debug('/debug/relays/nope/outage?ms=1000')).status).toBe(404);
+    expect((await debug('/debug/relays/jvb-us/outage?ms=0')).status).toBe(400);
+    const out = await debug('/debug/relays/jvb-us/outage?ms=2000');
+    expect(out.status).toBe(200);
+    expect(await out.json()).toEqual({ relays: 1 });
+    await new Promise((r) => setTimeout(r, 500));
+    const during0 = await bobFrames();
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await bobFrames(), 'no frames from Bob during the outage').toBeLessThanOrEqual(during0 + 1);
+    const outageEnd = Date.now() + 500;
+    const back = await until('Bob decoding at Ada again', a.peer, bobFrames, (n) => n > during0 + 5, 10_000);
+    console.log(`[relay] outage: Bob's video back ${Date.now() - outageEnd} ms after it ended (frames ${during0} → ${back})`);
+
     // Errors, as JVB: an unknown relay, a second create, a transport that is not an octobridge relay.
     await expect(east.bridge.videobridge.conferenceModify({ meetingId: a.conference.meetingId, endpoints: [], relays: [{ id: 'nope', endpoints: [] }] })).rejects.toMatchObject({ condition: 'bad-request', message: 'Unknown relay nope' });
     await expect(east.bridge.videobridge.conferenceModify(createRelay(a.conference.meetingId, 'jvb-us', [], true, media))).rejects.toMatchObject({ condition: 'conflict' });
