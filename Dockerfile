@@ -26,9 +26,13 @@ COPY src ./src
 
 # ---------------------------------------------------------------- runtime
 FROM debian:bookworm-slim AS runtime
-# The worker's shared libraries (native/README: libuv1, libssl3, libsrtp2-1, libabsl20220623).
+# The worker's shared libraries (native/README: libuv1, libssl3, libsrtp2-1, libabsl20220623), and for relays the
+# WireGuard tools (`octobridge.relay.wireguard`). A bridge that manages its own interface needs
+# `--cap-add NET_ADMIN --device /dev/net/tun --user root` (wireguard-go's control socket is root-only); otherwise
+# set up the interface on the host and use `mode = external` with `--network host`.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libuv1 libssl3 libsrtp2-1 libabsl20220623 ca-certificates \
+      iproute2 iputils-ping wireguard-tools wireguard-go \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --home-dir /app --shell /usr/sbin/nologin octobridge
 WORKDIR /app
