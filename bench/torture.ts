@@ -8,7 +8,8 @@
  *     [--simulcast] [--chromium N] [--url http://host:port [--stats-url URL] [--bridge-pid PID]]
  *     [--out DIR] [--ramp [--ramp-step 15] [--ramp-add N] [--ramp-max 60] [--max-freeze-rate 1]
  *     [--max-loss 2]] [--janus] [--kill-worker-at S] [--loss PCT [--loss-from S] [--loss-until S]]
- *     [--drop-relay-at S] [--media vp8|synthetic] [--agents N] [--workers N] [--join-interval MS]
+ *     [--cascade N [--drop-relay-at S [--drop-relay-for MS]]] [--jvb-port P]
+ *     [--media vp8|synthetic] [--agents N] [--workers N] [--join-interval MS]
  *     [--thumbnail-height 180] [--stage-height 720] [--chromium-size 640x360] [--no-progress]
  *
  * Participants (bench/torture/*): `--participants` per conference in `--conferences` standalone
@@ -27,7 +28,14 @@
  * compares CPU per forwarded stream. Faults (seconds after everyone joined): `--kill-worker-at`
  * (SIGKILL a mediasoup worker; time until media recovers), `--loss` (% dropped each way by a
  * userspace UDP relay between the light clients and the bridge; `--loss-until` to measure the
- * recovery after it), `--drop-relay-at` (accepted; there is no relay in a standalone run).
+ * recovery after it), `--drop-relay-at` (with `--cascade`: a two-way outage of every relay for
+ * `--drop-relay-for` ms, default 3000; time until the video received across a relay flows again).
+ *
+ * Cascade (`--cascade N`, bench/torture/cascade.ts): N bridges, each its own child process with
+ * relays on, regions eu, us, ap, …; the first runs the focus and places participants on the
+ * others over their colibri2 REST API. Participants join through the first bridge's focus with
+ * regions round robin within each conference, so every conference spans the bridges; CPU and RSS
+ * are reported per bridge (and per worker) and in total, forwarded streams over all bridges.
  *
  * Output: the progress bar on stderr, the report on stdout, results.json and torture.png (and
  * torture-janus.png) in `--out` (default bench/results/torture-<timestamp>/).
@@ -51,6 +59,8 @@ const { values: a } = parseArgs({
     'stats-url': { type: 'string' },
     'bridge-pid': { type: 'string' },
     workers: { type: 'string' },
+    cascade: { type: 'string' },
+    'jvb-port': { type: 'string' },
     out: { type: 'string' },
     media: { type: 'string', default: 'vp8' },
     agents: { type: 'string', default: '0' },
@@ -66,6 +76,7 @@ const { values: a } = parseArgs({
     janus: { type: 'boolean', default: false },
     'kill-worker-at': { type: 'string' },
     'drop-relay-at': { type: 'string' },
+    'drop-relay-for': { type: 'string', default: '3000' },
     loss: { type: 'string', default: '0' },
     'loss-from': { type: 'string' },
     'loss-until': { type: 'string' },
@@ -91,6 +102,16 @@ if (a.media !== 'vp8' && a.media !== 'synthetic') {
   process.exit(2);
 }
 const conferences = num('conferences', a.conferences, 1);
+const cascade = a.cascade !== undefined ? num('cascade', a.cascade, 1) : undefined;
+if (cascade !== undefined && cascade >= 2 && a.url) {
+  process.stderr.write('torture: --cascade starts its own bridges; it does not go with --url\n');
+  process.exit(2);
+}
+const dropRelayFor = num('drop-relay-for', a['drop-relay-for'], 1);
+if (dropRelayFor > 60_000) {
+  process.stderr.write(`torture: --drop-relay-for must be at most 60000 ms (the bridge's limit), got ${dropRelayFor}\n`);
+  process.exit(2);
+}
 const stamp = new Date().toISOString().replace(/[:.]/g, '-').replace('T', '_').slice(0, 19);
 const options: TortureOptions = {
   conferences,
@@ -105,6 +126,8 @@ const options: TortureOptions = {
   ...(a['stats-url'] ? { statsUrl: a['stats-url'] } : {}),
   ...(a['bridge-pid'] ? { bridgePid: num('bridge-pid', a['bridge-pid'], 1) } : {}),
   ...(a.workers ? { workers: num('workers', a.workers, 1) } : {}),
+  ...(cascade !== undefined && cascade >= 2 ? { cascade } : {}),
+  ...(a['jvb-port'] ? { jvbPort: num('jvb-port', a['jvb-port'], 1) } : {}),
   out: path.resolve(a.out ?? path.join(PROJECT_ROOT, 'bench', 'results', `torture-${stamp}`)),
   media: a.media,
   agents: num('agents', a.agents),
@@ -120,6 +143,7 @@ const options: TortureOptions = {
   janus: a.janus ?? false,
   ...(a['kill-worker-at'] !== undefined ? { killWorkerAt: opt('kill-worker-at', a['kill-worker-at']) } : {}),
   ...(a['drop-relay-at'] !== undefined ? { dropRelayAt: opt('drop-relay-at', a['drop-relay-at']) } : {}),
+  dropRelayFor,
   loss: num('loss', a.loss),
   ...(a['loss-from'] !== undefined ? { lossFrom: opt('loss-from', a['loss-from']) } : {}),
   ...(a['loss-until'] !== undefined ? { lossUntil: opt('loss-until', a['loss-until']) } : {}),

@@ -65,7 +65,7 @@ process.on('message', (cmd: AgentCommand) => {
       break;
     }
     case 'fault':
-      for (const p of participants) p.fault(cmd.at);
+      for (const p of participants) p.fault(cmd.at, cmd.until);
       break;
     case 'loss':
       relay?.setLoss(cmd.loss);

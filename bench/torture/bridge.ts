@@ -36,6 +36,8 @@ export interface BridgeUnderTest extends ServerUnderTest {
   readonly focusBase: string;
   /** `/colibri/stats` URL, when known. */
   readonly statsUrl: string | undefined;
+  /** Its private server, `http://host:port` (colibri2 REST, debug routes), when known. */
+  readonly privateUrl: string | undefined;
   /** The bridge's Node process, when known (local child or `--bridge-pid`). */
   readonly pid: number | undefined;
   /** Its mediasoup worker processes now (they change when one dies and is replaced). */
@@ -108,7 +110,8 @@ export async function startBridgeProcess(logFile: string, env: Record<string, st
     });
   });
   const pid = child.pid as number;
-  const statsUrl = `http://127.0.0.1:${ports.privatePort}/colibri/stats`;
+  const privateUrl = `http://127.0.0.1:${ports.privatePort}`;
+  const statsUrl = `${privateUrl}/colibri/stats`;
   return {
     name: 'octobridge',
     publicUrl: `http://127.0.0.1:${ports.publicPort}`,
@@ -116,6 +119,7 @@ export async function startBridgeProcess(logFile: string, env: Record<string, st
     clientUrl: `ws://127.0.0.1:${ports.publicPort}/focus/`,
     localAddress: '127.0.0.1',
     statsUrl,
+    privateUrl,
     pid,
     workerPids: () => mediasoupWorkers(pid),
     processes: () => bridgeProcesses(pid),
@@ -149,6 +153,7 @@ export function bridgeAt(url: string, statsUrl?: string, pid?: number): BridgeUn
     clientUrl: focusBase,
     localAddress: '127.0.0.1',
     statsUrl,
+    privateUrl: statsUrl ? new URL(statsUrl).origin : undefined,
     pid,
     workerPids: () => (pid ? mediasoupWorkers(pid) : []),
     processes: () => bridgeProcesses(pid),

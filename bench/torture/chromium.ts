@@ -102,8 +102,8 @@ export class ChromiumParticipant {
   /**
    * Open the standalone page of `spec.room` at `baseUrl` in a new headless Chromium: a sender
    * sends camera (`width`x`height`, 30 fps; 3-layer simulcast unless `simulcast` is false) and
-   * microphone; a receiver sends nothing (`audio=0&video=0`). Resolves once the page's peer
-   * connection is connected.
+   * microphone; a receiver sends nothing (`audio=0&video=0`); `spec.region` (`--cascade`) goes in
+   * `?region=`. Resolves once the page's peer connection is connected.
    * @throws Error when the browser cannot start or the page does not connect within `timeoutMs`.
    */
   static async open(spec: ParticipantSpec, baseUrl: string, opts: { simulcast: boolean; width: number; height: number }, timeoutMs = 30_000): Promise<ChromiumParticipant> {
@@ -113,6 +113,7 @@ export class ChromiumParticipant {
       q.set('video', '0');
     }
     if (!opts.simulcast) q.set('simulcast', '0');
+    if (spec.region) q.set('region', spec.region);
     const peer = await openPeer(`${baseUrl}/${encodeURIComponent(spec.room)}?${q}`);
     const start = await peer.evaluate<number>('performance.timeOrigin');
     const p = new ChromiumParticipant(spec, peer, start);
@@ -181,10 +182,10 @@ export class ChromiumParticipant {
     }
   }
 
-  /** A fault happens at `at`: remember each video source's last frame (at the 1 s polling resolution). */
-  fault(at: number): void {
+  /** A fault from `at` to `until` (default: an instant): remember each video source's last frame (at the 1 s polling resolution). */
+  fault(at: number, until = at): void {
     const watches = new Map<string, FaultWatch>();
-    for (const [key, c] of this.#counters) if (c.kind === 'video') watches.set(key, new FaultWatch(at, c.lastFrameAt));
+    for (const [key, c] of this.#counters) if (c.kind === 'video') watches.set(key, new FaultWatch(at, c.lastFrameAt, until));
     this.#faults.push(watches);
   }
 

@@ -138,10 +138,10 @@ export class Fleet {
     return health;
   }
 
-  /** Tell every participant that a fault happens at `at` (ms). */
-  fault(at: number): void {
-    for (const a of this.#agents) a.proc.send({ type: 'fault', at } satisfies AgentCommand);
-    for (const c of this.#chromium) c.fault(at);
+  /** Tell every participant that a fault happens at `at` (ms), lasting until `until` (default: an instant). */
+  fault(at: number, until = at): void {
+    for (const a of this.#agents) a.proc.send({ type: 'fault', at, until } satisfies AgentCommand);
+    for (const c of this.#chromium) c.fault(at, until);
   }
 
   /** Set the impairment relay's drop probability (0..1) in every agent. */

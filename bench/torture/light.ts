@@ -196,11 +196,14 @@ export class LightParticipant {
     }
   }
 
-  /** A fault happens at `at` (ms): remember each video source's last frame before it (one watch per fault). */
-  fault(at: number): void {
+  /**
+   * A fault happens at `at` (ms), lasting until `until` (a relay outage; default: an instant):
+   * remember each video source's last frame before it (one watch per fault).
+   */
+  fault(at: number, until = at): void {
     const watches = new Map<SourceReceiver, FaultWatch>();
     for (const rx of this.#receivers.values()) {
-      if (rx.counters.kind === 'video') watches.set(rx, new FaultWatch(at, rx.counters.lastFrameAt));
+      if (rx.counters.kind === 'video') watches.set(rx, new FaultWatch(at, rx.counters.lastFrameAt, until));
     }
     this.#faults.push(watches);
   }
@@ -348,7 +351,7 @@ export async function joinOctobridge(p: LightParticipant, focusBase: string, cfg
     settle?.resolve();
   };
 
-  ws.onopen = () => ws.send(JSON.stringify({ type: 'join', displayName: p.spec.id }));
+  ws.onopen = () => ws.send(JSON.stringify({ type: 'join', displayName: p.spec.id, ...(p.spec.region ? { region: p.spec.region } : {}) }));
   ws.onerror = () => settle?.reject(new Error(`${p.spec.id}: focus WebSocket error`));
   ws.onclose = (e) => {
     if (!p.connectedAt) settle?.reject(new Error(`${p.spec.id}: focus closed (${e.code} ${e.reason})`));

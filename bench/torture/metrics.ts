@@ -76,30 +76,41 @@ export function sourceReport(c: SourceCounters, end: number, openFreezeMs = 0, r
 }
 
 /**
- * Bookkeeping of a fault for one video source: the last frame before it and the first after.
- * `recoveryMs` = first frame after the fault − the fault time, when the gap around the fault was
- * longer than `freezeMs` (the source froze); 0 when it did not; null when no frame came after
- * the fault (never recovered); undefined when none came before it (the source was not flowing).
+ * Bookkeeping of a fault for one video source, from `at` until `until` (the fault's end; `at` for
+ * an instant one such as a killed worker): the last frame before `until` (the last one before the
+ * fault, or one still in flight during it) and the first at or after it. The source froze across
+ * the fault when the gap between these two is longer than `freezeMs`; `recoveryMs` is then the
+ * first frame − `until`: how long after the fault's end frames flowed again. 0 when it did not
+ * freeze (frames were flowing at the end); null when no frame came at or after `until` (never
+ * recovered); undefined when none came before `at` (the source was not flowing).
  */
 export class FaultWatch {
   readonly at: number;
-  #before: number | undefined;
+  readonly until: number;
+  readonly #before: number | undefined;
+  /** The last frame before `until`. */
+  #prev: number | undefined;
+  /** The first frame at or after `until` (closes the watch). */
   #after: number | undefined;
 
-  constructor(at: number, lastFrameBefore: number | undefined) {
+  constructor(at: number, lastFrameBefore: number | undefined, until = at) {
     this.at = at;
+    this.until = Math.max(at, until);
     this.#before = lastFrameBefore;
+    this.#prev = lastFrameBefore;
   }
 
   /** A frame decoded at `t`. */
   onFrame(t: number): void {
-    if (t >= this.at && this.#after === undefined) this.#after = t;
+    if (t < this.at || this.#after !== undefined) return;
+    if (t >= this.until) this.#after = t;
+    else this.#prev = t;
   }
 
   /** See the class docstring. `freezeMs`: the freeze threshold of the source (ms). */
   recoveryMs(freezeMs: number): number | null | undefined {
     if (this.#before === undefined) return undefined;
     if (this.#after === undefined) return null;
-    return this.#after - this.#before > freezeMs ? this.#after - this.at : 0;
+    return this.#prev !== undefined && this.#after - this.#prev > freezeMs ? this.#after - this.until : 0;
   }
 }

@@ -2,13 +2,14 @@
  * The run's plot: Chart.js (4.x) rendered in Node on @napi-rs/canvas (Skia, a prebuilt binary
  * from the npm registry; text in the system's Liberation/DejaVu fonts). Two panels over time
  * (seconds since the first join): participants and forwarded streams; the server's CPU (total
- * and per process, % of one core) next to the load generator's and the rest of the machine's,
+ * and per process, or per bridge of a cascade, % of one core) next to the load generator's and the rest of the machine's,
  * with the freeze rate (freezes per stream-minute, 10 s window) and packet loss (%). Faults show
  * as dashed vertical lines.
  */
 import fs from 'node:fs';
 import { createCanvas, type Canvas, type SKRSContext2D } from '@napi-rs/canvas';
 import { Chart, registerables, type ChartConfiguration, type Plugin } from 'chart.js';
+import { bridgeOfProcess } from './cascade.ts';
 import type { ServerRun } from './run.ts';
 
 Chart.register(...registerables);
@@ -78,6 +79,8 @@ export function plotRun(run: ServerRun, file: string, title: string): void {
   const at = (t: number): number => (t - run.t0) / 1000;
   const lines = [
     ...run.faults.map((f) => ({ t: at(run.steadyFrom) + f.atS, label: f.kind })),
+    // A fault that lasts (a relay outage): its end too.
+    ...run.faults.flatMap((f) => (f.at !== undefined && f.until !== undefined && f.until > f.at ? [{ t: at(run.steadyFrom) + f.atS + (f.until - f.at) / 1000, label: `${f.kind} end` }] : [])),
     { t: at(run.steadyFrom), label: 'all joined' },
   ];
   const xScale = { type: 'linear' as const, title: { display: true, text: 'seconds since the first join' }, min: 0 };
@@ -99,15 +102,20 @@ export function plotRun(run: ServerRun, file: string, title: string): void {
     },
     plugins: [background, markers(lines)],
   });
+  // One line per process; a cascade: one per bridge (its Node and workers summed).
   const names = [...new Set(tl.flatMap((s) => s.server.processes.map((p) => p.name)))];
+  const regions = run.bridges?.map((b) => b.region);
+  const series: { label: string; cpu: (s: (typeof tl)[number]) => number }[] = regions
+    ? regions.map((r) => ({ label: `bridge ${r} CPU %`, cpu: (s) => s.server.processes.filter((p) => bridgeOfProcess(p.name) === r).reduce((n, p) => n + p.cpu, 0) }))
+    : names.map((n) => ({ label: `${n} CPU %`, cpu: (s) => s.server.processes.find((p) => p.name === n)?.cpu ?? Number.NaN }));
   const bottom = panel({
     type: 'line',
     data: {
       datasets: [
         { label: `${run.server} CPU total (% of one core)`, data: tl.map((s) => ({ x: s.t, y: s.server.cpu })), borderColor: '#000', borderWidth: 2, yAxisID: 'y', pointRadius: 0 },
-        ...names.map((n, i) => ({
-          label: `${n} CPU %`,
-          data: tl.map((s) => ({ x: s.t, y: s.server.processes.find((p) => p.name === n)?.cpu ?? Number.NaN })),
+        ...series.map((x, i) => ({
+          label: x.label,
+          data: tl.map((s) => ({ x: s.t, y: x.cpu(s) })),
           borderColor: COLORS[(i + 3) % COLORS.length],
           borderWidth: 1,
           yAxisID: 'y',

@@ -8,8 +8,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { f0, f1, f2, table } from '../format.ts';
 import { percentile } from '../forwarding/measure.ts';
+import { bridgeOfProcess } from './cascade.ts';
 import { plotRun } from './plot.ts';
-import type { ServerRun, TortureResults } from './run.ts';
+import type { FaultRecord, ServerRun, TortureResults } from './run.ts';
 import { windowQuality, type WindowQuality } from './sampler.ts';
 import type { ParticipantReport, SourceReport } from './types.ts';
 
@@ -43,6 +44,11 @@ export interface RunSummary {
   /** Forwarded streams (mean over the steady window) and server CPU per forwarded stream (% of one core). */
   forwardedStreams: number;
   cpuPerStream: number;
+  /**
+   * A cascade, per bridge over the steady window: CPU (% of one core, mean and peak; per process),
+   * RSS max (MiB), streams it delivers to its own participants (mean) and CPU per such stream.
+   */
+  bridges?: BridgeSummary[];
   /** The load generator: worst agent event loop p99 (ms), frames skipped by the agents' pacers. */
   harnessEventLoopMs: number;
   skippedFrames: number;
@@ -51,7 +57,41 @@ export interface RunSummary {
   othersCpu: number;
 }
 
+/** One bridge of a cascade in {@link RunSummary}. */
+export interface BridgeSummary {
+  region: string;
+  relayId: string;
+  cpu: number;
+  cpuPeak: number;
+  processes: Record<string, number>;
+  rssMiB: number;
+  streams: number;
+  cpuPerStream: number;
+}
+
 const mean = (xs: readonly number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : Number.NaN);
+const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
+
+/** Per bridge of a cascade over the `steady` samples (see {@link BridgeSummary}). */
+function bridgeSummaries(run: ServerRun, steady: ServerRun['timeline']): BridgeSummary[] | undefined {
+  if (!run.bridges) return undefined;
+  return run.bridges.map(({ region, relayId }) => {
+    const own = (s: ServerRun['timeline'][number]) => s.server.processes.filter((p) => bridgeOfProcess(p.name) === region);
+    const cpu = mean(steady.map((s) => sum(own(s).map((p) => p.cpu))));
+    const streams = mean(steady.map((s) => s.forwardedByBridge?.[region] ?? 0));
+    const names = [...new Set(steady.flatMap((s) => own(s).map((p) => p.name)))];
+    return {
+      region,
+      relayId,
+      cpu,
+      cpuPeak: Math.max(0, ...steady.map((s) => sum(own(s).map((p) => p.cpu)))),
+      processes: Object.fromEntries(names.map((n) => [n.slice(region.length + 1), mean(steady.map((s) => s.server.processes.find((p) => p.name === n)?.cpu ?? 0))])),
+      rssMiB: Math.max(0, ...run.timeline.map((s) => sum(own(s).map((p) => p.rssMiB)))),
+      streams,
+      cpuPerStream: cpu / streams,
+    };
+  });
+}
 const sorted = (xs: number[]): Float64Array => Float64Array.from(xs).sort();
 
 /** Remote senders of `r`'s conference (other joined senders). */
@@ -82,6 +122,7 @@ export function summarize(run: ServerRun): RunSummary {
   const serverCpuTotal = mean(steady.map((s) => s.server.cpu));
   const [first, last] = [steady[0], steady.at(-1)];
   const forwardedStreams = mean(steady.map((s) => s.forwardedStreams));
+  const bridges = bridgeSummaries(run, steady);
   return {
     server: run.server,
     participants: {
@@ -108,6 +149,7 @@ export function summarize(run: ServerRun): RunSummary {
     serverRssMiB: Math.max(0, ...run.timeline.map((s) => s.server.rssMiB)),
     forwardedStreams,
     cpuPerStream: serverCpuTotal / forwardedStreams,
+    ...(bridges ? { bridges } : {}),
     harnessEventLoopMs: Math.max(0, ...run.timeline.map((s) => s.harness.eventLoopDelayMs)),
     skippedFrames: run.timeline.at(-1)?.harness.skippedFrames ?? 0,
     machineCpu: mean(steady.map((s) => s.machine.cpu)),
@@ -141,10 +183,27 @@ function participantRows(run: ServerRun): string[][] {
   });
 }
 
+/** The printed line of a fault and the recovery after it. */
+function formatFault(f: FaultRecord): string {
+  const line = `fault ${f.kind} at ${f1(f.atS)} s: ${f.note}`;
+  const r = f.recovery;
+  if (!r) return line;
+  if (f.kind !== 'drop-relay') {
+    return `${line}; video streams that froze: ${r.affected} (recovered in p50 ${f0(r.p50Ms)} ms, all within ${f0(r.maxMs)} ms), did not freeze: ${r.unaffected}, never recovered: ${r.neverRecovered}`;
+  }
+  const same = f.sameBridge;
+  return (
+    `${line}\n  video received across a relay: ${r.affected} stream(s) froze and recovered p50 ${f0(r.p50Ms)} ms / max ${f0(r.maxMs)} ms after the outage ended, ` +
+    `${r.unaffected} did not freeze, ${r.neverRecovered} never recovered (still frozen at the end)` +
+    (same ? `\n  video from the same bridge (not across a relay): ${same.affected} froze (p50 ${f0(same.p50Ms)} ms / max ${f0(same.maxMs)} ms after the end), ${same.unaffected} did not, ${same.neverRecovered} never recovered` : '')
+  );
+}
+
 /** The printed report of one run; `cores`: the machine's cores (for streams per machine core). */
 export function formatRun(run: ServerRun, s: RunSummary, o: TortureResults['options'], cores: number): string {
   const out: string[] = [];
-  out.push(`== ${run.server}: ${o.conferences} conference(s) x ${o.participants} participants (${o.senders} senders each)${o.ramp ? ', ramp' : `, ${o.duration} s steady`}`);
+  const cascade = run.bridges ? ` (cascade of ${run.bridges.length} bridges: ${run.bridges.map((b, i) => (i === 0 ? `${b.region} with the focus` : b.region)).join(', ')}; participants' regions round robin)` : '';
+  out.push(`== ${run.server}${cascade}: ${o.conferences} conference(s) x ${o.participants} participants (${o.senders} senders each)${o.ramp ? ', ramp' : `, ${o.duration} s steady`}`);
   if (run.participants.length <= 48) {
     out.push(
       table(
@@ -153,7 +212,7 @@ export function formatRun(run: ServerRun, s: RunSummary, o: TortureResults['opti
       ),
     );
   }
-  const cpuParts = Object.entries(s.serverCpu).map(([n, v]) => `${n} ${f1(v)}`).join(' + ');
+  const cpuParts = s.bridges ? s.bridges.map((b) => `${b.region} ${f1(b.cpu)}`).join(' + ') : Object.entries(s.serverCpu).map(([n, v]) => `${n} ${f1(v)}`).join(' + ');
   out.push(
     table(
       ['figure', 'value'],
@@ -183,13 +242,15 @@ export function formatRun(run: ServerRun, s: RunSummary, o: TortureResults['opti
         ` (${c.participants} of them: ${f1(c.cpu)}% CPU, ${f0(c.rssMiB)} MiB RSS, ${f0(c.pssMiB)} MiB PSS${kind === 'light' ? ', the agents\' idle Node included; per participant above it' : ''})`,
     );
   }
-  for (const f of run.faults) {
-    const r = f.recovery;
+  if (s.bridges) {
     out.push(
-      `fault ${f.kind} at ${f1(f.atS)} s: ${f.note}` +
-        (r ? `; video streams that froze: ${r.affected} (recovered in p50 ${f0(r.p50Ms)} ms, all within ${f0(r.maxMs)} ms), did not freeze: ${r.unaffected}, never recovered: ${r.neverRecovered}` : ''),
+      table(
+        ['bridge', 'relay id', 'CPU % (mean, steady)', 'per process', 'CPU % peak', 'RSS max MiB', 'streams to its participants', 'CPU % per stream'],
+        s.bridges.map((b) => [b.region, b.relayId, f1(b.cpu), Object.entries(b.processes).map(([n, v]) => `${n} ${f1(v)}`).join(' + '), f1(b.cpuPeak), f1(b.rssMiB), f1(b.streams), f2(b.cpuPerStream)]),
+      ),
     );
   }
+  for (const f of run.faults) out.push(formatFault(f));
   if (run.ramp) {
     out.push(
       table(
@@ -237,7 +298,8 @@ export function writeResults(results: TortureResults, dir: string): string {
   results.runs.forEach((run, i) => {
     const png = path.join(dir, run.server === 'octobridge' ? 'torture.png' : `torture-${run.server}.png`);
     const o = results.options;
-    plotRun(run, png, `${run.server}: ${o.conferences} x ${o.participants} participants, ${o.senders} senders/conference${o.simulcast ? ', simulcast' : ''}${o.ramp ? ', ramp' : ''}`);
+    const cascade = run.bridges ? ` (cascade ${run.bridges.map((b) => b.region).join(' + ')}${o.dropRelayAt !== undefined ? `, relays down ${o.dropRelayFor} ms` : ''})` : '';
+    plotRun(run, png, `${run.server}${cascade}: ${o.conferences} x ${o.participants} participants, ${o.senders} senders/conference${o.simulcast ? ', simulcast' : ''}${o.ramp ? ', ramp' : ''}`);
     printed.push(formatRun(run, summaries[i] as RunSummary, o, results.machine.cpus));
   });
   const [octo, janus] = [summaries.find((s) => s.server === 'octobridge'), summaries.find((s) => s.server === 'janus')];

@@ -10,12 +10,13 @@ import path from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { PROJECT_ROOT } from '../../src/config/config.ts';
 import { bridgeAt, startBridgeProcess, type BridgeUnderTest, type ServerUnderTest } from './bridge.ts';
+import { cascadeRegions, startCascade, type CascadeUnderTest, type RelayOutageCall } from './cascade.ts';
 import { Fleet } from './fleet.ts';
 import { startJanus } from './janusServer.ts';
 import { nowMs } from './receive.ts';
 import { CpuMeter, MachineCpu, pssMiB, rssMiB, totalsOf, TotalsHistory, windowQuality, type Totals, type WindowQuality } from './sampler.ts';
 import type { RelayCounters } from './impair.ts';
-import type { AgentConfig, ParticipantReport, ParticipantSpec } from './types.ts';
+import type { AgentConfig, ParticipantReport, ParticipantSpec, SourceReport } from './types.ts';
 import { loadOrRecordClip } from './clipRecorder.ts';
 
 /** Everything the CLI can set (bench/torture.ts documents each). */
@@ -37,8 +38,15 @@ export interface TortureOptions {
   url?: string;
   statsUrl?: string;
   bridgePid?: number;
-  /** mediasoup workers of the bridge the harness starts (default: one per core). */
+  /** mediasoup workers of the bridge the harness starts (default: one per core); of each bridge with `cascade`. */
   workers?: number;
+  /**
+   * Bridges of a standalone cascade the harness starts (cascade.ts; 2 or more; undefined: one
+   * bridge). Participants join through the first one's focus, regions round robin.
+   */
+  cascade?: number;
+  /** The first bridge's media port (the others spaced after it); default: free ports. */
+  jvbPort?: number;
   out: string;
   media: 'vp8' | 'synthetic';
   /** Client agent processes (0: one per 8 light participants, 1 to 4). */
@@ -58,7 +66,9 @@ export interface TortureOptions {
   janus: boolean;
   /** Seconds after steady state starts. */
   killWorkerAt?: number;
+  /** `cascade`: a two-way outage of every relay at `dropRelayAt` s for `dropRelayFor` ms. */
   dropRelayAt?: number;
+  dropRelayFor: number;
   /** % of RTP/RTCP dropped each way between the light clients and octobridge, from `lossFrom` to `lossUntil` s (default: the whole run). */
   loss: number;
   lossFrom?: number;
@@ -74,6 +84,8 @@ export interface TimeSample {
   participants: number;
   /** (receiver, source) pairs flowing: video that decoded a frame in the last 2 s, plus audio. */
   forwardedStreams: number;
+  /** `cascade`: the same per bridge (region) of the receivers: what each bridge delivers to its participants. */
+  forwardedByBridge?: Record<string, number>;
   /** The server's processes: % of one core over the last second, RSS MiB; `cpu`/`rssMiB` totals. */
   server: { processes: { name: string; cpu: number; rssMiB: number }[]; cpu: number; rssMiB: number };
   /** Quality over the last 10 s (sampler.ts `WindowQuality`). */
@@ -95,9 +107,27 @@ export interface FaultRecord {
   atS: number;
   /** Epoch ms (undefined when nothing was done). */
   at?: number;
+  /** Epoch ms, a fault that lasts (a relay outage): its end, from which recovery is measured. */
+  until?: number;
   note: string;
-  /** From the participants' reports: video sources that froze across it, their time to recover (ms). */
-  recovery?: { affected: number; unaffected: number; neverRecovered: number; p50Ms: number; maxMs: number };
+  /**
+   * From the participants' reports: video sources that froze across it, their time to recover (ms,
+   * from its end). A relay outage: the sources received across a relay (sender on another bridge).
+   */
+  recovery?: Recovery;
+  /** A relay outage: the sources received from a sender on the same bridge (the outage should not touch them). */
+  sameBridge?: Recovery;
+  /** A relay outage: what each bridge answered. */
+  calls?: RelayOutageCall[];
+}
+
+/** Video sources across a fault: froze and recovered (p50/max ms), did not freeze, never recovered. */
+export interface Recovery {
+  affected: number;
+  unaffected: number;
+  neverRecovered: number;
+  p50Ms: number;
+  maxMs: number;
 }
 
 /** One ramp step. */
@@ -131,6 +161,8 @@ export interface KindCost {
 /** The results of one server's run. */
 export interface ServerRun {
   server: 'octobridge' | 'janus';
+  /** `cascade`: the bridges' regions (the first ran the focus) and relay ids. */
+  bridges?: { region: string; relayId: string }[];
   startedAt: string;
   /** Epoch ms: run start, steady state start, end. */
   t0: number;
@@ -160,11 +192,21 @@ export interface TortureResults {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const mean = (xs: readonly number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : Number.NaN);
 
-/** The participants of a run, conference by conference; Chromium takes the last slots of each conference first. */
-export function planParticipants(o: Pick<TortureOptions, 'conferences' | 'participants' | 'senders' | 'chromium'>): ParticipantSpec[] {
+/** Participant `i` of conference `c` (light; in region `regions[i mod n]` with a cascade). */
+function participantSpec(c: number, i: number, senders: number, regions: readonly string[]): ParticipantSpec {
+  const region = regions.length > 0 ? regions[i % regions.length] : undefined;
+  return { id: `c${c}-p${i}`, conference: c, room: `torture-${c}`, kind: 'light', send: i < senders, ...(region ? { region } : {}) };
+}
+
+/**
+ * The participants of a run, conference by conference; Chromium takes the last slots of each
+ * conference first. `regions` (a cascade): round robin within each conference, so that every
+ * conference spans the bridges (senders too).
+ */
+export function planParticipants(o: Pick<TortureOptions, 'conferences' | 'participants' | 'senders' | 'chromium'>, regions: readonly string[] = []): ParticipantSpec[] {
   const specs: ParticipantSpec[] = [];
   for (let c = 0; c < o.conferences; c++) {
-    for (let i = 0; i < o.participants; i++) specs.push({ id: `c${c}-p${i}`, conference: c, room: `torture-${c}`, kind: 'light', send: i < o.senders });
+    for (let i = 0; i < o.participants; i++) specs.push(participantSpec(c, i, o.senders, regions));
   }
   // Chromium: slots from the end of each conference, round robin over conferences.
   let left = Math.min(o.chromium, specs.length);
@@ -184,6 +226,9 @@ export function planParticipants(o: Pick<TortureOptions, 'conferences' | 'partic
 interface RunContext {
   o: TortureOptions;
   server: ServerUnderTest;
+  /** `cascade`: the bridges (server is the cascade), and each participant's region. */
+  cascade: CascadeUnderTest | undefined;
+  regionOf: Map<string, string>;
   fleet: Fleet;
   timeline: TimeSample[];
   history: TotalsHistory;
@@ -211,7 +256,13 @@ async function sampleOnce(ctx: RunContext, meter: CpuMeter, machine: MachineCpu)
   const totals = totalsOf(ctx.fleet.latest.values(), t);
   ctx.history.push(totals);
   let forwarded = 0;
-  for (const s of ctx.fleet.latest.values()) forwarded += s.liveVideoStreams + s.audioStreams;
+  const byBridge: Record<string, number> = {};
+  for (const m of ctx.cascade?.bridges ?? []) byBridge[m.region] = 0;
+  for (const s of ctx.fleet.latest.values()) {
+    forwarded += s.liveVideoStreams + s.audioStreams;
+    const region = ctx.regionOf.get(s.id);
+    if (region !== undefined) byBridge[region] = (byBridge[region] ?? 0) + s.liveVideoStreams + s.audioStreams;
+  }
   const processes = procs.map((p, i) => ({ name: p.name, cpu: cpu[i] ?? 0, rssMiB: rssMiB([p.pid]) }));
   const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
   const keep = ['stress_level', 'participants', 'conferences', 'bit_rate_download', 'bit_rate_upload', 'packet_rate_download', 'packet_rate_upload', 'incoming_loss', 'outgoing_loss'];
@@ -219,6 +270,7 @@ async function sampleOnce(ctx: RunContext, meter: CpuMeter, machine: MachineCpu)
     t: (t - ctx.t0) / 1000,
     participants: [...ctx.fleet.latest.values()].filter((s) => s.connected).length,
     forwardedStreams: forwarded,
+    ...(ctx.cascade ? { forwardedByBridge: byBridge } : {}),
     server: { processes, cpu: sum(processes.map((p) => p.cpu)), rssMiB: sum(processes.map((p) => p.rssMiB)) },
     quality: ctx.history.rolling(10) ?? null,
     totals,
@@ -316,9 +368,11 @@ export function joinTimes(reports: ParticipantReport[]): void {
   }
 }
 
-/** Per-fault recovery from the reports (video sources only). */
-function recoveryOf(reports: ParticipantReport[], index: number): FaultRecord['recovery'] {
-  const values = reports.flatMap((r) => r.sources.filter((s) => s.kind === 'video').map((s) => s.recoveryMs?.[index]));
+/**
+ * Per-fault recovery from the reports (video sources only; those `which(receiver, source)` keeps).
+ */
+function recoveryOf(reports: ParticipantReport[], index: number, which: (r: ParticipantReport, s: SourceReport) => boolean = () => true): Recovery {
+  const values = reports.flatMap((r) => r.sources.filter((s) => s.kind === 'video' && which(r, s)).map((s) => s.recoveryMs?.[index]));
   const affected = values.filter((v): v is number => typeof v === 'number' && v > 0).sort((a, b) => a - b);
   return {
     affected: affected.length,
@@ -329,19 +383,44 @@ function recoveryOf(reports: ParticipantReport[], index: number): FaultRecord['r
   };
 }
 
-/** Kill one mediasoup worker of the bridge (the lowest pid). */
+/** Kill one mediasoup worker of the bridge (the lowest pid; of the first bridge of a cascade). */
 function killWorker(server: ServerUnderTest): { pid?: number; note: string } {
-  const w = server.processes().find((p) => p.name.startsWith('worker'));
+  const w = server.processes().find((p) => /(^|:)worker\d+$/.test(p.name));
   if (!w) return { note: 'no mediasoup worker process known (bridge not local?)' };
   process.kill(w.pid, 'SIGKILL');
   return { pid: w.pid, note: `SIGKILL to mediasoup worker pid ${w.pid} (${w.name})` };
+}
+
+/**
+ * `--drop-relay-at`: a two-way outage of every relay for `dropRelayFor` ms (each bridge pauses
+ * what arrives from every other). The participants are told first (from now until now + the
+ * outage), so that recovery is measured from the outage's end: the bridges' timers start once
+ * they have the request, so their end is at or a few ms after it (recovery may read that much
+ * longer, never shorter).
+ */
+async function dropRelays(ctx: RunContext, cascade: CascadeUnderTest, start: number, faults: FaultRecord[]): Promise<void> {
+  const ms = ctx.o.dropRelayFor;
+  const at = nowMs();
+  const until = at + ms;
+  ctx.fleet.fault(at, until);
+  const calls = await cascade.relayOutage(ms);
+  const answeredMs = nowMs() - at;
+  const hit = calls.reduce((n, c) => n + c.relays, 0);
+  const failed = calls.filter((c) => c.error !== undefined);
+  const note =
+    `${ms} ms outage of every relay, both ways: ${calls.map((c) => `${c.on}<-${c.relayId} ${c.status === 200 ? `${c.relays} relay(s)` : `${c.status || 'no answer'}`}`).join(', ')}` +
+    ` (answered within ${Math.round(answeredMs)} ms: each outage ended 0-${Math.round(answeredMs)} ms after the nominal end that recovery counts from)` +
+    (hit === 0 ? ' (no relay paused: nothing to recover from)' : '') +
+    (failed.length ? `; failed: ${failed.map((c) => `${c.on}<-${c.relayId}: ${c.error}`).join('; ')}` : '');
+  ctx.log(`drop-relay: ${note}`);
+  faults.push({ kind: 'drop-relay', atS: (at - start) / 1000, at, until, note, calls });
 }
 
 /** Steady state for `duration` s with the scheduled faults. */
 async function steady(ctx: RunContext, faults: FaultRecord[]): Promise<void> {
   const o = ctx.o;
   const start = nowMs();
-  const events: { atS: number; run: () => void }[] = [];
+  const events: { atS: number; run: () => void | Promise<void> }[] = [];
   if (o.killWorkerAt !== undefined && ctx.server.name === 'octobridge') {
     events.push({
       atS: o.killWorkerAt,
@@ -354,7 +433,13 @@ async function steady(ctx: RunContext, faults: FaultRecord[]): Promise<void> {
     });
   }
   if (o.dropRelayAt !== undefined) {
-    events.push({ atS: o.dropRelayAt, run: () => faults.push({ kind: 'drop-relay', atS: o.dropRelayAt ?? 0, note: 'no relay in this run (a standalone bridge has no relays)' }) });
+    const cascade = ctx.cascade;
+    events.push({
+      atS: o.dropRelayAt,
+      run: cascade
+        ? () => dropRelays(ctx, cascade, start, faults)
+        : () => void faults.push({ kind: 'drop-relay', atS: o.dropRelayAt ?? 0, note: 'no relay in this run (one bridge; --cascade N runs N bridges linked by relays)' }),
+    });
   }
   if (o.loss > 0 && ctx.server.name === 'octobridge') {
     events.push({ atS: o.lossFrom ?? 0, run: () => ctx.fleet.setLoss(o.loss / 100) });
@@ -374,7 +459,7 @@ async function steady(ctx: RunContext, faults: FaultRecord[]): Promise<void> {
   for (const e of events) {
     if (e.atS >= o.duration) continue;
     await sleep(Math.max(0, start + e.atS * 1000 - nowMs()));
-    e.run();
+    await e.run();
   }
   await sleep(Math.max(0, start + o.duration * 1000 - nowMs()));
 }
@@ -451,9 +536,10 @@ async function ramp(ctx: RunContext, specs: ParticipantSpec[], started: Set<numb
       const c = conf++ % o.conferences;
       const i = perConf.get(c) ?? 0;
       perConf.set(c, i + 1);
-      add.push({ id: `c${c}-p${i}`, conference: c, room: `torture-${c}`, kind: 'light', send: i < o.senders });
+      add.push(participantSpec(c, i, o.senders, ctx.cascade?.bridges.map((b) => b.region) ?? []));
     }
     specs.push(...add);
+    for (const s of add) if (s.region) ctx.regionOf.set(s.id, s.region);
     await joinAll(ctx, add, started, errors);
   }
   const passing = steps.filter((s) => s.pass);
@@ -466,20 +552,26 @@ async function ramp(ctx: RunContext, specs: ParticipantSpec[], started: Set<numb
 async function runServer(o: TortureOptions, which: 'octobridge' | 'janus', clipFile: string, log: (line: string) => void): Promise<ServerRun> {
   const notes: string[] = [];
   let server: ServerUnderTest;
+  let cascade: CascadeUnderTest | undefined;
   let publicUrl = '';
   if (which === 'janus') {
     server = await startJanus(path.join(o.out, 'janus'), o.conferences);
+  } else if (o.cascade !== undefined && o.cascade >= 2) {
+    cascade = await startCascade(o.cascade, o.out, { ...(o.workers ? { workers: o.workers } : {}), ...(o.jvbPort ? { jvbPort: o.jvbPort } : {}) });
+    server = cascade;
+    publicUrl = cascade.publicUrl;
+    log(`cascade: ${cascade.bridges.map((b) => `${b.region} (${b.relayId}, ${b.bridge.publicUrl}, private ${b.bridge.privateUrl})`).join(', ')}; focus on ${cascade.bridges[0]?.region}`);
   } else if (o.url) {
     const b: BridgeUnderTest = bridgeAt(o.url, o.statsUrl, o.bridgePid);
     server = b;
     publicUrl = b.publicUrl;
     if (!o.bridgePid) notes.push('bridge at a URL without --bridge-pid: no bridge CPU/RSS');
   } else {
-    const b = await startBridgeProcess(path.join(o.out, 'bridge.log'), o.workers ? { OCTOBRIDGE_WORKERS: String(o.workers) } : {});
+    const b = await startBridgeProcess(path.join(o.out, 'bridge.log'), { ...(o.workers ? { OCTOBRIDGE_WORKERS: String(o.workers) } : {}), ...(o.jvbPort ? { JVB_PORT: String(o.jvbPort) } : {}) });
     server = b;
     publicUrl = b.publicUrl;
   }
-  const specs = planParticipants(o);
+  const specs = planParticipants(o, cascade ? cascadeRegions(cascade.bridges.length) : []);
   if (which === 'janus') {
     const dropped = specs.filter((s) => s.kind === 'chromium').length;
     for (const s of specs) s.kind = 'light';
@@ -514,6 +606,8 @@ async function runServer(o: TortureOptions, which: 'octobridge' | 'janus', clipF
   const ctx: RunContext = {
     o,
     server,
+    cascade,
+    regionOf: new Map(specs.flatMap((s) => (s.region ? [[s.id, s.region] as const] : []))),
     fleet,
     timeline: [],
     history: new TotalsHistory(),
@@ -562,11 +656,22 @@ async function runServer(o: TortureOptions, which: 'octobridge' | 'janus', clipF
     await server.close();
   }
   joinTimes(participants);
+  // A source crosses a relay when its sender is on another bridge than its receiver.
+  const regionOf = ctx.regionOf;
+  const acrossRelay = (r: ParticipantReport, s: SourceReport): boolean => regionOf.get(s.owner) !== undefined && regionOf.get(s.owner) !== r.spec.region;
   faults.forEach((f, i) => {
-    if (f.at !== undefined) f.recovery = recoveryOf(participants, faults.slice(0, i + 1).filter((x) => x.at !== undefined).length - 1);
+    if (f.at === undefined) return;
+    const index = faults.slice(0, i + 1).filter((x) => x.at !== undefined).length - 1;
+    if (f.kind !== 'drop-relay') {
+      f.recovery = recoveryOf(participants, index);
+      return;
+    }
+    f.recovery = recoveryOf(participants, index, acrossRelay);
+    f.sameBridge = recoveryOf(participants, index, (r, s) => !acrossRelay(r, s));
   });
   return {
     server: which,
+    ...(cascade ? { bridges: cascade.bridges.map((b) => ({ region: b.region, relayId: b.relayId })) } : {}),
     startedAt,
     t0: ctx.t0,
     steadyFrom,
@@ -616,7 +721,7 @@ export async function runTorture(o: TortureOptions, log: (line: string) => void 
   if (o.media === 'vp8') await loadOrRecordClip(clipFile, log);
   const runs: ServerRun[] = [];
   runs.push(await runServer(o, 'octobridge', clipFile, log));
-  if (o.janus) runs.push(await runServer({ ...o, killWorkerAt: undefined, loss: 0, chromium: 0 }, 'janus', clipFile, log));
+  if (o.janus) runs.push(await runServer({ ...o, killWorkerAt: undefined, dropRelayAt: undefined, cascade: undefined, loss: 0, chromium: 0 }, 'janus', clipFile, log));
   const cpus = os.cpus();
   return {
     version: 1,

@@ -17,6 +17,11 @@ export interface ParticipantSpec {
   kind: 'light' | 'chromium';
   /** Whether it sends audio + video (else it only receives). */
   send: boolean;
+  /**
+   * `--cascade`: the bridge region it joins through (the focus places it on that bridge; the page's
+   * `?region=`, the join message's `region`). Undefined with one bridge.
+   */
+  region?: string;
 }
 
 /** Cumulative counters of one participant at one instant (the orchestrator diffs two of them). */
@@ -56,9 +61,10 @@ export interface SourceReport extends SourceCounters {
   lossPct: number;
   lossBeforeRtxPct: number;
   /**
-   * Video, per fault of the run (results `faults`, same order): ms from the fault to the first
-   * frame after it when the source froze across it, 0 when it did not freeze, null when no frame
-   * came after it, -1 when the source was not flowing before it (metrics.ts FaultWatch).
+   * Video, per fault of the run (results `faults`, same order): ms from the fault (its end, for
+   * one that lasts: a relay outage) to the first frame after it when the source froze across it,
+   * 0 when it did not freeze, null when no frame came after it, -1 when the source was not flowing
+   * before it (metrics.ts FaultWatch).
    */
   recoveryMs?: (number | null)[];
 }
@@ -115,7 +121,7 @@ export interface AgentConfig {
 export type AgentCommand =
   | { type: 'join'; spec: ParticipantSpec }
   | { type: 'sample' }
-  | { type: 'fault'; at: number }
+  | { type: 'fault'; at: number; until?: number }
   | { type: 'loss'; loss: number }
   | { type: 'report'; end: number }
   | { type: 'close' };
