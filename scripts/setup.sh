@@ -20,7 +20,8 @@ die() { printf '[setup] ERROR: %s\n' "$*" >&2; exit 1; }
 APT_BUILD="build-essential pkg-config ninja-build python3 libuv1-dev libssl-dev libsrtp2-dev libabsl-dev libflatbuffers-dev flatbuffers-compiler"
 APT_BACKPORTS="meson"                       # mediasoup 3.27 needs meson >= 1.1; bookworm has 1.0.1
 # wireguard-tools, wireguard-go, iputils-ping: the WireGuard tests (test/e2e/wireguard.test.ts; no kernel module here)
-APT_TEST="chromium firefox-esr fonts-liberation prosody lua-sec lua-event lua-unbound wireguard-tools wireguard-go iputils-ping"
+# tcpdump: the underlay capture of test/e2e/relay-wireguard.test.ts (only WireGuard crosses between bridges)
+APT_TEST="chromium firefox-esr fonts-liberation prosody lua-sec lua-event lua-unbound wireguard-tools wireguard-go iputils-ping tcpdump"
 APT_BENCH="janus"                           # Janus VideoRoom, side by side in `npm run torture -- --janus`
 [ "${OCTOBRIDGE_WORKER_TESTS:-0}" = "1" ] && APT_BACKPORTS="$APT_BACKPORTS catch2"
 

@@ -247,6 +247,9 @@ export class Focus {
       // The bridge expired the conference meanwhile (or it already exists): say it the other way.
       const reason = err instanceof Colibri2Error ? err.reason : undefined;
       if (reason !== 'conference_not_found' && reason !== 'conference_already_exists') throw err;
+      // The bridge lost a conference we had made (it restarted): its relays died with it, and the other ends'
+      // point at a transport that is gone. Forget them, so that #link makes new ones.
+      if (reason === 'conference_not_found' && conference.created) await this.#dropRelays(room, bridge);
       conference.created = reason === 'conference_already_exists';
       response = await bridge.client.conferenceModify(request(!conference.created));
     }
@@ -301,6 +304,15 @@ export class Focus {
     }
   }
 
+  /** `x` lost the room's conference: expire the other ends of its relays and forget them. */
+  async #dropRelays(room: Room, x: CascadeBridge): Promise<void> {
+    for (const y of this.#bridges) {
+      if (y === x || !room.relays.delete(pairKey(x, y))) continue;
+      await y.client.conferenceModify(expireRelayRequest(room.meetingId, x.relayId)).catch(() => undefined);
+      this.#log.info({ room: room.name, relay: pairKey(x, y) }, 'relay dropped: the bridge lost the conference');
+    }
+  }
+
   /** A bridge's last participant left: expire its relays (both ends) and its conference. */
   async #unlink(room: Room, x: CascadeBridge): Promise<void> {
     for (const y of this.#bridges) {
@@ -338,7 +350,13 @@ export class Focus {
     if (member.allocated) {
       room.queue
         .run(async () => {
-          if (expire) await member.bridge.client.conferenceModify({ meetingId: room.meetingId, endpoints: [{ id: member.id, expire: true }] });
+          // The other bridges must hear of the leave even when the member's bridge lost the conference (restarted:
+          // nothing to expire) or cannot be reached.
+          if (expire) {
+            await member.bridge.client.conferenceModify({ meetingId: room.meetingId, endpoints: [{ id: member.id, expire: true }] }).catch((err: unknown) => {
+              if (!(err instanceof Colibri2Error && err.reason === 'conference_not_found')) this.#log.warn({ err, endpoint: member.id }, 'expire failed');
+            });
+          }
           await this.#updateBehindRelays(room, member, { id: member.id, expire: true });
           if (![...room.members.values()].some((m) => m.bridge === member.bridge)) await this.#unlink(room, member.bridge);
         })

@@ -21,20 +21,8 @@ import { startBridge, type RunningBridge } from '../../src/bridge.ts';
 import { loadConfig, type WireGuardConfig, type WireGuardPeerConfig } from '../../src/config/config.ts';
 import { Metrics } from '../../src/metrics/Metrics.ts';
 import { shortKey, WireGuardManager, type PeerStatus } from '../../src/relay/wireguard.ts';
-import { createNetns, linkNetns, netnsSupport, type Netns, type NetnsLink } from '../helpers/netns.ts';
-
-function which(name: string): string | undefined {
-  return ['/usr/sbin', '/sbin', '/usr/bin', '/bin', '/usr/local/bin'].map((d) => `${d}/${name}`).find((p) => fs.existsSync(p));
-}
-
-function wireguardSupport(): { ok: true } | { ok: false; reason: string } {
-  const ns = netnsSupport();
-  if (!ns.ok) return ns;
-  const missing = ['wireguard-go', 'wg', 'ping'].filter((b) => !which(b));
-  if (missing.length) return { ok: false, reason: `missing ${missing.join(', ')} (apt-get install wireguard-go wireguard-tools iputils-ping)` };
-  if (!fs.existsSync('/dev/net/tun')) return { ok: false, reason: 'no /dev/net/tun for wireguard-go' };
-  return { ok: true };
-}
+import { createNetns, linkNetns, type Netns, type NetnsLink } from '../helpers/netns.ts';
+import { makeWgKey, wgInterfacePrefix, wireguardSupport, type WgKey } from '../helpers/wireguard.ts';
 
 const support = wireguardSupport();
 if (!support.ok) console.warn(`[wireguard.test] SKIPPED: ${support.reason}`);
@@ -42,7 +30,7 @@ if (!support.ok) console.warn(`[wireguard.test] SKIPPED: ${support.reason}`);
 const CHECK_MS = 1000;
 const HANDSHAKE_TIMEOUT_MS = 6000;
 /** Machine-unique interface names (wireguard-go's UAPI socket is shared by all namespaces). */
-const IF_PREFIX = `obwg${process.pid % 100000}`;
+const IF_PREFIX = wgInterfacePrefix();
 
 /** Captures a pino logger's lines (everything, debug included) to check for leaked keys. */
 function capturingLogger(): { log: pino.Logger; text: () => string } {
@@ -90,7 +78,7 @@ describe.skipIf(!support.ok)(`WireGuard managed by the bridge (wireguard-go in t
   let nsB: Netns;
   let link: NetnsLink;
   let dir: string;
-  const keys: Record<string, { file: string; pub: string; priv: string }> = {};
+  const keys: Record<string, WgKey> = {};
   const managers: WireGuardManager[] = [];
   const bridges: RunningBridge[] = [];
   const operatorChildren: ChildProcess[] = [];
@@ -98,11 +86,7 @@ describe.skipIf(!support.ok)(`WireGuard managed by the bridge (wireguard-go in t
   const logB = capturingLogger();
 
   const makeKey = (name: string): void => {
-    const priv = execFileSync('wg', ['genkey'], { encoding: 'utf8' }).trim();
-    const pub = execFileSync('wg', ['pubkey'], { input: `${priv}\n`, encoding: 'utf8' }).trim();
-    const file = path.join(dir, `${name}.key`);
-    fs.writeFileSync(file, `${priv}\n`, { mode: 0o600 });
-    keys[name] = { file, pub, priv };
+    keys[name] = makeWgKey(dir, name);
   };
 
   const config = (over: Partial<WireGuardConfig> & { peers: WireGuardPeerConfig[] }): WireGuardConfig => ({
