@@ -59,9 +59,10 @@ describe.skipIf(!support.ok)(`allocation on a capped downlink${support.ok ? '' :
     const cap = Math.max(250, Math.round(free.pairKbps * 0.6));
     await fx.ns.setDownlinkRate(cap);
     const capped = await until('the stage below 720p', r, heights, (h) => h.stage > 0 && h.stage < 720, 30_000);
-    await new Promise((res) => setTimeout(res, 3000));
+    // GoogCC may undershoot the cap at first (a delay-based decrease), then ramps back towards it: wait for an
+    // allocation that forwards the stage, then check it against the estimate and the cap.
+    const st = await until('an allocation forwarding the stage', r, async () => state(), (x) => x.stage !== undefined && x.bweKbps > 0, 30_000);
     const settled = await receiveWindow(r, 4000);
-    const st = state();
     console.log(`[capped] cap ${cap} kbit/s: estimate ${st.bweKbps.toFixed(0)} kbit/s, allocated ${st.targetKbps.toFixed(0)} kbit/s ` +
       `(stage ${st.stage?.height ?? 0}p ${Math.round((st.stage?.bitrateBps ?? 0) / 1000)} kbit/s, thumbnail ${st.thumb?.height ?? 0}p), ` +
       `received ${settled.pairKbps.toFixed(0)} kbit/s; first lower layer ${capped.stage}p`);
@@ -69,9 +70,9 @@ describe.skipIf(!support.ok)(`allocation on a capped downlink${support.ok ? '' :
     expect(st.bweKbps).toBeLessThan(cap * 1.3);
     expect(st.targetKbps).toBeLessThanOrEqual(st.bweKbps);
     expect(settled.pairKbps).toBeLessThanOrEqual(cap * 1.1);
-    // On stage first: the stage source is not below the thumbnail.
-    expect(st.stage, 'the on-stage source is still forwarded').toBeDefined();
+    // On stage first: the stage source is not below the thumbnail, and below 720p.
     expect(st.stage!.height).toBeGreaterThanOrEqual(st.thumb?.height ?? 0);
+    expect(st.stage!.height).toBeLessThan(720);
 
     // Lifted: 720p comes back (mediasoup's estimate ramps up; its SimulcastConsumer waits 10 s after a BWE downgrade).
     await fx.ns.setDownlinkRate(null);
