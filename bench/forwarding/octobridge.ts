@@ -16,7 +16,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { RunningBridge } from '../../src/bridge.ts';
-import type { ConferenceModifyRequest } from '../../src/colibri2/types.ts';
+import type { ConferenceModifyRequest, EndpointModify } from '../../src/colibri2/types.ts';
+import type { Colibri2Client } from '../../src/focus/Focus.ts';
 import { buildSessionInitiate, sessionAcceptToColibri2 } from '../../src/focus/jingle.ts';
 import { startTestBridge } from '../../test/helpers/bridge.ts';
 import { CLIENT_MEDIA, type BenchClient } from './client.ts';
@@ -38,49 +39,59 @@ export interface OctobridgeOptions {
   iceLite: boolean;
 }
 
+/**
+ * Steps 1–3 above for one client on `bridge` (in-process or over REST): allocate (creating the conference when
+ * `create`), offer, werift's answer, the session-accept update.
+ * @returns the endpoint update sent in step 3 (the client's transport and sources).
+ * @throws Colibri2Error from the bridge.
+ */
+export async function allocateBenchClient(
+  bridge: Colibri2Client,
+  meetingId: string,
+  client: BenchClient,
+  opts: { create: boolean; name: string; iceLite?: boolean },
+): Promise<EndpointModify> {
+  const req: ConferenceModifyRequest = {
+    meetingId,
+    ...(opts.create ? { create: true, name: opts.name } : {}),
+    endpoints: [
+      {
+        id: client.id,
+        create: true,
+        statsId: client.id,
+        mucRole: 'participant',
+        media: structuredClone(CLIENT_MEDIA),
+        transport: { iceControlling: true, sctp: {} },
+        capabilities: ['source-names', 'ssrc-rewriting'],
+      },
+    ],
+  };
+  const allocation = await bridge.conferenceModify(req);
+  const offer = sdp.jingleToSdp(buildSessionInitiate(allocation, client.id, CLIENT_MEDIA), { iceLite: opts.iceLite ?? false });
+  const answer = await client.answer(offer);
+  const update = sessionAcceptToColibri2(sdp.answerToJingle(answer, { endpointId: client.id }), client.id);
+  await bridge.conferenceModify({ meetingId, endpoints: [update] });
+  return update;
+}
+
 /** Start a bridge and return it as a {@link Target}. */
 export async function startOctobridge(name: string, opts: OctobridgeOptions): Promise<Target> {
   const bridge = await startTestBridge({ OCTOBRIDGE_FOCUS: '0', ...opts.env });
   const meetingId = randomUUID();
   let created = false;
-
-  /** Steps 1 and 2: allocate, build the offer, get werift's answer. */
-  async function negotiate(client: BenchClient): Promise<string> {
-    const req: ConferenceModifyRequest = {
-      meetingId,
-      ...(created ? {} : { create: true, name: 'bench@conference.example.com' }),
-      endpoints: [
-        {
-          id: client.id,
-          create: true,
-          statsId: client.id,
-          mucRole: 'participant',
-          media: structuredClone(CLIENT_MEDIA),
-          transport: { iceControlling: true, sctp: {} },
-          capabilities: ['source-names', 'ssrc-rewriting'],
-        },
-      ],
-    };
-    const allocation = await bridge.videobridge.conferenceModify(req);
+  const join = async (client: BenchClient): Promise<void> => {
+    await allocateBenchClient(bridge.videobridge, meetingId, client, { create: !created, name: 'bench@conference.example.com', iceLite: opts.iceLite });
     created = true;
-    const offer = sdp.jingleToSdp(buildSessionInitiate(allocation, client.id, CLIENT_MEDIA), { iceLite: opts.iceLite });
-    return client.answer(offer);
-  }
-
-  /** Step 3: the session-accept update. */
-  async function accept(client: BenchClient, answerSdp: string): Promise<void> {
-    const jingle = sdp.answerToJingle(answerSdp, { endpointId: client.id });
-    await bridge.videobridge.conferenceModify({ meetingId, endpoints: [sessionAcceptToColibri2(jingle, client.id)] });
-  }
+  };
 
   return {
     name,
     async addSender(client) {
-      await accept(client, await negotiate(client));
+      await join(client);
       await client.connected();
     },
     async addReceiver(client) {
-      await accept(client, await negotiate(client));
+      await join(client);
       await client.connected();
       await client.openBridgeChannel();
     },

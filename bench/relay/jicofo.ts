@@ -9,12 +9,11 @@
  *     initiates), listing the participants behind it with their sources, then hand each answer to the other.
  */
 import { randomUUID } from 'node:crypto';
-import type { ConferenceModifyRequest, MediaSource } from '../../src/colibri2/types.ts';
-import { buildSessionInitiate, sessionAcceptToColibri2 } from '../../src/focus/jingle.ts';
-import { createRelayRequest, expireRelayRequest, setRelayTransportRequest } from '../../src/focus/relays.ts';
+import type { MediaSource } from '../../src/colibri2/types.ts';
+import { expireRelayRequest, linkByRelay } from '../../src/focus/relays.ts';
 import { RestColibri2Client } from '../../src/focus/RestColibri2Client.ts';
 import { CLIENT_MEDIA, type BenchClient } from '../forwarding/client.ts';
-import { pageSdp as sdp } from '../forwarding/pageSdp.ts';
+import { allocateBenchClient } from '../forwarding/octobridge.ts';
 
 /** A bridge of the conference: its relay id and its private REST server. */
 export interface RelayBridge {
@@ -51,28 +50,8 @@ export class RestJicofo {
    */
   async add(bridge: RelayBridge, client: BenchClient): Promise<void> {
     const create = !this.#created.has(bridge.relayId);
-    const req: ConferenceModifyRequest = {
-      meetingId: this.meetingId,
-      ...(create ? { create: true, name: 'relaybench@conference.example.com' } : {}),
-      endpoints: [
-        {
-          id: client.id,
-          create: true,
-          statsId: client.id,
-          mucRole: 'participant',
-          media: structuredClone(CLIENT_MEDIA),
-          transport: { iceControlling: true, sctp: {} },
-          capabilities: ['source-names', 'ssrc-rewriting'],
-        },
-      ],
-    };
-    const rest = this.#client(bridge);
-    const allocation = await rest.conferenceModify(req);
+    const update = await allocateBenchClient(this.#client(bridge), this.meetingId, client, { create, name: 'relaybench@conference.example.com' });
     this.#created.add(bridge.relayId);
-    const offer = sdp.jingleToSdp(buildSessionInitiate(allocation, client.id, CLIENT_MEDIA));
-    const answer = await client.answer(offer);
-    const update = sessionAcceptToColibri2(sdp.answerToJingle(answer, { endpointId: client.id }), client.id);
-    await rest.conferenceModify({ meetingId: this.meetingId, endpoints: [update] });
     this.#participants.set(client.id, { client, bridge, sources: update.sources ?? [] });
     await client.connected();
     if (client.role === 'receiver') await client.openBridgeChannel();
@@ -96,13 +75,8 @@ export class RestJicofo {
    * @returns where each side's relay transport listens (from the answers' candidates), `ip:port`.
    */
   async link(a: RelayBridge, b: RelayBridge): Promise<{ a: string; b: string }> {
-    const ra = await this.#client(a).conferenceModify(createRelayRequest(this.meetingId, b.relayId, this.#behind(b), true, structuredClone(CLIENT_MEDIA)));
-    const rb = await this.#client(b).conferenceModify(createRelayRequest(this.meetingId, a.relayId, this.#behind(a), false, structuredClone(CLIENT_MEDIA)));
-    const ta = ra.relays?.[0]?.transport;
-    const tb = rb.relays?.[0]?.transport;
-    if (!ta || !tb) throw new Error(`no relay transport in ${ta ? b.relayId : a.relayId}'s answer`);
-    await this.#client(a).conferenceModify(setRelayTransportRequest(this.meetingId, b.relayId, tb, true));
-    await this.#client(b).conferenceModify(setRelayTransportRequest(this.meetingId, a.relayId, ta, false));
+    const end = (x: RelayBridge) => ({ relayId: x.relayId, client: this.#client(x) });
+    const { a: ta, b: tb } = await linkByRelay(this.meetingId, end(a), end(b), { a: this.#behind(a), b: this.#behind(b) }, CLIENT_MEDIA);
     const at = (t: typeof ta): string => `${t.ice.candidates[0]?.ip}:${t.ice.candidates[0]?.port}`;
     return { a: at(ta), b: at(tb) };
   }

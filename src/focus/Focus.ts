@@ -41,7 +41,7 @@ import type { ConferenceModifiedResponse, ConferenceModifyRequest } from '../col
 import type { Logger } from '../logger.ts';
 import { offerMedia } from './codecs.ts';
 import { buildSessionInitiate, jingleSources, sessionAcceptToColibri2 } from './jingle.ts';
-import { createRelayRequest, expireRelayRequest, setRelayTransportRequest, updateRelayEndpointsRequest } from './relays.ts';
+import { expireRelayRequest, linkByRelay, updateRelayEndpointsRequest } from './relays.ts';
 import { parsePageMessage } from './pageMessages.ts';
 import type { FocusMessage, Participant } from './protocol.ts';
 
@@ -284,14 +284,7 @@ export class Focus {
         await y.client.conferenceModify(updateRelayEndpointsRequest(room.meetingId, x.relayId, [{ id: member.id, create: true, statsId: member.statsId }]));
         continue;
       }
-      const rx = await x.client.conferenceModify(createRelayRequest(room.meetingId, y.relayId, this.#behind(room, y), true, structuredClone(this.#media)));
-      const ry = await y.client.conferenceModify(createRelayRequest(room.meetingId, x.relayId, this.#behind(room, x), false, structuredClone(this.#media)));
-      room.relays.add(pairKey(x, y));
-      const tx = rx.relays?.[0]?.transport;
-      const ty = ry.relays?.[0]?.transport;
-      if (!tx || !ty) throw new Error(`no relay transport from ${tx ? y.relayId : x.relayId}`);
-      await x.client.conferenceModify(setRelayTransportRequest(room.meetingId, y.relayId, ty, true));
-      await y.client.conferenceModify(setRelayTransportRequest(room.meetingId, x.relayId, tx, false));
+      await linkByRelay(room.meetingId, x, y, { a: this.#behind(room, x), b: this.#behind(room, y) }, this.#media, () => room.relays.add(pairKey(x, y)));
       this.#log.info({ room: room.name, relay: pairKey(x, y) }, 'bridges linked by a relay');
     }
   }

@@ -5,6 +5,7 @@
  * them to play Jicofo.
  */
 import type { ConferenceModifyRequest, Media, MediaSource, TransportResponse } from '../colibri2/types.ts';
+import type { Colibri2Client } from './Focus.ts';
 
 /** A participant behind the other bridge, as Jicofo lists it in a relay (non-visitors only). */
 export interface RelayedParticipant {
@@ -60,4 +61,36 @@ export function updateRelayEndpointsRequest(
 /** Expire a whole relay. */
 export function expireRelayRequest(meetingId: string, relayId: string): ConferenceModifyRequest {
   return { meetingId, endpoints: [], relays: [{ id: relayId, expire: true }] };
+}
+
+/** One end of a relay link: a bridge by its relay id, and how to reach it. */
+export interface RelayEnd {
+  relayId: string;
+  client: Colibri2Client;
+}
+
+/**
+ * Jicofo's `addLinkBetween`: create the relay on `a` (the initiator) and on `b`, each listing the participants behind
+ * the other, then hand each answer to the other bridge. `onCreated` runs once both relays exist (before the
+ * exchange), for a caller that must know what to expire if the exchange fails.
+ * @returns each side's relay transport, as it answered.
+ * @throws Colibri2Error from either bridge; Error when an answer has no relay transport.
+ */
+export async function linkByRelay(
+  meetingId: string,
+  a: RelayEnd,
+  b: RelayEnd,
+  behind: { a: readonly RelayedParticipant[]; b: readonly RelayedParticipant[] },
+  media: Media[],
+  onCreated?: () => void,
+): Promise<{ a: TransportResponse; b: TransportResponse }> {
+  const ra = await a.client.conferenceModify(createRelayRequest(meetingId, b.relayId, behind.b, true, structuredClone(media)));
+  const rb = await b.client.conferenceModify(createRelayRequest(meetingId, a.relayId, behind.a, false, structuredClone(media)));
+  onCreated?.();
+  const ta = ra.relays?.[0]?.transport;
+  const tb = rb.relays?.[0]?.transport;
+  if (!ta || !tb) throw new Error(`no relay transport in ${ta ? b.relayId : a.relayId}'s answer`);
+  await a.client.conferenceModify(setRelayTransportRequest(meetingId, b.relayId, tb, true));
+  await b.client.conferenceModify(setRelayTransportRequest(meetingId, a.relayId, ta, false));
+  return { a: ta, b: tb };
 }
