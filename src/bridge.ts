@@ -16,6 +16,7 @@ import { videobridgeRestBackend } from './http/colibri2Rest.ts';
 import { startPrivateServer } from './http/PrivateServer.ts';
 import { startPublicServer } from './http/PublicServer.ts';
 import type { Logger } from './logger.ts';
+import type { OnLimit } from './limits/limits.ts';
 import { MediaEngine } from './media/MediaEngine.ts';
 import { attachMetrics } from './metrics/attach.ts';
 import { Metrics } from './metrics/Metrics.ts';
@@ -73,6 +74,7 @@ async function startParts(config: Config, log: Logger, wireguard: WireGuardManag
     { ...config.media, videoCodecs: config.focus.videoCodecs, iceConsentTimeoutSec: 30 },
     log.child({ component: 'media' }),
   );
+  const onLimit: OnLimit = (limit) => metricsRegistry.limitExceeded.inc({ limit });
   let wsAuthority = config.websockets.domains[0] ?? `127.0.0.1:${config.http.publicPort}`;
   const scheme = config.websockets.tls ? 'wss' : 'ws';
   const videobridge = new Videobridge(
@@ -84,6 +86,12 @@ async function startParts(config: Config, log: Logger, wireguard: WireGuardManag
       allocation: config.cc,
       recentSpeakersCount: config.recentSpeakersCount,
       connectionStatsIntervalMs: config.connectionStatsIntervalMs,
+      limits: {
+        maxConferences: config.limits.maxConferences,
+        maxEndpoints: config.limits.maxEndpoints,
+        channelMessagesPerSecond: config.limits.channelMessagesPerSecond,
+        onLimit,
+      },
       ...(config.relay.enabled && config.relay.relayId ? { relay: { enabled: true, relayId: config.relay.relayId, listenIp: relayListenIp(config) } } : {}),
       ...(config.announceVersion ? { announceVersion: config.version } : {}),
       ...(config.websockets.enabled
@@ -114,6 +122,12 @@ async function startParts(config: Config, log: Logger, wireguard: WireGuardManag
         {
           videoCodecs: config.focus.videoCodecs,
           events: bridgeEvents,
+          allowedOrigins: config.focus.allowedOrigins,
+          limits: {
+            joinsPerAddressPerMinute: config.limits.joinsPerAddressPerMinute,
+            sourceUpdatesPerSecond: config.limits.sourceUpdatesPerSecond,
+            onLimit,
+          },
           ...(config.focus.cascade.length > 0 && config.relay.relayId && config.relay.region
             ? {
                 cascade: {

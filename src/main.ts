@@ -37,10 +37,11 @@ async function main(): Promise<void> {
     void bridge.close().finally(() => process.exit(0));
   });
   // The media engine replaces a dead worker and the conferences on it recover (README "Workers");
-  // exit only when, some seconds later, no worker runs at all (the replacement failed too).
+  // the last resort is to exit when, some seconds later, no worker runs at all (its replacements
+  // failed too). Not on `healthy`: that is false while conferences are still being rebuilt.
   bridge.media.on('workerDied', () => {
     setTimeout(() => {
-      if (bridge.media.healthy) return;
+      if (bridge.media.alive().length > 0) return;
       log.fatal('no mediasoup worker is running; exiting');
       void bridge.close().finally(() => process.exit(1));
     }, 5000).unref();

@@ -69,7 +69,8 @@ async function fetchStats(url: string | undefined): Promise<Record<string, unkno
 
 /**
  * Start `node src/main.ts` with the standalone page on loopback and free ports, XMPP off, its
- * output (JSON logs at `info`) appended to `logFile`. `env`: more bridge settings (e.g.
+ * output (JSON logs at `info`) appended to `logFile`, with the joins-per-address limit off (every participant
+ * comes from loopback) and the debug routes on (fault injection). `env`: more bridge settings (e.g.
  * `OCTOBRIDGE_WORKERS`). Resolves once it logged "octobridge started".
  * @throws Error when it exits or does not start within `timeoutMs` (the log file has why).
  */
@@ -86,6 +87,9 @@ export async function startBridgeProcess(logFile: string, env: Record<string, st
       JVB_PORT: '0',
       JVB_DISABLE_XMPP: '1',
       LOG_LEVEL: 'info',
+      // The harness's participants all come from loopback, and its faults use the debug routes.
+      OCTOBRIDGE_JOINS_PER_ADDRESS: '0',
+      OCTOBRIDGE_REST_DEBUG: 'true',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -243,6 +243,18 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
     this.#schedule(r);
   }
 
+  /**
+   * A source's producer was re-created (its worker died): every receiver's consumer of it is new, so nothing of it
+   * is announced or applied any more; each consumer counts again from its {@link sourceReady}. Keeps its layers.
+   */
+  resetSource(source: string): void {
+    for (const r of this.#receivers.values()) {
+      r.ready.delete(source);
+      r.applied.delete(source);
+      r.audioApplied.delete(source);
+    }
+  }
+
   // ---------------------------------------------------------------- receiver input
 
   /**

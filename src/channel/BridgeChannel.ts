@@ -3,12 +3,18 @@
  * the client opens with DCEP (`'JVB data channel'`, protocol `http://jitsi.org/protocols/colibri`),
  * or colibri-ws. Same JSON messages on both (jitsi-videobridge `EndpointMessageTransport.java`).
  *
- * Bytes become typed messages here, once: malformed input is logged with the endpoint id,
- * counted, and dropped; it changes nothing.
+ * Bytes become typed messages here, once: malformed input is logged with the endpoint id
+ * (rate-limited, never the payload), counted, and dropped; it changes nothing. The endpoint's own
+ * messages are limited to `messagesPerSecond` (burst two seconds' worth) before they are parsed, so a
+ * flooding client pays on its own channel, not on the channels its messages would be relayed to.
+ * A handler that throws on one message costs that message only.
  */
 import { EventEmitter } from 'node:events';
 import type { WebSocket } from 'ws';
 import type { Logger } from '../logger.ts';
+import type { OnLimit } from '../limits/limits.ts';
+import { RateLimitedLog } from '../limits/RateLimitedLog.ts';
+import { TokenBucket } from '../limits/TokenBucket.ts';
 import { dcepAck, parseDcep, PPID } from './dcep.ts';
 import { parseBridgeChannelMessage, serializeBridgeChannelMessage, type BridgeChannelMessage } from './messages.ts';
 
@@ -46,6 +52,18 @@ export interface ChannelCounters {
   wsCloseAbnormal: number;
   /** colibri-ws socket errors. */
   wsErrors: number;
+  /** Messages dropped over the per-endpoint rate limit (not counted in `received`). */
+  rateLimited: number;
+  /** Messages whose handler failed (logged; the channel goes on). */
+  failed: number;
+}
+
+/** Options of {@link BridgeChannel}. */
+export interface BridgeChannelOptions {
+  /** The endpoint's messages per second (burst: two seconds' worth); 0 = no limit (default). */
+  messagesPerSecond?: number;
+  /** Told of each message dropped over the limit. */
+  onLimit?: OnLimit;
 }
 
 /** See the module docstring. */
@@ -63,8 +81,13 @@ export class BridgeChannel extends EventEmitter<ChannelEvents> {
     wsCloseNormal: 0,
     wsCloseAbnormal: 0,
     wsErrors: 0,
+    rateLimited: 0,
+    failed: 0,
   };
   readonly #log: Logger;
+  readonly #limitedLog: RateLimitedLog;
+  readonly #bucket: TokenBucket;
+  readonly #onLimit: OnLimit | undefined;
   #sctp?: SctpStream;
   #sctpOpen = false;
   #ws?: WebSocket;
@@ -72,10 +95,14 @@ export class BridgeChannel extends EventEmitter<ChannelEvents> {
   #closed = false;
   readonly #onSctp = (payload: Buffer, ppid: number): void => this.#handleSctp(payload, ppid);
 
-  constructor(endpointId: string, log: Logger) {
+  constructor(endpointId: string, log: Logger, opts: BridgeChannelOptions = {}) {
     super();
     this.endpointId = endpointId;
     this.#log = log;
+    this.#limitedLog = new RateLimitedLog(log);
+    const rate = opts.messagesPerSecond ?? 0;
+    this.#bucket = new TokenBucket(rate, Math.max(1, 2 * rate));
+    this.#onLimit = opts.onLimit;
   }
 
   /** Listen on the endpoint's SCTP bridge-channel stream. */
@@ -178,6 +205,12 @@ export class BridgeChannel extends EventEmitter<ChannelEvents> {
   }
 
   #handleText(text: string, kind: ChannelKind): void {
+    if (!this.#bucket.take()) {
+      this.counters.rateLimited += 1;
+      this.#onLimit?.('channel_messages');
+      this.#limitedLog.warn({ kind, bytes: Buffer.byteLength(text) }, 'bridge channel messages over the rate limit dropped');
+      return;
+    }
     const result = parseBridgeChannelMessage(text);
     if (!result.ok) {
       this.#malformed(result.error);
@@ -192,12 +225,17 @@ export class BridgeChannel extends EventEmitter<ChannelEvents> {
       this.#log.debug({ colibriClass: result.colibriClass }, 'unhandled bridge channel message');
       return;
     }
-    this.emit('message', result.message);
+    try {
+      this.emit('message', result.message);
+    } catch (err) {
+      this.counters.failed += 1;
+      this.#limitedLog.error({ colibriClass: result.message.colibriClass, error: err instanceof Error ? err.message : String(err) }, 'bridge channel message handler failed');
+    }
   }
 
   #malformed(error: string): void {
     this.counters.malformed += 1;
-    this.#log.error({ error }, 'malformed bridge channel message dropped');
+    this.#limitedLog.warn({ error }, 'malformed bridge channel message dropped');
   }
 
   /** Close: the websocket with 1001 "endpoint closed" (ColibriWebSocket on expiry). */

@@ -10,6 +10,8 @@ import type { Duplex } from 'node:stream';
 import { timingSafeEqual } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../logger.ts';
+import { RateLimitedLog } from '../limits/RateLimitedLog.ts';
+import { rejectUpgrade, type RequestTarget } from '../http/requestTarget.ts';
 
 /** Path prefix of endpoint sockets. */
 export const COLIBRI_WS_PREFIX = '/colibri-ws/';
@@ -44,41 +46,43 @@ export class ColibriWebSocketService {
   readonly #wss = new WebSocketServer({ noServer: true, perMessageDeflate: true, maxPayload: 1 << 20 });
   readonly #lookup: ColibriWsLookup;
   readonly #opts: Required<ColibriWsOptions>;
-  readonly #log: Logger;
+  readonly #log: RateLimitedLog;
   readonly #alive = new WeakMap<WebSocket, number>();
   readonly #timer: NodeJS.Timeout;
 
   constructor(lookup: ColibriWsLookup, opts: ColibriWsOptions, log: Logger) {
     this.#lookup = lookup;
     this.#opts = { pingIntervalMs: 15_000, idleTimeoutMs: 60_000, ...opts };
-    this.#log = log;
+    this.#log = new RateLimitedLog(log);
     this.#timer = setInterval(() => this.#keepalive(), this.#opts.pingIntervalMs);
     this.#timer.unref();
   }
 
-  /** Whether this service owns the request path. */
-  handles(url: string | undefined): boolean {
-    return (url ?? '').startsWith(COLIBRI_WS_PREFIX);
+  /** Whether this service owns the request path (the parsed pathname). */
+  handles(pathname: string): boolean {
+    return pathname.startsWith(COLIBRI_WS_PREFIX);
   }
 
-  /** Answer an HTTP upgrade for a colibri-ws path: 404/403 as JVB, or hand the socket to the endpoint. */
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const ids = url.pathname.slice(COLIBRI_WS_PREFIX.length).split('/');
-    if (ids.length !== 3 || ids.some((s) => s === '')) return reject(socket, 404, 'invalid path');
+  /**
+   * Answer an HTTP upgrade for a colibri-ws path (`target` as the server parsed it): 404/403 as JVB, or hand the
+   * socket to the endpoint. The ids are compared as sent (JVB's are `[0-9a-f]` and `[A-Za-z0-9_.~-]`), never decoded.
+   */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, target: RequestTarget): void {
+    const ids = target.pathname.slice(COLIBRI_WS_PREFIX.length).split('/');
+    if (ids.length !== 3 || ids.some((s) => s === '')) return rejectUpgrade(socket, 404, 'invalid path');
     const [serverId, conferenceId, endpointId] = ids as [string, string, string];
-    if (serverId !== this.#opts.serverId) return reject(socket, 404, 'server ID mismatch');
-    const target = this.#lookup(conferenceId, endpointId);
-    const pwd = url.searchParams.get('pwd') ?? '';
-    if (!target || !samePassword(pwd, target.password)) {
-      this.#log.warn({ conference: conferenceId, endpoint: endpointId, found: Boolean(target) }, 'colibri-ws refused');
-      return reject(socket, 403, 'forbidden');
+    if (serverId !== this.#opts.serverId && serverId !== encodeURIComponent(this.#opts.serverId)) return rejectUpgrade(socket, 404, 'server ID mismatch');
+    const endpoint = this.#lookup(conferenceId, endpointId);
+    const pwd = target.searchParams.get('pwd') ?? '';
+    if (!endpoint || !samePassword(pwd, endpoint.password)) {
+      this.#log.warn({ conference: conferenceId, endpoint: endpointId, found: Boolean(endpoint) }, 'colibri-ws refused');
+      return rejectUpgrade(socket, 403, 'forbidden');
     }
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
       this.#alive.set(ws, Date.now());
       ws.on('pong', () => this.#alive.set(ws, Date.now()));
       ws.on('message', () => this.#alive.set(ws, Date.now()));
-      target.attach(ws);
+      endpoint.attach(ws);
     });
   }
 
@@ -99,9 +103,4 @@ export class ColibriWebSocketService {
     for (const ws of this.#wss.clients) ws.close(1001, 'bridge shutting down');
     this.#wss.close();
   }
-}
-
-function reject(socket: Duplex, status: 403 | 404, text: string): void {
-  const reason = status === 403 ? 'Forbidden' : 'Not Found';
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain\r\nContent-Length: ${text.length}\r\nConnection: close\r\n\r\n${text}`);
 }

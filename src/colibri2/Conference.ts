@@ -39,6 +39,8 @@ import type {
   TransportResponse,
 } from './types.ts';
 import { CAPABILITY_SOURCE_NAMES } from './types.ts';
+import type { BridgeLimitsConfig, OnLimit } from '../limits/limits.ts';
+import { RateLimitedLog } from '../limits/RateLimitedLog.ts';
 
 /** Settings a conference needs from the bridge config. */
 export interface ConferenceSettings {
@@ -64,6 +66,14 @@ export interface ConferenceSettings {
    * transports listen on (its WireGuard tunnel address). Absent or disabled: `<relay>` is refused as JVB does.
    */
   relay?: { enabled: boolean; relayId: string; listenIp: string };
+  /** Per-client limits (`octobridge.limits.*`); absent: none. */
+  limits?: BridgeLimits;
+}
+
+/** The limits a bridge enforces on colibri2 and on the bridge channel (`octobridge.limits.*`, 0 = none). */
+export interface BridgeLimits extends Pick<BridgeLimitsConfig, 'maxConferences' | 'maxEndpoints' | 'channelMessagesPerSecond'> {
+  /** Told each time one bites. */
+  onLimit?: OnLimit;
 }
 
 /**
@@ -418,7 +428,11 @@ export class Conference extends EventEmitter<ConferenceEvents> {
     const media = structuredClone(e.media ?? []);
     const mediaEndpoint = await this.media.createEndpoint(e.id, { media, sctp });
     const log = this.#log.child({ endpoint: e.id });
-    const channel = new BridgeChannel(e.id, log);
+    const limits = this.#settings.limits;
+    const channel = new BridgeChannel(e.id, log, {
+      messagesPerSecond: limits?.channelMessagesPerSecond ?? 0,
+      ...(limits?.onLimit ? { onLimit: limits.onLimit } : {}),
+    });
     const endpoint = new Endpoint(
       {
         id: e.id,
@@ -435,13 +449,14 @@ export class Conference extends EventEmitter<ConferenceEvents> {
     if (sctp) channel.attachSctp(mediaEndpoint);
     channel.on('open', (kind) => this.#onChannelOpen(endpoint, kind));
     channel.on('activity', () => (endpoint.lastActivity = Date.now()));
+    const rejectedLog = new RateLimitedLog(log);
     channel.on('message', (m) => {
       try {
         this.#onChannelMessage(endpoint, m);
       } catch (err) {
         if (!(err instanceof ChannelMessageRejected)) throw err;
         this.rejectedMessages += 1;
-        log.warn({ colibriClass: m.colibriClass, reason: err.message }, 'bridge channel message rejected');
+        rejectedLog.warn({ colibriClass: m.colibriClass, reason: err.message }, 'bridge channel message rejected');
       }
     });
     mediaEndpoint.on('bandwidthEstimate', (bps) => this.allocator.bandwidthChanged(e.id, bps));

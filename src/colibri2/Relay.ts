@@ -13,6 +13,10 @@
  *   the same way for the sources behind the relay, from its own receivers' wants. Audio always crosses.
  * - Only local sources go out on a relay: a source that came over one is never sent over another (one hop, as
  *   JVB's full mesh never forwards packets from a relay of a mesh to a relay of the same mesh).
+ * - **Worker death** (of either bridge's relay transport, {@link MediaRelay.relocate}): every consumer on both sides
+ *   of the relay is new, so the allocation forgets what it had announced and applied for them; when the channel
+ *   comes back (a restarted association), each bridge says again what it wants and what it sends, as messages in
+ *   flight were lost with the old association.
  */
 import type { ConferenceAllocator, ReceiverSink } from '../allocation/ConferenceAllocator.ts';
 import * as msg from '../channel/messages.ts';
@@ -91,9 +95,20 @@ export class Relay {
     ctx.allocator.addEndpoint(key, sink, -1, { speaker: false });
     ctx.allocator.setConstraints(key, { lastN: -1, defaultConstraints: { maxHeight: 0 }, constraints: {} });
     media.on('message', (text) => this.#onMessage(text));
+    media.on('relocated', () => {
+      // Its worker died: every relay consumer is created again (announced and resumed anew) ...
+      ctx.allocator.resetReceiver(key);
+      // ... and so is every local consumer of what arrives on it.
+      for (const remote of this.#remote.values()) for (const source of remote.sources.keys()) ctx.allocator.resetSource(source);
+    });
+    let opened = false;
     media.on('open', () => {
-      // A (re)connected channel: say again what we want (JVB re-sends constraints on reconnect).
+      // A (re)connected channel: say again what we want (JVB re-sends constraints on reconnect) ...
       for (const [source, maxHeight] of this.#asked) this.#send(msg.addReceiver(ctx.localRelayId, source, { maxHeight, maxFrameRate: -1 }));
+      // ... and, when it came back (one of the two bridges re-created its relay transport after a worker death and
+      // the association restarted), what we send: messages in flight when it went away are lost with it.
+      if (opened) this.#announce(media.forwardedSources());
+      opened = true;
     });
   }
 
@@ -161,9 +176,18 @@ export class Relay {
 
   /** A local source is now sent over the relay: announce its relay SSRCs; the allocation may resume it. */
   onLocalSourceForwarded(mapped: MappedSource): void {
-    if (mapped.kind === 'audio') this.#send(msg.audioSourcesMap([{ source: mapped.source, owner: mapped.owner, ssrc: mapped.ssrc }]));
-    else this.#send(msg.videoSourcesMap([{ source: mapped.source, owner: mapped.owner, ssrc: mapped.ssrc, rtx: mapped.rtx ?? -1, videoType: mapped.videoType ?? 'CAMERA' }]));
+    this.#announce([mapped]);
     this.#ctx.allocator.sourceReady(relayReceiverKey(this.id), mapped.source);
+  }
+
+  /** Send the source maps of local sources sent over the relay (`AudioSourcesMap`/`VideoSourcesMap`). */
+  #announce(mapped: readonly MappedSource[]): void {
+    const audio = mapped.filter((m) => m.kind === 'audio');
+    const video = mapped.filter((m) => m.kind === 'video');
+    if (audio.length > 0) this.#send(msg.audioSourcesMap(audio.map((m) => ({ source: m.source, owner: m.owner, ssrc: m.ssrc }))));
+    if (video.length > 0) {
+      this.#send(msg.videoSourcesMap(video.map((m) => ({ source: m.source, owner: m.owner, ssrc: m.ssrc, rtx: m.rtx ?? -1, videoType: m.videoType ?? 'CAMERA' }))));
+    }
   }
 
   /**

@@ -151,7 +151,9 @@ describe('defaults', () => {
     expect(c.media).toMatchObject({ udpPort: 10000, listenIp: '0.0.0.0', advertiseIps: [], iceTcp: { enabled: false, port: 4443 }, endpointExpireMs: 60_000 });
     expect(c.ice).toEqual({ advertisePrivateCandidates: true, stunServers: [], staticMappings: [] });
     expect(c.http).toEqual({ publicHost: '0.0.0.0', publicPort: 9090, privateHost: '127.0.0.1', privatePort: 8080 });
-    expect(c.rest).toEqual({ colibri: false, health: true, version: true, drain: true, shutdown: false, prometheus: true, debug: true });
+    expect(c.rest).toEqual({ colibri: false, health: true, version: true, drain: true, shutdown: false, prometheus: true, debug: false });
+    expect(c.focus.allowedOrigins).toEqual([]);
+    expect(c.limits).toEqual({ joinsPerAddressPerMinute: 60, maxConferences: 2000, maxEndpoints: 4000, sourceUpdatesPerSecond: 5, channelMessagesPerSecond: 50 });
     expect(c.websockets).toEqual({ enabled: true, serverId: 'default-id', domains: [], tls: false });
     expect(c.statsIntervalMs).toBe(5000);
     expect(c.xmpp).toEqual({ connections: [], presenceIntervalMs: 5000 });
@@ -162,7 +164,7 @@ describe('defaults', () => {
     expect(c.region).toBeUndefined();
     expect(c.relayId).toBeUndefined();
     expect(c.sctp.enabled).toBe(true);
-    expect(c.focus).toEqual({ enabled: true, videoCodecs: ['VP8'], cascade: [] });
+    expect(c.focus).toEqual({ enabled: true, videoCodecs: ['VP8'], cascade: [], allowedOrigins: [] });
     expect(c.log.level).toBe('info');
     expect(c.source).toEqual({ file: undefined, notes: [] });
   });
@@ -389,7 +391,31 @@ describe('HOCON file', () => {
     expect(c.relay).toEqual({ enabled: true, region: 'ap-south', relayId: 'relay-1' });
     expect(c.bridgeId).toBe('bridge-9');
     expect(c.log.level).toBe('warn');
-    expect(c.focus).toEqual({ enabled: false, videoCodecs: ['VP9', 'VP8'], cascade: [] });
+    expect(c.focus).toEqual({ enabled: false, videoCodecs: ['VP9', 'VP8'], cascade: [], allowedOrigins: [] });
+  });
+
+  it('reads the limits and the focus origins (octobridge.limits, octobridge.focus.allowed-origins, and their variables)', async () => {
+    const c = await fromFile(
+      'octobridge.limits { joins-per-address = 10, max-conferences = 3, max-endpoints = 0, source-updates-per-second = 0.5, channel-messages-per-second = 100 }\n' +
+        'octobridge.focus.allowed-origins = ["https://meet.example.com", "http://localhost:8000/"]',
+    );
+    expect(c.limits).toEqual({ joinsPerAddressPerMinute: 10, maxConferences: 3, maxEndpoints: 0, sourceUpdatesPerSecond: 0.5, channelMessagesPerSecond: 100 });
+    expect(c.focus.allowedOrigins).toEqual(['https://meet.example.com', 'http://localhost:8000']);
+    const env = buildConfig({
+      OCTOBRIDGE_JOINS_PER_ADDRESS: '0',
+      OCTOBRIDGE_MAX_CONFERENCES: '7',
+      OCTOBRIDGE_MAX_ENDPOINTS: '9',
+      OCTOBRIDGE_SOURCE_UPDATES_PER_SECOND: '2',
+      OCTOBRIDGE_CHANNEL_MESSAGES_PER_SECOND: '0',
+      OCTOBRIDGE_FOCUS_ALLOWED_ORIGINS: '*',
+      OCTOBRIDGE_REST_DEBUG: 'true',
+    });
+    expect(env.limits).toEqual({ joinsPerAddressPerMinute: 0, maxConferences: 7, maxEndpoints: 9, sourceUpdatesPerSecond: 2, channelMessagesPerSecond: 0 });
+    expect(env.focus.allowedOrigins).toEqual(['*']);
+    expect(env.rest.debug).toBe(true);
+    expect(await keyOfAsync(fromFile('octobridge.focus.allowed-origins = ["https://x.example/path"]'))).toBe('octobridge.focus.allowed-origins');
+    expect(await keyOfAsync(fromFile('octobridge.limits.max-endpoints = -1'))).toBe('octobridge.limits.max-endpoints');
+    expect(await keyOfAsync(fromFile('octobridge.limits.typo = 1'))).toBe('octobridge.limits.typo');
   });
 
   it('reads the standalone cascade (octobridge.focus.cascade / OCTOBRIDGE_CASCADE) and needs relays for it', async () => {

@@ -21,6 +21,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import parseHocon from '@pushcorn/hocon-parser';
 import { DEFAULT_ALLOCATION_CONFIG, type AllocationConfig } from '../allocation/settings.ts';
+import { DEFAULT_LIMITS, type BridgeLimitsConfig } from '../limits/limits.ts';
 
 /** Thrown by {@link loadConfig} for an invalid value; `key` is the HOCON path, the env var or the file. */
 export class ConfigError extends Error {
@@ -187,7 +188,18 @@ export interface Config {
      * colibri2 over their REST API (`videobridge.apis.rest.enabled` on them); needs relays on here.
      */
     cascade: CascadeBridgeConfig[];
+    /**
+     * `octobridge.focus.allowed-origins` / `OCTOBRIDGE_FOCUS_ALLOWED_ORIGINS`: the `Origin`s a browser may open
+     * `/focus/<room>` from (`scheme://host[:port]`, or `*` for any). Empty (the default): only the origin the page
+     * itself is served from (the request's `Host`). A request without `Origin` (not a browser) is accepted.
+     */
+    allowedOrigins: string[];
   };
+  /**
+   * `octobridge.limits.*`: what one client can cost. 0 turns a limit off. When one bites, the excess is refused or
+   * dropped and `octobridge_limit_exceeded_total{limit}` counts it.
+   */
+  limits: BridgeLimitsConfig;
   log: { level: string };
   /** Brewery connections to Jicofo's XMPP server(s) (`videobridge.apis.xmpp-client`); none = standalone only. */
   xmpp: {
@@ -258,11 +270,13 @@ function defaults(): Config {
     ice: { advertisePrivateCandidates: true, stunServers: [], staticMappings: [] },
     // JVB's public server is off (port -1); octobridge's serves the page, the focus and colibri-ws.
     http: { publicHost: '0.0.0.0', publicPort: 9090, privateHost: '127.0.0.1', privatePort: 8080 },
-    rest: { colibri: false, health: true, version: true, drain: true, shutdown: false, prometheus: true, debug: true },
+    // Debug routes (fault injection) only when asked for: `rest.debug.enabled` / OCTOBRIDGE_REST_DEBUG.
+    rest: { colibri: false, health: true, version: true, drain: true, shutdown: false, prometheus: true, debug: false },
     // JVB: websockets off; octobridge: on, for the standalone page's `channel=ws`.
     websockets: { enabled: true, serverId: 'default-id', domains: [], tls: false },
     sctp: { enabled: true },
-    focus: { enabled: true, videoCodecs: ['VP8'], cascade: [] },
+    focus: { enabled: true, videoCodecs: ['VP8'], cascade: [], allowedOrigins: [] },
+    limits: { ...DEFAULT_LIMITS },
     log: { level: 'info' },
     xmpp: { connections: [], presenceIntervalMs: 5 * SECOND },
     statsIntervalMs: 5 * SECOND,
@@ -409,6 +423,22 @@ const videoCodecs: Conv<Config['focus']['videoCodecs']> = (key, v) => {
   return codecs as Config['focus']['videoCodecs'];
 };
 
+/** `octobridge.focus.allowed-origins`: `*`, or origins `scheme://host[:port]` (normalised as WHATWG URL origins). */
+const originList: Conv<string[]> = (key, v) =>
+  strList(key, v).map((o) => {
+    if (o === '*') return o;
+    let url: URL;
+    try {
+      url = new URL(o);
+    } catch {
+      throw new ConfigError(key, `'${o}' is not an origin (scheme://host[:port])`);
+    }
+    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.pathname !== '/' || url.search || url.hash || url.username) {
+      throw new ConfigError(key, `'${o}' is not an origin (scheme://host[:port])`);
+    }
+    return url.origin;
+  });
+
 const PINO_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 const bridgeIdConv: Conv<string> = (key, v) => {
   const s = str(key, v);
@@ -455,6 +485,12 @@ const OCTOBRIDGE_KEYS = new Set([
   'focus.enabled',
   'focus.video-codecs',
   'focus.cascade',
+  'focus.allowed-origins',
+  'limits.joins-per-address',
+  'limits.max-conferences',
+  'limits.max-endpoints',
+  'limits.source-updates-per-second',
+  'limits.channel-messages-per-second',
   'media.worker-bin',
   'media.workers',
   'media.conference-worker-consumers',
@@ -669,6 +705,12 @@ function applyFile(c: Config, root: Tree, st: Layering): void {
   at('octobridge.focus.enabled', bool, (v) => (c.focus.enabled = v));
   at('octobridge.focus.video-codecs', videoCodecs, (v) => (c.focus.videoCodecs = v));
   at('octobridge.focus.cascade', cascadeBridges, (v) => (c.focus.cascade = v));
+  at('octobridge.focus.allowed-origins', originList, (v) => (c.focus.allowedOrigins = v));
+  at('octobridge.limits.joins-per-address', int(0, 1_000_000), (v) => (c.limits.joinsPerAddressPerMinute = v));
+  at('octobridge.limits.max-conferences', int(0, 10_000_000), (v) => (c.limits.maxConferences = v));
+  at('octobridge.limits.max-endpoints', int(0, 10_000_000), (v) => (c.limits.maxEndpoints = v));
+  at('octobridge.limits.source-updates-per-second', num(0, 10_000), (v) => (c.limits.sourceUpdatesPerSecond = v));
+  at('octobridge.limits.channel-messages-per-second', num(0, 1_000_000), (v) => (c.limits.channelMessagesPerSecond = v));
   at('octobridge.media.worker-bin', nonEmpty, (v) => (c.media.workerBin = path.resolve(st.fileDir, v)));
   at('octobridge.media.workers', int(1, 256), (v) => (c.media.numWorkers = v));
   at('octobridge.media.conference-worker-consumers', int(1, 1_000_000), (v) => (c.media.conferenceWorkerConsumers = v));
@@ -1038,6 +1080,13 @@ function applyEnv(c: Config, env: NodeJS.ProcessEnv, st: Layering): void {
   at('ENABLE_SCTP', bool, (v) => (c.sctp.enabled = v));
   at('OCTOBRIDGE_FOCUS', bool, (v) => (c.focus.enabled = v));
   at('OCTOBRIDGE_VIDEO_CODECS', videoCodecs, (v) => (c.focus.videoCodecs = v));
+  at('OCTOBRIDGE_FOCUS_ALLOWED_ORIGINS', originList, (v) => (c.focus.allowedOrigins = v));
+  at('OCTOBRIDGE_REST_DEBUG', bool, (v) => (c.rest.debug = v));
+  at('OCTOBRIDGE_JOINS_PER_ADDRESS', int(0, 1_000_000), (v) => (c.limits.joinsPerAddressPerMinute = v));
+  at('OCTOBRIDGE_MAX_CONFERENCES', int(0, 10_000_000), (v) => (c.limits.maxConferences = v));
+  at('OCTOBRIDGE_MAX_ENDPOINTS', int(0, 10_000_000), (v) => (c.limits.maxEndpoints = v));
+  at('OCTOBRIDGE_SOURCE_UPDATES_PER_SECOND', num(0, 10_000), (v) => (c.limits.sourceUpdatesPerSecond = v));
+  at('OCTOBRIDGE_CHANNEL_MESSAGES_PER_SECOND', num(0, 1_000_000), (v) => (c.limits.channelMessagesPerSecond = v));
   at('OCTOBRIDGE_CASCADE', (k, v) => {
     try {
       return cascadeBridges(k, JSON.parse(str(k, v)));

@@ -12,12 +12,22 @@
  * relay exactly as Jicofo links them (relays.ts: create on both, hand each answer to the other, keep the
  * participants behind each relay up to date, expire a bridge's relays and conference when its last participant
  * leaves).
+ *
+ * **The socket is public** (any page a user visits can open it): the upgrade checks the `Origin` (the page's own
+ * origin, or `allowedOrigins`) and the joins per client address; each socket's messages are rate-limited, source
+ * updates are coalesced (at most one in flight and one waiting per participant), a message that fails costs only
+ * itself, and a participant that leaves at any point of its join is released on the bridge at once (after its
+ * allocation, if one is on its way).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { Colibri2Error } from '../colibri2/errors.ts';
+import type { OnLimit } from '../limits/limits.ts';
+import { RateLimitedLog } from '../limits/RateLimitedLog.ts';
+import { KeyedRateLimiter, TokenBucket } from '../limits/TokenBucket.ts';
+import { rejectUpgrade, safeDecode } from '../http/requestTarget.ts';
 import { SerialQueue } from '../colibri2/SerialQueue.ts';
 import { CAPABILITY_SOURCE_NAMES, CAPABILITY_SSRC_REWRITING, type EndpointModify, type Media, type MediaSource } from '../colibri2/types.ts';
 
@@ -42,8 +52,8 @@ import type { Logger } from '../logger.ts';
 import { offerMedia } from './codecs.ts';
 import { buildSessionInitiate, jingleSources, sessionAcceptToColibri2 } from './jingle.ts';
 import { expireRelayRequest, linkByRelay, updateRelayEndpointsRequest } from './relays.ts';
-import { parsePageMessage } from './pageMessages.ts';
-import type { FocusMessage, Participant } from './protocol.ts';
+import { MAX_PAGE_MESSAGE_BYTES, parsePageMessage } from './pageMessages.ts';
+import type { FocusMessage, JingleSession, PageMessage, Participant } from './protocol.ts';
 
 /** Path prefix of the focus signalling socket. */
 export const FOCUS_WS_PREFIX = '/focus/';
@@ -69,7 +79,27 @@ export interface FocusOptions {
   mucDomain?: string;
   /** Bridge-side expiries and relocations (in-process bridges only). */
   events?: BridgeEvents;
+  /**
+   * Origins a browser may open the socket from (`scheme://host[:port]`, `*` = any); empty or absent: only the
+   * origin of the request's `Host` (the page's own). Requests without `Origin` (not browsers) are accepted.
+   */
+  allowedOrigins?: readonly string[];
+  /** Per-client limits (`octobridge.limits.*`, 0 = off); absent: none. */
+  limits?: FocusLimits;
 }
+
+/** The focus's share of `octobridge.limits`. */
+export interface FocusLimits {
+  /** Socket upgrades (joins) per client address per minute. */
+  joinsPerAddressPerMinute: number;
+  /** Source updates / session-accepts applied per participant per second (burst 2 s' worth). */
+  sourceUpdatesPerSecond: number;
+  /** Told each time one bites. */
+  onLimit?: OnLimit;
+}
+
+/** Messages per second one focus socket may send (burst: two seconds' worth); the excess is dropped. */
+const FOCUS_MESSAGES_PER_SECOND = 20;
 
 interface Member {
   id: string;
@@ -81,6 +111,13 @@ interface Member {
   allocated: boolean;
   /** Its sources, as last signalled (for the relays of other bridges). */
   sources?: MediaSource[];
+  /** Jingle updates not yet sent to the bridge: the latest session-accept and the latest source-update. */
+  pending: { accept?: JingleSession; sources?: JingleSession };
+  /** An update is on its way to the bridge (the next waits for it). */
+  updating: boolean;
+  /** Its source-update budget. */
+  updateBucket: TokenBucket;
+  updateTimer?: NodeJS.Timeout;
 }
 
 /** The room's conference on one bridge. */
@@ -112,10 +149,21 @@ export class Focus {
   readonly #media: Media[];
   readonly #mucDomain: string;
   readonly #rooms = new Map<string, Room>();
-  readonly #wss = new WebSocketServer({ noServer: true, maxPayload: 256 * 1024 });
+  readonly #wss = new WebSocketServer({ noServer: true, maxPayload: MAX_PAGE_MESSAGE_BYTES });
+  readonly #limitedLog: RateLimitedLog;
+  readonly #allowedOrigins: readonly string[];
+  readonly #joins: KeyedRateLimiter;
+  readonly #sourceUpdatesPerSecond: number;
+  readonly #onLimit: OnLimit;
 
   constructor(bridge: Colibri2Client, opts: FocusOptions, log: Logger) {
     const c = opts.cascade;
+    this.#limitedLog = new RateLimitedLog(log);
+    this.#allowedOrigins = opts.allowedOrigins ?? [];
+    const joins = opts.limits?.joinsPerAddressPerMinute ?? 0;
+    this.#joins = new KeyedRateLimiter(joins / 60, joins);
+    this.#sourceUpdatesPerSecond = opts.limits?.sourceUpdatesPerSecond ?? 0;
+    this.#onLimit = opts.limits?.onLimit ?? (() => undefined);
     this.#bridges = [{ relayId: c?.relayId ?? 'local', region: c?.region ?? '', client: bridge }, ...(c?.others ?? [])];
     this.#log = log;
     this.#media = offerMedia(opts.videoCodecs);
@@ -141,61 +189,156 @@ export class Focus {
     return (url ?? '').startsWith(FOCUS_WS_PREFIX);
   }
 
-  /** Upgrade `/focus/<room>`: 400 for a bad room name. */
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const room = decodeURIComponent(url.pathname.slice(FOCUS_WS_PREFIX.length));
-    if (!ROOM_NAME.test(room)) {
-      const body = 'invalid room name';
-      socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
-      return;
+  /**
+   * Upgrade `/focus/<room>` (`pathname` as parsed by the server, still percent-encoded): 400 for a bad room name,
+   * 403 for a foreign `Origin`, 429 when the client address is over its joins per minute.
+   */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, pathname: string): void {
+    const room = safeDecode(pathname.slice(FOCUS_WS_PREFIX.length));
+    if (room === undefined || !ROOM_NAME.test(room)) return rejectUpgrade(socket, 400, 'invalid room name');
+    if (!this.#originAllowed(req)) {
+      this.#limitedLog.warn({ origin: String(req.headers.origin) }, 'focus socket from a foreign origin refused');
+      return rejectUpgrade(socket, 403, 'origin not allowed');
+    }
+    if (!this.#joins.take(req.socket.remoteAddress ?? '')) {
+      this.#onLimit('joins_per_address');
+      this.#limitedLog.warn({ address: req.socket.remoteAddress }, 'joins over the per-address limit refused');
+      return rejectUpgrade(socket, 429, 'too many joins from this address');
     }
     this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, room.toLowerCase()));
+  }
+
+  /** `Origin` absent (not a browser), the page's own (same host as `Host`), or in the allow-list. */
+  #originAllowed(req: IncomingMessage): boolean {
+    const origin = req.headers.origin;
+    if (origin === undefined) return true;
+    if (this.#allowedOrigins.includes('*')) return true;
+    let parsed: URL;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      return false;
+    }
+    if (this.#allowedOrigins.length > 0) return this.#allowedOrigins.includes(parsed.origin);
+    const host = req.headers.host;
+    return host !== undefined && (parsed.protocol === 'http:' || parsed.protocol === 'https:') && parsed.host === host.toLowerCase();
   }
 
   #accept(ws: WebSocket, roomName: string): void {
     let member: Member | undefined;
     let room: Room | undefined;
+    const bucket = new TokenBucket(FOCUS_MESSAGES_PER_SECOND, 2 * FOCUS_MESSAGES_PER_SECOND);
     ws.on('message', (data, isBinary) => {
-      const parsed = isBinary ? ({ ok: false, error: 'binary frame' } as const) : parsePageMessage(data.toString());
-      if (!parsed.ok) {
-        this.#log.warn({ room: roomName, endpoint: member?.id, error: parsed.error }, 'bad focus message');
-        ws.send(JSON.stringify({ type: 'error', message: parsed.error } satisfies FocusMessage));
+      if (!bucket.take()) {
+        this.#onLimit('focus_messages');
+        this.#limitedLog.warn({ room: roomName, endpoint: member?.id }, 'focus messages over the rate limit dropped');
         return;
       }
-      const m = parsed.message;
-      if (m.type === 'join') {
-        if (member) return;
-        room = this.#room(roomName);
-        const id = randomBytes(4).toString('hex');
-        const displayName = m.displayName || `Guest-${randomBytes(2).toString('hex')}`;
-        const statsId = `${displayName.replace(/[^A-Za-z0-9]/g, '').slice(0, 16) || 'Guest'}-${id.slice(0, 3)}`;
-        member = { id, displayName, statsId, ws, bridge: this.#bridgeFor(m.region), allocated: false };
-        this.#join(room, member);
-        return;
+      try {
+        const m = this.#parse(ws, roomName, member, data, isBinary);
+        if (!m) return;
+        if (m.type === 'join') {
+          if (member) return;
+          room = this.#room(roomName);
+          member = this.#newMember(m, ws);
+          this.#join(room, member);
+          return;
+        }
+        if (!member || !room) {
+          ws.send(JSON.stringify({ type: 'error', message: 'join first' } satisfies FocusMessage));
+          return;
+        }
+        if (m.type === 'session-terminate') {
+          this.#terminate(room, member, m.restart);
+          return;
+        }
+        this.#queueUpdate(room, member, m);
+      } catch (err) {
+        this.#limitedLog.error({ room: roomName, endpoint: member?.id, error: err instanceof Error ? err.message : String(err) }, 'focus message failed');
       }
-      if (!member || !room) {
-        ws.send(JSON.stringify({ type: 'error', message: 'join first' } satisfies FocusMessage));
-        return;
-      }
-      const r = room;
-      const who = member;
-      const update: EndpointModify =
-        m.type === 'session-accept' ? sessionAcceptToColibri2(m.jingle, who.id) : { id: who.id, sources: jingleSources(m.jingle, who.id) };
-      r.queue
-        .run(async () => {
-          await who.bridge.client.conferenceModify({ meetingId: r.meetingId, endpoints: [update] });
-          if (update.sources) {
-            who.sources = update.sources;
-            await this.#updateBehindRelays(r, who, { id: who.id, sources: update.sources });
-          }
-        })
-        .catch((err: unknown) => this.#fail(who, `${m.type} refused by the bridge`, err));
     });
     ws.on('close', () => {
       if (room && member) this.#leave(room, member, true);
     });
     ws.on('error', (err) => this.#log.debug({ err }, 'focus socket error'));
+  }
+
+  /** A page message, or undefined after answering an error for a bad one. */
+  #parse(ws: WebSocket, roomName: string, member: Member | undefined, data: RawData, isBinary: boolean): PageMessage | undefined {
+    const parsed = isBinary ? ({ ok: false, error: 'binary frame' } as const) : parsePageMessage(rawText(data));
+    if (parsed.ok) return parsed.message;
+    this.#limitedLog.warn({ room: roomName, endpoint: member?.id, error: parsed.error }, 'bad focus message');
+    ws.send(JSON.stringify({ type: 'error', message: parsed.error } satisfies FocusMessage));
+    return undefined;
+  }
+
+  #newMember(m: Extract<PageMessage, { type: 'join' }>, ws: WebSocket): Member {
+    const id = randomBytes(4).toString('hex');
+    const displayName = m.displayName || `Guest-${randomBytes(2).toString('hex')}`;
+    const statsId = `${displayName.replace(/[^A-Za-z0-9]/g, '').slice(0, 16) || 'Guest'}-${id.slice(0, 3)}`;
+    const rate = this.#sourceUpdatesPerSecond;
+    return {
+      id,
+      displayName,
+      statsId,
+      ws,
+      bridge: this.#bridgeFor(m.region),
+      allocated: false,
+      pending: {},
+      updating: false,
+      updateBucket: new TokenBucket(rate, Math.max(1, 2 * rate)),
+    };
+  }
+
+  /**
+   * A session-accept or source-update: kept as the latest of its kind (an older one still waiting is superseded and
+   * counted) and sent when the previous update is done and the participant's budget allows.
+   */
+  #queueUpdate(room: Room, member: Member, m: Extract<PageMessage, { type: 'session-accept' | 'source-update' }>): void {
+    const p = member.pending;
+    if (m.type === 'session-accept') {
+      // A session-accept carries the sources too: a waiting source-update is older than it.
+      if (p.accept || p.sources) this.#onLimit('source_updates');
+      member.pending = { accept: m.jingle };
+    } else {
+      if (p.sources) this.#onLimit('source_updates');
+      p.sources = m.jingle;
+    }
+    this.#flushUpdates(room, member);
+  }
+
+  #flushUpdates(room: Room, member: Member): void {
+    const { accept, sources } = member.pending;
+    if (member.updating || member.updateTimer || (!accept && !sources)) return;
+    const wait = member.updateBucket.waitMs();
+    if (wait > 0) {
+      member.updateTimer = setTimeout(() => {
+        member.updateTimer = undefined;
+        this.#flushUpdates(room, member);
+      }, wait);
+      member.updateTimer.unref();
+      return;
+    }
+    member.updateBucket.take();
+    member.pending = {};
+    member.updating = true;
+    const update: EndpointModify = accept ? sessionAcceptToColibri2(accept, member.id) : { id: member.id };
+    if (sources) update.sources = jingleSources(sources, member.id);
+    const what = accept ? 'session-accept' : 'source-update';
+    room.queue
+      .run(async () => {
+        if (room.members.get(member.id) !== member) return;
+        await member.bridge.client.conferenceModify({ meetingId: room.meetingId, endpoints: [update] });
+        if (update.sources) {
+          member.sources = update.sources;
+          await this.#updateBehindRelays(room, member, { id: member.id, sources: update.sources });
+        }
+      })
+      .catch((err: unknown) => this.#fail(member, `${what} refused by the bridge`, err))
+      .finally(() => {
+        member.updating = false;
+        if (room.members.get(member.id) === member) this.#flushUpdates(room, member);
+      });
   }
 
   #room(name: string): Room {
@@ -256,6 +399,8 @@ export class Focus {
     conference.created = true;
     conference.feedback ??= response.sources;
     member.allocated = true;
+    // Left while the bridge allocated: the release queued behind this expires it.
+    if (room.members.get(member.id) !== member) return;
     this.#send(member, { type: 'session-initiate', jingle: buildSessionInitiate(response, member.id, this.#media) });
     await this.#link(room, member);
   }
@@ -335,34 +480,66 @@ export class Focus {
       .catch((err: unknown) => this.#fail(member, 'ICE restart failed', err));
   }
 
+  /**
+   * The page ended its session (lib-jitsi-meet `JingleSessionPC.terminate`), asking for a new one when its ICE
+   * failed (`IceFailedHandling`). As Jicofo does it (`JitsiMeetConferenceImpl.terminateSession`, reinvite): its
+   * endpoint is expired on the bridge (and behind the relays), then, for a restart, allocated again, which gives
+   * it a new transport on a live worker and the page a new session-initiate. Updates still waiting for the old
+   * session are dropped.
+   */
+  #terminate(room: Room, member: Member, restart: boolean): void {
+    clearTimeout(member.updateTimer);
+    member.updateTimer = undefined;
+    member.pending = {};
+    room.queue
+      .run(async () => {
+        if (room.members.get(member.id) !== member || !member.allocated) return;
+        member.allocated = false;
+        await member.bridge.client.conferenceModify({ meetingId: room.meetingId, endpoints: [{ id: member.id, expire: true }] }).catch((err: unknown) => {
+          if (!(err instanceof Colibri2Error && err.reason === 'conference_not_found')) throw err;
+        });
+        await this.#updateBehindRelays(room, member, { id: member.id, expire: true });
+        this.#log.info({ room: room.name, endpoint: member.id, restart }, 'session terminated by the participant');
+        if (restart) await this.#allocate(room, member);
+      })
+      .catch((err: unknown) => this.#fail(member, restart ? 'session restart failed' : 'session-terminate failed', err));
+  }
+
+  /**
+   * A participant left (its socket closed, or the bridge expired it). Released at once: when its allocation is
+   * still on its way, the release is queued behind it (the room's queue is serial), so whatever the bridge made for
+   * it is expired as soon as it exists; its relays' other ends and, when it was the last on its bridge, the
+   * bridge's conference and relays go too.
+   */
   #leave(room: Room, member: Member, expire: boolean): void {
     if (room.members.get(member.id) !== member) return;
     room.members.delete(member.id);
+    clearTimeout(member.updateTimer);
+    member.pending = {};
     this.#log.info({ room: room.name, endpoint: member.id }, 'participant left');
     for (const other of room.members.values()) this.#send(other, { type: 'participant-left', id: member.id });
-    if (member.allocated) {
-      room.queue
-        .run(async () => {
-          // The other bridges must hear of the leave even when the member's bridge lost the conference (restarted:
-          // nothing to expire) or cannot be reached.
-          if (expire) {
-            await member.bridge.client.conferenceModify({ meetingId: room.meetingId, endpoints: [{ id: member.id, expire: true }] }).catch((err: unknown) => {
-              if (!(err instanceof Colibri2Error && err.reason === 'conference_not_found')) this.#log.warn({ err, endpoint: member.id }, 'expire failed');
-            });
-          }
-          await this.#updateBehindRelays(room, member, { id: member.id, expire: true });
-          if (![...room.members.values()].some((m) => m.bridge === member.bridge)) await this.#unlink(room, member.bridge);
-        })
-        .catch((err: unknown) => {
-          if (!(err instanceof Colibri2Error && err.reason === 'conference_not_found')) this.#log.warn({ err }, 'expire failed');
-        });
-    }
+    room.queue
+      .run(async () => {
+        if (!member.allocated) return; // the allocation saw it gone and made nothing
+        // The other bridges must hear of the leave even when the member's bridge lost the conference (restarted:
+        // nothing to expire) or cannot be reached.
+        if (expire) {
+          await member.bridge.client.conferenceModify({ meetingId: room.meetingId, endpoints: [{ id: member.id, expire: true }] }).catch((err: unknown) => {
+            if (!(err instanceof Colibri2Error && err.reason === 'conference_not_found')) this.#limitedLog.warn({ endpoint: member.id, error: String(err) }, 'expire failed');
+          });
+        }
+        await this.#updateBehindRelays(room, member, { id: member.id, expire: true });
+        if (![...room.members.values()].some((m) => m.bridge === member.bridge && m.allocated)) await this.#unlink(room, member.bridge);
+      })
+      .catch((err: unknown) => {
+        if (!(err instanceof Colibri2Error && err.reason === 'conference_not_found')) this.#limitedLog.warn({ error: String(err) }, 'expire failed');
+      });
     if (room.members.size === 0) this.#rooms.delete(room.name);
   }
 
   #fail(member: Member, what: string, err: unknown): void {
     const text = err instanceof Error ? err.message : String(err);
-    this.#log.warn({ endpoint: member.id, error: text }, what);
+    this.#limitedLog.warn({ endpoint: member.id, error: text }, what);
     this.#send(member, { type: 'error', message: `${what}: ${text}` });
   }
 
@@ -375,4 +552,11 @@ export class Focus {
     for (const ws of this.#wss.clients) ws.close(1001, 'bridge shutting down');
     this.#wss.close();
   }
+}
+
+/** A text frame's bytes as a string (ws hands a Buffer, or fragments as Buffer[]). */
+function rawText(data: RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  if (data instanceof ArrayBuffer) return Buffer.from(data).toString('utf8');
+  return data.toString('utf8');
 }

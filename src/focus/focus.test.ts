@@ -106,6 +106,11 @@ describe('Jingle conversions', () => {
       error: 'jingle.contents[0].description.sources[0].ssrc must be an integer 0..4294967295',
     });
     expect(parsePageMessage(JSON.stringify({ type: 'join', displayName: 'x'.repeat(100) }))).toEqual({ ok: false, error: 'displayName is longer than 64' });
+    expect(parsePageMessage('{"type":"session-terminate","reason":"connectivity-error","restart":true}')).toEqual({
+      ok: true,
+      message: { type: 'session-terminate', reason: 'connectivity-error', restart: true },
+    });
+    expect(parsePageMessage('{"type":"session-terminate","restart":"yes"}')).toEqual({ ok: false, error: 'restart must be a boolean' });
   });
 });
 

@@ -128,6 +128,10 @@ export function parsePageMessage(text: string): { ok: true; message: PageMessage
       case 'session-accept':
       case 'source-update':
         return { ok: true, message: { type: o.type, jingle: jingle(o.jingle) } };
+      case 'session-terminate': {
+        if (o.restart !== undefined && typeof o.restart !== 'boolean') throw new Invalid('restart must be a boolean');
+        return { ok: true, message: { type: 'session-terminate', reason: str(o.reason ?? '', 'reason', 64), restart: o.restart === true } };
+      }
       default:
         return { ok: false, error: `unknown message type ${JSON.stringify(o.type)}` };
     }

@@ -80,4 +80,9 @@ export type PageMessage =
   /** The answer (lib-jitsi-meet `SDP.toJingle`): transport with `setup='active'` fingerprint, and sources. */
   | { type: 'session-accept'; jingle: JingleSession }
   /** Local sources changed (lib-jitsi-meet sends source-add / source-remove). */
-  | { type: 'source-update'; jingle: JingleSession };
+  | { type: 'source-update'; jingle: JingleSession }
+  /**
+   * The page ends its session (lib-jitsi-meet `JingleSessionPC.terminate`: `<session-terminate>` with `<reason>`);
+   * `restart`: it asks for a new one (`<bridge-session restart='true'>`, sent by `IceFailedHandling` when ICE failed).
+   */
+  | { type: 'session-terminate'; reason: string; restart: boolean };

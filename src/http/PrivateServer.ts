@@ -14,8 +14,9 @@
  * | `GET /metrics` | Prometheus text / OpenMetrics / JSON by `Accept` |
  * | `POST /colibri/v2/conferences`, `PATCH /colibri/v2/conferences/{meetingId}`, `GET …/{meetingId}/dominant-speaker-identification` | colibri2 as JSON (only when `apis.rest.enabled`, as JVB; colibri2Rest.ts) |
  *
- * A disabled module's routes are 404. A wrong method is 405, a bad body 400, each with a JSON
- * `{"error": ...}` body.
+ * A disabled module's routes are 404. A wrong method is 405, a bad body 400, a request target that does not
+ * parse 400, each with a JSON `{"error": ...}` body; a handler that fails answers 500 (logged once per cause)
+ * and the server goes on. `/debug/*` exists only with `rest.debug` on (off by default).
  */
 import http from 'node:http';
 import os from 'node:os';
@@ -24,7 +25,9 @@ import type { Logger } from '../logger.ts';
 import type { StatsSnapshot } from '../metrics/StatsCollector.ts';
 import { BodyTooLarge, readBody, sendJson } from './body.ts';
 import { handleColibri2Rest, isColibri2RestPath, type Colibri2RestBackend } from './colibri2Rest.ts';
+import { clip, RateLimitedLog } from '../limits/RateLimitedLog.ts';
 import { listen } from './listen.ts';
+import { parseRequestTarget, safeDecode } from './requestTarget.ts';
 import { sendError } from './PublicServer.ts';
 
 /** Which REST modules are on (`videobridge.rest.<name>.enabled`; JVB: all on but shutdown). */
@@ -144,12 +147,26 @@ export async function startPrivateServer(opts: PrivateServerOptions, log: Logger
     res.end(out.body);
   });
 
-  const server = http.createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname.replace(/\/+$/, '') || '/';
+  const limitedLog = new RateLimitedLog(log);
+  const failed = (err: unknown, req: http.IncomingMessage, res: http.ServerResponse): void => {
+    limitedLog.error({ method: req.method, target: req.url ?? '', error: err instanceof Error ? err.message : String(err) }, 'REST handler failed');
+    if (!res.headersSent) sendError(res, 500, 'internal error');
+    else res.destroy();
+  };
+  const handle = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    const target = parseRequestTarget(req.url);
+    if (!target) return sendError(res, 400, 'bad request target');
+    const path = target.pathname.replace(/\/+$/, '') || '/';
     const colibri = opts.colibri;
-    if (m.colibri && colibri && isColibri2RestPath(path)) return void handleColibri2Rest(colibri, req, res, path, log);
+    if (m.colibri && colibri && isColibri2RestPath(path)) {
+      return void handleColibri2Rest(colibri, req, res, path, log).catch((err: unknown) => failed(err, req, res));
+    }
     const outage = m.debug && opts.relayOutage ? RELAY_OUTAGE_PATH.exec(path) : null;
-    if (outage && opts.relayOutage) return void handleRelayOutage(opts.relayOutage, decodeURIComponent(outage[1] as string), req, res, log);
+    if (outage && opts.relayOutage) {
+      const relayId = safeDecode(outage[1] as string);
+      if (relayId === undefined) return sendError(res, 400, 'bad relay id');
+      return void handleRelayOutage(opts.relayOutage, relayId, target.searchParams, req, res, log).catch((err: unknown) => failed(err, req, res));
+    }
     const handlers = routes.get(path);
     if (!handlers) return sendError(res, 404, 'not found');
     const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET');
@@ -158,10 +175,14 @@ export async function startPrivateServer(opts: PrivateServerOptions, log: Logger
       res.setHeader('Allow', Object.keys(handlers).join(', '));
       return sendError(res, 405, `method ${req.method} not allowed`);
     }
-    Promise.resolve(handler(req, res)).catch((err: unknown) => {
-      log.error({ err, path }, 'REST handler failed');
-      if (!res.headersSent) sendError(res, 500, 'internal error');
-    });
+    Promise.resolve(handler(req, res)).catch((err: unknown) => failed(err, req, res));
+  };
+  const server = http.createServer((req, res) => {
+    try {
+      handle(req, res);
+    } catch (err) {
+      failed(err, req, res);
+    }
   });
   await listen(server, opts.port, opts.host);
   log.info({ address: server.address() }, 'private HTTP server listening');
@@ -172,21 +193,28 @@ export async function startPrivateServer(opts: PrivateServerOptions, log: Logger
  * `POST /debug/relays/{relayId}/outage?ms=N` (1..60000, default 5000): inject a relay outage (torture harness
  * `--drop-relay-at`). 200 `{"relays": n}`; 404 for an unknown relay; 400 for a bad `ms`; 405 for another method.
  */
-async function handleRelayOutage(inject: (relayId: string, ms: number) => Promise<number>, relayId: string, req: http.IncomingMessage, res: http.ServerResponse, log: Logger): Promise<void> {
+async function handleRelayOutage(
+  inject: (relayId: string, ms: number) => Promise<number>,
+  relayId: string,
+  query: URLSearchParams,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  log: Logger,
+): Promise<void> {
   if (req.method !== 'POST') {
     res.setHeader('Allow', 'POST');
     return sendError(res, 405, `method ${req.method} not allowed`);
   }
-  const text = new URL(req.url ?? '/', 'http://localhost').searchParams.get('ms') ?? '5000';
+  const text = query.get('ms') ?? '5000';
   const ms = Number(text);
   if (!Number.isInteger(ms) || ms < 1 || ms > 60_000) return sendError(res, 400, 'ms must be an integer in 1..60000');
   try {
     const relays = await inject(relayId, ms);
-    if (relays === 0) return sendError(res, 404, `no relay ${relayId}`);
+    if (relays === 0) return sendError(res, 404, 'no such relay');
     log.warn({ relayId, ms, relays }, 'relay outage injected over REST');
     sendJson(res, 200, { relays });
   } catch (err) {
-    log.error({ err, relayId }, 'relay outage failed');
+    log.error({ err, relayId: clip(relayId) }, 'relay outage failed');
     sendError(res, 500, 'internal error');
   }
 }

@@ -4,10 +4,13 @@
  * (`/focus/<room>`) and colibri-ws (`/colibri-ws/...`).
  */
 import http from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { ColibriWebSocketService } from '../channel/ColibriWebSocketService.ts';
 import { ROOM_NAME, type Focus } from '../focus/Focus.ts';
 import type { Logger } from '../logger.ts';
+import { RateLimitedLog } from '../limits/RateLimitedLog.ts';
 import { listen } from './listen.ts';
+import { parseRequestTarget, rejectUpgrade, safeDecode } from './requestTarget.ts';
 import { loadPageFiles, type StaticFile } from './staticPage.ts';
 
 /** Write a JSON error body with a 4xx/5xx status. */
@@ -30,36 +33,55 @@ export interface PublicServerOptions {
   colibriWs?: ColibriWebSocketService;
 }
 
-/** Start the server; resolves once listening. `port` 0 picks a free port (see `server.address()`). */
+/**
+ * Start the server; resolves once listening. `port` 0 picks a free port (see `server.address()`).
+ * Every request and upgrade is contained: a target that does not parse gets 400, a handler that throws gets 500
+ * (or its socket closed), logged once per cause with the method and a clipped target, and the server goes on.
+ */
 export async function startPublicServer(opts: PublicServerOptions, log: Logger): Promise<http.Server> {
   const files = opts.focus ? loadPageFiles() : new Map<string, StaticFile>();
   const index = files.get('/page/index.html');
-  const server = http.createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, 405, `method ${req.method} not allowed`);
+  const limitedLog = new RateLimitedLog(log);
+  const failed = (err: unknown, req: http.IncomingMessage, what: string): void =>
+    limitedLog.error({ method: req.method, target: req.url ?? '', error: err instanceof Error ? err.message : String(err) }, what);
+  const handle = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    const target = parseRequestTarget(req.url);
+    if (!target) return sendError(res, 400, 'bad request target');
+    if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, 405, 'method not allowed');
     const head = req.method === 'HEAD';
-    const file = files.get(url.pathname);
+    const file = files.get(target.pathname);
     if (file) return sendFile(res, file, head);
     if (!index) return sendError(res, 404, 'not found');
-    if (url.pathname === '/') return sendFile(res, index, head);
-    const segments = url.pathname.slice(1).split('/');
+    if (target.pathname === '/') return sendFile(res, index, head);
+    const segments = target.pathname.slice(1).split('/');
     if (segments.length === 1 || (segments.length === 2 && segments[1] === '')) {
-      let room: string;
-      try {
-        room = decodeURIComponent(segments[0] ?? '');
-      } catch {
-        return sendError(res, 400, 'invalid room name');
-      }
-      if (!ROOM_NAME.test(room)) return sendError(res, 400, 'invalid room name: use 1-64 letters, digits, _ . -');
+      const room = safeDecode(segments[0] ?? '');
+      if (room === undefined || !ROOM_NAME.test(room)) return sendError(res, 400, 'invalid room name: use 1-64 letters, digits, _ . -');
       return sendFile(res, index, head);
     }
     return sendError(res, 404, 'not found');
+  };
+  const server = http.createServer((req, res) => {
+    try {
+      handle(req, res);
+    } catch (err) {
+      failed(err, req, 'public request failed');
+      if (!res.headersSent) sendError(res, 500, 'internal error');
+      else res.destroy();
+    }
   });
-  server.on('upgrade', (req, socket, head) => {
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
-    if (opts.colibriWs?.handles(req.url)) return opts.colibriWs.handleUpgrade(req, socket, head);
-    if (opts.focus?.handles(req.url)) return opts.focus.handleUpgrade(req, socket, head);
-    socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+    try {
+      const target = parseRequestTarget(req.url);
+      if (!target) return rejectUpgrade(socket, 400, 'bad request target');
+      if (opts.colibriWs?.handles(target.pathname)) return opts.colibriWs.handleUpgrade(req, socket, head, target);
+      if (opts.focus?.handles(target.pathname)) return opts.focus.handleUpgrade(req, socket, head, target.pathname);
+      rejectUpgrade(socket, 404, 'not found');
+    } catch (err) {
+      failed(err, req, 'public upgrade failed');
+      rejectUpgrade(socket, 500, 'internal error');
+    }
   });
   await listen(server, opts.port, opts.host);
   log.info({ address: server.address() }, 'public HTTP server listening');

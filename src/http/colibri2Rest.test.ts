@@ -5,6 +5,8 @@
  * API is off (the default).
  */
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allocate, sessionAccept } from '../../test/fixtures/jicofo.ts';
 import { startTestBridge } from '../../test/helpers/bridge.ts';
@@ -148,6 +150,39 @@ describe('colibri2 REST: a conference over HTTP', () => {
     expect((await call('GET', '/nope', undefined, {})).status).toBe(404);
     const big = await call('POST', '', JSON.stringify({ 'meeting-id': 'x', pad: 'x'.repeat(MAX_COLIBRI2_BODY) }));
     expect(big.status).toBe(413);
+  });
+
+  it('a chunked body over 1 MiB (no Content-Length) gets a clean 413 the client reads, not a reset', async () => {
+    // A client that writes its whole body before it reads: 8 MiB of JSON whitespace in 64 KiB chunks.
+    const answer = await new Promise<{ text: string; error?: string }>((resolve) => {
+      const socket = net.connect(bridge.privatePort, '127.0.0.1');
+      let text = '';
+      socket.setEncoding('latin1');
+      socket.on('data', (d: string) => (text += d));
+      socket.on('error', (err) => resolve({ text, error: err.message }));
+      socket.on('end', () => resolve({ text }));
+      socket.on('connect', async () => {
+        try {
+          socket.write('POST /colibri/v2/conferences HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n');
+          const chunk = Buffer.alloc(64 * 1024, 0x20);
+          for (let i = 0; i < 128; i++) {
+            socket.write(`${chunk.length.toString(16)}\r\n`);
+            socket.write(chunk);
+            if (!socket.write('\r\n')) await once(socket, 'drain');
+          }
+          socket.write('0\r\n\r\n');
+        } catch {
+          // the 'error' listener reports it
+        }
+      });
+    });
+    expect(answer.error, 'no reset while the body is sent').toBeUndefined();
+    expect(answer.text).toMatch(/^HTTP\/1\.1 413 /);
+    expect(answer.text.toLowerCase()).toContain('connection: close');
+    const body = answer.text.slice(answer.text.indexOf('\r\n\r\n') + 4);
+    expect(JSON.parse(body)).toMatchObject({ error: expect.stringContaining(`${MAX_COLIBRI2_BODY}`) });
+    // The server goes on.
+    expect((await call('GET', '', undefined, {})).status).toBe(501);
   });
 
   it('PATCH {"expire": true} expires the conference; then PATCH is 404 (JVB checks the meeting first)', async () => {

@@ -160,6 +160,8 @@ async function serve(backend: Colibri2RestBackend, req: http.IncomingMessage, re
     text = await readBody(req, MAX_COLIBRI2_BODY);
   } catch (err) {
     if (err instanceof BodyTooLarge) return sendRestError(res, 413, err.message, undefined, { Connection: 'close' });
+    // The client went away in the middle of its body: nobody to answer, nothing failed here.
+    if (req.destroyed && !req.complete) return void log.debug({ path }, 'colibri2 REST request aborted by the client');
     throw err;
   }
   let json: unknown;

@@ -5,7 +5,20 @@
  */
 import type * as ms from 'mediasoup/types';
 import type { MediaType } from '../colibri2/types.ts';
+import { RetiringCounters } from './RetiringCounters.ts';
 import type { ForwardingDecision, MappedSource, VideoType } from './types.ts';
+
+/** One read of a consumer's outbound RTP stream: cumulative packets and lost (receiver reports), RTT ms (0: none). */
+export interface ConsumerCounts {
+  packets: number;
+  lost: number;
+  rttMs: number;
+}
+
+async function readConsumer(c: ms.Consumer): Promise<ConsumerCounts> {
+  const [s] = await c.getStats();
+  return { packets: s?.packetCount ?? 0, lost: Math.max(0, s?.packetsLost ?? 0), rttMs: s?.roundTripTime ?? 0 };
+}
 
 /** A source forwarded on the transport. */
 interface Forwarded {
@@ -26,6 +39,8 @@ export class Forwarder {
   readonly #forwarded = new Map<string, Forwarded>();
   /** The forwarding decision being applied per source (decisions apply in order). */
   readonly #applying = new Map<string, Promise<void>>();
+  /** Packets sent on every consumer this forwarder had, closed ones included. */
+  readonly #counts = new RetiringCounters<ms.Consumer, ConsumerCounts>(['packets', 'lost'], readConsumer);
 
   /**
    * Start forwarding `producer` as `source` on `transport` (mediasoup `transport.consume`, RTX when the other
@@ -53,6 +68,7 @@ export class Forwarder {
     this.#forwarded.set(source, { consumer, mapped });
     consumer.on('producerclose', () => {
       if (this.#forwarded.get(source)?.consumer === consumer) this.#forwarded.delete(source);
+      this.#counts.drop(consumer);
       consumer.close();
     });
     return mapped;
@@ -63,12 +79,28 @@ export class Forwarder {
     const f = this.#forwarded.get(source);
     if (!f) return;
     this.#forwarded.delete(source);
+    this.#counts.retire(f.consumer);
     f.consumer.close();
   }
 
-  /** Forget every consumer (their transport is gone). */
+  /** Forget every consumer (their transport is gone): their last counts read are kept. */
   clear(): void {
+    for (const f of this.#forwarded.values()) this.#counts.drop(f.consumer);
     this.#forwarded.clear();
+  }
+
+  /** Read every consumer one last time before the caller closes their transport (then {@link clear}). */
+  retireAll(): void {
+    for (const f of this.#forwarded.values()) this.#counts.retire(f.consumer);
+  }
+
+  /**
+   * RTP packets sent and lost (receivers' reports) over every consumer this forwarder had, closed
+   * ones included (never decreasing), and the live consumers' round-trip times (ms).
+   */
+  async counts(): Promise<{ packets: number; lost: number; rttMs: number[] }> {
+    const { total, current } = await this.#counts.sum(this.consumers());
+    return { packets: total.packets, lost: total.lost, rttMs: current.map((c) => c.rttMs).filter((r) => r > 0) };
   }
 
   /** Sources forwarded, with the SSRCs the other side receives them on. */

@@ -13,7 +13,8 @@
  * are produced again (same SSRCs) and everything is forwarded again; `relocated` tells the
  * signalling layer that those clients must connect to the new ICE/DTLS parameters. Endpoints on
  * other workers keep their transports and media throughout (they lose only what came from the
- * dead worker, until it is back).
+ * dead worker, until it is back). A relay on the dead worker gets a new transport on the same
+ * address and port, so the other bridge needs no signalling ({@link MediaRelay}).
  *
  * For the allocation it reports each video source's layers ({@link VideoLayerMonitor}) and the
  * dominant speaker: one mediasoup ActiveSpeakerObserver (the Volfin-Cohen algorithm JVB's
@@ -28,7 +29,8 @@ import type { Logger } from '../logger.ts';
 import type { MediaEngine, WorkerSlot } from './MediaEngine.ts';
 import type { Layer } from '../allocation/types.ts';
 import { MediaEndpoint } from './MediaEndpoint.ts';
-import { MediaRelay, type RelayTransportAddress } from './MediaRelay.ts';
+import { MediaRelay, type RelayListen, type RelayTransportAddress } from './MediaRelay.ts';
+import { createRelayTransport, liveWorker } from './relayTransport.ts';
 import { producerRtpParameters, rtpCapabilitiesOf, RtpMappingError } from './rtp.ts';
 import type { MappedSource, VideoType } from './types.ts';
 import { VideoLayerMonitor } from './VideoLayerMonitor.ts';
@@ -39,6 +41,9 @@ import { VideoLayerMonitor } from './VideoLayerMonitor.ts';
  * requests closer than 300 ms to its last keyframe anyway (EncoderRtcpFeedback).
  */
 export const KEYFRAME_MIN_INTERVAL_MS = 300;
+
+/** Attempts to move an endpoint off a dead worker (the worker it is moved to may die too). */
+const RELOCATE_ATTEMPTS = 3;
 
 /** Dominant-speaker decision interval, ms (mediasoup ActiveSpeakerObserver default). */
 const SPEAKER_INTERVAL_MS = 300;
@@ -106,7 +111,6 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
   /** The router whose ActiveSpeakerObserver watches every audio source. */
   #speaker?: Promise<{ slot: WorkerSlot; observer: ms.ActiveSpeakerObserver }>;
   readonly #queue = new SerialQueue();
-  readonly #onWorkerDied = (slot: WorkerSlot): void => void this.#queue.run(() => this.#recover(slot));
   #closed = false;
 
   constructor(id: string, engine: MediaEngine, log: Logger) {
@@ -116,7 +120,33 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
     this.#log = log;
     this.#layers = new VideoLayerMonitor(log);
     this.#layers.on('layers', (source, layers) => this.emit('videoLayers', source, layers));
-    engine.on('workerDied', this.#onWorkerDied);
+  }
+
+  /** The conference's endpoints whose transport is on a worker. */
+  endpointsOn(slot: WorkerSlot): number {
+    let n = 0;
+    for (const e of this.#endpoints.values()) if (e.slot === slot) n += 1;
+    return n;
+  }
+
+  /**
+   * @internal Called by the engine (one dispatch for every conference) when `dead` died: after
+   * the conference's earlier operations, and once a worker is alive (when every worker died at
+   * once, the first replacement), re-create what it had there ({@link #recover}). When no worker
+   * comes back the conference closes (and so expires) instead of keeping dead transports.
+   */
+  recoverFrom(dead: WorkerSlot): Promise<void> {
+    return this.#queue.run(async () => {
+      if (this.#closed) return;
+      try {
+        await this.#engine.untilWorkerAlive();
+      } catch (err) {
+        this.#log.error({ err }, 'no mediasoup worker to recover on: closing the conference');
+        this.close();
+        return;
+      }
+      await this.#recover(dead);
+    });
   }
 
   /** The conference's consumers on a worker. */
@@ -185,15 +215,22 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
     return this.#queue.run(async () => {
       if (this.#endpoints.has(id)) throw new Error(`endpoint ${id} exists`);
       const slot = this.#place();
-      const { transport, state } = await this.#newTransport(slot, opts.sctp);
-      const endpoint = new MediaEndpoint(id, opts.media, rtpCapabilitiesOf(opts.media), opts.sctp, transport, slot, this.#log.child({ endpoint: id }));
+      // Counted on its worker from now on, for placements made while this one awaits.
+      const release = this.#engine.reserve(slot);
+      let endpoint: MediaEndpoint;
       try {
-        if (opts.sctp) await endpoint.setUpSctp(await this.#direct(state));
-      } catch (err) {
-        transport.close();
-        throw err;
+        const { transport, state } = await this.#newTransport(slot, opts.sctp);
+        endpoint = new MediaEndpoint(id, opts.media, rtpCapabilitiesOf(opts.media), opts.sctp, transport, slot, this.#log.child({ endpoint: id }));
+        try {
+          if (opts.sctp) await endpoint.setUpSctp(await this.#direct(state));
+        } catch (err) {
+          transport.close();
+          throw err;
+        }
+        this.#endpoints.set(id, endpoint);
+      } finally {
+        release();
       }
-      this.#endpoints.set(id, endpoint);
       this.#log.info({ endpoint: id, worker: slot.index }, 'endpoint placed');
       for (const [source, sent] of this.#sources) {
         if (sent.owner !== id) await this.#forwardTo(endpoint, source, sent);
@@ -338,7 +375,7 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
   }
 
   async #forwardTo(receiver: MediaEndpoint, source: string, sent: Sent): Promise<void> {
-    if (sent.producer.closed || !sent.slot.alive) return;
+    if (sent.producer.closed || !sent.slot.alive || !receiver.slot.alive) return;
     try {
       if (sent.slot !== receiver.slot) await this.#pipe(sent, sent.slot, receiver.slot);
       const { router } = await this.#router(receiver.slot);
@@ -358,7 +395,7 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
     if (!sent) return;
     this.#sources.delete(name);
     this.#layers.remove(name);
-    this.#endpoints.get(sent.owner)?.producers.delete(name);
+    this.#endpoints.get(sent.owner)?.retireProducer(name);
     for (const e of this.#endpoints.values()) e.unforward(name);
     for (const r of this.#relays.values()) r.unforward(name);
     if (sent.relay !== undefined) this.#relays.get(sent.relay)?.incoming.delete(name);
@@ -375,21 +412,14 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
    * (video paused until the allocation for the relay resumes it). See {@link MediaRelay}.
    * @throws Error when the id exists, no worker is alive, or mediasoup refuses (e.g. the address is not local).
    */
-  createRelay(id: string, media: Media[], listen: { ip: string; announcedAddress?: string }): Promise<MediaRelay> {
+  createRelay(id: string, media: Media[], listen: RelayListen): Promise<MediaRelay> {
     return this.#queue.run(async () => {
       if (this.#relays.has(id)) throw new Error(`relay ${id} exists`);
       const first = this.#endpoints.values().next().value as MediaEndpoint | undefined;
       const slot = first?.slot.alive ? first.slot : this.#place();
       const state = await this.#router(slot);
-      const transport = await state.router.createPlainTransport({
-        listenInfo: { protocol: 'udp', ip: listen.ip, ...(listen.announcedAddress ? { announcedAddress: listen.announcedAddress } : {}) },
-        rtcpMux: true,
-        comedia: false,
-        enableSctp: true,
-        maxSendMessageSize: 262144,
-        maxReceiveMessageSize: 262144,
-      });
-      const relay = new MediaRelay(id, media, transport, slot, this.#log.child({ relay: id }));
+      const transport = await createRelayTransport(state.router, listen);
+      const relay = new MediaRelay(id, media, { ...listen }, transport, slot, this.#log.child({ relay: id }));
       try {
         await relay.setUpChannel(await this.#direct(state));
       } catch (err) {
@@ -458,25 +488,64 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
         return;
       }
       if (existing) this.#removeSource(mapped.source);
-      let producer: ms.Producer;
-      try {
-        producer = await relay.transport.produce({
-          kind: mapped.kind,
-          rtpParameters: rtp,
-          appData: { source: mapped.source, relay: relayId },
-          ...(mapped.kind === 'video' ? { keyFrameRequestDelay: KEYFRAME_MIN_INTERVAL_MS } : {}),
-        });
-      } catch (err) {
-        throw new RtpMappingError(`relayed source ${mapped.source}: ${(err as Error).message}`);
-      }
-      const sent: Sent = { owner: mapped.owner, producer, slot: relay.slot, relay: relayId, signature, ...(mapped.videoType ? { videoType: mapped.videoType } : {}) };
-      relay.incoming.set(mapped.source, producer);
-      this.#sources.set(mapped.source, sent);
+      await this.#produceRelayed(relay, mapped.source, mapped.owner, mapped.kind, rtp, mapped.videoType);
       this.#log.info({ relay: relayId, endpoint: mapped.owner, source: mapped.source, ssrc: mapped.ssrc }, 'relayed source added');
-      this.emit('sourceAdded', mapped.source, mapped.owner, mapped.kind, mapped.videoType);
-      await this.#watch(mapped.source, sent);
-      for (const receiver of this.#endpoints.values()) await this.#forwardTo(receiver, mapped.source, sent);
     });
+  }
+
+  /** Produce a source that arrives on a relay (`rtp`: its SSRCs on the relay) and forward it to every local endpoint. */
+  async #produceRelayed(relay: MediaRelay, name: string, owner: string, kind: 'audio' | 'video', rtp: ms.RtpParameters, videoType: VideoType | undefined): Promise<void> {
+    let producer: ms.Producer;
+    try {
+      producer = await relay.transport.produce({
+        kind,
+        rtpParameters: rtp,
+        appData: { source: name, relay: relay.id },
+        ...(kind === 'video' ? { keyFrameRequestDelay: KEYFRAME_MIN_INTERVAL_MS } : {}),
+      });
+    } catch (err) {
+      throw new RtpMappingError(`relayed source ${name}: ${(err as Error).message}`);
+    }
+    const sent: Sent = { owner, producer, slot: relay.slot, relay: relay.id, signature: JSON.stringify(rtp), ...(videoType ? { videoType } : {}) };
+    relay.incoming.set(name, producer);
+    this.#sources.set(name, sent);
+    this.emit('sourceAdded', name, owner, kind, videoType);
+    await this.#watch(name, sent);
+    for (const receiver of this.#endpoints.values()) await this.#forwardTo(receiver, name, sent);
+  }
+
+  /**
+   * The worker of `relay` died: a new transport on a live worker, on the same address and port, connected to the same
+   * remote address, with the channel wired again (the other bridge's SCTP association restarts on our INIT); the
+   * sources that arrived on it are produced again with the SSRCs the other bridge announced (its consumers keep
+   * sending them) and every local source is forwarded over it again (new SSRCs, announced over the channel). The
+   * other bridge needs no colibri2. On failure the relay stays without media (logged).
+   */
+  async #recoverRelay(relay: MediaRelay): Promise<void> {
+    const started = Date.now();
+    const local = relay.local;
+    // The producers of what arrived on it died with the worker (their consumers elsewhere closed with the pipes).
+    const arrived = [...this.#sources].filter(([, s]) => s.relay === relay.id);
+    for (const [name] of arrived) {
+      this.#sources.delete(name);
+      this.#layers.remove(name);
+    }
+    try {
+      const preferred = [...this.#endpoints.values()].find((e) => e.slot.alive)?.slot;
+      const slot = await liveWorker(this.#engine, preferred);
+      if (this.#closed || this.#relays.get(relay.id) !== relay) return;
+      const state = await this.#router(slot);
+      relay.relocate(await createRelayTransport(state.router, relay.listen, local.port), slot);
+      await relay.setUpChannel(await this.#direct(state));
+      await relay.reconnect();
+      for (const [name, sent] of arrived) {
+        await this.#produceRelayed(relay, name, sent.owner, sent.producer.kind as 'audio' | 'video', JSON.parse(sent.signature) as ms.RtpParameters, sent.videoType);
+      }
+      for (const [name, sent] of [...this.#sources]) await this.#forwardToRelay(relay, name, sent);
+      this.#log.info({ relay: relay.id, worker: slot.index, local: relay.local, sources: { in: arrived.length, out: relay.forwardedSources().length }, ms: Date.now() - started }, 'relay recovered from worker death');
+    } catch (err) {
+      this.#log.error({ err, relay: relay.id, local }, 'cannot recover relay after worker death');
+    }
   }
 
   /** Sources received over a relay that belong to `owner` (an endpoint behind it). */
@@ -493,7 +562,7 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
 
   /** Send a local source over a relay (never a source that came over a relay: one hop, JVB's mesh rule). */
   async #forwardToRelay(relay: MediaRelay, name: string, sent: Sent): Promise<void> {
-    if (sent.relay !== undefined || sent.producer.closed || relay.closed || !sent.slot.alive) return;
+    if (sent.relay !== undefined || sent.producer.closed || relay.closed || !sent.slot.alive || !relay.slot.alive) return;
     try {
       if (sent.slot !== relay.slot) await this.#pipe(sent, sent.slot, relay.slot);
       const mapped = await relay.forward(sent.producer, name, sent.owner, sent.videoType);
@@ -558,6 +627,7 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
         if (sent.producer.kind === 'audio' && (owner || sent.relay !== undefined) && sent.slot !== dead) await this.#watch(name, sent);
       }
     }
+    for (const relay of [...this.#relays.values()]) if (relay.slot === dead && !relay.closed) await this.#recoverRelay(relay);
     const lost = [...this.#endpoints.values()].filter((e) => e.slot === dead);
     if (lost.length === 0) return;
     const started = Date.now();
@@ -565,10 +635,34 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
     for (const e of lost) for (const name of this.sourcesOf(e.id)) this.#sources.delete(name);
     for (const endpoint of lost) {
       if (this.#endpoints.get(endpoint.id) !== endpoint) continue;
+      await this.#relocate(endpoint);
+    }
+    this.#log.info({ endpoints: lost.length, ms: Date.now() - started }, 'recovered from worker death');
+  }
+
+  /**
+   * Give an endpoint of a dead worker a new transport on a live worker (when every worker died, on a replacement as
+   * soon as one is up), wire its bridge-channel stream and forwarding again, produce what it signalled, and tell
+   * the signalling layer (`endpointRelocated`). Tries again when the worker it was being moved to dies meanwhile;
+   * closes the conference when no worker comes back at all.
+   */
+  async #relocate(endpoint: MediaEndpoint): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#engine.untilWorkerAlive();
+      } catch (err) {
+        this.#log.error({ err }, 'no mediasoup worker to recover on: closing the conference');
+        this.close();
+        return;
+      }
+      if (this.#closed || this.#endpoints.get(endpoint.id) !== endpoint) return;
+      let release: (() => void) | undefined;
       try {
         const slot = this.#place();
+        release = this.#engine.reserve(slot);
         const { transport, state } = await this.#newTransport(slot, endpoint.sctp);
         endpoint.relocate(transport, slot);
+        release();
         if (endpoint.sctp) await endpoint.setUpSctp(await this.#direct(state));
         for (const [source, sent] of this.#sources) {
           if (sent.owner !== endpoint.id) await this.#forwardTo(endpoint, source, sent);
@@ -578,11 +672,16 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
         this.#log.info({ endpoint: endpoint.id, worker: slot.index }, 'endpoint relocated after worker death');
         endpoint.emit('relocated');
         this.emit('endpointRelocated', endpoint);
+        return;
       } catch (err) {
-        this.#log.error({ err, endpoint: endpoint.id }, 'cannot relocate endpoint');
+        release?.();
+        if (attempt >= RELOCATE_ATTEMPTS || this.#closed) {
+          this.#log.error({ err, endpoint: endpoint.id }, 'cannot relocate endpoint');
+          return;
+        }
+        this.#log.warn({ err, endpoint: endpoint.id, attempt }, 'cannot relocate endpoint yet, trying again');
       }
     }
-    this.#log.info({ endpoints: lost.length, ms: Date.now() - started }, 'recovered from worker death');
   }
 
   get closed(): boolean {
@@ -593,7 +692,6 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#engine.off('workerDied', this.#onWorkerDied);
     this.#layers.close();
     for (const e of this.#endpoints.values()) e.close();
     for (const r of this.#relays.values()) r.close();

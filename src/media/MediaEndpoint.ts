@@ -10,6 +10,7 @@ import type * as ms from 'mediasoup/types';
 import type { Fingerprint, Media, MediaType } from '../colibri2/types.ts';
 import type { Logger } from '../logger.ts';
 import { Forwarder } from './Forwarder.ts';
+import { RetiringCounters } from './RetiringCounters.ts';
 import { openSctpChannel } from './sctpChannel.ts';
 import type { WorkerSlot } from './MediaEngine.ts';
 import type { DtlsState, EndpointTraffic, EngineTraffic, ForwardingDecision, IceState, LocalTransport, MappedSource, VideoType } from './types.ts';
@@ -48,6 +49,10 @@ export class MediaEndpoint extends EventEmitter<EndpointEvents> {
   #sctpOut?: ms.DataProducer;
   #connected = false;
   #closed = false;
+  /** Bytes over this endpoint's transports (a relocated or closed one's last or final read kept). */
+  readonly #transportCounts = new RetiringCounters<ms.WebRtcTransport, EndpointTraffic>(['bytesReceived', 'bytesSent'], readTransport);
+  /** RTP packets received over every producer the endpoint had. */
+  readonly #producerCounts = new RetiringCounters<ms.Producer, { packets: number; lost: number }>(['packets', 'lost'], readProducer);
 
   constructor(id: string, media: Media[], rtpCapabilities: ms.RtpCapabilities, sctp: boolean, transport: ms.WebRtcTransport, slot: WorkerSlot, log: Logger) {
     super();
@@ -98,6 +103,8 @@ export class MediaEndpoint extends EventEmitter<EndpointEvents> {
    * the client must connect to the new ICE/DTLS parameters (`relocated`).
    */
   relocate(transport: ms.WebRtcTransport, slot: WorkerSlot): void {
+    this.#transportCounts.drop(this.#transport);
+    for (const p of this.producers.values()) this.#producerCounts.drop(p);
     this.#transport = transport;
     this.#slot = slot;
     this.#forwarded.clear();
@@ -238,44 +245,48 @@ export class MediaEndpoint extends EventEmitter<EndpointEvents> {
 
   /** Transport counters and the transport-cc estimate. */
   async traffic(): Promise<EndpointTraffic> {
-    const [s] = await this.transport.getStats();
-    return {
-      bytesReceived: s?.bytesReceived ?? 0,
-      bytesSent: s?.bytesSent ?? 0,
-      recvBitrate: s?.recvBitrate ?? 0,
-      sendBitrate: s?.sendBitrate ?? 0,
-      availableOutgoingBitrate: s?.availableOutgoingBitrate ?? 0,
-    };
+    return readTransport(this.transport);
   }
 
-  /** @internal Add this endpoint's transport and RTP stream counters to `into`. */
+  /**
+   * @internal Add this endpoint's counters to `into`: bytes (transport) and RTP packets (producers
+   * in, consumers out) since the endpoint was created, never decreasing: streams and transports
+   * closed by the bridge count with their final values, those lost with a dead worker with their
+   * last values read. After {@link close} (once the final reads are in): the endpoint's final
+   * totals, bitrates 0. Bitrates (bps) and round-trip times are the live objects' current ones.
+   */
   async addTraffic(into: EngineTraffic): Promise<void> {
-    if (this.#closed) return;
-    try {
-      const t = await this.traffic();
-      into.bytesReceived += t.bytesReceived;
-      into.bytesSent += t.bytesSent;
-      into.recvBitrate += t.recvBitrate;
-      into.sendBitrate += t.sendBitrate;
-      for (const p of this.producers.values()) {
-        for (const s of await p.getStats()) {
-          into.packetsReceived += s.packetCount;
-          into.packetsLostReceived += Math.max(0, s.packetsLost);
-        }
-      }
-      for (const consumer of this.#forwarded.consumers()) {
-        const [s] = await consumer.getStats();
-        if (!s) continue;
-        into.packetsSent += s.packetCount;
-        into.packetsLostSent += Math.max(0, s.packetsLost);
-        if (s.roundTripTime) {
-          into.rttSumMs += s.roundTripTime;
-          into.rttCount += 1;
-        }
-      }
-    } catch {
-      // closed meanwhile
+    const live = !this.#closed;
+    const [t, p, c] = await Promise.all([
+      this.#transportCounts.sum(live ? [this.#transport] : []),
+      this.#producerCounts.sum(live ? this.producers.values() : []),
+      this.#forwarded.counts(),
+    ]);
+    into.bytesReceived += t.total.bytesReceived;
+    into.bytesSent += t.total.bytesSent;
+    for (const cur of t.current) {
+      into.recvBitrate += cur.recvBitrate;
+      into.sendBitrate += cur.sendBitrate;
     }
+    into.packetsReceived += p.total.packets;
+    into.packetsLostReceived += p.total.lost;
+    into.packetsSent += c.packets;
+    into.packetsLostSent += c.lost;
+    for (const rtt of c.rttMs) {
+      into.rttSumMs += rtt;
+      into.rttCount += 1;
+    }
+  }
+
+  /**
+   * @internal A producer of this endpoint is about to be closed by the caller (its source is
+   * removed): read its counters one last time and forget it.
+   */
+  retireProducer(source: string): void {
+    const p = this.producers.get(source);
+    if (!p) return;
+    this.producers.delete(source);
+    this.#producerCounts.retire(p);
   }
 
   get closed(): boolean {
@@ -286,9 +297,36 @@ export class MediaEndpoint extends EventEmitter<EndpointEvents> {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    // Final reads first: the worker answers them before it handles the close.
+    for (const p of this.producers.values()) this.#producerCounts.retire(p);
+    this.#forwarded.retireAll();
+    this.#transportCounts.retire(this.#transport);
     this.#transport.close();
     this.#forwarded.clear();
     this.producers.clear();
     this.emit('closed');
   }
+}
+
+/** One read of a transport's counters (mediasoup `WebRtcTransport.getStats`). */
+async function readTransport(t: ms.WebRtcTransport): Promise<EndpointTraffic> {
+  const [s] = await t.getStats();
+  return {
+    bytesReceived: s?.bytesReceived ?? 0,
+    bytesSent: s?.bytesSent ?? 0,
+    recvBitrate: s?.recvBitrate ?? 0,
+    sendBitrate: s?.sendBitrate ?? 0,
+    availableOutgoingBitrate: s?.availableOutgoingBitrate ?? 0,
+  };
+}
+
+/** One read of a producer's RTP streams (every encoding and its RTX), summed. */
+async function readProducer(p: ms.Producer): Promise<{ packets: number; lost: number }> {
+  let packets = 0;
+  let lost = 0;
+  for (const s of await p.getStats()) {
+    packets += s.packetCount;
+    lost += Math.max(0, s.packetsLost);
+  }
+  return { packets, lost };
 }

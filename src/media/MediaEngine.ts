@@ -5,6 +5,7 @@
  * The only module tree that imports mediasoup (with relay/).
  */
 import os from 'node:os';
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import * as mediasoup from 'mediasoup';
 import type * as ms from 'mediasoup/types';
@@ -31,7 +32,23 @@ interface EngineEvents {
   workerStarted: [WorkerSlot];
   /** A worker died; each conference recovers what it had on it, a replacement is starting. */
   workerDied: [WorkerSlot, Error];
+  /** No worker is alive and the replacement of the last one failed. */
+  noWorker: [];
+  /** No replacement worker could be started (after retries) for a dead one. */
+  replacementFailed: [index: number, Error];
 }
+
+/** Attempts to start a replacement for a dead worker, and the pause between two attempts (ms). */
+const REPLACEMENT_ATTEMPTS = 3;
+const REPLACEMENT_RETRY_MS = 500;
+
+/**
+ * Environment variable through which the workers get the pool's ICE secret (native patch 0007):
+ * each transport's ICE password is derived from its username fragment with it, so any worker of
+ * the pool, a replacement included, can answer a client of a transport that died with its
+ * worker with a signed error (its ICE fails at the next check instead of timing out).
+ */
+export const ICE_SECRET_ENV = 'OCTOBRIDGE_ICE_SECRET';
 
 /** An {@link EngineTraffic} of zeros. */
 export function emptyTraffic(): EngineTraffic {
@@ -106,6 +123,12 @@ export class MediaEngine extends EventEmitter<EngineEvents> {
   readonly options: MediaEngineOptions;
   readonly #log: Logger;
   readonly #conferences = new Set<MediaConference>();
+  /** Endpoints being placed on a worker and not created there yet (see {@link reserve}). */
+  readonly #reserved = new Map<WorkerSlot, number>();
+  /** Conference recoveries from worker deaths still running. */
+  #recovering = 0;
+  /** Set when the last live worker died; cleared once a worker is up and every recovery is done. */
+  #outage = false;
   #lastSample?: { at: number; packets: Map<WorkerSlot, number> };
   #closed = false;
 
@@ -122,6 +145,8 @@ export class MediaEngine extends EventEmitter<EngineEvents> {
    */
   static async create(options: MediaEngineOptions, log: Logger): Promise<MediaEngine> {
     const engine = new MediaEngine(options, log);
+    // One secret per process, inherited by every worker (mediasoup passes the environment on).
+    process.env[ICE_SECRET_ENV] ??= randomBytes(32).toString('hex');
     try {
       for (let i = 0; i < Math.max(1, options.numWorkers); i++) engine.workers.push(await engine.#startWorker(i));
     } catch (err) {
@@ -132,7 +157,8 @@ export class MediaEngine extends EventEmitter<EngineEvents> {
     return engine;
   }
 
-  async #startWorker(index: number, udpPort?: number, tcpPort?: number): Promise<WorkerSlot> {
+  /** `install` puts a replacement into {@link workers} before `workerStarted` is emitted. */
+  async #startWorker(index: number, udpPort?: number, tcpPort?: number, install?: (slot: WorkerSlot) => void): Promise<WorkerSlot> {
     const o = this.options;
     let worker: ms.Worker;
     try {
@@ -155,32 +181,95 @@ export class MediaEngine extends EventEmitter<EngineEvents> {
     const bound = dump.udpSockets[0]?.port ?? udp;
     const slot: WorkerSlot = { index, worker, webRtcServer: server, udpPort: bound, alive: true, packetRate: 0 };
     worker.on('died', (error) => void this.#onDied(slot, error, tcp));
+    install?.(slot);
     this.emit('workerStarted', slot);
     return slot;
   }
 
-  /** A worker died: its conferences recover elsewhere; a replacement takes its index and port. */
+  /**
+   * A worker died: every conference recovers what it had on it (on live workers, or on the
+   * replacement when none is left), and a replacement takes its index and port. With no live
+   * worker left the engine is unhealthy until a replacement is up and every recovery is done.
+   */
   async #onDied(slot: WorkerSlot, error: Error, tcpPort: number): Promise<void> {
     slot.alive = false;
     this.#log.error({ err: error, pid: slot.worker.pid, index: slot.index }, 'mediasoup worker died');
+    if (!this.#closed && this.alive().length === 0) this.#outage = true;
     this.emit('workerDied', slot, error);
     if (this.#closed) return;
-    try {
-      const fresh = await this.#startWorker(slot.index, slot.udpPort, tcpPort);
-      if (this.#closed) {
-        fresh.worker.close();
-        return;
+    // One dispatch to every conference (not a listener each: hundreds of conferences).
+    const recoveries = [...this.#conferences].map((c) => c.recoverFrom(slot));
+    this.#recovering += recoveries.length;
+    const done = Promise.allSettled(recoveries).then(() => {
+      this.#recovering -= recoveries.length;
+      this.#maybeEndOutage();
+    });
+    const fresh = await this.#replace(slot, tcpPort);
+    if (fresh && this.#closed) fresh.worker.close();
+    if (!fresh && !this.#closed) {
+      this.emit('replacementFailed', slot.index, new Error(`no replacement for mediasoup worker ${slot.index}`));
+      // Recoveries waiting for a worker give up (their conferences expire) when none is left.
+      if (this.alive().length === 0) this.emit('noWorker');
+    }
+    await done;
+  }
+
+  /** Start a replacement for `slot` (same index and ports), retrying; undefined when every attempt failed. */
+  async #replace(slot: WorkerSlot, tcpPort: number): Promise<WorkerSlot | undefined> {
+    for (let attempt = 1; attempt <= REPLACEMENT_ATTEMPTS && !this.#closed; attempt++) {
+      try {
+        const fresh = await this.#startWorker(slot.index, slot.udpPort, tcpPort, (s) => {
+          this.workers[this.workers.indexOf(slot)] = s;
+        });
+        this.#log.info({ pid: fresh.worker.pid, index: fresh.index, udpPort: fresh.udpPort }, 'replacement worker started');
+        this.#maybeEndOutage();
+        return fresh;
+      } catch (err) {
+        this.#log.error({ err, attempt }, 'cannot start a replacement worker');
+        await new Promise((r) => setTimeout(r, REPLACEMENT_RETRY_MS));
       }
-      this.workers[this.workers.indexOf(slot)] = fresh;
-      this.#log.info({ pid: fresh.worker.pid, index: fresh.index, udpPort: fresh.udpPort }, 'replacement worker started');
-    } catch (err) {
-      this.#log.error({ err }, 'cannot start a replacement worker');
+    }
+    return undefined;
+  }
+
+  #maybeEndOutage(): void {
+    if (this.#outage && this.#recovering === 0 && this.alive().length > 0) {
+      this.#outage = false;
+      this.#log.info('media engine recovered: workers up, conferences rebuilt');
     }
   }
 
-  /** Healthy while at least one worker is alive. */
+  /**
+   * Resolves once a worker is alive (at once when one is); rejects when none is alive and no
+   * replacement could be started. Recoveries wait on it when every worker died at once.
+   */
+  untilWorkerAlive(): Promise<void> {
+    if (this.alive().length > 0) return Promise.resolve();
+    if (this.#closed) return Promise.reject(new Error('media engine closed'));
+    return new Promise((resolve, reject) => {
+      const started = (): void => {
+        cleanup();
+        resolve();
+      };
+      const none = (): void => {
+        cleanup();
+        reject(new Error('no mediasoup worker is alive and none could be started'));
+      };
+      const cleanup = (): void => {
+        this.off('workerStarted', started);
+        this.off('noWorker', none);
+      };
+      this.on('workerStarted', started);
+      this.on('noWorker', none);
+    });
+  }
+
+  /**
+   * Healthy while at least one worker is alive, except after every worker died at once: then
+   * unhealthy until a replacement is up and every conference has been rebuilt (or expired).
+   */
   get healthy(): boolean {
-    return !this.#closed && this.workers.some((w) => w.alive && !w.worker.closed);
+    return !this.#closed && !this.#outage && this.workers.some((w) => w.alive && !w.worker.closed);
   }
 
   /** Live workers. */
@@ -195,9 +284,36 @@ export class MediaEngine extends EventEmitter<EngineEvents> {
     return n;
   }
 
+  /** Endpoints on a worker, over every conference, plus those being placed there ({@link reserve}). */
+  endpointsOn(slot: WorkerSlot): number {
+    let n = this.#reserved.get(slot) ?? 0;
+    for (const c of this.#conferences) n += c.endpointsOn(slot);
+    return n;
+  }
+
+  /**
+   * Count an endpoint being placed on `slot` until the returned release is called (once its
+   * transport exists and the conference counts it, or it failed): placements made meanwhile
+   * see it, so a burst of new conferences spreads over the workers instead of all reading the
+   * same (lagging) consumers and packet rates.
+   */
+  reserve(slot: WorkerSlot): () => void {
+    this.#reserved.set(slot, (this.#reserved.get(slot) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const n = (this.#reserved.get(slot) ?? 1) - 1;
+      if (n > 0) this.#reserved.set(slot, n);
+      else this.#reserved.delete(slot);
+    };
+  }
+
   /**
    * The least-loaded live worker: load = consumers + packets/s / 50 (one consumer is ~50
-   * packets/s of video), ties to the lower index. `exclude`: workers not to choose.
+   * packets/s of video) + endpoints (placed or being placed: a new endpoint weighs one consumer
+   * before its consumers and packets show), ties to the lower index. `exclude`: workers not to
+   * choose.
    * @throws Error when no worker is alive.
    */
   leastLoaded(exclude: ReadonlySet<WorkerSlot> = new Set()): WorkerSlot {
@@ -206,7 +322,7 @@ export class MediaEngine extends EventEmitter<EngineEvents> {
     let best: WorkerSlot | undefined;
     let bestLoad = Infinity;
     for (const w of pool) {
-      const load = this.consumersOn(w) + w.packetRate / 50;
+      const load = this.consumersOn(w) + w.packetRate / 50 + this.endpointsOn(w);
       if (load < bestLoad) {
         best = w;
         bestLoad = load;

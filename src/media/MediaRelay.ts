@@ -12,6 +12,11 @@
  *   SSRCs the other bridge announced in its `AudioSourcesMap`/`VideoSourcesMap` over the relay channel.
  * - Keyframe requests (PLI/FIR) and RTCP cross with the media; there is no transport-cc on a plain transport
  *   (a WireGuard link is provisioned, not estimated).
+ * - **Worker death** ({@link MediaRelay.relocate}): the conference gives the relay a new transport on a live worker,
+ *   bound to the same address and port, and connects it to the same remote address. Nothing is keyed (no DTLS or
+ *   SRTP to renegotiate), so the other bridge keeps its transport unchanged: its SCTP association sees an INIT from
+ *   the same 5-tuple and restarts (RFC 9260 §5.2.4 case A), its consumers keep sending to the same port, and the
+ *   new relay consumers are announced again over the channel (new SSRCs, as for any re-created source).
  */
 import { EventEmitter } from 'node:events';
 import type * as ms from 'mediasoup/types';
@@ -34,6 +39,11 @@ const RELAY_CHANNEL = { label: 'octobridge relay', protocol: 'http://jitsi.org/p
 interface RelayEvents {
   /** A text message from the other bridge on the relay channel. */
   message: [text: string];
+  /**
+   * The transport was replaced (its worker died): every consumer and producer is gone and is about to be created
+   * again; queued messages go out when the new association is up (`open`).
+   */
+  relocated: [];
   /** The relay channel (SCTP) is up: queued messages were sent. */
   open: [];
   closed: [];
@@ -45,16 +55,23 @@ export interface RelayTransportAddress {
   port: number;
 }
 
+/** The address a relay transport listens on (mediasoup `listenInfo.ip`/`announcedAddress`). */
+export interface RelayListen {
+  ip: string;
+  announcedAddress?: string;
+}
+
 /** See the module docstring. Created by {@link MediaConference.createRelay}. */
 export class MediaRelay extends EventEmitter<RelayEvents> {
   /** The other bridge's relay id (colibri2 `<relay id>`). */
   readonly id: string;
-  readonly slot: WorkerSlot;
   /** What crosses the relay (Jicofo's `<media>` for the relay: payload types, header extension ids). */
   readonly media: Media[];
   readonly rtpCapabilities: ms.RtpCapabilities;
-  /** @internal */
-  readonly transport: ms.PlainTransport;
+  /** Where the transport listens (this bridge's relay address; the port is the first transport's). */
+  readonly listen: RelayListen;
+  #transport: ms.PlainTransport;
+  #slot: WorkerSlot;
   readonly #log: Logger;
   readonly #outgoing = new Forwarder();
   /** @internal Producers of sources received over the relay, by source name. */
@@ -64,18 +81,64 @@ export class MediaRelay extends EventEmitter<RelayEvents> {
   #remote?: RelayTransportAddress;
   #closed = false;
 
-  constructor(id: string, media: Media[], transport: ms.PlainTransport, slot: WorkerSlot, log: Logger) {
+  constructor(id: string, media: Media[], listen: RelayListen, transport: ms.PlainTransport, slot: WorkerSlot, log: Logger) {
     super();
     this.id = id;
     this.media = media;
     this.rtpCapabilities = rtpCapabilitiesOf(media);
-    this.transport = transport;
-    this.slot = slot;
+    this.listen = listen;
+    this.#transport = transport;
+    this.#slot = slot;
     this.#log = log;
+    this.#watch(transport);
+  }
+
+  #watch(transport: ms.PlainTransport): void {
     transport.on('sctpstatechange', (state) => {
+      if (transport !== this.#transport) return;
       this.#log.info({ sctpState: state }, 'relay channel state');
       if (state === 'connected') this.#flush();
     });
+  }
+
+  /** @internal The relay's PlainTransport (replaced when its worker dies). */
+  get transport(): ms.PlainTransport {
+    return this.#transport;
+  }
+
+  /** The worker the relay's transport lives on. */
+  get slot(): WorkerSlot {
+    return this.#slot;
+  }
+
+  /**
+   * @internal Take a new transport after the old one's worker died (the conference binds it to {@link local}'s
+   * address and port): forget the dead consumers and producers, keep the messages not sent yet, emit
+   * `relocated`. The caller then wires the channel ({@link setUpChannel}), connects ({@link reconnect}) and
+   * forwards and produces the sources again.
+   */
+  relocate(transport: ms.PlainTransport, slot: WorkerSlot): void {
+    if (this.#closed) {
+      transport.close();
+      return;
+    }
+    this.#transport = transport;
+    this.#slot = slot;
+    this.#out = undefined;
+    this.#outgoing.clear();
+    this.incoming.clear();
+    this.#watch(transport);
+    this.#log.warn({ worker: slot.index, local: this.local }, 'relay transport replaced after worker death');
+    this.emit('relocated');
+  }
+
+  /**
+   * @internal Connect a relocated transport to the address the relay was connected to (nothing when it was not
+   * connected yet: the colibri2 transport will).
+   * @throws Error from mediasoup.
+   */
+  async reconnect(): Promise<void> {
+    if (this.#remote) await this.#transport.connect({ ip: this.#remote.ip, port: this.#remote.port });
   }
 
   /** @internal Wire the SCTP message channel through the router's DirectTransport (before connect). */
@@ -89,7 +152,7 @@ export class MediaRelay extends EventEmitter<RelayEvents> {
 
   /** This bridge's address and port for the relay (the plain transport's local tuple). */
   get local(): RelayTransportAddress {
-    const t = this.transport.tuple;
+    const t = this.#transport.tuple;
     return { ip: t.localAddress ?? t.localIp, port: t.localPort };
   }
 
@@ -108,7 +171,7 @@ export class MediaRelay extends EventEmitter<RelayEvents> {
       if (this.#remote.ip === remote.ip && this.#remote.port === remote.port) return;
       throw new Error(`relay ${this.id} is connected to ${this.#remote.ip}:${this.#remote.port} already`);
     }
-    await this.transport.connect({ ip: remote.ip, port: remote.port });
+    await this.#transport.connect({ ip: remote.ip, port: remote.port });
     this.#remote = remote;
     this.#log.info({ remote }, 'relay connected');
   }

@@ -141,6 +141,8 @@ export class Metrics {
   readonly colibri2Requests: Counter<'result'>;
   readonly bridgeChannelMessages: Counter<'transport' | 'direction'>;
   readonly bridgeChannelMalformed: Counter;
+  /** Items refused or dropped by an `octobridge.limits.*` limit, by limit (limits/limits.ts `LimitName`). */
+  readonly limitExceeded: Counter<'limit'>;
   readonly xmppConnected: Gauge<'connection'>;
   /** bps. */
   readonly pipeBitrate: Gauge<'pipe' | 'direction'>;
@@ -281,6 +283,12 @@ export class Metrics {
       registers: reg,
     });
     this.bridgeChannelMalformed = this.#counter(own('bridge_channel_malformed_messages_total'), 'Malformed bridge channel messages dropped.');
+    this.limitExceeded = new Counter({
+      name: own('limit_exceeded_total'),
+      help: 'Joins, colibri2 creates, source updates and bridge channel messages refused or dropped by a limit (octobridge.limits), by limit.',
+      labelNames: ['limit'],
+      registers: reg,
+    });
     this.xmppConnected = new Gauge({
       name: own('xmpp_connected'),
       help: 'Whether a brewery XMPP connection is online (1) or not (0), by connection id.',
@@ -376,6 +384,16 @@ export class Metrics {
   /** A relay's bitrate, bps (`relay` = the remote relay id). Nothing is exported until this is called. */
   setRelayBitrate(relay: string, direction: Direction, bps: number): void {
     this.relayBitrate.set({ relay, direction }, bps);
+  }
+
+  /**
+   * Stop exporting a mediasoup worker's series (`worker` = its pid): it died and a replacement
+   * (another pid) took its place.
+   */
+  removeWorker(worker: string): void {
+    for (const m of [this.workerCpuSeconds, this.workerMaxRssBytes, this.workerRouters, this.workerTransports, this.workerProducers, this.workerConsumers]) {
+      m.remove({ worker });
+    }
   }
 
   /** Stop exporting a relay (expired). */

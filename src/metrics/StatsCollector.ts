@@ -41,9 +41,11 @@ export function jvbTimestamp(d = new Date()): string {
 
 /**
  * Traffic since the bridge started, summed from each endpoint's increases between stats runs
- * (so they never go down when endpoints leave; what an endpoint did after its last sample is
- * not counted). Bytes are transport bytes (RTP, RTCP, ICE, DTLS, SCTP); packets are RTP packets
- * (producers in, consumers out).
+ * (so they never go down when endpoints leave). An endpoint that expired since the previous run
+ * adds its final counters (read before its transport closed), so endpoints that lived less than
+ * an interval and each endpoint's last interval are counted too; only what a worker that died
+ * handled after its last read is lost. Bytes are transport bytes (RTP, RTCP, ICE, DTLS, SCTP);
+ * packets are RTP packets (producers in, consumers out).
  */
 export interface TrafficTotals {
   bytesReceived: number;
@@ -111,8 +113,10 @@ export class StatsCollector extends EventEmitter<CollectorEvents> {
   readonly #identity: StatsIdentity;
   #snapshot: StatsSnapshot;
   #last?: { at: number; workerCpuMs: Map<number, number> };
-  /** Each endpoint's sample of the previous run (endpoints gone since are dropped). */
-  #samples = new Map<MediaEndpoint, EngineTraffic>();
+  /** Each endpoint's counters as far as they are in the totals (per field, the largest read). */
+  readonly #counted = new Map<MediaEndpoint, EngineTraffic>();
+  /** Endpoints created since the previous run (an endpoint may close before any run sees it). */
+  readonly #created = new Set<MediaEndpoint>();
   readonly #traffic: TrafficTotals = { bytesReceived: 0, bytesSent: 0, packetsReceived: 0, packetsSent: 0 };
   #periodic?: PeriodicStats;
   /** Totals since start (JVB's total_* stats). */
@@ -131,7 +135,10 @@ export class StatsCollector extends EventEmitter<CollectorEvents> {
       this.#totals.conferencesCompleted += 1;
       this.#totals.conferenceSeconds += Math.round((Date.now() - c.createdAt) / 1000);
     });
-    bridge.on('endpointCreated', () => (this.#totals.participants += 1));
+    bridge.on('endpointCreated', (_c, e) => {
+      this.#totals.participants += 1;
+      this.#created.add(e.mediaEndpoint);
+    });
   }
 
   /** Recompute every `intervalMs` (JVB: 5000). */
@@ -252,6 +259,17 @@ export class StatsCollector extends EventEmitter<CollectorEvents> {
     let byEndpoint = new Map<MediaEndpoint, EngineTraffic>();
     let workers: WorkerUsage[] = [];
     const workerCpuMs = new Map<number, number>();
+    // Endpoints closed since the previous run (seen then, or created since): their final counters.
+    for (const e of this.#created) if (!this.#counted.has(e)) this.#counted.set(e, emptyTraffic());
+    this.#created.clear();
+    const closed = [...this.#counted.keys()].filter((e) => e.closed);
+    const finals = await Promise.all(
+      closed.map(async (e) => {
+        const t = emptyTraffic();
+        await e.addTraffic(t);
+        return t;
+      }),
+    );
     try {
       byEndpoint = await this.#media.trafficByEndpoint();
       for (const u of await this.#media.resourceUsage()) {
@@ -273,17 +291,27 @@ export class StatsCollector extends EventEmitter<CollectorEvents> {
     const delta = emptyTraffic();
     const perEndpoint = new Map<MediaEndpoint, EndpointPeriodic>();
     const lossFraction = (lost: number, got: number): number => (lost + got > 0 ? lost / (lost + got) : 0);
-    for (const [endpoint, cur] of byEndpoint) {
-      addTraffic(traffic, cur);
-      const before = this.#samples.get(endpoint) ?? emptyTraffic();
+    const count = (endpoint: MediaEndpoint, cur: EngineTraffic): EngineTraffic => {
+      const counted = this.#counted.get(endpoint) ?? emptyTraffic();
       const d = emptyTraffic();
       for (const k of ['bytesReceived', 'bytesSent', 'packetsReceived', 'packetsSent', 'packetsLostReceived', 'packetsLostSent'] as const) {
-        d[k] = Math.max(0, cur[k] - before[k]);
+        d[k] = Math.max(0, cur[k] - counted[k]);
+        counted[k] = Math.max(counted[k], cur[k]);
       }
+      this.#counted.set(endpoint, counted);
       addTraffic(delta, d);
+      return d;
+    };
+    closed.forEach((e, i) => {
+      count(e, finals[i] ?? emptyTraffic());
+      this.#counted.delete(e);
+    });
+    for (const [endpoint, cur] of byEndpoint) {
+      if (endpoint.closed) continue; // closed while we read: its final counters come next run
+      addTraffic(traffic, cur);
+      const d = count(endpoint, cur);
       perEndpoint.set(endpoint, { sending: d.packetsReceived > 0, outgoingLoss: lossFraction(d.packetsLostSent, d.packetsSent) });
     }
-    this.#samples = byEndpoint;
     this.#traffic.bytesReceived += delta.bytesReceived;
     this.#traffic.bytesSent += delta.bytesSent;
     this.#traffic.packetsReceived += delta.packetsReceived;

@@ -226,12 +226,19 @@ export function attachMetrics(sources: MetricsSources, metrics: Metrics = new Me
   });
 
   // ------------------------------------------------------------ mediasoup objects per worker
+  /** Pids of workers that died: their series are removed and must not come back. */
+  const deadWorkers = new Set<string>();
+  /** Each worker's CPU seconds already added to its counter. */
+  const lastCpu = new Map<string, number>();
   const trackWorker = (worker: Worker): void => {
     const labels = { worker: String(worker.pid) };
     for (const g of [m.workerRouters, m.workerTransports, m.workerProducers, m.workerConsumers]) g.set(labels, 0);
     const count = (gauge: typeof m.workerRouters, observer: { once(e: 'close', l: () => void): unknown }): void => {
       gauge.inc(labels);
-      observer.once('close', () => gauge.dec(labels));
+      // A dead worker's objects close after its series were removed: do not re-create them.
+      observer.once('close', () => {
+        if (!deadWorkers.has(labels.worker)) gauge.dec(labels);
+      });
     };
     const onRouter = (router: Router): void => {
       count(m.workerRouters, router.observer);
@@ -248,10 +255,17 @@ export function attachMetrics(sources: MetricsSources, metrics: Metrics = new Me
   const onWorkerStarted = (slot: MediaEngine['workers'][number]): void => trackWorker(slot.worker);
   media.on('workerStarted', onWorkerStarted);
   cleanups.push(() => media.off('workerStarted', onWorkerStarted));
+  const onWorkerDied = (slot: MediaEngine['workers'][number]): void => {
+    const worker = String(slot.worker.pid);
+    deadWorkers.add(worker);
+    lastCpu.delete(worker);
+    m.removeWorker(worker);
+  };
+  media.on('workerDied', onWorkerDied);
+  cleanups.push(() => media.off('workerDied', onWorkerDied));
 
   // ------------------------------------------------------------ every stats run
   const lastTotals: TrafficTotals = { bytesReceived: 0, bytesSent: 0, packetsReceived: 0, packetsSent: 0 };
-  const lastCpu = new Map<string, number>();
   const onUpdated = (p: PeriodicStats): void => {
     m.incomingBitrate.set(Math.round(p.incomingBitrateBps));
     m.outgoingBitrate.set(Math.round(p.outgoingBitrateBps));
@@ -273,6 +287,7 @@ export function attachMetrics(sources: MetricsSources, metrics: Metrics = new Me
     add(m.packetsSent, 'packetsSent');
     for (const w of p.workers) {
       const worker = String(w.pid);
+      if (deadWorkers.has(worker)) continue; // measured just before it died
       const before = lastCpu.get(worker) ?? 0;
       if (w.cpuSeconds > before) m.workerCpuSeconds.inc({ worker }, w.cpuSeconds - before);
       lastCpu.set(worker, Math.max(before, w.cpuSeconds));

@@ -18,7 +18,7 @@ import { expectMediaFrom, until } from '../helpers/media.ts';
 import { createRelayRequest as createRelay, expireRelayRequest as expireRelay, setRelayTransportRequest as setRelayTransport } from '../fixtures/jicofo.ts';
 import { JICOFO_MEDIA } from '../fixtures/jicofo.ts';
 
-const east = useTestBridge({ ENABLE_OCTO: '1', JVB_OCTO_REGION: 'eu', JVB_OCTO_RELAY_ID: 'jvb-eu' });
+const east = useTestBridge({ ENABLE_OCTO: '1', JVB_OCTO_REGION: 'eu', JVB_OCTO_RELAY_ID: 'jvb-eu', OCTOBRIDGE_REST_DEBUG: 'true' });
 const west = useTestBridge({ ENABLE_OCTO: '1', JVB_OCTO_REGION: 'us', JVB_OCTO_RELAY_ID: 'jvb-us' });
 const plain = useTestBridge();
 

@@ -125,6 +125,24 @@ function run(cmd: string, args: string[], timeoutMs = 10_000): Promise<{ stdout:
   });
 }
 
+const SYSCTL = ['/usr/sbin/sysctl', '/sbin/sysctl', '/usr/bin/sysctl', '/bin/sysctl'].find((p) => fs.existsSync(p)) ?? 'sysctl';
+
+/**
+ * Turn IPv6 off on interfaces this helper makes (`net.ipv6.conf.<if>.disable_ipv6 = 1`), in
+ * namespace `ns` (or the host's when undefined), before they go up; `nsDefault` also sets the
+ * namespace's `default`, so interfaces made in it later (a WireGuard link, more veths) start
+ * without IPv6 too. The test networks are IPv4-only: otherwise every link sends IPv6 router and
+ * neighbour solicitations (ICMPv6 to ff02::2 etc.) of its own, which a capture would see. No-op
+ * on a kernel without IPv6. @throws Error when sysctl fails.
+ */
+async function disableIpv6(ns: string | undefined, ifaces: readonly string[], nsDefault = false): Promise<void> {
+  if (!fs.existsSync('/proc/sys/net/ipv6')) return;
+  const keys = [...(nsDefault ? ['default'] : []), ...ifaces].map((i) => `net.ipv6.conf.${i}.disable_ipv6=1`);
+  if (keys.length === 0) return;
+  if (ns) await run(IP, ['netns', 'exec', ns, SYSCTL, '-q', '-w', ...keys]);
+  else await run(SYSCTL, ['-q', '-w', ...keys]);
+}
+
 function runSync(cmd: string, args: string[]): string {
   return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000 });
 }
@@ -302,7 +320,10 @@ class NetnsImpl implements Netns {
     try {
       await run(IP, ['netns', 'add', this.name]);
       open.add(this);
+      await disableIpv6(undefined, [this.hostVeth]);
+      await disableIpv6(this.name, [], true);
       await run(IP, ['link', 'set', this.nsVeth, 'netns', this.name]);
+      await disableIpv6(this.name, [this.nsVeth]);
       await run(IP, ['addr', 'add', `${this.hostIp}/24`, 'dev', this.hostVeth]);
       await run(IP, ['link', 'set', this.hostVeth, 'up']);
       await run(IP, ['-n', this.name, 'addr', 'add', `${this.nsIp}/24`, 'dev', this.nsVeth]);
@@ -349,7 +370,7 @@ let counter = 0;
 /**
  * Make a network namespace `ob<i>p<pid>` with a veth pair `ob<i>h` (host) / `ob<i>n` (namespace)
  * on 10.213.<i>.0/24 (host .1, namespace .2, default route via the host), lo and both ends up,
- * `i` in 1..254 chosen free machine-wide (creating the veth is the atomic claim, so concurrent
+ * IPv6 off on both ends and by default in the namespace (IPv4-only), `i` in 1..254 chosen free machine-wide (creating the veth is the atomic claim, so concurrent
  * test processes get different subnets). `opts.downlinkKbps`: an initial downlink cap in kbit/s
  * ({@link Netns.setDownlinkRate}). First deletes namespaces left by dead test processes
  * ({@link sweepStaleNetns}); registers the namespace for removal on process exit.
@@ -480,7 +501,8 @@ let linkCounter = 0;
 /**
  * Join two namespaces from {@link createNetns} with a veth pair of their own, `obl<n>a` in `a`
  * (10.214.<n>.1/24) and `obl<n>b` in `b` (10.214.<n>.2/24), both up: traffic between the two
- * addresses goes straight over it, never through the host. The pair is made inside `a`
+ * addresses goes straight over it, never through the host. IPv6 is off on both ends (IPv4-only:
+ * no router or neighbour solicitations of the kernel's on the link). The pair is made inside `a`
  * (`ip -n <a> link add ... peer name ... netns <b>`), so it takes no name or address in the host
  * namespace, and it goes away with the namespaces ({@link Netns.close}). `n` counts per process
  * (1..254): the subnets only have to differ between the links of one namespace.
@@ -493,6 +515,8 @@ export async function linkNetns(a: Netns, b: Netns): Promise<NetnsLink> {
   if (n > 254) throw new Error('linkNetns: no subnet left (254 links per process)');
   const link = { aVeth: `obl${n}a`, bVeth: `obl${n}b`, aIp: `${LINK_SUBNET16}.${n}.1`, bIp: `${LINK_SUBNET16}.${n}.2` };
   await run(IP, ['-n', a.name, 'link', 'add', link.aVeth, 'type', 'veth', 'peer', 'name', link.bVeth, 'netns', b.name]);
+  await disableIpv6(a.name, [link.aVeth]);
+  await disableIpv6(b.name, [link.bVeth]);
   await run(IP, ['-n', a.name, 'addr', 'add', `${link.aIp}/24`, 'dev', link.aVeth]);
   await run(IP, ['-n', b.name, 'addr', 'add', `${link.bIp}/24`, 'dev', link.bVeth]);
   await run(IP, ['-n', a.name, 'link', 'set', link.aVeth, 'up']);

@@ -102,6 +102,8 @@ const state = {
   channelOpen: false,
   /** @type {'sctp'|'ws'} */ channelKind: config.channel,
   wsRetry: { attempt: 0, timer: 0, closing: false },
+  /** Session restarts asked for after ICE failures (LJM JitsiConference `_iceRestarts`). */
+  iceRestarts: 0,
   /** Remote media by mid: `{kind, ssrc, track, el}`. */
   slots: new Map(),
   queue: Promise.resolve(),
@@ -247,10 +249,49 @@ function createPeerConnection() {
   const pc = new RTCPeerConnection({ iceServers: [], bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
 
   pc.ontrack = event => syncSlot(event.transceiver);
-  pc.onconnectionstatechange = () => renderHeader();
-  pc.oniceconnectionstatechange = () => renderHeader();
+  // LJM JingleSessionPC: CONNECTION_ICE_FAILED on ICE state `failed`, or on connection state `failed` with ICE
+  // `disconnected` (Chrome >= 76 may not report ICE `failed`).
+  pc.onconnectionstatechange = () => {
+    renderHeader();
+    if (pc.connectionState === 'failed' && pc.iceConnectionState === 'disconnected') onIceFailed(pc);
+  };
+  pc.oniceconnectionstatechange = () => {
+    renderHeader();
+    if (pc.iceConnectionState === 'failed') onIceFailed(pc);
+  };
 
   return pc;
+}
+
+/** LJM service/connectivity/Constants MAX_CONNECTION_RETRIES. */
+const MAX_ICE_RESTARTS = 3;
+
+/**
+ * The JVB session's ICE failed: what lib-jitsi-meet does (JitsiConference `_onIceConnectionFailed`, then
+ * modules/connectivity/IceFailedHandling): wait a backoff (`getJitterDelay(attempt, 1000)`: 1 s on the first
+ * attempt, up to 2^attempt s later), then 2 s more, and if ICE is still not `connected` stop the session (remote
+ * tracks go) and send session-terminate with a restart request; Jicofo re-invites with a new session-initiate.
+ * After MAX_ICE_RESTARTS the conference fails.
+ */
+function onIceFailed(pc) {
+  if (pc !== state.pc || pc.iceFailedHandled) return;
+  pc.iceFailedHandled = true;
+  if (state.iceRestarts >= MAX_ICE_RESTARTS) {
+    showNotice('The connection to the bridge failed (ICE).');
+    return;
+  }
+  const backoff = Math.floor(Math.random() * (2 ** state.iceRestarts * 1000 - 1000) + 1000);
+
+  log('ICE failed: session restart in', backoff + 2000, 'ms unless ICE recovers');
+  setTimeout(() => {
+    state.iceRestarts += 1;
+    setTimeout(() => {
+      if (pc !== state.pc || pc.iceConnectionState === 'connected') return;
+      log('ICE did not recover: session-terminate with a restart request');
+      closeSession();
+      sendFocus({ type: 'session-terminate', reason: 'connectivity-error', restart: true });
+    }, 2000);
+  }, backoff);
 }
 
 function startSession(jingle) {
