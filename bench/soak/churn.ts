@@ -11,7 +11,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pacer } from '../forwarding/media.ts';
 import { joinOctobridge, LightParticipant } from '../torture/light.ts';
-import type { AgentConfig } from '../torture/types.ts';
+import { syntheticAgentConfig, type AgentConfig } from '../torture/types.ts';
 
 /** Churn settings. */
 export interface ChurnOptions {
@@ -68,17 +68,7 @@ export class Churn {
 
   constructor(o: ChurnOptions) {
     this.#o = o;
-    this.#cfg = {
-      server: 'octobridge',
-      url: o.focusBase,
-      localAddress: '127.0.0.1',
-      media: 'synthetic',
-      clipFile: '',
-      simulcast: false,
-      thumbnailHeight: 180,
-      stageHeight: 720,
-      loss: 0,
-    };
+    this.#cfg = syntheticAgentConfig(o.focusBase);
     this.#pacer.start();
   }
 

@@ -117,6 +117,14 @@ export interface AgentConfig {
   loss: number;
 }
 
+/**
+ * The {@link AgentConfig} of light participants that join the standalone focus at `url` (`ws://host:port/focus/`)
+ * from loopback with synthetic media (undecodable VP8/opus-shaped packets), no simulcast and no loss.
+ */
+export function syntheticAgentConfig(url: string): AgentConfig {
+  return { server: 'octobridge', url, localAddress: '127.0.0.1', media: 'synthetic', clipFile: '', simulcast: false, thumbnailHeight: 180, stageHeight: 720, loss: 0 };
+}
+
 /** Orchestrator → agent. */
 export type AgentCommand =
   | { type: 'join'; spec: ParticipantSpec }

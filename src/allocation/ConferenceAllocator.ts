@@ -172,6 +172,8 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
   /** A source exists (or changed kind/owner). Video starts with no layers until {@link setLayers}. */
   addSource(name: string, owner: string, kind: 'audio' | 'video', videoType: VideoType = 'CAMERA'): void {
     const cur = this.#sources.get(name);
+    // Added again (its producer was re-created, e.g. after its worker died): every consumer of it is new.
+    if (cur) this.resetSource(name);
     this.#sources.set(name, { name, owner, kind, videoType, layers: cur?.owner === owner ? cur.layers : [] });
     if (kind === 'video') this.#scheduleAll(owner);
   }

@@ -138,15 +138,20 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
   recoverFrom(dead: WorkerSlot): Promise<void> {
     return this.#queue.run(async () => {
       if (this.#closed) return;
-      try {
-        await this.#engine.untilWorkerAlive();
-      } catch (err) {
-        this.#log.error({ err }, 'no mediasoup worker to recover on: closing the conference');
-        this.close();
-        return;
-      }
-      await this.#recover(dead);
+      if (await this.#untilWorkerOrClose()) await this.#recover(dead);
     });
+  }
+
+  /** Wait for a live worker: true once there is one; false (the conference closed) when none comes back. */
+  async #untilWorkerOrClose(): Promise<boolean> {
+    try {
+      await this.#engine.untilWorkerAlive();
+      return true;
+    } catch (err) {
+      this.#log.error({ err }, 'no mediasoup worker to recover on: closing the conference');
+      this.close();
+      return false;
+    }
   }
 
   /** The conference's consumers on a worker. */
@@ -648,13 +653,7 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
    */
   async #relocate(endpoint: MediaEndpoint): Promise<void> {
     for (let attempt = 1; ; attempt++) {
-      try {
-        await this.#engine.untilWorkerAlive();
-      } catch (err) {
-        this.#log.error({ err }, 'no mediasoup worker to recover on: closing the conference');
-        this.close();
-        return;
-      }
+      if (!(await this.#untilWorkerOrClose())) return;
       if (this.#closed || this.#endpoints.get(endpoint.id) !== endpoint) return;
       let release: (() => void) | undefined;
       try {

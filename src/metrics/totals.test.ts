@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Pacer } from '../../bench/forwarding/media.ts';
 import { joinOctobridge, LightParticipant } from '../../bench/torture/light.ts';
-import type { AgentConfig } from '../../bench/torture/types.ts';
+import { syntheticAgentConfig } from '../../bench/torture/types.ts';
 import type { RunningBridge } from '../bridge.ts';
 import { startTestBridge } from '../../test/helpers/bridge.ts';
 import { until } from '../../test/helpers/media.ts';
@@ -32,17 +32,7 @@ describe('traffic totals', () => {
     const before = collector.snapshot();
     expect(before.total_packets_received).toBe(0);
 
-    const cfg: AgentConfig = {
-      server: 'octobridge',
-      url: `ws://127.0.0.1:${bridge.publicPort}/focus/`,
-      localAddress: '127.0.0.1',
-      media: 'synthetic',
-      clipFile: '',
-      simulcast: false,
-      thumbnailHeight: 180,
-      stageHeight: 720,
-      loss: 0,
-    };
+    const cfg = syntheticAgentConfig(`ws://127.0.0.1:${bridge.publicPort}/focus/`);
     const pacer = new Pacer({ videoFps: 30, packetsPerFrame: 3, videoKbps: 600, keyframeInterval: 300, audioPps: 50, audioBytes: 80 });
     pacer.start();
     const spec = (id: string, send: boolean) => ({ id, conference: 0, room: 'short-lived', kind: 'light' as const, send });
