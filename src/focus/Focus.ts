@@ -90,7 +90,7 @@ export interface FocusOptions {
 
 /** The focus's share of `octobridge.limits`. */
 export interface FocusLimits {
-  /** Socket upgrades (joins) per client address per minute. */
+  /** Socket upgrades (joins) and session restarts per client address per minute. */
   joinsPerAddressPerMinute: number;
   /** Source updates / session-accepts applied per participant per second (burst 2 s' worth). */
   sourceUpdatesPerSecond: number;
@@ -205,7 +205,8 @@ export class Focus {
       this.#limitedLog.warn({ address: req.socket.remoteAddress }, 'joins over the per-address limit refused');
       return rejectUpgrade(socket, 429, 'too many joins from this address');
     }
-    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, room.toLowerCase()));
+    const address = req.socket.remoteAddress ?? '';
+    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, room.toLowerCase(), address));
   }
 
   /** `Origin` absent (not a browser), the page's own (same host as `Host`), or in the allow-list. */
@@ -224,7 +225,7 @@ export class Focus {
     return host !== undefined && (parsed.protocol === 'http:' || parsed.protocol === 'https:') && parsed.host === host.toLowerCase();
   }
 
-  #accept(ws: WebSocket, roomName: string): void {
+  #accept(ws: WebSocket, roomName: string, address: string): void {
     let member: Member | undefined;
     let room: Room | undefined;
     const bucket = new TokenBucket(FOCUS_MESSAGES_PER_SECOND, 2 * FOCUS_MESSAGES_PER_SECOND);
@@ -249,6 +250,12 @@ export class Focus {
           return;
         }
         if (m.type === 'session-terminate') {
+          // A restart is a new allocation: it counts as a join from the client's address.
+          if (m.restart && !this.#joins.take(address)) {
+            this.#onLimit('joins_per_address');
+            ws.send(JSON.stringify({ type: 'error', message: 'too many joins from this address' } satisfies FocusMessage));
+            return;
+          }
           this.#terminate(room, member, m.restart);
           return;
         }
