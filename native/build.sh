@@ -38,21 +38,32 @@ install_default_bin() {
 }
 
 # npm packages get their own anchored patches, in place in node_modules
-# (native/node-patches/<package, / written +>/*.patch, -p1 from the package root). npm ci restores
-# the pristine files, so this runs every time; already-applied patches are skipped.
+# (native/node-patches/<package, / written +>/*.patch, -p1 from the package root), in name order. npm ci
+# restores the pristine files, so this runs every time. What is applied is recorded in the package
+# (.octobridge-node-patches: name and checksum, one a line; npm ci removes it with the package), so
+# patches that touch neighbouring lines are each applied once. A package patched before the record
+# existed is recognised patch by patch (a clean reverse); one in any other state must be reinstalled.
 for dir in "$NATIVE"/node-patches/*/; do
   [ -d "$dir" ] || continue
   pkg=$(basename "$dir" | tr '+' '/')
   target="$ROOT/node_modules/$pkg"
+  record="$target/.octobridge-node-patches"
+  legacy=0; [ -f "$record" ] || legacy=1
   [ -f "$target/package.json" ] || die "node-patches/$(basename "$dir"): $pkg is not installed (run npm ci)"
   for p in "$dir"*.patch; do
     [ -e "$p" ] || continue
     name="node-patches/$(basename "$dir")/$(basename "$p")"
-    if patch -d "$target" -p1 -R -F0 --dry-run --silent --force < "$p" >/dev/null 2>&1; then continue; fi
-    patch -d "$target" -p1 -F0 --dry-run --silent --forward < "$p" >/dev/null 2>&1 \
-      || die "patch anchor not found: $name does not apply to the installed $pkg (see README.md)"
-    patch -d "$target" -p1 -F0 --silent --forward --no-backup-if-mismatch < "$p" || die "patch failed: $name"
-    log "applied $name"
+    entry="$(basename "$p") $(sha256sum < "$p" | cut -d' ' -f1)"
+    if grep -qxF "$entry" "$record" 2>/dev/null; then continue; fi
+    if patch -d "$target" -p1 -F0 --dry-run --silent --forward < "$p" >/dev/null 2>&1; then
+      patch -d "$target" -p1 -F0 --silent --forward --no-backup-if-mismatch < "$p" || die "patch failed: $name"
+      log "applied $name"
+    elif [ "$legacy" = 1 ] && patch -d "$target" -p1 -R -F0 --dry-run --silent --force < "$p" >/dev/null 2>&1; then
+      : # applied by a build from before the record
+    else
+      die "patch anchor not found: $name does not apply to the installed $pkg (see README.md; if an older build patched it: rm -rf node_modules and run the set-up again)"
+    fi
+    echo "$entry" >> "$record"
   done
 done
 

@@ -1,7 +1,7 @@
 /**
  * Janus VideoRoom for `--janus`: Debian's janus (1.1.2) started by the harness inside a network
  * namespace (test/helpers/netns.ts `createNetns`; Janus never offers loopback candidates, so it
- * runs on the namespace's veth with `ice_enforce_list` on it: ../shared/docs/test-peers.md §6),
+ * runs on the namespace's veth with `ice_enforce_list` on it),
  * with one VideoRoom room per conference. The light clients (janus.ts) reach it on the veth from
  * the host side.
  */

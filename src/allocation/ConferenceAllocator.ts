@@ -33,7 +33,7 @@ import {
 /** How one video source is forwarded to one receiver. */
 export interface VideoForwarding {
   paused: boolean;
-  /** Simulcast encoding to forward (0 = lowest); set when not paused. */
+  /** Simulcast encoding, or spatial layer of an SVC stream, to forward (0 = lowest); set when not paused. */
   spatialLayer?: number;
   /** Temporal layer; set when not paused. */
   temporalLayer?: number;

@@ -1,4 +1,4 @@
-/** DCEP (RFC 8832) parsing, on the exact OPEN lib-jitsi-meet's Chromium sends (interop-findings.md Q2). */
+/** DCEP (RFC 8832) parsing, on the exact OPEN lib-jitsi-meet's Chromium sends. */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { dcepAck, parseDcep } from './dcep.ts';

@@ -45,7 +45,10 @@ import { RateLimitedLog } from '../limits/RateLimitedLog.ts';
 /** Settings a conference needs from the bridge config. */
 export interface ConferenceSettings {
   sctpEnabled: boolean;
-  /** Video codec names in preference order (the producer uses the first the sender signalled). */
+  /**
+   * The router's video codec names (the configured list). A producer carries every one of them the endpoint
+   * negotiated; which it forwards is the one the sender really uses (media/CodecFollower.ts).
+   */
   videoCodecs: readonly string[];
   /** colibri-ws URL builder, or undefined when websockets are disabled. */
   webSocketUrl?: (conferenceId: string, endpointId: string, pwd: string) => string;

@@ -1,6 +1,6 @@
 /**
  * A relay of a conference to another octobridge, as colibri2 and the relay message channel see it (JVB `Relay.kt`,
- * `RelayedEndpoint.kt`, `RelayMessageTransport.kt`; shared/docs/relay.md). The media side is {@link MediaRelay}.
+ * `RelayedEndpoint.kt`, `RelayMessageTransport.kt`). The media side is {@link MediaRelay}.
  *
  * - **Endpoints behind the relay** come from Jicofo (`<relay><endpoints><endpoint id create|expire><sources>`).
  *   Their source names exist in the conference at once (receivers may constrain them; the allocator orders them

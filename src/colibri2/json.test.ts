@@ -1,8 +1,8 @@
 /**
  * The JSON form of colibri2 (json.ts) against the samples of jitsi-xmpp-extensions
  * `src/test/kotlin/org/jitsi/xmpp/extensions/colibri2/json/Colibri2JSONSerializerTest.kt` (each an XML IQ with its
- * JSON; test names quoted), jitsi-videobridge `doc/rest-colibri2.md`, and shared/docs/colibri2.md §6 (XML samples,
- * with their JSON written here in the Kotlin serializer's form): JSON and XML parse to the same typed object, the
+ * JSON; test names quoted), jitsi-videobridge `doc/rest-colibri2.md`, and the colibri2 XML samples of test/fixtures/colibri2Samples.ts
+ * (Jicofo's create, JVB's response, an update, short forms; their JSON written here in the Kotlin serializer's form): JSON and XML parse to the same typed object, the
  * typed object serializes to the sample's JSON, round trips, and malformed input is a Colibri2Error.
  */
 import fc from 'fast-check';
@@ -457,7 +457,7 @@ describe('doc/rest-colibri2.md samples', () => {
 });
 
 // ---------------------------------------------------------------------------------------------------------------
-// colibri2.md §6 in JSON: the same typed objects as the XML
+// The fixture's XML samples in JSON: the same typed objects as the XML
 // ---------------------------------------------------------------------------------------------------------------
 
 const JSON_6_1 = `{
@@ -475,10 +475,20 @@ const JSON_6_1 = `{
         "extmap-allow-mixed": true },
       { "type": "video",
         "payload-types": [
-          { "name": "VP8", "id": "100", "clockrate": "90000", "parameters": { "x-google-start-bitrate": "800" },
-            "rtcp-fbs": [ { "type": "ccm", "subtype": "fir" }, { "type": "nack" }, { "type": "nack", "subtype": "pli" }, { "type": "transport-cc" } ] },
-          { "name": "rtx", "id": "96", "clockrate": "90000", "parameters": { "apt": "100" } } ],
-        "rtp-hdrexts": [ { "uri": "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time", "id": 3 },
+          { "name": "AV1", "id": "41", "clockrate": "90000",
+            "rtcp-fbs": [ { "type": "ccm", "subtype": "fir" }, { "type": "nack" }, { "type": "nack", "subtype": "pli" }, { "type": "goog-remb" }, { "type": "transport-cc" } ] },
+          { "name": "VP8", "id": "100", "clockrate": "90000",
+            "rtcp-fbs": [ { "type": "ccm", "subtype": "fir" }, { "type": "nack" }, { "type": "nack", "subtype": "pli" }, { "type": "goog-remb" }, { "type": "transport-cc" } ] },
+          { "name": "H264", "id": "107", "clockrate": "90000", "parameters": { "profile-level-id": "42e01f;level-asymmetry-allowed=1;packetization-mode=1;" },
+            "rtcp-fbs": [ { "type": "ccm", "subtype": "fir" }, { "type": "nack" }, { "type": "nack", "subtype": "pli" }, { "type": "goog-remb" }, { "type": "transport-cc" } ] },
+          { "name": "VP9", "id": "101", "clockrate": "90000",
+            "rtcp-fbs": [ { "type": "ccm", "subtype": "fir" }, { "type": "nack" }, { "type": "nack", "subtype": "pli" }, { "type": "goog-remb" }, { "type": "transport-cc" } ] },
+          { "name": "rtx", "id": "42", "clockrate": "90000", "parameters": { "apt": "41" }, "rtcp-fbs": [ { "type": "ccm", "subtype": "fir" }, { "type": "nack" }, { "type": "nack", "subtype": "pli" } ] },
+          { "name": "rtx", "id": "96", "clockrate": "90000", "parameters": { "apt": "100" }, "rtcp-fbs": [ { "type": "ccm", "subtype": "fir" }, { "type": "nack" }, { "type": "nack", "subtype": "pli" } ] },
+          { "name": "rtx", "id": "97", "clockrate": "90000", "parameters": { "apt": "101" }, "rtcp-fbs": [ { "type": "ccm", "subtype": "fir" }, { "type": "nack" }, { "type": "nack", "subtype": "pli" } ] },
+          { "name": "rtx", "id": "99", "clockrate": "90000", "parameters": { "apt": "107" } } ],
+        "rtp-hdrexts": [ { "uri": "https://aomediacodec.github.io/av1-rtp-spec/#dependency-descriptor-rtp-header-extension", "id": 11 },
+                         { "uri": "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time", "id": 3 },
                          { "uri": "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01", "id": 5 } ],
         "extmap-allow-mixed": true } ],
     "transport": { "ice-controlling": true, "sctp": {} },
@@ -510,34 +520,34 @@ const JSON_6_3 = UPDATE_JSON.replace(
   'BB:50:EE:83:47:4C:EB:04:4F:9E:32:5D:EC:42:9C:33:1E:E5:DF:17:46:C3:AA:20:E1:F5:C6:0B:E7:C4:78:BF',
   'BB:50:EE:83:…:78:BF',
 ).replace(
-  // §6.3 lists the SIM group first.
+  // The update sample lists the SIM group first.
   `{ "semantics": "FID", "sources": [ 437485591, 2958490935 ] },
             { "semantics": "SIM", "sources": [ 437485591, 1565856603, 1153580044 ] },`,
   `{ "semantics": "SIM", "sources": [ 437485591, 1565856603, 1153580044 ] },
             { "semantics": "FID", "sources": [ 437485591, 2958490935 ] },`,
 );
 
-describe('colibri2.md §6 samples in JSON', () => {
-  it('§6.1 create: JSON and XML parse to the same request; it serializes to this JSON', () => {
+describe('colibri2 samples in JSON', () => {
+  it('create: JSON and XML parse to the same request; it serializes to this JSON', () => {
     expect(modify(JSON_6_1)).toEqual(EXPECTED_6_1);
     expect(parseConferenceModify(parseXml(SAMPLE_6_1))).toEqual(EXPECTED_6_1);
     expect(serializeConferenceModifyJson(EXPECTED_6_1)).toEqual(JSON.parse(JSON_6_1));
   });
 
-  it('§6.2 response: JSON and XML parse to the same response; it serializes to this JSON', () => {
+  it('response: JSON and XML parse to the same response; it serializes to this JSON', () => {
     expect(parseConferenceModifiedJson(JSON.parse(JSON_6_2))).toEqual(RESPONSE_6_2);
     expect(parseConferenceModified(parseXml(SAMPLE_6_2))).toEqual(RESPONSE_6_2);
     expect(serializeConferenceModifiedJson(RESPONSE_6_2)).toEqual(JSON.parse(JSON_6_2));
   });
 
-  it('§6.3 update: JSON and XML parse to the same request; it serializes to this JSON', () => {
+  it('update: JSON and XML parse to the same request; it serializes to this JSON', () => {
     expect(JSON_6_3).not.toBe(UPDATE_JSON);
     expect(modify(JSON_6_3)).toEqual(EXPECTED_6_3);
     expect(parseConferenceModify(parseXml(SAMPLE_6_3))).toEqual(EXPECTED_6_3);
     expect(serializeConferenceModifyJson(EXPECTED_6_3)).toEqual(JSON.parse(JSON_6_3));
   });
 
-  it('§6.4 short forms', () => {
+  it('short forms', () => {
     expect(modify('{"meeting-id":"M","endpoints":[{"id":"79f0273e","expire":true}]}')).toEqual({ meetingId: 'M', endpoints: [{ id: '79f0273e', expire: true }] });
     expect(modify('{"meeting-id":"M","endpoints":[{"id":"a","force-mute":{"audio":true,"video":false}},{"id":"b","force-mute":{"audio":true}}]}')).toEqual({
       meetingId: 'M',

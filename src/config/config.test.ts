@@ -164,7 +164,7 @@ describe('defaults', () => {
     expect(c.region).toBeUndefined();
     expect(c.relayId).toBeUndefined();
     expect(c.sctp.enabled).toBe(true);
-    expect(c.focus).toEqual({ enabled: true, videoCodecs: ['VP8'], cascade: [], allowedOrigins: [] });
+    expect(c.focus).toEqual({ enabled: true, videoCodecs: ['AV1', 'VP8', 'H264', 'VP9'], cascade: [], allowedOrigins: [] });
     expect(c.log.level).toBe('info');
     expect(c.source).toEqual({ file: undefined, notes: [] });
   });

@@ -1,7 +1,7 @@
 /**
  * octobridge's one typed configuration, built once at start from three layers, each overriding
  * the one before: defaults (JVB's reference.conf unless noted) < a config file in jvb.conf's
- * HOCON syntax < environment variables (docker-jitsi-meet's JVB names, see shared/docs/rest.md §5,
+ * HOCON syntax < environment variables (docker-jitsi-meet's JVB names,
  * then octobridge's own `OCTOBRIDGE_*`).
  *
  * The file is `OCTOBRIDGE_CONFIG`, else `/etc/jitsi/videobridge/jvb.conf` when it exists. Its
@@ -275,7 +275,7 @@ function defaults(): Config {
     // JVB: websockets off; octobridge: on, for the standalone page's `channel=ws`.
     websockets: { enabled: true, serverId: 'default-id', domains: [], tls: false },
     sctp: { enabled: true },
-    focus: { enabled: true, videoCodecs: ['VP8'], cascade: [], allowedOrigins: [] },
+    focus: { enabled: true, videoCodecs: [...JICOFO_VIDEO_CODECS], cascade: [], allowedOrigins: [] },
     limits: { ...DEFAULT_LIMITS },
     log: { level: 'info' },
     xmpp: { connections: [], presenceIntervalMs: 5 * SECOND },
@@ -414,6 +414,12 @@ function oneOf<T extends string>(values: readonly T[], normalize: (s: string) =>
 }
 
 const CODECS = ['VP8', 'VP9', 'H264', 'AV1'] as const;
+/**
+ * Jicofo's default video codecs, in the order its offer lists them: all four are enabled in jicofo
+ * `jicofo-common/src/main/resources/reference.conf` (`jicofo.codec.video`), and
+ * `CodecUtil.createVideoPayloadTypeExtensions` emits AV1, VP8, H264, VP9. What the embedded focus offers by default.
+ */
+export const JICOFO_VIDEO_CODECS = ['AV1', 'VP8', 'H264', 'VP9'] as const;
 const videoCodecs: Conv<Config['focus']['videoCodecs']> = (key, v) => {
   const codecs = strList(key, v).map((s) => s.toUpperCase());
   if (codecs.length === 0) throw new ConfigError(key, 'empty');

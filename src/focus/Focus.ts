@@ -2,7 +2,7 @@
  * The embedded focus: octobridge's stand-in for Jicofo + the MUC in standalone mode. Pages join a
  * room over a WebSocket (`/focus/<room>`, protocol.ts); the focus allocates each participant on
  * the bridge through the same typed colibri2 API the XMPP layer uses (Videobridge.conferenceModify),
- * exactly in Jicofo's request sequence (colibri2.md §5): allocate (create conference on first
+ * exactly in Jicofo's request sequence (Colibri2Session.kt): allocate (create conference on first
  * use, create endpoint with media, transport ice-controlling + sctp, capabilities), offer,
  * update with the client's transport and sources on session-accept, expire on leave.
  *

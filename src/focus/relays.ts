@@ -1,6 +1,6 @@
 /**
- * Jicofo's colibri2 requests for relays between the bridges of one conference (shared/docs/relay.md §2;
- * jicofo `ColibriV2SessionManager.addLinkBetween`, `Colibri2Session.{createRelay, setRelayTransport, updateRelay,
+ * Jicofo's colibri2 requests for relays between the bridges of one conference
+ * (jicofo `ColibriV2SessionManager.addLinkBetween`, `Colibri2Session.{createRelay, setRelayTransport, updateRelay,
  * expireRelay}`): the embedded focus uses them to cascade a standalone room over several octobridges, and tests use
  * them to play Jicofo.
  */

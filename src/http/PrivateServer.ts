@@ -1,7 +1,7 @@
 /**
  * The private HTTP server (JVB's `videobridge.http-servers.private`, default 127.0.0.1:8080), with
  * JVB's REST API (jitsi-videobridge `rest/root/...`, jicoco `Health.java`/`Version.java`,
- * shared/docs/rest.md §2):
+ * as below):
  *
  * | route | answer |
  * |---|---|

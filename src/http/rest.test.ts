@@ -1,6 +1,6 @@
 /**
  * JVB's REST API on the private server, with real HTTP against a real bridge
- * (shared/docs/rest.md §2; jitsi-videobridge rest/root/..., jicoco Health.java/Version.java).
+ * (jitsi-videobridge rest/root/..., jicoco Health.java/Version.java).
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -6,6 +6,7 @@
 import type * as ms from 'mediasoup/types';
 import type { MediaType } from '../colibri2/types.ts';
 import { RetiringCounters } from './RetiringCounters.ts';
+import { DEPENDENCY_DESCRIPTOR_URI } from './svc.ts';
 import type { ForwardingDecision, MappedSource, VideoType } from './types.ts';
 
 /** One read of a consumer's outbound RTP stream: cumulative packets and lost (receiver reports), RTT ms (0: none). */
@@ -51,7 +52,8 @@ export class Forwarder {
   async forward(transport: ms.Transport, producer: ms.Producer, source: string, owner: string, videoType: VideoType | undefined, opts: ForwardOptions, isClosed: () => boolean): Promise<MappedSource | undefined> {
     const existing = this.#forwarded.get(source);
     if (existing) return existing.mapped;
-    const consumer = await transport.consume({ producerId: producer.id, rtpCapabilities: opts.rtpCapabilities, paused: opts.paused ?? true, enableRtx: true });
+    const rtpCapabilities = consumerCapabilities(producer, opts.rtpCapabilities);
+    const consumer = await transport.consume({ producerId: producer.id, rtpCapabilities, paused: opts.paused ?? true, enableRtx: true });
     if (isClosed() || this.#forwarded.has(source)) {
       consumer.close();
       return this.#forwarded.get(source)?.mapped;
@@ -129,8 +131,9 @@ export class Forwarder {
   }
 
   /**
-   * Apply an allocation decision for one forwarded source: preferred simulcast layers (mediasoup
-   * `consumer.setPreferredLayers`; switching spatial layer makes mediasoup ask the sender for a keyframe),
+   * Apply an allocation decision for one forwarded source: preferred simulcast or SVC layers (mediasoup
+   * `consumer.setPreferredLayers`; switching spatial layer up makes mediasoup ask the sender for a keyframe, which
+   * a simulcast encoding and a K-SVC spatial layer need),
    * priority (`consumer.setPriority`, video), then pause/resume. Decisions for a source apply one at a time, in
    * order. Unknown sources are ignored.
    */
@@ -168,4 +171,17 @@ export class Forwarder {
     if (!f || f.consumer.closed || f.consumer.paused || f.consumer.kind !== 'video') return;
     await f.consumer.requestKeyFrame();
   }
+}
+
+/**
+ * The receiver's capabilities for consuming `producer`: the dependency descriptor only for AV1 (media/svc.ts). An AV1
+ * receiver needs it to tell the frames of an SVC stream's spatial layers apart (the router sends it to consumers,
+ * native/node-patches/mediasoup/0002); for other codecs it is left out, as before: a descriptor forwarded unchanged
+ * would describe the layers or simulcast encodings the sender sends, not the one stream the receiver gets.
+ */
+export function consumerCapabilities(producer: Pick<ms.Producer, 'rtpParameters'>, caps: ms.RtpCapabilities): ms.RtpCapabilities {
+  // The first codec is the one sent (a sender that changes codec gets a new producer).
+  const av1 = producer.rtpParameters.codecs[0]?.mimeType.toLowerCase() === 'video/av1';
+  if (av1) return caps;
+  return { ...caps, headerExtensions: (caps.headerExtensions ?? []).filter((e) => e.uri !== DEPENDENCY_DESCRIPTOR_URI) };
 }

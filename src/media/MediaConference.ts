@@ -31,7 +31,9 @@ import type { Layer } from '../allocation/types.ts';
 import { MediaEndpoint } from './MediaEndpoint.ts';
 import { MediaRelay, type RelayListen, type RelayTransportAddress } from './MediaRelay.ts';
 import { createRelayTransport, liveWorker } from './relayTransport.ts';
-import { producerRtpParameters, rtpCapabilitiesOf, RtpMappingError } from './rtp.ts';
+import { producerRtpParameters, rtpCapabilitiesOf, RtpMappingError, sourceLayout } from './rtp.ts';
+import { CodecFollower } from './CodecFollower.ts';
+import { svcDecision } from './svc.ts';
 import type { MappedSource, VideoType } from './types.ts';
 import { VideoLayerMonitor } from './VideoLayerMonitor.ts';
 
@@ -111,6 +113,10 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
   /** The router whose ActiveSpeakerObserver watches every audio source. */
   #speaker?: Promise<{ slot: WorkerSlot; observer: ms.ActiveSpeakerObserver }>;
   readonly #queue = new SerialQueue();
+  /** The video codec each source's sender uses, as seen in its packets; producers are re-created on a change. */
+  readonly #codecs: CodecFollower;
+  /** How each source that arrives on a relay was announced (to produce it again for another codec). */
+  readonly #relayedAs = new Map<string, { relayId: string; mapped: MappedSource; videoCodecs: readonly string[] }>();
   #closed = false;
 
   constructor(id: string, engine: MediaEngine, log: Logger) {
@@ -120,6 +126,10 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
     this.#log = log;
     this.#layers = new VideoLayerMonitor(log);
     this.#layers.on('layers', (source, layers) => this.emit('videoLayers', source, layers));
+    this.#codecs = new CodecFollower(log, {
+      onCodecChange: (source, codec) => void this.#queue.run(() => this.#followCodec(source, codec)),
+      onDiscarded: (packets) => engine.emit('rtpDiscarded', packets),
+    });
   }
 
   /** The conference's endpoints whose transport is on a worker. */
@@ -276,7 +286,8 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
       const owner = this.#sources.get(source.id)?.owner;
       if (owner !== undefined && owner !== endpointId) throw new RtpMappingError(`source ${source.id} belongs to endpoint ${owner}`);
       const media = endpoint.media.find((m) => m.type === source.type);
-      const rtp = producerRtpParameters(source, media, source.type === 'audio' ? ['opus'] : videoCodecs, endpointId);
+      const order = this.#codecs.order(source.id, videoCodecs, sourceLayout(source).encodings.length > 1);
+      const rtp = producerRtpParameters(source, media, source.type === 'audio' ? ['opus'] : order, endpointId);
       wanted.set(source.id, { source, rtp, signature: JSON.stringify(rtp) });
     }
     const previous = this.#signalled.get(endpointId);
@@ -310,9 +321,12 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
       this.#sources.set(name, sent);
       const muted = this.#signalled.get(endpointId)?.forceMute;
       if ((producer.kind === 'audio' && muted?.audio) || (producer.kind === 'video' && muted?.video)) await producer.pause();
-      this.#log.info({ endpoint: endpointId, source: name, kind: w.source.type, ssrcs: w.rtp.encodings?.map((e) => e.ssrc), worker: endpoint.slot.index }, 'source added');
+      this.#log.info({ endpoint: endpointId, source: name, kind: w.source.type, ssrcs: w.rtp.encodings?.map((e) => e.ssrc), worker: endpoint.slot.index, type: producer.type }, 'source added');
+      const whole = unparsableSvc(w.rtp);
+      if (whole) this.#log.warn({ endpoint: endpointId, source: name }, whole);
       this.emit('sourceAdded', name, endpointId, producer.kind as 'audio' | 'video', videoType);
       await this.#watch(name, sent);
+      this.#codecs.add(name, producer);
       for (const receiver of this.#endpoints.values()) {
         if (receiver.id !== endpointId) await this.#forwardTo(receiver, name, sent);
       }
@@ -395,10 +409,36 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
     }
   }
 
+  /**
+   * The sender of `name` sends `codec` (another of its negotiated codecs than its producer expects): produce it again
+   * with that codec first (the producer's shape, simulcast or SVC, depends on it), which re-creates its consumers with
+   * that codec; receivers get the new SSRCs in their source maps, as for any re-added source.
+   */
+  async #followCodec(name: string, codec: string): Promise<void> {
+    const sent = this.#sources.get(name);
+    if (!sent || sent.producer.closed) return;
+    if (sent.relay !== undefined) {
+      // Queued after this task (awaiting it here would wait for itself).
+      const r = this.#relayedAs.get(name);
+      if (r?.relayId === sent.relay) {
+        this.receiveFromRelay(r.relayId, r.mapped, r.videoCodecs).catch((err: unknown) => {
+          if (!this.#closed) this.#log.warn({ err, source: name, codec }, 'cannot produce relayed source again for its codec');
+        });
+      }
+      return;
+    }
+    const signalled = this.#signalled.get(sent.owner);
+    if (!signalled || !this.#endpoints.has(sent.owner)) return;
+    const started = Date.now();
+    await this.#setSources(sent.owner, signalled.sources, signalled.videoCodecs);
+    this.#log.info({ endpoint: sent.owner, source: name, codec, ms: Date.now() - started }, 'source produced again for the codec its sender uses');
+  }
+
   #removeSource(name: string): void {
     const sent = this.#sources.get(name);
     if (!sent) return;
     this.#sources.delete(name);
+    this.#codecs.remove(name, sent.producer);
     this.#layers.remove(name);
     this.#endpoints.get(sent.owner)?.retireProducer(name);
     for (const e of this.#endpoints.values()) e.unforward(name);
@@ -461,6 +501,11 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
       const relay = this.#relays.get(id);
       if (!relay) return;
       for (const [name, sent] of [...this.#sources]) if (sent.relay === id) this.#removeSource(name);
+      for (const [name, r] of [...this.#relayedAs]) {
+        if (r.relayId !== id) continue;
+        this.#relayedAs.delete(name);
+        this.#codecs.forget(name);
+      }
       this.#relays.delete(id);
       relay.close();
       this.#log.info({ relay: id }, 'relay removed');
@@ -486,8 +531,11 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
         ssrcGroups: mapped.rtx !== undefined ? [{ semantics: 'FID', ssrcs: [mapped.ssrc, mapped.rtx] }] : [],
       };
       const media = relay.media.find((m) => m.type === mapped.kind);
-      const rtp = producerRtpParameters(source, media, mapped.kind === 'audio' ? ['opus'] : videoCodecs, mapped.owner);
+      // One stream per source on a relay: VP8 (or H264) expected until its packets show another codec.
+      const order = this.#codecs.order(mapped.source, videoCodecs, true);
+      const rtp = producerRtpParameters(source, media, mapped.kind === 'audio' ? ['opus'] : order, mapped.owner);
       const signature = JSON.stringify(rtp);
+      this.#relayedAs.set(mapped.source, { relayId, mapped, videoCodecs });
       if (existing && existing.signature === signature && !existing.producer.closed) {
         if (mapped.videoType && existing.videoType !== mapped.videoType) this.#setVideoType(mapped.source, existing, mapped.videoType);
         return;
@@ -516,6 +564,7 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
     this.#sources.set(name, sent);
     this.emit('sourceAdded', name, owner, kind, videoType);
     await this.#watch(name, sent);
+    this.#codecs.add(name, producer);
     for (const receiver of this.#endpoints.values()) await this.#forwardTo(receiver, name, sent);
   }
 
@@ -561,7 +610,11 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
   /** Stop a source received over a relay (its endpoint left the other bridge). */
   removeRelayedSource(relayId: string, source: string): Promise<void> {
     return this.#queue.run(async () => {
-      if (this.#sources.get(source)?.relay === relayId) this.#removeSource(source);
+      if (this.#sources.get(source)?.relay === relayId) {
+        this.#removeSource(source);
+        this.#relayedAs.delete(source);
+        this.#codecs.forget(source);
+      }
     });
   }
 
@@ -612,7 +665,10 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
   removeEndpoint(id: string): void {
     const endpoint = this.#endpoints.get(id);
     if (!endpoint) return;
-    for (const name of this.sourcesOf(id)) this.#removeSource(name);
+    for (const name of this.sourcesOf(id)) {
+      this.#removeSource(name);
+      this.#codecs.forget(name);
+    }
     this.#endpoints.delete(id);
     this.#signalled.delete(id);
     endpoint.close();
@@ -692,6 +748,7 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
     if (this.#closed) return;
     this.#closed = true;
     this.#layers.close();
+    this.#codecs.close();
     for (const e of this.#endpoints.values()) e.close();
     for (const r of this.#relays.values()) r.close();
     this.#endpoints.clear();
@@ -701,6 +758,14 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
     this.#routers.clear();
     this.emit('closed');
   }
+}
+
+/** Why a video source with scalable layers is forwarded whole (its layers cannot be parsed), or undefined. */
+function unparsableSvc(rtp: ms.RtpParameters): string | undefined {
+  const codec = rtp.codecs[0]?.mimeType.split('/')[1];
+  if (!codec || !rtp.codecs[0]?.mimeType.toLowerCase().startsWith('video/')) return undefined;
+  const d = svcDecision(codec, (rtp.headerExtensions ?? []).map((e) => e.uri));
+  return d.svc ? undefined : d.reason;
 }
 
 function toVideoType(v: string | undefined): VideoType | undefined {

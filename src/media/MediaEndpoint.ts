@@ -2,7 +2,7 @@
  * The media side of one endpoint: one mediasoup WebRtcTransport (ICE-lite, DTLS/SRTP, BUNDLE,
  * on the shared WebRtcServer port), its producers (one per signalled source), its consumers
  * (one per source forwarded to it) and, when SCTP was requested, the SCTP stream the client's
- * in-band bridge channel uses (interop-findings.md Q2: DirectTransport data producer/consumer
+ * in-band bridge channel uses (DirectTransport data producer/consumer
  * pair created before SCTP connects).
  */
 import { EventEmitter } from 'node:events';

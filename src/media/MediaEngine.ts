@@ -36,6 +36,8 @@ interface EngineEvents {
   noWorker: [];
   /** No replacement worker could be started (after retries) for a dead one. */
   replacementFailed: [index: number, Error];
+  /** RTP packets senders sent that producers dropped (a payload type never negotiated, a sequence number out of range), every 5 s. */
+  rtpDiscarded: [packets: number];
 }
 
 /** Attempts to start a replacement for a dead worker, and the pause between two attempts (ms). */

@@ -3,7 +3,7 @@
  * PlainTransport on this bridge's relay address (its WireGuard tunnel address): plain RTP/RTCP with rtcp-mux, and
  * SCTP on the same 5-tuple for the bridge-to-bridge message channel (JSON bridge-channel messages on SCTP stream
  * 0, PPID 51). There is no ICE, DTLS or SRTP: two mediasoup bridges are both ICE-lite and cannot run ICE with each
- * other, and WireGuard encrypts and authenticates the path (shared/docs/relay.md §6).
+ * other, and WireGuard encrypts and authenticates the path.
  *
  * - **Outgoing**: a local source the other bridge may need is consumed on the relay transport (one consumer per
  *   source, new SSRCs; simulcast consumers send one layer, chosen by this bridge's allocator for the relay as a

@@ -11,7 +11,12 @@
  *   RTP timestamps per temporal layer over ~1 s give the frame rates. A probe runs when the
  *   source starts, when its set of active encodings changes and every {@link REPROBE_INTERVAL_MS}
  *   (a sender may rescale), costing one keyframe per encoding each time.
- * - Encodings the probe has not measured (suspended, or a codec other than VP8) are inferred from
+ * - **SVC** (VP9, AV1; a producer of type `svc`, media/svc.ts): the layers are the stream's spatial layers instead of
+ *   encodings. mediasoup's `bitrateByLayer["s.t"]` of the one stream is what an SVC consumer forwards for layer s.t
+ *   (every spatial layer below s, and s up to t). The probe reads the VP9 payload descriptor (spatial/temporal ids,
+ *   the keyframe's scalability structure with every spatial layer's size) or the AV1 dependency descriptor (ids from
+ *   its templates, render resolutions from its structure).
+ * - Encodings the probe has not measured (suspended, or H264) are inferred from
  *   the measured ones by lib-jitsi-meet's simulcast ladder (each encoding twice the height of the
  *   one below; `SIM_LAYERS` scale factors 4/2/1), else from a 720p top; frame rates default to
  *   30 fps at the top active temporal layer, halving per layer below (L1T3: 7.5/15/30).
@@ -20,7 +25,11 @@ import { EventEmitter } from 'node:events';
 import type * as ms from 'mediasoup/types';
 import type { Layer } from '../allocation/types.ts';
 import type { Logger } from '../logger.ts';
+import { DependencyDescriptorReader } from './av1dd.ts';
+import { rtpExtension, rtpPayload } from './rtpPayload.ts';
+import { DEPENDENCY_DESCRIPTOR_URI } from './svc.ts';
 import { parseVp8Packet } from './vp8.ts';
+import { parseVp9Packet } from './vp9.ts';
 
 /** How often bitrates are polled, ms. */
 export const LAYER_STATS_INTERVAL_MS = 1000;
@@ -45,6 +54,8 @@ interface Measured {
 interface Entry {
   source: string;
   producer: ms.Producer;
+  /** One SVC stream: layers are its spatial layers, bitrates from its `bitrateByLayer["s.t"]`. */
+  svc: boolean;
   /** Spatial index by the producer's SSRC. */
   spatialBySsrc: Map<number, number>;
   encodings: number;
@@ -56,34 +67,84 @@ interface Entry {
   layers: Layer[];
 }
 
+/** What the probe learns from one packet: its layer, frame (timestamp) and, on keyframes, heights of layers. */
+export interface ProbeSample {
+  spatial: number;
+  tid: number;
+  timestamp: number;
+  /** Heights (smaller dimension, px) learnt from this packet, by spatial layer. */
+  heights?: ReadonlyMap<number, number>;
+}
+
+/** Turns a packet of the probed stream into a sample (undefined: not parsable, ignored). */
+export type ProbeParser = (packet: Uint8Array) => ProbeSample | undefined;
+
+/**
+ * The packet parser for a probe consumer: VP8 (layer = encoding by SSRC, size from keyframes), VP9 (payload
+ * descriptor and scalability structure) or AV1 (dependency descriptor, with the id the consumer negotiated).
+ * @returns undefined for codecs the probe cannot read (H264)
+ */
+export function probeParser(consumer: Pick<ms.Consumer, 'rtpParameters'>): ProbeParser | undefined {
+  const mime = consumer.rtpParameters.codecs[0]?.mimeType.toLowerCase();
+  if (mime === 'video/vp8') {
+    const spatialBySsrc = new Map((consumer.rtpParameters.encodings ?? []).map((e, i) => [e.ssrc ?? 0, i]));
+    return (packet) => {
+      const p = parseVp8Packet(packet);
+      const spatial = p && spatialBySsrc.get(p.ssrc);
+      if (!p || spatial === undefined) return undefined;
+      const heights = p.keyframe ? new Map([[spatial, Math.min(p.keyframe.width, p.keyframe.height)]]) : undefined;
+      return { spatial, tid: p.tid, timestamp: p.timestamp, ...(heights ? { heights } : {}) };
+    };
+  }
+  if (mime === 'video/vp9') {
+    return (packet) => {
+      const p = parseVp9Packet(packet);
+      if (!p) return undefined;
+      const heights = p.sizes ? new Map(p.sizes.map((z, i) => [i, Math.min(z.width, z.height)])) : undefined;
+      return { spatial: p.sid, tid: p.tid, timestamp: p.timestamp, ...(heights ? { heights } : {}) };
+    };
+  }
+  if (mime === 'video/av1') {
+    const id = consumer.rtpParameters.headerExtensions?.find((e) => e.uri === DEPENDENCY_DESCRIPTOR_URI)?.id;
+    if (id === undefined) return undefined;
+    const reader = new DependencyDescriptorReader();
+    return (packet) => {
+      const rtp = rtpPayload(packet);
+      const dd = rtp && rtpExtension(packet, rtp, id);
+      const d = dd && reader.read(dd);
+      if (!rtp || !d) return undefined;
+      const heights = d.newStructure && d.heights && d.widths ? new Map(d.heights.map((h, i) => [i, Math.min(h, d.widths?.[i] ?? h)])) : undefined;
+      return { spatial: d.spatialId, tid: d.temporalId, timestamp: rtp.view.getUint32(4), ...(heights ? { heights } : {}) };
+    };
+  }
+  return undefined;
+}
+
 /** A paused pipe consumer, resumed for one measurement at a time. */
 class Probe {
   readonly consumer: ms.Consumer;
-  /** Spatial index by the consumer's (consumable) SSRC. */
-  readonly spatialBySsrc: Map<number, number>;
+  readonly #parse: ProbeParser;
   running = false;
 
-  constructor(consumer: ms.Consumer) {
+  constructor(consumer: ms.Consumer, parse: ProbeParser) {
     this.consumer = consumer;
-    this.spatialBySsrc = new Map((consumer.rtpParameters.encodings ?? []).map((e, i) => [e.ssrc ?? 0, i]));
+    this.#parse = parse;
   }
 
-  /** Watch the packets until every sending encoding showed a keyframe (≥ 1 s, ≤ 3 s). */
+  /** Watch the packets until every layer sending showed its size (≥ 1 s, ≤ 3 s). */
   async measure(): Promise<Map<number, Measured>> {
     this.running = true;
     const frames = new Map<number, Map<number, Set<number>>>(); // spatial → tid → timestamps
     const sizes = new Map<number, number>();
     const onRtp = (packet: Buffer): void => {
-      const p = parseVp8Packet(packet);
+      const p = this.#parse(packet);
       if (!p) return;
-      const spatial = this.spatialBySsrc.get(p.ssrc);
-      if (spatial === undefined) return;
-      let byTid = frames.get(spatial);
-      if (!byTid) frames.set(spatial, (byTid = new Map()));
+      let byTid = frames.get(p.spatial);
+      if (!byTid) frames.set(p.spatial, (byTid = new Map()));
       let ts = byTid.get(p.tid);
       if (!ts) byTid.set(p.tid, (ts = new Set()));
       ts.add(p.timestamp);
-      if (p.keyframe) sizes.set(spatial, Math.min(p.keyframe.width, p.keyframe.height));
+      for (const [spatial, height] of p.heights ?? []) sizes.set(spatial, height);
     };
     this.consumer.on('rtp', onRtp);
     const started = Date.now();
@@ -166,11 +227,13 @@ export class VideoLayerMonitor extends EventEmitter<MonitorEvents> {
   add(source: string, producer: ms.Producer, direct: ms.DirectTransport, rtpCapabilities: ms.RtpCapabilities): void {
     this.remove(source);
     const encodings = producer.rtpParameters.encodings ?? [];
+    const svc = producer.type === 'svc' && encodings.length === 1;
     const entry: Entry = {
       source,
       producer,
+      svc,
       spatialBySsrc: new Map(encodings.map((e, i) => [e.ssrc ?? 0, i])),
-      encodings: Math.max(1, encodings.length),
+      encodings: svc ? spatialLayersOf(encodings[0]?.scalabilityMode) : Math.max(1, encodings.length),
       measured: new Map(),
       activeKey: '',
       lastProbeAt: 0,
@@ -180,16 +243,17 @@ export class VideoLayerMonitor extends EventEmitter<MonitorEvents> {
     producer.observer.once('close', () => {
       if (this.#entries.get(source) === entry) this.remove(source);
     });
-    const vp8 = producer.rtpParameters.codecs.some((c) => c.mimeType.toLowerCase() === 'video/vp8');
-    if (vp8) {
+    const mime = producer.rtpParameters.codecs[0]?.mimeType.toLowerCase();
+    if (mime === 'video/vp8' || mime === 'video/vp9' || mime === 'video/av1') {
       direct
         .consume({ producerId: producer.id, rtpCapabilities, paused: true, pipe: true, enableRtx: false })
         .then((consumer) => {
-          if (this.#entries.get(source) !== entry || this.#closed) {
+          const parse = probeParser(consumer);
+          if (this.#entries.get(source) !== entry || this.#closed || !parse) {
             consumer.close();
             return;
           }
-          entry.probe = new Probe(consumer);
+          entry.probe = new Probe(consumer, parse);
         })
         .catch((err: unknown) => this.#log.debug({ err, source }, 'no layer probe'));
     }
@@ -238,9 +302,9 @@ export class VideoLayerMonitor extends EventEmitter<MonitorEvents> {
       return; // closed meanwhile
     }
     if (this.#entries.get(entry.source) !== entry) return;
-    // Bitrate up to each temporal layer, per encoding.
-    const bitrates = new Map<number, number[]>();
-    for (const s of stats) {
+    // Bitrate up to each temporal layer, per encoding (SVC: per spatial layer, with the spatial layers below).
+    const bitrates = entry.svc ? svcBitrates(stats[0], entry.encodings) : new Map<number, number[]>();
+    for (const s of entry.svc ? [] : stats) {
       const spatial = entry.spatialBySsrc.get(s.ssrc) ?? (entry.encodings === 1 ? 0 : undefined);
       if (spatial === undefined) continue;
       const byLayer = s.bitrateByLayer ?? {};
@@ -266,6 +330,34 @@ export class VideoLayerMonitor extends EventEmitter<MonitorEvents> {
     entry.layers = buildLayers(entry.encodings, bitrates, entry.measured);
     this.emit('layers', entry.source, entry.layers);
   }
+}
+
+/** Spatial layers of a scalability mode (`L3T3`, `L2T3_KEY`, `S3T3` → 3 / 2 / 3); 1 when absent or unknown. */
+export function spatialLayersOf(scalabilityMode: string | undefined): number {
+  const m = /^[LS](\d+)T\d+/.exec(scalabilityMode ?? '');
+  return m ? Math.max(1, Number(m[1])) : 1;
+}
+
+/**
+ * An SVC stream's bitrates per spatial layer, bps up to each temporal layer, from mediasoup's
+ * `bitrateByLayer["s.t"]` (which already includes every spatial layer below s: what an SVC consumer forwards).
+ * @param spatialLayers the producer's spatial layers; a spatial layer without stats gets no entry (inactive).
+ */
+export function svcBitrates(stat: Pick<ms.ProducerStat, 'bitrate' | 'bitrateByLayer'> | undefined, spatialLayers: number): Map<number, number[]> {
+  const out = new Map<number, number[]>();
+  if (!stat) return out;
+  const byLayer = stat.bitrateByLayer ?? {};
+  const keys = Object.keys(byLayer);
+  if (keys.length === 0) {
+    out.set(0, [stat.bitrate]);
+    return out;
+  }
+  for (let s = 0; s < spatialLayers; s++) {
+    const rates: number[] = [];
+    for (let t = 0; byLayer[`${s}.${t}`] !== undefined; t++) rates.push(byLayer[`${s}.${t}`] ?? 0);
+    if (rates.length > 0) out.set(s, rates);
+  }
+  return out;
 }
 
 /**

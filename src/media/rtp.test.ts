@@ -1,8 +1,19 @@
 /** colibri2 sources and media → mediasoup RTP parameters (pure mapping). */
 import { describe, expect, it } from 'vitest';
 import { JICOFO_MEDIA } from '../../test/fixtures/jicofo.ts';
-import type { MediaSource } from '../colibri2/types.ts';
-import { JICOFO_NUMBERING, pickCodec, producerRtpParameters, routerCodecs, rtpCapabilitiesOf, RtpMappingError, sourceLayout } from './rtp.ts';
+import type { Media, MediaSource } from '../colibri2/types.ts';
+import {
+  codecOfPayloadType,
+  expectedCodecOrder,
+  fmtpParameters,
+  JICOFO_NUMBERING,
+  pickCodec,
+  producerRtpParameters,
+  routerCodecs,
+  rtpCapabilitiesOf,
+  RtpMappingError,
+  sourceLayout,
+} from './rtp.ts';
 
 const video = JICOFO_MEDIA[1];
 const sim: MediaSource = {
@@ -50,11 +61,44 @@ describe('producer and consumer parameters', () => {
       { ssrc: 3, rtx: { ssrc: 4 }, scalabilityMode: 'L1T3' },
       { ssrc: 5, rtx: { ssrc: 6 }, scalabilityMode: 'L1T3' },
     ]);
-    expect(rtp.headerExtensions?.map((e) => e.id)).toEqual([3, 5]);
+    expect(rtp.headerExtensions?.map((e) => e.id)).toEqual([11, 3, 5]);
+  });
+  it("every codec of Jicofo's offer the router has, expected first, each with its RTX", () => {
+    const rtp = producerRtpParameters(sim, video, ['VP8', 'AV1', 'H264', 'VP9'], 'ep');
+    expect(rtp.codecs.map((c) => [c.mimeType, c.payloadType, c.parameters])).toEqual([
+      ['video/VP8', 100, {}],
+      ['video/AV1', 41, {}],
+      ['video/H264', 107, { 'profile-level-id': '42e01f', 'level-asymmetry-allowed': 1, 'packetization-mode': 1 }],
+      ['video/VP9', 101, {}],
+      ['video/rtx', 96, { apt: 100 }],
+      ['video/rtx', 42, { apt: 41 }],
+      ['video/rtx', 99, { apt: 107 }],
+      ['video/rtx', 97, { apt: 101 }],
+    ]);
+    // Codecs the router does not have are left out.
+    expect(producerRtpParameters(sim, video, ['VP9'], 'ep').codecs.map((c) => c.payloadType)).toEqual([101, 97]);
   });
   it('picks opus even when RED comes first, and fails clearly without a usable codec', () => {
     expect(pickCodec(JICOFO_MEDIA[0], ['opus'])?.main.id).toBe(111);
-    expect(() => producerRtpParameters(sim, video, ['H264'], 'ep')).toThrow('no usable video codec');
+    const vp8Only: Media = { type: 'video', rtpHdrExts: [], payloadTypes: (video?.payloadTypes ?? []).filter((p) => p.id === 100 || p.id === 96) };
+    expect(() => producerRtpParameters(sim, vp8Only, ['H264'], 'ep')).toThrow('no usable video codec');
+  });
+  it("splits Jicofo's H.264 fmtp value into its parameters", () => {
+    expect(fmtpParameters({ id: 107, name: 'H264', clockrate: 90000, parameters: [{ name: 'profile-level-id', value: '42e01f;level-asymmetry-allowed=1;packetization-mode=1;' }], rtcpFbs: [] })).toEqual({
+      'profile-level-id': '42e01f',
+      'level-asymmetry-allowed': 1,
+      'packetization-mode': 1,
+    });
+  });
+  it('codec of a payload type, and the order a source is produced with', () => {
+    const rtp = producerRtpParameters(sim, video, ['VP8', 'VP9'], 'ep');
+    expect(codecOfPayloadType(rtp, 101)).toBe('VP9');
+    expect(codecOfPayloadType(rtp, 97)).toBeUndefined();
+    expect(codecOfPayloadType(rtp, 77)).toBeUndefined();
+    const jicofo = ['AV1', 'VP8', 'H264', 'VP9'];
+    expect(expectedCodecOrder(jicofo, false)).toEqual(jicofo);
+    expect(expectedCodecOrder(jicofo, true)).toEqual(['VP8', 'H264', 'AV1', 'VP9']);
+    expect(expectedCodecOrder(jicofo, true, 'VP9')).toEqual(['VP9', 'AV1', 'VP8', 'H264']);
   });
   it('receiver capabilities keep its numbering and leave out sdes:mid', () => {
     const caps = rtpCapabilitiesOf(JICOFO_MEDIA);

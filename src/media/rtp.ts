@@ -7,6 +7,7 @@
  */
 import type * as ms from 'mediasoup/types';
 import type { Media, MediaSource, MediaType, PayloadType } from '../colibri2/types.ts';
+import { svcDecision } from './svc.ts';
 
 /** Thrown for media descriptions or sources mediasoup cannot use. */
 export class RtpMappingError extends Error {
@@ -34,7 +35,7 @@ export interface RtpNumbering {
 }
 
 /**
- * Jicofo's default numbering (jicofo `reference.conf` `jicofo.codec`, shared/docs/colibri2.md):
+ * Jicofo's default numbering (jicofo `reference.conf` `jicofo.codec`):
  * opus 111; AV1 41/42, VP8 100/96, H264 107/99, VP9 101/97 (codec/RTX); ssrc-audio-level 1,
  * toffset 2, abs-send-time 3, rid 4, transport-cc 5, sdes:mid 10, dependency-descriptor 11.
  */
@@ -132,12 +133,26 @@ const FORWARDED_HDREXTS = new Set([
 /** Header extensions accepted from senders (forwarded ones plus MID for demultiplexing). */
 const RECEIVED_HDREXTS = new Set([...FORWARDED_HDREXTS, 'urn:ietf:params:rtp-hdrext:sdes:mid']);
 
-/** fmtp parameter values as mediasoup wants them: integers as numbers, the rest as strings. */
-function fmtpParameters(pt: PayloadType): Record<string, string | number> {
+/**
+ * fmtp parameter values as mediasoup wants them: integers as numbers, the rest as strings. A value
+ * with `;` carries more `name=value` pairs: Jicofo signals H.264 as one parameter
+ * `profile-level-id` = `42e01f;level-asymmetry-allowed=1;packetization-mode=1;`
+ * (jicofo `jicofo-common/src/main/resources/reference.conf`), which the client sees as the SDP line
+ * `a=fmtp:107 profile-level-id=42e01f;level-asymmetry-allowed=1;packetization-mode=1;`.
+ */
+export function fmtpParameters(pt: PayloadType): Record<string, string | number> {
   const out: Record<string, string | number> = {};
+  const put = (name: string, value: string): void => {
+    out[name] = /^\d+$/.test(value) ? Number(value) : value;
+  };
   for (const p of pt.parameters) {
     if (p.name === undefined || p.name === '') continue;
-    out[p.name] = /^\d+$/.test(p.value) ? Number(p.value) : p.value;
+    const [first = '', ...more] = p.value.split(';');
+    put(p.name, first);
+    for (const pair of more) {
+      const eq = pair.indexOf('=');
+      if (eq > 0) put(pair.slice(0, eq).trim(), pair.slice(eq + 1).trim());
+    }
   }
   return out;
 }
@@ -186,7 +201,7 @@ export interface SourceLayout {
 }
 
 /**
- * Derive the encodings of a `<media-source>` from its SSRCs and groups (colibri2.md §6.3):
+ * Derive the encodings of a `<media-source>` from its SSRCs and groups (Jicofo's `<media-source>` in `Colibri2Session.kt`):
  * a `SIM` group gives the layers low→high; each `FID` pair gives a layer's RTX; without `SIM`
  * the single primary SSRC (one that is not an RTX/FEC of another) is the only layer.
  *
@@ -246,7 +261,13 @@ export function pickCodec(media: Media | undefined, preference: readonly string[
 }
 
 /**
- * mediasoup producer RTP parameters for one colibri2 source of an endpoint.
+ * mediasoup producer RTP parameters for one colibri2 source of an endpoint. Video carries every
+ * payload type the endpoint negotiated whose codec is in `preference` (the router's codecs), in
+ * that order, each with its RTX: the client chooses what it sends (lib-jitsi-meet
+ * `modules/qualitycontrol/CodecSelection.ts` reorders its answer) and may change it mid-call, and
+ * the patched worker's stream follows the payload type it receives (native/patches/0009). The
+ * first is the codec expected: consumers take it, and the caller produces again with the codec
+ * actually sent first when they differ ({@link codecOfPayloadType}).
  *
  * @param source the `<media-source>` (its name becomes the producer's identity)
  * @param media the endpoint's `<media>` of the same type (payload types, header extensions)
@@ -261,41 +282,67 @@ export function producerRtpParameters(
   cname: string,
 ): ms.RtpParameters {
   const layout = sourceLayout(source);
-  const codec = pickCodec(media, preference);
-  if (!media || !codec) throw new RtpMappingError(`source ${source.id}: no usable ${source.type} codec signalled (want ${preference.join('/')})`);
   const kind = source.type;
-  const codecs: ms.RtpCodecParameters[] = [
-    {
-      mimeType: mimeType(kind, codec.main),
-      payloadType: codec.main.id,
-      clockRate: codec.main.clockrate,
-      ...(kind === 'audio' ? { channels: codec.main.channels ?? 1 } : {}),
-      parameters: fmtpParameters(codec.main),
-      rtcpFeedback: codec.main.rtcpFbs.map((fb) => ({ type: fb.type, parameter: fb.subtype ?? '' })),
-    },
-  ];
+  // Audio: the first of `preference` only; video: every one signalled, expected first.
+  const chosen = (kind === 'video' ? preference : preference.slice(0, 1)).map((name) => pickCodec(media, [name])).filter((c) => c !== undefined);
+  const codec = chosen[0];
+  if (!media || !codec) throw new RtpMappingError(`source ${source.id}: no usable ${source.type} codec signalled (want ${preference.join('/')})`);
+  const codecs: ms.RtpCodecParameters[] = chosen.map(({ main }) => ({
+    mimeType: mimeType(kind, main),
+    payloadType: main.id,
+    clockRate: main.clockrate,
+    ...(kind === 'audio' ? { channels: main.channels ?? 1 } : {}),
+    parameters: fmtpParameters(main),
+    rtcpFeedback: main.rtcpFbs.map((fb) => ({ type: fb.type, parameter: fb.subtype ?? '' })),
+  }));
   const useRtx = codec.rtx !== undefined && layout.encodings.some((e) => e.rtxSsrc !== undefined);
-  if (useRtx && codec.rtx) {
-    codecs.push({
-      mimeType: `${kind}/rtx`,
-      payloadType: codec.rtx.id,
-      clockRate: codec.rtx.clockrate,
-      parameters: { apt: codec.main.id },
-      rtcpFeedback: [],
-    });
+  if (useRtx) {
+    for (const { main, rtx } of chosen) {
+      if (rtx) codecs.push({ mimeType: `${kind}/rtx`, payloadType: rtx.id, clockRate: rtx.clockrate, parameters: { apt: main.id }, rtcpFeedback: [] });
+    }
   }
-  const simulcast = layout.encodings.length > 1;
+  // VP9 / AV1: one SVC stream, on the first SSRC of a SIM group (media/svc.ts).
+  const svc = kind === 'video' ? svcDecision(codec.main.name, media.rtpHdrExts.map((e) => e.uri)) : { svc: false as const };
+  const encodings = svc.svc ? layout.encodings.slice(0, 1) : layout.encodings;
+  const simulcast = encodings.length > 1;
   return {
     codecs,
     headerExtensions: media.rtpHdrExts
       .filter((e) => RECEIVED_HDREXTS.has(e.uri))
       .map((e) => ({ uri: e.uri as ms.RtpHeaderExtensionUri, id: e.id, encrypt: false })),
-    encodings: layout.encodings.map((e) => ({
+    encodings: encodings.map((e) => ({
       ssrc: e.ssrc,
       ...(useRtx && e.rtxSsrc !== undefined ? { rtx: { ssrc: e.rtxSsrc } } : {}),
       // Chromium's VP8/H264 simulcast layers carry 3 temporal layers each.
       ...(simulcast && kind === 'video' ? { scalabilityMode: 'L1T3' } : {}),
+      ...(svc.svc ? { scalabilityMode: svc.scalabilityMode } : {}),
     })),
     rtcp: { cname, reducedSize: true },
   };
+}
+
+/** Video codecs mediasoup can forward as simulcast (worker `Codecs::Tools::IsValidTypeForCodec`). */
+export const SIMULCAST_CODECS: ReadonlySet<string> = new Set(['VP8', 'H264']);
+
+/**
+ * The codec (`VP9`, without kind) of one of a producer's payload types, or undefined for an RTX /
+ * FEC / unknown payload type. Used with the worker's keyframe trace, which carries the payload
+ * type the sender used.
+ */
+export function codecOfPayloadType(rtp: ms.RtpParameters, payloadType: number): string | undefined {
+  const c = rtp.codecs.find((x) => x.payloadType === payloadType);
+  if (!c || /\/(rtx|red|ulpfec|flexfec)$/i.test(c.mimeType)) return undefined;
+  return c.mimeType.slice(c.mimeType.indexOf('/') + 1);
+}
+
+/**
+ * The video codec preference to produce a source with: the codec last seen from its sender first
+ * (`sent`, when known), else for a simulcast source (several SSRCs in a SIM group) the codecs
+ * mediasoup can simulcast first, else `preference` as it is.
+ */
+export function expectedCodecOrder(preference: readonly string[], simulcast: boolean, sent?: string): string[] {
+  const order = [...preference];
+  if (sent !== undefined) return [sent, ...order.filter((c) => c.toUpperCase() !== sent.toUpperCase())];
+  if (simulcast) order.sort((a, b) => Number(!SIMULCAST_CODECS.has(a.toUpperCase())) - Number(!SIMULCAST_CODECS.has(b.toUpperCase())));
+  return order;
 }

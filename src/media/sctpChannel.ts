@@ -1,6 +1,6 @@
 /**
  * A message channel on SCTP stream 0 of a transport (an endpoint's WebRtcTransport, a relay's PlainTransport),
- * bridged to Node through the router's DirectTransport (interop-findings.md Q2): a DataProducer on the transport for
+ * bridged to Node through the router's DirectTransport: a DataProducer on the transport for
  * what the other side sends on stream 0, a DataConsumer on the transport (its first, hence outbound stream 0) fed by
  * a DataProducer on the DirectTransport for what Node sends. Created before SCTP connects.
  */

@@ -143,6 +143,8 @@ export class Metrics {
   readonly bridgeChannelMalformed: Counter;
   /** Items refused or dropped by an `octobridge.limits.*` limit, by limit (limits/limits.ts `LimitName`). */
   readonly limitExceeded: Counter<'limit'>;
+  /** RTP packets from senders that producers dropped (payload type never negotiated, sequence number out of range). */
+  readonly rtpPacketsDiscarded: Counter;
   readonly xmppConnected: Gauge<'connection'>;
   /** bps. */
   readonly pipeBitrate: Gauge<'pipe' | 'direction'>;
@@ -289,6 +291,10 @@ export class Metrics {
       labelNames: ['limit'],
       registers: reg,
     });
+    this.rtpPacketsDiscarded = this.#counter(
+      own('rtp_packets_discarded_total'),
+      'RTP packets from senders dropped on arrival: a payload type the endpoint never negotiated, or a sequence number out of range (counted every 5 s).',
+    );
     this.xmppConnected = new Gauge({
       name: own('xmpp_connected'),
       help: 'Whether a brewery XMPP connection is online (1) or not (0), by connection id.',

@@ -1,6 +1,6 @@
 /**
  * The bridge's periodic statistics, with JVB's names and units (jitsi-videobridge
- * `VideobridgeStatisticsShim.kt`, shared/docs/brewery.md §3): published in the brewery presence
+ * `VideobridgeStatisticsShim.kt`): published in the brewery presence
  * and (REST issue) `/colibri/stats`. Recomputed every `videobridge.stats.interval` (5 s).
  *
  * `stress_level` follows JVB's load-management idea with mediasoup's unit of capacity, the

@@ -263,6 +263,9 @@ export function attachMetrics(sources: MetricsSources, metrics: Metrics = new Me
   };
   media.on('workerDied', onWorkerDied);
   cleanups.push(() => media.off('workerDied', onWorkerDied));
+  const onRtpDiscarded = (packets: number): void => m.rtpPacketsDiscarded.inc(packets);
+  media.on('rtpDiscarded', onRtpDiscarded);
+  cleanups.push(() => media.off('rtpDiscarded', onRtpDiscarded));
 
   // ------------------------------------------------------------ every stats run
   const lastTotals: TrafficTotals = { bytesReceived: 0, bytesSent: 0, packetsReceived: 0, packetsSent: 0 };

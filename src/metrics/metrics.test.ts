@@ -241,6 +241,12 @@ describe('/metrics text format', () => {
     expect(value(await scrape(), 'jitsi_jvb_colibri_web_socket_close_normal_total')).toBe(2);
   });
 
+  it('counts RTP packets the workers dropped on arrival (the media engine reports them)', async () => {
+    const before = value(await scrape(), 'octobridge_rtp_packets_discarded_total');
+    bridge.media.emit('rtpDiscarded', 7);
+    expect(value(await scrape(), 'octobridge_rtp_packets_discarded_total')).toBe(before + 7);
+  });
+
   it('exports relay and WireGuard series only once they are set', async () => {
     const m = attached.metrics;
     m.setRelayBitrate('relay-b', 'incoming', 1_500_000);

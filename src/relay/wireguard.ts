@@ -18,7 +18,7 @@
  * ({@link scrubSecrets}) before it is logged or put in an error (wg quotes a malformed key file's
  * content). Public keys are logged.
  *
- * Machine constraints (shared/docs/test-peers.md §1, §3): wireguard-go's UAPI socket
+ * Machine constraints: wireguard-go's UAPI socket
  * `/var/run/wireguard/<if>.sock` is shared by every network namespace, so interface names must be
  * unique on the machine; deleting the link makes wireguard-go exit. Managing an interface needs
  * CAP_NET_ADMIN (root) and `/dev/net/tun` for wireguard-go.

@@ -1,6 +1,6 @@
 /**
  * One XMPP connection of the bridge to a Jitsi shard, the way JVB's MucClient does it
- * (jicoco `MucClient.java`, jitsi-videobridge `XmppConnection.kt`, shared/docs/brewery.md):
+ * (jicoco `MucClient.java`, jitsi-videobridge `XmppConnection.kt`):
  * log in (c2s client, or an XEP-0114 component), join the brewery MUC(s) with the bridge's
  * nickname, publish `<stats xmlns='http://jitsi.org/protocol/colibri'>` in presence every
  * 5 s, and answer the IQs Jicofo sends to the bridge's occupant JID: colibri2

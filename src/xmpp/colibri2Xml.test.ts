@@ -72,7 +72,7 @@ function cloneEl(e: Element): Element {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Samples of colibri2.md §6
+// The colibri2 samples of test/fixtures/colibri2Samples.ts
 // ---------------------------------------------------------------------------------------------------------------
 
 const SAMPLE_ERROR = `
@@ -87,7 +87,7 @@ const SAMPLE_ERROR = `
 // Samples
 // ---------------------------------------------------------------------------------------------------------------
 
-describe('colibri2.md §6 samples', () => {
+describe('colibri2 samples', () => {
   it('§6.1 create conference + endpoint parses to the typed request', () => {
     expect(parseConferenceModify(cm(SAMPLE_6_1))).toEqual(EXPECTED_6_1);
   });

@@ -64,7 +64,7 @@ import type {
   TransportResponse,
 } from '../colibri2/types.ts';
 
-/** The XML namespaces colibri2 uses (colibri2.md §2, checked against the extension classes' `NAMESPACE`). */
+/** The XML namespaces colibri2 uses (checked against the extension classes' `NAMESPACE`). */
 export const NS = {
   /** `conference-modify`, `conference-modified`, `endpoint`, `relay`, `media`, outer `transport`, `sources`, `media-source`, `force-mute`, `capability`, `sctp`, `initial-last-n`, colibri2 `error`. */
   COLIBRI2: 'jitsi:colibri2',
@@ -401,7 +401,7 @@ function parseEndpoint(e: Element): EndpointModify {
  * Parse a `<conference-modify xmlns='jitsi:colibri2'>` (the child of an IQ; the `<iq>` itself is accepted too)
  * into a {@link ConferenceModifyRequest}.
  *
- * Shape (colibri2.md §3, ConferenceModifyIQ(Provider), Colibri2Endpoint, Transport, Sctp, Media, Sources,
+ * Shape (ConferenceModifyIQ(Provider), Colibri2Endpoint, Transport, Sctp, Media, Sources,
  * MediaSource, ForceMute, Capability, InitialLastN):
  * ```xml
  * <conference-modify xmlns='jitsi:colibri2' meeting-id='…' [name] [create] [expire] [rtcstats-enabled]>

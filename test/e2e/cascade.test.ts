@@ -45,4 +45,25 @@ describe('standalone cascade over two bridges', () => {
     await until('eu relay expired', ada, async () => euConf.relays().length, (n) => n === 0);
     expect(euConf.allocator.hasSource(`${bobId}-v0`)).toBe(false);
   }, 120_000);
+
+  it('a VP9 sender (not first in the offer) is decoded across the relay: each bridge forwards the codec it receives', async () => {
+    const page = (name: string, region: string, extra: string) => `http://127.0.0.1:${eu.bridge.publicPort}/cascade-vp9?name=${name}&region=${region}&${MEDIA}${extra}`;
+    const ada = eu.track(await openPeer(page('Ada', 'eu', '&codec=VP9')));
+    const bob = eu.track(await openPeer(page('Bob', 'us', '&video=0')));
+    // Bob, behind the relay, decodes Ada's video in VP9, its frames growing.
+    const decoded = (): Promise<{ codec: string; frames: number }[]> =>
+      bob.evaluate(`(async () => {
+        const out = [];
+        const pc = window.octobridge && window.octobridge.pc;
+        if (!pc) return out;
+        const stats = await pc.getStats();
+        stats.forEach((s) => { if (s.type === 'inbound-rtp' && s.kind === 'video') out.push({ codec: stats.get(s.codecId)?.mimeType ?? '', frames: s.framesDecoded ?? 0 }); });
+        return out;
+      })()`);
+    const first = await until('Bob decodes VP9', bob, decoded, (l) => l.some((x) => x.codec === 'video/VP9' && x.frames > 0), 40_000);
+    const before = first.filter((x) => x.codec === 'video/VP9').reduce((n, x) => n + x.frames, 0);
+    await until('VP9 frames keep growing at Bob', bob, decoded, (l) => l.filter((x) => x.codec === 'video/VP9').reduce((n, x) => n + x.frames, 0) > before + 5);
+    await ada.close();
+    await bob.close();
+  }, 120_000);
 });

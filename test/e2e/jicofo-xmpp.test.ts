@@ -20,6 +20,7 @@ import xml, { type Element } from '@xmpp/xml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningBridge } from '../../src/bridge.ts';
 import { Colibri2Error } from '../../src/colibri2/errors.ts';
+import { JICOFO_VIDEO_CODECS } from '../../src/config/config.ts';
 import { Focus } from '../../src/focus/Focus.ts';
 import { startPublicServer } from '../../src/http/PublicServer.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -184,7 +185,7 @@ describe('large stanzas', () => {
 
 describe('two browsers allocated over XMPP', () => {
   it("decode each other's media; a Prosody restart does not interrupt it and the bridge rejoins", async () => {
-    const page = new Focus(focus, { videoCodecs: ['VP8'] }, log);
+    const page = new Focus(focus, { videoCodecs: JICOFO_VIDEO_CODECS }, log);
     focusServer = await startPublicServer({ host: '127.0.0.1', port: 0, focus: page }, log);
     const port = (focusServer.address() as AddressInfo).port;
     const media = 'width=320&height=180&fps=15';
@@ -229,7 +230,7 @@ describe('XEP-0114 component mode', () => {
       await focus.conferenceModify({ meetingId, expire: true, endpoints: [] }, jid);
 
       // Two browsers allocated on the component bridge.
-      const pinned = new Focus({ conferenceModify: (req) => focus.conferenceModify(req, jid) }, { videoCodecs: ['VP8'] }, log);
+      const pinned = new Focus({ conferenceModify: (req) => focus.conferenceModify(req, jid) }, { videoCodecs: JICOFO_VIDEO_CODECS }, log);
       const server = await startPublicServer({ host: '127.0.0.1', port: 0, focus: pinned }, log);
       try {
         const port = (server.address() as AddressInfo).port;

@@ -2,7 +2,7 @@
  * End to end: a conference spread over two octobridges joined by a relay (colibri2 `<relay>`, a mediasoup
  * PlainTransport with SCTP per side). Each bridge runs its own standalone room with one Chromium participant; the
  * test plays Jicofo for the relay (test/fixtures/jicofo.ts `createRelay`/`setRelayTransport`, from
- * Colibri2Session.kt as in shared/docs/relay.md §2): create on both, then each answer forwarded to the other.
+ * Colibri2Session.kt): create on both, then each answer forwarded to the other.
  *  - Each participant decodes the other's video and hears its audio, with SSRCs from its own bridge's maps.
  *  - What crosses is pulled: the relay carries the layer the other side's receivers want (AddReceiver).
  *  - Errors: relays disabled, unknown relay, a non-octobridge transport; expiring the relay stops the media.

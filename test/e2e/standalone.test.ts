@@ -60,7 +60,8 @@ describe('standalone room', () => {
     expect(offer).toContain('a=setup:actpass');
     expect(offer).toMatch(/a=group:BUNDLE 0 1 2\r\n/);
     expect(offer).toMatch(/m=audio 9 UDP\/TLS\/RTP\/SAVPF 111/);
-    expect(offer).toMatch(/m=video 9 UDP\/TLS\/RTP\/SAVPF 100 96/);
+    // Jicofo's default video codecs (jicofo CodecUtil order), each with its RTX.
+    expect(offer).toMatch(/m=video 9 UDP\/TLS\/RTP\/SAVPF 41 100 107 101 42 96 99 97\r\n/);
     expect(offer).toContain('m=application 9 UDP/DTLS/SCTP webrtc-datachannel');
     expect(offer).toContain('a=ssrc:' + String(fixture.bridge.videobridge.conferences()[0]?.localAudioSsrc) + ' msid:mixedmslabel mixedlabelaudio0');
 

@@ -1,6 +1,6 @@
 /**
  * End to end: {@link WireGuardManager} with real wireguard-go in two network namespaces joined
- * only by a veth pair (shared/docs/test-peers.md §3; there is no kernel WireGuard on the test
+ * only by a veth pair (there is no kernel WireGuard on the test
  * machines, so mode `auto` falls back to wireguard-go). Checks that both peers come up, the RTT
  * through the tunnel is measured, metrics and health say so; that deleting one side's interface
  * turns the other side unhealthy naming the peer, and restarting it makes it healthy again; that

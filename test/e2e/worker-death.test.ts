@@ -14,6 +14,7 @@
 import type { AddressInfo } from 'node:net';
 import type http from 'node:http';
 import { afterAll, describe, expect, it } from 'vitest';
+import { JICOFO_VIDEO_CODECS } from '../../src/config/config.ts';
 import { Focus } from '../../src/focus/Focus.ts';
 import { startPublicServer } from '../../src/http/PublicServer.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -121,7 +122,7 @@ describe("one worker killed under Jicofo's flow", () => {
   it("the client's ICE fails at its next check; its session restart brings media back", async () => {
     const { bridge } = fixture;
     const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'fatal', { pretty: false });
-    const jicofo = new Focus(bridge.videobridge, { videoCodecs: ['VP8'] }, log);
+    const jicofo = new Focus(bridge.videobridge, { videoCodecs: JICOFO_VIDEO_CODECS }, log);
     server = await startPublicServer({ host: '127.0.0.1', port: 0, focus: jicofo }, log);
     const port = (server.address() as AddressInfo).port;
     const [alice, bob, carol] = (await threeAcrossTwoWorkers(fixture, port, 'jicofo-flow')) as [BrowserPeer, BrowserPeer, BrowserPeer];

@@ -1,6 +1,6 @@
 /**
  * Headless Chromium from Debian (/usr/bin/chromium) driven by playwright-core, with a fake
- * camera and microphone (shared/docs/test-peers.md §2). One browser process per participant,
+ * camera and microphone. One browser process per participant,
  * as two real users would have.
  */
 import { chromium, type Browser, type Page } from 'playwright-core';

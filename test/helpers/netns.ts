@@ -1,7 +1,7 @@
 /**
  * Put a test participant behind a rate-limited downlink: a network namespace joined to the host
  * by a veth pair, with a token bucket (tc `tbf`) on the host side of the pair, and Chromium
- * launched inside the namespace (shared/docs/test-peers.md §1, §3: there is no netem on the test
+ * launched inside the namespace (there is no netem on the test
  * machines, so rate limits only — no delay, no random loss).
  *
  * ```

@@ -16,7 +16,7 @@
  * once). Plain c2s without TLS (`c2s_require_encryption = ${this.#opts.requireTls ? 'true' : 'false'}`, `allow_unencrypted_plain_auth`),
  * no s2s. BOSH and WebSocket are served on `httpPort` (`/http-bind`, `/xmpp-websocket`).
  *
- * Traps handled here (shared/docs/test-peers.md §4): Prosody refuses to run as root, so as root
+ * Traps handled here: Prosody refuses to run as root, so as root
  * it is exec'd through `setpriv` as the `prosody` user (no forking `runuser` in between, so `pid`
  * is Prosody's own pid; a parent-death signal kills it if the test process dies); its data,
  * certificate and log directories are owned by that user, the temp dir is world-traversable; it

@@ -2,7 +2,7 @@
  * WireGuard between network namespaces for the relay tests and benchmark: key pairs, a full mesh of
  * namespaces joined by veth links (the underlay) with each site's `OCTOBRIDGE_WG_*` env, and a
  * whole octobridge process running inside a namespace (`ip netns exec <ns> node src/main.ts`), as
- * an operator would run one per region (shared/docs/test-peers.md §3: wireguard-go, interface names
+ * an operator would run one per region (wireguard-go, interface names
  * unique machine-wide).
  *
  * ```

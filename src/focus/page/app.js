@@ -9,15 +9,20 @@
  *
  * Query parameters: `name` (display name), `channel=ws`, `audio=0`, `video=0`, `width`, `height`, `fps`,
  * `simulcast=0` (one stream), `lastN` (the receiver's last-N; -1 = all, the default), `region` (cascade: join
- * through the bridge of that region).
+ * through the bridge of that region), `codec` (`VP8`, `VP9`, `AV1`, `H264`, VP8 without it: put first in the offer
+ * the page applies and in its answer, as LJM's codec selection does; VP9 and AV1 are sent as one `L3T3_KEY` SVC
+ * stream, see svc.js). The test hook's `setCodec(name)` switches codec mid-call.
  * Plain ES module, no build step; Chromium and Firefox ESR (Firefox sends one stream: LJM uses RIDs there).
  */
 import {
   addSourcesToRemoteSdp, answerToJingle, createSimulcastCache, createSourceCounters, jingleToSdp, mediaByMid,
   mungeSimulcast, simulcastActiveState,
 } from './sdp.js';
+import { codecParam, isSvcCodec, preferVideoCodec, svcEncodings } from './svc.js';
 
 const COLIBRI_PROTOCOL = 'http://jitsi.org/protocols/colibri';
+/** The video codec sent without `?codec=`. */
+const DEFAULT_VIDEO_CODEC = 'VP8';
 const MAX_RETRY_DELAY_S = 60;
 /** LJM ReceiveVideoController: thumbnails ask for 180p, the on-stage (large) video for 720p. */
 const THUMBNAIL_HEIGHT = 180;
@@ -78,6 +83,11 @@ function readConfig() {
     lastN: lastNParam(params.get('lastN')),
     /** Cascade: the bridge region to join through (the focus places the participant there). */
     region: params.get('region') ?? undefined,
+    /**
+     * The preferred video codec (`?codec=`), VP8 without one: the focus offers Jicofo's list (AV1 first), and the page
+     * then sends VP8 as a deployment with LJM `videoQuality.codecPreferenceOrder: ['VP8', ...]` does.
+     */
+    codec: codecParam(params.get('codec')) ?? DEFAULT_VIDEO_CODEC,
   };
 }
 
@@ -312,7 +322,7 @@ function startSession(jingle) {
   enqueue(async () => {
     const pc = state.pc;
 
-    await pc.setRemoteDescription({ type: 'offer', sdp: offer });
+    await setRemoteOffer(pc, offer);
     await attachLocalTracks(pc);
     await answer(pc);
     sendFocus({ type: 'session-accept', jingle: answerToJingle(pc.localDescription.sdp, { endpointId: state.endpointId }) });
@@ -339,9 +349,21 @@ async function attachLocalTracks(pc) {
   }
 }
 
+/**
+ * Applies the bridge's offer with the preferred video codec first, as LJM `TraceablePeerConnection.setRemoteDescription`
+ * does (`_mungeDescription` → `TPCUtils.mungeCodecOrder`): the answerer's browser sends with the first codec of the
+ * offer it also has, so the answer's order alone does not choose what is sent.
+ * @param {RTCPeerConnection} pc
+ * @param {string} sdp
+ */
+function setRemoteOffer(pc, sdp) {
+  return pc.setRemoteDescription({ type: 'offer', sdp: config.codec ? preferVideoCodec(sdp, config.codec) : sdp });
+}
+
 async function answer(pc) {
   const description = await pc.createAnswer();
-  const sdp = config.simulcast ? mungeSimulcast(description.sdp, state.simulcastCache) : description.sdp;
+  const ordered = config.codec ? preferVideoCodec(description.sdp, config.codec) : description.sdp;
+  const sdp = config.simulcast ? mungeSimulcast(ordered, state.simulcastCache) : ordered;
 
   await pc.setLocalDescription({ type: 'answer', sdp });
   pc.getTransceivers().forEach(syncSlot);
@@ -371,10 +393,17 @@ async function configureVideoSender() {
   if (!encodings.length) return;
   const captureHeight = localTrack('video')?.getSettings().height ?? config.height;
 
-  if (encodings.length === SIM_SCALE_FACTORS.length) {
+  if (isSvcCodec(config.codec)) {
+    // LJM full-SVC mode (VP9, AV1): one K-SVC encoding sized to what the bridge asks for, the others off.
+    const svc = svcEncodings(config.codec, captureHeight, state.senderMaxHeight);
+
+    encodings.forEach((encoding, i) => Object.assign(encoding, svc[i] ?? { active: false }));
+  } else if (encodings.length === SIM_SCALE_FACTORS.length) {
     const active = simulcastActiveState(captureHeight, state.senderMaxHeight);
 
     encodings.forEach((encoding, i) => {
+      // Back from a K-SVC codec (setCodec): VP8/H264 simulcast layers are L1T3.
+      if (encoding.scalabilityMode && encoding.scalabilityMode !== 'L1T3') encoding.scalabilityMode = 'L1T3';
       encoding.active = active[i];
       encoding.scaleResolutionDownBy = SIM_SCALE_FACTORS[i];
       encoding.maxBitrate = SIM_MAX_BITRATES_BPS[i];
@@ -388,6 +417,39 @@ async function configureVideoSender() {
   } catch (err) {
     warn('setParameters failed', err);
   }
+}
+
+/**
+ * Send another video codec mid-call, as LJM does when `CodecSelection` picks a new one (participants joined or left):
+ * `JingleSessionPC.setVideoCodecs` → `TraceablePeerConnection.setVideoCodecs` (the codec goes first in the local
+ * answer, `TPCUtils.mungeCodecOrder`: LJM munges the SDP this way for H.264, and in every case without the codec
+ * selection API) → a local renegotiation on the same remote offer (`JingleSessionPC._renegotiate`), then the sender's
+ * encodings for the new codec (`configureVideoSenderEncodings`). Nothing is signalled: the bridge follows the payload
+ * type it receives.
+ * @param {string} codec `VP8`, `VP9`, `AV1` or `H264`
+ * @returns {Promise<void>} when the new answer is applied
+ */
+function setCodec(codec) {
+  const wanted = codecParam(codec);
+
+  if (!wanted) return Promise.reject(new Error(`unknown codec ${codec}`));
+
+  return new Promise((resolve, reject) => {
+    enqueue(async () => {
+      const pc = state.pc;
+
+      try {
+        config.codec = wanted;
+        if (pc?.remoteDescription) {
+          await setRemoteOffer(pc, pc.remoteDescription.sdp);
+          await answer(pc);
+        }
+        resolve();
+      } catch (err) {
+        reject(err);
+      }
+    });
+  });
 }
 
 function closeSession() {
@@ -564,7 +626,7 @@ function onSourceMap(mediaType, entries) {
 
     state.counters = result.counters;
     if (result.changed) {
-      await pc.setRemoteDescription({ type: 'offer', sdp: result.sdp });
+      await setRemoteOffer(pc, result.sdp);
       await answer(pc);
     }
     renderTiles();
@@ -846,6 +908,8 @@ window.octobridge = {
   get forwardedSources() { return state.forwardedSources; },
   get dominantSpeaker() { return state.dominantSpeaker; },
   get onStage() { return state.onStage; },
+  get codec() { return config.codec; },
+  setCodec,
   send: sendBridge,
   tiles: visibleTiles,
   stage: setOnStage,
