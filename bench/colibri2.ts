@@ -1,5 +1,5 @@
 /**
- * colibri2 allocation latency through a real Prosody (issue 5): endpoint allocations sent the
+ * colibri2 allocation latency through a real Prosody: endpoint allocations sent the
  * way Jicofo sends them (test/fixtures/jicofo.ts, over xmpp/RemoteBridgeClient) to a bridge in
  * the brewery. Prints p50/p99/max of
  *   - bridge time: parse → typed API → serialise, measured inside the bridge's IQ handler;

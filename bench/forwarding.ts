@@ -1,5 +1,5 @@
 /**
- * Forwarding benchmark (issue 4): N synthetic senders → M receivers in one conference, over real
+ * Forwarding benchmark: N synthetic senders → M receivers in one conference, over real
  * WebRTC transports (ICE + DTLS + SRTP), through octobridge and through a raw mediasoup baseline,
  * one after the other in this process with the same load. Prints, per target: forwarded packets/s
  * (total, per worker process and per worker CPU-second), CPU% of each mediasoup worker (from

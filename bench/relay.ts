@@ -1,5 +1,5 @@
 /**
- * Relay benchmark (issue 7): what a relay hop between two octobridges costs, over WireGuard and over a plain veth.
+ * Relay benchmark: what a relay hop between two octobridges costs, over WireGuard and over a plain veth.
  *
  *   npm run bench:relay -- [--senders 8] [--seconds 20] [--warmup 3] [--paths wg,veth]
  *     [--fps 30] [--packets-per-frame 3] [--video-kbps 600] [--keyframe-interval 60] [--audio-pps 50] [--json]

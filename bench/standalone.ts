@@ -1,5 +1,5 @@
 /**
- * Standalone-mode figures (issue 3): time from page load to the first decoded remote frame
+ * Standalone-mode figures: time from page load to the first decoded remote frame
  * (median of N joins), and the bridge's CPU% and RSS with three Chromium participants sending
  * 720p. The bridge runs as its own process (`node src/main.ts`), measured from /proc, so the
  * harness's own CPU is not counted. Prints a table; `--json` prints JSON.

@@ -1,5 +1,5 @@
 /**
- * Torture harness (issue 9): many real WebRTC participants against octobridge (and Janus side by
+ * Torture harness: many real WebRTC participants against octobridge (and Janus side by
  * side), reporting what the users get (join time, freezes, loss, jitter, bitrate, resolution per
  * source) next to what the bridge pays (CPU per worker and Node, RSS, /colibri/stats), every
  * second, with a progress bar, a summary table, results.json and a PNG plot.

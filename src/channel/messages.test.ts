@@ -53,7 +53,8 @@ function isWellFormed(r: ParseResult): boolean {
   return COLIBRI_CLASSES.includes(r.message.colibriClass);
 }
 
-// colibri-ws.md §2.1, verbatim (the ReceiverVideoConstraints example joined onto one line).
+// Bridge-channel messages as lib-jitsi-meet and JVB put them on the wire, verbatim (the ReceiverVideoConstraints
+// example joined onto one line).
 // `canonical`: our serialiser reproduces the text byte for byte.
 const WIRE_EXAMPLES: { text: string; canonical: boolean }[] = [
   { text: '{"colibriClass":"ServerHello","version":"2.3.220-gabcdef"}', canonical: true },
@@ -114,7 +115,7 @@ const WIRE_EXAMPLES: { text: string; canonical: boolean }[] = [
   { text: '{"colibriClass":"RemoveReceiver","bridgeId":"jvb-2","endpointId":"a1b2c3d4"}', canonical: true },
 ];
 
-describe('wire examples (colibri-ws.md §2.1)', () => {
+describe('wire examples', () => {
   for (const { text, canonical } of WIRE_EXAMPLES) {
     const cls = (JSON.parse(text) as { colibriClass: string }).colibriClass;
     it(`round-trips ${cls}${text.includes('"from"') && cls === 'EndpointMessage' ? ' (with from)' : ''}`, () => {

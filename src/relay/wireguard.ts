@@ -1,5 +1,5 @@
 /**
- * WireGuard, managed by the bridge (issue 7 part 1): the tunnel octobridge's relays run in.
+ * WireGuard, managed by the bridge: the tunnel octobridge's relays run in.
  *
  * {@link WireGuardManager} brings up this bridge's WireGuard interface from
  * `octobridge.relay.wireguard` ({@link WireGuardConfig}) — kernel WireGuard where the module

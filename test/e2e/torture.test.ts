@@ -1,5 +1,5 @@
 /**
- * Smoke runs of the torture harness (bench/torture.ts, issue 9): 2 conferences × 3 lightweight
+ * Smoke runs of the torture harness (bench/torture.ts): 2 conferences × 3 lightweight
  * participants, all sending, 10 s, against a standalone octobridge the harness starts as a child
  * process: every participant must join and decode video from both others; results.json must
  * parse and the plot must be a real PNG. Then `--cascade 2` (two bridges linked by a relay, the

@@ -202,7 +202,7 @@ const EXAMPLE_1 = lines(
 );
 
 /**
- * What Chromium's `pc.remoteDescription.sdp` reads back after Example 1 was applied (ljm-sdp.md §2, "Chrome
+ * What Chromium's `pc.remoteDescription.sdp` reads back after Example 1 was applied ("Chrome
  * re-serialises"): its own attribute order, port 10000, `c=IN IP4 127.0.0.1`, `a=rtcp:9`, empty cnames, the
  * application m-line without direction and rtcp-mux.
  */
