@@ -1,7 +1,7 @@
 /** colibri2 sources and media → mediasoup RTP parameters (pure mapping). */
 import { describe, expect, it } from 'vitest';
-import { JICOFO_MEDIA } from '../../test/fixtures/jicofo.ts';
-import type { Media, MediaSource } from '../colibri2/types.ts';
+import { JICOFO_MEDIA, LJM_CAMERA } from '../../test/fixtures/jicofo.ts';
+import type { Media } from '../colibri2/types.ts';
 import {
   codecOfPayloadType,
   expectedCodecOrder,
@@ -16,21 +16,10 @@ import {
 } from './rtp.ts';
 
 const video = JICOFO_MEDIA[1];
-const sim: MediaSource = {
-  type: 'video',
-  id: 'ep-v0',
-  sources: [1, 2, 3, 4, 5, 6].map((ssrc) => ({ ssrc })),
-  ssrcGroups: [
-    { semantics: 'SIM', ssrcs: [1, 3, 5] },
-    { semantics: 'FID', ssrcs: [1, 2] },
-    { semantics: 'FID', ssrcs: [3, 4] },
-    { semantics: 'FID', ssrcs: [5, 6] },
-  ],
-};
 
 describe('sourceLayout', () => {
   it('SIM gives the layers low to high, FID their RTX', () => {
-    expect(sourceLayout(sim).encodings).toEqual([
+    expect(sourceLayout(LJM_CAMERA).encodings).toEqual([
       { ssrc: 1, rtxSsrc: 2 },
       { ssrc: 3, rtxSsrc: 4 },
       { ssrc: 5, rtxSsrc: 6 },
@@ -42,7 +31,7 @@ describe('sourceLayout', () => {
     ]);
   });
   it('rejects groups naming unknown SSRCs, two primaries without SIM, no SSRC', () => {
-    expect(() => sourceLayout({ ...sim, ssrcGroups: [{ semantics: 'SIM', ssrcs: [1, 99] }] })).toThrow(RtpMappingError);
+    expect(() => sourceLayout({ ...LJM_CAMERA, ssrcGroups: [{ semantics: 'SIM', ssrcs: [1, 99] }] })).toThrow(RtpMappingError);
     expect(() => sourceLayout({ type: 'video', id: 'v', sources: [{ ssrc: 1 }, { ssrc: 2 }], ssrcGroups: [] })).toThrow('2 primary SSRCs');
     expect(() => sourceLayout({ type: 'audio', id: 'a', sources: [], ssrcGroups: [] })).toThrow('no SSRC');
     expect(() => sourceLayout({ type: 'video', id: 'v', sources: [{ ssrc: 1 }], ssrcGroups: [{ semantics: 'FID', ssrcs: [1, 1] }] })).toThrow('distinct');
@@ -51,7 +40,7 @@ describe('sourceLayout', () => {
 
 describe('producer and consumer parameters', () => {
   it('simulcast VP8 with the sender payload types, RTX and L1T3 layers', () => {
-    const rtp = producerRtpParameters(sim, video, ['VP8'], 'ep');
+    const rtp = producerRtpParameters(LJM_CAMERA, video, ['VP8'], 'ep');
     expect(rtp.codecs.map((c) => [c.mimeType, c.payloadType])).toEqual([
       ['video/VP8', 100],
       ['video/rtx', 96],
@@ -64,7 +53,7 @@ describe('producer and consumer parameters', () => {
     expect(rtp.headerExtensions?.map((e) => e.id)).toEqual([11, 3, 5]);
   });
   it("every codec of Jicofo's offer the router has, expected first, each with its RTX", () => {
-    const rtp = producerRtpParameters(sim, video, ['VP8', 'AV1', 'H264', 'VP9'], 'ep');
+    const rtp = producerRtpParameters(LJM_CAMERA, video, ['VP8', 'AV1', 'H264', 'VP9'], 'ep');
     expect(rtp.codecs.map((c) => [c.mimeType, c.payloadType, c.parameters])).toEqual([
       ['video/VP8', 100, {}],
       ['video/AV1', 41, {}],
@@ -76,12 +65,12 @@ describe('producer and consumer parameters', () => {
       ['video/rtx', 97, { apt: 101 }],
     ]);
     // Codecs the router does not have are left out.
-    expect(producerRtpParameters(sim, video, ['VP9'], 'ep').codecs.map((c) => c.payloadType)).toEqual([101, 97]);
+    expect(producerRtpParameters(LJM_CAMERA, video, ['VP9'], 'ep').codecs.map((c) => c.payloadType)).toEqual([101, 97]);
   });
   it('picks opus even when RED comes first, and fails clearly without a usable codec', () => {
     expect(pickCodec(JICOFO_MEDIA[0], ['opus'])?.main.id).toBe(111);
     const vp8Only: Media = { type: 'video', rtpHdrExts: [], payloadTypes: (video?.payloadTypes ?? []).filter((p) => p.id === 100 || p.id === 96) };
-    expect(() => producerRtpParameters(sim, vp8Only, ['H264'], 'ep')).toThrow('no usable video codec');
+    expect(() => producerRtpParameters(LJM_CAMERA, vp8Only, ['H264'], 'ep')).toThrow('no usable video codec');
   });
   it("splits Jicofo's H.264 fmtp value into its parameters", () => {
     expect(fmtpParameters({ id: 107, name: 'H264', clockrate: 90000, parameters: [{ name: 'profile-level-id', value: '42e01f;level-asymmetry-allowed=1;packetization-mode=1;' }], rtcpFbs: [] })).toEqual({
@@ -91,7 +80,7 @@ describe('producer and consumer parameters', () => {
     });
   });
   it('codec of a payload type, and the order a source is produced with', () => {
-    const rtp = producerRtpParameters(sim, video, ['VP8', 'VP9'], 'ep');
+    const rtp = producerRtpParameters(LJM_CAMERA, video, ['VP8', 'VP9'], 'ep');
     expect(codecOfPayloadType(rtp, 101)).toBe('VP9');
     expect(codecOfPayloadType(rtp, 97)).toBeUndefined();
     expect(codecOfPayloadType(rtp, 77)).toBeUndefined();

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type * as ms from 'mediasoup/types';
-import { JICOFO_MEDIA } from '../../test/fixtures/jicofo.ts';
+import { JICOFO_MEDIA, LJM_CAMERA } from '../../test/fixtures/jicofo.ts';
 import type { Media, MediaSource } from '../colibri2/types.ts';
 import { consumerCapabilities } from './Forwarder.ts';
 import { producerRtpParameters } from './rtp.ts';
@@ -14,18 +14,6 @@ import { DEPENDENCY_DESCRIPTOR_URI, svcDecision } from './svc.ts';
 
 const video = JICOFO_MEDIA[1] as Media;
 const noDd: Media = { ...video, rtpHdrExts: video.rtpHdrExts.filter((e) => e.uri !== DEPENDENCY_DESCRIPTOR_URI) };
-/** lib-jitsi-meet's camera source: SIM of three with RTX (SdpSimulcast + RtxModifier, also for VP9/AV1). */
-const ljmCamera: MediaSource = {
-  type: 'video',
-  id: 'ep-v0',
-  sources: [1, 2, 3, 4, 5, 6].map((ssrc) => ({ ssrc })),
-  ssrcGroups: [
-    { semantics: 'SIM', ssrcs: [1, 3, 5] },
-    { semantics: 'FID', ssrcs: [1, 2] },
-    { semantics: 'FID', ssrcs: [3, 4] },
-    { semantics: 'FID', ssrcs: [5, 6] },
-  ],
-};
 
 describe('svcDecision', () => {
   it('VP9 is always SVC; AV1 only with the dependency descriptor; VP8/H264 never', () => {
@@ -39,13 +27,13 @@ describe('svcDecision', () => {
 
 describe('producerRtpParameters for SVC codecs', () => {
   it('VP9: one L3T3 encoding on the first SSRC of the SIM group, with its RTX', () => {
-    const rtp = producerRtpParameters(ljmCamera, video, ['VP9'], 'ep');
+    const rtp = producerRtpParameters(LJM_CAMERA, video, ['VP9'], 'ep');
     expect(rtp.codecs[0]?.mimeType).toBe('video/VP9');
     expect(rtp.encodings).toEqual([{ ssrc: 1, rtx: { ssrc: 2 }, scalabilityMode: 'L3T3' }]);
   });
 
   it('AV1 with the dependency descriptor: the same, and the descriptor is read from the sender', () => {
-    const rtp = producerRtpParameters(ljmCamera, video, ['AV1'], 'ep');
+    const rtp = producerRtpParameters(LJM_CAMERA, video, ['AV1'], 'ep');
     expect(rtp.encodings).toEqual([{ ssrc: 1, rtx: { ssrc: 2 }, scalabilityMode: 'L3T3' }]);
     expect(rtp.headerExtensions?.some((e) => e.uri === DEPENDENCY_DESCRIPTOR_URI)).toBe(true);
   });
@@ -56,7 +44,7 @@ describe('producerRtpParameters for SVC codecs', () => {
   });
 
   it('VP8 keeps its three simulcast encodings (L1T3 each)', () => {
-    const rtp = producerRtpParameters(ljmCamera, video, ['VP8'], 'ep');
+    const rtp = producerRtpParameters(LJM_CAMERA, video, ['VP8'], 'ep');
     expect(rtp.encodings?.map((e) => [e.ssrc, e.scalabilityMode])).toEqual([
       [1, 'L1T3'],
       [3, 'L1T3'],

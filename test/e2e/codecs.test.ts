@@ -12,7 +12,7 @@
 import { describe, expect, it } from 'vitest';
 import { useTestBridge } from '../helpers/bridge.ts';
 import { openPeer, type BrowserPeer } from '../helpers/chromium.ts';
-import { until } from '../helpers/media.ts';
+import { until, videoRtp, type VideoInbound } from '../helpers/media.ts';
 
 const fixture = useTestBridge();
 
@@ -25,44 +25,18 @@ async function join(room: string, name: string, extra = ''): Promise<BrowserPeer
   return peer;
 }
 
-interface Inbound {
-  ssrc: number;
-  framesDecoded: number;
-  frameWidth: number;
-  codec: string;
-}
-
 /** The inbound video streams with their codec (`video/VP9`). */
-function inbound(peer: BrowserPeer): Promise<Inbound[]> {
-  return peer.evaluate(`(async () => {
-    const out = [];
-    const pc = window.octobridge && window.octobridge.pc;
-    if (!pc) return out;
-    const stats = await pc.getStats();
-    stats.forEach((s) => {
-      if (s.type === 'inbound-rtp' && s.kind === 'video') {
-        out.push({ ssrc: s.ssrc, framesDecoded: s.framesDecoded ?? 0, frameWidth: s.frameWidth ?? 0, codec: stats.get(s.codecId)?.mimeType ?? '' });
-      }
-    });
-    return out;
-  })()`);
+async function inbound(peer: BrowserPeer): Promise<VideoInbound[]> {
+  return (await videoRtp(peer)).inbound;
 }
 
-/** The codec the page's camera is sent with (`video/VP8`), from its outbound stats. */
-function sentCodec(peer: BrowserPeer): Promise<string[]> {
-  return peer.evaluate(`(async () => {
-    const pc = window.octobridge && window.octobridge.pc;
-    if (!pc) return [];
-    const stats = await pc.getStats();
-    const out = new Set();
-    stats.forEach((s) => { if (s.type === 'outbound-rtp' && s.kind === 'video' && (s.framesEncoded ?? 0) > 0) out.add(stats.get(s.codecId)?.mimeType ?? ''); });
-    return [...out];
-  })()`);
+/** The codecs the page's camera is sent with (`video/VP8`), from its outbound stats. */
+async function sentCodec(peer: BrowserPeer): Promise<string[]> {
+  return [...new Set((await videoRtp(peer)).outbound.filter((s) => s.framesEncoded > 0).map((s) => s.codec))];
 }
 
-/** Waits until `peer` decodes a video stream in `codec` whose frames keep growing. */
-async function expectDecoding(peer: BrowserPeer, codec: string, timeoutMs = 30_000): Promise<Inbound> {
-  let before: Inbound[] = [];
+async function expectDecoding(peer: BrowserPeer, codec: string, timeoutMs = 30_000): Promise<VideoInbound> {
+  let before: VideoInbound[] = [];
   const grown = await until(`${peer.name} decoding ${codec}`, peer, async () => {
     await new Promise((r) => setTimeout(r, 500));
     const now = await inbound(peer);
@@ -70,7 +44,7 @@ async function expectDecoding(peer: BrowserPeer, codec: string, timeoutMs = 30_0
     before = now;
     return growing;
   }, (v) => v !== undefined, timeoutMs);
-  return grown as Inbound;
+  return grown as VideoInbound;
 }
 
 describe("the client's codec choice over Jicofo's codec list", () => {

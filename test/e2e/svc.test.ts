@@ -12,7 +12,7 @@
 import { describe, expect, it } from 'vitest';
 import { useTestBridge } from '../helpers/bridge.ts';
 import { openPeer, type BrowserPeer } from '../helpers/chromium.ts';
-import { until } from '../helpers/media.ts';
+import { until, videoRtp, type VideoInbound, type VideoOutbound } from '../helpers/media.ts';
 
 /** What the page's test hook gives (src/focus/page/app.js `window.octobridge`). */
 interface Hook {
@@ -28,48 +28,17 @@ function hook<T>(peer: BrowserPeer, fn: (h: Hook, arg: string) => T, arg?: strin
   return peer.evaluate<T>(`(${fn.toString()})(window.octobridge, ${JSON.stringify(arg ?? null)})`);
 }
 
-interface Inbound {
-  ssrc: number;
-  frameHeight: number;
-  framesDecoded: number;
-  bytesReceived: number;
-  codec: string;
-}
-
 /** The inbound video streams with their codec. */
-function inbound(peer: BrowserPeer): Promise<Inbound[]> {
-  return peer.evaluate(`(async () => {
-    const out = [];
-    const pc = window.octobridge.pc;
-    if (!pc) return out;
-    const stats = await pc.getStats();
-    stats.forEach((s) => {
-      if (s.type === 'inbound-rtp' && s.kind === 'video') {
-        out.push({ ssrc: s.ssrc, frameHeight: s.frameHeight ?? 0, framesDecoded: s.framesDecoded ?? 0, bytesReceived: s.bytesReceived ?? 0,
-          codec: stats.get(s.codecId)?.mimeType ?? '' });
-      }
-    });
-    return out;
-  })()`);
+async function inbound(peer: BrowserPeer): Promise<VideoInbound[]> {
+  return (await videoRtp(peer)).inbound;
 }
 
-/** The sender's outbound video: its encoded height, scalability mode and codec. */
-function outbound(peer: BrowserPeer): Promise<{ frameHeight: number; scalabilityMode: string; codec: string; bytesSent: number }[]> {
-  return peer.evaluate(`(async () => {
-    const out = [];
-    const pc = window.octobridge.pc;
-    if (!pc) return out;
-    const stats = await pc.getStats();
-    stats.forEach((s) => {
-      if (s.type === 'outbound-rtp' && s.kind === 'video' && (s.bytesSent ?? 0) > 0) {
-        out.push({ frameHeight: s.frameHeight ?? 0, scalabilityMode: s.scalabilityMode ?? '', codec: stats.get(s.codecId)?.mimeType ?? '', bytesSent: s.bytesSent });
-      }
-    });
-    return out;
-  })()`);
+/** The sender's outbound video that carries bytes: its encoded height, scalability mode and codec. */
+async function outbound(peer: BrowserPeer): Promise<VideoOutbound[]> {
+  return (await videoRtp(peer)).outbound.filter((s) => s.bytesSent > 0);
 }
 
-async function stream(peer: BrowserPeer, ssrc: number): Promise<Inbound | undefined> {
+async function stream(peer: BrowserPeer, ssrc: number): Promise<VideoInbound | undefined> {
   return (await inbound(peer)).find((s) => s.ssrc === ssrc);
 }
 

@@ -54,6 +54,47 @@ export function rtcStats(peer: PagePeer): Promise<RtcStats> {
   })()`);
 }
 
+/** A received video stream (inbound-rtp) with its codec's MIME type (`video/VP9`). */
+export interface VideoInbound {
+  ssrc: number;
+  framesDecoded: number;
+  frameWidth: number;
+  frameHeight: number;
+  bytesReceived: number;
+  codec: string;
+}
+
+/** A sent video stream (outbound-rtp): its encoded height, scalability mode and codec's MIME type. */
+export interface VideoOutbound {
+  frameHeight: number;
+  scalabilityMode: string;
+  codec: string;
+  bytesSent: number;
+  framesEncoded: number;
+}
+
+/** The peer connection's video inbound-rtp and outbound-rtp stats, each with its codec (getStats `codecId`). */
+export function videoRtp(peer: PagePeer): Promise<{ inbound: VideoInbound[]; outbound: VideoOutbound[] }> {
+  return peer.evaluate(`(async () => {
+    const out = { inbound: [], outbound: [] };
+    const pc = window.octobridge && window.octobridge.pc;
+    if (!pc) return out;
+    const stats = await pc.getStats();
+    stats.forEach((s) => {
+      if (s.kind !== 'video') return;
+      const codec = stats.get(s.codecId)?.mimeType ?? '';
+      if (s.type === 'inbound-rtp') {
+        out.inbound.push({ ssrc: s.ssrc, framesDecoded: s.framesDecoded ?? 0, frameWidth: s.frameWidth ?? 0, frameHeight: s.frameHeight ?? 0,
+          bytesReceived: s.bytesReceived ?? 0, codec });
+      } else if (s.type === 'outbound-rtp') {
+        out.outbound.push({ frameHeight: s.frameHeight ?? 0, scalabilityMode: s.scalabilityMode ?? '', codec, bytesSent: s.bytesSent ?? 0,
+          framesEncoded: s.framesEncoded ?? 0 });
+      }
+    });
+    return out;
+  })()`);
+}
+
 /**
  * At least `senders` remote video streams decode (frames grow over a second, width > 0; streams
  * that stopped, e.g. of a participant who left or of a replaced peer connection, do not count),
