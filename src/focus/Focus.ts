@@ -104,6 +104,8 @@ const FOCUS_MESSAGES_PER_SECOND = 20;
 interface Member {
   id: string;
   displayName: string;
+  /** The video codecs it decodes, as it announced them on join (presence `codecList`). */
+  codecList: string[];
   statsId: string;
   ws: WebSocket;
   /** The bridge it is allocated on. */
@@ -138,6 +140,9 @@ interface Room {
   /** Relays between two bridges of the room, as `a|b` (relay ids, sorted). */
   relays: Set<string>;
 }
+
+/** A member as the others see it (its MUC presence). */
+const participantOf = (m: Member): Participant => ({ id: m.id, displayName: m.displayName, codecList: m.codecList });
 
 const pairKey = (a: CascadeBridge, b: CascadeBridge): string => [a.relayId, b.relayId].sort().join('|');
 
@@ -287,6 +292,7 @@ export class Focus {
     return {
       id,
       displayName,
+      codecList: m.codecList ?? [],
       statsId,
       ws,
       bridge: this.#bridgeFor(m.region),
@@ -358,11 +364,11 @@ export class Focus {
   }
 
   #join(room: Room, member: Member): void {
-    const others: Participant[] = [...room.members.values()].map((m) => ({ id: m.id, displayName: m.displayName }));
+    const others: Participant[] = [...room.members.values()].map(participantOf);
     room.members.set(member.id, member);
     this.#send(member, { type: 'room', room: room.name, endpointId: member.id, participants: others });
     for (const other of room.members.values()) {
-      if (other !== member) this.#send(other, { type: 'participant-joined', participant: { id: member.id, displayName: member.displayName } });
+      if (other !== member) this.#send(other, { type: 'participant-joined', participant: participantOf(member) });
     }
     this.#log.info({ room: room.name, endpoint: member.id, displayName: member.displayName, bridge: member.bridge.relayId }, 'participant joined');
     room.queue

@@ -111,6 +111,14 @@ describe('Jingle conversions', () => {
       message: { type: 'session-terminate', reason: 'connectivity-error', restart: true },
     });
     expect(parsePageMessage('{"type":"session-terminate","restart":"yes"}')).toEqual({ ok: false, error: 'restart must be a boolean' });
+    // The presence codec list (LJM `jitsi_participant_codecList`): lower-case names, at most 8.
+    expect(parsePageMessage('{"type":"join","displayName":"Ann","codecList":["av1","vp9","vp8"]}')).toEqual({
+      ok: true,
+      message: { type: 'join', displayName: 'Ann', codecList: ['av1', 'vp9', 'vp8'] },
+    });
+    expect(parsePageMessage('{"type":"join","codecList":["VP8"]}')).toEqual({ ok: false, error: 'codecList[0]: lower-case letters and digits only' });
+    expect(parsePageMessage('{"type":"join","codecList":"vp8"}')).toEqual({ ok: false, error: 'codecList must be an array' });
+    expect(parsePageMessage(JSON.stringify({ type: 'join', codecList: Array(9).fill('vp8') }))).toEqual({ ok: false, error: 'codecList has more than 8 items' });
   });
 });
 
@@ -192,5 +200,18 @@ describe('focus socket', () => {
     ws.close();
     for (let i = 0; i < 50 && conference?.endpoint(endpointId); i++) await new Promise((r) => setTimeout(r, 20));
     expect(conference?.endpoint(endpointId)).toBeUndefined();
+  });
+
+  it("carries each participant's codec list to the others, as MUC presence does", async () => {
+    const ann = await open('/focus/codec-room');
+    ann.ws.send(JSON.stringify({ type: 'join', displayName: 'Ann', codecList: ['av1', 'vp9', 'vp8', 'h264'] }));
+    expect(await ann.next()).toMatchObject({ type: 'room', participants: [] });
+    expect((await ann.next()).type).toBe('session-initiate');
+    const bo = await open('/focus/codec-room');
+    bo.ws.send(JSON.stringify({ type: 'join', displayName: 'Bo', codecList: ['vp8', 'av1', 'vp9'] }));
+    expect(await bo.next()).toMatchObject({ type: 'room', participants: [{ displayName: 'Ann', codecList: ['av1', 'vp9', 'vp8', 'h264'] }] });
+    expect(await ann.next()).toMatchObject({ type: 'participant-joined', participant: { displayName: 'Bo', codecList: ['vp8', 'av1', 'vp9'] } });
+    ann.ws.close();
+    bo.ws.close();
   });
 });

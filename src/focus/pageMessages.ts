@@ -102,6 +102,13 @@ function content(v: unknown, where: string): JingleContent {
   };
 }
 
+/** A codec name of a presence `codecList` (LJM `CodecMimeType`, lower case). */
+function codecName(v: unknown, where: string): string {
+  const name = str(v, where, 8);
+  if (!/^[a-z0-9]+$/.test(name)) throw new Invalid(`${where}: lower-case letters and digits only`);
+  return name;
+}
+
 function jingle(v: unknown): JingleSession {
   const o = obj(v, 'jingle');
   return { contents: arr(o.contents, 'jingle.contents', 16).map((c, i) => content(c, `jingle.contents[${i}]`)), groups: [] };
@@ -123,7 +130,8 @@ export function parsePageMessage(text: string): { ok: true; message: PageMessage
         const displayName = str(o.displayName ?? '', 'displayName', 64).trim();
         const region = o.region === undefined ? undefined : str(o.region, 'region', 64).trim();
         if (region !== undefined && region !== '' && !/^[A-Za-z0-9_.-]+$/.test(region)) throw new Invalid('region: letters, digits and _.- only');
-        return { ok: true, message: { type: 'join', displayName, ...(region ? { region } : {}) } };
+        const codecList = o.codecList === undefined ? [] : arr(o.codecList, 'codecList', 8).map((c, i) => codecName(c, `codecList[${i}]`));
+        return { ok: true, message: { type: 'join', displayName, ...(region ? { region } : {}), ...(codecList.length ? { codecList } : {}) } };
       }
       case 'session-accept':
       case 'source-update':

@@ -59,6 +59,11 @@ export interface JingleSession {
 export interface Participant {
   id: string;
   displayName: string;
+  /**
+   * The video codecs the participant decodes, in its preference order, lower case (`av1`, `vp9`, `vp8`, `h264`): what
+   * LJM announces in MUC presence as `jitsi_participant_codecList`. Empty when it announces none.
+   */
+  codecList: string[];
 }
 
 /** Focus → page. */
@@ -76,7 +81,7 @@ export type FocusMessage =
 /** Page → focus. */
 export type PageMessage =
   /** First message: join the room (URL path names the room). */
-  | { type: 'join'; displayName: string; region?: string }
+  | { type: 'join'; displayName: string; region?: string; codecList?: string[] }
   /** The answer (lib-jitsi-meet `SDP.toJingle`): transport with `setup='active'` fingerprint, and sources. */
   | { type: 'session-accept'; jingle: JingleSession }
   /** Local sources changed (lib-jitsi-meet sends source-add / source-remove). */

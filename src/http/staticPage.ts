@@ -48,7 +48,7 @@ export default req('./index');
 /** Load the page files once: a map from URL path (`/page/app.js`) to file. */
 export function loadPageFiles(): Map<string, StaticFile> {
   const files = new Map<string, StaticFile>();
-  for (const name of ['index.html', 'app.js', 'sdp.js', 'svc.js', 'style.css']) {
+  for (const name of ['index.html', 'app.js', 'sdp.js', 'svc.js', 'codecSelection.js', 'style.css']) {
     const ext = path.extname(name);
     files.set(`/page/${name}`, { body: readFileSync(path.join(PAGE_DIR, name)), type: TYPES[ext] ?? 'application/octet-stream' });
   }

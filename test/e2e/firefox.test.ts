@@ -31,8 +31,8 @@ const fixture = useTestBridge();
 /** Small video keeps the encoders and decoders of two browsers within 2 cores. */
 const MEDIA = 'width=320&height=180&fps=15';
 
-function roomUrl(room: string, name: string): string {
-  return `http://127.0.0.1:${fixture.bridge.publicPort}/${room}?name=${name}&${MEDIA}`;
+function roomUrl(room: string, name: string, extra = ''): string {
+  return `http://127.0.0.1:${fixture.bridge.publicPort}/${room}?name=${name}&${MEDIA}${extra}`;
 }
 
 async function joinFirefox(room: string, name: string): Promise<Peer> {
@@ -53,8 +53,8 @@ async function joinFirefox(room: string, name: string): Promise<Peer> {
   return peer;
 }
 
-async function joinChromium(room: string, name: string): Promise<Peer> {
-  const p = await openPeer(roomUrl(room, name));
+async function joinChromium(room: string, name: string, extra = ''): Promise<Peer> {
+  const p = await openPeer(roomUrl(room, name, extra));
   const peer: Peer = {
     name,
     evaluate: (e) => p.page.evaluate(e) as Promise<never>,
@@ -131,4 +131,29 @@ describe('Firefox ESR in a standalone room', () => {
     await until('bridge expired Fox', chrome, async () => conference?.endpointCount, (n) => n === 1);
     expect(conference?.endpoint(foxId)).toBeUndefined();
   });
+
+  it('Chromium participants sending H.264 move to VP8 when Firefox (no H.264 without OpenH264) joins, and Firefox decodes them', async () => {
+    const room = 'e2e-firefox-codec';
+    // A deployment that prefers H.264 (config.js `codecPreferenceOrder`); Chromium decodes all four.
+    const order = '&codecs=H264,VP8,VP9,AV1';
+    const alice = await joinChromium(room, 'Alice', order);
+    const bob = await joinChromium(room, 'Bob', order);
+    const sent = (p: Peer) => () =>
+      p.evaluate<string[]>(`(window.octobridge.pc?.getStats() ?? Promise.resolve(new Map())).then((r) => { const out = []; r.forEach((s) => { if (s.type === 'outbound-rtp' && s.kind === 'video' && s.framesEncoded > 0) out.push(r.get(s.codecId)?.mimeType); }); return [...new Set(out)]; })`);
+    for (const p of [alice, bob]) await until(`${p.name} sends H.264`, p, sent(p), (c) => c.length === 1 && c[0] === 'video/H264', 30_000);
+
+    // Firefox announces what LJM's CodecSelection gives it: VP8, then AV1 and VP9 moved last; no H.264 here.
+    const fox = await joinFirefox(room, 'Fox');
+    expect(await fox.evaluate('window.octobridge.codecList')).toEqual(['vp8', 'av1', 'vp9']);
+    for (const p of [alice, bob]) await until(`${p.name} sends VP8`, p, sent(p), (c) => c.length === 1 && c[0] === 'video/VP8', 30_000);
+    // Firefox decodes both Chromium senders in VP8, and they decode each other (and Firefox) in VP8 too.
+    const decoding = (p: Peer) => () =>
+      p.evaluate<string[]>(`(window.octobridge.pc?.getStats() ?? Promise.resolve(new Map())).then((r) => { const out = []; r.forEach((s) => { if (s.type === 'inbound-rtp' && s.kind === 'video' && s.framesDecoded > 0 && s.frameWidth > 0) out.push(r.get(s.codecId)?.mimeType); }); return out; })`);
+    const framesOf = (p: Peer) => () =>
+      p.evaluate<number>(`(window.octobridge.pc?.getStats() ?? Promise.resolve(new Map())).then((r) => { let n = 0; r.forEach((s) => { if (s.type === 'inbound-rtp' && s.kind === 'video') n += s.framesDecoded ?? 0; }); return n; })`);
+    await until('Firefox decodes two VP8 streams', fox, decoding(fox), (c) => c.filter((x) => x === 'video/VP8').length >= 2, 40_000);
+    const before = await framesOf(fox)();
+    await until('Firefox keeps decoding', fox, framesOf(fox), (n) => n > before + 20, 20_000);
+    for (const p of [alice, bob]) await until(`${p.name} decodes VP8 from the others`, p, decoding(p), (c) => c.filter((x) => x === 'video/VP8').length >= 2, 40_000);
+  }, 150_000);
 });

@@ -34,7 +34,22 @@ export interface BrowserPeer {
   close(): Promise<void>;
 }
 
-/** Launch a browser and open `url` in it. */
+/**
+ * The codec order of a page whose URL names none (`codec`, `codecs`): VP8 first, as a deployment with
+ * `videoQuality.codecPreferenceOrder: ['VP8', 'H264', 'VP9', 'AV1']` in config.js. The page's own default is LJM's
+ * desktop order (AV1 first); the codec and layer tests ask for theirs, the others keep two or three real encoders
+ * within 2 cores with VP8 simulcast.
+ */
+export const TEST_CODEC_ORDER = 'VP8,H264,VP9,AV1';
+
+/** `url` with {@link TEST_CODEC_ORDER} when it names no codec. */
+function withTestCodecs(url: string): string {
+  const u = new URL(url);
+  if (!u.searchParams.has('codec') && !u.searchParams.has('codecs')) u.searchParams.set('codecs', TEST_CODEC_ORDER);
+  return u.toString();
+}
+
+/** Launch a browser and open `url` in it (with {@link TEST_CODEC_ORDER} when it names no codec). */
 export async function openPeer(url: string): Promise<BrowserPeer> {
   return openPeerWith(url);
 }
@@ -51,7 +66,7 @@ export async function openPeerWith(url: string, opts: { executablePath?: string;
   page.on('console', (m) => console.push(`${m.type()}: ${m.text()}`));
   page.on('pageerror', (e) => console.push(`pageerror: ${e.message}`));
   try {
-    await page.goto(url);
+    await page.goto(withTestCodecs(url));
   } catch (err) {
     await browser.close().catch(() => undefined);
     throw err;

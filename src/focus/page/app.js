@@ -9,20 +9,25 @@
  *
  * Query parameters: `name` (display name), `channel=ws`, `audio=0`, `video=0`, `width`, `height`, `fps`,
  * `simulcast=0` (one stream), `lastN` (the receiver's last-N; -1 = all, the default), `region` (cascade: join
- * through the bridge of that region), `codec` (`VP8`, `VP9`, `AV1`, `H264`, VP8 without it: put first in the offer
- * the page applies and in its answer, as LJM's codec selection does; VP9 and AV1 are sent as one `L3T3_KEY` SVC
- * stream, see svc.js). The test hook's `setCodec(name)` switches codec mid-call.
+ * through the bridge of that region), `codecs` (the video codec preference order, LJM config.js
+ * `videoQuality.codecPreferenceOrder`, e.g. `VP8,H264`; LJM's desktop order AV1, VP9, VP8, H.264 without it), `codec`
+ * (one codec, forced: the order is that codec alone).
+ *
+ * The codec sent is chosen as LJM's `CodecSelection` does (codecSelection.js): the first of the local order that
+ * every other participant announces (`codecList` on join, as presence carries it) and the bridge offers; chosen again
+ * when someone joins or leaves, and switched mid-call then (setCodec). The chosen codec goes first in the offer the
+ * page applies and in its answer; VP9 and AV1 are sent as one `L3T3_KEY` SVC stream (svc.js), VP8 and H.264 as
+ * simulcast. The test hook's `setCodec(name)` switches codec by hand.
  * Plain ES module, no build step; Chromium and Firefox ESR (Firefox sends one stream: LJM uses RIDs there).
  */
 import {
   addSourcesToRemoteSdp, answerToJingle, createSimulcastCache, createSourceCounters, jingleToSdp, mediaByMid,
   mungeSimulcast, simulcastActiveState,
 } from './sdp.js';
-import { codecParam, isSvcCodec, preferVideoCodec, svcEncodings } from './svc.js';
+import { browserOf, codecPreferenceOrder, parseCodecList, selectVideoCodec } from './codecSelection.js';
+import { codecParam, isSvcCodec, offeredVideoCodecs, preferVideoCodec, svcEncodings } from './svc.js';
 
 const COLIBRI_PROTOCOL = 'http://jitsi.org/protocols/colibri';
-/** The video codec sent without `?codec=`. */
-const DEFAULT_VIDEO_CODEC = 'VP8';
 const MAX_RETRY_DELAY_S = 60;
 /** LJM ReceiveVideoController: thumbnails ask for 180p, the on-stage (large) video for 720p. */
 const THUMBNAIL_HEIGHT = 180;
@@ -83,15 +88,29 @@ function readConfig() {
     lastN: lastNParam(params.get('lastN')),
     /** Cascade: the bridge region to join through (the focus places the participant there). */
     region: params.get('region') ?? undefined,
-    /**
-     * The preferred video codec (`?codec=`), VP8 without one: the focus offers Jicofo's list (AV1 first), and the page
-     * then sends VP8 as a deployment with LJM `videoQuality.codecPreferenceOrder: ['VP8', ...]` does.
-     */
-    codec: codecParam(params.get('codec')) ?? DEFAULT_VIDEO_CODEC,
+    /** The local video codec preference order, lower case: what the page announces as its `codecList`. */
+    codecList: localCodecOrder(params),
+    /** The video codec sent (upper case), chosen by {@link chooseVideoCodec}; the first of `codecList` until then. */
+    codec: '',
   };
 }
 
+/**
+ * The local codec preference order: `?codec=` alone, `?codecs=`, or LJM's desktop default, as LJM's `CodecSelection`
+ * constructor narrows it for this browser.
+ * @param {URLSearchParams} params
+ */
+function localCodecOrder(params) {
+  const forced = codecParam(params.get('codec'));
+  const configured = forced ? [forced.toLowerCase()] : parseCodecList(params.get('codecs'));
+  const decodable = (globalThis.RTCRtpReceiver?.getCapabilities?.('video')?.codecs ?? []).map(c => c.mimeType);
+
+  return codecPreferenceOrder({ configured, decodable, browser: browserOf(navigator.userAgent) });
+}
+
 const config = readConfig();
+
+config.codec = config.codecList[0].toUpperCase();
 
 const state = {
   /** @type {string|null} */ endpointId: null,
@@ -112,6 +131,8 @@ const state = {
   channelOpen: false,
   /** @type {'sctp'|'ws'} */ channelKind: config.channel,
   wsRetry: { attempt: 0, timer: 0, closing: false },
+  /** The codec changes chosen (`{t, from, to}`, t in ms since the epoch), for tests. */
+  codecSwitches: [],
   /** Session restarts asked for after ICE failures (LJM JitsiConference `_iceRestarts`). */
   iceRestarts: 0,
   /** Remote media by mid: `{kind, ssrc, track, el}`. */
@@ -187,7 +208,9 @@ function connectFocus() {
   const ws = new WebSocket(focusUrl());
 
   state.focus = ws;
-  ws.onopen = () => sendFocus({ type: 'join', displayName: config.displayName, ...(config.region ? { region: config.region } : {}) });
+  ws.onopen = () => sendFocus({
+    type: 'join', displayName: config.displayName, codecList: config.codecList, ...(config.region ? { region: config.region } : {}),
+  });
   ws.onmessage = event => {
     try {
       onFocusMessage(JSON.parse(event.data));
@@ -209,6 +232,7 @@ function onFocusMessage(msg) {
     state.endpointId = msg.endpointId;
     state.participants = new Map(msg.participants.map(p => [p.id, p]));
     log('joined', msg.room, 'as', msg.endpointId);
+    chooseVideoCodec();
     renderHeader();
     renderLocalTile();
     break;
@@ -218,6 +242,7 @@ function onFocusMessage(msg) {
   case 'participant-joined':
     state.participants.set(msg.participant.id, msg.participant);
     renderAll();
+    chooseVideoCodec();
     break;
   case 'participant-left':
     onParticipantLeft(msg.id);
@@ -242,6 +267,30 @@ function onParticipantLeft(id) {
     if (info.owner === id) Object.assign(info, { owner: null, source: null });
   }
   renderAll();
+  chooseVideoCodec();
+}
+
+/**
+ * LJM `CodecSelection.selectPreferredCodec`, run on joining and whenever a participant joins or leaves: the first
+ * codec of the local order that every other participant announces and the bridge offers. A change mid-call is a
+ * local renegotiation ({@link setCodec}); before the session it only sets what the first answer will prefer. When no
+ * codec is common, the current one stays (LJM logs and keeps it).
+ */
+function chooseVideoCodec() {
+  const remote = [...state.participants.values()].map(p => p.codecList ?? []);
+  const offered = state.offerSdp ? offeredVideoCodecs(state.offerSdp) : undefined;
+  const chosen = selectVideoCodec(config.codecList, remote, offered)?.toUpperCase();
+
+  if (!chosen) {
+    log('no video codec common to every participant: keeping', config.codec);
+
+    return;
+  }
+  if (chosen === config.codec) return;
+  log('video codec', config.codec, '→', chosen);
+  state.codecSwitches.push({ t: Date.now(), from: config.codec, to: chosen });
+  if (state.pc?.remoteDescription) setCodec(chosen).catch(err => warn('video codec switch failed', err));
+  else config.codec = chosen;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -318,6 +367,8 @@ function startSession(jingle) {
   if (useSctp) openDataChannel(state.pc);
   state.offerSdp = jingleToSdp(jingle, { sessionId: Date.now(), iceLite: ICE_LITE_OFFER });
   const offer = state.offerSdp;
+
+  chooseVideoCodec();
 
   enqueue(async () => {
     const pc = state.pc;
@@ -909,6 +960,9 @@ window.octobridge = {
   get dominantSpeaker() { return state.dominantSpeaker; },
   get onStage() { return state.onStage; },
   get codec() { return config.codec; },
+  /** The local codec preference order this page announces (`codecList`). */
+  get codecList() { return config.codecList; },
+  get codecSwitches() { return state.codecSwitches; },
   setCodec,
   send: sendBridge,
   tiles: visibleTiles,

@@ -46,6 +46,26 @@ export function isSvcCodec(codec) {
 }
 
 /**
+ * The video codecs of an SDP's video m-lines (their `a=rtpmap` names), lower case, without RTX, RED and FEC.
+ * @param {string} sdp
+ * @returns {string[]}
+ */
+export function offeredVideoCodecs(sdp) {
+  const out = new Set();
+  let video = false;
+
+  for (const line of sdp.split('\r\n')) {
+    if (line.startsWith('m=')) video = line.startsWith('m=video');
+    const map = video && /^a=rtpmap:\d+ ([^/]+)\//.exec(line);
+
+    if (map) out.add(map[1].toLowerCase());
+  }
+  ['rtx', 'red', 'ulpfec', 'flexfec-03'].forEach(c => out.delete(c));
+
+  return [...out];
+}
+
+/**
  * Move `codec`'s payload types (and their RTX) to the front of every video m-line (LJM `SDPUtil.preferCodec`).
  * @param {string} sdp
  * @param {string} codec mime subtype, e.g. `AV1`

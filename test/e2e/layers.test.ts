@@ -1,7 +1,8 @@
 /**
- * End to end: SVC layer selection with real Chromium senders of VP9 and AV1 `L3T3_KEY` (the page with `?codec=`, as
- * lib-jitsi-meet sends them: one K-SVC encoding, `StandardVideoQualitySettings` bitrates), a real octobridge offering
- * only that codec, and two real receivers of the one source:
+ * End to end: layer selection for every codec a Jitsi client sends, with real Chromium senders (the page with
+ * `?codec=`, as lib-jitsi-meet sends each: VP9 and AV1 as one `L3T3_KEY` K-SVC encoding, VP8 and H.264 as 3-layer
+ * simulcast, `StandardVideoQualitySettings` bitrates), a real octobridge whose focus offers Jicofo's full codec list
+ * (AV1, VP8, H.264, VP9), and two real receivers of the one source:
  *  - both decode it;
  *  - the one that shows it as a 180p thumbnail gets a low spatial layer (at most 360p, a fraction of the bitrate),
  *    while the one that has it on stage gets the top layer (the height the sender encodes);
@@ -51,18 +52,20 @@ async function bitrate(peer: BrowserPeer, ssrc: number, ms = 3000): Promise<numb
 }
 
 /**
- * VP9 and AV1 on one worker; AV1 again with the receivers on a second worker (the source crosses a pipe between
- * routers, which must carry the dependency descriptor).
+ * VP8 and H.264 simulcast, VP9 and AV1 SVC on one worker; AV1 again with the receivers on a second worker (the source
+ * crosses a pipe between routers, which must carry the dependency descriptor).
  */
 const CASES = [
-  { codec: 'VP9', label: '', env: {} },
-  { codec: 'AV1', label: '', env: {} },
-  { codec: 'AV1', label: ' across two workers', env: { OCTOBRIDGE_WORKERS: '2', OCTOBRIDGE_WORKER_CONFERENCE_CONSUMERS: '1' } },
+  { codec: 'VP8', mode: 'simulcast', label: '', env: {} },
+  { codec: 'H264', mode: 'simulcast', label: '', env: {} },
+  { codec: 'VP9', mode: 'L3T3_KEY', label: '', env: {} },
+  { codec: 'AV1', mode: 'L3T3_KEY', label: '', env: {} },
+  { codec: 'AV1', mode: 'L3T3_KEY', label: ' across two workers', env: { OCTOBRIDGE_WORKERS: '2', OCTOBRIDGE_WORKER_CONFERENCE_CONSUMERS: '1' } },
 ] as const;
 
-for (const { codec, label, env } of CASES) {
-  describe(`SVC layer selection: ${codec} L3T3_KEY${label}`, () => {
-    const fixture = useTestBridge({ OCTOBRIDGE_VIDEO_CODECS: codec, ...env });
+for (const { codec, mode, label, env } of CASES) {
+  describe(`layer selection: ${codec} ${mode}${label}`, () => {
+    const fixture = useTestBridge(env);
 
     async function join(room: string, name: string, query: string): Promise<BrowserPeer> {
       const peer = await openPeer(`http://127.0.0.1:${fixture.bridge.publicPort}/${room}?name=${name}&codec=${codec}&${query}`);
@@ -71,7 +74,7 @@ for (const { codec, label, env } of CASES) {
     }
 
     it('a 180p thumbnail gets a low spatial layer, an on-stage tile the top one; both decode', async () => {
-      const room = `svc-${codec.toLowerCase()}${label ? '-pipe' : ''}`;
+      const room = `layers-${codec.toLowerCase()}${label ? '-pipe' : ''}`;
       const sender = await join(room, 'Sender', 'width=1280&height=720&fps=15&audio=0');
       const thumb = await join(room, 'Thumb', 'video=0&audio=0');
       const stage = await join(room, 'Stage', 'video=0&audio=0');
@@ -83,9 +86,10 @@ for (const { codec, label, env } of CASES) {
       const stageSsrc = await ssrcOf(stage);
       await hook(stage, (h, s) => h.stage(s), source);
 
-      // The sender is told someone wants 720p, and sends the codec as SVC.
+      // The sender is told someone wants 720p, and sends the codec as SVC or as (at least two layers of) simulcast.
       await until('SenderSourceConstraints 720', sender, () => hook(sender, (h, s) => h.senderConstraints[s], source), (v) => v === 720, 30_000);
-      const out = await until('the sender sends L3T3_KEY', sender, () => outbound(sender), (o) => o.some((x) => x.scalabilityMode === 'L3T3_KEY'), 30_000);
+      const sending = (o: VideoOutbound[]): boolean => (mode === 'simulcast' ? o.length >= 2 : o.some((x) => x.scalabilityMode === mode));
+      const out = await until(`the sender sends ${mode}`, sender, () => outbound(sender), sending, 30_000);
       expect(out[0]?.codec).toBe(`video/${codec}`);
 
       // Both decode.
@@ -113,7 +117,7 @@ for (const { codec, label, env } of CASES) {
       await until('the former on-stage tile at most 360p', stage, async () => (await stream(stage, stageSsrc))?.frameHeight ?? 0, (h) => h > 0 && h <= 360, 20_000);
       const down = Date.now() - started;
 
-      // On stage again: up to the top layer (mediasoup asks the sender for a keyframe: K-SVC needs one).
+      // On stage again: up to the top layer (mediasoup asks the sender for a keyframe: K-SVC and simulcast need one).
       const again = Date.now();
       await hook(stage, (h, s) => h.stage(s), source);
       await until('back on stage at the top layer', stage, async () => [(await stream(stage, stageSsrc))?.frameHeight ?? 0, await top()], atTop, 20_000);
