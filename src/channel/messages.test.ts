@@ -304,17 +304,20 @@ describe('individual messages', () => {
     );
   });
 
-  it('source maps: owner may be null, mid optional, rtx -1 accepted', () => {
+  it('source maps: owner may be null, mid optional, no RTX written as the string "-1" (LJM compares with it)', () => {
     const v = videoSourcesMap([
       { source: 's-v0', owner: null, ssrc: 1, rtx: -1, videoType: 'DESKTOP', mid: '3' },
       { source: 't-v0', owner: 't', ssrc: 0xffffffff, rtx: 2, videoType: 'CAMERA' },
     ]);
     const text = serializeBridgeChannelMessage(v);
     expect(text).toBe(
-      '{"colibriClass":"VideoSourcesMap","mappedSources":[{"source":"s-v0","owner":null,"ssrc":1,"rtx":-1,' +
+      '{"colibriClass":"VideoSourcesMap","mappedSources":[{"source":"s-v0","owner":null,"ssrc":1,"rtx":"-1",' +
         '"videoType":"DESKTOP","mid":"3"},{"source":"t-v0","owner":"t","ssrc":4294967295,"rtx":2,"videoType":"CAMERA"}]}',
     );
     expect(ok(text)).toEqual(v);
+    // JVB's own number -1, and an integer string (Jackson's coercion), parse too.
+    expect(ok(text.replace('"rtx":"-1"', '"rtx":-1'))).toEqual(v);
+    expect(ok(text.replace('"rtx":2', '"rtx":"2"'))).toEqual(v);
     const a = audioSourcesMap([{ source: 's-a0', owner: 's', ssrc: 5 }]);
     expect(ok(serializeBridgeChannelMessage(a))).toEqual(a);
     // missing owner = null (JVB's owner is String?)
@@ -638,9 +641,9 @@ describe('properties', () => {
       fc.property(validMessage, (m) => {
         const text = serializeBridgeChannelMessage(m);
         const parsed = ok(text);
-        // Compare through the wire form (JSON has no -0 and no undefined members).
+        // Compare through the wire form (JSON has no -0 and no undefined members; no RTX is the string "-1").
         expect(serializeBridgeChannelMessage(parsed)).toBe(text);
-        expect(parsed).toEqual(JSON.parse(text));
+        expect(parsed).toEqual(JSON.parse(text, (k, v: unknown) => (k === 'rtx' && v === '-1' ? -1 : v)));
       }),
       { numRuns: 3000 },
     );

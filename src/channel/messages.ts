@@ -77,10 +77,16 @@ export interface VideoConstraints {
  * - `source`: source name, e.g. `"a1b2c3d4-v0"`.
  * - `owner`: endpoint id of the sender, or `null` (JVB's field is nullable and serialised as `null`).
  * - `ssrc`, `rtx`: primary and RTX SSRC the receiver sees (unsigned 32-bit values; any integer is accepted on
- *   parse, like JVB's `Long`).
+ *   parse, like JVB's `Long`). `rtx` is -1 when the receiver gets no RTX for the source; it is written as the string
+ *   `"-1"` then, because lib-jitsi-meet (`JingleSessionPC.processSourceMap`) tests `rtx !== '-1'` before adding an FID
+ *   group, and the number would give its remote SDP an `a=ssrc:-1`. A number or an integer string is accepted on
+ *   parse (Jackson coerces a string to JVB's `Long`).
  * - `videoType`: see {@link VideoType}.
  * - `mid`: the mid the bridge stamps on this source's packets (mid-based demux only); omitted otherwise.
  */
+/** How a {@link VideoSourceMapping} without RTX is written: lib-jitsi-meet compares `rtx` with this string. */
+export const NO_RTX = '-1';
+
 export interface VideoSourceMapping {
   source: string;
   owner: string | null;
@@ -643,7 +649,7 @@ function decode(cls: string, o: JsonObject, strict: boolean): BridgeChannelMessa
             source: R.string(e, 'source', path),
             owner: R.optString(e, 'owner', path) ?? null,
             ssrc: R.long(e, 'ssrc', path),
-            rtx: R.long(e, 'rtx', path),
+            rtx: R.longOrIntegerString(e, 'rtx', path),
             videoType: R.videoType(e, 'videoType', path),
           };
           const mid = R.optString(e, 'mid', path);
@@ -799,6 +805,14 @@ class Reader {
   long(o: JsonObject, key: string, prefix?: string): number {
     const path = join(prefix, key);
     return this.integer(this.required(o, key, prefix), path, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, 'an integer');
+  }
+
+  /** {@link long}, or a string of a decimal integer (Jackson's scalar coercion, on by default in JVB). */
+  longOrIntegerString(o: JsonObject, key: string, prefix?: string): number {
+    const v = this.required(o, key, prefix);
+    const path = join(prefix, key);
+    if (typeof v === 'string' && /^-?\d{1,16}$/.test(v)) return this.integer(Number(v), path, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, 'an integer');
+    return this.integer(v, path, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, 'an integer');
   }
 
   optLong(o: JsonObject, key: string): number | undefined {
@@ -1088,7 +1102,7 @@ export function serializeBridgeChannelMessage(m: BridgeChannelMessage): string {
             source: e.source,
             owner: e.owner,
             ssrc: e.ssrc,
-            rtx: e.rtx,
+            rtx: e.rtx === -1 ? NO_RTX : e.rtx,
             videoType: e.videoType,
             mid: e.mid,
           })),

@@ -157,7 +157,13 @@ export class Conference extends EventEmitter<ConferenceEvents> {
       const sources = Object.fromEntries(a.sources.map((s) => [s.source, `${layer(s.target)} (ideal ${layer(s.ideal)})`]));
       this.#log.debug({ endpoint: receiver, sources, targetBps: a.targetBps, idealBps: a.idealBps, oversending: a.oversending }, 'allocation changed');
     });
-    media.on('sourceAdded', (source, owner, kind, videoType) => this.allocator.addSource(source, owner, kind, videoType ?? 'CAMERA'));
+    media.on('sourceAdded', (source, owner, kind, videoType) => {
+      // A video type the owner announced before the source was signalled wins over the signalled one (JVB
+      // `AbstractEndpoint.applyVideoTypeCache`).
+      const cached = kind === 'video' ? this.#endpoints.get(owner)?.takeVideoType(source) : undefined;
+      if (cached && cached !== videoType) media.setVideoType(owner, source, cached);
+      this.allocator.addSource(source, owner, kind, cached ?? videoType ?? 'CAMERA');
+    });
     media.on('sourceRemoved', (source) => this.allocator.removeSource(source));
     media.on('videoLayers', (source, layers) => this.allocator.setLayers(source, layers));
     media.on('dominantSpeaker', (id) => this.#onDominantSpeaker(id));
@@ -601,13 +607,12 @@ export class Conference extends EventEmitter<ConferenceEvents> {
         // Deprecated form: the endpoint's only video source, by lib-jitsi-meet's naming (JVB).
         this.#setVideoType(from, `${from.id}-v0`, m.videoType);
         return;
-      case 'ReceiverVideoConstraints': {
-        const named = [...(m.selectedSources ?? []), ...(m.onStageSources ?? []), ...Object.keys(m.constraints ?? {})];
-        const unknown = [...new Set(named)].filter((s) => !this.allocator.hasSource(s));
-        if (unknown.length > 0) throw new ChannelMessageRejected(`unknown source(s): ${unknown.join(', ')}`);
+      case 'ReceiverVideoConstraints':
+        // Sources are named as the receiver knows them, which may be before the bridge does (jitsi-meet takes names
+        // from MUC presence, ahead of Jicofo's colibri2 update): stored as they are and applied when the source
+        // appears (JVB `Endpoint.setBandwidthAllocationSettings`). The parser bounds the message's size.
         this.allocator.setConstraints(from.id, m);
         return;
-      }
       case 'LastNChangedEvent':
         if (m.lastN < -1) throw new ChannelMessageRejected(`invalid lastN ${m.lastN}`);
         this.allocator.setLastN(from.id, m.lastN);
@@ -620,10 +625,15 @@ export class Conference extends EventEmitter<ConferenceEvents> {
     }
   }
 
-  /** A sender's `SourceVideoTypeMessage`: the allocation and every receiver's video map learn it. */
+  /**
+   * A sender's `SourceVideoTypeMessage`: the allocation and every receiver's video map learn it. For a source the
+   * endpoint does not send (yet) it is cached and applied when the source is signalled (JVB `AbstractEndpoint`
+   * `setVideoType` / `videoTypeCache`).
+   */
   #setVideoType(from: Endpoint, source: string, videoType: VideoType): void {
     if (!this.media.setVideoType(from.id, source, videoType)) {
-      throw new ChannelMessageRejected(`video type for ${source}, a source the endpoint does not send`);
+      from.cacheVideoType(source, videoType);
+      return;
     }
     this.allocator.setVideoType(source, videoType);
     for (const e of this.#endpoints.values()) {

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { BridgeChannel } from '../channel/BridgeChannel.ts';
 import type { MediaEndpoint } from '../media/MediaEndpoint.ts';
+import type { VideoType } from '../media/types.ts';
 import type { ForceMute, Media, MediaSource } from './types.ts';
 import { CAPABILITY_SSRC_REWRITING } from './types.ts';
 
@@ -21,6 +22,12 @@ export interface EndpointInit {
 }
 
 /** See the module docstring. Owned by {@link Conference}. */
+/**
+ * Video types cached per endpoint for sources not signalled yet. lib-jitsi-meet sends one per local video track (a
+ * camera and a screen share: two); the bound keeps a client from growing it without end.
+ */
+export const VIDEO_TYPE_CACHE_SIZE = 16;
+
 export class Endpoint {
   readonly id: string;
   statsId: string | undefined;
@@ -39,6 +46,12 @@ export class Endpoint {
   readonly createdAt = Date.now();
   /** Last time ICE was up or the channel carried a message, ms since epoch. */
   lastActivity = Date.now();
+  /**
+   * Video types the endpoint announced for sources not signalled yet, by source name (JVB `AbstractEndpoint`
+   * `videoTypeCache`): lib-jitsi-meet sends `SourceVideoTypeMessage` as soon as it adds a track, usually before
+   * Jicofo's colibri2 update names the source. At most {@link VIDEO_TYPE_CACHE_SIZE}, the oldest forgotten first.
+   */
+  readonly #videoTypeCache = new Map<string, VideoType>();
 
   constructor(init: EndpointInit, mediaEndpoint: MediaEndpoint, channel: BridgeChannel) {
     this.id = init.id;
@@ -55,6 +68,21 @@ export class Endpoint {
   /** Whether the endpoint accepts bridge-chosen SSRCs announced in source maps. */
   get ssrcRewriting(): boolean {
     return this.capabilities.has(CAPABILITY_SSRC_REWRITING);
+  }
+
+  /** Keep the video type of a source the endpoint does not send yet (see the cache above). */
+  cacheVideoType(source: string, videoType: VideoType): void {
+    this.#videoTypeCache.delete(source);
+    this.#videoTypeCache.set(source, videoType);
+    const oldest = this.#videoTypeCache.keys().next().value;
+    if (this.#videoTypeCache.size > VIDEO_TYPE_CACHE_SIZE && oldest !== undefined) this.#videoTypeCache.delete(oldest);
+  }
+
+  /** The cached video type of `source`, removed from the cache (JVB `applyVideoTypeCache`), or undefined. */
+  takeVideoType(source: string): VideoType | undefined {
+    const t = this.#videoTypeCache.get(source);
+    this.#videoTypeCache.delete(source);
+    return t;
   }
 
   /** Merge `<media>` additions: new payload types and header extensions by id (never removes). */

@@ -131,6 +131,8 @@ const state = {
   channelOpen: false,
   /** @type {'sctp'|'ws'} */ channelKind: config.channel,
   wsRetry: { attempt: 0, timer: 0, closing: false },
+  /** The video type announced for the local video source (`SourceVideoTypeMessage`, LJM lower case). */
+  videoType: 'camera',
   /** The codec changes chosen (`{t, from, to}`, t in ms since the epoch), for tests. */
   codecSwitches: [],
   /** Session restarts asked for after ICE failures (LJM JitsiConference `_iceRestarts`). */
@@ -577,7 +579,43 @@ function sendVideoType() {
   sendBridge({
     colibriClass: 'SourceVideoTypeMessage',
     sourceName: `${state.endpointId}-v0`,
-    videoType: state.camMuted ? 'none' : 'camera',
+    videoType: state.camMuted ? 'none' : state.videoType,
+  });
+}
+
+/**
+ * Starts sending video in a session joined without it (`video=0`), as lib-jitsi-meet adds a track mid-call
+ * (`JitsiConference.addTrack`): the bridge is told the source's video type first (`_setupNewTrack` →
+ * `SourceVideoTypeMessage`, before the source is signalled), then a local renegotiation puts the track on the video
+ * transceiver (`JingleSessionPC.addTracks` → `_renegotiate`) and the new source goes to the focus (Jingle
+ * `source-add`; here `source-update`).
+ * @param {'camera'|'desktop'} [videoType] what to announce (a screen share is `desktop`; the fake camera either way)
+ * @returns {Promise<void>} when the source update is sent
+ */
+async function startVideo(videoType = 'camera') {
+  if (localTrack('video')) throw new Error('already sending video');
+  const stream = await navigator.mediaDevices.getUserMedia(mediaConstraints(false, true));
+
+  state.localStream.addTrack(stream.getVideoTracks()[0]);
+  state.videoType = videoType;
+  sendVideoType();
+  renderLocalTile();
+  await new Promise((resolve, reject) => {
+    enqueue(async () => {
+      try {
+        const pc = state.pc;
+
+        if (pc?.remoteDescription) {
+          await setRemoteOffer(pc, pc.remoteDescription.sdp);
+          await attachLocalTracks(pc);
+          await answer(pc);
+          sendFocus({ type: 'source-update', jingle: answerToJingle(pc.localDescription.sdp, { endpointId: state.endpointId }) });
+        }
+        resolve();
+      } catch (err) {
+        reject(err);
+      }
+    });
   });
 }
 
@@ -968,6 +1006,7 @@ window.octobridge = {
   tiles: visibleTiles,
   stage: setOnStage,
   setTone,
+  startVideo,
   leave,
 };
 
