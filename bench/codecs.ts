@@ -3,8 +3,11 @@
  * `L3T3_KEY` SVC stream, the page sending as lib-jitsi-meet does with `?codec=`), through a real bridge whose focus
  * offers Jicofo's full codec list. Prints one table; `--json` prints JSON instead (progress on stderr).
  *
- *   npm run bench:codecs -- [--codecs VP8,H264,VP9,AV1] [--seconds 10] [--switches 10] [--interval 2000]
- *     [--timeout 5000] [--width 1280 --height 720 --fps 30] [--json]
+ *   npm run bench:codecs -- [--codecs VP8,H264,VP9,AV1,VP9:simulcast,AV1:simulcast] [--seconds 10] [--switches 10]
+ *     [--interval 2000] [--timeout 5000] [--width 1280 --height 720 --fps 30] [--json]
+ *
+ * `VP9:simulcast` / `AV1:simulcast` send that codec as 3-layer simulcast (the page's `svc=0`, as Firefox and Safari
+ * do): the same codec's SVC and simulcast side by side.
  *
  * Per codec:
  *  1. Steady forwarding: one Chromium sender (1280x720, 30 fps, no audio) and two receive-only Chromium pages, one with
@@ -32,7 +35,7 @@ import { childrenOf, commandOf, cpuSeconds, percentile } from './forwarding/meas
 
 const { values: args } = parseArgs({
   options: {
-    codecs: { type: 'string', default: 'VP8,H264,VP9,AV1' },
+    codecs: { type: 'string', default: 'VP8,H264,VP9,AV1,VP9:simulcast,AV1:simulcast' },
     seconds: { type: 'string', default: '10' },
     switches: { type: 'string', default: '10' },
     interval: { type: 'string', default: '2000' },
@@ -44,7 +47,23 @@ const { values: args } = parseArgs({
   },
 });
 
-const CODECS = args.codecs.split(',').map((c) => c.trim().toUpperCase()).filter(Boolean);
+/** One measured case: a codec, sent as simulcast (`:simulcast`) or as lib-jitsi-meet sends it. */
+interface CodecCase {
+  codec: string;
+  simulcast: boolean;
+  /** Extra query of the sender page. */
+  query: string;
+}
+
+const CASES: CodecCase[] = args.codecs
+  .split(',')
+  .map((c) => c.trim())
+  .filter(Boolean)
+  .map((c) => {
+    const [name = '', how] = c.split(':');
+    const simulcast = how?.toLowerCase() === 'simulcast';
+    return { codec: name.toUpperCase(), simulcast, query: simulcast ? '&svc=0' : '' };
+  });
 const MEASURE_MS = Number(args.seconds) * 1000;
 const MEDIA = `width=${args.width}&height=${args.height}&fps=${args.fps}`;
 const progress = (line: string): void => void process.stderr.write(`[codecs] ${line}\n`);
@@ -119,7 +138,7 @@ async function waitFor<T>(what: string, probe: () => Promise<T>, ok: (v: T) => b
   throw new Error(`timed out waiting for ${what}: last ${JSON.stringify(last)}`);
 }
 
-async function steady(codec: string): Promise<SteadyResult> {
+async function steady({ codec, query }: CodecCase): Promise<SteadyResult> {
   let bridge: RunningBridge | undefined;
   const peers: BrowserPeer[] = [];
   try {
@@ -130,7 +149,7 @@ async function steady(codec: string): Promise<SteadyResult> {
       peers.push(p);
       return p;
     };
-    const sender = await open(`name=S&${MEDIA}&audio=0`);
+    const sender = await open(`name=S&${MEDIA}&audio=0${query}`);
     const stage = await open('name=Stage&video=0&audio=0');
     const thumb = await open('name=Thumb&video=0&audio=0');
     const senderId = await waitFor('the sender id', () => sender.evaluate<string | null>('window.octobridge.endpointId'), Boolean);
@@ -209,20 +228,21 @@ function print(results: CodecResult[]): void {
   console.log('Layer switch latency, constraint change to the first presented frame of the target height (ms)');
   console.log(
     table(
-      ['codec', 'up p50', 'up p99', 'up n', 'up missed', 'down p50', 'down p99', 'down n', 'down missed'],
+      ['codec', 'mode', 'up p50', 'up p99', 'up n', 'up missed', 'down p50', 'down p99', 'down n', 'down missed'],
       results.map(({ steady: s, switches }) => {
         const up = latencies(switches, 'up');
         const down = latencies(switches, 'down');
-        return [s.codec, f0(up.p50), f0(up.p99), String(up.n), String(up.missed), f0(down.p50), f0(down.p99), String(down.n), String(down.missed)];
+        return [s.codec, s.mode, f0(up.p50), f0(up.p99), String(up.n), String(up.missed), f0(down.p50), f0(down.p99), String(down.n), String(down.missed)];
       }),
     ),
   );
 }
 
 const results: CodecResult[] = [];
-for (const codec of CODECS) {
+for (const c of CASES) {
+  const codec = c.simulcast ? `${c.codec} (simulcast)` : c.codec;
   progress(`${codec}: steady forwarding`);
-  const s = await steady(codec);
+  const s = await steady(c);
   progress(`${codec}: ${f1(s.workerUsPerForwarded)} us of worker CPU per forwarded packet; layer switches`);
   const switches = await measureSwitches(
     {
@@ -230,7 +250,7 @@ for (const codec of CODECS) {
       intervalMs: Number(args.interval),
       timeoutMs: Number(args.timeout),
       settleMs: 2000,
-      senderQuery: `${MEDIA}&codec=${codec}`,
+      senderQuery: `${MEDIA}&codec=${c.codec}${c.query}`,
     },
     (line) => progress(`${codec}: ${line}`),
   );

@@ -86,6 +86,7 @@ async function startParts(config: Config, log: Logger, wireguard: WireGuardManag
       allocation: config.cc,
       recentSpeakersCount: config.recentSpeakersCount,
       connectionStatsIntervalMs: config.connectionStatsIntervalMs,
+      statsFilterThreshold: config.statsFilterThreshold,
       limits: {
         maxConferences: config.limits.maxConferences,
         maxEndpoints: config.limits.maxEndpoints,

@@ -22,6 +22,7 @@ import { SpeechActivity } from './SpeechActivity.ts';
 import {
   EMPTY_ALLOCATION,
   forwardedSources,
+  isDisabled,
   sameAllocation,
   type Allocation,
   type Layer,
@@ -317,6 +318,24 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
   /** The highest height currently announced to the senders, per source owned by `owner`. */
   senderConstraintsOf(owner: string): Map<string, number> {
     return this.#senders.current((s) => this.#sources.get(s)?.owner === owner);
+  }
+
+  /**
+   * Whether `receiver` has one of `owner`'s video sources on stage or selected, or non-zero effective constraints
+   * for one as of its last allocation (JVB `BitrateController.kt` `isOnStageOrSelected` / `hasNonZeroEffectiveConstraints`,
+   * what JVB `Endpoint.kt` `wantsStatsFrom` looks at).
+   */
+  wantsVideoOf(receiver: string, owner: string): boolean {
+    const r = this.#receivers.get(receiver);
+    if (!r) return false;
+    const settings = r.settings.get();
+    for (const s of this.#sources.values()) {
+      if (s.kind !== 'video' || s.owner !== owner) continue;
+      if (settings.onStageSources.includes(s.name) || settings.selectedSources.includes(s.name)) return true;
+      const c = r.effective.get(s.name);
+      if (c && !isDisabled(c)) return true;
+    }
+    return false;
   }
 
   /** Run every pending allocation now (tests, shutdown). */

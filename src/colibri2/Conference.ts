@@ -1,7 +1,8 @@
 /**
  * A colibri2 conference (jitsi-videobridge `Conference.java` + `Colibri2ConferenceHandler.kt`):
  * applies `conference-modify` requests, serialised per conference, to its endpoints and their
- * media; routes bridge-channel messages between endpoints; announces forwarded sources with
+ * media; routes bridge-channel messages between endpoints, and to and from the endpoints behind its relays
+ * (src/colibri2/messageRouting.ts); announces forwarded sources with
  * `AudioSourcesMap` / `VideoSourcesMap` (SSRC rewriting); expires idle endpoints.
  *
  * What is forwarded to whom is the allocation's ({@link ConferenceAllocator}): the conference feeds
@@ -24,6 +25,7 @@ import type { MediaEndpoint } from '../media/MediaEndpoint.ts';
 import { pickCodec, RtpMappingError, sourceLayout } from '../media/rtp.ts';
 import type { MappedSource, VideoType } from '../media/types.ts';
 import { Endpoint } from './Endpoint.ts';
+import { endpointMessageTargets, endpointStatsTargets, wantsStatsFrom, type MessageOrigin, type MessageTargets, type RoutingView } from './messageRouting.ts';
 import { Relay } from './Relay.ts';
 import { badRequest, Colibri2Error, endpointNotFound } from './errors.ts';
 import { SerialQueue } from './SerialQueue.ts';
@@ -65,6 +67,11 @@ export interface ConferenceSettings {
   /** `videobridge.connection-stats.interval`, ms; 0 = `enabled = false` (default 10 s). */
   connectionStatsIntervalMs?: number;
   /**
+   * `videobridge.stats-filter-threshold` (JVB default 20): in a conference of more endpoints (local and behind relays)
+   * `EndpointStats` go only to the endpoints that want the sender's ({@link wantsStatsFrom}).
+   */
+  statsFilterThreshold?: number;
+  /**
    * Relays to other octobridges (`videobridge.relay.*`): this bridge's relay id and the address its relay
    * transports listen on (its WireGuard tunnel address). Absent or disabled: `<relay>` is refused as JVB does.
    */
@@ -97,6 +104,9 @@ interface ConferenceEvents {
   endpointRelocated: [endpointId: string];
   expired: [];
 }
+
+/** `videobridge.stats-filter-threshold` in JVB's reference.conf. */
+export const DEFAULT_STATS_FILTER_THRESHOLD = 20;
 
 /** Delay between sending a video source map and forwarding that video, ms (see #announce). */
 const VIDEO_RESUME_DELAY_MS = 250;
@@ -373,6 +383,7 @@ export class Conference extends EventEmitter<ConferenceEvents> {
         localRelayId: cfg.relayId,
         videoCodecs: this.#settings.videoCodecs,
         isLocalSource: (source) => this.#endpoints.has(this.allocator.ownerOf(source) ?? ''),
+        onEndpointTraffic: (from, m) => this.#onRelayEndpointTraffic(from, m),
         log: this.#log,
       });
       this.#relays.set(r.id, relay);
@@ -585,19 +596,18 @@ export class Conference extends EventEmitter<ConferenceEvents> {
         from.channel.send(msg.serverHello(this.#settings.announceVersion));
         return;
       case 'EndpointMessage': {
-        const out = msg.endpointMessageFrom(m, from.id);
-        if (msg.isBroadcast(m)) {
-          for (const e of this.#endpoints.values()) if (e !== from) e.channel.send(out);
-        } else {
-          const to = this.#endpoints.get(m.to);
-          if (to) to.channel.send(out);
-          else this.#log.debug({ endpoint: from.id, to: m.to }, 'EndpointMessage for unknown endpoint dropped');
-        }
+        // JVB EndpointMessageTransport.java endpointMessage: a visitor's are dropped; `from` is the bridge's to set.
+        if (from.visitor) throw new ChannelMessageRejected('EndpointMessage from a visitor endpoint');
+        const to = msg.isBroadcast(m) ? undefined : m.to;
+        const targets = endpointMessageTargets(this.#routingView(), { endpoint: from.id }, to);
+        if (targets) this.#sendEndpointTraffic(targets, msg.endpointMessageFrom(m, from.id));
+        else this.#log.debug({ endpoint: from.id, to }, 'EndpointMessage for unknown endpoint dropped');
         return;
       }
       case 'EndpointStats': {
-        const out = msg.endpointStatsFrom(m, from.id);
-        for (const e of this.#endpoints.values()) if (e !== from) e.channel.send(out);
+        // JVB EndpointMessageTransport.java endpointStats.
+        if (from.visitor) throw new ChannelMessageRejected('EndpointStats from a visitor endpoint');
+        this.#routeEndpointStats({ endpoint: from.id }, from.id, msg.endpointStatsFrom(m, from.id));
         return;
       }
       case 'SourceVideoTypeMessage':
@@ -623,6 +633,55 @@ export class Conference extends EventEmitter<ConferenceEvents> {
       default:
         this.#log.debug({ endpoint: from.id, colibriClass: m.colibriClass }, 'bridge channel message');
     }
+  }
+
+  /**
+   * An `EndpointMessage` or `EndpointStats` from the other bridge of `relay`, for local endpoints only (JVB
+   * `RelayMessageTransport.kt`): `from` is the other bridge's (it set it for its own endpoint); stats need a `from`
+   * that is an endpoint of the conference.
+   */
+  #onRelayEndpointTraffic(relay: Relay, m: msg.EndpointMessage | msg.EndpointStats): void {
+    if (this.#expired) return;
+    const origin = { relay: relay.id };
+    if (m.colibriClass === 'EndpointMessage') {
+      const to = msg.isBroadcast(m) ? undefined : m.to;
+      const targets = endpointMessageTargets(this.#routingView(), origin, to);
+      if (targets) this.#sendEndpointTraffic(targets, m);
+      else this.#log.debug({ relay: relay.id, from: m.from, to }, 'relayed EndpointMessage for an endpoint not on this bridge dropped');
+      return;
+    }
+    const sender = m.from;
+    if (sender === undefined || !(this.#endpoints.has(sender) || this.relays().some((r) => r.hasEndpoint(sender)))) {
+      relay.rejectedMessages += 1;
+      this.#log.debug({ relay: relay.id, from: sender }, 'relayed EndpointStats from an unknown endpoint dropped');
+      return;
+    }
+    this.#routeEndpointStats(origin, sender, m);
+  }
+
+  /** Endpoints and relays, as message routing sees them. */
+  #routingView(): RoutingView {
+    return { localEndpoints: [...this.#endpoints.keys()], relays: [...this.#relays.values()] };
+  }
+
+  /** `EndpointStats` of `sender` (`from` set) to the endpoints that want them, and on to the relays when local. */
+  #routeEndpointStats(origin: MessageOrigin, sender: string, out: msg.EndpointStats): void {
+    const conferenceSize = this.#endpoints.size + this.relays().reduce((n, r) => n + r.endpointIds().length, 0);
+    const filter = {
+      conferenceSize,
+      threshold: this.#settings.statsFilterThreshold ?? DEFAULT_STATS_FILTER_THRESHOLD,
+      senderIsRecentSpeaker: () => this.allocator.speech.recentSpeakers.includes(sender),
+      // Every speaker's audio is forwarded (JVB's `loudest.route-loudest-only = false`): all are ranked.
+      senderIsRankedSpeaker: () => true,
+      receiverWantsVideo: (receiver: string) => this.allocator.wantsVideoOf(receiver, sender),
+    };
+    this.#sendEndpointTraffic(endpointStatsTargets(this.#routingView(), origin, sender, (receiver) => wantsStatsFrom(filter, receiver)), out);
+  }
+
+  /** Send `out` to the targets (JVB `Conference.java` `sendMessage`). */
+  #sendEndpointTraffic(targets: MessageTargets, out: msg.EndpointMessage | msg.EndpointStats): void {
+    for (const id of targets.endpoints) this.#endpoints.get(id)?.channel.send(out);
+    for (const id of targets.relays) this.#relays.get(id)?.sendEndpointTraffic(out);
   }
 
   /**

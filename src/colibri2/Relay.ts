@@ -13,6 +13,10 @@
  *   the same way for the sources behind the relay, from its own receivers' wants. Audio always crosses.
  * - Only local sources go out on a relay: a source that came over one is never sent over another (one hop, as
  *   JVB's full mesh never forwards packets from a relay of a mesh to a relay of the same mesh).
+ * - **Endpoint traffic** (`EndpointMessage`, `EndpointStats`, JVB `RelayMessageTransport.kt`): what arrives is handed
+ *   to the conference, which delivers it to its local endpoints only (src/colibri2/messageRouting.ts), `from` as the
+ *   other bridge set it; what local endpoints send goes out only while the channel is up (JVB drops a message with
+ *   no transport channel), so it never queues ahead of the source maps and AddReceivers.
  * - **Worker death** (of either bridge's relay transport, {@link MediaRelay.relocate}): every consumer on both sides
  *   of the relay is new, so the allocation forgets what it had announced and applied for them; when the channel
  *   comes back (a restarted association), each bridge says again what it wants and what it sends, as messages in
@@ -30,6 +34,12 @@ import type { MediaSource, RelayEndpointModify } from './types.ts';
 /** Announced-but-not-yet-signalled sources kept per relay, at most. */
 const MAX_EARLY_ANNOUNCEMENTS = 1000;
 
+/**
+ * Largest message accepted on the relay channel, bytes: an endpoint's largest message ({@link
+ * msg.MAX_BRIDGE_CHANNEL_MESSAGE_BYTES}) plus the `from` its bridge adds (an endpoint id is at most 64 characters).
+ */
+const MAX_RELAY_MESSAGE_BYTES = msg.MAX_BRIDGE_CHANNEL_MESSAGE_BYTES + 1024;
+
 /** The allocator receiver key of a relay (endpoint ids cannot contain `/`). */
 export function relayReceiverKey(relayId: string): string {
   return `relay/${relayId}`;
@@ -44,6 +54,8 @@ export interface RelayContext {
   videoCodecs: readonly string[];
   /** Whether `source` is sent by a local endpoint of the conference. */
   isLocalSource(source: string): boolean;
+  /** An `EndpointMessage` or `EndpointStats` from the other bridge, for the conference's local endpoints. */
+  onEndpointTraffic(relay: Relay, m: msg.EndpointMessage | msg.EndpointStats): void;
   log: Logger;
 }
 
@@ -74,6 +86,8 @@ export class Relay {
   readonly #early = new Map<string, MappedSource>();
   /** Messages refused (malformed or naming what we do not know). */
   rejectedMessages = 0;
+  /** Endpoint messages not sent because the relay channel was not up. */
+  droppedMessages = 0;
   #closed = false;
 
   constructor(id: string, media: MediaRelay, meshId: string | undefined, ctx: RelayContext) {
@@ -204,8 +218,23 @@ export class Relay {
     if (!this.#closed) this.media.send(msg.serializeBridgeChannelMessage(m));
   }
 
+  /**
+   * Send a local endpoint's `EndpointMessage` or `EndpointStats` (with `from` set) to the other bridge, now or never
+   * (JVB `RelayMessageTransport.kt` `sendMessage` drops a message when no transport channel is up). Counted in
+   * {@link droppedMessages} when dropped.
+   * @returns whether it went out.
+   */
+  sendEndpointTraffic(m: msg.EndpointMessage | msg.EndpointStats): boolean {
+    if (this.#closed || !this.media.open) {
+      this.droppedMessages += 1;
+      return false;
+    }
+    this.media.send(msg.serializeBridgeChannelMessage(m));
+    return true;
+  }
+
   #onMessage(text: string): void {
-    const parsed = msg.parseBridgeChannelMessage(text);
+    const parsed = msg.parseBridgeChannelMessage(text, { maxBytes: MAX_RELAY_MESSAGE_BYTES });
     if (!parsed.ok) {
       this.rejectedMessages += 1;
       this.#log.warn({ error: parsed.error }, 'malformed relay message dropped');
@@ -227,6 +256,10 @@ export class Relay {
         break;
       case 'AddReceiver':
         this.#addReceiver(m.sourceName, m.videoConstraints);
+        break;
+      case 'EndpointMessage':
+      case 'EndpointStats':
+        this.#ctx.onEndpointTraffic(this, m);
         break;
       case 'RemoveReceiver':
         for (const source of [...this.#wants.keys()]) {

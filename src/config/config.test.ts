@@ -471,6 +471,13 @@ describe('HOCON file', () => {
     expect(buildConfig({ JVB_CC_TRUST_BWE: 'false' }).cc.trustBwe).toBe(false);
   });
 
+  it('reads videobridge.stats-filter-threshold (JVB default 20), from the file only as JVB', async () => {
+    expect((await fromFile('')).statsFilterThreshold).toBe(20);
+    expect((await fromFile('videobridge.stats-filter-threshold = 5')).statsFilterThreshold).toBe(5);
+    expect(await keyOfAsync(fromFile('videobridge.stats-filter-threshold = -1'))).toBe('videobridge.stats-filter-threshold');
+    expect(await keyOfAsync(fromFile('videobridge.stats-filter-threshold = many'))).toBe('videobridge.stats-filter-threshold');
+  });
+
   it.each([
     ['5 seconds', 5000], ['60s', 60_000], ['1 minute', 60_000], ['1 minutes', 60_000], ['500 ms', 500], ['500ms', 500],
     ['1.5 s', 1500], ['2000', 2000], ['2m', 120_000], ['250 milliseconds', 250],

@@ -234,6 +234,11 @@ export interface Config {
   recentSpeakersCount: number;
   /** `videobridge.connection-stats.interval`, ms; 0 when `connection-stats.enabled = false`. */
   connectionStatsIntervalMs: number;
+  /**
+   * `videobridge.stats-filter-threshold`: in a conference of more endpoints than this, an endpoint's `EndpointStats`
+   * go only to the endpoints that want the sender's (JVB `Endpoint.wantsStatsFrom`).
+   */
+  statsFilterThreshold: number;
   /** Where the config came from: the file read, and notes on settings accepted but ignored (log at debug). */
   source: { file: string | undefined; notes: string[] };
 }
@@ -289,6 +294,7 @@ function defaults(): Config {
     cc: { ...DEFAULT_ALLOCATION_CONFIG },
     recentSpeakersCount: 10,
     connectionStatsIntervalMs: 10 * SECOND,
+    statsFilterThreshold: 20,
     source: { file: undefined, notes: [] },
   };
 }
@@ -702,6 +708,7 @@ function applyFile(c: Config, root: Tree, st: Layering): void {
   at(`${vb}.connection-stats.enabled`, bool, (v) => (statsEnabled = v));
   at(`${vb}.connection-stats.interval`, duration(100, HOUR), (v) => (c.connectionStatsIntervalMs = v));
   if (!statsEnabled) c.connectionStatsIntervalMs = 0;
+  at(`${vb}.stats-filter-threshold`, int(0, 10_000_000), (v) => (c.statsFilterThreshold = v));
   at('jmt.bwe.estimator.initial-bw', bitrate(10_000, 1e9), (v) => (c.media.initialOutgoingBitrateBps = v));
 
   const ob = lookup(root, 'octobridge');

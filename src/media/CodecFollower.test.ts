@@ -103,3 +103,18 @@ describe('a producer with every negotiated codec (worker patch 0009) and CodecFo
     }
   }, 60_000);
 });
+
+describe('CodecFollower: VP9 / AV1 sent as simulcast', () => {
+  it('remembers per source the codec its sender simulcasts, until the source is forgotten', () => {
+    const follower = new CodecFollower(createLogger('fatal', { pretty: false }), { onCodecChange: () => undefined, onDiscarded: () => undefined });
+    expect(follower.sendsSimulcast('a-v0', 'VP9')).toBe(false);
+    follower.sawSimulcast('a-v0', 'vp9');
+    expect(follower.sendsSimulcast('a-v0', 'VP9')).toBe(true);
+    // Another codec from the same sender starts out as SVC again.
+    expect(follower.sendsSimulcast('a-v0', 'AV1')).toBe(false);
+    expect(follower.sendsSimulcast('b-v0', 'VP9')).toBe(false);
+    follower.forget('a-v0');
+    expect(follower.sendsSimulcast('a-v0', 'VP9')).toBe(false);
+    follower.close();
+  });
+});

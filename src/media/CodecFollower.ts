@@ -54,6 +54,8 @@ export class CodecFollower {
   readonly #watched = new Map<string, Watched>();
   /** The codec last seen from each source's sender (kept across re-created producers). */
   readonly #seen = new Map<string, string>();
+  /** Sources whose sender simulcasts a codec that is otherwise produced as SVC (VP9, AV1): the codec, upper case. */
+  readonly #simulcast = new Map<string, string>();
   readonly #timer: NodeJS.Timeout;
   #polling = false;
 
@@ -72,6 +74,19 @@ export class CodecFollower {
     const seen = this.#seen.get(source);
     const known = seen !== undefined && preference.some((c) => c.toUpperCase() === seen.toUpperCase());
     return expectedCodecOrder(preference, simulcast, known ? seen : undefined);
+  }
+
+  /**
+   * The sender of `source` was seen sending `codec` (VP9 or AV1) as simulcast: media on another SSRC of its SIM group
+   * than the first (media/svc.ts). Remembered until it changes codec.
+   */
+  sawSimulcast(source: string, codec: string): void {
+    this.#simulcast.set(source, codec.toUpperCase());
+  }
+
+  /** Whether the sender of `source` simulcasts `codec` (see {@link sawSimulcast}). */
+  sendsSimulcast(source: string, codec: string | undefined): boolean {
+    return codec !== undefined && this.#simulcast.get(source) === codec.toUpperCase();
   }
 
   /** Watch a new producer of `source` (video: codec; every kind: discarded packets). */
@@ -101,12 +116,14 @@ export class CodecFollower {
   forget(source: string): void {
     this.#watched.delete(source);
     this.#seen.delete(source);
+    this.#simulcast.delete(source);
   }
 
   close(): void {
     clearInterval(this.#timer);
     this.#watched.clear();
     this.#seen.clear();
+    this.#simulcast.clear();
   }
 
   #saw(source: string, w: Watched, codec: string, how: string): void {

@@ -79,6 +79,11 @@ interface Sent {
   /** The colibri2 description it was created from (to detect changes). */
   signature: string;
   videoType?: VideoType;
+  /**
+   * A VP9 / AV1 source produced as one SVC stream whose SIM group has more SSRCs: a producer on each other SSRC that
+   * only watches for media there (the sender simulcasts instead), see {@link MediaConference.#watchForSimulcast}.
+   */
+  sentinels?: ms.Producer[];
 }
 
 /** One router of the conference. */
@@ -287,7 +292,8 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
       if (owner !== undefined && owner !== endpointId) throw new RtpMappingError(`source ${source.id} belongs to endpoint ${owner}`);
       const media = endpoint.media.find((m) => m.type === source.type);
       const order = this.#codecs.order(source.id, videoCodecs, sourceLayout(source).encodings.length > 1);
-      const rtp = producerRtpParameters(source, media, source.type === 'audio' ? ['opus'] : order, endpointId);
+      const simulcast = source.type === 'video' && this.#codecs.sendsSimulcast(source.id, order[0]);
+      const rtp = producerRtpParameters(source, media, source.type === 'audio' ? ['opus'] : order, endpointId, simulcast);
       wanted.set(source.id, { source, rtp, signature: JSON.stringify(rtp) });
     }
     const previous = this.#signalled.get(endpointId);
@@ -327,10 +333,55 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
       this.emit('sourceAdded', name, endpointId, producer.kind as 'audio' | 'video', videoType);
       await this.#watch(name, sent);
       this.#codecs.add(name, producer);
+      if (producer.type === 'svc') await this.#watchForSimulcast(name, sent, endpoint.transport, w.source, w.rtp);
       for (const receiver of this.#endpoints.values()) {
         if (receiver.id !== endpointId) await this.#forwardTo(receiver, name, sent);
       }
       for (const relay of this.#relays.values()) await this.#forwardToRelay(relay, name, sent);
+    }
+  }
+
+  /**
+   * A VP9 or AV1 source is produced as one SVC stream on the first SSRC of its SIM group (lib-jitsi-meet's K-SVC), but
+   * a sender may simulcast it instead (Firefox, Safari, lib-jitsi-meet with `videoQuality.<codec>.useSimulcast`):
+   * colibri2 signals both the same way. As JVB tells them apart by the packets, a producer on each other SSRC of the
+   * group watches for media (its `rtp` trace: nothing arrives there from an SVC sender); the first packet with a
+   * payload marks the source as simulcast for that codec and produces it again as simulcast.
+   */
+  async #watchForSimulcast(name: string, sent: Sent, transport: ms.WebRtcTransport, source: MediaSource, rtp: ms.RtpParameters): Promise<void> {
+    const others = sourceLayout(source).encodings.slice(1);
+    const first = rtp.codecs[0];
+    if (others.length === 0 || !first) return;
+    const codec = first.mimeType.slice(first.mimeType.indexOf('/') + 1);
+    const sentinels: ms.Producer[] = [];
+    sent.sentinels = sentinels;
+    let seen = false;
+    for (const e of others) {
+      let p: ms.Producer;
+      try {
+        p = await transport.produce({
+          kind: 'video',
+          rtpParameters: { codecs: rtp.codecs, headerExtensions: rtp.headerExtensions ?? [], encodings: [{ ssrc: e.ssrc }], rtcp: rtp.rtcp ?? {} },
+          appData: { sentinelOf: name },
+        });
+      } catch (err) {
+        this.#log.warn({ err, source: name, ssrc: e.ssrc }, 'cannot watch an SSRC of the SIM group for simulcast');
+        continue;
+      }
+      if (this.#sources.get(name) !== sent) {
+        p.close();
+        return;
+      }
+      sentinels.push(p);
+      p.on('trace', (trace) => {
+        const info = trace.info as { isRtx?: boolean; rtpPacket?: { payloadSize?: number } } | undefined;
+        if (seen || trace.type !== 'rtp' || info?.isRtx || !(info?.rtpPacket?.payloadSize ?? 0)) return;
+        seen = true;
+        this.#codecs.sawSimulcast(name, codec);
+        this.#log.info({ endpoint: sent.owner, source: name, codec, ssrc: e.ssrc }, 'sender simulcasts the codec: producing the source as simulcast');
+        void this.#queue.run(() => this.#followCodec(name, codec));
+      });
+      await p.enableTraceEvent(['rtp']).catch(() => undefined);
     }
   }
 
@@ -438,6 +489,7 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
     const sent = this.#sources.get(name);
     if (!sent) return;
     this.#sources.delete(name);
+    for (const p of sent.sentinels ?? []) p.close();
     this.#codecs.remove(name, sent.producer);
     this.#layers.remove(name);
     this.#endpoints.get(sent.owner)?.retireProducer(name);

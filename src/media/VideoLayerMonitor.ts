@@ -81,13 +81,18 @@ export type ProbeParser = (packet: Uint8Array) => ProbeSample | undefined;
 
 /**
  * The packet parser for a probe consumer: VP8 (layer = encoding by SSRC, size from keyframes), VP9 (payload
- * descriptor and scalability structure) or AV1 (dependency descriptor, with the id the consumer negotiated).
+ * descriptor and scalability structure) or AV1 (dependency descriptor, with the id the consumer negotiated). A VP9 or
+ * AV1 source produced as simulcast (several encodings, one spatial layer each) is read like VP8: the layer is the
+ * encoding of the packet's SSRC, its size the only one in that stream's structure (AV1: one reader per SSRC, each
+ * stream has its own dependency structure).
  * @returns undefined for codecs the probe cannot read (H264)
  */
 export function probeParser(consumer: Pick<ms.Consumer, 'rtpParameters'>): ProbeParser | undefined {
   const mime = consumer.rtpParameters.codecs[0]?.mimeType.toLowerCase();
+  const encodings = consumer.rtpParameters.encodings ?? [];
+  const spatialBySsrc = new Map(encodings.map((e, i) => [e.ssrc ?? 0, i]));
+  const simulcast = encodings.length > 1;
   if (mime === 'video/vp8') {
-    const spatialBySsrc = new Map((consumer.rtpParameters.encodings ?? []).map((e, i) => [e.ssrc ?? 0, i]));
     return (packet) => {
       const p = parseVp8Packet(packet);
       const spatial = p && spatialBySsrc.get(p.ssrc);
@@ -99,22 +104,32 @@ export function probeParser(consumer: Pick<ms.Consumer, 'rtpParameters'>): Probe
   if (mime === 'video/vp9') {
     return (packet) => {
       const p = parseVp9Packet(packet);
-      if (!p) return undefined;
-      const heights = p.sizes ? new Map(p.sizes.map((z, i) => [i, Math.min(z.width, z.height)])) : undefined;
-      return { spatial: p.sid, tid: p.tid, timestamp: p.timestamp, ...(heights ? { heights } : {}) };
+      const spatial = p && (simulcast ? spatialBySsrc.get(p.ssrc) : p.sid);
+      if (!p || spatial === undefined) return undefined;
+      const sizes = simulcast ? p.sizes?.slice(0, 1).map((z) => [spatial, z] as const) : p.sizes?.map((z, i) => [i, z] as const);
+      const heights = sizes ? new Map(sizes.map(([i, z]) => [i, Math.min(z.width, z.height)])) : undefined;
+      return { spatial, tid: p.tid, timestamp: p.timestamp, ...(heights ? { heights } : {}) };
     };
   }
   if (mime === 'video/av1') {
     const id = consumer.rtpParameters.headerExtensions?.find((e) => e.uri === DEPENDENCY_DESCRIPTOR_URI)?.id;
     if (id === undefined) return undefined;
-    const reader = new DependencyDescriptorReader();
+    const readers = new Map<number, DependencyDescriptorReader>();
     return (packet) => {
       const rtp = rtpPayload(packet);
-      const dd = rtp && rtpExtension(packet, rtp, id);
+      const ssrc = rtp?.view.getUint32(8);
+      const spatialOfSsrc = simulcast && ssrc !== undefined ? spatialBySsrc.get(ssrc) : 0;
+      if (!rtp || ssrc === undefined || spatialOfSsrc === undefined) return undefined;
+      const key = simulcast ? ssrc : 0;
+      let reader = readers.get(key);
+      if (!reader) readers.set(key, (reader = new DependencyDescriptorReader()));
+      const dd = rtpExtension(packet, rtp, id);
       const d = dd && reader.read(dd);
-      if (!rtp || !d) return undefined;
-      const heights = d.newStructure && d.heights && d.widths ? new Map(d.heights.map((h, i) => [i, Math.min(h, d.widths?.[i] ?? h)])) : undefined;
-      return { spatial: d.spatialId, tid: d.temporalId, timestamp: rtp.view.getUint32(4), ...(heights ? { heights } : {}) };
+      if (!d) return undefined;
+      const spatial = simulcast ? spatialOfSsrc : d.spatialId;
+      const all = d.newStructure && d.heights && d.widths ? d.heights.map((h, i) => [i, Math.min(h, d.widths?.[i] ?? h)] as const) : undefined;
+      const heights = all ? new Map(simulcast ? all.slice(0, 1).map(([, h]) => [spatial, h] as const) : all) : undefined;
+      return { spatial, tid: d.temporalId, timestamp: rtp.view.getUint32(4), ...(heights ? { heights } : {}) };
     };
   }
   return undefined;

@@ -273,6 +273,8 @@ export function pickCodec(media: Media | undefined, preference: readonly string[
  * @param media the endpoint's `<media>` of the same type (payload types, header extensions)
  * @param preference codec names in preference order for this kind
  * @param cname RTCP CNAME (colibri2 does not carry one; the endpoint id is used)
+ * @param svcAsSimulcast the sender sends its VP9 / AV1 as simulcast (media on every SSRC of the SIM group, one
+ *   spatial layer each, as Firefox and Safari do): produced as simulcast (`L1T3` encodings) instead of one SVC stream
  * @throws RtpMappingError when no usable codec is signalled or the SSRC layout is invalid.
  */
 export function producerRtpParameters(
@@ -280,6 +282,7 @@ export function producerRtpParameters(
   media: Media | undefined,
   preference: readonly string[],
   cname: string,
+  svcAsSimulcast = false,
 ): ms.RtpParameters {
   const layout = sourceLayout(source);
   const kind = source.type;
@@ -301,8 +304,9 @@ export function producerRtpParameters(
       if (rtx) codecs.push({ mimeType: `${kind}/rtx`, payloadType: rtx.id, clockRate: rtx.clockrate, parameters: { apt: main.id }, rtcpFeedback: [] });
     }
   }
-  // VP9 / AV1: one SVC stream, on the first SSRC of a SIM group (media/svc.ts).
-  const svc = kind === 'video' ? svcDecision(codec.main.name, media.rtpHdrExts.map((e) => e.uri)) : { svc: false as const };
+  // VP9 / AV1: one SVC stream, on the first SSRC of a SIM group (media/svc.ts), unless the sender simulcasts it.
+  const decided = kind === 'video' ? svcDecision(codec.main.name, media.rtpHdrExts.map((e) => e.uri)) : { svc: false as const };
+  const svc = decided.svc && svcAsSimulcast && layout.encodings.length > 1 ? { svc: false as const } : decided;
   const encodings = svc.svc ? layout.encodings.slice(0, 1) : layout.encodings;
   const simulcast = encodings.length > 1;
   return {
@@ -321,7 +325,11 @@ export function producerRtpParameters(
   };
 }
 
-/** Video codecs mediasoup can forward as simulcast (worker `Codecs::Tools::IsValidTypeForCodec`). */
+/**
+ * Video codecs mediasoup can forward as simulcast (worker `Codecs::Tools::IsValidTypeForCodec`; VP9 and AV1 with
+ * native/patches/0010). VP8 and H.264 are always produced as simulcast; VP9 and AV1 as SVC unless their sender is
+ * seen to simulcast them (media/svc.ts).
+ */
 export const SIMULCAST_CODECS: ReadonlySet<string> = new Set(['VP8', 'H264']);
 
 /**

@@ -43,6 +43,20 @@ describe('producerRtpParameters for SVC codecs', () => {
     expect(producerRtpParameters(single, noDd, ['AV1'], 'ep').encodings).toEqual([{ ssrc: 1, rtx: { ssrc: 2 } }]);
   });
 
+  it('VP9 and AV1 whose sender simulcasts them: three L1T3 encodings like VP8', () => {
+    for (const codec of ['VP9', 'AV1']) {
+      const rtp = producerRtpParameters(LJM_CAMERA, video, [codec], 'ep', true);
+      expect(rtp.encodings?.map((e) => [e.ssrc, e.rtx?.ssrc, e.scalabilityMode])).toEqual([
+        [1, 2, 'L1T3'],
+        [3, 4, 'L1T3'],
+        [5, 6, 'L1T3'],
+      ]);
+    }
+    // A source of one SSRC stays one stream.
+    const single: MediaSource = { type: 'video', id: 'ep-v0', sources: [{ ssrc: 1 }, { ssrc: 2 }], ssrcGroups: [{ semantics: 'FID', ssrcs: [1, 2] }] };
+    expect(producerRtpParameters(single, video, ['VP9'], 'ep', true).encodings).toEqual([{ ssrc: 1, rtx: { ssrc: 2 }, scalabilityMode: 'L3T3' }]);
+  });
+
   it('VP8 keeps its three simulcast encodings (L1T3 each)', () => {
     const rtp = producerRtpParameters(LJM_CAMERA, video, ['VP8'], 'ep');
     expect(rtp.encodings?.map((e) => [e.ssrc, e.scalabilityMode])).toEqual([

@@ -7,9 +7,11 @@
  *  - rtpExtension (rtpPayload.ts): RFC 8285 one- and two-byte header extension elements.
  */
 import { describe, expect, it } from 'vitest';
+import type * as ms from 'mediasoup/types';
 import { DependencyDescriptorReader } from './av1dd.ts';
 import { rtpExtension, rtpPayload } from './rtpPayload.ts';
 import { parseVp9Packet } from './vp9.ts';
+import { probeParser } from './VideoLayerMonitor.ts';
 
 const u16 = (v: number): number[] => [(v >> 8) & 0xff, v & 0xff];
 const u32 = (v: number): number[] => [(v >>> 24) & 0xff, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff];
@@ -135,5 +137,27 @@ describe('rtpExtension', () => {
     const p2 = rtpPayload(two);
     expect(p2 && rtpExtension(two, p2, 11)?.length).toBe(20);
     expect(p2?.offset).toBe(two.length - 1);
+  });
+});
+
+describe('probeParser for VP9 sent as simulcast', () => {
+  it('takes the layer from the SSRC (its encoding) and the size from that stream\'s one-layer structure', () => {
+    const keyframe360 = [
+      0b1010_1010, 0x80 | 0x01, 0x23, 0b000_0_000_0, 0x05,
+      (0 << 5) | 0x10, // N_S = 0 (one layer), Y = 1
+      ...u16(640), ...u16(360),
+    ];
+    const consumer = {
+      rtpParameters: {
+        codecs: [{ mimeType: 'video/VP9', payloadType: 101, clockRate: 90000 }],
+        encodings: [{ ssrc: 11 }, { ssrc: 22 }, { ssrc: 33 }],
+      },
+    } as unknown as Pick<ms.Consumer, 'rtpParameters'>;
+    const parse = probeParser(consumer);
+    expect(parse?.(rtp([...keyframe360, 0x82, 0x49, 0x83], { ssrc: 22 }))).toEqual({ spatial: 1, tid: 0, timestamp: 90_000, heights: new Map([[1, 360]]) });
+    expect(parse?.(rtp([...keyframe360, 0x82], { ssrc: 44 }))).toBeUndefined();
+    // One SVC stream: the layer is the packet's spatial id.
+    const svc = probeParser({ rtpParameters: { ...consumer.rtpParameters, encodings: [{ ssrc: 11 }] } } as typeof consumer);
+    expect(svc?.(rtp([...keyframe360, 0x82], { ssrc: 11 }))?.spatial).toBe(0);
   });
 });

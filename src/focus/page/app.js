@@ -8,7 +8,7 @@
  * (`defaultConstraints`) and 720p for the on-stage source, which is the clicked tile.
  *
  * Query parameters: `name` (display name), `channel=ws`, `audio=0`, `video=0`, `width`, `height`, `fps`,
- * `simulcast=0` (one stream), `lastN` (the receiver's last-N; -1 = all, the default), `region` (cascade: join
+ * `simulcast=0` (one stream), `svc=0` (VP9 and AV1 as simulcast too), `lastN` (the receiver's last-N; -1 = all, the default), `region` (cascade: join
  * through the bridge of that region), `codecs` (the video codec preference order, LJM config.js
  * `videoQuality.codecPreferenceOrder`, e.g. `VP8,H264`; LJM's desktop order AV1, VP9, VP8, H.264 without it), `codec`
  * (one codec, forced: the order is that codec alone).
@@ -25,7 +25,7 @@ import {
   mungeSimulcast, simulcastActiveState,
 } from './sdp.js';
 import { browserOf, codecPreferenceOrder, parseCodecList, selectVideoCodec } from './codecSelection.js';
-import { codecParam, isSvcCodec, offeredVideoCodecs, preferVideoCodec, svcEncodings } from './svc.js';
+import { codecParam, isSvcCodec, offeredVideoCodecs, preferVideoCodec, simulcastBitrates, svcEncodings } from './svc.js';
 
 const COLIBRI_PROTOCOL = 'http://jitsi.org/protocols/colibri';
 const MAX_RETRY_DELAY_S = 60;
@@ -88,6 +88,11 @@ function readConfig() {
     lastN: lastNParam(params.get('lastN')),
     /** Cascade: the bridge region to join through (the focus places the participant there). */
     region: params.get('region') ?? undefined,
+    /**
+     * VP9 and AV1 as one K-SVC stream (LJM's default); `svc=0` sends them as 3-layer simulcast like VP8, as LJM does
+     * with config.js `videoQuality.<codec>.useSimulcast: true` (and Firefox and Safari send them).
+     */
+    svc: params.get('svc') !== '0',
     /** The local video codec preference order, lower case: what the page announces as its `codecList`. */
     codecList: localCodecOrder(params),
     /** The video codec sent (upper case), chosen by {@link chooseVideoCodec}; the first of `codecList` until then. */
@@ -446,20 +451,24 @@ async function configureVideoSender() {
   if (!encodings.length) return;
   const captureHeight = localTrack('video')?.getSettings().height ?? config.height;
 
-  if (isSvcCodec(config.codec)) {
+  if (isSvcCodec(config.codec) && config.svc) {
     // LJM full-SVC mode (VP9, AV1): one K-SVC encoding sized to what the bridge asks for, the others off.
     const svc = svcEncodings(config.codec, captureHeight, state.senderMaxHeight);
 
     encodings.forEach((encoding, i) => Object.assign(encoding, svc[i] ?? { active: false }));
   } else if (encodings.length === SIM_SCALE_FACTORS.length) {
     const active = simulcastActiveState(captureHeight, state.senderMaxHeight);
+    // VP9 / AV1 simulcast (`svc=0`): one spatial layer per encoding, at LJM's low / standard / high bitrates.
+    const svcCodecSimulcast = isSvcCodec(config.codec);
+    const bitrates = svcCodecSimulcast ? simulcastBitrates(config.codec) : SIM_MAX_BITRATES_BPS;
 
     encodings.forEach((encoding, i) => {
-      // Back from a K-SVC codec (setCodec): VP8/H264 simulcast layers are L1T3.
-      if (encoding.scalabilityMode && encoding.scalabilityMode !== 'L1T3') encoding.scalabilityMode = 'L1T3';
+      // Back from a K-SVC codec (setCodec): VP8/H264 simulcast layers are L1T3. VP9 and AV1 need it said, or Chromium
+      // keeps them one SVC stream.
+      if (svcCodecSimulcast || (encoding.scalabilityMode && encoding.scalabilityMode !== 'L1T3')) encoding.scalabilityMode = 'L1T3';
       encoding.active = active[i];
       encoding.scaleResolutionDownBy = SIM_SCALE_FACTORS[i];
-      encoding.maxBitrate = SIM_MAX_BITRATES_BPS[i];
+      encoding.maxBitrate = bitrates[i];
     });
   } else {
     encodings[0].active = state.senderMaxHeight !== 0;

@@ -15,6 +15,18 @@ export const SVC_MAX_BITRATES_BPS = {
   VP9: { low: 100_000, standard: 300_000, high: 1_200_000, fullHd: 2_500_000, ultraHd: 5_000_000, none: 0 },
 };
 
+/**
+ * The per-layer bitrates of VP9 / AV1 sent as 3-layer simulcast (LJM `TPCUtils` with `useSimulcast: true`: the codec's
+ * `maxBitratesVideo` low / standard / high for the 1/4, 1/2 and full-scale encodings), bps.
+ * @param {'VP9'|'AV1'} codec
+ * @returns {number[]}
+ */
+export function simulcastBitrates(codec) {
+  const b = SVC_MAX_BITRATES_BPS[codec];
+
+  return [ b.low, b.standard, b.high ];
+}
+
 /** LJM `VIDEO_QUALITY_LEVELS`: the level of a height is that of the first entry whose height is ≤ it. */
 const QUALITY_LEVELS = [
   { height: 2160, level: 'ultraHd' },
