@@ -101,6 +101,11 @@ export interface SwitchResult {
 interface PageLog {
   frames: { t: number; h: number; recv: number }[];
   waiters: ((f: { t: number; h: number; recv: number }) => void)[];
+  /** The element and stream the frame loop watches. */
+  video?: HTMLVideoElement;
+  stream?: MediaProvider | null;
+  /** Re-attach the loop when the tile's element or stream changed (see installFrameLog). */
+  follow?: () => boolean;
 }
 
 /** The parts of the page's test hook used here (src/focus/page/app.js `window.octobridge`). */
@@ -140,16 +145,24 @@ async function within<T>(what: string, p: Promise<T>, ms: number): Promise<T> {
 
 const wallNow = (): number => performance.timeOrigin + performance.now();
 
-/** Start the requestVideoFrameCallback loop on the tile of `source`; false while the tile is not there. */
+/**
+ * Start the requestVideoFrameCallback loop on the tile of `source`; false while the tile is not there. Called again,
+ * it follows the tile to another video element or stream (the bridge produced the source again: new SSRC, new slot),
+ * logging into the same frame log.
+ */
 function installFrameLog(source: string): boolean {
   const w = window as unknown as BenchWindow;
-  if (w.__allocBench) return true;
   const tile = [...document.querySelectorAll<HTMLElement>('.tile')].find((t) => t.dataset.source === source);
   const video = tile?.querySelector('video');
-  if (!video || !video.srcObject) return false;
-  const log: PageLog = { frames: [], waiters: [] };
+  if (!video || !video.srcObject) return w.__allocBench !== undefined;
+  const log: PageLog = w.__allocBench ?? { frames: [], waiters: [] };
   w.__allocBench = log;
+  log.follow = () => installFrameLog(source);
+  if (log.video === video && log.stream === video.srcObject) return true;
+  log.video = video;
+  log.stream = video.srcObject;
   const onFrame = (_now: number, meta: VideoFrameCallbackMetadata): void => {
+    if (log.video !== video) return;
     const f = { t: performance.now(), h: meta.height, recv: meta.receiveTime ?? -1 };
     log.frames.push(f);
     if (log.frames.length > 20_000) log.frames.splice(0, 10_000);
@@ -192,8 +205,11 @@ function pageSwitch(arg: { source: string | null; target: number; timeoutMs: num
   // Not at the other height (the previous switch missed): nothing to measure, but stage() was called.
   if (before?.h === arg.target) return Promise.resolve({ t0Wall, fromHeight: before.h, latencyMs: null, receiveMs: null, heights: [], maxGapMs: 0, frames: 0 });
   return new Promise((resolve) => {
+    // The tile may move to a new element or stream during the switch (the source produced again): follow it.
+    const following = setInterval(() => log.follow?.(), 100);
     const done = (hit: { t: number; recv: number } | null): void => {
       clearTimeout(timer);
+      clearInterval(following);
       log.waiters = log.waiters.filter((x) => x !== waiter);
       if (!hit) maxGapMs = Math.max(maxGapMs, performance.now() - lastT);
       resolve({

@@ -31,7 +31,7 @@ import type { Layer } from '../allocation/types.ts';
 import { MediaEndpoint } from './MediaEndpoint.ts';
 import { MediaRelay, type RelayListen, type RelayTransportAddress } from './MediaRelay.ts';
 import { createRelayTransport, liveWorker } from './relayTransport.ts';
-import { producerRtpParameters, rtpCapabilitiesOf, RtpMappingError, sourceLayout } from './rtp.ts';
+import { codecOfPayloadType, producerRtpParameters, rtpCapabilitiesOf, RtpMappingError, sourceLayout } from './rtp.ts';
 import { CodecFollower } from './CodecFollower.ts';
 import { svcDecision } from './svc.ts';
 import type { MappedSource, VideoType } from './types.ts';
@@ -374,8 +374,15 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
       }
       sentinels.push(p);
       p.on('trace', (trace) => {
-        const info = trace.info as { isRtx?: boolean; rtpPacket?: { payloadSize?: number } } | undefined;
+        const info = trace.info as { isRtx?: boolean; rtpPacket?: { payloadSize?: number; payloadType?: number } } | undefined;
         if (seen || trace.type !== 'rtp' || info?.isRtx || !(info?.rtpPacket?.payloadSize ?? 0)) return;
+        // Another codec (the sender moved to VP8 simulcast, say): the codec follower produces the source again.
+        const packetCodec = info?.rtpPacket?.payloadType === undefined ? undefined : codecOfPayloadType(rtp, info.rtpPacket.payloadType);
+        if (packetCodec?.toUpperCase() !== codec.toUpperCase()) {
+          seen = true;
+          p.enableTraceEvent([]).catch(() => undefined);
+          return;
+        }
         seen = true;
         this.#codecs.sawSimulcast(name, codec);
         this.#log.info({ endpoint: sent.owner, source: name, codec, ssrc: e.ssrc }, 'sender simulcasts the codec: producing the source as simulcast');

@@ -10,17 +10,11 @@
  * Audio-only pages keep three browsers light on two cores.
  */
 import { describe, expect, it } from 'vitest';
-import { useTestBridge } from '../helpers/bridge.ts';
+import { useCascadeBridges } from '../helpers/bridge.ts';
 import { openPeer, type BrowserPeer } from '../helpers/chromium.ts';
 import { until } from '../helpers/media.ts';
 
-const us = useTestBridge({ ENABLE_OCTO: '1', JVB_OCTO_REGION: 'us', JVB_OCTO_RELAY_ID: 'jvb-us', COLIBRI_REST_ENABLED: 'true', OCTOBRIDGE_FOCUS: 'false' });
-const eu = useTestBridge(() => ({
-  ENABLE_OCTO: '1',
-  JVB_OCTO_REGION: 'eu',
-  JVB_OCTO_RELAY_ID: 'jvb-eu',
-  OCTOBRIDGE_CASCADE: JSON.stringify([{ 'relay-id': 'jvb-us', region: 'us', url: `http://127.0.0.1:${us.bridge.privatePort}` }]),
-}));
+const { us, eu } = useCascadeBridges();
 
 type Received = { colibriClass: string; from?: string; to?: string; [k: string]: unknown }[];
 

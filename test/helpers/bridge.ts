@@ -59,3 +59,20 @@ export function useTestBridge(env: Record<string, string> | (() => Record<string
     },
   };
 }
+
+/**
+ * Two bridges of a standalone cascade in this process, as {@link useTestBridge} fixtures: `us` (relay id `jvb-us`,
+ * region us, colibri2 REST on, no focus of its own) and `eu` (relay id `jvb-eu`, region eu), whose focus places
+ * participants by region and reaches `us` over its colibri2 REST API (`OCTOBRIDGE_CASCADE`). Relays between them run
+ * on loopback.
+ */
+export function useCascadeBridges(): { us: BridgeFixture; eu: BridgeFixture } {
+  const us = useTestBridge({ ENABLE_OCTO: '1', JVB_OCTO_REGION: 'us', JVB_OCTO_RELAY_ID: 'jvb-us', COLIBRI_REST_ENABLED: 'true', OCTOBRIDGE_FOCUS: 'false' });
+  const eu = useTestBridge(() => ({
+    ENABLE_OCTO: '1',
+    JVB_OCTO_REGION: 'eu',
+    JVB_OCTO_RELAY_ID: 'jvb-eu',
+    OCTOBRIDGE_CASCADE: JSON.stringify([{ 'relay-id': 'jvb-us', region: 'us', url: `http://127.0.0.1:${us.bridge.privatePort}` }]),
+  }));
+  return { us, eu };
+}
