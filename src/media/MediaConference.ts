@@ -351,8 +351,8 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
   async #watchForSimulcast(name: string, sent: Sent, transport: ms.WebRtcTransport, source: MediaSource, rtp: ms.RtpParameters): Promise<void> {
     const others = sourceLayout(source).encodings.slice(1);
     const first = rtp.codecs[0];
-    if (others.length === 0 || !first) return;
-    const codec = first.mimeType.slice(first.mimeType.indexOf('/') + 1);
+    const codec = first && codecOfPayloadType(rtp, first.payloadType);
+    if (others.length === 0 || !codec) return;
     const sentinels: ms.Producer[] = [];
     sent.sentinels = sentinels;
     let seen = false;

@@ -13,7 +13,7 @@
 import { describe, expect, it } from 'vitest';
 import { useTestBridge } from '../helpers/bridge.ts';
 import { openPeer, type BrowserPeer } from '../helpers/chromium.ts';
-import { until, videoRtp, type VideoInbound } from '../helpers/media.ts';
+import { sentCodecs, until, videoRtp, type VideoInbound } from '../helpers/media.ts';
 
 const fixture = useTestBridge();
 
@@ -34,10 +34,6 @@ async function inbound(peer: BrowserPeer): Promise<VideoInbound[]> {
   return (await videoRtp(peer)).inbound;
 }
 
-/** The codecs the page's camera is sent with (`video/VP8`), from its outbound stats. */
-async function sentCodec(peer: BrowserPeer): Promise<string[]> {
-  return [...new Set((await videoRtp(peer)).outbound.filter((s) => s.framesEncoded > 0).map((s) => s.codec))];
-}
 
 async function expectDecoding(peer: BrowserPeer, codec: string, timeoutMs = 30_000): Promise<VideoInbound> {
   let before: VideoInbound[] = [];
@@ -58,8 +54,8 @@ describe("the client's codec choice over Jicofo's codec list", () => {
     const bob = await join(room, 'Bob', '&codec=VP8');
     const offer = (await alice.evaluate<string | null>('window.octobridge.offerSdp')) ?? '';
     expect(offer).toMatch(/m=video 9 UDP\/TLS\/RTP\/SAVPF 41 100 107 101 /);
-    await until('Alice sends VP9', alice, () => sentCodec(alice), (c) => c.includes('video/VP9'), 30_000);
-    await until('Bob sends VP8', bob, () => sentCodec(bob), (c) => c.includes('video/VP8'), 30_000);
+    await until('Alice sends VP9', alice, () => sentCodecs(alice), (c) => c.includes('video/VP9'), 30_000);
+    await until('Bob sends VP8', bob, () => sentCodecs(bob), (c) => c.includes('video/VP8'), 30_000);
     await expectDecoding(bob, 'video/VP9');
     await expectDecoding(alice, 'video/VP8');
     // Browsers left running would starve the later tests' encoders on 2 cores.
@@ -77,7 +73,7 @@ describe("the client's codec choice over Jicofo's codec list", () => {
       const room = `codec-${codec.toLowerCase()}${extra ? '-single' : ''}`;
       const alice = await join(room, 'Alice', `&codec=${codec}${extra}`);
       const bob = await join(room, 'Bob', '&video=0');
-      await until(`Alice sends ${codec}`, alice, () => sentCodec(alice), (c) => c.includes(`video/${codec}`), 30_000);
+      await until(`Alice sends ${codec}`, alice, () => sentCodecs(alice), (c) => c.includes(`video/${codec}`), 30_000);
       await expectDecoding(bob, `video/${codec}`);
       await Promise.all([alice.close(), bob.close()]);
     }, 120_000);
@@ -87,7 +83,7 @@ describe("the client's codec choice over Jicofo's codec list", () => {
     const room = 'codec-switch';
     const alice = await join(room, 'Alice', `&codecs=${LJM_DESKTOP_ORDER}`);
     const bob = await join(room, 'Bob', `&codecs=${LJM_DESKTOP_ORDER}&video=0`);
-    await until('Alice sends AV1', alice, () => sentCodec(alice), (c) => c.includes('video/AV1'), 30_000);
+    await until('Alice sends AV1', alice, () => sentCodecs(alice), (c) => c.includes('video/AV1'), 30_000);
     await expectDecoding(bob, 'video/AV1');
     const aliceId = await alice.evaluate<string>('window.octobridge.endpointId');
     // Count the colibri2 requests about Alice from here on: her switch needs none (Carol's join makes its own).
@@ -115,7 +111,7 @@ describe("the client's codec choice over Jicofo's codec list", () => {
     // Carol announces VP8 and H.264 only (an older client): Alice's CodecSelection leaves AV1 for VP8.
     const joinedAt = Date.now();
     const carol = await join(room, 'Carol', '&codecs=H264,VP8&video=0');
-    await until('Alice sends VP8', alice, () => sentCodec(alice), (c) => c.includes('video/VP8') && !c.includes('video/AV1'), 30_000);
+    await until('Alice sends VP8', alice, () => sentCodecs(alice), (c) => c.includes('video/VP8') && !c.includes('video/AV1'), 30_000);
     await expectDecoding(carol, 'video/VP8');
     await expectDecoding(bob, 'video/VP8');
     await new Promise((r) => setTimeout(r, 2000));

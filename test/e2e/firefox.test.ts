@@ -11,7 +11,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { useTestBridge } from '../helpers/bridge.ts';
-import { expectMediaFrom, rtcStats, until } from '../helpers/media.ts';
+import { expectMediaFrom, framesDecoded, rtcStats, sentCodecs, until, videoRtp } from '../helpers/media.ts';
 import { openPeer } from '../helpers/chromium.ts';
 import { openFirefoxPeer } from '../helpers/firefox.ts';
 
@@ -138,22 +138,17 @@ describe('Firefox ESR in a standalone room', () => {
     const order = '&codecs=H264,VP8,VP9,AV1';
     const alice = await joinChromium(room, 'Alice', order);
     const bob = await joinChromium(room, 'Bob', order);
-    const sent = (p: Peer) => () =>
-      p.evaluate<string[]>(`(window.octobridge.pc?.getStats() ?? Promise.resolve(new Map())).then((r) => { const out = []; r.forEach((s) => { if (s.type === 'outbound-rtp' && s.kind === 'video' && s.framesEncoded > 0) out.push(r.get(s.codecId)?.mimeType); }); return [...new Set(out)]; })`);
-    for (const p of [alice, bob]) await until(`${p.name} sends H.264`, p, sent(p), (c) => c.length === 1 && c[0] === 'video/H264', 30_000);
+    for (const p of [alice, bob]) await until(`${p.name} sends H.264`, p, () => sentCodecs(p), (c) => c.length === 1 && c[0] === 'video/H264', 30_000);
 
     // Firefox announces what LJM's CodecSelection gives it: VP8, then AV1 and VP9 moved last; no H.264 here.
     const fox = await joinFirefox(room, 'Fox');
     expect(await fox.evaluate('window.octobridge.codecList')).toEqual(['vp8', 'av1', 'vp9']);
-    for (const p of [alice, bob]) await until(`${p.name} sends VP8`, p, sent(p), (c) => c.length === 1 && c[0] === 'video/VP8', 30_000);
+    for (const p of [alice, bob]) await until(`${p.name} sends VP8`, p, () => sentCodecs(p), (c) => c.length === 1 && c[0] === 'video/VP8', 30_000);
     // Firefox decodes both Chromium senders in VP8, and they decode each other (and Firefox) in VP8 too.
-    const decoding = (p: Peer) => () =>
-      p.evaluate<string[]>(`(window.octobridge.pc?.getStats() ?? Promise.resolve(new Map())).then((r) => { const out = []; r.forEach((s) => { if (s.type === 'inbound-rtp' && s.kind === 'video' && s.framesDecoded > 0 && s.frameWidth > 0) out.push(r.get(s.codecId)?.mimeType); }); return out; })`);
-    const framesOf = (p: Peer) => () =>
-      p.evaluate<number>(`(window.octobridge.pc?.getStats() ?? Promise.resolve(new Map())).then((r) => { let n = 0; r.forEach((s) => { if (s.type === 'inbound-rtp' && s.kind === 'video') n += s.framesDecoded ?? 0; }); return n; })`);
+    const decoding = (p: Peer) => async () => (await videoRtp(p)).inbound.filter((v) => v.framesDecoded > 0 && v.frameWidth > 0).map((v) => v.codec);
     await until('Firefox decodes two VP8 streams', fox, decoding(fox), (c) => c.filter((x) => x === 'video/VP8').length >= 2, 40_000);
-    const before = await framesOf(fox)();
-    await until('Firefox keeps decoding', fox, framesOf(fox), (n) => n > before + 20, 20_000);
+    const before = await framesDecoded(fox);
+    await until('Firefox keeps decoding', fox, () => framesDecoded(fox), (n) => n > before + 20, 20_000);
     for (const p of [alice, bob]) await until(`${p.name} decodes VP8 from the others`, p, decoding(p), (c) => c.filter((x) => x === 'video/VP8').length >= 2, 40_000);
   }, 150_000);
 });

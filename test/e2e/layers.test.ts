@@ -15,7 +15,7 @@
 import { describe, expect, it } from 'vitest';
 import { useTestBridge } from '../helpers/bridge.ts';
 import { openPeer, type BrowserPeer } from '../helpers/chromium.ts';
-import { until, videoRtp, type VideoInbound, type VideoOutbound } from '../helpers/media.ts';
+import { framesDecoded, until, videoRtp, type VideoInbound, type VideoOutbound } from '../helpers/media.ts';
 
 /** What the page's test hook gives (src/focus/page/app.js `window.octobridge`). */
 interface Hook {
@@ -91,7 +91,6 @@ for (const { codec, mode, label, query: extra, env } of CASES) {
       const ssrcOf = (peer: BrowserPeer): Promise<number> =>
         until(`a map entry for ${source}`, peer, () => hook(peer, (h, s) => h.tiles().find((t) => t.source === s)?.ssrc ?? 0, source), (v) => v > 0);
       const current = async (peer: BrowserPeer): Promise<VideoInbound | undefined> => stream(peer, await ssrcOf(peer));
-      const decoded = async (peer: BrowserPeer): Promise<number> => (await inbound(peer)).reduce((n, v) => n + v.framesDecoded, 0);
       await ssrcOf(thumb);
       await ssrcOf(stage);
       await hook(stage, (h, s) => h.stage(s), source);
@@ -106,8 +105,8 @@ for (const { codec, mode, label, query: extra, env } of CASES) {
       for (const peer of [thumb, stage]) {
         const first = await until(`${peer.name} decodes`, peer, () => current(peer), (s) => (s?.framesDecoded ?? 0) > 10, 40_000);
         expect(first?.codec).toBe(`video/${codec}`);
-        const before = await decoded(peer);
-        await until(`${peer.name} keeps decoding`, peer, () => decoded(peer), (n) => n > before + 10, 20_000);
+        const before = await framesDecoded(peer);
+        await until(`${peer.name} keeps decoding`, peer, () => framesDecoded(peer), (n) => n > before + 10, 20_000);
       }
 
       // The on-stage receiver gets the sender's top layer (the height it encodes; CPU adaptation may lower it, to no

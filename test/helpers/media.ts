@@ -95,6 +95,16 @@ export function videoRtp(peer: PagePeer): Promise<{ inbound: VideoInbound[]; out
   })()`);
 }
 
+/** The codecs the page's video is being encoded with (`video/VP8`), from its outbound streams that encoded frames. */
+export async function sentCodecs(peer: PagePeer): Promise<string[]> {
+  return [...new Set((await videoRtp(peer)).outbound.filter((s) => s.framesEncoded > 0).map((s) => s.codec))];
+}
+
+/** Video frames the page decoded, over all its inbound streams (grows across a change of receive SSRC). */
+export async function framesDecoded(peer: PagePeer): Promise<number> {
+  return (await videoRtp(peer)).inbound.reduce((n, v) => n + v.framesDecoded, 0);
+}
+
 /**
  * At least `senders` remote video streams decode (frames grow over a second, width > 0; streams
  * that stopped, e.g. of a participant who left or of a replaced peer connection, do not count),

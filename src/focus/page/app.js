@@ -311,6 +311,17 @@ function enqueue(task) {
   return state.queue;
 }
 
+/**
+ * {@link enqueue} for a caller that needs the task's outcome: the returned promise settles as the task does.
+ * @param {() => Promise<void>} task
+ * @returns {Promise<void>}
+ */
+function queued(task) {
+  return new Promise((resolve, reject) => {
+    enqueue(() => task().then(resolve, reject));
+  });
+}
+
 function createPeerConnection() {
   const pc = new RTCPeerConnection({ iceServers: [], bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
 
@@ -496,21 +507,14 @@ function setCodec(codec) {
 
   if (!wanted) return Promise.reject(new Error(`unknown codec ${codec}`));
 
-  return new Promise((resolve, reject) => {
-    enqueue(async () => {
-      const pc = state.pc;
+  return queued(async () => {
+    const pc = state.pc;
 
-      try {
-        config.codec = wanted;
-        if (pc?.remoteDescription) {
-          await setRemoteOffer(pc, pc.remoteDescription.sdp);
-          await answer(pc);
-        }
-        resolve();
-      } catch (err) {
-        reject(err);
-      }
-    });
+    config.codec = wanted;
+    if (pc?.remoteDescription) {
+      await setRemoteOffer(pc, pc.remoteDescription.sdp);
+      await answer(pc);
+    }
   });
 }
 
@@ -609,22 +613,15 @@ async function startVideo(videoType = 'camera') {
   state.videoType = videoType;
   sendVideoType();
   renderLocalTile();
-  await new Promise((resolve, reject) => {
-    enqueue(async () => {
-      try {
-        const pc = state.pc;
+  await queued(async () => {
+    const pc = state.pc;
 
-        if (pc?.remoteDescription) {
-          await setRemoteOffer(pc, pc.remoteDescription.sdp);
-          await attachLocalTracks(pc);
-          await answer(pc);
-          sendFocus({ type: 'source-update', jingle: answerToJingle(pc.localDescription.sdp, { endpointId: state.endpointId }) });
-        }
-        resolve();
-      } catch (err) {
-        reject(err);
-      }
-    });
+    if (pc?.remoteDescription) {
+      await setRemoteOffer(pc, pc.remoteDescription.sdp);
+      await attachLocalTracks(pc);
+      await answer(pc);
+      sendFocus({ type: 'source-update', jingle: answerToJingle(pc.localDescription.sdp, { endpointId: state.endpointId }) });
+    }
   });
 }
 
