@@ -333,7 +333,8 @@ function fakeRunner(): Fake {
     run: async (argv) => {
       fake.calls.push([...argv]);
       const cmd = argv[0]?.endsWith('/ip') && argv[1] === 'netns' && argv[2] === 'exec' ? argv.slice(4) : [...argv];
-      const line = cmd.map((a) => a.replace(/^.*\//, '')).join(' ');
+      // The program's directory stripped; arguments as they are (a base64 key may contain or start with '/').
+      const line = cmd.map((a, i) => (i === 0 ? a.replace(/^.*\//, '') : a)).join(' ');
       for (const [re, answer] of fake.answers) if (re.test(line)) return { code: 0, stdout: '', stderr: '', ...answer(cmd) };
       return { code: 0, stdout: '', stderr: '' };
     },
@@ -341,9 +342,12 @@ function fakeRunner(): Fake {
   return fake;
 }
 
-/** Command lines without the netns prefix and directories, for readable assertions. */
+/**
+ * Command lines without the netns prefix and the program's directory, for readable assertions. Arguments stay as
+ * they are: a base64 public key may start with '/'.
+ */
 const lines = (f: Fake): string[] =>
-  f.calls.map((argv) => (argv[1] === 'netns' ? argv.slice(4) : argv).map((a) => (a.startsWith('/') && !a.includes('.key') ? a.replace(/^.*\//, '') : a)).join(' '));
+  f.calls.map((argv) => (argv[1] === 'netns' ? argv.slice(4) : argv).map((a, i) => (i === 0 ? a.replace(/^.*\//, '') : a)).join(' '));
 
 function wgConfig(over: Partial<WireGuardConfig> = {}): WireGuardConfig {
   return {
