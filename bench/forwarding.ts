@@ -33,9 +33,10 @@
  * SSRCs octobridge named in its source maps, or the baseline's consumers).
  *
  * ICE: octobridge's offer is what lib-jitsi-meet applies, without `a=ice-lite`. werift, answering
- * it, starts as the controlled agent, gets the bridge's 487 Role Conflict (signed, native patch
- * 0003) and switches to controlling. `--ice-lite` puts `a=ice-lite` into that offer instead (the
- * standalone page's Firefox path). The baseline's offer always has `a=ice-lite` (mediasoup-client).
+ * it, is the controlled agent and the bridge nominates its pair (native patch 0011, as JVB controls);
+ * a check that arrives before the bridge has werift's credentials gets the signed 487 (patch 0003).
+ * `--ice-lite` puts `a=ice-lite` into that offer instead (werift then controls from the start). The
+ * baseline's offer always has `a=ice-lite` (mediasoup-client).
  * The bridge channel is opened on SCTP stream 0, as a browser that is the DTLS client opens it
  * (werift would pick stream 1 from its ICE role; see client.ts).
  *

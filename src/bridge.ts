@@ -87,6 +87,7 @@ async function startParts(config: Config, log: Logger, wireguard: WireGuardManag
       recentSpeakersCount: config.recentSpeakersCount,
       connectionStatsIntervalMs: config.connectionStatsIntervalMs,
       statsFilterThreshold: config.statsFilterThreshold,
+      ssrcLimits: config.ssrcLimits,
       limits: {
         maxConferences: config.limits.maxConferences,
         maxEndpoints: config.limits.maxEndpoints,

@@ -115,8 +115,9 @@ export function clientPeerConnection(localAddress = '127.0.0.1'): RTCPeerConnect
 /**
  * Open lib-jitsi-meet's bridge channel on `pc` and pass every text message to `onMessage`.
  * Stream 0, as a browser that is the DTLS client opens it (RFC 8832 §6: the DTLS client uses
- * even ids). werift picks the parity from its ICE role instead, and is the ICE-controlling side
- * against octobridge, so left alone it would open stream 1, which the bridge does not listen on.
+ * even ids). werift picks the parity from its ICE role instead, which against octobridge may be either
+ * (controlled when the bridge nominates, controlling after an early 487), so it could open stream 1, which the
+ * bridge does not listen on.
  * Resolves with the channel once it is open. @throws Error when it is not open within `timeoutMs`.
  */
 export async function openBridgeChannel(pc: RTCPeerConnection, onMessage: (text: string) => void, timeoutMs = 10_000): Promise<RTCDataChannel> {

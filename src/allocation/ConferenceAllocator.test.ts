@@ -40,3 +40,39 @@ describe('wantsVideoOf', () => {
     expect(a.wantsVideoOf('nobody', 's')).toBe(false);
   });
 });
+
+describe('sources waiting for an SSRC slot', () => {
+  it('are allocated like ready ones, and a new consumer gets the decision again once it is ready', () => {
+    const decisions: [string, boolean][] = [];
+    const audio: [string, boolean][] = [];
+    const recording: ReceiverSink = {
+      video: (source, f) => decisions.push([source, f.paused]),
+      audio: (source, on) => audio.push([source, on]),
+      forwardedSources: () => undefined,
+    };
+    const a = (allocator = new ConferenceAllocator(DEFAULT_ALLOCATION_CONFIG));
+    a.addEndpoint('r', recording);
+    a.addEndpoint('s', sink);
+    a.addSource('s-v0', 's', 'video');
+    a.addSource('s-a0', 's', 'audio');
+    a.setLayers('s-v0', [{ spatial: 0, temporal: 0, height: 180, frameRate: 15, bitrateBps: 150_000 }]);
+    a.setConstraints('r', { defaultConstraints: { maxHeight: 180 } });
+    a.bandwidthChanged('r', 2_000_000);
+    // No consumer yet (no slot): the allocation still forwards it, which gets it a slot.
+    a.sourceHeld('r', 's-v0');
+    a.sourceHeld('r', 's-a0');
+    a.flush();
+    expect(decisions).toEqual([['s-v0', false]]);
+    expect(audio).toEqual([['s-a0', true]]);
+    // Its consumer exists and its map went out: the same decision, sent again for the new consumer.
+    a.sourceReady('r', 's-v0');
+    a.sourceReady('r', 's-a0');
+    a.flush();
+    expect(decisions).toEqual([['s-v0', false], ['s-v0', false]]);
+    expect(audio).toEqual([['s-a0', true], ['s-a0', true]]);
+    // Ready again (a map announced again): nothing new.
+    a.sourceReady('r', 's-v0');
+    a.flush();
+    expect(decisions).toHaveLength(2);
+  });
+});

@@ -81,6 +81,11 @@ interface Receiver {
   audio: AudioSubscription;
   /** Sources announced to this receiver (its consumer exists and the source map went out). */
   ready: Set<string>;
+  /**
+   * Sources waiting for one of the receiver's SSRC slots (`videobridge.ssrc-limit.*`): no consumer, no map, but
+   * allocated as the ready ones, so a decision to forward one gets it a slot (media/Forwarder.ts).
+   */
+  held: Set<string>;
   /** -1 before the first estimate. */
   bweBps: number;
   allocation: Allocation;
@@ -131,6 +136,7 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
       settings: new ReceiverSettings(this.config, initialLastN),
       audio: { all: true, include: [], exclude: [] },
       ready: new Set(),
+      held: new Set(),
       bweBps: -1,
       allocation: EMPTY_ALLOCATION,
       effective: new Map(),
@@ -187,6 +193,7 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
     this.#senders.removeSource(name);
     for (const r of this.#receivers.values()) {
       r.ready.delete(name);
+      r.held.delete(name);
       r.applied.delete(name);
       r.audioApplied.delete(name);
     }
@@ -226,12 +233,36 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
     if (changed) this.#scheduleAll(s.owner);
   }
 
-  /** The source's map was announced to `receiver` and its consumer exists: it may be forwarded. */
+  /**
+   * The source's map was announced to `receiver` and its consumer exists: it may be forwarded. For a source that
+   * waited for an SSRC slot ({@link sourceHeld}) the consumer is new: the decisions are made for it again.
+   */
   sourceReady(receiver: string, source: string): void {
     const r = this.#receivers.get(receiver);
     const s = this.#sources.get(source);
     if (!r || !s || r.ready.has(source)) return;
+    if (r.held.delete(source)) {
+      r.applied.delete(source);
+      r.audioApplied.delete(source);
+    }
     r.ready.add(source);
+    if (s.kind === 'audio') this.#applyAudio(r);
+    else this.#schedule(r);
+  }
+
+  /**
+   * The source waits for an SSRC slot of `receiver` (it has no consumer, at first or after losing its slot): it is
+   * allocated as a ready one, and a decision to forward it lets it take a slot; its next decision is sent whatever
+   * the last one was.
+   */
+  sourceHeld(receiver: string, source: string): void {
+    const r = this.#receivers.get(receiver);
+    const s = this.#sources.get(source);
+    if (!r || !s) return;
+    r.ready.delete(source);
+    r.held.add(source);
+    r.applied.delete(source);
+    r.audioApplied.delete(source);
     if (s.kind === 'audio') this.#applyAudio(r);
     else this.#schedule(r);
   }
@@ -241,6 +272,7 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
     const r = this.#receivers.get(receiver);
     if (!r) return;
     r.ready.clear();
+    r.held.clear();
     r.applied.clear();
     r.audioApplied.clear();
     this.#schedule(r);
@@ -253,6 +285,7 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
   resetSource(source: string): void {
     for (const r of this.#receivers.values()) {
       r.ready.delete(source);
+      r.held.delete(source);
       r.applied.delete(source);
       r.audioApplied.delete(source);
     }
@@ -385,11 +418,11 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
 
   // ---------------------------------------------------------------- one allocation
 
-  /** Every other endpoint's video sources ready for `r`, in their owners' last-N order. */
+  /** Every other endpoint's video sources ready (or waiting for an SSRC slot) for `r`, in their owners' last-N order. */
   #candidates(r: Receiver): VideoSource[] {
     const byOwner = new Map<string, VideoSource[]>();
     for (const s of this.#sources.values()) {
-      if (s.kind !== 'video' || s.owner === r.id || !r.ready.has(s.name)) continue;
+      if (s.kind !== 'video' || s.owner === r.id || !(r.ready.has(s.name) || r.held.has(s.name))) continue;
       const list = byOwner.get(s.owner) ?? [];
       list.push({ name: s.name, owner: s.owner, videoType: s.videoType, layers: s.layers });
       byOwner.set(s.owner, list);
@@ -436,9 +469,9 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
     }
   }
 
-  /** Audio: every ready source the subscription lets through is forwarded. */
+  /** Audio: every ready source (or one waiting for an SSRC slot) the subscription lets through is forwarded. */
   #applyAudio(r: Receiver): void {
-    for (const name of r.ready) {
+    for (const name of [...r.ready, ...r.held]) {
       const s = this.#sources.get(name);
       if (!s || s.kind !== 'audio') continue;
       const on = !r.audio.exclude.includes(name) && (r.audio.all || r.audio.include.includes(name));

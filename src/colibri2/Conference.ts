@@ -23,6 +23,7 @@ import type { Logger } from '../logger.ts';
 import type { MediaConference } from '../media/MediaConference.ts';
 import type { MediaEndpoint } from '../media/MediaEndpoint.ts';
 import { pickCodec, RtpMappingError, sourceLayout } from '../media/rtp.ts';
+import type { SsrcLimits } from '../media/Forwarder.ts';
 import type { MappedSource, VideoType } from '../media/types.ts';
 import { Endpoint } from './Endpoint.ts';
 import { endpointMessageTargets, endpointStatsTargets, wantsStatsFrom, type MessageOrigin, type MessageTargets, type RoutingView } from './messageRouting.ts';
@@ -40,7 +41,7 @@ import type {
   RelayModify,
   TransportResponse,
 } from './types.ts';
-import { CAPABILITY_SOURCE_NAMES } from './types.ts';
+import { CAPABILITY_SOURCE_NAMES, CAPABILITY_SSRC_REWRITING } from './types.ts';
 import type { BridgeLimitsConfig, OnLimit } from '../limits/limits.ts';
 import { RateLimitedLog } from '../limits/RateLimitedLog.ts';
 
@@ -78,6 +79,12 @@ export interface ConferenceSettings {
   relay?: { enabled: boolean; relayId: string; listenIp: string };
   /** Per-client limits (`octobridge.limits.*`); absent: none. */
   limits?: BridgeLimits;
+  /**
+   * `videobridge.ssrc-limit.{video,audio}` (JVB 50 each): the send SSRCs of a receiver with SSRC rewriting, re-mapped
+   * from source to source (media/SsrcSlots.ts); the video one also caps every receiver's last-N, as in JVB's
+   * `Prioritize.kt`. Absent: no limit, a new SSRC per source forwarded.
+   */
+  ssrcLimits?: SsrcLimits;
 }
 
 /** The limits a bridge enforces on colibri2 and on the bridge channel (`octobridge.limits.*`, 0 = none). */
@@ -153,7 +160,11 @@ export class Conference extends EventEmitter<ConferenceEvents> {
     this.media = media;
     this.#settings = settings;
     this.#log = log.child({ conference: this.id, meetingId });
-    this.allocator = new ConferenceAllocator(settings.allocation ?? DEFAULT_ALLOCATION_CONFIG, settings.recentSpeakersCount ?? 10);
+    const allocation = settings.allocation ?? DEFAULT_ALLOCATION_CONFIG;
+    const videoSsrcs = settings.ssrcLimits?.video;
+    // JVB `calculateLastN`: the smallest of the limits set (-1: none).
+    const jvbLastN = videoSsrcs === undefined ? allocation.jvbLastN : allocation.jvbLastN < 0 ? videoSsrcs : Math.min(allocation.jvbLastN, videoSsrcs);
+    this.allocator = new ConferenceAllocator({ ...allocation, jvbLastN }, settings.recentSpeakersCount ?? 10);
     this.allocator.on('senderConstraints', (owner, source, maxHeight) => {
       const e = this.#endpoints.get(owner);
       if (e?.channel.isOpen) e.channel.send(msg.senderSourceConstraints(source, maxHeight));
@@ -183,6 +194,9 @@ export class Conference extends EventEmitter<ConferenceEvents> {
       this.#connectionStats.unref();
     }
     media.on('sourceForwarded', (receiver, mapped) => this.#onSourceForwarded(receiver, mapped));
+    media.on('sourceHeld', (receiver, source) => {
+      if (this.#endpoints.get(receiver.id)?.mediaEndpoint === receiver) this.allocator.sourceHeld(receiver.id, source);
+    });
     media.on('endpointRelocated', (m) => {
       const endpoint = this.#endpoints.get(m.id);
       if (!endpoint) return;
@@ -314,12 +328,15 @@ export class Conference extends EventEmitter<ConferenceEvents> {
     if (e.statsId) endpoint.statsId = e.statsId;
     if (e.media && !e.create) endpoint.addMedia(e.media);
     if (e.initialLastN !== undefined) endpoint.initialLastN = e.initialLastN;
-    const fps = e.transport?.ice?.fingerprints ?? [];
-    if (fps.length > 0) {
+    const ice = e.transport?.ice;
+    const fps = ice?.fingerprints ?? [];
+    // The client's ufrag/pwd too: the bridge nominates for a client that is ICE-controlled (MediaEndpoint.connect).
+    const remoteIce = ice?.ufrag && ice.pwd ? { ufrag: ice.ufrag, pwd: ice.pwd } : undefined;
+    if (fps.length > 0 || remoteIce) {
       try {
-        await endpoint.mediaEndpoint.connect(fps);
+        await endpoint.mediaEndpoint.connect(fps, remoteIce);
       } catch (err) {
-        throw badRequest(`Cannot use the DTLS parameters of endpoint ${e.id}: ${(err as Error).message}`);
+        throw badRequest(`Cannot use the DTLS or ICE parameters of endpoint ${e.id}: ${(err as Error).message}`);
       }
     }
     if (e.sources) {
@@ -342,6 +359,10 @@ export class Conference extends EventEmitter<ConferenceEvents> {
       // worker died is new already). The answer carries it, as JVB's does (Colibri2ConferenceHandler).
       if (endpoint.mediaEndpoint.connected) await endpoint.mediaEndpoint.restartIce();
       out.transport = this.#describeTransport(endpoint, endpoint.sctp);
+      // Each restart round is numbered on the answer (`ice-generation` 1, 2, ...), which Jicofo relays to the client
+      // and by which it drops a late answer of an older round (ColibriV2SessionManager).
+      endpoint.iceGeneration += 1;
+      out.transport.ice.iceGeneration = endpoint.iceGeneration;
     } else if (e.create) {
       out.transport = this.#describeTransport(endpoint, e.transport?.sctp !== undefined);
     }
@@ -446,7 +467,9 @@ export class Conference extends EventEmitter<ConferenceEvents> {
   async #createEndpoint(e: EndpointModify): Promise<Endpoint> {
     const sctp = e.transport?.sctp !== undefined;
     const media = structuredClone(e.media ?? []);
-    const mediaEndpoint = await this.media.createEndpoint(e.id, { media, sctp });
+    const ssrcRewriting = (e.capabilities ?? []).includes(CAPABILITY_SSRC_REWRITING);
+    const ssrcLimits = this.#settings.ssrcLimits;
+    const mediaEndpoint = await this.media.createEndpoint(e.id, { media, sctp, ssrcRewriting, ...(ssrcLimits ? { ssrcLimits } : {}) });
     const log = this.#log.child({ endpoint: e.id });
     const limits = this.#settings.limits;
     const channel = new BridgeChannel(e.id, log, {
@@ -555,7 +578,7 @@ export class Conference extends EventEmitter<ConferenceEvents> {
   #onSourceForwarded(receiver: MediaEndpoint, mapped: MappedSource): void {
     const endpoint = this.#endpoints.get(receiver.id);
     if (!endpoint) return;
-    if (endpoint.channel.isOpen) {
+    if (endpoint.channel.isOpen || !endpoint.ssrcRewriting) {
       this.#announce(endpoint, [mapped]);
     } else {
       const list = this.#pendingMaps.get(endpoint.id) ?? [];
@@ -566,20 +589,27 @@ export class Conference extends EventEmitter<ConferenceEvents> {
 
   /**
    * Send the source maps for `mapped` to `endpoint`, then hand them to the allocation: the map
-   * goes out before the media (JVB's order), so the client can set up its receivers.
+   * goes out before the media (JVB's order), so the client can set up its receivers. A source sent on an SSRC slot
+   * another source had (`videobridge.ssrc-limit.*`) goes out the same way, with the SSRC the client knows: it
+   * re-maps that SSRC's track to the new source and owner, without renegotiating. An endpoint
+   * without SSRC rewriting gets no maps (as from JVB): the focus told it the senders' own SSRCs.
    */
   #announce(endpoint: Endpoint, mapped: readonly MappedSource[]): void {
     const audio = mapped.filter((m) => m.kind === 'audio');
     const video = mapped.filter((m) => m.kind === 'video');
-    if (audio.length > 0) endpoint.channel.send(msg.audioSourcesMap(audio.map((m) => ({ source: m.source, owner: m.owner, ssrc: m.ssrc }))));
-    if (video.length > 0) {
+    if (endpoint.ssrcRewriting && audio.length > 0) {
+      endpoint.channel.send(msg.audioSourcesMap(audio.map((m) => ({ source: m.source, owner: m.owner, ssrc: m.ssrc }))));
+    }
+    if (endpoint.ssrcRewriting && video.length > 0) {
       endpoint.channel.send(
         msg.videoSourcesMap(video.map((m) => ({ source: m.source, owner: m.owner, ssrc: m.ssrc, rtx: m.rtx ?? -1, videoType: m.videoType ?? 'CAMERA' }))),
       );
     }
     const resume = (sources: readonly MappedSource[]): void => {
       if (this.#endpoints.get(endpoint.id) !== endpoint) return;
-      for (const m of sources) this.allocator.sourceReady(endpoint.id, m.source);
+      // A source that lost its SSRC slot meanwhile has no consumer to resume.
+      const held = new Set(endpoint.mediaEndpoint.heldSources());
+      for (const m of sources) if (!held.has(m.source)) this.allocator.sourceReady(endpoint.id, m.source);
     };
     resume(audio);
     // Resuming video makes mediasoup ask the sender for a keyframe at once. Sent before the client

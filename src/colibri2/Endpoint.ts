@@ -65,6 +65,9 @@ export class Endpoint {
     this.channel = channel;
   }
 
+  /** ICE restarts answered so far: the `ice-generation` of the latest restart answer (0: none). */
+  iceGeneration = 0;
+
   /** Whether the endpoint accepts bridge-chosen SSRCs announced in source maps. */
   get ssrcRewriting(): boolean {
     return this.capabilities.has(CAPABILITY_SSRC_REWRITING);

@@ -27,6 +27,7 @@ import * as msg from '../channel/messages.ts';
 import type { BridgeChannelMessage } from '../channel/messages.ts';
 import type { Logger } from '../logger.ts';
 import type { MediaConference } from '../media/MediaConference.ts';
+import { signalledSsrcs } from '../media/rtp.ts';
 import type { MediaRelay } from '../media/MediaRelay.ts';
 import type { MappedSource, VideoType } from '../media/types.ts';
 import type { MediaSource, RelayEndpointModify } from './types.ts';
@@ -288,7 +289,7 @@ export class Relay {
       this.#log.warn({ source: mapped.source, owner: mapped.owner, kind: mapped.kind }, 'relay announced a source of another kind than signalled; ignored');
       return;
     }
-    this.#ctx.media.receiveFromRelay(this.id, mapped, this.#ctx.videoCodecs).catch((err: unknown) => {
+    this.#ctx.media.receiveFromRelay(this.id, mapped, this.#ctx.videoCodecs, signalledSsrcs(signalled)).catch((err: unknown) => {
       if (!this.#closed) this.#log.warn({ err, source: mapped.source }, 'cannot receive relayed source');
     });
   }

@@ -193,7 +193,7 @@ describe('ICE-TCP', () => {
 });
 
 describe('ICE restart', () => {
-  it("answers <transport ice-restart='true'> with the endpoint's transport (JVB: a transport means restarted)", async () => {
+  it("answers <transport ice-restart='true'> with the endpoint's transport and the round's ice-generation (JVB: a transport means restarted)", async () => {
     const meetingId = randomUUID();
     const created = await bridge.videobridge.conferenceModify(allocate(meetingId, 'r1', true));
     const res = await bridge.videobridge.conferenceModify({ meetingId, endpoints: [{ id: 'r1', transport: { iceRestart: true } }] });
@@ -201,6 +201,11 @@ describe('ICE restart', () => {
     expect(t?.ice.fingerprints).toEqual(created.endpoints[0]?.transport?.ice.fingerprints);
     expect(t?.ice.candidates.length).toBeGreaterThan(0);
     expect(t?.sctp).toEqual({ port: 5000, role: 'server' });
+    // Each restart round is numbered, as JVB tags its rotated transport (Jicofo ColibriV2SessionManagerTest).
+    expect(t?.ice.iceGeneration).toBe(1);
+    const again = await bridge.videobridge.conferenceModify({ meetingId, endpoints: [{ id: 'r1', transport: { iceRestart: true } }] });
+    expect(again.endpoints[0]?.transport?.ice.iceGeneration).toBe(2);
+    expect(created.endpoints[0]?.transport?.ice.iceGeneration).toBeUndefined();
     // Unknown endpoint: unknown_endpoint as for any update.
     await expect(bridge.videobridge.conferenceModify({ meetingId, endpoints: [{ id: 'nope', transport: { iceRestart: true } }] })).rejects.toMatchObject({
       reason: 'unknown_endpoint',

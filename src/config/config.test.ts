@@ -478,6 +478,16 @@ describe('HOCON file', () => {
     expect(await keyOfAsync(fromFile('videobridge.stats-filter-threshold = many'))).toBe('videobridge.stats-filter-threshold');
   });
 
+  it('reads videobridge.ssrc-limit.{video,audio} (JVB default 50 each), from the file or OCTOBRIDGE_SSRC_LIMIT_*', async () => {
+    expect((await fromFile('')).ssrcLimits).toEqual({ video: 50, audio: 50 });
+    expect((await fromFile('videobridge.ssrc-limit { video = 8, audio = 12 }')).ssrcLimits).toEqual({ video: 8, audio: 12 });
+    expect((await fromFile('videobridge.ssrc-limit.video = 8', { OCTOBRIDGE_SSRC_LIMIT_VIDEO: '4', OCTOBRIDGE_SSRC_LIMIT_AUDIO: '3' })).ssrcLimits).toEqual({ video: 4, audio: 3 });
+    // A receiver needs a slot per kind at least.
+    expect(await keyOfAsync(fromFile('videobridge.ssrc-limit.video = 0'))).toBe('videobridge.ssrc-limit.video');
+    expect(await keyOfAsync(fromFile('videobridge.ssrc-limit.audio = few'))).toBe('videobridge.ssrc-limit.audio');
+    expect(() => buildConfig({ OCTOBRIDGE_SSRC_LIMIT_AUDIO: '-1' })).toThrow(/OCTOBRIDGE_SSRC_LIMIT_AUDIO/);
+  });
+
   it.each([
     ['5 seconds', 5000], ['60s', 60_000], ['1 minute', 60_000], ['1 minutes', 60_000], ['500 ms', 500], ['500ms', 500],
     ['1.5 s', 1500], ['2000', 2000], ['2m', 120_000], ['250 milliseconds', 250],

@@ -239,6 +239,12 @@ export interface Config {
    * go only to the endpoints that want the sender's (JVB `Endpoint.wantsStatsFrom`).
    */
   statsFilterThreshold: number;
+  /**
+   * `videobridge.ssrc-limit.{video,audio}` (JVB `SsrcLimitConfig`): the most send SSRCs of each kind an endpoint with
+   * SSRC rewriting gets; sources beyond them are re-mapped onto those SSRCs (media/SsrcSlots.ts). The video one
+   * also caps every receiver's last-N.
+   */
+  ssrcLimits: { video: number; audio: number };
   /** Where the config came from: the file read, and notes on settings accepted but ignored (log at debug). */
   source: { file: string | undefined; notes: string[] };
 }
@@ -295,6 +301,7 @@ function defaults(): Config {
     recentSpeakersCount: 10,
     connectionStatsIntervalMs: 10 * SECOND,
     statsFilterThreshold: 20,
+    ssrcLimits: { video: 50, audio: 50 },
     source: { file: undefined, notes: [] },
   };
 }
@@ -709,6 +716,8 @@ function applyFile(c: Config, root: Tree, st: Layering): void {
   at(`${vb}.connection-stats.interval`, duration(100, HOUR), (v) => (c.connectionStatsIntervalMs = v));
   if (!statsEnabled) c.connectionStatsIntervalMs = 0;
   at(`${vb}.stats-filter-threshold`, int(0, 10_000_000), (v) => (c.statsFilterThreshold = v));
+  at(`${vb}.ssrc-limit.video`, int(1, 100_000), (v) => (c.ssrcLimits.video = v));
+  at(`${vb}.ssrc-limit.audio`, int(1, 100_000), (v) => (c.ssrcLimits.audio = v));
   at('jmt.bwe.estimator.initial-bw', bitrate(10_000, 1e9), (v) => (c.media.initialOutgoingBitrateBps = v));
 
   const ob = lookup(root, 'octobridge');
@@ -1100,6 +1109,8 @@ function applyEnv(c: Config, env: NodeJS.ProcessEnv, st: Layering): void {
   at('OCTOBRIDGE_MAX_ENDPOINTS', int(0, 10_000_000), (v) => (c.limits.maxEndpoints = v));
   at('OCTOBRIDGE_SOURCE_UPDATES_PER_SECOND', num(0, 10_000), (v) => (c.limits.sourceUpdatesPerSecond = v));
   at('OCTOBRIDGE_CHANNEL_MESSAGES_PER_SECOND', num(0, 1_000_000), (v) => (c.limits.channelMessagesPerSecond = v));
+  at('OCTOBRIDGE_SSRC_LIMIT_VIDEO', int(1, 100_000), (v) => (c.ssrcLimits.video = v));
+  at('OCTOBRIDGE_SSRC_LIMIT_AUDIO', int(1, 100_000), (v) => (c.ssrcLimits.audio = v));
   at('OCTOBRIDGE_CASCADE', (k, v) => {
     try {
       return cascadeBridges(k, JSON.parse(str(k, v)));

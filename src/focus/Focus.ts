@@ -50,10 +50,10 @@ export interface BridgeEvents {
 import type { ConferenceModifiedResponse, ConferenceModifyRequest } from '../colibri2/types.ts';
 import type { Logger } from '../logger.ts';
 import { offerMedia } from './codecs.ts';
-import { buildSessionInitiate, jingleSources, sessionAcceptToColibri2 } from './jingle.ts';
+import { buildSessionInitiate, jingleSources, remoteSourcesToJingle, sessionAcceptToColibri2, stripSimulcast } from './jingle.ts';
 import { expireRelayRequest, linkByRelay, updateRelayEndpointsRequest } from './relays.ts';
 import { MAX_PAGE_MESSAGE_BYTES, parsePageMessage } from './pageMessages.ts';
-import type { FocusMessage, JingleSession, PageMessage, Participant } from './protocol.ts';
+import type { FocusMessage, JingleSession, JingleSourcesContent, PageMessage, Participant } from './protocol.ts';
 
 /** Path prefix of the focus signalling socket. */
 export const FOCUS_WS_PREFIX = '/focus/';
@@ -113,6 +113,13 @@ interface Member {
   allocated: boolean;
   /** Its sources, as last signalled (for the relays of other bridges). */
   sources?: MediaSource[];
+  /** Whether it takes SSRC rewriting (joined without `ssrcRewriting: false`). */
+  ssrcRewriting: boolean;
+  /**
+   * Without SSRC rewriting: the others' sources signalled to it so far, by owner (Jicofo `SourceSignaling`), from
+   * its session-initiate on.
+   */
+  remote?: Map<string, MediaSource[]>;
   /** Jingle updates not yet sent to the bridge: the latest session-accept and the latest source-update. */
   pending: { accept?: JingleSession; sources?: JingleSession };
   /** An update is on its way to the bridge (the next waits for it). */
@@ -293,6 +300,7 @@ export class Focus {
       id,
       displayName,
       codecList: m.codecList ?? [],
+      ssrcRewriting: m.ssrcRewriting !== false,
       statsId,
       ws,
       bridge: this.#bridgeFor(m.region),
@@ -344,6 +352,7 @@ export class Focus {
         await member.bridge.client.conferenceModify({ meetingId: room.meetingId, endpoints: [update] });
         if (update.sources) {
           member.sources = update.sources;
+          this.#signalSources(room, member, update.sources);
           await this.#updateBehindRelays(room, member, { id: member.id, sources: update.sources });
         }
       })
@@ -389,7 +398,8 @@ export class Focus {
       mucRole: room.members.size === 1 ? 'moderator' : 'participant',
       media: structuredClone(this.#media),
       transport: { iceControlling: true, sctp: {} },
-      capabilities: [CAPABILITY_SOURCE_NAMES, CAPABILITY_SSRC_REWRITING],
+      // Jicofo Colibri2Session: `ssrc-rewriting` only for a participant that uses it (Participant.useSsrcRewriting).
+      capabilities: member.ssrcRewriting ? [CAPABILITY_SOURCE_NAMES, CAPABILITY_SSRC_REWRITING] : [CAPABILITY_SOURCE_NAMES],
     };
     const request = (create: boolean): ConferenceModifyRequest => ({
       meetingId: room.meetingId,
@@ -414,8 +424,42 @@ export class Focus {
     member.allocated = true;
     // Left while the bridge allocated: the release queued behind this expires it.
     if (room.members.get(member.id) !== member) return;
-    this.#send(member, { type: 'session-initiate', jingle: buildSessionInitiate(response, member.id, this.#media) });
+    this.#send(member, { type: 'session-initiate', jingle: buildSessionInitiate(response, member.id, this.#media, this.#resetRemote(room, member)) });
     await this.#link(room, member);
+  }
+
+  /**
+   * The others' sources for a new offer to `member`: without SSRC rewriting, every other participant's current
+   * sources, which become what was signalled to it (Jicofo `Participant.resetSignaledSources`); with it, none (the
+   * bridge's source maps tell it).
+   */
+  #resetRemote(room: Room, member: Member): JingleSourcesContent[] {
+    if (member.ssrcRewriting) return [];
+    const remote = new Map<string, MediaSource[]>();
+    for (const m of room.members.values()) if (m !== member && m.sources?.length) remote.set(m.id, m.sources);
+    member.remote = remote;
+    return remoteSourcesToJingle(remote);
+  }
+
+  /**
+   * `owner`'s sources are now `sources`: tell each participant without SSRC rewriting that has had its offer what
+   * went away (`source-remove`) and what is new (`source-add`), compared as signalled (simulcast stripped), as
+   * Jicofo's `SourceSignaling.update` does. Sources of a participant that left or ended its session: `[]`.
+   */
+  #signalSources(room: Room, owner: Member, sources: readonly MediaSource[]): void {
+    const key = (s: MediaSource): string => JSON.stringify(stripSimulcast(s));
+    for (const m of room.members.values()) {
+      if (m === owner || m.ssrcRewriting || !m.remote) continue;
+      const before = m.remote.get(owner.id) ?? [];
+      const now = new Set(sources.map(key));
+      const was = new Set(before.map(key));
+      const removed = before.filter((s) => !now.has(key(s)));
+      const added = sources.filter((s) => !was.has(key(s)));
+      if (sources.length > 0) m.remote.set(owner.id, [...sources]);
+      else m.remote.delete(owner.id);
+      if (removed.length > 0) this.#send(m, { type: 'source-remove', contents: remoteSourcesToJingle(new Map([[owner.id, removed]])) });
+      if (added.length > 0) this.#send(m, { type: 'source-add', contents: remoteSourcesToJingle(new Map([[owner.id, added]])) });
+    }
   }
 
   /** The bridge of a region (exact match), else the local one. */
@@ -488,7 +532,7 @@ export class Focus {
         this.#log.info({ room: room.name, endpoint: member.id }, 'ICE restart: new offer');
         const feedback = room.conferences.get(member.bridge.relayId)?.feedback;
         const allocation: ConferenceModifiedResponse = { endpoints: [ep], ...(feedback ? { sources: feedback } : {}) };
-        this.#send(member, { type: 'session-initiate', jingle: buildSessionInitiate(allocation, member.id, this.#media) });
+        this.#send(member, { type: 'session-initiate', jingle: buildSessionInitiate(allocation, member.id, this.#media, this.#resetRemote(room, member)) });
       })
       .catch((err: unknown) => this.#fail(member, 'ICE restart failed', err));
   }
@@ -508,6 +552,9 @@ export class Focus {
       .run(async () => {
         if (room.members.get(member.id) !== member || !member.allocated) return;
         member.allocated = false;
+        // Jicofo removes a terminated participant's sources; its new session signals them again.
+        member.sources = undefined;
+        this.#signalSources(room, member, []);
         await member.bridge.client.conferenceModify({ meetingId: room.meetingId, endpoints: [{ id: member.id, expire: true }] }).catch((err: unknown) => {
           if (!(err instanceof Colibri2Error && err.reason === 'conference_not_found')) throw err;
         });
@@ -530,6 +577,7 @@ export class Focus {
     clearTimeout(member.updateTimer);
     member.pending = {};
     this.#log.info({ room: room.name, endpoint: member.id }, 'participant left');
+    this.#signalSources(room, member, []);
     for (const other of room.members.values()) this.#send(other, { type: 'participant-left', id: member.id });
     room.queue
       .run(async () => {

@@ -7,33 +7,35 @@ import WebSocket from 'ws';
 import type { RunningBridge } from '../bridge.ts';
 import { startTestBridge } from '../../test/helpers/bridge.ts';
 import { offerMedia } from './codecs.ts';
-import { buildSessionInitiate, sessionAcceptToColibri2 } from './jingle.ts';
+import { buildSessionInitiate, remoteSourcesToJingle, sessionAcceptToColibri2, stripSimulcast } from './jingle.ts';
+import type { MediaSource } from '../colibri2/types.ts';
 import { parsePageMessage } from './pageMessages.ts';
 import type { FocusMessage, JingleSession } from './protocol.ts';
 
-describe('Jingle conversions', () => {
-  const allocation = {
-    endpoints: [
-      {
-        id: 'ep1',
-        transport: {
-          ice: {
-            ufrag: 'u',
-            pwd: 'p'.repeat(24),
-            candidates: [{ component: 1, foundation: '1', generation: 0, id: 'c1', network: 0, priority: 1, protocol: 'udp' as const, type: 'host' as const, ip: '127.0.0.1', port: 10000 }],
-            fingerprints: [{ hash: 'sha-256', value: 'AA:BB', setup: 'actpass' as const }, { hash: 'sha-512', value: 'CC' }],
-            webSockets: ['ws://x/colibri-ws/default-id/c/ep1?pwd=z'],
-          },
-          sctp: { port: 5000, role: 'server' as const },
+/** A bridge's conference-modified for endpoint ep1 (transport, SCTP, feedback sources). */
+const allocation = {
+  endpoints: [
+    {
+      id: 'ep1',
+      transport: {
+        ice: {
+          ufrag: 'u',
+          pwd: 'p'.repeat(24),
+          candidates: [{ component: 1, foundation: '1', generation: 0, id: 'c1', network: 0, priority: 1, protocol: 'udp' as const, type: 'host' as const, ip: '127.0.0.1', port: 10000 }],
+          fingerprints: [{ hash: 'sha-256', value: 'AA:BB', setup: 'actpass' as const }, { hash: 'sha-512', value: 'CC' }],
+          webSockets: ['ws://x/colibri-ws/default-id/c/ep1?pwd=z'],
         },
+        sctp: { port: 5000, role: 'server' as const },
       },
-    ],
-    sources: [
-      { type: 'audio' as const, id: 'jvb-a0', sources: [{ ssrc: 11, name: 'jvb-a0' }], ssrcGroups: [] },
-      { type: 'video' as const, id: 'jvb-v0', sources: [{ ssrc: 22, name: 'jvb-v0' }], ssrcGroups: [] },
-    ],
-  };
+    },
+  ],
+  sources: [
+    { type: 'audio' as const, id: 'jvb-a0', sources: [{ ssrc: 11, name: 'jvb-a0' }], ssrcGroups: [] },
+    { type: 'video' as const, id: 'jvb-v0', sources: [{ ssrc: 22, name: 'jvb-v0' }], ssrcGroups: [] },
+  ],
+};
 
+describe('Jingle conversions', () => {
   it('builds the offer like Jicofo: audio, video, data, BUNDLE, feedback sources owned by jvb', () => {
     const jingle = buildSessionInitiate(allocation, 'ep1', offerMedia(['VP8']));
     expect(jingle.contents.map((c) => [c.name, c.senders, c.description.media])).toEqual([
@@ -119,6 +121,53 @@ describe('Jingle conversions', () => {
     expect(parsePageMessage('{"type":"join","codecList":["VP8"]}')).toEqual({ ok: false, error: 'codecList[0]: lower-case letters and digits only' });
     expect(parsePageMessage('{"type":"join","codecList":"vp8"}')).toEqual({ ok: false, error: 'codecList must be an array' });
     expect(parsePageMessage(JSON.stringify({ type: 'join', codecList: Array(9).fill('vp8') }))).toEqual({ ok: false, error: 'codecList has more than 8 items' });
+    // LJM with `flags.ssrcRewritingEnabled = false`.
+    expect(parsePageMessage('{"type":"join","displayName":"Ann","ssrcRewriting":false}')).toEqual({
+      ok: true,
+      message: { type: 'join', displayName: 'Ann', ssrcRewriting: false },
+    });
+    expect(parsePageMessage('{"type":"join","ssrcRewriting":true}')).toEqual({ ok: true, message: { type: 'join', displayName: '' } });
+    expect(parsePageMessage('{"type":"join","ssrcRewriting":"no"}')).toEqual({ ok: false, error: 'ssrcRewriting must be a boolean' });
+  });
+});
+
+describe('source signalling without SSRC rewriting (Jicofo SourceSignaling, strip-simulcast)', () => {
+  const video: MediaSource = {
+    type: 'video',
+    id: 'ep2-v0',
+    sources: [1, 2, 3, 11, 12, 13].map((ssrc) => ({ ssrc, name: 'ep2-v0', msid: 'stream track', videoType: 'camera' })),
+    ssrcGroups: [
+      { semantics: 'SIM', ssrcs: [1, 2, 3] },
+      { semantics: 'FID', ssrcs: [1, 11] },
+      { semantics: 'FID', ssrcs: [2, 12] },
+      { semantics: 'FID', ssrcs: [3, 13] },
+    ],
+  };
+  const audio: MediaSource = { type: 'audio', id: 'ep2-a0', sources: [{ ssrc: 7, name: 'ep2-a0', msid: 'stream audio' }], ssrcGroups: [] };
+
+  it('strips simulcast to the first SIM SSRC and its FID partner', () => {
+    expect(stripSimulcast(video)).toEqual({
+      type: 'video',
+      id: 'ep2-v0',
+      sources: [1, 11].map((ssrc) => ({ ssrc, name: 'ep2-v0', msid: 'stream track', videoType: 'camera' })),
+      ssrcGroups: [{ semantics: 'FID', ssrcs: [1, 11] }],
+    });
+    expect(stripSimulcast(audio)).toEqual(audio);
+  });
+
+  it('writes sources as Jingle contents with their owner, and the offer carries them after the bridge feedback sources', () => {
+    const contents = remoteSourcesToJingle(new Map([['ep2', [audio, video]]]));
+    expect(contents).toEqual([
+      { media: 'audio', sources: [{ ssrc: 7, name: 'ep2-a0', msid: 'stream audio', owner: 'ep2' }], ssrcGroups: [] },
+      {
+        media: 'video',
+        sources: [1, 11].map((ssrc) => ({ ssrc, name: 'ep2-v0', msid: 'stream track', videoType: 'camera', owner: 'ep2' })),
+        ssrcGroups: [{ semantics: 'FID', ssrcs: [1, 11] }],
+      },
+    ]);
+    const jingle = buildSessionInitiate(allocation, 'ep1', offerMedia(['VP8']), contents);
+    expect(jingle.contents[1]?.description.sources.map((s) => [s.ssrc, s.owner])).toEqual([[22, 'jvb'], [1, 'ep2'], [11, 'ep2']]);
+    expect(jingle.contents[1]?.description.ssrcGroups).toEqual([{ semantics: 'FID', ssrcs: [1, 11] }]);
   });
 });
 

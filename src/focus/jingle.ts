@@ -4,21 +4,28 @@
  *   (jicofo `ParticipantInviteRunnable.updateOffer`, `JingleOfferFactory.createOffer`): contents
  *   audio/video/data with `senders='both'`, each with a copy of the bridge transport
  *   (`cloneTransportAndCandidates`), `<rtcp-mux/>` everywhere, the data content's `<sctpmap>`,
- *   a BUNDLE group, and — with SSRC rewriting — only the bridge's feedback sources, owned by
- *   `jvb` with msid `mixedmslabel mixedlabel<type>0` (`Extensions.kt parseSources`).
+ *   a BUNDLE group, and the bridge's feedback sources, owned by `jvb` with msid
+ *   `mixedmslabel mixedlabel<type>0` (`Extensions.kt parseSources`); without SSRC rewriting, also
+ *   the other participants' sources (`Participant.resetSignaledSources`), see {@link remoteSourcesToJingle}.
  * - {@link sessionAcceptToColibri2}: the endpoint update Jicofo sends on `session-accept`
  *   (`Colibri2Session.updateParticipant`): the client's transport and its full sources.
  */
 import type { ConferenceModifiedResponse, EndpointModify, Media, MediaSource, MediaType } from '../colibri2/types.ts';
-import type { JingleContent, JingleSession, JingleSource, JingleTransport } from './protocol.ts';
+import type { JingleContent, JingleSession, JingleSource, JingleSourcesContent, JingleTransport } from './protocol.ts';
 
 /**
  * @param allocation the bridge's answer for this endpoint (its `<transport>` and the feedback sources)
  * @param endpointId the endpoint created
  * @param media the `<media>` offered (focus/codecs.ts)
+ * @param remote the other participants' sources, for a participant without SSRC rewriting ({@link remoteSourcesToJingle})
  * @throws Error when the answer has no transport for the endpoint (a bridge bug).
  */
-export function buildSessionInitiate(allocation: ConferenceModifiedResponse, endpointId: string, media: readonly Media[]): JingleSession {
+export function buildSessionInitiate(
+  allocation: ConferenceModifiedResponse,
+  endpointId: string,
+  media: readonly Media[],
+  remote: readonly JingleSourcesContent[] = [],
+): JingleSession {
   const ep = allocation.endpoints.find((e) => e.id === endpointId);
   if (!ep?.transport) throw new Error(`conference-modified has no transport for endpoint ${endpointId}`);
   const t = ep.transport;
@@ -44,8 +51,8 @@ export function buildSessionInitiate(allocation: ConferenceModifiedResponse, end
       rtpHdrExts: structuredClone(m.rtpHdrExts),
       ...(m.extmapAllowMixed ? { extmapAllowMixed: true } : {}),
       rtcpMux: true,
-      sources: feedback(m.type),
-      ssrcGroups: [],
+      sources: [...feedback(m.type), ...remote.filter((r) => r.media === m.type).flatMap((r) => structuredClone(r.sources))],
+      ssrcGroups: remote.filter((r) => r.media === m.type).flatMap((r) => structuredClone(r.ssrcGroups)),
     },
     transport: transport(),
   }));
@@ -112,4 +119,43 @@ export function sessionAcceptToColibri2(jingle: JingleSession, endpointId: strin
       : {}),
     sources: jingleSources(jingle, endpointId),
   };
+}
+
+/**
+ * A source as Jicofo signals it to receivers with `strip-simulcast` (its default): the first SSRC of the SIM group
+ * (the lowest layer) and that SSRC's FID partner, without the SIM group (jicofo `EndpointSourceSet.stripSimulcast`).
+ * A source without a SIM group is unchanged.
+ */
+export function stripSimulcast(source: MediaSource): MediaSource {
+  const sim = source.ssrcGroups.find((g) => g.semantics === 'SIM');
+  const first = sim?.ssrcs[0];
+  if (first === undefined) return structuredClone(source);
+  const fid = source.ssrcGroups.find((g) => g.semantics === 'FID' && g.ssrcs[0] === first);
+  const keep = new Set([first, ...(fid ? fid.ssrcs : [])]);
+  return {
+    ...structuredClone(source),
+    sources: source.sources.filter((s) => keep.has(s.ssrc)).map((s) => ({ ...s })),
+    ssrcGroups: fid ? [{ semantics: 'FID', ssrcs: [...fid.ssrcs] }] : [],
+  };
+}
+
+/**
+ * Participants' sources as the contents of a Jingle `source-add` / `source-remove` or of an offer (jicofo
+ * `ConferenceSourceMap.toJingle`): per media type, each SSRC with its source name, `owner` (the endpoint id, what
+ * lib-jitsi-meet reads from `<ssrc-info owner>`), msid and video type, and the groups; simulcast stripped.
+ * @param owners sources by owning endpoint id
+ */
+export function remoteSourcesToJingle(owners: ReadonlyMap<string, readonly MediaSource[]>): JingleSourcesContent[] {
+  const out: JingleSourcesContent[] = [];
+  for (const media of ['audio', 'video'] as const) {
+    const content: JingleSourcesContent = { media, sources: [], ssrcGroups: [] };
+    for (const [owner, sources] of owners) {
+      for (const source of sources.filter((s) => s.type === media).map(stripSimulcast)) {
+        content.sources.push(...source.sources.map((s) => ({ ...s, name: source.id, owner })));
+        content.ssrcGroups.push(...source.ssrcGroups);
+      }
+    }
+    if (content.sources.length > 0) out.push(content);
+  }
+  return out;
 }

@@ -131,7 +131,9 @@ export function parsePageMessage(text: string): { ok: true; message: PageMessage
         const region = o.region === undefined ? undefined : str(o.region, 'region', 64).trim();
         if (region !== undefined && region !== '' && !/^[A-Za-z0-9_.-]+$/.test(region)) throw new Invalid('region: letters, digits and _.- only');
         const codecList = o.codecList === undefined ? [] : arr(o.codecList, 'codecList', 8).map((c, i) => codecName(c, `codecList[${i}]`));
-        return { ok: true, message: { type: 'join', displayName, ...(region ? { region } : {}), ...(codecList.length ? { codecList } : {}) } };
+        if (o.ssrcRewriting !== undefined && typeof o.ssrcRewriting !== 'boolean') throw new Invalid('ssrcRewriting must be a boolean');
+        const noRewriting = o.ssrcRewriting === false ? { ssrcRewriting: false as const } : {};
+        return { ok: true, message: { type: 'join', displayName, ...(region ? { region } : {}), ...(codecList.length ? { codecList } : {}), ...noRewriting } };
       }
       case 'session-accept':
       case 'source-update':

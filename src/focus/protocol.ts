@@ -55,6 +55,17 @@ export interface JingleSession {
   groups: { semantics: 'BUNDLE'; contents: string[] }[];
 }
 
+/**
+ * The sources of one `<content>` of a Jingle `source-add` / `source-remove` (its `<description media>` with ssma
+ * `<source>`s, each with `<ssrc-info owner>`, and `<ssrc-group>`s), as Jicofo sends them to a participant without
+ * SSRC rewriting (`JingleSession.addSource` / `removeSource`).
+ */
+export interface JingleSourcesContent {
+  media: 'audio' | 'video';
+  sources: JingleSource[];
+  ssrcGroups: SsrcGroup[];
+}
+
 /** A participant of the room as the MUC would show it. */
 export interface Participant {
   id: string;
@@ -73,6 +84,12 @@ export type FocusMessage =
   /** The offer: Jicofo's session-initiate built from the bridge's conference-modified. */
   | { type: 'session-initiate'; jingle: JingleSession }
   | { type: 'participant-joined'; participant: Participant }
+  /**
+   * Other participants' sources, for a participant without SSRC rewriting only (Jicofo `Participant.addRemoteSources`
+   * / `removeRemoteSources`): their own SSRCs, simulcast stripped to the first SSRC of the SIM group and its FID
+   * partner. A participant with SSRC rewriting learns sources from the bridge's source maps instead.
+   */
+  | { type: 'source-add' | 'source-remove'; contents: JingleSourcesContent[] }
   | { type: 'participant-left'; id: string }
   /** The bridge expired this endpoint or the focus ended the session. */
   | { type: 'session-terminate'; reason: string }
@@ -81,7 +98,12 @@ export type FocusMessage =
 /** Page → focus. */
 export type PageMessage =
   /** First message: join the room (URL path names the room). */
-  | { type: 'join'; displayName: string; region?: string; codecList?: string[] }
+  /**
+   * `ssrcRewriting: false`: lib-jitsi-meet with `flags.ssrcRewritingEnabled = false`, which then does not announce
+   * the `http://jitsi.org/ssrc-rewriting-1` feature; Jicofo allocates it without the colibri2 `ssrc-rewriting`
+   * capability and signals the others' sources over Jingle.
+   */
+  | { type: 'join'; displayName: string; region?: string; codecList?: string[]; ssrcRewriting?: false }
   /** The answer (lib-jitsi-meet `SDP.toJingle`): transport with `setup='active'` fingerprint, and sources. */
   | { type: 'session-accept'; jingle: JingleSession }
   /** Local sources changed (lib-jitsi-meet sends source-add / source-remove). */

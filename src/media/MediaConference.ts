@@ -28,13 +28,14 @@ import type { ForceMute, Media, MediaSource } from '../colibri2/types.ts';
 import type { Logger } from '../logger.ts';
 import type { MediaEngine, WorkerSlot } from './MediaEngine.ts';
 import type { Layer } from '../allocation/types.ts';
+import type { SsrcLimits } from './Forwarder.ts';
 import { MediaEndpoint } from './MediaEndpoint.ts';
 import { MediaRelay, type RelayListen, type RelayTransportAddress } from './MediaRelay.ts';
 import { createRelayTransport, liveWorker } from './relayTransport.ts';
-import { codecOfPayloadType, producerRtpParameters, rtpCapabilitiesOf, RtpMappingError, sourceLayout } from './rtp.ts';
+import { codecOfPayloadType, producerRtpParameters, rtpCapabilitiesOf, RtpMappingError, signalledSsrcs, sourceLayout } from './rtp.ts';
 import { CodecFollower } from './CodecFollower.ts';
 import { svcDecision } from './svc.ts';
-import type { MappedSource, VideoType } from './types.ts';
+import type { MappedSource, SignalledSsrcs, VideoType } from './types.ts';
 import { VideoLayerMonitor } from './VideoLayerMonitor.ts';
 
 /**
@@ -51,8 +52,13 @@ const RELOCATE_ATTEMPTS = 3;
 const SPEAKER_INTERVAL_MS = 300;
 
 interface ConferenceEvents {
-  /** A source started being forwarded to `receiver` (a consumer exists, paused). */
+  /**
+   * A source started being forwarded to `receiver` (a consumer exists, paused): at once, or when it got an SSRC slot
+   * after `sourceHeld`.
+   */
   sourceForwarded: [receiver: MediaEndpoint, mapped: MappedSource];
+  /** A source waits for an SSRC slot of `receiver` (none free, or it lost its slot to a source being forwarded). */
+  sourceHeld: [receiver: MediaEndpoint, source: string];
   /** A source is produced (new, changed, or again after a worker death). */
   sourceAdded: [source: string, owner: string, kind: 'audio' | 'video', videoType: VideoType | undefined];
   /** A source stopped being forwarded to every receiver (its producer closed). */
@@ -78,6 +84,8 @@ interface Sent {
   relay?: string;
   /** The colibri2 description it was created from (to detect changes). */
   signature: string;
+  /** The SSRCs the focus tells receivers without SSRC rewriting (unknown for a relayed source Jicofo has not signalled). */
+  signalled?: SignalledSsrcs;
   videoType?: VideoType;
   /**
    * A VP9 / AV1 source produced as one SVC stream whose SIM group has more SSRCs: a producer on each other SSRC that
@@ -99,6 +107,10 @@ export interface EndpointMediaOptions {
   media: Media[];
   /** Set up the SCTP association for the in-band bridge channel. */
   sctp: boolean;
+  /** The endpoint takes bridge-chosen SSRCs (colibri2 capability `ssrc-rewriting`); default true. */
+  ssrcRewriting?: boolean;
+  /** With SSRC rewriting: send SSRCs per kind (`videobridge.ssrc-limit.*`); none: a new SSRC per source. */
+  ssrcLimits?: SsrcLimits;
 }
 
 /** See the module docstring. Created by {@link MediaEngine.createConference}. */
@@ -121,7 +133,7 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
   /** The video codec each source's sender uses, as seen in its packets; producers are re-created on a change. */
   readonly #codecs: CodecFollower;
   /** How each source that arrives on a relay was announced (to produce it again for another codec). */
-  readonly #relayedAs = new Map<string, { relayId: string; mapped: MappedSource; videoCodecs: readonly string[] }>();
+  readonly #relayedAs = new Map<string, { relayId: string; mapped: MappedSource; videoCodecs: readonly string[]; signalled?: SignalledSsrcs }>();
   #closed = false;
 
   constructor(id: string, engine: MediaEngine, log: Logger) {
@@ -240,7 +252,10 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
       let endpoint: MediaEndpoint;
       try {
         const { transport, state } = await this.#newTransport(slot, opts.sctp);
-        endpoint = new MediaEndpoint(id, opts.media, rtpCapabilitiesOf(opts.media), opts.sctp, transport, slot, this.#log.child({ endpoint: id }));
+        endpoint = new MediaEndpoint(id, opts.media, rtpCapabilitiesOf(opts.media), opts.sctp, transport, slot, this.#log.child({ endpoint: id }), opts.ssrcRewriting ?? true, opts.ssrcLimits);
+        const e = endpoint;
+        e.on('sourceHeld', (source) => this.emit('sourceHeld', e, source));
+        e.on('sourcePlaced', (mapped) => this.emit('sourceForwarded', e, mapped));
         try {
           if (opts.sctp) await endpoint.setUpSctp(await this.#direct(state));
         } catch (err) {
@@ -322,7 +337,8 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
         throw new RtpMappingError(`source ${name}: ${(err as Error).message}`);
       }
       const videoType = toVideoType(w.source.sources[0]?.videoType);
-      const sent: Sent = { owner: endpointId, producer, slot: endpoint.slot, signature: w.signature, ...(videoType ? { videoType } : {}) };
+      const signalled = signalledSsrcs(w.source);
+      const sent: Sent = { owner: endpointId, producer, slot: endpoint.slot, signature: w.signature, ...(signalled ? { signalled } : {}), ...(videoType ? { videoType } : {}) };
       endpoint.producers.set(name, producer);
       this.#sources.set(name, sent);
       const muted = this.#signalled.get(endpointId)?.forceMute;
@@ -460,7 +476,11 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
         this.#log.warn({ receiver: receiver.id, source }, 'receiver cannot decode source codec; not forwarded');
         return;
       }
-      const mapped = await receiver.forward(sent.producer, source, sent.owner, sent.videoType);
+      if (!receiver.ssrcRewriting && !sent.signalled) {
+        this.#log.warn({ receiver: receiver.id, source }, 'source has no signalled SSRC for a receiver without SSRC rewriting; not forwarded');
+        return;
+      }
+      const mapped = await receiver.forward(sent.producer, source, sent.owner, sent.videoType, sent.signalled);
       if (mapped) this.emit('sourceForwarded', receiver, mapped);
     } catch (err) {
       if (!receiver.closed && !sent.producer.closed) this.#log.warn({ err, receiver: receiver.id, source }, 'cannot forward source');
@@ -479,7 +499,7 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
       // Queued after this task (awaiting it here would wait for itself).
       const r = this.#relayedAs.get(name);
       if (r?.relayId === sent.relay) {
-        this.receiveFromRelay(r.relayId, r.mapped, r.videoCodecs).catch((err: unknown) => {
+        this.receiveFromRelay(r.relayId, r.mapped, r.videoCodecs, r.signalled).catch((err: unknown) => {
           if (!this.#closed) this.#log.warn({ err, source: name, codec }, 'cannot produce relayed source again for its codec');
         });
       }
@@ -574,10 +594,11 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
   /**
    * A source of an endpoint behind a relay, as the other bridge announced it (its SSRCs on the relay): produce it
    * on the relay transport and forward it to every local endpoint, like a local source. The same announcement
-   * again changes nothing; new SSRCs replace the producer.
+   * again changes nothing; new SSRCs replace the producer. `signalled`: the SSRCs Jicofo signalled for it (the
+   * sender's own), which local receivers without SSRC rewriting get it on.
    * @throws RtpMappingError when the relay's media cannot carry it.
    */
-  receiveFromRelay(relayId: string, mapped: MappedSource, videoCodecs: readonly string[]): Promise<void> {
+  receiveFromRelay(relayId: string, mapped: MappedSource, videoCodecs: readonly string[], signalled?: SignalledSsrcs): Promise<void> {
     return this.#queue.run(async () => {
       const relay = this.#relays.get(relayId);
       if (!relay || relay.closed) throw new Error(`unknown relay ${relayId}`);
@@ -594,19 +615,19 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
       const order = this.#codecs.order(mapped.source, videoCodecs, true);
       const rtp = producerRtpParameters(source, media, mapped.kind === 'audio' ? ['opus'] : order, mapped.owner);
       const signature = JSON.stringify(rtp);
-      this.#relayedAs.set(mapped.source, { relayId, mapped, videoCodecs });
-      if (existing && existing.signature === signature && !existing.producer.closed) {
+      this.#relayedAs.set(mapped.source, { relayId, mapped, videoCodecs, ...(signalled ? { signalled } : {}) });
+      if (existing && existing.signature === signature && !existing.producer.closed && existing.signalled?.ssrc === signalled?.ssrc) {
         if (mapped.videoType && existing.videoType !== mapped.videoType) this.#setVideoType(mapped.source, existing, mapped.videoType);
         return;
       }
       if (existing) this.#removeSource(mapped.source);
-      await this.#produceRelayed(relay, mapped.source, mapped.owner, mapped.kind, rtp, mapped.videoType);
+      await this.#produceRelayed(relay, mapped.source, mapped.owner, mapped.kind, rtp, mapped.videoType, signalled);
       this.#log.info({ relay: relayId, endpoint: mapped.owner, source: mapped.source, ssrc: mapped.ssrc }, 'relayed source added');
     });
   }
 
   /** Produce a source that arrives on a relay (`rtp`: its SSRCs on the relay) and forward it to every local endpoint. */
-  async #produceRelayed(relay: MediaRelay, name: string, owner: string, kind: 'audio' | 'video', rtp: ms.RtpParameters, videoType: VideoType | undefined): Promise<void> {
+  async #produceRelayed(relay: MediaRelay, name: string, owner: string, kind: 'audio' | 'video', rtp: ms.RtpParameters, videoType: VideoType | undefined, signalled?: SignalledSsrcs): Promise<void> {
     let producer: ms.Producer;
     try {
       producer = await relay.transport.produce({
@@ -618,7 +639,7 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
     } catch (err) {
       throw new RtpMappingError(`relayed source ${name}: ${(err as Error).message}`);
     }
-    const sent: Sent = { owner, producer, slot: relay.slot, relay: relay.id, signature: JSON.stringify(rtp), ...(videoType ? { videoType } : {}) };
+    const sent: Sent = { owner, producer, slot: relay.slot, relay: relay.id, signature: JSON.stringify(rtp), ...(signalled ? { signalled } : {}), ...(videoType ? { videoType } : {}) };
     relay.incoming.set(name, producer);
     this.#sources.set(name, sent);
     this.emit('sourceAdded', name, owner, kind, videoType);
@@ -652,7 +673,7 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
       await relay.setUpChannel(await this.#direct(state));
       await relay.reconnect();
       for (const [name, sent] of arrived) {
-        await this.#produceRelayed(relay, name, sent.owner, sent.producer.kind as 'audio' | 'video', JSON.parse(sent.signature) as ms.RtpParameters, sent.videoType);
+        await this.#produceRelayed(relay, name, sent.owner, sent.producer.kind as 'audio' | 'video', JSON.parse(sent.signature) as ms.RtpParameters, sent.videoType, sent.signalled);
       }
       for (const [name, sent] of [...this.#sources]) await this.#forwardToRelay(relay, name, sent);
       this.#log.info({ relay: relay.id, worker: slot.index, local: relay.local, sources: { in: arrived.length, out: relay.forwardedSources().length }, ms: Date.now() - started }, 'relay recovered from worker death');

@@ -1,5 +1,6 @@
 /**
- * The media side of one endpoint: one mediasoup WebRtcTransport (ICE-lite, DTLS/SRTP, BUNDLE,
+ * The media side of one endpoint: one mediasoup WebRtcTransport (ICE-lite towards a controlling
+ * client, nominating for a controlled one (see connect); DTLS/SRTP, BUNDLE,
  * on the shared WebRtcServer port), its producers (one per signalled source), its consumers
  * (one per source forwarded to it) and, when SCTP was requested, the SCTP stream the client's
  * in-band bridge channel uses (DirectTransport data producer/consumer
@@ -9,11 +10,11 @@ import { EventEmitter } from 'node:events';
 import type * as ms from 'mediasoup/types';
 import type { Fingerprint, Media, MediaType } from '../colibri2/types.ts';
 import type { Logger } from '../logger.ts';
-import { Forwarder } from './Forwarder.ts';
+import { Forwarder, type SsrcLimits } from './Forwarder.ts';
 import { RetiringCounters } from './RetiringCounters.ts';
 import { openSctpChannel } from './sctpChannel.ts';
 import type { WorkerSlot } from './MediaEngine.ts';
-import type { DtlsState, EndpointTraffic, EngineTraffic, ForwardingDecision, IceState, LocalTransport, MappedSource, VideoType } from './types.ts';
+import type { DtlsState, EndpointTraffic, EngineTraffic, ForwardingDecision, IceState, LocalTransport, MappedSource, SignalledSsrcs, VideoType } from './types.ts';
 
 /** Label and protocol of lib-jitsi-meet's bridge channel (BridgeChannel.ts). */
 export const BRIDGE_CHANNEL_LABEL = 'JVB data channel';
@@ -28,6 +29,10 @@ interface EndpointEvents {
   sctpConnected: [];
   /** The transport was replaced (its worker died): the client must reconnect. */
   relocated: [];
+  /** A source waits for an SSRC slot (none free; or it lost its slot): it is not sent (SSRC rewriting with limits). */
+  sourceHeld: [source: string];
+  /** A source that waited got an SSRC slot and a consumer (paused): announce it as {@link MediaEndpoint.forward}'s. */
+  sourcePlaced: [MappedSource];
   /** A new transport-cc (GoogCC) estimate of the bandwidth towards the endpoint, bps. */
   bandwidthEstimate: [bps: number];
   closed: [];
@@ -40,26 +45,49 @@ export class MediaEndpoint extends EventEmitter<EndpointEvents> {
   media: Media[];
   readonly rtpCapabilities: ms.RtpCapabilities;
   readonly sctp: boolean;
+  /**
+   * Whether the endpoint takes sources on bridge-chosen SSRCs announced in source maps (colibri2 capability
+   * `ssrc-rewriting`); without it, each source is sent on the sender's own SSRCs ({@link SignalledSsrcs}).
+   */
+  readonly ssrcRewriting: boolean;
   #transport: ms.WebRtcTransport;
   #slot: WorkerSlot;
   readonly #log: Logger;
-  readonly #forwarded = new Forwarder();
+  readonly #forwarded: Forwarder;
   /** @internal Producers by source name (media/ only; others use {@link sendingKinds}). */
   readonly producers = new Map<string, ms.Producer>();
   #sctpOut?: ms.DataProducer;
   #connected = false;
+  /** What {@link connect} gave the current transport: the endpoint's DTLS parameters and ICE credentials. */
+  #dtlsParameters?: ms.DtlsParameters;
+  #remoteIce?: ms.IceParameters;
   #closed = false;
   /** Bytes over this endpoint's transports (a relocated or closed one's last or final read kept). */
   readonly #transportCounts = new RetiringCounters<ms.WebRtcTransport, EndpointTraffic>(['bytesReceived', 'bytesSent'], readTransport);
   /** RTP packets received over every producer the endpoint had. */
   readonly #producerCounts = new RetiringCounters<ms.Producer, { packets: number; lost: number }>(['packets', 'lost'], readProducer);
 
-  constructor(id: string, media: Media[], rtpCapabilities: ms.RtpCapabilities, sctp: boolean, transport: ms.WebRtcTransport, slot: WorkerSlot, log: Logger) {
+  /**
+   * @param ssrcLimits send SSRCs per kind for an endpoint with SSRC rewriting (`videobridge.ssrc-limit.*`); none: a new
+   *   SSRC per source forwarded
+   */
+  constructor(id: string, media: Media[], rtpCapabilities: ms.RtpCapabilities, sctp: boolean, transport: ms.WebRtcTransport, slot: WorkerSlot, log: Logger, ssrcRewriting = true, ssrcLimits?: SsrcLimits) {
     super();
+    this.#forwarded = new Forwarder(
+      ssrcRewriting && ssrcLimits
+        ? {
+            limits: ssrcLimits,
+            onHeld: (source) => this.emit('sourceHeld', source),
+            onPlaced: (mapped) => this.emit('sourcePlaced', mapped),
+            onPlaceError: (source, err) => this.#log.warn({ err, source }, 'cannot forward source on its SSRC slot'),
+          }
+        : undefined,
+    );
     this.id = id;
     this.media = media;
     this.rtpCapabilities = rtpCapabilities;
     this.sctp = sctp;
+    this.ssrcRewriting = ssrcRewriting;
     this.#transport = transport;
     this.#slot = slot;
     this.#log = log;
@@ -111,6 +139,8 @@ export class MediaEndpoint extends EventEmitter<EndpointEvents> {
     this.producers.clear();
     this.#sctpOut = undefined;
     this.#connected = false;
+    this.#dtlsParameters = undefined;
+    this.#remoteIce = undefined;
     this.#listen(transport);
   }
 
@@ -160,12 +190,27 @@ export class MediaEndpoint extends EventEmitter<EndpointEvents> {
   }
 
   /**
-   * Start DTLS with the endpoint's fingerprints. `setup` is the endpoint's role from its
-   * answer (`active` → it is the DTLS client). Later calls are ignored (no DTLS restart).
-   * @throws Error from mediasoup for unusable fingerprints.
+   * Apply the endpoint's transport from its answer: start DTLS with its fingerprints (`setup` is its role, `active`
+   * → it is the DTLS client) and give the worker its ICE username fragment and password (RFC 8445 §5.3). With them
+   * the bridge takes the ICE-controlling role for a client that checks as ICE-controlled (a Jitsi client answering
+   * Jicofo's offer, which has no `a=ice-lite`): it answers the client's checks and nominates a candidate pair with
+   * its own (RFC 8445 §7.2.2, §8.1.1; worker patch 0011). Without them such a client gets a 487 Role Conflict and
+   * must switch roles itself. A later call only changes the ICE credentials (new ones after an ICE restart, RFC 8445
+   * §9; the same ones are not sent again): DTLS does not restart and its fingerprints are ignored.
+   * @param ice the endpoint's `ufrag` and `pwd`
+   * @throws Error from mediasoup for unusable fingerprints or ICE credentials.
    */
-  async connect(fingerprints: readonly Fingerprint[]): Promise<void> {
-    if (this.#connected || fingerprints.length === 0) return;
+  async connect(fingerprints: readonly Fingerprint[], ice?: { ufrag: string; pwd: string }): Promise<void> {
+    const iceParameters = ice ? { usernameFragment: ice.ufrag, password: ice.pwd } : undefined;
+    if (this.#connected) {
+      const dtlsParameters = this.#dtlsParameters;
+      const same = iceParameters?.usernameFragment === this.#remoteIce?.usernameFragment && iceParameters?.password === this.#remoteIce?.password;
+      if (!iceParameters || !dtlsParameters || same) return;
+      await this.transport.connect({ dtlsParameters, iceParameters });
+      this.#remoteIce = iceParameters;
+      return;
+    }
+    if (fingerprints.length === 0) return;
     const setup = fingerprints[0]?.setup;
     const role: ms.DtlsRole = setup === 'active' ? 'client' : setup === 'passive' ? 'server' : 'auto';
     const supported = new Set(['sha-1', 'sha-224', 'sha-256', 'sha-384', 'sha-512']);
@@ -173,7 +218,10 @@ export class MediaEndpoint extends EventEmitter<EndpointEvents> {
       .filter((f) => supported.has(f.hash.toLowerCase()))
       .map((f) => ({ algorithm: f.hash.toLowerCase() as ms.FingerprintAlgorithm, value: f.value.toUpperCase() }));
     if (fps.length === 0) throw new Error(`no supported DTLS fingerprint hash in ${fingerprints.map((f) => f.hash).join(',')}`);
-    await this.transport.connect({ dtlsParameters: { role, fingerprints: fps } });
+    const dtlsParameters: ms.DtlsParameters = { role, fingerprints: fps };
+    await this.transport.connect({ dtlsParameters, ...(iceParameters ? { iceParameters } : {}) });
+    this.#dtlsParameters = dtlsParameters;
+    this.#remoteIce = iceParameters;
     this.#connected = true;
   }
 
@@ -199,10 +247,16 @@ export class MediaEndpoint extends EventEmitter<EndpointEvents> {
     return true;
   }
 
-  /** @internal Start forwarding `producer` to this endpoint (paused until the allocation resumes it). */
-  forward(producer: ms.Producer, source: string, owner: string, videoType: VideoType | undefined): Promise<MappedSource | undefined> {
+  /**
+   * @internal Start forwarding `producer` to this endpoint (paused until the allocation resumes it). Without SSRC
+   * rewriting it goes on `signalled`, the SSRCs the focus told the endpoint; else on bridge-chosen ones (an SSRC slot
+   * with limits), announced in source maps. Undefined when the source waits for a slot (`sourceHeld`, later
+   * `sourcePlaced`).
+   */
+  forward(producer: ms.Producer, source: string, owner: string, videoType: VideoType | undefined, signalled?: SignalledSsrcs): Promise<MappedSource | undefined> {
     if (this.#closed) return Promise.resolve(undefined);
-    return this.#forwarded.forward(this.transport, producer, source, owner, videoType, { rtpCapabilities: this.rtpCapabilities }, () => this.#closed);
+    const opts = { rtpCapabilities: this.rtpCapabilities, ...(!this.ssrcRewriting && signalled ? { ssrcs: signalled } : {}) };
+    return this.#forwarded.forward(this.transport, producer, source, owner, videoType, opts, () => this.#closed);
   }
 
   /** @internal Stop forwarding a source (its producer is going away). */
@@ -218,6 +272,11 @@ export class MediaEndpoint extends EventEmitter<EndpointEvents> {
   /** Consumers on this endpoint's transport. */
   get consumerCount(): number {
     return this.#forwarded.size;
+  }
+
+  /** Sources waiting for an SSRC slot (not forwarded: `sourceHeld`). */
+  heldSources(): string[] {
+    return this.#forwarded.heldSources();
   }
 
   /** Sources currently forwarded to this endpoint, with the SSRCs it receives them on. */

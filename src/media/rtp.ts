@@ -8,6 +8,7 @@
 import type * as ms from 'mediasoup/types';
 import type { Media, MediaSource, MediaType, PayloadType } from '../colibri2/types.ts';
 import { svcDecision } from './svc.ts';
+import type { SignalledSsrcs } from './types.ts';
 
 /** Thrown for media descriptions or sources mediasoup cannot use. */
 export class RtpMappingError extends Error {
@@ -241,6 +242,21 @@ export function sourceLayout(source: MediaSource): SourceLayout {
       return rtx === undefined ? { ssrc } : { ssrc, rtxSsrc: rtx };
     }),
   };
+}
+
+/**
+ * The SSRCs a receiver without SSRC rewriting is told for `source` (Jicofo `EndpointSourceSet.stripSimulcast`: the
+ * first SSRC of the SIM group, or the single primary, with its FID partner).
+ * @returns undefined for a source whose SSRCs do not form a layout ({@link sourceLayout} would throw).
+ */
+export function signalledSsrcs(source: MediaSource): SignalledSsrcs | undefined {
+  let first: SourceLayout['encodings'][number] | undefined;
+  try {
+    first = sourceLayout(source).encodings[0];
+  } catch {
+    return undefined;
+  }
+  return first ? { ssrc: first.ssrc, ...(first.rtxSsrc !== undefined ? { rtx: first.rtxSsrc } : {}) } : undefined;
 }
 
 /**

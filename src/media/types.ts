@@ -38,6 +38,16 @@ export interface MappedSource {
   videoType?: VideoType;
 }
 
+/**
+ * The SSRCs a receiver without SSRC rewriting knows a source by: the sender's own primary SSRC (the first of its SIM
+ * group) and that SSRC's FID (RTX) partner, what Jicofo's `source-add` carries with simulcast stripped
+ * (jicofo `EndpointSourceSet.stripSimulcast`).
+ */
+export interface SignalledSsrcs {
+  ssrc: number;
+  rtx?: number;
+}
+
 /** How one source is forwarded to one receiver: the allocator's output, applied by media/. */
 export interface ForwardingDecision {
   paused: boolean;

@@ -60,4 +60,23 @@ describe('standalone cascade over two bridges', () => {
     await ada.close();
     await bob.close();
   }, 120_000);
+
+  it('participants without SSRC rewriting get each other on the senders’ own SSRCs across the relay', async () => {
+    const page = (name: string, region: string) =>
+      `http://127.0.0.1:${eu.bridge.publicPort}/cascade-plain?name=${name}&region=${region}&${MEDIA}&ssrcRewriting=0`;
+    const ada = eu.track(await openPeer(page('Ada', 'eu')));
+    const bob = eu.track(await openPeer(page('Bob', 'us')));
+    await expectMediaFrom(ada, 1, 'signalled');
+    await expectMediaFrom(bob, 1, 'signalled');
+    // Each receives the other's first SIM SSRC, the one the focus signalled (Jicofo strips simulcast).
+    const firstSim = (p: typeof ada, sdp: 'localDescription' | 'remoteDescription') =>
+      p.evaluate<string>(`window.octobridge.pc.${sdp}.sdp`).then((s) => [...s.matchAll(/a=ssrc-group:SIM (\d+)/g)].map((m) => Number(m[1])));
+    const inbound = (p: typeof ada) =>
+      p.evaluate<number[]>(`(async () => { const out = []; (await window.octobridge.pc.getStats()).forEach((s) => {
+        if (s.type === 'inbound-rtp' && s.kind === 'video' && s.packetsReceived > 0) out.push(s.ssrc); }); return out; })()`);
+    expect(await inbound(bob)).toEqual(await firstSim(ada, 'localDescription'));
+    expect(await inbound(ada)).toEqual(await firstSim(bob, 'localDescription'));
+    await ada.close();
+    await bob.close();
+  }, 120_000);
 });

@@ -2,7 +2,7 @@
  * End to end: real headless Chromium instances (Debian's chromium, fake camera and mic) join one
  * room through the standalone page, served by a real octobridge on a real mediasoup worker.
  * The page builds the offer exactly as lib-jitsi-meet builds it from Jingle (no a=ice-lite), so
- * this also proves the signed ICE 487 patch. Checks decoded video, received audio, the SSRCs
+ * this also proves the worker's ICE-controlling nomination (native patch 0011). Checks decoded video, received audio, the SSRCs
  * against the source maps, the bridge channel over SCTP and colibri-ws, join/leave.
  */
 import { describe, expect, it } from 'vitest';

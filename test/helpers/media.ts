@@ -109,9 +109,10 @@ export async function framesDecoded(peer: PagePeer): Promise<number> {
  * At least `senders` remote video streams decode (frames grow over a second, width > 0; streams
  * that stopped, e.g. of a participant who left or of a replaced peer connection, do not count),
  * the remote audio keeps arriving, and every SSRC received is one the bridge announced in the
- * source maps (SSRC rewriting).
+ * source maps (SSRC rewriting) or, with `known: 'signalled'` (a page without SSRC rewriting), one the
+ * focus signalled to it (the page's source counters).
  */
-export async function expectMediaFrom(peer: PagePeer, senders: number): Promise<void> {
+export async function expectMediaFrom(peer: PagePeer, senders: number, known: 'sourceMaps' | 'signalled' = 'sourceMaps'): Promise<void> {
   const audioPackets = (s: RtcStats) => s.inbound.filter((x) => x.kind === 'audio').reduce((n, x) => n + x.packetsReceived, 0);
   const growing = (before: RtcStats, after: RtcStats) =>
     after.inbound.filter((v) => v.kind === 'video' && v.frameWidth > 0 && v.framesDecoded > (before.inbound.find((x) => x.ssrc === v.ssrc)?.framesDecoded ?? 0));
@@ -127,6 +128,11 @@ export async function expectMediaFrom(peer: PagePeer, senders: number): Promise<
   const later = await rtcStats(peer);
   expect(growing(ready.now, later).length, `${peer.name}: video frames keep being decoded`).toBeGreaterThanOrEqual(senders);
   expect(audioPackets(later), `${peer.name}: audio packets keep arriving`).toBeGreaterThan(audioPackets(ready.now));
+  if (known === 'signalled') {
+    const signalled = await peer.evaluate<Record<string, { mediaType: string }>>('window.octobridge.counters.ssrcs');
+    for (const s of later.inbound.filter((x) => x.packetsReceived > 0)) expect(signalled[String(s.ssrc)]?.mediaType).toBe(s.kind);
+    return;
+  }
   const maps = await peer.evaluate<{ audio: { ssrc: number }[]; video: { ssrc: number }[] }>('window.octobridge.sourceMaps');
   for (const s of later.inbound.filter((x) => x.packetsReceived > 0)) {
     expect((s.kind === 'video' ? maps.video : maps.audio).map((m) => m.ssrc)).toContain(s.ssrc);

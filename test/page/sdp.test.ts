@@ -328,7 +328,7 @@ describe('jingleToSdp (LJM SDP.fromJingle + non-P2P post-processing)', () => {
     expect(offer).not.toContain('end-of-candidates');
   });
 
-  it('adds a session-level a=ice-lite when asked (the Firefox page) and changes nothing else', () => {
+  it('adds a session-level a=ice-lite when asked (the forwarding bench) and changes nothing else', () => {
     const offer = sdp.jingleToSdp(sessionInitiate(), { sessionId: SESSION_ID, iceLite: true });
 
     expect(offer).toMatch(/^a=ice-lite\r$/m);

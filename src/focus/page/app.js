@@ -21,7 +21,8 @@
  * Plain ES module, no build step; Chromium and Firefox ESR (Firefox sends one stream: LJM uses RIDs there).
  */
 import {
-  addSourcesToRemoteSdp, answerToJingle, createSimulcastCache, createSourceCounters, jingleToSdp, mediaByMid,
+  addSourcesToRemoteSdp, answerToJingle, createSimulcastCache, createSourceCounters, jingleSourceMap, jingleToSdp, mediaByMid,
+  registerSignalledSources, updateRemoteSources,
   mungeSimulcast, simulcastActiveState,
 } from './sdp.js';
 import { browserOf, codecPreferenceOrder, parseCodecList, selectVideoCodec } from './codecSelection.js';
@@ -35,14 +36,6 @@ const STAGE_HEIGHT = 720;
 /** LJM StandardVideoQualitySettings VP8 `maxBitratesVideo` low / standard / high, in bps; scale factors 4 / 2 / 1. */
 const SIM_MAX_BITRATES_BPS = [200_000, 500_000, 1_500_000];
 const SIM_SCALE_FACTORS = [4, 2, 1];
-
-/**
- * Firefox gets `a=ice-lite` in the remote offer (everything else stays LJM's). Without it the browser answers as the
- * ICE-controlled agent, like the ICE-lite bridge, and only the bridge's (signed) 487 Role Conflict can make it
- * switch: Chromium does, but Firefox's ICE agent (nICEr) keeps retransmitting the same controlled check until it
- * times out, so ICE never completes. With ice-lite in the offer it starts out controlling (RFC 8445 §6.1.1).
- */
-const ICE_LITE_OFFER = /\bFirefox\//.test(navigator.userAgent);
 
 const $ = id => /** @type {HTMLElement} */ (document.getElementById(id));
 const log = (...args) => console.log('[octobridge]', ...args);
@@ -93,6 +86,11 @@ function readConfig() {
      * with config.js `videoQuality.<codec>.useSimulcast: true` (and Firefox and Safari send them).
      */
     svc: params.get('svc') !== '0',
+    /**
+     * `ssrcRewriting=0`: LJM with `flags.ssrcRewritingEnabled = false`. The focus then signals the others' sources
+     * over Jingle (`source-add` / `source-remove`, their own SSRCs) and the bridge sends no source maps.
+     */
+    ssrcRewriting: params.get('ssrcRewriting') !== '0',
     /** The local video codec preference order, lower case: what the page announces as its `codecList`. */
     codecList: localCodecOrder(params),
     /** The video codec sent (upper case), chosen by {@link chooseVideoCodec}; the first of `codecList` until then. */
@@ -123,6 +121,7 @@ const state = {
   /** @type {WebSocket|null} */ focus: null,
   /** @type {RTCPeerConnection|null} */ pc: null,
   /** @type {string|null} */ offerSdp: null,
+  /** @type {Record<string, number>|null} see window.octobridge.iceTiming */ iceTiming: null,
   /** @type {MediaStream} */ localStream: new MediaStream(),
   counters: createSourceCounters(),
   simulcastCache: createSimulcastCache(),
@@ -217,6 +216,7 @@ function connectFocus() {
   state.focus = ws;
   ws.onopen = () => sendFocus({
     type: 'join', displayName: config.displayName, codecList: config.codecList, ...(config.region ? { region: config.region } : {}),
+    ...(config.ssrcRewriting ? {} : { ssrcRewriting: false }),
   });
   ws.onmessage = event => {
     try {
@@ -245,6 +245,10 @@ function onFocusMessage(msg) {
     break;
   case 'session-initiate':
     startSession(msg.jingle);
+    break;
+  case 'source-add':
+  case 'source-remove':
+    onRemoteSources(msg.contents, msg.type === 'source-add');
     break;
   case 'participant-joined':
     state.participants.set(msg.participant.id, msg.participant);
@@ -333,6 +337,10 @@ function createPeerConnection() {
     if (pc.connectionState === 'failed' && pc.iceConnectionState === 'disconnected') onIceFailed(pc);
   };
   pc.oniceconnectionstatechange = () => {
+    // The first time of each ICE state of the session's connection (window.octobridge.iceTiming).
+    if (pc === state.pc && state.iceTiming && !(pc.iceConnectionState in state.iceTiming)) {
+      state.iceTiming[pc.iceConnectionState] = performance.now();
+    }
     renderHeader();
     if (pc.iceConnectionState === 'failed') onIceFailed(pc);
   };
@@ -375,6 +383,10 @@ function startSession(jingle) {
   if (state.pc) closeSession();
   state.wsRetry = { attempt: 0, timer: 0, closing: false };
   state.counters = createSourceCounters();
+  // Without SSRC rewriting, the offer carries the others' sources with their owners (Jicofo's offer).
+  if (!config.ssrcRewriting) {
+    state.counters = registerSignalledSources(state.counters, jingle.contents.map(c => c.description));
+  }
   state.simulcastCache = createSimulcastCache();
   state.pc = createPeerConnection();
   const webSocketUrl = jingle.contents.flatMap(c => c.transport?.webSockets ?? [])[0];
@@ -383,7 +395,7 @@ function startSession(jingle) {
 
   // LJM JitsiConference._setBridgeChannel: the data channel exists before the first setRemoteDescription.
   if (useSctp) openDataChannel(state.pc);
-  state.offerSdp = jingleToSdp(jingle, { sessionId: Date.now(), iceLite: ICE_LITE_OFFER });
+  state.offerSdp = jingleToSdp(jingle, { sessionId: Date.now() });
   const offer = state.offerSdp;
 
   chooseVideoCodec();
@@ -391,6 +403,7 @@ function startSession(jingle) {
   enqueue(async () => {
     const pc = state.pc;
 
+    state.iceTiming = { remoteOffer: performance.now() };
     await setRemoteOffer(pc, offer);
     await attachLocalTracks(pc);
     await answer(pc);
@@ -401,10 +414,20 @@ function startSession(jingle) {
   renderHeader();
 }
 
-/** Local tracks go on the offered mid 0 (audio) and mid 1 (video), as LJM's responder `addTrack` reuses them. */
+/**
+ * The transceiver of the first offered m-line of `kind` (LJM's `sendrecv` one: mid 0 audio and mid 1 video with SSRC
+ * rewriting; further down when the offer carries others' sources), which the local track uses.
+ * @param {RTCPeerConnection|null} pc
+ * @param {'audio'|'video'} kind
+ */
+function localTransceiver(pc, kind) {
+  return pc?.getTransceivers().find(t => t.mid !== null && t.receiver.track.kind === kind) ?? null;
+}
+
+/** Local tracks go on the first offered m-line of their kind, as LJM's responder `addTrack` reuses it. */
 async function attachLocalTracks(pc) {
-  for (const [mid, kind] of [['0', 'audio'], ['1', 'video']]) {
-    const transceiver = pc.getTransceivers().find(t => t.mid === mid);
+  for (const kind of /** @type {const} */ (['audio', 'video'])) {
+    const transceiver = localTransceiver(pc, kind);
     const track = localTrack(kind);
 
     if (!transceiver) continue;
@@ -439,9 +462,9 @@ async function answer(pc) {
   await configureVideoSender();
 }
 
-/** The sender of the local camera (mid 1), when it sends. */
+/** The sender of the local camera, when it sends. */
 function videoSender() {
-  const transceiver = state.pc?.getTransceivers().find(t => t.mid === '1');
+  const transceiver = localTransceiver(state.pc, 'video');
 
   return transceiver && transceiver.direction === 'sendrecv' ? transceiver.sender : null;
 }
@@ -710,6 +733,39 @@ function onBridgeMessage(msg) {
   }
 }
 
+/**
+ * Without SSRC rewriting: a Jingle `source-add` / `source-remove` from the focus, applied as LJM's
+ * `JingleSessionPC.addRemoteStream` / `removeRemoteStream` do (`SDP.updateRemoteSources`, then a local renegotiation).
+ * Removed sources lose their owner (their tile goes); their m-line stays, rejected.
+ * @param {Array<{media: 'audio'|'video', sources: any[], ssrcGroups: any[]}>} contents
+ * @param {boolean} isAdd
+ */
+function onRemoteSources(contents, isAdd) {
+  enqueue(async () => {
+    const pc = state.pc;
+
+    if (!pc?.remoteDescription) return;
+    if (isAdd) {
+      state.counters = registerSignalledSources(state.counters, contents);
+    } else {
+      state.counters = structuredClone(state.counters);
+      for (const ssrcs of [...jingleSourceMap(contents).values()].map(e => e.ssrcList)) {
+        const info = state.counters.ssrcs[String(ssrcs[0])];
+
+        if (info?.source && state.counters.sources[info.source] === ssrcs[0]) delete state.counters.sources[info.source];
+        if (info) Object.assign(info, { owner: null, source: null });
+      }
+    }
+    const result = updateRemoteSources(pc.remoteDescription.sdp, contents, isAdd);
+
+    if (result.changed) {
+      await setRemoteOffer(pc, result.sdp);
+      await answer(pc);
+    }
+    renderTiles();
+  });
+}
+
 /** LJM processSourceMap: new SSRCs renegotiate (one cycle per message), known ones only change owner. */
 function onSourceMap(mediaType, entries) {
   state.sourceMaps[mediaType].push(...entries);
@@ -918,7 +974,7 @@ async function toggleCam() {
   if (!track) return;
   state.camMuted = !state.camMuted;
   track.enabled = !state.camMuted;
-  const transceiver = state.pc?.getTransceivers().find(t => t.mid === '1');
+  const transceiver = localTransceiver(state.pc, 'video');
 
   if (transceiver && transceiver.direction === 'sendrecv') {
     await transceiver.sender.replaceTrack(state.camMuted ? null : track);
@@ -948,7 +1004,7 @@ async function setTone(gain, frequencyHz = 440) {
   }
   state.tone.oscillator.frequency.value = frequencyHz;
   state.tone.amplifier.gain.value = gain;
-  const transceiver = state.pc?.getTransceivers().find(t => t.mid === '0');
+  const transceiver = localTransceiver(state.pc, 'audio');
 
   if (transceiver && transceiver.direction === 'sendrecv') await transceiver.sender.replaceTrack(state.tone.track);
 }
@@ -997,6 +1053,11 @@ window.octobridge = {
   get channelKind() { return state.channelKind; },
   get pc() { return state.pc; },
   get offerSdp() { return state.offerSdp; },
+  /**
+   * When (performance.now(), ms) the session's remote offer was applied (`remoteOffer`) and its connection first
+   * reached each ICE connection state (`checking`, `connected` ...): null before the first session.
+   */
+  get iceTiming() { return state.iceTiming; },
   get counters() { return state.counters; },
   get displayName() { return config.displayName; },
   get senderConstraints() { return state.senderConstraints; },

@@ -417,11 +417,11 @@ function splitMediaPerSource(media) {
  * `SDP.fromJingle` (+ `jingle2media` per content) with the non-P2P post-processing (one m-line per source, mids
  * "0","1","2"..., `a=group:BUNDLE 0 1 2`, `a=msid-semantic: WMS *`, session version 3), then
  * `TPCUtils.ensureCorrectOrderOfSsrcs`. No `a=ice-lite` (Jingle cannot carry it), `a=setup` from the fingerprint,
- * data m-line with `a=sctp-port` + `a=max-message-size:262144`.
+ * data m-line with `a=sctp-port` + `a=max-message-size:262144`. The browser thus answers as the ICE-controlled
+ * agent (RFC 8445 §6.1.1), and the bridge, given the answer's ufrag/pwd, nominates (as JVB does).
  *
- * `iceLite` (not LJM; Firefox only, see app.js) adds a session-level `a=ice-lite`, the one thing that differs: the
- * bridge is ICE-lite, and with it the browser takes the controlling role from the start (RFC 8445 §6.1.1) instead
- * of relying on the bridge's 487 Role Conflict, which Firefox's ICE agent does not act on.
+ * `iceLite` (not LJM; the forwarding bench's `--ice-lite`) adds a session-level `a=ice-lite`, the one thing that
+ * differs: with it the answerer takes the controlling role from the start (RFC 8445 §6.1.1).
  *
  * @param {JingleSession} jingle the `session-initiate` body
  * @param {{sessionId?: number|string, iceLite?: boolean}} [options] `sessionId` for the `o=` line (LJM:
@@ -556,6 +556,105 @@ export function addSourcesToRemoteSdp(currentRemoteSdp, mediaType, entries, coun
   }
 
   return { sdp: sdpTransform.write(ensureCorrectOrderOfSsrcs(session)), changed: true, counters: state, ...result };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Without SSRC rewriting: Jingle source-add / source-remove (LJM JingleSessionPC._processRemoteAddSource /
+// _processRemoteRemoveSource → SDP.updateRemoteSources)
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * Jingle sources grouped per source name, as LJM builds its `sourceMap` from a `source-add` / `source-remove`:
+ * `{mediaType, msid, ssrcList, groups, owner, videoType}` per name, in signalling order.
+ * @param {Array<{media: 'audio'|'video', sources: any[], ssrcGroups: Array<{semantics: string, ssrcs: number[]}>}>} contents
+ */
+export function jingleSourceMap(contents) {
+  const map = new Map();
+
+  for (const content of contents) {
+    for (const source of content.sources ?? []) {
+      const name = source.name ?? `${source.owner}-${content.media === 'audio' ? 'a' : 'v'}0`;
+      let entry = map.get(name);
+
+      if (!entry) {
+        entry = { mediaType: content.media, msid: source.msid ?? `${source.owner}-${content.media}`, ssrcList: [],
+          groups: [], owner: source.owner ?? null, videoType: source.videoType?.toLowerCase() };
+        map.set(name, entry);
+      }
+      entry.ssrcList.push(Number(source.ssrc));
+    }
+    for (const group of content.ssrcGroups ?? []) {
+      const entry = [...map.values()].find(e => group.ssrcs.some(s => e.ssrcList.includes(Number(s))));
+
+      entry?.groups.push({ semantics: group.semantics, ssrcs: group.ssrcs.map(Number) });
+    }
+  }
+
+  return map;
+}
+
+/**
+ * The sources of an offer (`session-initiate` contents, or a `source-add`) as {@link SourceCounters} entries, for a
+ * participant without SSRC rewriting: each SSRC of a remote participant's source gets its owner and source name, as
+ * LJM reads them from `<ssrc-info owner>` and the source `name`. The bridge's own (`jvb`) sources are skipped.
+ * Returns new counters; `counters` is not mutated.
+ * @param {SourceCounters} counters
+ * @param {Array<{media: 'audio'|'video', sources: any[], ssrcGroups: any[]}>} contents
+ */
+export function registerSignalledSources(counters, contents) {
+  const state = structuredClone(counters);
+
+  for (const [source, e] of jingleSourceMap(contents)) {
+    if (!e.owner || e.owner === 'jvb') continue;
+    const [ssrc, rtx] = e.ssrcList;
+
+    state.ssrcs[String(ssrc)] = { mediaType: e.mediaType, mid: '', owner: e.owner, source, msid: e.msid,
+      ...(rtx !== undefined ? { rtx } : {}), ...(e.videoType ? { videoType: e.videoType } : {}) };
+    state.sources[source] = ssrc;
+  }
+
+  return state;
+}
+
+/**
+ * LJM `SDP.updateRemoteSources` for a non-P2P session: on add, a new `sendonly` m-line per source (mid = the number of
+ * m-lines, cloned from the first m-line of its media type, BUNDLE extended) with `a=ssrc:<ssrc> msid:<msid>` per SSRC
+ * and its groups; on remove, the m-line that carries the source's first SSRC loses its SSRC and group lines and is
+ * rejected (`a=inactive`, port 0), so the browser never reuses its transceiver.
+ * @param {string} currentRemoteSdp `pc.remoteDescription.sdp`
+ * @param {Array<{media: 'audio'|'video', sources: any[], ssrcGroups: any[]}>} contents of the source-add / source-remove
+ * @param {boolean} isAdd
+ * @returns {{sdp: string, changed: boolean}}
+ */
+export function updateRemoteSources(currentRemoteSdp, contents, isAdd) {
+  const session = legacyParse(currentRemoteSdp);
+  let changed = false;
+
+  for (const e of jingleSourceMap(contents).values()) {
+    if (isAdd) {
+      const mid = String(session.media.length);
+
+      addMLineForSource(session, e.mediaType, mid, e.ssrcList.slice(0, 2), e.msid);
+      const mLine = session.media[session.media.length - 1];
+
+      mLine.ssrcGroups = e.groups.length ? e.groups.map(g => ({ semantics: g.semantics, ssrcs: g.ssrcs.join(' ') })) : undefined;
+      changed = true;
+      continue;
+    }
+    const mLine = session.media.find(m => m.ssrcs?.some(s => Number(s.id) === e.ssrcList[0]));
+
+    if (!mLine) continue;
+    mLine.ssrcs = mLine.ssrcs.filter(s => !e.ssrcList.includes(Number(s.id)));
+    mLine.ssrcGroups = (mLine.ssrcGroups ?? []).filter(g => !e.groups.some(x => x.semantics === g.semantics));
+    if (!mLine.ssrcs.length) delete mLine.ssrcs;
+    if (!mLine.ssrcGroups.length) delete mLine.ssrcGroups;
+    mLine.direction = 'inactive';
+    mLine.port = 0;
+    changed = true;
+  }
+  if (!changed) return { sdp: currentRemoteSdp, changed };
+
+  return { sdp: sdpTransform.write(ensureCorrectOrderOfSsrcs(session)), changed };
 }
 
 /**
