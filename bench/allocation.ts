@@ -5,7 +5,7 @@
  *
  *   npm run bench:allocation -- [--switches 20] [--interval 3000] [--timeout 5000] [--settle 3000]
  *     [--width 1280 --height 720 --fps 30] [--sources 50] [--seconds 2] [--warmup 1]
- *     [--no-switch] [--no-cpu] [--json]
+ *     [--scale 100,250,500] [--no-switch] [--no-cpu] [--json]
  *
  * 1. Layer switch latency (bench/allocation/switch.ts). A bridge in this process (embedded focus),
  *    one headless Chromium sending a 1280x720 camera as 3-layer VP8 simulcast (180/360/720, the
@@ -52,6 +52,12 @@
  *       speech order, the change check per source towards the sink, sender constraints) and the
  *       scheduling timers. "sink calls" counts the decisions that changed (each a consumer request
  *       to the worker in the bridge: layers, pause/resume or priority, which is the rank).
+ *     - scaling: the conference case with the worst trigger (dominant speaker round robin, 5 Mbps)
+ *       at each of `--scale` endpoint counts (100, 250, 500; empty to skip), with each figure's
+ *       ratio to the first count's. A round re-allocates n receivers over n - 1 sources each, so
+ *       per receiver the cost should grow no faster than the sources (ratio ≤ n / 100) and per
+ *       round no faster than n² (ratio ≤ (n / 100)²): what grows faster is the allocator's
+ *       overhead, not the allocation.
  *    CPU is process.cpuUsage() (user + system of all threads of this process, so garbage
  *    collection on helper threads counts), wall time next to it; each case runs `--warmup` s,
  *    then is timed for `--seconds` s.
@@ -72,6 +78,7 @@ const { values: args } = parseArgs({
     height: { type: 'string', default: '720' },
     fps: { type: 'string', default: '30' },
     sources: { type: 'string', default: '50' },
+    scale: { type: 'string', default: '100,250,500' },
     seconds: { type: 'string', default: '2' },
     warmup: { type: 'string', default: '1' },
     switch: { type: 'boolean', default: true },
@@ -85,14 +92,31 @@ const SOURCES = Number(args.sources);
 const WARMUP_MS = Number(args.warmup) * 1000;
 const MEASURE_MS = Number(args.seconds) * 1000;
 const MBPS = 1_000_000;
+const SCALE = args.scale
+  .split(',')
+  .filter((x) => x.trim() !== '')
+  .map(Number);
 
 const progress = (line: string): void => void process.stderr.write(`[allocation] ${line}\n`);
 
 // ------------------------------------------------------------------ part 2: CPU
 
+/** One endpoint count of the scaling run, with its ratios to the first count's. */
+interface ScalingResult extends ConferenceCpuResult {
+  /** cpuMsPerRound / the first count's. */
+  roundRatio: number;
+  /** cpuUsPerReceiver / the first count's. */
+  receiverRatio: number;
+  /** (n / first n)²: the round ratio of a cost linear in the sources per receiver. */
+  quadraticRatio: number;
+  /** n / first n: the receiver ratio of such a cost. */
+  linearRatio: number;
+}
+
 interface CpuResults {
   receiver: ReceiverCpuResult[];
   conference: ConferenceCpuResult[];
+  scaling: ScalingResult[];
 }
 
 function runCpu(): CpuResults {
@@ -111,7 +135,20 @@ function runCpu(): CpuResults {
     progress(`CPU: conference of ${SOURCES}, ${trigger}, ${bwe.map((b) => b / MBPS).join(' <-> ')} Mbps`);
     conference.push(measureConference(SOURCES, trigger, [...bwe], WARMUP_MS, MEASURE_MS));
   }
-  return { receiver, conference };
+  const scaling: ScalingResult[] = [];
+  for (const n of SCALE) {
+    progress(`CPU: scaling, conference of ${n}, dominant-speaker, 5 Mbps`);
+    const x = measureConference(n, 'dominant-speaker', [5 * MBPS], WARMUP_MS, MEASURE_MS);
+    const base = scaling[0] ?? x;
+    scaling.push({
+      ...x,
+      roundRatio: x.cpuMsPerRound / base.cpuMsPerRound,
+      receiverRatio: x.cpuUsPerReceiver / base.cpuUsPerReceiver,
+      quadraticRatio: (n / base.endpoints) ** 2,
+      linearRatio: n / base.endpoints,
+    });
+  }
+  return { receiver, conference, scaling };
 }
 
 const TRIGGER_NAMES: Record<ConferenceCpuResult['trigger'], string> = {
@@ -158,6 +195,29 @@ function printCpu(r: CpuResults): void {
       ]),
     ),
   );
+  if (r.scaling.length > 0) {
+    const first = r.scaling[0]?.endpoints ?? 0;
+    console.log('');
+    console.log(`scaling: ConferenceAllocator as above, dominantSpeakerChanged round robin, 5 Mbps, at ${r.scaling.map((x) => x.endpoints).join(' / ')} endpoints (ratios to ${first})`);
+    console.log(
+      table(
+        ['endpoints', 'rounds', 'CPU ms/round', 'x round', `x (n/${first})^2`, 'wall ms/round', 'CPU us/receiver', 'x receiver', `x n/${first}`, 'sink calls/round'],
+        r.scaling.map((x) => [
+          String(x.endpoints),
+          String(x.rounds),
+          f2(x.cpuMsPerRound),
+          f2(x.roundRatio),
+          f2(x.quadraticRatio),
+          f2(x.wallMsPerRound),
+          f1(x.cpuUsPerReceiver),
+          f2(x.receiverRatio),
+          f2(x.linearRatio),
+          f0(x.sinkCallsPerRound),
+        ]),
+      ),
+    );
+    console.log('a round re-allocates every receiver over every other endpoint\'s source: linear per receiver means "x receiver" <= "x n/first", "x round" <= "x (n/first)^2".');
+  }
   console.log('CPU: process.cpuUsage() user+system (all threads, GC included); per core = what one busy core would do per second.');
   console.log('sink calls: video(source, forwarding) when a decision changed (layer, pause or consumer priority = rank) + forwardedSources;');
   console.log('in the bridge each video() call is MediaEndpoint.applyForwarding (a consumer request to the worker when something changed).');

@@ -1,13 +1,13 @@
 /**
- * Torture harness: many real WebRTC participants against octobridge (and Janus side by
- * side), reporting what the users get (join time, freezes, loss, jitter, bitrate, resolution per
+ * Torture harness: many real WebRTC participants against octobridge (and raw mediasoup and Janus
+ * side by side), reporting what the users get (join time, freezes, loss, jitter, bitrate, resolution per
  * source) next to what the bridge pays (CPU per worker and Node, RSS, /colibri/stats), every
  * second, with a progress bar, a summary table, results.json and a PNG plot.
  *
  *   npm run torture -- [--conferences 2] [--participants 8] [--senders 4] [--duration 60]
  *     [--simulcast] [--chromium N] [--url http://host:port [--stats-url URL] [--bridge-pid PID]]
  *     [--out DIR] [--ramp [--ramp-step 15] [--ramp-add N] [--ramp-max 60] [--max-freeze-rate 1]
- *     [--max-loss 2]] [--janus] [--kill-worker-at S] [--loss PCT [--loss-from S] [--loss-until S]]
+ *     [--max-loss 2]] [--raw] [--janus] [--kill-worker-at S] [--loss PCT [--loss-from S] [--loss-until S]]
  *     [--cascade N [--drop-relay-at S [--drop-relay-for MS]]] [--jvb-port P]
  *     [--media vp8|synthetic] [--agents N] [--workers N] [--join-interval MS]
  *     [--thumbnail-height 180] [--stage-height 720] [--chromium-size 640x360] [--no-progress]
@@ -25,7 +25,13 @@
  * participants (default: one per conference) every `--ramp-step` s until the freeze rate or the
  * loss over a step passes its threshold, and reports the capacity; `--janus` runs the same light
  * participants through Janus VideoRoom (Debian's janus in a network namespace) afterwards and
- * compares CPU per forwarded stream. Faults (seconds after everyone joined): `--kill-worker-at`
+ * compares CPU per forwarded stream; `--raw` runs them (before Janus) through a minimal SFU on the
+ * same mediasoup worker binary (bench/torture/rawSfu.ts: one router per conference on
+ * `--workers` workers, WebRtcTransports, every participant consuming every other's producers;
+ * no allocation, simulcast, bridge channel or stats polling), measured from /proc like
+ * octobridge (its Node process and workers), and the report sets CPU per forwarded stream and per
+ * forwarded packet side by side with the ratios octobridge / raw and raw / Janus (results.json
+ * `comparison`). Faults, `--loss`, `--cascade` and Chromium apply to the octobridge run only. Faults (seconds after everyone joined): `--kill-worker-at`
  * (SIGKILL a mediasoup worker; time until media recovers), `--loss` (% dropped each way by a
  * userspace UDP relay between the light clients and the bridge; `--loss-until` to measure the
  * recovery after it), `--drop-relay-at` (with `--cascade`: a two-way outage of every relay for
@@ -38,7 +44,7 @@
  * are reported per bridge (and per worker) and in total, forwarded streams over all bridges.
  *
  * Output: the progress bar on stderr, the report on stdout, results.json and torture.png (and
- * torture-janus.png) in `--out` (default bench/results/torture-<timestamp>/).
+ * torture-raw.png, torture-janus.png; raw.log, the raw SFU's output) in `--out` (default bench/results/torture-<timestamp>/).
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -74,6 +80,7 @@ const { values: a } = parseArgs({
     'max-freeze-rate': { type: 'string', default: '1' },
     'max-loss': { type: 'string', default: '2' },
     janus: { type: 'boolean', default: false },
+    raw: { type: 'boolean', default: false },
     'kill-worker-at': { type: 'string' },
     'drop-relay-at': { type: 'string' },
     'drop-relay-for': { type: 'string', default: '3000' },
@@ -141,6 +148,7 @@ const options: TortureOptions = {
   maxFreezeRate: num('max-freeze-rate', a['max-freeze-rate']),
   maxLoss: num('max-loss', a['max-loss']),
   janus: a.janus ?? false,
+  raw: a.raw ?? false,
   ...(a['kill-worker-at'] !== undefined ? { killWorkerAt: opt('kill-worker-at', a['kill-worker-at']) } : {}),
   ...(a['drop-relay-at'] !== undefined ? { dropRelayAt: opt('drop-relay-at', a['drop-relay-at']) } : {}),
   dropRelayFor,

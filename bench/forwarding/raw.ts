@@ -88,8 +88,8 @@ export async function startRaw(name: string): Promise<Target> {
   };
 }
 
-/** The offer for one client (see the module docstring). */
-function offerSdp(transport: ms.WebRtcTransport, direction: 'recvonly' | 'sendonly'): string {
+/** The offer for one client (see the module docstring); the torture harness's raw target uses it too. */
+export function offerSdp(transport: ms.WebRtcTransport, direction: 'recvonly' | 'sendonly'): string {
   const fp = transport.dtlsParameters.fingerprints.find((f) => f.algorithm === 'sha-256');
   if (!fp) throw new Error('transport has no sha-256 fingerprint');
   const session = [
@@ -136,7 +136,7 @@ function mediaSection(m: Media, mid: string, t: ms.WebRtcTransport, fingerprint:
 }
 
 /** Apply the client's DTLS parameters (its answer says `a=setup:active`: it is the DTLS client). */
-async function connect(transport: ms.WebRtcTransport, answerSdp: string): Promise<void> {
+export async function connect(transport: ms.WebRtcTransport, answerSdp: string): Promise<void> {
   const sdp = sdpTransform.parse(answerSdp);
   const fp = sdp.fingerprint ?? sdp.media.find((m) => m.fingerprint)?.fingerprint;
   const setup = sdp.setup ?? sdp.media.find((m) => m.setup)?.setup;
@@ -150,7 +150,7 @@ async function connect(transport: ms.WebRtcTransport, answerSdp: string): Promis
 }
 
 /** Producer RTP parameters for each sending m-line of a client's answer (mediasoup-client style). */
-function producerParameters(answerSdp: string, cname: string): { kind: 'audio' | 'video'; parameters: ms.RtpParameters }[] {
+export function producerParameters(answerSdp: string, cname: string): { kind: 'audio' | 'video'; parameters: ms.RtpParameters }[] {
   const out: { kind: 'audio' | 'video'; parameters: ms.RtpParameters }[] = [];
   for (const m of sdpTransform.parse(answerSdp).media) {
     if (m.type !== 'audio' && m.type !== 'video') continue;
@@ -193,7 +193,7 @@ function producerParameters(answerSdp: string, cname: string): { kind: 'audio' |
  * A receiver's RTP capabilities (what mediasoup-client's Device would report): the router's codecs
  * the client supports and the forwarded header extensions it negotiated.
  */
-function receiverCapabilities(router: ms.RtpCapabilities, media: readonly Media[]): ms.RtpCapabilities {
+export function receiverCapabilities(router: ms.RtpCapabilities, media: readonly Media[]): ms.RtpCapabilities {
   const names = new Set(media.flatMap((m) => m.payloadTypes.map((p) => `${m.type}/${p.name}`.toLowerCase())));
   const uris = new Set(media.flatMap((m) => m.rtpHdrExts.map((e) => e.uri)));
   return {

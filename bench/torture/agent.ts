@@ -16,6 +16,7 @@ import { Pacer } from '../forwarding/media.ts';
 import { ImpairmentRelay } from './impair.ts';
 import { joinJanus } from './janus.ts';
 import { joinOctobridge, LightParticipant } from './light.ts';
+import { joinRaw } from './rawClient.ts';
 import { nowMs } from './receive.ts';
 import type { AgentCommand, AgentConfig, AgentEvent } from './types.ts';
 import { decodeClip } from './vp8clip.ts';
@@ -36,7 +37,7 @@ async function join(cmd: Extract<AgentCommand, { type: 'join' }>): Promise<void>
   const p = new LightParticipant(cmd.spec, cfg, pacer, clip);
   participants.push(p);
   try {
-    connections.push(cfg.server === 'janus' ? await joinJanus(p, cfg.url) : await joinOctobridge(p, cfg.url, cfg, relay));
+    connections.push(cfg.server === 'janus' ? await joinJanus(p, cfg.url) : cfg.server === 'raw' ? await joinRaw(p, cfg.url) : await joinOctobridge(p, cfg.url, cfg, relay));
     send({ type: 'joined', id: p.spec.id, connectedAt: p.connectedAt ?? nowMs() });
   } catch (err) {
     const message = (err as Error).message;

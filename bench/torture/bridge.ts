@@ -12,10 +12,10 @@ import readline from 'node:readline';
 import { PROJECT_ROOT } from '../../src/config/config.ts';
 import { childrenOf, commandOf } from '../forwarding/measure.ts';
 
-/** A server to torture, as the sampler and the clients see it (octobridge, or Janus: janus.ts). */
+/** A server to torture, as the sampler and the clients see it (octobridge; Janus: janusServer.ts; raw mediasoup: rawServer.ts). */
 export interface ServerUnderTest {
-  readonly name: 'octobridge' | 'janus';
-  /** Where the light clients connect: the focus WebSocket base, or the Janus HTTP API. */
+  readonly name: 'octobridge' | 'janus' | 'raw';
+  /** Where the light clients connect: the focus WebSocket base, the Janus HTTP API, or the raw SFU's WebSocket base. */
   readonly clientUrl: string;
   /** The address light clients use for ICE (127.0.0.1, or the host side of Janus's veth). */
   readonly localAddress: string;
@@ -50,8 +50,22 @@ function bridgeProcesses(pid: number | undefined): { name: string; pid: number }
   return [{ name: 'node', pid }, ...mediasoupWorkers(pid).map((w, i) => ({ name: `worker${i}`, pid: w }))];
 }
 
+/**
+ * Stop a server child process: SIGTERM, SIGKILL after 5 s if it has not exited, then close its log stream. Resolves
+ * when it has exited (at once if it already had).
+ */
+export async function stopChild(child: ChildProcess, log: { end(): unknown }): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
+  log.end();
+}
+
 /** The mediasoup workers among `pid`'s children (`comm` is cut to 15 characters). */
-function mediasoupWorkers(pid: number): number[] {
+export function mediasoupWorkers(pid: number): number[] {
   return childrenOf(pid)
     .filter((c) => commandOf(c).startsWith('mediasoup-worke'))
     .sort((a, b) => a - b);
@@ -128,15 +142,7 @@ export async function startBridgeProcess(logFile: string, env: Record<string, st
     workerPids: () => mediasoupWorkers(pid),
     processes: () => bridgeProcesses(pid),
     stats: () => fetchStats(statsUrl),
-    async close() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise<void>((r) => child.once('exit', () => r()));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-      log.end();
-    },
+    close: () => stopChild(child, log),
   };
 }
 

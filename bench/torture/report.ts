@@ -1,8 +1,9 @@
 /**
  * What the torture harness prints and keeps: the summary of a run (participants, join times,
  * quality from the participants' reports; the server's CPU and memory over the steady window;
- * the cost of each kind of participant), the tables, the ramp's capacity and the comparison with
- * Janus; results.json and the plots in the results folder.
+ * the cost of each kind of participant), the tables, the ramp's capacity and the comparison of
+ * octobridge with raw mediasoup and Janus (CPU per forwarded stream and packet, and their ratios);
+ * results.json and the plots in the results folder.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -16,7 +17,7 @@ import type { ParticipantReport, SourceReport } from './types.ts';
 
 /** The aggregate figures of one run. */
 export interface RunSummary {
-  server: 'octobridge' | 'janus';
+  server: 'octobridge' | 'janus' | 'raw';
   participants: { planned: number; joined: number; failed: number; light: number; chromium: number };
   /** Participants that decoded frames from every remote sender of their conference. */
   receivedMedia: number;
@@ -44,6 +45,12 @@ export interface RunSummary {
   /** Forwarded streams (mean over the steady window) and server CPU per forwarded stream (% of one core). */
   forwardedStreams: number;
   cpuPerStream: number;
+  /**
+   * Media packets the participants received per second over the steady window (every receiver's
+   * copy: what the server forwarded; not RTX, padding or RTCP), and server CPU per such packet (µs).
+   */
+  forwardedPps: number;
+  cpuUsPerPacket: number;
   /**
    * A cascade, per bridge over the steady window: CPU (% of one core, mean and peak; per process),
    * RSS max (MiB), streams it delivers to its own participants (mean) and CPU per such stream.
@@ -122,6 +129,7 @@ export function summarize(run: ServerRun): RunSummary {
   const serverCpuTotal = mean(steady.map((s) => s.server.cpu));
   const [first, last] = [steady[0], steady.at(-1)];
   const forwardedStreams = mean(steady.map((s) => s.forwardedStreams));
+  const forwardedPps = first && last && last.totals.at > first.totals.at ? (last.totals.packets - first.totals.packets) / ((last.totals.at - first.totals.at) / 1000) : Number.NaN;
   const bridges = bridgeSummaries(run, steady);
   return {
     server: run.server,
@@ -149,6 +157,8 @@ export function summarize(run: ServerRun): RunSummary {
     serverRssMiB: Math.max(0, ...run.timeline.map((s) => s.server.rssMiB)),
     forwardedStreams,
     cpuPerStream: serverCpuTotal / forwardedStreams,
+    forwardedPps,
+    cpuUsPerPacket: (serverCpuTotal / 100) * 1e6 / forwardedPps,
     ...(bridges ? { bridges } : {}),
     harnessEventLoopMs: Math.max(0, ...run.timeline.map((s) => s.harness.eventLoopDelayMs)),
     skippedFrames: run.timeline.at(-1)?.harness.skippedFrames ?? 0,
@@ -230,6 +240,8 @@ export function formatRun(run: ServerRun, s: RunSummary, o: TortureResults['opti
         [`${run.server} RSS max (MiB)`, f1(s.serverRssMiB)],
         ['forwarded streams (mean, steady)', f1(s.forwardedStreams)],
         [`${run.server} CPU per forwarded stream (% of a core)`, f2(s.cpuPerStream)],
+        ['forwarded packets/s (received media, steady)', f0(s.forwardedPps)],
+        [`${run.server} CPU per forwarded packet (µs)`, f2(s.cpuUsPerPacket)],
         ['load generator: agent event loop p99 max (ms), skipped frames', `${f1(s.harnessEventLoopMs)}, ${s.skippedFrames}`],
         ['machine CPU % of one core (all / not this run), steady', `${f0(s.machineCpu)} / ${f0(s.othersCpu)}`],
       ],
@@ -273,27 +285,73 @@ export function formatRun(run: ServerRun, s: RunSummary, o: TortureResults['opti
   return out.join('\n');
 }
 
-/** octobridge vs Janus: CPU per forwarded stream of each and the ratio. */
-export function formatComparison(octo: RunSummary, janus: RunSummary): string {
+/** CPU per forwarded stream and packet of one server over another (`a / b`), in results.json `comparison`. */
+export interface CostRatio {
+  of: string;
+  perStream: number;
+  perPacket: number;
+}
+
+/** The ratios the comparison prints: octobridge / raw, raw / Janus, octobridge / Janus (those whose two runs exist). */
+export function costRatios(summaries: readonly RunSummary[]): CostRatio[] {
+  const by = (name: RunSummary['server']): RunSummary | undefined => summaries.find((s) => s.server === name);
+  const pairs: [RunSummary['server'], RunSummary['server'], string][] = [
+    ['octobridge', 'raw', 'octobridge / raw'],
+    ['raw', 'janus', 'raw / Janus'],
+    ['octobridge', 'janus', 'octobridge / Janus'],
+  ];
+  return pairs.flatMap(([a, b, of]) => {
+    const [x, y] = [by(a), by(b)];
+    return x && y ? [{ of, perStream: x.cpuPerStream / y.cpuPerStream, perPacket: x.cpuUsPerPacket / y.cpuUsPerPacket }] : [];
+  });
+}
+
+/**
+ * The servers side by side (same light participants and media): CPU per forwarded stream and
+ * packet, and the ratios; a warning when the runs did not carry the same load (forwarded packets
+ * per second more than 5 % apart, e.g. the load generator starved by other work on the machine).
+ */
+export function formatComparison(summaries: readonly RunSummary[]): string {
+  const ratios = costRatios(summaries);
+  const pps = summaries.map((s) => s.forwardedPps);
+  const uneven = Math.max(...pps) > 1.05 * Math.min(...pps);
+  const names: Record<RunSummary['server'], string> = { octobridge: 'octobridge', raw: 'raw mediasoup', janus: 'Janus VideoRoom' };
   return [
-    `== octobridge vs Janus VideoRoom (same light participants and media):`,
+    `== ${summaries.map((s) => names[s.server]).join(' vs ')} (same light participants and media):`,
     table(
-      ['server', 'forwarded streams', 'CPU % (steady)', 'CPU % per stream', 'freezes/min (steady)', 'loss % (steady)'],
-      [octo, janus].map((s) => [s.server, f1(s.forwardedStreams), f1(s.serverCpuTotal), f2(s.cpuPerStream), f2(s.steady?.freezesPerMin ?? Number.NaN), f2(s.steady?.lossPct ?? Number.NaN)]),
+      ['server', 'forwarded streams', 'packets/s', 'CPU % (steady)', 'CPU % per stream', 'CPU µs per packet', 'freezes/min (steady)', 'loss % (steady)', 'skipped frames', 'other work CPU %'],
+      summaries.map((s) => [
+        s.server,
+        f1(s.forwardedStreams),
+        f0(s.forwardedPps),
+        f1(s.serverCpuTotal),
+        f2(s.cpuPerStream),
+        f2(s.cpuUsPerPacket),
+        f2(s.steady?.freezesPerMin ?? Number.NaN),
+        f2(s.steady?.lossPct ?? Number.NaN),
+        String(s.skippedFrames),
+        f0(s.othersCpu),
+      ]),
     ),
-    `CPU per forwarded stream, octobridge / Janus: ${f2(octo.cpuPerStream / janus.cpuPerStream)}`,
+    table(
+      ['CPU ratio', 'per forwarded stream', 'per forwarded packet'],
+      ratios.map((r) => [r.of, f2(r.perStream), f2(r.perPacket)]),
+    ),
+    ...(uneven ? [`warning: the runs forwarded ${pps.map((x) => f0(x)).join(' / ')} packets/s, not the same load (see skipped frames, other work): the ratios compare unlike runs`] : []),
   ].join('\n');
 }
 
 /**
- * Write results.json (the results with each run's summary) and a PNG per run (`torture.png`,
- * `torture-janus.png`) into `dir`; returns the printed report.
+ * Write results.json (the results with each run's summary and the {@link costRatios} as
+ * `comparison`) and a PNG per run (`torture.png`, `torture-raw.png`, `torture-janus.png`) into
+ * `dir`; returns the printed report.
  * @throws Error when the folder cannot be written.
  */
 export function writeResults(results: TortureResults, dir: string): string {
   fs.mkdirSync(dir, { recursive: true });
   const summaries = results.runs.map(summarize);
-  fs.writeFileSync(path.join(dir, 'results.json'), `${JSON.stringify({ ...results, summaries }, null, 1)}\n`);
+  const comparison = costRatios(summaries);
+  fs.writeFileSync(path.join(dir, 'results.json'), `${JSON.stringify({ ...results, summaries, ...(comparison.length ? { comparison } : {}) }, null, 1)}\n`);
   const printed: string[] = [`media: ${results.media}`];
   results.runs.forEach((run, i) => {
     const png = path.join(dir, run.server === 'octobridge' ? 'torture.png' : `torture-${run.server}.png`);
@@ -302,8 +360,7 @@ export function writeResults(results: TortureResults, dir: string): string {
     plotRun(run, png, `${run.server}${cascade}: ${o.conferences} x ${o.participants} participants, ${o.senders} senders/conference${o.simulcast ? ', simulcast' : ''}${o.ramp ? ', ramp' : ''}`);
     printed.push(formatRun(run, summaries[i] as RunSummary, o, results.machine.cpus));
   });
-  const [octo, janus] = [summaries.find((s) => s.server === 'octobridge'), summaries.find((s) => s.server === 'janus')];
-  if (octo && janus) printed.push(formatComparison(octo, janus));
+  if (summaries.length > 1) printed.push(formatComparison(summaries));
   printed.push(`results: ${path.join(dir, 'results.json')}, plot: ${path.join(dir, 'torture.png')}`);
   return printed.join('\n\n');
 }

@@ -2,8 +2,8 @@
  * The torture run: start (or target) the server, join the participants through the real
  * signalling, sample everything every second for the duration (or ramp up until quality breaks),
  * inject faults, collect the reports, and return the results (report.ts prints them, plot.ts draws
- * them). One run per server: octobridge, then Janus with the same light participants and media
- * when asked.
+ * them). One run per server: octobridge, then raw mediasoup (rawSfu.ts) and Janus with the same
+ * light participants and media when asked.
  */
 import os from 'node:os';
 import path from 'node:path';
@@ -13,6 +13,7 @@ import { bridgeAt, startBridgeProcess, type BridgeUnderTest, type ServerUnderTes
 import { cascadeRegions, startCascade, type CascadeUnderTest, type RelayOutageCall } from './cascade.ts';
 import { Fleet } from './fleet.ts';
 import { startJanus } from './janusServer.ts';
+import { startRawServer } from './rawServer.ts';
 import { nowMs } from './receive.ts';
 import { CpuMeter, MachineCpu, pssMiB, rssMiB, totalsOf, TotalsHistory, windowQuality, type Totals, type WindowQuality } from './sampler.ts';
 import type { RelayCounters } from './impair.ts';
@@ -64,6 +65,8 @@ export interface TortureOptions {
   maxFreezeRate: number;
   maxLoss: number;
   janus: boolean;
+  /** Also run the raw mediasoup SFU (rawSfu.ts) with the same light participants, after octobridge. */
+  raw: boolean;
   /** Seconds after steady state starts. */
   killWorkerAt?: number;
   /** `cascade`: a two-way outage of every relay at `dropRelayAt` s for `dropRelayFor` ms. */
@@ -160,7 +163,7 @@ export interface KindCost {
 
 /** The results of one server's run. */
 export interface ServerRun {
-  server: 'octobridge' | 'janus';
+  server: 'octobridge' | 'janus' | 'raw';
   /** `cascade`: the bridges' regions (the first ran the focus) and relay ids. */
   bridges?: { region: string; relayId: string }[];
   startedAt: string;
@@ -549,13 +552,15 @@ async function ramp(ctx: RunContext, specs: ParticipantSpec[], started: Set<numb
 }
 
 /** Run one server (see the module docstring). */
-async function runServer(o: TortureOptions, which: 'octobridge' | 'janus', clipFile: string, log: (line: string) => void): Promise<ServerRun> {
+async function runServer(o: TortureOptions, which: 'octobridge' | 'janus' | 'raw', clipFile: string, log: (line: string) => void): Promise<ServerRun> {
   const notes: string[] = [];
   let server: ServerUnderTest;
   let cascade: CascadeUnderTest | undefined;
   let publicUrl = '';
   if (which === 'janus') {
     server = await startJanus(path.join(o.out, 'janus'), o.conferences);
+  } else if (which === 'raw') {
+    server = await startRawServer(path.join(o.out, 'raw.log'), o.workers);
   } else if (o.cascade !== undefined && o.cascade >= 2) {
     cascade = await startCascade(o.cascade, o.out, { ...(o.workers ? { workers: o.workers } : {}), ...(o.jvbPort ? { jvbPort: o.jvbPort } : {}) });
     server = cascade;
@@ -572,10 +577,10 @@ async function runServer(o: TortureOptions, which: 'octobridge' | 'janus', clipF
     publicUrl = b.publicUrl;
   }
   const specs = planParticipants(o, cascade ? cascadeRegions(cascade.bridges.length) : []);
-  if (which === 'janus') {
+  if (which !== 'octobridge') {
     const dropped = specs.filter((s) => s.kind === 'chromium').length;
     for (const s of specs) s.kind = 'light';
-    if (dropped) notes.push(`${dropped} Chromium participant(s) ran as light clients (the Janus run has no page)`);
+    if (dropped) notes.push(`${dropped} Chromium participant(s) ran as light clients (the ${which} run has no page)`);
   }
   const light = specs.filter((s) => s.kind === 'light').length + (o.ramp ? Math.max(0, o.rampMax - specs.length) : 0);
   // One agent (one event loop) per 8 light participants, at most 4: an agent near a full core
@@ -592,7 +597,7 @@ async function runServer(o: TortureOptions, which: 'octobridge' | 'janus', clipF
     stageHeight: o.stageHeight,
     loss: which === 'octobridge' ? o.loss / 100 : 0,
   };
-  if (o.simulcast && which === 'janus') notes.push('Janus run without simulcast (light clients send one 360p stream)');
+  if (o.simulcast && which !== 'octobridge') notes.push(`${which === 'janus' ? 'Janus' : 'raw'} run without simulcast (light clients send one 360p stream)`);
   const fleet = await Fleet.start(cfg, light > 0 ? agents : 0, publicUrl, { simulcast: o.simulcast, width: o.chromiumWidth, height: o.chromiumHeight });
   const barTotal = o.ramp ? Math.ceil((o.rampMax - specs.length) / Math.max(1, o.rampAdd) + 1) * o.rampStep : o.duration;
   const bar = o.progress
@@ -712,7 +717,7 @@ function kindCosts(ctx: RunContext, specs: ParticipantSpec[], mem: Record<'agent
 }
 
 /**
- * Run the torture as `o` says: octobridge, then Janus with `o.janus`. Records the VP8 clip first
+ * Run the torture as `o` says: octobridge, then raw mediasoup with `o.raw`, then Janus with `o.janus`. Records the VP8 clip first
  * when it is not cached (media `vp8`).
  * @throws Error when the bridge, Janus or the client agents cannot start.
  */
@@ -721,7 +726,10 @@ export async function runTorture(o: TortureOptions, log: (line: string) => void 
   if (o.media === 'vp8') await loadOrRecordClip(clipFile, log);
   const runs: ServerRun[] = [];
   runs.push(await runServer(o, 'octobridge', clipFile, log));
-  if (o.janus) runs.push(await runServer({ ...o, killWorkerAt: undefined, dropRelayAt: undefined, cascade: undefined, loss: 0, chromium: 0 }, 'janus', clipFile, log));
+  // The others run without octobridge's faults, cascade, loss or Chromium.
+  const plain = { ...o, killWorkerAt: undefined, dropRelayAt: undefined, cascade: undefined, loss: 0, chromium: 0 };
+  if (o.raw) runs.push(await runServer(plain, 'raw', clipFile, log));
+  if (o.janus) runs.push(await runServer(plain, 'janus', clipFile, log));
   const cpus = os.cpus();
   return {
     version: 1,

@@ -96,9 +96,9 @@ export interface ParticipantReport {
 
 /** Options an agent needs for its participants. */
 export interface AgentConfig {
-  /** `octobridge` (standalone focus) or `janus` (VideoRoom over the HTTP API). */
-  server: 'octobridge' | 'janus';
-  /** Focus base URL (`ws://host:port/focus/`) or Janus API URL (`http://ip:8088/janus`). */
+  /** `octobridge` (standalone focus), `janus` (VideoRoom over the HTTP API) or `raw` (rawSfu.ts). */
+  server: 'octobridge' | 'janus' | 'raw';
+  /** Focus base URL (`ws://host:port/focus/`), Janus API URL (`http://ip:8088/janus`) or the raw SFU's (`ws://host:port/`). */
   url: string;
   /** Local address the clients use for ICE. */
   localAddress: string;

@@ -976,6 +976,49 @@ function budgetOf(s: Scenario, bweBps = s.bweBps): number {
   return s.trustBwe && bweBps >= 0 ? bweBps : Number.MAX_SAFE_INTEGER;
 }
 
+describe('considerLayers: results shared per layers array', () => {
+  it('property: the same result as for a fresh copy of the layers, whatever was asked of the same layers before', () => {
+    const arbCall = fc.record({
+      type: arbType,
+      onStage: fc.boolean(),
+      c: arbConstraints,
+      preferredHeight: fc.constantFrom(180, 360, 720),
+      preferredFramerate: fc.constantFrom(15, 30),
+      oversend: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(arbLayers, fc.array(arbCall, { minLength: 1, maxLength: 24 }), (layers, calls) => {
+        for (const x of calls) {
+          const config = { ...CONFIG, onstagePreferredHeightPx: x.preferredHeight, onstagePreferredFramerate: x.preferredFramerate, allowOversendOnstage: x.oversend };
+          const shared = considerLayers(source('S-v0', x.type, layers), x.onStage, x.c, config);
+          const fresh = considerLayers(source('S-v0', x.type, [...layers]), x.onStage, x.c, config);
+          expect(shared).toEqual(fresh);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('property: allocate decides the same with layers shared by many receivers as with each its own copy', () => {
+    fc.assert(
+      fc.property(arbScenario, fc.array(fc.tuple(arbConstraints, fc.integer({ min: 0, max: 8_000_000 })), { maxLength: 4 }), (s, others) => {
+        // Other receivers of the same sources first, under other constraints and estimates.
+        for (const [c, bps] of others) run(s.sources, { ...s.settings, defaultConstraints: c, constraints: new Map() }, bps, s.config, s.trustBwe);
+        const shared = runScenario(s).allocation;
+        const copied = run(
+          s.sources.map((x) => ({ ...x, layers: [...x.layers] })),
+          s.settings,
+          s.bweBps,
+          s.config,
+          s.trustBwe,
+        ).allocation;
+        expect(shared).toEqual(copied);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
 describe('allocate: properties', () => {
   it('targetBps is the sum of the targets and within the budget, except an on-stage screen share first in line oversending by at most max-oversend-bitrate', () => {
     fc.assert(

@@ -31,6 +31,7 @@ import {
   type SourceAllocation,
   type VideoConstraints,
   type VideoSource,
+  type VideoType,
 } from './types.ts';
 
 /** Constraints at or below this height get no on-stage preference (JVB `getPreferred`: 180p thumbnails). */
@@ -61,7 +62,12 @@ export function prioritize(sources: readonly VideoSource[], selected: readonly s
 /** On-stage sources, then selected ones not already on stage (JVB `BandwidthAllocator.selectedSources`). */
 export function selectedOrder(settings: AllocationSettings): string[] {
   const out = [...settings.onStageSources];
-  for (const s of settings.selectedSources) if (!out.includes(s)) out.push(s);
+  const seen = new Set(out);
+  for (const s of settings.selectedSources) {
+    if (seen.has(s)) continue;
+    seen.add(s);
+    out.push(s);
+  }
   return out;
 }
 
@@ -172,9 +178,73 @@ function screenShareLayers(all: readonly Layer[], c: VideoConstraints, onStage: 
   return { layers, preferredIndex: layers.length - 1, oversendIndex };
 }
 
-/** The layers of `source` the allocation may choose from under `c` (JVB `selectLayers`). */
+/** A {@link considerLayers} result and everything it was computed from besides the layers. */
+interface ConsideredEntry {
+  readonly videoType: VideoType;
+  readonly onStage: boolean;
+  readonly maxHeight: number;
+  readonly maxFrameRate: number;
+  readonly preferredHeight: number;
+  readonly preferredFramerate: number;
+  readonly allowOversend: boolean;
+  readonly result: ConsideredLayers;
+}
+
+/** Results kept per layers array: about one per distinct constraint receivers have for the source. */
+const CONSIDERED_PER_LAYERS = 8;
+
+/**
+ * Results of {@link considerLayers} by the source's layers array (a source's layers are replaced,
+ * never modified, when new bitrates are measured). Every receiver of a source considers the same
+ * layers under one of a few constraints (thumbnail, on stage), so a conference-wide re-allocation
+ * computes them once per source and constraint instead of once per receiver.
+ */
+const consideredCache = new WeakMap<readonly Layer[], ConsideredEntry[]>();
+
+/**
+ * The layers of `source` the allocation may choose from under `c` (JVB `selectLayers`). The result
+ * is shared between calls with the same layers array and inputs: read it, do not modify it.
+ */
 export function considerLayers(source: VideoSource, onStage: boolean, c: VideoConstraints, config: AllocationConfig): ConsideredLayers {
   if (isDisabled(c) || source.layers.length === 0) return NO_LAYERS;
+  const { videoType } = source;
+  // Only a screen share's layers depend on being on stage.
+  const stage = videoType !== 'CAMERA' && onStage;
+  let entries = consideredCache.get(source.layers);
+  if (entries) {
+    for (const e of entries) {
+      if (
+        e.videoType === videoType &&
+        e.onStage === stage &&
+        e.maxHeight === c.maxHeight &&
+        e.maxFrameRate === c.maxFrameRate &&
+        e.preferredHeight === config.onstagePreferredHeightPx &&
+        e.preferredFramerate === config.onstagePreferredFramerate &&
+        e.allowOversend === config.allowOversendOnstage
+      ) {
+        return e.result;
+      }
+    }
+  } else {
+    consideredCache.set(source.layers, (entries = []));
+  }
+  const result = selectLayers(source, stage, c, config);
+  if (entries.length >= CONSIDERED_PER_LAYERS) entries.shift();
+  entries.push({
+    videoType,
+    onStage: stage,
+    maxHeight: c.maxHeight,
+    maxFrameRate: c.maxFrameRate,
+    preferredHeight: config.onstagePreferredHeightPx,
+    preferredFramerate: config.onstagePreferredFramerate,
+    allowOversend: config.allowOversendOnstage,
+    result,
+  });
+  return result;
+}
+
+/** {@link considerLayers} computed. */
+function selectLayers(source: VideoSource, onStage: boolean, c: VideoConstraints, config: AllocationConfig): ConsideredLayers {
   switch (source.videoType) {
     case 'CAMERA':
       return cameraLayers(source.layers, c, config);

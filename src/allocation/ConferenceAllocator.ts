@@ -72,6 +72,8 @@ interface SourceEntry {
   kind: 'audio' | 'video';
   videoType: VideoType;
   layers: readonly Layer[];
+  /** The source as the allocation sees it, shared by every receiver's run; rebuilt when its type or layers change. */
+  view: VideoSource | undefined;
 }
 
 interface Receiver {
@@ -90,7 +92,8 @@ interface Receiver {
   bweBps: number;
   allocation: Allocation;
   effective: Map<string, VideoConstraints>;
-  applied: Map<string, string>;
+  /** Per source, the last decision sent to the sink ({@link forwardingKey}). */
+  applied: Map<string, number>;
   audioApplied: Map<string, boolean>;
   forwarded: readonly string[] | undefined;
   lastRun: number;
@@ -102,6 +105,8 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
   readonly config: AllocationConfig;
   readonly speech: SpeechActivity;
   readonly #sources = new Map<string, SourceEntry>();
+  /** owner → the names of its sources (of {@link #sources}). */
+  readonly #byOwner = new Map<string, Set<string>>();
   readonly #receivers = new Map<string, Receiver>();
   readonly #senders = new SenderConstraints();
   readonly #now: () => number;
@@ -157,7 +162,7 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
     this.#receivers.delete(id);
     this.speech.remove(id);
     this.#emitSenderChanges(this.#senders.removeReceiver(id));
-    for (const s of [...this.#sources.values()]) if (s.owner === id) this.removeSource(s.name);
+    for (const name of [...(this.#byOwner.get(id) ?? [])]) this.removeSource(name);
     this.#scheduleAll();
   }
 
@@ -173,7 +178,7 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
   removeRemoteEndpoint(id: string): void {
     if (this.#receivers.has(id)) return;
     this.speech.remove(id);
-    for (const s of [...this.#sources.values()]) if (s.owner === id) this.removeSource(s.name);
+    for (const name of [...(this.#byOwner.get(id) ?? [])]) this.removeSource(name);
   }
 
   /** A source exists (or changed kind/owner). Video starts with no layers until {@link setLayers}. */
@@ -181,7 +186,11 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
     const cur = this.#sources.get(name);
     // Added again (its producer was re-created, e.g. after its worker died): every consumer of it is new.
     if (cur) this.resetSource(name);
-    this.#sources.set(name, { name, owner, kind, videoType, layers: cur?.owner === owner ? cur.layers : [] });
+    if (cur && cur.owner !== owner) this.#unindex(cur);
+    this.#sources.set(name, { name, owner, kind, videoType, layers: cur?.owner === owner ? cur.layers : [], view: undefined });
+    let owned = this.#byOwner.get(owner);
+    if (!owned) this.#byOwner.set(owner, (owned = new Set()));
+    owned.add(name);
     if (kind === 'video') this.#scheduleAll(owner);
   }
 
@@ -190,6 +199,7 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
     const s = this.#sources.get(name);
     if (!s) return;
     this.#sources.delete(name);
+    this.#unindex(s);
     this.#senders.removeSource(name);
     for (const r of this.#receivers.values()) {
       r.ready.delete(name);
@@ -216,6 +226,7 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
     if (!s || s.kind !== 'video') return false;
     if (s.videoType !== videoType) {
       s.videoType = videoType;
+      s.view = undefined;
       this.#scheduleAll(s.owner);
     }
     return true;
@@ -230,6 +241,7 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
     if (!s || s.kind !== 'video') return;
     const changed = activeSignature(s.layers) !== activeSignature(layers);
     s.layers = layers;
+    s.view = undefined;
     if (changed) this.#scheduleAll(s.owner);
   }
 
@@ -246,7 +258,7 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
       r.audioApplied.delete(source);
     }
     r.ready.add(source);
-    if (s.kind === 'audio') this.#applyAudio(r);
+    if (s.kind === 'audio') this.#applyAudioSource(r, source);
     else this.#schedule(r);
   }
 
@@ -263,7 +275,7 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
     r.held.add(source);
     r.applied.delete(source);
     r.audioApplied.delete(source);
-    if (s.kind === 'audio') this.#applyAudio(r);
+    if (s.kind === 'audio') this.#applyAudioSource(r, source);
     else this.#schedule(r);
   }
 
@@ -350,7 +362,8 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
 
   /** The highest height currently announced to the senders, per source owned by `owner`. */
   senderConstraintsOf(owner: string): Map<string, number> {
-    return this.#senders.current((s) => this.#sources.get(s)?.owner === owner);
+    const owned = this.#byOwner.get(owner);
+    return owned ? this.#senders.current((s) => owned.has(s)) : new Map();
   }
 
   /**
@@ -362,8 +375,9 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
     const r = this.#receivers.get(receiver);
     if (!r) return false;
     const settings = r.settings.get();
-    for (const s of this.#sources.values()) {
-      if (s.kind !== 'video' || s.owner !== owner) continue;
+    for (const name of this.#byOwner.get(owner) ?? []) {
+      const s = this.#sources.get(name);
+      if (!s || s.kind !== 'video') continue;
       if (settings.onStageSources.includes(s.name) || settings.selectedSources.includes(s.name)) return true;
       const c = r.effective.get(s.name);
       if (c && !isDisabled(c)) return true;
@@ -423,9 +437,10 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
     const byOwner = new Map<string, VideoSource[]>();
     for (const s of this.#sources.values()) {
       if (s.kind !== 'video' || s.owner === r.id || !(r.ready.has(s.name) || r.held.has(s.name))) continue;
-      const list = byOwner.get(s.owner) ?? [];
-      list.push({ name: s.name, owner: s.owner, videoType: s.videoType, layers: s.layers });
-      byOwner.set(s.owner, list);
+      s.view ??= { name: s.name, owner: s.owner, videoType: s.videoType, layers: s.layers };
+      const list = byOwner.get(s.owner);
+      if (list) list.push(s.view);
+      else byOwner.set(s.owner, [s.view]);
     }
     const sendsVideo = (id: string): boolean => (byOwner.get(id) ?? []).some((s) => s.videoType !== 'DISABLED');
     return this.speech.lastNOrder(sendsVideo).flatMap((id) => byOwner.get(id) ?? []);
@@ -443,12 +458,11 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
     r.effective = effective;
     // Apply: consumers paused or at their target layers, priorities in allocation order.
     allocation.sources.forEach((a, rank) => {
-      const f: VideoForwarding = a.target
-        ? { paused: false, spatialLayer: a.target.spatial, temporalLayer: a.target.temporal, priority: Math.max(1, 255 - rank) }
-        : { paused: true, priority: 1 };
-      const key = JSON.stringify(f);
+      const priority = a.target ? Math.max(1, 255 - rank) : 1;
+      const key = forwardingKey(a.target, priority);
       if (r.applied.get(a.source) === key) return;
       r.applied.set(a.source, key);
+      const f: VideoForwarding = a.target ? { paused: false, spatialLayer: a.target.spatial, temporalLayer: a.target.temporal, priority } : { paused: true, priority };
       r.sink.video(a.source, f);
     });
     const forwarded = forwardedSources(allocation);
@@ -471,15 +485,37 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
 
   /** Audio: every ready source (or one waiting for an SSRC slot) the subscription lets through is forwarded. */
   #applyAudio(r: Receiver): void {
-    for (const name of [...r.ready, ...r.held]) {
-      const s = this.#sources.get(name);
-      if (!s || s.kind !== 'audio') continue;
-      const on = !r.audio.exclude.includes(name) && (r.audio.all || r.audio.include.includes(name));
-      if (r.audioApplied.get(name) === on) continue;
-      r.audioApplied.set(name, on);
-      r.sink.audio(name, on);
-    }
+    for (const name of [...r.ready, ...r.held]) this.#applyAudioSource(r, name);
   }
+
+  /**
+   * {@link #applyAudio} for one source, when only it became ready or held: the others' decisions
+   * depend on the subscription alone, which did not change.
+   */
+  #applyAudioSource(r: Receiver, name: string): void {
+    const s = this.#sources.get(name);
+    if (!s || s.kind !== 'audio') return;
+    const on = !r.audio.exclude.includes(name) && (r.audio.all || r.audio.include.includes(name));
+    if (r.audioApplied.get(name) === on) return;
+    r.audioApplied.set(name, on);
+    r.sink.audio(name, on);
+  }
+
+  /** Drop `s` from its owner's sources. */
+  #unindex(s: SourceEntry): void {
+    const owned = this.#byOwner.get(s.owner);
+    if (!owned) return;
+    owned.delete(s.name);
+    if (owned.size === 0) this.#byOwner.delete(s.owner);
+  }
+}
+
+/**
+ * A video decision as a number, to tell whether it changed: -priority when paused, else the
+ * layers (spatial and temporal indexes, 0 and up) and the priority (1..255) packed, always > 0.
+ */
+function forwardingKey(target: Layer | undefined, priority: number): number {
+  return target ? (target.spatial * 256 + target.temporal) * 256 + priority : -priority;
 }
 
 /** Which layers are active (sending), as a comparable string. */

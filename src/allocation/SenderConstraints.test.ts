@@ -134,4 +134,91 @@ describe('SenderConstraints', () => {
       { numRuns: 300 },
     );
   });
+
+  it('property: the same announcements as recomputing every touched source over all receivers (the plain implementation)', () => {
+    const receiver = fc.constantFrom('r1', 'r2', 'r3', 'r4');
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('set' as const), receiver, heights: fc.dictionary(fc.constantFrom('A', 'B', 'C'), fc.constantFrom(-1, 0, 1, 180, 360, 720)) }),
+      fc.record({ kind: fc.constant('remove' as const), receiver }),
+      fc.record({ kind: fc.constant('removeSource' as const), source: fc.constantFrom('A', 'B', 'C') }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 30 }), (ops) => {
+        const sc = new SenderConstraints();
+        const plain = new PlainSenderConstraints();
+        for (const o of ops) {
+          if (o.kind === 'set') {
+            const heights = new Map(Object.entries(o.heights));
+            expect(obj(sc.setReceiver(o.receiver, heights))).toEqual(obj(plain.setReceiver(o.receiver, heights)));
+          } else if (o.kind === 'remove') {
+            expect(obj(sc.removeReceiver(o.receiver))).toEqual(obj(plain.removeReceiver(o.receiver)));
+          } else {
+            sc.removeSource(o.source);
+            plain.removeSource(o.source);
+          }
+          for (const source of ['A', 'B', 'C']) expect(sc.maxHeight(source)).toBe(plain.maxHeight(source));
+          expect(obj(sc.current(() => true))).toEqual(obj(plain.current()));
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
 });
+
+/** The straightforward SenderConstraints: every source a receiver lists recomputed over all receivers. */
+class PlainSenderConstraints {
+  readonly #bySource = new Map<string, Map<string, number>>();
+  readonly #announced = new Map<string, number>();
+
+  maxHeight(source: string): number {
+    let max = 0;
+    for (const h of this.#bySource.get(source)?.values() ?? []) {
+      if (h === -1) return -1;
+      if (h > max) max = h;
+    }
+    return max;
+  }
+
+  setReceiver(receiver: string, heights: ReadonlyMap<string, number>): Map<string, number> {
+    const touched = new Set<string>(heights.keys());
+    for (const [source, receivers] of this.#bySource) {
+      if (receivers.has(receiver) && !heights.has(source)) {
+        receivers.delete(receiver);
+        touched.add(source);
+      }
+    }
+    for (const [source, h] of heights) {
+      let receivers = this.#bySource.get(source);
+      if (!receivers) this.#bySource.set(source, (receivers = new Map()));
+      receivers.set(receiver, h);
+    }
+    return this.#changes(touched);
+  }
+
+  removeReceiver(receiver: string): Map<string, number> {
+    const touched = new Set<string>();
+    for (const [source, receivers] of this.#bySource) if (receivers.delete(receiver)) touched.add(source);
+    return this.#changes(touched);
+  }
+
+  removeSource(source: string): void {
+    this.#bySource.delete(source);
+    this.#announced.delete(source);
+  }
+
+  current(): Map<string, number> {
+    return new Map(this.#announced);
+  }
+
+  #changes(touched: Iterable<string>): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const source of touched) {
+      const h = this.maxHeight(source);
+      if (this.#announced.get(source) !== h) {
+        this.#announced.set(source, h);
+        out.set(source, h);
+      }
+    }
+    return out;
+  }
+}

@@ -3,21 +3,28 @@
  * has for it (jitsi-videobridge `ReceiverConstraintsMap.kt` + `AbstractEndpoint.addReceiver`):
  * -1 (unlimited) wins over any height, and 0 means nobody wants the source, so its sender may stop
  * encoding it ("layer suspension", `SenderSourceConstraints`).
+ *
+ * Incremental: each receiver's last heights are kept, and per source a count of receivers per
+ * height, so recording one receiver costs the number of sources it lists (only those whose height
+ * for it changed are looked at again), and a source's maximum the number of distinct heights
+ * wanted of it, not the number of receivers.
  */
 
 /** See the module docstring. */
 export class SenderConstraints {
-  /** source → receiver → effective maxHeight. */
-  readonly #bySource = new Map<string, Map<string, number>>();
+  /** receiver → source → effective maxHeight. */
+  readonly #byReceiver = new Map<string, Map<string, number>>();
+  /** source → maxHeight → how many receivers want that height. */
+  readonly #counts = new Map<string, Map<number, number>>();
   /** source → the maxHeight last announced. */
   readonly #announced = new Map<string, number>();
 
   /** The highest height wanted of `source` (0 when nobody wants it). */
   maxHeight(source: string): number {
-    const receivers = this.#bySource.get(source);
+    const counts = this.#counts.get(source);
     let max = 0;
-    if (!receivers) return max;
-    for (const h of receivers.values()) {
+    if (!counts) return max;
+    for (const h of counts.keys()) {
       if (h === -1) return -1;
       if (h > max) max = h;
     }
@@ -30,31 +37,39 @@ export class SenderConstraints {
    * @returns the sources whose maximum changed since last announced, with the new value.
    */
   setReceiver(receiver: string, heights: ReadonlyMap<string, number>): Map<string, number> {
-    const touched = new Set<string>(heights.keys());
-    for (const [source, receivers] of this.#bySource) {
-      if (receivers.has(receiver) && !heights.has(source)) {
-        receivers.delete(receiver);
-        touched.add(source);
+    const before = this.#byReceiver.get(receiver);
+    // In the order the plain recomputation reported them: the listed sources, then the dropped ones.
+    const touched: string[] = [];
+    for (const [source, h] of heights) {
+      const old = before?.get(source);
+      if (old === h) continue;
+      if (old !== undefined) this.#count(source, old, -1);
+      this.#count(source, h, 1);
+      touched.push(source);
+    }
+    if (before) {
+      for (const [source, h] of before) {
+        if (heights.has(source)) continue;
+        this.#count(source, h, -1);
+        touched.push(source);
       }
     }
-    for (const [source, h] of heights) {
-      let receivers = this.#bySource.get(source);
-      if (!receivers) this.#bySource.set(source, (receivers = new Map()));
-      receivers.set(receiver, h);
-    }
+    this.#byReceiver.set(receiver, new Map(heights));
     return this.#changes(touched);
   }
 
   /** A receiver left. @returns the sources whose maximum changed. */
   removeReceiver(receiver: string): Map<string, number> {
-    const touched = new Set<string>();
-    for (const [source, receivers] of this.#bySource) if (receivers.delete(receiver)) touched.add(source);
-    return this.#changes(touched);
+    const before = this.#byReceiver.get(receiver);
+    if (!before) return new Map();
+    this.#byReceiver.delete(receiver);
+    for (const [source, h] of before) this.#count(source, h, -1);
+    return this.#changes(before.keys());
   }
 
   /** A source went away: forget it. */
   removeSource(source: string): void {
-    this.#bySource.delete(source);
+    if (this.#counts.delete(source)) for (const heights of this.#byReceiver.values()) heights.delete(source);
     this.#announced.delete(source);
   }
 
@@ -63,6 +78,15 @@ export class SenderConstraints {
     const out = new Map<string, number>();
     for (const [source, h] of this.#announced) if (owned(source)) out.set(source, h);
     return out;
+  }
+
+  /** One more (`delta` 1) or one less (-1) receiver wanting `h` of `source`. */
+  #count(source: string, h: number, delta: 1 | -1): void {
+    let counts = this.#counts.get(source);
+    if (!counts) this.#counts.set(source, (counts = new Map()));
+    const n = (counts.get(h) ?? 0) + delta;
+    if (n > 0) counts.set(h, n);
+    else counts.delete(h);
   }
 
   #changes(touched: Iterable<string>): Map<string, number> {

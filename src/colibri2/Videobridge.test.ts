@@ -70,6 +70,27 @@ describe('conference-modify', () => {
     expect(bridge.videobridge.conferenceByMeetingId(meetingId)).toBeUndefined();
   });
 
+  it('concurrent allocations in a conference: answered in order, a duplicate id refused, no transport left behind', async () => {
+    const meetingId = randomUUID();
+    await bridge.videobridge.conferenceModify(allocate(meetingId, 'first', true));
+    const conference = bridge.videobridge.conferenceByMeetingId(meetingId);
+    const ids = ['e1', 'e2', 'e3', 'e4', 'e2'];
+    const results = await Promise.allSettled(ids.map((id) => bridge.videobridge.conferenceModify(allocate(meetingId, id, false))));
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled', 'rejected']);
+    expect((results[4] as PromiseRejectedResult).reason).toMatchObject({ condition: 'conflict' });
+    for (const [i, r] of results.slice(0, 4).entries()) {
+      const ep = (r as PromiseFulfilledResult<Awaited<ReturnType<typeof bridge.videobridge.conferenceModify>>>).value.endpoints[0];
+      expect(ep?.id).toBe(ids[i]);
+      expect(ep?.transport?.ice.ufrag).toBe(conference?.endpoint(ids[i]!)?.mediaEndpoint.localTransport([]).ufrag);
+    }
+    expect(conference?.endpoints().map((e) => e.id)).toEqual(['first', 'e1', 'e2', 'e3', 'e4']);
+    // The refused duplicate's early transport is closed and no longer counted on its worker.
+    await new Promise((r) => setTimeout(r, 50));
+    const counted = bridge.media.alive().reduce((n, w) => n + bridge.media.endpointsOn(w), 0);
+    expect(counted).toBe(bridge.videobridge.conferences().reduce((n, c) => n + c.endpointCount, 0));
+    await bridge.videobridge.conferenceModify(expireEndpoints(meetingId, ['first', 'e1', 'e2', 'e3', 'e4']));
+  });
+
   it('conference_already_exists, conference_not_found', async () => {
     const meetingId = randomUUID();
     await bridge.videobridge.conferenceModify(allocate(meetingId, 'e1', true));

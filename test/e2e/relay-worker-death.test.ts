@@ -5,7 +5,8 @@
  * to the test threshold) on worker 1; Bob is on west. Worker 0 is SIGKILLed:
  *  - the relay gets a new transport on worker 1 on the same port, its SCTP channel comes back (west's association
  *    restarts), the sources that cross it are produced/consumed again in both directions, and the receivers get
- *    keyframes: Cy (live worker) decodes Bob again and Bob decodes Cy again, on new SSRCs (measured, asserted);
+ *    keyframes: Cy (live worker) decodes Bob again and Bob decodes Cy again, on new SSRCs or on their SSRC slots
+ *    continued (measured, asserted);
  *  - Ada is relocated (the focus restarts her ICE) and Ada and Bob see each other again;
  *  - west received no relay request after the kill, and its relay transport is the one it had; its SCTP association
  *    restarted and it said again what it wants (Bob puts Cy on stage as the worker is killed: east learns it).
@@ -50,13 +51,20 @@ function tileSsrc(peer: BrowserPeer, source: string): Promise<number> {
  */
 function decodesAgain(peer: BrowserPeer, source: string, oldSsrc: number): Promise<number> {
   return peer.evaluate<number>(`(async () => {
+    const framesOf = async (pc, ssrc) => {
+      let frames = 0;
+      (await pc.getStats()).forEach((s) => { if (s.type === 'inbound-rtp' && s.ssrc === ssrc) frames = s.framesDecoded ?? 0; });
+      return frames;
+    };
+    // Frames decoded on the old SSRC when this starts (right before the kill).
+    const before = window.octobridge.pc ? await framesOf(window.octobridge.pc, ${oldSsrc}) : 0;
     for (;;) {
       const ssrc = window.octobridge.tiles().find((t) => t.source === ${JSON.stringify(source)})?.ssrc;
       const pc = window.octobridge.pc;
-      if (pc && ssrc && ssrc !== ${oldSsrc}) {
-        let frames = 0;
-        (await pc.getStats()).forEach((s) => { if (s.type === 'inbound-rtp' && s.ssrc === ssrc) frames = s.framesDecoded ?? 0; });
-        if (frames > 0) return Date.now();
+      if (pc && ssrc) {
+        const frames = await framesOf(pc, ssrc);
+        // A new SSRC that decodes, or the same one (its SSRC slot reused, the stream continued) half a second of frames on.
+        if (ssrc !== ${oldSsrc} ? frames > 0 : frames > before + 8) return Date.now();
       }
       await new Promise((r) => setTimeout(r, 20));
     }
