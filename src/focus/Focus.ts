@@ -448,10 +448,10 @@ export class Focus {
    */
   #signalSources(room: Room, owner: Member, sources: readonly MediaSource[]): void {
     const key = (s: MediaSource): string => JSON.stringify(stripSimulcast(s));
+    const now = new Set(sources.map(key));
     for (const m of room.members.values()) {
       if (m === owner || m.ssrcRewriting || !m.remote) continue;
       const before = m.remote.get(owner.id) ?? [];
-      const now = new Set(sources.map(key));
       const was = new Set(before.map(key));
       const removed = before.filter((s) => !now.has(key(s)));
       const added = sources.filter((s) => !was.has(key(s)));
