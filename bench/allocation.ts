@@ -5,7 +5,7 @@
  *
  *   npm run bench:allocation -- [--switches 20] [--interval 3000] [--timeout 5000] [--settle 3000]
  *     [--width 1280 --height 720 --fps 30] [--sources 50] [--seconds 2] [--warmup 1]
- *     [--scale 100,250,500] [--no-switch] [--no-cpu] [--json]
+ *     [--scale 100,250,500] [--warm] [--no-switch] [--no-cpu] [--json]
  *
  * 1. Layer switch latency (bench/allocation/switch.ts). A bridge in this process (embedded focus),
  *    one headless Chromium sending a 1280x720 camera as 3-layer VP8 simulcast (180/360/720, the
@@ -16,12 +16,13 @@
  *    right before that call to the first presented frame of the target height. Switches alternate
  *    up/down, `--interval` ms apart once the previous one completed, after 180p frames flow and
  *    `--settle` ms more. A switch with no target frame within `--timeout` is counted as missed
- *    (and left out of the percentiles). How to read it:
+ *    (and left out of the percentiles). With `--warm` a second receive-only page keeps the source
+ *    on stage at 720p all along, so the sender never turns an encoding off: a switch up is then the
+ *    allocation and one keyframe of the already active 720p layer. How to read it:
  *     - the latency covers the whole loop: the page's message over the bridge channel, the
  *       allocator (at most one run per receiver per 200 ms), for "up" the SenderSourceConstraints
  *       to the sender, which only then turns its 360p/720p encodings on (setParameters), the
- *       worker waiting for a new layer to be active for 400 ms (native patch 0006) and for its
- *       keyframe, then decoding and the next vsync of the page (rVFC fires when the frame is
+ *       worker switching on the new layer's first keyframe (native patch 0006: no hold), then decoding and the next vsync of the page (rVFC fires when the frame is
  *       presented). "Down" needs no sender change (the 180p encoding always runs) but a keyframe
  *       of the lower layer. "received" is the same up to `receiveTime` of that frame (its last
  *       packet arrived), so latency - received is decode + render.
@@ -82,6 +83,8 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '2' },
     warmup: { type: 'string', default: '1' },
     switch: { type: 'boolean', default: true },
+    warm: { type: 'boolean', default: false },
+    'trust-bwe': { type: 'boolean', default: true },
     cpu: { type: 'boolean', default: true },
     json: { type: 'boolean', default: false },
   },
@@ -293,7 +296,8 @@ function bridgeColumn(x: SwitchSample, timeoutMs: number): string {
 
 function printSwitches(r: SwitchResult, timeoutMs: number): void {
   const s = summaries(r);
-  console.log(`1. Layer switch latency: sender ${r.senderQuery} (3-layer VP8 simulcast) -> receive-only Chromium, through a bridge in this process`);
+  const warm = args.warm ? '; --warm: a second receiver keeps the source on stage, every encoding stays active' : '';
+  console.log(`1. Layer switch latency: sender ${r.senderQuery} (3-layer VP8 simulcast) -> receive-only Chromium, through a bridge in this process${warm}`);
   console.log(`   settled at ${r.settled.height}p, ${r.settled.fps} frames/s presented; ${r.samples.length} switches, ${args.interval} ms apart, timeout ${timeoutMs} ms`);
   console.log('');
   console.log(
@@ -349,6 +353,8 @@ async function main(): Promise<void> {
           timeoutMs,
           settleMs: Number(args.settle),
           senderQuery: `width=${args.width}&height=${args.height}&fps=${args.fps}`,
+          warm: args.warm,
+          env: { JVB_CC_TRUST_BWE: String(args['trust-bwe']) },
         },
         progress,
       )

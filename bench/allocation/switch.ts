@@ -34,6 +34,13 @@ export interface SwitchOptions {
   settleMs: number;
   /** Query of the sender page (width, height, fps). */
   senderQuery: string;
+  /**
+   * A second receive-only page keeps the source on stage at 720p the whole run, so every encoding of the sender
+   * stays active: a switch up then needs no sender change, only the allocation and one keyframe of the 720p layer.
+   */
+  warm?: boolean;
+  /** Bridge environment (e.g. `JVB_CC_TRUST_BWE: 'false'`). */
+  env?: Record<string, string>;
 }
 
 /** A layer decision or a sender constraint on the bridge, ms after the switch's t0. */
@@ -295,7 +302,7 @@ export async function measureSwitches(opts: SwitchOptions, progress: (line: stri
   let bridge: RunningBridge | undefined;
   const peers: BrowserPeer[] = [];
   try {
-    bridge = await startTestBridge();
+    bridge = await startTestBridge(opts.env ?? {});
     const base = `http://127.0.0.1:${bridge.publicPort}/alloc-bench`;
     const sender = await openPeer(`${base}?name=S&${opts.senderQuery}`);
     peers.push(sender);
@@ -341,6 +348,18 @@ export async function measureSwitches(opts: SwitchOptions, progress: (line: stri
       receiver,
     );
     await sleep(opts.settleMs);
+    if (opts.warm) {
+      // Only now: the receiver has had thumbnails alone for the settling time, so its estimate is what a long
+      // thumbnail-only stretch leaves (held near its throughput), not the initial one.
+      const watcher = await openPeer(`${base}?name=W&video=0&audio=0`);
+      peers.push(watcher);
+      await idOf(watcher);
+      await waitFor(`the tile of ${source} at the watcher`, () => watcher.page.evaluate((s) => !!document.querySelector(`.tile[data-source="${s}"] video`), source), 30_000, watcher);
+      await watcher.page.evaluate((s) => (window as unknown as BenchWindow).octobridge.stage(s), source);
+      await waitFor(`${source}'s 720p encoding active on the bridge`, async () => latestLayers.some((l) => l.height === 720 && l.bitrateBps > 0), 30_000, sender);
+      progress(`720p encoding active (kept on by the watcher); receiver's estimate ${((conference.allocator.state(receiverId)?.bweBps ?? -1) / 1e6).toFixed(2)} Mbps`);
+      await sleep(opts.settleMs);
+    }
     const settled = await receiver.page.evaluate(recentFrames, 1000);
     progress(`180p flowing (${settledFrames.count} frames/s); settled ${opts.settleMs} ms: ${settled.count} frames/s at ${settled.heights.join('/')}p`);
 
