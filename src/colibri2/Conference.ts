@@ -20,7 +20,7 @@ import { BridgeChannel } from '../channel/BridgeChannel.ts';
 import * as msg from '../channel/messages.ts';
 import type { BridgeChannelMessage } from '../channel/messages.ts';
 import type { Logger } from '../logger.ts';
-import type { MediaConference } from '../media/MediaConference.ts';
+import type { EndpointMediaOptions, MediaConference, PreparedEndpoint } from '../media/MediaConference.ts';
 import type { MediaEndpoint } from '../media/MediaEndpoint.ts';
 import { pickCodec, RtpMappingError, sourceLayout } from '../media/rtp.ts';
 import type { SsrcLimits } from '../media/Forwarder.ts';
@@ -231,11 +231,48 @@ export class Conference extends EventEmitter<ConferenceEvents> {
    * @returns the conference-modified and whether the conference must now expire.
    * @throws Colibri2Error (JVB's condition + reason); a rejected request changes nothing.
    */
-  handle(req: ConferenceModifyRequest): Promise<{ response: ConferenceModifiedResponse; expire: boolean }> {
-    return this.#queue.run(() => this.#handle(req));
+  async handle(req: ConferenceModifyRequest): Promise<{ response: ConferenceModifiedResponse; expire: boolean }> {
+    const prepared = this.#prepareEndpoints(req);
+    try {
+      return await this.#queue.run(() => this.#handle(req, prepared));
+    } finally {
+      // Whatever the request did not adopt (it was refused, or the conference expired before its turn).
+      for (const p of prepared.values()) this.media.discardEndpoint(p);
+    }
   }
 
-  async #handle(req: ConferenceModifyRequest): Promise<{ response: ConferenceModifiedResponse; expire: boolean }> {
+  /**
+   * The transports of the endpoints `req` creates, started before the request's turn in the queue (what JVB's
+   * `ColibriQueue` serialises is the conference's state, and a transport is not part of it until the endpoint is):
+   * allocations of one conference that arrive together make their transports in parallel instead of each waiting for
+   * the earlier ones' worker round trips. Only endpoints the request is sure to try to create are prepared; the
+   * checks that need the conference's state come in turn (a refused request discards them).
+   */
+  #prepareEndpoints(req: ConferenceModifyRequest): Map<string, PreparedEndpoint> {
+    const prepared = new Map<string, PreparedEndpoint>();
+    if (this.#expired || req.relays?.length) return prepared;
+    for (const e of req.endpoints) {
+      if (!e.create || e.expire || !e.transport || prepared.has(e.id) || this.#endpoints.has(e.id)) continue;
+      if (!/^[A-Za-z0-9_.~-]{1,64}$/.test(e.id)) continue;
+      const sctp = e.transport.sctp;
+      if (sctp && (!this.#settings.sctpEnabled || (sctp.role !== undefined && sctp.role !== 'server') || (sctp.port !== undefined && sctp.port !== 5000))) continue;
+      prepared.set(e.id, this.media.prepareEndpoint(e.id, this.#endpointMediaOptions(e)));
+    }
+    return prepared;
+  }
+
+  /** The media options of an endpoint `e` creates. */
+  #endpointMediaOptions(e: EndpointModify): EndpointMediaOptions {
+    const ssrcLimits = this.#settings.ssrcLimits;
+    return {
+      media: structuredClone(e.media ?? []),
+      sctp: e.transport?.sctp !== undefined,
+      ssrcRewriting: (e.capabilities ?? []).includes(CAPABILITY_SSRC_REWRITING),
+      ...(ssrcLimits ? { ssrcLimits } : {}),
+    };
+  }
+
+  async #handle(req: ConferenceModifyRequest, prepared: Map<string, PreparedEndpoint>): Promise<{ response: ConferenceModifiedResponse; expire: boolean }> {
     if (this.#expired) throw new Colibri2Error('item-not-found', `Conference not found for ID: ${this.meetingId}`, 'conference_not_found');
     const relay = req.relays?.[0];
     if (relay) return { response: { endpoints: [], relays: [await this.#handleRelay(relay)] }, expire: req.expire === true };
@@ -243,7 +280,7 @@ export class Conference extends EventEmitter<ConferenceEvents> {
     for (const e of req.endpoints) this.#validate(e, ignoreUnknown);
     const endpoints: EndpointModified[] = [];
     try {
-      for (const e of req.endpoints) endpoints.push(await this.#apply(e));
+      for (const e of req.endpoints) endpoints.push(await this.#apply(e, prepared));
     } catch (err) {
       // Undo endpoints created by this request, so a rejected request changes nothing.
       for (const e of req.endpoints) if (e.create) this.expireEndpoint(e.id, 'expired');
@@ -317,13 +354,17 @@ export class Conference extends EventEmitter<ConferenceEvents> {
     }
   }
 
-  async #apply(e: EndpointModify): Promise<EndpointModified> {
+  async #apply(e: EndpointModify, prepared: Map<string, PreparedEndpoint>): Promise<EndpointModified> {
     if (e.expire) {
       if (this.#endpoints.has(e.id)) this.expireEndpoint(e.id, 'expired');
       return { id: e.id, expire: true };
     }
     let endpoint = this.#endpoints.get(e.id);
-    if (e.create) endpoint = await this.#createEndpoint(e);
+    if (e.create) {
+      const p = prepared.get(e.id);
+      prepared.delete(e.id);
+      endpoint = await this.#createEndpoint(e, p);
+    }
     if (!endpoint) return { id: e.id };
     if (e.statsId) endpoint.statsId = e.statsId;
     if (e.media && !e.create) endpoint.addMedia(e.media);
@@ -464,12 +505,10 @@ export class Conference extends EventEmitter<ConferenceEvents> {
     };
   }
 
-  async #createEndpoint(e: EndpointModify): Promise<Endpoint> {
-    const sctp = e.transport?.sctp !== undefined;
-    const media = structuredClone(e.media ?? []);
-    const ssrcRewriting = (e.capabilities ?? []).includes(CAPABILITY_SSRC_REWRITING);
-    const ssrcLimits = this.#settings.ssrcLimits;
-    const mediaEndpoint = await this.media.createEndpoint(e.id, { media, sctp, ssrcRewriting, ...(ssrcLimits ? { ssrcLimits } : {}) });
+  async #createEndpoint(e: EndpointModify, prepared?: PreparedEndpoint): Promise<Endpoint> {
+    const p = prepared ?? this.media.prepareEndpoint(e.id, this.#endpointMediaOptions(e));
+    const { sctp, media } = p.opts;
+    const mediaEndpoint = await this.media.adoptEndpoint(p);
     const log = this.#log.child({ endpoint: e.id });
     const limits = this.#settings.limits;
     const channel = new BridgeChannel(e.id, log, {

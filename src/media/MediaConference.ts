@@ -113,6 +113,16 @@ export interface EndpointMediaOptions {
   ssrcLimits?: SsrcLimits;
 }
 
+/** An endpoint whose transport is being made ahead of its turn: {@link MediaConference.prepareEndpoint}. */
+export interface PreparedEndpoint {
+  readonly id: string;
+  readonly opts: EndpointMediaOptions;
+  /** Resolves when its transport (and SCTP stream) exist; rejects when mediasoup refused. */
+  readonly endpoint: Promise<MediaEndpoint>;
+  /** Stop counting it as being placed on its worker (idempotent). */
+  release(): void;
+}
+
 /** See the module docstring. Created by {@link MediaEngine.createConference}. */
 export class MediaConference extends EventEmitter<ConferenceEvents> {
   readonly id: string;
@@ -244,34 +254,85 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
    * @throws Error when the id exists, no worker is alive, or mediasoup refuses.
    */
   createEndpoint(id: string, opts: EndpointMediaOptions): Promise<MediaEndpoint> {
+    return this.adoptEndpoint(this.prepareEndpoint(id, opts));
+  }
+
+  /**
+   * The worker round trips of {@link createEndpoint} (the transport, the SCTP bridge-channel stream), started at once
+   * and outside this conference's queue, so that the allocations of several endpoints of one conference make their
+   * transports in parallel instead of one after the other. The endpoint is placed (and counted on its worker) now;
+   * it is not part of the conference until {@link adoptEndpoint}, and whoever does not adopt it must
+   * {@link discardEndpoint} it.
+   */
+  prepareEndpoint(id: string, opts: EndpointMediaOptions): PreparedEndpoint {
+    const slot = this.#place();
+    // Counted on its worker from now on, for placements made while this one awaits.
+    const release = this.#engine.reserve(slot);
+    const endpoint = (async () => {
+      const { transport, state } = await this.#newTransport(slot, opts.sctp);
+      const e = new MediaEndpoint(id, opts.media, rtpCapabilitiesOf(opts.media), opts.sctp, transport, slot, this.#log.child({ endpoint: id }), opts.ssrcRewriting ?? true, opts.ssrcLimits);
+      try {
+        if (opts.sctp) await e.setUpSctp(await this.#direct(state));
+      } catch (err) {
+        transport.close();
+        throw err;
+      }
+      return e;
+    })();
+    // Awaited only in turn (adoptEndpoint) or never (discardEndpoint): a refusal is not an unhandled rejection meanwhile.
+    endpoint.catch(() => undefined);
+    let released = false;
+    const done = (): void => {
+      if (released) return;
+      released = true;
+      release();
+    };
+    return { id, opts, endpoint, release: done };
+  }
+
+  /**
+   * Make a {@link prepareEndpoint}ed endpoint part of the conference, in turn with the other media changes: from now
+   * on it gets every source (paused). An endpoint whose worker died meanwhile is made again.
+   * @throws Error when the id exists, no worker is alive, or mediasoup refuses (the prepared endpoint is closed).
+   */
+  adoptEndpoint(prepared: PreparedEndpoint): Promise<MediaEndpoint> {
+    const { id } = prepared;
     return this.#queue.run(async () => {
-      if (this.#endpoints.has(id)) throw new Error(`endpoint ${id} exists`);
-      const slot = this.#place();
-      // Counted on its worker from now on, for placements made while this one awaits.
-      const release = this.#engine.reserve(slot);
       let endpoint: MediaEndpoint;
       try {
-        const { transport, state } = await this.#newTransport(slot, opts.sctp);
-        endpoint = new MediaEndpoint(id, opts.media, rtpCapabilitiesOf(opts.media), opts.sctp, transport, slot, this.#log.child({ endpoint: id }), opts.ssrcRewriting ?? true, opts.ssrcLimits);
-        const e = endpoint;
-        e.on('sourceHeld', (source) => this.emit('sourceHeld', e, source));
-        e.on('sourcePlaced', (mapped) => this.emit('sourceForwarded', e, mapped));
-        try {
-          if (opts.sctp) await endpoint.setUpSctp(await this.#direct(state));
-        } catch (err) {
-          transport.close();
-          throw err;
-        }
-        this.#endpoints.set(id, endpoint);
+        endpoint = await prepared.endpoint;
       } finally {
-        release();
+        prepared.release();
       }
-      this.#log.info({ endpoint: id, worker: slot.index }, 'endpoint placed');
+      if (this.#endpoints.has(id)) {
+        endpoint.close();
+        throw new Error(`endpoint ${id} exists`);
+      }
+      if (!endpoint.slot.alive) {
+        endpoint.close();
+        const again = this.prepareEndpoint(id, prepared.opts);
+        try {
+          endpoint = await again.endpoint;
+        } finally {
+          again.release();
+        }
+      }
+      const e = endpoint;
+      e.on('sourceHeld', (source) => this.emit('sourceHeld', e, source));
+      e.on('sourcePlaced', (mapped) => this.emit('sourceForwarded', e, mapped));
+      this.#endpoints.set(id, endpoint);
+      this.#log.info({ endpoint: id, worker: endpoint.slot.index }, 'endpoint placed');
       for (const [source, sent] of this.#sources) {
         if (sent.owner !== id) await this.#forwardTo(endpoint, source, sent);
       }
       return endpoint;
     });
+  }
+
+  /** Close a {@link prepareEndpoint}ed endpoint that is not adopted (its request was refused). */
+  discardEndpoint(prepared: PreparedEndpoint): void {
+    prepared.release();
+    prepared.endpoint.then((e) => e.close(), () => undefined);
   }
 
   /** The endpoints' media. */
