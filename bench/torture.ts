@@ -7,7 +7,7 @@
  *   npm run torture -- [--conferences 2] [--participants 8] [--senders 4] [--duration 60]
  *     [--simulcast] [--chromium N] [--url http://host:port [--stats-url URL] [--bridge-pid PID]]
  *     [--out DIR] [--ramp [--ramp-step 15] [--ramp-add N] [--ramp-max 60] [--max-freeze-rate 1]
- *     [--max-loss 2]] [--raw] [--janus] [--kill-worker-at S] [--loss PCT [--loss-from S] [--loss-until S]]
+ *     [--max-loss 2]] [--receive header|full] [--raw] [--janus] [--kill-worker-at S] [--loss PCT [--loss-from S] [--loss-until S]]
  *     [--cascade N [--drop-relay-at S [--drop-relay-for MS]]] [--jvb-port P]
  *     [--media vp8|synthetic] [--agents N] [--workers N] [--join-interval MS]
  *     [--thumbnail-height 180] [--stage-height 720] [--chromium-size 640x360] [--no-progress]
@@ -21,9 +21,25 @@
  * (fake camera) whose getStats gives freezes. The bridge is `node src/main.ts` started as a child
  * process (or `--url`), measured from /proc.
  *
+ * Receiving (`--receive`): `full` (the default of a fixed run) decrypts every SRTP packet in werift
+ * and reassembles VP8 frames (keyframes, resolution, decodability: bench/torture/receive.ts);
+ * `header` (the default with `--ramp`) takes the RTP datagrams off the ICE connection before werift's
+ * SRTP decryption and counts and times them from their clear RTP header (RFC 3711 §3.1; RTCP,
+ * demultiplexed as RFC 5761, still goes through werift): packets, loss from sequence gaps, jitter,
+ * frames by timestamp and marker bit, freezes from complete frames, NACK and PLI as before
+ * (bench/torture/headerReceive.ts). It costs the clients a fraction of the CPU per received packet,
+ * so that a ramp finds the bridge's limit rather than the load generator's; what it cannot see: the
+ * resolution, keyframes (a complete frame after a lost one counts as decodable) and which packet
+ * an RTX retransmission carries (RTX packets are counted apart and attributed by timestamp).
+ *
  * Modes: a fixed run of `--duration` s after everyone joined; `--ramp` adds `--ramp-add`
  * participants (default: one per conference) every `--ramp-step` s until the freeze rate or the
- * loss over a step passes its threshold, and reports the capacity; `--janus` runs the same light
+ * loss over a step passes its threshold, and reports the capacity (forwarded streams and packets/s,
+ * per core of bridge CPU) and which side saturated (the bridge: a worker or its Node process near a
+ * full core, its sockets dropping datagrams, or quality broke with the clients not saturated; the
+ * load generator: an agent near a full core, skipped frames, a lagging event loop, its sockets
+ * dropping datagrams (/proc/net/udp); and whether the machine's cores were all busy); each step's
+ * row also gives the agents' CPU per received packet (µs); `--janus` runs the same light
  * participants through Janus VideoRoom (Debian's janus in a network namespace) afterwards and
  * compares CPU per forwarded stream; `--raw` runs them (before Janus) through a minimal SFU on the
  * same mediasoup worker binary (bench/torture/rawSfu.ts: one router per conference on
@@ -79,6 +95,7 @@ const { values: a } = parseArgs({
     'ramp-max': { type: 'string', default: '60' },
     'max-freeze-rate': { type: 'string', default: '1' },
     'max-loss': { type: 'string', default: '2' },
+    receive: { type: 'string' },
     janus: { type: 'boolean', default: false },
     raw: { type: 'boolean', default: false },
     'kill-worker-at': { type: 'string' },
@@ -106,6 +123,10 @@ const opt = (name: string, v: string | undefined): number | undefined => (v === 
 const [cw, ch] = (a['chromium-size'] ?? '').split('x').map(Number);
 if (a.media !== 'vp8' && a.media !== 'synthetic') {
   process.stderr.write(`torture: --media must be vp8 or synthetic, got ${a.media}\n`);
+  process.exit(2);
+}
+if (a.receive !== undefined && a.receive !== 'header' && a.receive !== 'full') {
+  process.stderr.write(`torture: --receive must be header or full, got ${a.receive}\n`);
   process.exit(2);
 }
 const conferences = num('conferences', a.conferences, 1);
@@ -147,6 +168,7 @@ const options: TortureOptions = {
   rampMax: num('ramp-max', a['ramp-max'], 1),
   maxFreezeRate: num('max-freeze-rate', a['max-freeze-rate']),
   maxLoss: num('max-loss', a['max-loss']),
+  receive: (a.receive as 'header' | 'full' | undefined) ?? (a.ramp ? 'header' : 'full'),
   janus: a.janus ?? false,
   raw: a.raw ?? false,
   ...(a['kill-worker-at'] !== undefined ? { killWorkerAt: opt('kill-worker-at', a['kill-worker-at']) } : {}),

@@ -22,6 +22,8 @@ interface Agent {
   /** PSS and RSS with no participant, MiB (Node + werift + the clip). */
   base: { pss: number; rss: number };
   participants: number;
+  /** Frames its pacer skipped so far, from its last answered sample (a late agent keeps its count). */
+  skippedFrames: number;
   joins: Map<string, { resolve: (connectedAt: number) => void; reject: (e: Error) => void }>;
   waiting: ((e: AgentEvent) => void)[];
 }
@@ -62,7 +64,7 @@ export class Fleet {
 
   async #fork(cfg: AgentConfig): Promise<void> {
     const proc = fork(AGENT, [JSON.stringify(cfg)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
-    const agent: Agent = { proc, pid: proc.pid as number, base: { pss: 0, rss: 0 }, participants: 0, joins: new Map(), waiting: [] };
+    const agent: Agent = { proc, pid: proc.pid as number, base: { pss: 0, rss: 0 }, participants: 0, skippedFrames: 0, joins: new Map(), waiting: [] };
     proc.on('message', (e: AgentEvent) => {
       if (e.type === 'joined') agent.joins.get(e.id)?.resolve(e.connectedAt);
       else if (e.type === 'error') agent.joins.get(e.id)?.reject(new Error(e.message));
@@ -123,7 +125,11 @@ export class Fleet {
   async sample(): Promise<AgentHealth> {
     const health: AgentHealth = { skippedFrames: 0, eventLoopDelayMs: 0 };
     const answers = await Promise.all([
-      ...this.#agents.map((a) => this.#ask(a, { type: 'sample' }, 900)),
+      ...this.#agents.map(async (a) => {
+        const e = await this.#ask(a, { type: 'sample' }, 900);
+        if (e?.type === 'sample') a.skippedFrames = e.skippedFrames;
+        return e;
+      }),
       ...this.#chromium.map(async (c) => {
         await c.poll();
         return { type: 'sample', samples: [c.sample()], skippedFrames: 0, eventLoopDelayMs: 0 } as AgentEvent;
@@ -132,9 +138,10 @@ export class Fleet {
     for (const e of answers) {
       if (e?.type !== 'sample') continue;
       for (const s of e.samples) this.latest.set(s.id, s);
-      health.skippedFrames += e.skippedFrames;
       health.eventLoopDelayMs = Math.max(health.eventLoopDelayMs, e.eventLoopDelayMs);
     }
+    // Agents count from their last answer: one that missed this sample does not lower the total.
+    for (const a of this.#agents) health.skippedFrames += a.skippedFrames;
     return health;
   }
 

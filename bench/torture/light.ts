@@ -3,7 +3,8 @@
  * real VP8 (the recorded clip, vp8clip.ts; or the forwarding benchmark's synthetic VP8-shaped
  * packets with `--media synthetic`) and opus silence, and receive what the server forwards,
  * reassembling frames and counting loss, jitter, freezes per source (receive.ts), with NACK/RTX
- * and PLI as a browser would (peer.ts).
+ * and PLI as a browser would (peer.ts); or, with `AgentConfig.receive` `header`, counting them from
+ * their clear RTP headers without SRTP decryption (headerReceive.ts, rtpTap.ts).
  *
  * Joining octobridge goes through the standalone room's focus WebSocket exactly like the page
  * (src/focus/page/app.js): `join` → `room` → `session-initiate` (Jingle JSON) → the remote offer
@@ -25,7 +26,9 @@ import { SyntheticStream, type PacedStream, type Pacer } from '../forwarding/med
 import { pageSdp } from '../forwarding/pageSdp.ts';
 import { FaultWatch, sampleOf, sourceReport } from './metrics.ts';
 import { PeerSession, type SendSsrcs } from './peer.ts';
+import { HeaderSourceReceiver } from './headerReceive.ts';
 import { nowMs, SourceReceiver } from './receive.ts';
+import type { RtpHeaderInfo } from './rtpTap.ts';
 import type { AgentConfig, ParticipantReport, ParticipantSample, ParticipantSpec } from './types.ts';
 import { Vp8ClipStream, type Vp8Clip } from './vp8clip.ts';
 
@@ -33,6 +36,9 @@ import { Vp8ClipStream, type Vp8Clip } from './vp8clip.ts';
 const SYNTHETIC = { videoFps: 30, packetsPerFrame: 3, videoKbps: 600, keyframeInterval: 300, audioPps: 50, audioBytes: 80 };
 /** Heights of the simulcast layers the light senders send (the clip's), low to high. */
 const SYNTHETIC_HEIGHTS = [720];
+
+/** A source's receive state: full (decrypted, receive.ts) or header-only (headerReceive.ts). */
+type Receiver = SourceReceiver | HeaderSourceReceiver;
 
 /** How the candidates of an offer are redirected through the impairment relay (impair.ts). */
 export interface CandidateRewriter {
@@ -49,16 +55,16 @@ export class LightParticipant {
   readonly names = new Map<string, string>();
   readonly #cfg: AgentConfig;
   readonly #pacer: Pacer;
-  readonly #receivers = new Map<string, SourceReceiver>();
-  readonly #ssrcs = new Map<PeerSession, Map<number, { rx: SourceReceiver; rtx: boolean }>>();
-  readonly #sessionOf = new Map<SourceReceiver, PeerSession>();
+  readonly #receivers = new Map<string, Receiver>();
+  readonly #ssrcs = new Map<PeerSession, Map<number, { rx: Receiver; rtx: boolean }>>();
+  readonly #sessionOf = new Map<Receiver, PeerSession>();
   readonly #sessions: PeerSession[] = [];
   readonly #streams: PacedStream[] = [];
   readonly #heights: number[] = [];
   #active: boolean[] = [];
   #sendSession: PeerSession | undefined;
   #pacing = false;
-  readonly #faults: Map<SourceReceiver, FaultWatch>[] = [];
+  readonly #faults: Map<Receiver, FaultWatch>[] = [];
   #unknown = 0;
   #keyFrameRequests = 0;
   readonly #repair: NodeJS.Timeout;
@@ -96,7 +102,8 @@ export class LightParticipant {
   /** A new peer connection wired to this participant's receivers and senders. */
   newSession(): PeerSession {
     const s = new PeerSession(this.#cfg.localAddress);
-    s.onRtp = (rtp, t) => this.#onRtp(s, rtp, t);
+    if (this.#cfg.receive === 'header') s.onRtpHeader = (h, t) => this.#onRtpHeader(s, h, t);
+    else s.onRtp = (rtp, t) => this.#onRtp(s, rtp, t);
     s.onKeyFrameRequest = (layer) => {
       this.#keyFrameRequests += 1;
       this.#streams[layer]?.requestKeyFrame();
@@ -142,7 +149,7 @@ export class LightParticipant {
     const key = `${kind}:${source}`;
     let rx = this.#receivers.get(key);
     if (!rx) {
-      rx = new SourceReceiver(source, owner, kind);
+      rx = this.#cfg.receive === 'header' ? new HeaderSourceReceiver(source, owner, kind) : new SourceReceiver(source, owner, kind);
       this.#receivers.set(key, rx);
       const r = rx;
       rx.onDecoded = (t) => {
@@ -173,6 +180,7 @@ export class LightParticipant {
       return;
     }
     const { rx, rtx } = entry;
+    if (!(rx instanceof SourceReceiver)) return;
     this.#sessionOf.set(rx, s);
     const h = rtp.header;
     const bytes = h.serializeSize + rtp.payload.length;
@@ -183,6 +191,19 @@ export class LightParticipant {
     } else if (rtp.payload.length > 0) {
       rx.onPacket(h.ssrc, h.sequenceNumber, h.timestamp, h.marker, rtp.payload, bytes, t);
     }
+  }
+
+  #onRtpHeader(s: PeerSession, h: RtpHeaderInfo, t: number): void {
+    const entry = this.#ssrcs.get(s)?.get(h.ssrc);
+    if (!entry) {
+      this.#unknown += 1;
+      return;
+    }
+    const { rx, rtx } = entry;
+    if (!(rx instanceof HeaderSourceReceiver)) return;
+    if (this.#sessionOf.get(rx) !== s) this.#sessionOf.set(rx, s);
+    if (rtx) rx.onRtx(h.timestamp, h.marker, h.padding, h.bytes, t);
+    else rx.onPacket(h.ssrc, h.sequenceNumber, h.timestamp, h.marker, h.bytes, t);
   }
 
   #repairTick(): void {
@@ -201,7 +222,7 @@ export class LightParticipant {
    * remember each video source's last frame before it (one watch per fault).
    */
   fault(at: number, until = at): void {
-    const watches = new Map<SourceReceiver, FaultWatch>();
+    const watches = new Map<Receiver, FaultWatch>();
     for (const rx of this.#receivers.values()) {
       if (rx.counters.kind === 'video') watches.set(rx, new FaultWatch(at, rx.counters.lastFrameAt, until));
     }

@@ -12,8 +12,10 @@
  * and a NACK for them is answered on the RTX SSRC (pt 96, RFC 4588); a PLI or FIR asks the
  * participant for a keyframe; a Sender Report per SSRC every second (mediasoup aligns simulcast
  * layers by their NTP ↔ RTP mapping).
- * Receiving: every RTP packet goes to `onRtp`; NACKs and PLIs go out with {@link sendNack} /
- * {@link sendPli}.
+ * Receiving: every RTP packet goes to `onRtp` (decrypted by werift); or, when `onRtpHeader` is
+ * set before {@link PeerSession.start}, RTP datagrams are taken off the ICE connection before
+ * werift's SRTP decryption and only their clear header goes to `onRtpHeader` (rtpTap.ts; RTCP
+ * still goes through werift). NACKs and PLIs go out with {@link sendNack} / {@link sendPli}.
  */
 import {
   GenericNack,
@@ -31,6 +33,7 @@ import {
 } from 'werift';
 import { clientPeerConnection } from '../forwarding/client.ts';
 import { nowMs } from './receive.ts';
+import { tapRtpHeaders, type RtpHeaderInfo } from './rtpTap.ts';
 
 /** Payload types of {@link CLIENT_MEDIA}: opus, VP8 and VP8's RTX. */
 export const PT = { opus: 111, vp8: 100, rtx: 96 } as const;
@@ -65,6 +68,11 @@ export class PeerSession {
   readonly rtcpSsrc = 1 + Math.floor(Math.random() * 0xfffffffe);
   /** Called for every RTP packet received (decrypted), with its arrival time (ms, {@link nowMs}). */
   onRtp: (rtp: RtpPacket, t: number) => void = () => undefined;
+  /**
+   * Header-only reception: set before {@link start} to receive the clear header of every RTP
+   * datagram (SRTP not decrypted, `onRtp` not called) with its arrival time (ms, {@link nowMs}).
+   */
+  onRtpHeader: ((h: RtpHeaderInfo, t: number) => void) | undefined;
   /** Called when the server asks for a keyframe of video layer `layer` (PLI or FIR). */
   onKeyFrameRequest: (layer: number) => void = () => undefined;
   /** Packets retransmitted on RTX after a NACK, and NACKed packets no longer kept. */
@@ -95,7 +103,9 @@ export class PeerSession {
     const dtls = this.pc.dtlsTransports[0];
     if (!dtls) throw new Error('no DTLS transport: set the local description first');
     this.#dtls = dtls;
-    dtls.onRtp.subscribe((rtp) => this.onRtp(rtp, nowMs()));
+    const onHeader = this.onRtpHeader;
+    if (onHeader) tapRtpHeaders(dtls.iceTransport.connection, (h) => onHeader(h, nowMs()));
+    else dtls.onRtp.subscribe((rtp) => this.onRtp(rtp, nowMs()));
     dtls.onRtcp.subscribe((rtcp) => this.#onRtcp(rtcp));
     this.#srTimer = setInterval(() => this.#senderReports(), 1000);
   }

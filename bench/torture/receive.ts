@@ -154,6 +154,32 @@ export interface RepairPolicy {
 /** Defaults of {@link RepairPolicy} (libwebrtc-like on a LAN). */
 export const DEFAULT_REPAIR: RepairPolicy = { nackRetryMs: 40, nackMaxTries: 10, keyFrameAfterMs: 200, keyFrameIntervalMs: 500 };
 
+/** A sequence number not received yet: when it went missing, NACKs sent for it and the last one's time (ms). */
+export interface MissingPacket {
+  since: number;
+  tries: number;
+  lastAt: number;
+}
+
+/**
+ * The sequence numbers (16-bit) of `missing` (extended sequence number → state) to NACK at `t` (ms): never asked for,
+ * or asked for more than `nackRetryMs` ago, at most `nackMaxTries` times (then given up and removed).
+ */
+export function dueNacks(missing: Map<number, MissingPacket>, policy: RepairPolicy, t: number): number[] {
+  const out: number[] = [];
+  for (const [ext, m] of missing) {
+    if (m.tries >= policy.nackMaxTries) {
+      missing.delete(ext);
+      continue;
+    }
+    if (t - m.lastAt < policy.nackRetryMs) continue;
+    m.tries += 1;
+    m.lastAt = t;
+    out.push(ext & 0xffff);
+  }
+  return out;
+}
+
 /** Cumulative counters of one source (see {@link SourceReceiver}). */
 export interface SourceCounters {
   source: string;
@@ -169,6 +195,11 @@ export interface SourceCounters {
   bytes: number;
   /** RTX packets that recovered a missing packet. */
   recovered: number;
+  /**
+   * Header-only receivers (headerReceive.ts): RTX packets received (padding excluded), whose
+   * original sequence number is encrypted; `recovered` is then those attributed to a frame.
+   */
+  rtxPackets?: number;
   /** Interarrival jitter, ms (RFC 3550, of the current SSRC). */
   jitterMs: number;
   /** Video: frames decoded, freezes ({@link FreezeDetector}). */
@@ -210,7 +241,7 @@ export class SourceReceiver {
   /** Recently seen extended sequence numbers (dedup; pruned to the last 2048). */
   readonly #seen = new Set<number>();
   /** Missing extended sequence numbers → NACK state. */
-  readonly #missing = new Map<number, { since: number; tries: number; lastAt: number }>();
+  readonly #missing = new Map<number, MissingPacket>();
   /** Jitter state: previous transit, ms. */
   #transit: number | undefined;
   #jitter = 0;
@@ -396,18 +427,8 @@ export class SourceReceiver {
    * `nackRetryMs` ago, at most `nackMaxTries` times (then given up). Video only.
    */
   nacksDue(t: number): number[] {
-    if (this.counters.kind !== 'video' || this.#missing.size === 0) return [];
-    const out: number[] = [];
-    for (const [ext, m] of this.#missing) {
-      if (m.tries >= this.#policy.nackMaxTries) {
-        this.#missing.delete(ext);
-        continue;
-      }
-      if (t - m.lastAt < this.#policy.nackRetryMs) continue;
-      m.tries += 1;
-      m.lastAt = t;
-      out.push(ext & 0xffff);
-    }
+    if (this.counters.kind !== 'video') return [];
+    const out = dueNacks(this.#missing, this.#policy, t);
     this.counters.nacks += out.length;
     return out;
   }

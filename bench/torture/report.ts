@@ -52,6 +52,13 @@ export interface RunSummary {
   forwardedPps: number;
   cpuUsPerPacket: number;
   /**
+   * The client agents' CPU per received media packet over the steady window, µs (their sending,
+   * signalling and sampling included): the load generator's cost, to compare `--receive` modes.
+   */
+  clientUsPerPacket: number;
+  /** Header-only receivers: RTX packets received and those attributed to a missing packet (`recovered`). */
+  rtx?: { packets: number; recovered: number };
+  /**
    * A cascade, per bridge over the steady window: CPU (% of one core, mean and peak; per process),
    * RSS max (MiB), streams it delivers to its own participants (mean) and CPU per such stream.
    */
@@ -159,6 +166,8 @@ export function summarize(run: ServerRun): RunSummary {
     cpuPerStream: serverCpuTotal / forwardedStreams,
     forwardedPps,
     cpuUsPerPacket: (serverCpuTotal / 100) * 1e6 / forwardedPps,
+    clientUsPerPacket: ((mean(steady.map((s) => s.harness.agentCpu)) / 100) * 1e6) / forwardedPps,
+    ...(all.some((s) => s.rtxPackets !== undefined) ? { rtx: { packets: sum(all.map((s) => s.rtxPackets ?? 0)), recovered: sum(all.map((s) => s.recovered)) } } : {}),
     ...(bridges ? { bridges } : {}),
     harnessEventLoopMs: Math.max(0, ...run.timeline.map((s) => s.harness.eventLoopDelayMs)),
     skippedFrames: run.timeline.at(-1)?.harness.skippedFrames ?? 0,
@@ -213,7 +222,7 @@ function formatFault(f: FaultRecord): string {
 export function formatRun(run: ServerRun, s: RunSummary, o: TortureResults['options'], cores: number): string {
   const out: string[] = [];
   const cascade = run.bridges ? ` (cascade of ${run.bridges.length} bridges: ${run.bridges.map((b, i) => (i === 0 ? `${b.region} with the focus` : b.region)).join(', ')}; participants' regions round robin)` : '';
-  out.push(`== ${run.server}${cascade}: ${o.conferences} conference(s) x ${o.participants} participants (${o.senders} senders each)${o.ramp ? ', ramp' : `, ${o.duration} s steady`}`);
+  out.push(`== ${run.server}${cascade}: ${o.conferences} conference(s) x ${o.participants} participants (${o.senders} senders each)${o.ramp ? ', ramp' : `, ${o.duration} s steady`}, receivers: ${o.receive === 'header' ? 'RTP headers only (no SRTP decryption)' : 'full (decrypted, frames reassembled)'}`);
   if (run.participants.length <= 48) {
     out.push(
       table(
@@ -232,7 +241,7 @@ export function formatRun(run: ServerRun, s: RunSummary, o: TortureResults['opti
         ['join time p50 / p95 / max (ms)', `${f0(s.joinMs.p50)} / ${f0(s.joinMs.p95)} / ${f0(s.joinMs.max)} (n=${s.joinMs.n})`],
         ['steady window: freezes per stream-minute, % frozen, % loss', s.steady ? `${f2(s.steady.freezesPerMin)}, ${f2(s.steady.frozenPct)}, ${f2(s.steady.lossPct)} (${f0(s.steady.seconds)} s)` : '-'],
         ['whole run: freezes per stream-minute, % frozen', `${f2(s.freezesPerMin)}, ${f2(s.frozenPct)}`],
-        ['whole run: loss after RTX / before RTX (%)', `${f2(s.lossPct)} / ${f2(s.lossBeforeRtxPct)}`],
+        ['whole run: loss after RTX / before RTX (%)', `${f2(s.lossPct)} / ${f2(s.lossBeforeRtxPct)}${s.rtx ? ` (headers only: ${s.rtx.packets} RTX packets, ${s.rtx.recovered} attributed by timestamp)` : ''}`],
         ['jitter p50 / p95 (ms)', `${f2(s.jitterMs.p50)} / ${f2(s.jitterMs.p95)}`],
         ['video per stream (kbps, fps)', `${f0(s.videoKbps)} kbps, ${f1(s.videoFps)} fps`],
         ['received resolutions (streams)', Object.entries(s.resolutions).map(([k, n]) => `${k} x${n}`).join(', ') || '-'],
@@ -242,6 +251,7 @@ export function formatRun(run: ServerRun, s: RunSummary, o: TortureResults['opti
         [`${run.server} CPU per forwarded stream (% of a core)`, f2(s.cpuPerStream)],
         ['forwarded packets/s (received media, steady)', f0(s.forwardedPps)],
         [`${run.server} CPU per forwarded packet (µs)`, f2(s.cpuUsPerPacket)],
+        [`light clients' CPU per received packet (µs, --receive ${o.receive ?? 'full'})`, f2(s.clientUsPerPacket)],
         ['load generator: agent event loop p99 max (ms), skipped frames', `${f1(s.harnessEventLoopMs)}, ${s.skippedFrames}`],
         ['machine CPU % of one core (all / not this run), steady', `${f0(s.machineCpu)} / ${f0(s.othersCpu)}`],
       ],
@@ -266,16 +276,49 @@ export function formatRun(run: ServerRun, s: RunSummary, o: TortureResults['opti
   if (run.ramp) {
     out.push(
       table(
-        ['participants', 'streams', 'server CPU %', 'freezes/min', 'loss %', 'agent loop p99 ms', 'other work CPU %', 'result'],
-        run.ramp.steps.map((st) => [String(st.participants), f0(st.forwardedStreams), f1(st.serverCpu), f2(st.quality.freezesPerMin), f2(st.quality.lossPct), f1(st.eventLoopDelayMs), f0(st.othersCpu), st.pass ? 'ok' : (st.why ?? 'fail')]),
+        ['participants', 'streams', 'packets/s', 'server CPU %', 'busiest process %', 'agents CPU % (max)', 'client µs/packet', 'machine CPU %', 'UDP drops/s server/agents', 'freezes/min', 'loss %', 'agent loop p99 ms', 'other work CPU %', 'result'],
+        run.ramp.steps.map((st) => [
+          String(st.participants),
+          f0(st.forwardedStreams),
+          f0(st.forwardedPps),
+          f1(st.serverCpu),
+          st.serverBusiest ? `${st.serverBusiest.name} ${f0(st.serverBusiest.cpu)}` : '-',
+          st.agentCpu !== undefined ? `${f0(st.agentCpu)} (${f0(st.agentCpuMax)})` : '-',
+          f1(st.clientUsPerPacket),
+          f0(st.machineCpu),
+          st.udpDropsPerS ? `${f0(st.udpDropsPerS.server)} / ${f0(st.udpDropsPerS.agents)}` : '-',
+          f2(st.quality.freezesPerMin),
+          f2(st.quality.lossPct),
+          f1(st.eventLoopDelayMs),
+          f0(st.othersCpu),
+          st.pass ? 'ok' : (st.why ?? 'fail'),
+        ]),
       ),
     );
     const c = run.ramp.capacity;
     out.push(
       c
-        ? `capacity on this machine (last step below the thresholds; stopped by ${run.ramp.stoppedBy}): ${c.participants} participants, ${f0(c.forwardedStreams)} forwarded streams at ${f1(c.serverCpu)}% server CPU = ${f0(c.forwardedStreams / (c.serverCpu / 100))} streams per core of server CPU, ${f0(c.forwardedStreams / cores)} streams per machine core`
+        ? `capacity on this machine (last step below the thresholds; stopped by ${run.ramp.stoppedBy}): ${c.participants} participants, ${f0(c.forwardedStreams)} forwarded streams and ${f0(c.forwardedPps)} forwarded packets/s at ${f1(c.serverCpu)}% server CPU = ${f0(c.forwardedStreams / (c.serverCpu / 100))} streams and ${f0(c.forwardedPps / (c.serverCpu / 100))} packets/s per core of server CPU, ${f0(c.forwardedStreams / cores)} streams per machine core`
         : `no step passed (stopped by ${run.ramp.stoppedBy})`,
     );
+    const fail = run.ramp.steps.at(-1);
+    if (fail && !fail.pass) {
+      out.push(
+        `the step that broke a threshold (${fail.participants} participants): ${f0(fail.forwardedStreams)} streams, ${f0(fail.forwardedPps)} packets/s at ${f1(fail.serverCpu)}% server CPU = ${f0(fail.forwardedStreams / (fail.serverCpu / 100))} streams and ${f0(fail.forwardedPps / (fail.serverCpu / 100))} packets/s per core of server CPU`,
+      );
+    }
+    const lim = run.ramp.limit;
+    if (lim) {
+      const side =
+        lim.side === 'bridge'
+          ? `the bridge (${fail && !fail.pass ? 'quality broke with the load generator not saturated' : 'a server process near a full core'})`
+          : lim.side === 'load generator'
+            ? 'the load generator (the server is not the limit measured: its capacity is at least this)'
+            : lim.side === 'both'
+              ? 'both the bridge and the load generator'
+              : 'neither (the ramp stopped before a threshold)';
+      out.push(`saturated: ${side}${lim.machineSaturated ? ', with the machine\'s cores all busy' : ''}; ${lim.detail}`);
+    }
   }
   if (run.impairment) {
     const pct = (d: { passed: number; dropped: number }): string => f2((100 * d.dropped) / Math.max(1, d.passed + d.dropped));
@@ -319,7 +362,7 @@ export function formatComparison(summaries: readonly RunSummary[]): string {
   return [
     `== ${summaries.map((s) => names[s.server]).join(' vs ')} (same light participants and media):`,
     table(
-      ['server', 'forwarded streams', 'packets/s', 'CPU % (steady)', 'CPU % per stream', 'CPU µs per packet', 'freezes/min (steady)', 'loss % (steady)', 'skipped frames', 'other work CPU %'],
+      ['server', 'forwarded streams', 'packets/s', 'CPU % (steady)', 'CPU % per stream', 'CPU µs per packet', 'client µs per packet', 'freezes/min (steady)', 'loss % (steady)', 'skipped frames', 'other work CPU %'],
       summaries.map((s) => [
         s.server,
         f1(s.forwardedStreams),
@@ -327,6 +370,7 @@ export function formatComparison(summaries: readonly RunSummary[]): string {
         f1(s.serverCpuTotal),
         f2(s.cpuPerStream),
         f2(s.cpuUsPerPacket),
+        f2(s.clientUsPerPacket),
         f2(s.steady?.freezesPerMin ?? Number.NaN),
         f2(s.steady?.lossPct ?? Number.NaN),
         String(s.skippedFrames),

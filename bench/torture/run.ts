@@ -15,7 +15,7 @@ import { Fleet } from './fleet.ts';
 import { startJanus } from './janusServer.ts';
 import { startRawServer } from './rawServer.ts';
 import { nowMs } from './receive.ts';
-import { CpuMeter, MachineCpu, pssMiB, rssMiB, totalsOf, TotalsHistory, windowQuality, type Totals, type WindowQuality } from './sampler.ts';
+import { CpuMeter, MachineCpu, pssMiB, rssMiB, totalsOf, TotalsHistory, udpDrops, windowQuality, type Totals, type WindowQuality } from './sampler.ts';
 import type { RelayCounters } from './impair.ts';
 import type { AgentConfig, ParticipantReport, ParticipantSpec, SourceReport } from './types.ts';
 import { loadOrRecordClip } from './clipRecorder.ts';
@@ -64,6 +64,12 @@ export interface TortureOptions {
   /** Ramp thresholds: freezes per stream-minute, % packets lost. */
   maxFreezeRate: number;
   maxLoss: number;
+  /**
+   * How the light receivers read RTP: `header` (clear RTP headers only, no SRTP decryption:
+   * headerReceive.ts) or `full` (werift decrypts, frames reassembled: receive.ts). The CLI's
+   * default is `header` with `ramp` (the load generator must not be the bottleneck) and `full` otherwise.
+   */
+  receive: 'header' | 'full';
   janus: boolean;
   /** Also run the raw mediasoup SFU (rawSfu.ts) with the same light participants, after octobridge. */
   raw: boolean;
@@ -97,10 +103,18 @@ export interface TimeSample {
   totals: Totals;
   /** `/colibri/stats` figures, when reachable. */
   stats?: Record<string, number>;
-  /** The load generator: agents' and Chromium's CPU % (of one core), agents' worst event loop p99 (ms), frames their pacers skipped. */
-  harness: { agentCpu: number; chromiumCpu: number; eventLoopDelayMs: number; skippedFrames: number };
+  /**
+   * The load generator: agents' and Chromium's CPU % (of one core; `agentCpuMax`: the busiest
+   * agent, each is one event loop), agents' worst event loop p99 (ms), frames their pacers skipped.
+   */
+  harness: { agentCpu: number; agentCpuMax: number; chromiumCpu: number; eventLoopDelayMs: number; skippedFrames: number };
   /** The whole machine's CPU (% of one core, up to 100 x cores) and what of it is neither the server nor the harness (other work on the machine). */
   machine: { cpu: number; othersCpu: number };
+  /**
+   * UDP datagrams the kernel dropped so far on the open sockets of the server's processes and of
+   * the agents (full receive buffers: sampler.ts `udpDrops`); cumulative, a closed socket's drops are gone.
+   */
+  udpDrops?: { server: number; agents: number };
 }
 
 /** A fault the run injected. */
@@ -133,18 +147,48 @@ export interface Recovery {
   maxMs: number;
 }
 
-/** One ramp step. */
+/** One ramp step (means over its window, from a few seconds after its joins to its end). */
 export interface RampStep {
   participants: number;
   forwardedStreams: number;
+  /** Media packets the receivers got per second (every receiver's copy: what the server forwarded). */
+  forwardedPps: number;
   /** Server CPU (% of one core, all its processes) over the step's window. */
   serverCpu: number;
+  /** The server's busiest process (a mediasoup worker or its Node process) and its CPU (% of one core). */
+  serverBusiest: { name: string; cpu: number };
   /** Other work on the machine over the window (% of one core), which the run does not control. */
   othersCpu: number;
+  /** The whole machine's CPU (% of one core, up to 100 x cores). */
+  machineCpu: number;
+  /** The client agents' CPU: all (% of one core) and the busiest one's. */
+  agentCpu: number;
+  agentCpuMax: number;
+  /** Agents' CPU per received media packet (µs; their sending included). */
+  clientUsPerPacket: number;
   quality: WindowQuality;
+  /** Agents' worst and median (per second) event loop p99, ms; frames their pacers skipped per second. */
   eventLoopDelayMs: number;
+  medianEventLoopDelayMs: number;
+  skippedPerS: number;
+  /** UDP datagrams dropped per second by the kernel on the server's and the agents' sockets (full receive buffers). */
+  udpDropsPerS: { server: number; agents: number };
   pass: boolean;
   why?: string;
+}
+
+/**
+ * Which side limited a ramp: `bridge` (a server process near a full core or its sockets dropping
+ * datagrams, or quality broke with the load generator not saturated), `load generator` (agents near
+ * a full core, skipping frames, with a lagging event loop or their sockets dropping datagrams), `both`, or `none` (the ramp
+ * stopped at `--ramp-max` or on failed joins). `machine` adds that the whole machine was near
+ * all its cores (bridge and clients then compete for CPU).
+ */
+export interface RampLimit {
+  side: 'bridge' | 'load generator' | 'both' | 'none';
+  machineSaturated: boolean;
+  /** The figures behind the verdict, for the report. */
+  detail: string;
 }
 
 /** Cost of one kind of participant on this machine. */
@@ -176,7 +220,7 @@ export interface ServerRun {
   timeline: TimeSample[];
   participants: ParticipantReport[];
   faults: FaultRecord[];
-  ramp?: { steps: RampStep[]; capacity?: RampStep; stoppedBy: string };
+  ramp?: { steps: RampStep[]; capacity?: RampStep; stoppedBy: string; limit?: RampLimit };
   costs: { light?: KindCost; chromium?: KindCost };
   /** `--loss`: packets the impairment relay passed and dropped, client → bridge (up) and back (down). */
   impairment?: RelayCounters;
@@ -280,11 +324,13 @@ async function sampleOnce(ctx: RunContext, meter: CpuMeter, machine: MachineCpu)
     ...(stats ? { stats: Object.fromEntries(keep.filter((k) => typeof stats[k] === 'number').map((k) => [k, stats[k] as number])) } : {}),
     harness: {
       agentCpu: sum(cpu.slice(procs.length, procs.length + agents.length)),
+      agentCpuMax: Math.max(0, ...cpu.slice(procs.length, procs.length + agents.length)),
       chromiumCpu: sum(cpu.slice(procs.length + agents.length, -1)),
       eventLoopDelayMs: health.eventLoopDelayMs,
       skippedFrames: health.skippedFrames,
     },
     machine: { cpu: machineCpu, othersCpu: Math.max(0, machineCpu - sum(cpu)) },
+    udpDrops: { server: udpDrops(procs.map((p) => p.pid)), agents: udpDrops(agents) },
   };
 }
 
@@ -467,22 +513,53 @@ async function steady(ctx: RunContext, faults: FaultRecord[]): Promise<void> {
   await sleep(Math.max(0, start + o.duration * 1000 - nowMs()));
 }
 
+/** What {@link windowLoad} returns: means over a window of samples (CPU in % of one core). */
+interface WindowLoad {
+  cpu: number;
+  streams: number;
+  /** Received media packets per second over the window. */
+  pps: number;
+  busiest: { name: string; cpu: number };
+  others: number;
+  machine: number;
+  agentCpu: number;
+  agentCpuMax: number;
+  /** Agents' event loop p99: worst and median per second, ms. */
+  delay: number;
+  medianDelay: number;
+  skippedPerS: number;
+  udpDropsPerS: { server: number; agents: number };
+}
+
 /**
- * Over the samples after `from` (ms): mean server CPU, forwarded streams and other work on the
- * machine; the agents' worst and median (per second) event loop p99, and the frames their pacers
- * skipped per second.
+ * Over the samples after `from` (ms): mean server CPU (and its busiest process), forwarded
+ * streams and packets/s, the machine's and the agents' CPU; the agents' worst and median (per
+ * second) event loop p99, and the frames their pacers skipped per second.
  */
-function windowLoad(ctx: RunContext, from: number): { cpu: number; streams: number; others: number; delay: number; medianDelay: number; skippedPerS: number } {
+function windowLoad(ctx: RunContext, from: number): WindowLoad {
   const ss = ctx.timeline.filter((s) => ctx.t0 + s.t * 1000 >= from);
-  const skipped = (ss.at(-1)?.harness.skippedFrames ?? 0) - (ss[0]?.harness.skippedFrames ?? 0);
-  const seconds = ss.length > 1 ? (ss.at(-1) as TimeSample).t - (ss[0] as TimeSample).t : 1;
+  const [first, last] = [ss[0], ss.at(-1)];
+  const skipped = (last?.harness.skippedFrames ?? 0) - (first?.harness.skippedFrames ?? 0);
+  const seconds = ss.length > 1 ? (last as TimeSample).t - (first as TimeSample).t : 1;
+  const pps = first && last && last.totals.at > first.totals.at ? (last.totals.packets - first.totals.packets) / ((last.totals.at - first.totals.at) / 1000) : Number.NaN;
+  const names = [...new Set(ss.flatMap((s) => s.server.processes.map((p) => p.name)))];
+  const perProcess = names.map((name) => ({ name, cpu: mean(ss.map((s) => s.server.processes.find((p) => p.name === name)?.cpu ?? 0)) }));
   return {
     cpu: mean(ss.map((s) => s.server.cpu)),
     streams: mean(ss.map((s) => s.forwardedStreams)),
+    pps,
+    busiest: perProcess.reduce((a, b) => (b.cpu > a.cpu ? b : a), { name: '-', cpu: 0 }),
     others: mean(ss.map((s) => s.machine.othersCpu)),
+    machine: mean(ss.map((s) => s.machine.cpu)),
+    agentCpu: mean(ss.map((s) => s.harness.agentCpu)),
+    agentCpuMax: mean(ss.map((s) => s.harness.agentCpuMax ?? 0)),
     delay: Math.max(0, ...ss.map((s) => s.harness.eventLoopDelayMs)),
     medianDelay: ss.map((s) => s.harness.eventLoopDelayMs).sort((a, b) => a - b)[Math.floor(ss.length / 2)] ?? 0,
     skippedPerS: skipped / Math.max(1, seconds),
+    udpDropsPerS: {
+      server: Math.max(0, (last?.udpDrops?.server ?? 0) - (first?.udpDrops?.server ?? 0)) / Math.max(1, seconds),
+      agents: Math.max(0, (last?.udpDrops?.agents ?? 0) - (first?.udpDrops?.agents ?? 0)) / Math.max(1, seconds),
+    },
   };
 }
 
@@ -492,6 +569,33 @@ function windowLoad(ctx: RunContext, from: number): { cpu: number; streams: numb
  * work on a shared machine, does neither).
  */
 const SATURATED_LOOP_MS = 100;
+/** A process (one event loop or one mediasoup worker thread) at or above this % of one core is saturated. */
+const SATURATED_CORE_PCT = 90;
+/** The machine is saturated at or above this share of all its cores. */
+const SATURATED_MACHINE = 0.9;
+
+/**
+ * Whether the load generator could not keep up over a step: skipping frames, a lagging event
+ * loop, an agent near a full core, or its sockets overflowing (more than 0.1 % of the received packets dropped there).
+ */
+function harnessSaturated(st: Pick<RampStep, 'skippedPerS' | 'medianEventLoopDelayMs' | 'agentCpuMax' | 'udpDropsPerS' | 'forwardedPps'>): boolean {
+  return st.skippedPerS > 1 || st.medianEventLoopDelayMs > SATURATED_LOOP_MS || st.agentCpuMax >= SATURATED_CORE_PCT || (st.udpDropsPerS?.agents ?? 0) > 0.001 * st.forwardedPps;
+}
+
+/** The {@link RampLimit} of the step that stopped a ramp (`failed`; undefined: it stopped at `--ramp-max`, judged on the last step). */
+export function rampLimit(step: RampStep | undefined, failed: boolean, cores: number): RampLimit | undefined {
+  if (!step) return undefined;
+  const gen = harnessSaturated(step);
+  const bridgeCore = step.serverBusiest.cpu >= SATURATED_CORE_PCT || (step.udpDropsPerS?.server ?? 0) > 0.001 * step.forwardedPps;
+  const machineSaturated = step.machineCpu >= SATURATED_MACHINE * 100 * cores;
+  const side: RampLimit['side'] = !failed ? (bridgeCore && gen ? 'both' : bridgeCore ? 'bridge' : gen ? 'load generator' : 'none') : gen && bridgeCore ? 'both' : gen ? 'load generator' : 'bridge';
+  const detail =
+    `server's busiest process ${step.serverBusiest.name} ${step.serverBusiest.cpu.toFixed(0)}% of a core (all ${step.serverCpu.toFixed(0)}%); ` +
+    `agents ${step.agentCpu.toFixed(0)}% (busiest ${step.agentCpuMax.toFixed(0)}%), skipped ${step.skippedPerS.toFixed(1)} frames/s, event loop p99 median ${step.medianEventLoopDelayMs.toFixed(0)} ms; ` +
+    `UDP receive drops ${(step.udpDropsPerS?.server ?? 0).toFixed(0)}/s at the server, ${(step.udpDropsPerS?.agents ?? 0).toFixed(0)}/s at the agents; ` +
+    `machine ${step.machineCpu.toFixed(0)}% of ${cores * 100}%${machineSaturated ? ' (saturated: bridge and clients compete for CPU)' : ''}`;
+  return { side, machineSaturated, detail };
+}
 
 /** Ramp: add `rampAdd` light participants every `rampStep` s until a threshold breaks. */
 async function ramp(ctx: RunContext, specs: ParticipantSpec[], started: Set<number>, errors: Record<string, string>): Promise<NonNullable<ServerRun['ramp']>> {
@@ -526,9 +630,30 @@ async function ramp(ctx: RunContext, specs: ParticipantSpec[], started: Set<numb
               ? `load generator saturated (agents skipped ${load.skippedPerS.toFixed(1)} frames/s, event loop p99 median ${load.medianDelay.toFixed(0)} ms)`
               : undefined;
     if (why && saturated && !why.startsWith('load generator')) stoppedByHarness = true;
-    const step: RampStep = { participants: ctx.connected.size, forwardedStreams: load.streams, serverCpu: load.cpu, othersCpu: load.others, quality: q, eventLoopDelayMs: load.delay, pass: !why, ...(why ? { why } : {}) };
+    const step: RampStep = {
+      participants: ctx.connected.size,
+      forwardedStreams: load.streams,
+      forwardedPps: load.pps,
+      serverCpu: load.cpu,
+      serverBusiest: load.busiest,
+      othersCpu: load.others,
+      machineCpu: load.machine,
+      agentCpu: load.agentCpu,
+      agentCpuMax: load.agentCpuMax,
+      clientUsPerPacket: ((load.agentCpu / 100) * 1e6) / load.pps,
+      quality: q,
+      eventLoopDelayMs: load.delay,
+      medianEventLoopDelayMs: load.medianDelay,
+      skippedPerS: load.skippedPerS,
+      udpDropsPerS: load.udpDropsPerS,
+      pass: !why,
+      ...(why ? { why } : {}),
+    };
     steps.push(step);
-    ctx.log(`ramp: ${step.participants} participants, ${step.forwardedStreams.toFixed(0)} streams, server CPU ${step.serverCpu.toFixed(0)}%, freezes ${q.freezesPerMin.toFixed(2)}/min, loss ${q.lossPct.toFixed(2)}%${why ? ` -> ${why}` : ''}`);
+    ctx.log(
+      `ramp: ${step.participants} participants, ${step.forwardedStreams.toFixed(0)} streams, ${step.forwardedPps.toFixed(0)} packets/s, server CPU ${step.serverCpu.toFixed(0)}% (${step.serverBusiest.name} ${step.serverBusiest.cpu.toFixed(0)}%), ` +
+        `agents ${step.agentCpu.toFixed(0)}% (max ${step.agentCpuMax.toFixed(0)}%), machine ${step.machineCpu.toFixed(0)}%, UDP drops/s ${step.udpDropsPerS.server.toFixed(0)} server / ${step.udpDropsPerS.agents.toFixed(0)} agents, freezes ${q.freezesPerMin.toFixed(2)}/min, loss ${q.lossPct.toFixed(2)}%${why ? ` -> ${why}` : ''}`,
+    );
     if (why) {
       stoppedBy = why;
       break;
@@ -548,7 +673,9 @@ async function ramp(ctx: RunContext, specs: ParticipantSpec[], started: Set<numb
   const passing = steps.filter((s) => s.pass);
   if (stoppedByHarness) stoppedBy += ' (with the load generator saturated in the same step)';
   ctx.costsFrom = ctx.lastJoinAt;
-  return { steps, ...(passing.length ? { capacity: passing.at(-1) as RampStep } : {}), stoppedBy };
+  const last = steps.at(-1);
+  const limit = rampLimit(last, last !== undefined && !last.pass, os.cpus().length);
+  return { steps, ...(passing.length ? { capacity: passing.at(-1) as RampStep } : {}), stoppedBy, ...(limit ? { limit } : {}) };
 }
 
 /** Run one server (see the module docstring). */
@@ -596,6 +723,7 @@ async function runServer(o: TortureOptions, which: 'octobridge' | 'janus' | 'raw
     thumbnailHeight: o.thumbnailHeight,
     stageHeight: o.stageHeight,
     loss: which === 'octobridge' ? o.loss / 100 : 0,
+    receive: o.receive,
   };
   if (o.simulcast && which !== 'octobridge') notes.push(`${which === 'janus' ? 'Janus' : 'raw'} run without simulcast (light clients send one 360p stream)`);
   const fleet = await Fleet.start(cfg, light > 0 ? agents : 0, publicUrl, { simulcast: o.simulcast, width: o.chromiumWidth, height: o.chromiumHeight });

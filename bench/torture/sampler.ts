@@ -3,7 +3,7 @@
  * /proc (the bridge's Node process, each mediasoup worker, the client agents, the Chromium
  * processes, Janus), and the participants' counters turned into rolling quality figures.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { cpuSeconds, pssKiB, rssKiB } from '../forwarding/measure.ts';
 import type { ParticipantSample } from './types.ts';
 
@@ -60,6 +60,53 @@ export class MachineCpu {
     this.#last = now;
     return busy;
   }
+}
+
+/** Inodes of the sockets `pids` hold (their `/proc/<pid>/fd` links `socket:[inode]`). */
+function socketInodes(pids: readonly number[]): Set<string> {
+  const inodes = new Set<string>();
+  for (const pid of pids) {
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        const link = readlinkSync(`/proc/${pid}/fd/${fd}`);
+        if (link.startsWith('socket:[')) inodes.add(link.slice(8, -1));
+      } catch {
+        // closed meanwhile
+      }
+    }
+  }
+  return inodes;
+}
+
+/**
+ * UDP datagrams the kernel dropped on the sockets of `pids` (their receive buffer was full, or
+ * memory ran out): the `drops` column of /proc/net/udp and /proc/net/udp6 (this network namespace),
+ * summed over the sockets open now. Cumulative per socket; a closed socket's count is gone.
+ */
+export function udpDrops(pids: readonly number[]): number {
+  const inodes = socketInodes(pids);
+  if (inodes.size === 0) return 0;
+  let drops = 0;
+  for (const file of ['/proc/net/udp', '/proc/net/udp6']) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      // sl local rem st tx:rx tr:when retrnsmt uid timeout inode ref pointer drops
+      const cols = line.trim().split(/\s+/);
+      if (cols.length >= 13 && inodes.has(cols[9] as string)) drops += Number(cols[12]) || 0;
+    }
+  }
+  return drops;
 }
 
 /** Total RSS of `pids`, MiB. */

@@ -115,6 +115,13 @@ export interface AgentConfig {
    * orchestrator sends `loss`).
    */
   loss: number;
+  /**
+   * How receivers read RTP: `full` (default) decrypts every SRTP packet in werift and reassembles
+   * VP8 frames (receive.ts); `header` counts and times packets from their clear RTP header
+   * without decrypting (headerReceive.ts: no keyframes or resolution, RTX not un-wrapped), at a
+   * fraction of the CPU.
+   */
+  receive?: 'header' | 'full';
 }
 
 /**
