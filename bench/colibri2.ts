@@ -13,13 +13,14 @@
  * `produceData` on the transport and the DirectTransport, then both `consumeData`); validation, the BridgeChannel,
  * the allocator and the answer 0.4 ms; serialise 0.05 ms: ~2.5 ms, ~80% of it waiting on the worker. Concurrently
  * the per-conference queue added up to ~24 ms (p99) of waiting behind the same conference's earlier allocations.
- * Making the transport and SCTP channel before the allocation's turn (outside the queue, adopted in turn) takes that
- * wait off, but not the rest, which is throughput, not ordering: the test bridge has one worker, which answers every
- * conference's requests one at a time (~5 per allocation), and one Node thread, so a burst of allocations still ends
- * ~its total worker and Node time after it starts. The requests also reach the bridge spread over the 250–600 ms
- * Prosody takes to pass 100 stanzas (the round trip figures). On a shared host the p99 follows the host's load more
- * than the code: at load 8–15 on 2 cores, nine alternating runs gave a concurrent p99 of 45–290 ms (median 86)
- * without that change and 27–670 ms (median 100) with it. Measure with nothing else running.
+ * The bridge makes each allocation's transport and SCTP channel before its turn (`MediaConference.prepareEndpoint`), so
+ * that wait is gone; what is left is throughput, not ordering: the test bridge has one worker, which answers every
+ * conference's requests one at a time (~5 per allocation), and one Node thread, which this process shares with the
+ * 100 requests' own XMPP client, so a burst of allocations still ends ~its total worker and Node time after it
+ * starts. The requests reach the bridge spread over the 200–300 ms Prosody takes to pass 100 stanzas (the round trip
+ * figures), and how they bunch decides the tail: on a quiet 2-core host, 8 runs each gave a concurrent p99 of
+ * 17–138 ms (median ~65; p50 2.4–75, median ~8) with the transports made early and 32–105 ms (median ~78; p50 2.4–36,
+ * median ~12) with them made in turn. Measure with nothing else running, and compare distributions, not one run.
  *
  *   npm run bench:colibri2 -- [--allocations 100] [--per-conference 10]
  */

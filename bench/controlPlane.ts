@@ -48,20 +48,18 @@
  * its own clients would need twice the peer connections (DTLS handshakes), which does not fit a
  * run of a few minutes on 2 cores next to this one.
  *
- * What it showed (2-core host, conferences of 10, 4 senders; three runs at load 4–6): at 1,000
- * endpoints the bridge's Node process used 17–26 % of a core (170–260 µs/s per endpoint; 250
- * endpoints: 7–10 %, 300–370 µs/s, the per-endpoint cost falls as the fixed part spreads), its RSS
- * grew ≈ 0.7–0.9 MiB per endpoint (to 0.8–1.0 GiB), the loop p50 stayed ≈ 0.3 ms but p99 rose
- * to 10–23 ms and max to 0.3–0.8 s. The profile (`--cpu-prof`) puts the long blocks on the stats
- * collector's 5 s run (StatsCollector → MediaEngine.trafficByEndpoint → RetiringCounters.sum): it
- * sends a `getStats` request for every consumer, producer and transport (≈ 21,000 here: every
- * endpoint consumes the 9 others' audio and video) in one go, and building those requests and
- * handling their answers (mediasoup Channel, flatbuffers) plus the garbage they leave blocks
- * the loop for 0.4–0.7 s; the video layer monitor's 1 s polls come next. Garbage collection is
- * about a third of the Node time. Conferences of 20 reach the same figures at half the endpoints
- * (500: 17 % of a core, p99 14 ms, max 0.5 s, 0.8 GiB): the cost follows the consumers.
- * At 1,000 the clients (≈ 90 % of a core) and workers (≈ 75 %) saturate the 2 cores too.
- *
+ * What it showed (2-core host, conferences of 10, 4 senders). Before the stats collector read endpoints in batches
+ * (three runs at load 4–6): at 1,000 endpoints the bridge's Node process used 17–26 % of a core (170–260 µs/s per
+ * endpoint), its RSS grew ≈ 0.7–0.9 MiB per endpoint, the loop p50 stayed ≈ 0.3 ms but p99 rose to 10–23 ms and max
+ * to 0.3–0.8 s. The profile (`--cpu-prof`) put the long blocks on the stats collector's 5 s run
+ * (StatsCollector → MediaEngine.trafficByEndpoint → RetiringCounters.sum): a `getStats` request for every consumer,
+ * producer and transport (≈ 21,000 here: every endpoint consumes the 9 others' audio and video) in one go, whose
+ * requests, answers (mediasoup Channel, flatbuffers) and garbage held the loop for 0.4–0.7 s; the video layer
+ * monitor's 1 s polls came next, and garbage collection was about a third of the Node time. With the reads 25
+ * endpoints at a time (one run, load 1.6 → 4.9): 1,000 endpoints, Node 18.3 % of a core (183 µs/s per endpoint),
+ * loop p50 0.47 / p99 16.2 / max 54 ms, RSS 661 MiB; 250: 9.7 %, p99 7.0 ms. Conferences of 20 reached the same
+ * figures at half the endpoints (the cost follows the consumers). At 1,000 the clients (≈ 90 % of a core) and workers
+ * (≈ 80 %) saturate the 2 cores too, so the delay there includes waiting for a core.
  * `--cpu-prof <dir>`: the bridge runs with `--inspect=127.0.0.1:0` and the last step's steady phase
  * is profiled through the inspector (controlPlane/profile.ts): `dir/bridge-<n>.cpuprofile` (Chrome
  * DevTools, speedscope), a summary of the Node self time by area, file and function, and the
