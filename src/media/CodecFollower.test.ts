@@ -104,6 +104,58 @@ describe('a producer with every negotiated codec (worker patch 0009) and CodecFo
   }, 60_000);
 });
 
+describe('a consumer made for one codec while its producer follows the sender to another', () => {
+  it('forwards none of the other codec, and the worker lives (a VP8 packet used to go through an AV1 SVC context)', async () => {
+    const SSRC = 0x4321;
+    const send = await router.createPlainTransport({ listenIp: '127.0.0.1', comedia: true, rtcpMux: true });
+    const recv = await router.createPlainTransport({ listenIp: '127.0.0.1', rtcpMux: true });
+    const sink = dgram.createSocket('udp4');
+    await new Promise<void>((r) => sink.bind(0, '127.0.0.1', () => r()));
+    await recv.connect({ ip: '127.0.0.1', port: sink.address().port });
+    let died = false;
+    worker.once('died', () => (died = true));
+    // AV1 first, as Jicofo offers it: an SVC producer, and its consumer gets an AV1 SVC stream manager.
+    const producer = await send.produce({
+      kind: 'video',
+      rtpParameters: {
+        codecs: [
+          { mimeType: 'video/AV1', payloadType: 41, clockRate: 90000 },
+          { mimeType: 'video/VP8', payloadType: 100, clockRate: 90000 },
+        ],
+        encodings: [{ ssrc: SSRC, scalabilityMode: 'L3T3_KEY' }],
+      },
+    });
+    const consumer = await recv.consume({ producerId: producer.id, rtpCapabilities: router.rtpCapabilities });
+    expect([producer.type, consumer.type, consumer.rtpParameters.codecs[0]?.mimeType]).toEqual(['svc', 'svc', 'video/AV1']);
+    const socket = dgram.createSocket('udp4');
+    try {
+      // The sender sends VP8 (the producer follows it: patch 0009), with picture ids, keyframes first.
+      for (let seq = 1; seq <= 200; seq++) {
+        const b = Buffer.alloc(12 + 40);
+        b[0] = 0x80;
+        b[1] = (seq % 3 === 0 ? 0x80 : 0) | 100;
+        b.writeUInt16BE(seq, 2);
+        b.writeUInt32BE(Math.floor(seq / 3) * 3000, 4);
+        b.writeUInt32BE(SSRC, 8);
+        const pictureId = Math.floor(seq / 3) & 0x7fff;
+        Buffer.from([0x90, 0x80, 0x80 | (pictureId >> 8), pictureId & 0xff, seq < 30 ? 0x00 : 0x01, 0, 0, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0x68, 0x01]).copy(b, 12);
+        await new Promise<void>((resolve, reject) => socket.send(b, send.tuple.localPort, '127.0.0.1', (err) => (err ? reject(err) : resolve())));
+      }
+      const inbound = await eventually(() => statsOf(producer), (s) => s.packetCount >= 200);
+      expect(inbound.mimeType).toBe('video/VP8');
+      const [out] = await consumer.getStats();
+      expect(out?.packetCount ?? 0).toBe(0);
+      expect(died).toBe(false);
+      expect((await worker.getResourceUsage()).ru_maxrss).toBeGreaterThan(0);
+    } finally {
+      socket.close();
+      sink.close();
+      send.close();
+      recv.close();
+    }
+  }, 60_000);
+});
+
 describe('CodecFollower: VP9 / AV1 sent as simulcast', () => {
   it('remembers per source the codec its sender simulcasts, until the source is forgotten', () => {
     const follower = new CodecFollower(createLogger('fatal', { pretty: false }), { onCodecChange: () => undefined, onDiscarded: () => undefined });
