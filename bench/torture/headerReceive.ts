@@ -24,10 +24,8 @@
  *   keyframe request (PLI) when a complete frame waited `keyFrameAfterMs` for a missing
  *   predecessor (as receive.ts), which is then given up.
  */
-import { DEFAULT_REPAIR, dueNacks, FreezeDetector, type MissingPacket, type RepairPolicy, type SourceCounters } from './receive.ts';
+import { DEFAULT_REPAIR, dueNacks, extendSequence, FreezeDetector, recordDecodedFrame, type MissingPacket, type RepairPolicy, type SourceCounters } from './receive.ts';
 
-/** Half of the 16-bit sequence number space. */
-const HALF = 0x8000;
 /** Frames kept while reassembling (older ones are given up). */
 const MAX_FRAMES = 64;
 
@@ -101,11 +99,7 @@ export class HeaderSourceReceiver {
   }
 
   #extend(seq: number): number {
-    if (this.#max < 0) return seq + 0x10000;
-    let delta = seq - (this.#max & 0xffff);
-    if (delta > HALF) delta -= 0x10000;
-    else if (delta < -HALF) delta += 0x10000;
-    return this.#max + delta;
+    return extendSequence(this.#max, seq);
   }
 
   #switchSsrc(ssrc: number): void {
@@ -254,13 +248,7 @@ export class HeaderSourceReceiver {
       for (const g of [...this.#frames.values()]) if ((g.last ?? g.max) <= last) this.#remove(g);
       this.#decodedLast = last;
       this.#resync = false;
-      const c = this.counters;
-      this.freeze.onFrame(t);
-      c.framesDecoded = this.freeze.frames;
-      c.freezeCount = this.freeze.freezeCount;
-      c.totalFreezesDurationMs = this.freeze.totalFreezesDurationMs;
-      c.firstFrameAt ??= t;
-      c.lastFrameAt = t;
+      recordDecodedFrame(this.counters, this.freeze, t);
       this.onDecoded?.(t);
     }
   }

@@ -222,6 +222,29 @@ export interface SourceCounters {
 const HALF = 0x8000;
 
 /**
+ * The extended (RFC 3550 Appendix A.1) form of the 16-bit sequence number `seq`, the one closest to `max`, the highest
+ * extended sequence number so far (-1: none yet; the first one starts one cycle up, so that reordered packets before
+ * it stay positive).
+ */
+export function extendSequence(max: number, seq: number): number {
+  if (max < 0) return seq + 0x10000;
+  let delta = seq - (max & 0xffff);
+  if (delta > HALF) delta -= 0x10000;
+  else if (delta < -HALF) delta += 0x10000;
+  return max + delta;
+}
+
+/** A video frame counted as decoded at `t` ms: the freeze detector and the counters it feeds. */
+export function recordDecodedFrame(counters: SourceCounters, freeze: FreezeDetector, t: number): void {
+  freeze.onFrame(t);
+  counters.framesDecoded = freeze.frames;
+  counters.freezeCount = freeze.freezeCount;
+  counters.totalFreezesDurationMs = freeze.totalFreezesDurationMs;
+  counters.firstFrameAt ??= t;
+  counters.lastFrameAt = t;
+}
+
+/**
  * Receive state of one remote source. Feed it packets with {@link onPacket} (media) and
  * {@link onRtx} (an RTX packet, its OSN already read); ask it what to NACK and whether to PLI.
  */
@@ -282,12 +305,7 @@ export class SourceReceiver {
   }
 
   #extend(seq: number): number {
-    if (this.#max < 0) return seq + 0x10000;
-    const ref = this.#max & 0xffff;
-    let delta = seq - ref;
-    if (delta > HALF) delta -= 0x10000;
-    else if (delta < -HALF) delta += 0x10000;
-    return this.#max + delta;
+    return extendSequence(this.#max, seq);
   }
 
   /** A new SSRC carries this source (source map change, new peer connection): sequence state starts over. */
@@ -412,12 +430,7 @@ export class SourceReceiver {
         this.counters.width = f.width;
         this.counters.height = f.height ?? 0;
       }
-      this.freeze.onFrame(t);
-      this.counters.framesDecoded = this.freeze.frames;
-      this.counters.freezeCount = this.freeze.freezeCount;
-      this.counters.totalFreezesDurationMs = this.freeze.totalFreezesDurationMs;
-      this.counters.firstFrameAt ??= t;
-      this.counters.lastFrameAt = t;
+      recordDecodedFrame(this.counters, this.freeze, t);
       this.onDecoded?.(t);
     }
   }
