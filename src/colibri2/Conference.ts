@@ -118,6 +118,9 @@ export const DEFAULT_STATS_FILTER_THRESHOLD = 20;
 /** Delay between sending a video source map and forwarding that video, ms (see #announce). */
 const VIDEO_RESUME_DELAY_MS = 250;
 
+/** The endpoint ids a colibri2 request may use (1 to 64 URL-safe characters). */
+const ENDPOINT_ID = /^[A-Za-z0-9_.~-]{1,64}$/;
+
 /** Colibri2 `<sctp>` checks from Colibri2ConferenceHandler.handleColibri2Endpoint. */
 function checkSctp(e: EndpointModify, sctpEnabled: boolean): void {
   const sctp = e.transport?.sctp;
@@ -253,9 +256,12 @@ export class Conference extends EventEmitter<ConferenceEvents> {
     if (this.#expired || req.relays?.length) return prepared;
     for (const e of req.endpoints) {
       if (!e.create || e.expire || !e.transport || prepared.has(e.id) || this.#endpoints.has(e.id)) continue;
-      if (!/^[A-Za-z0-9_.~-]{1,64}$/.test(e.id)) continue;
-      const sctp = e.transport.sctp;
-      if (sctp && (!this.#settings.sctpEnabled || (sctp.role !== undefined && sctp.role !== 'server') || (sctp.port !== undefined && sctp.port !== 5000))) continue;
+      if (!ENDPOINT_ID.test(e.id)) continue;
+      try {
+        checkSctp(e, this.#settings.sctpEnabled);
+      } catch {
+        continue; // refused in turn
+      }
       prepared.set(e.id, this.media.prepareEndpoint(e.id, this.#endpointMediaOptions(e)));
     }
     return prepared;
@@ -298,7 +304,7 @@ export class Conference extends EventEmitter<ConferenceEvents> {
 
   /** Everything that can be rejected, checked before anything changes. */
   #validate(e: EndpointModify, ignoreUnknown: boolean): void {
-    if (!/^[A-Za-z0-9_.~-]{1,64}$/.test(e.id)) throw badRequest(`Invalid endpoint ID: ${e.id}`);
+    if (!ENDPOINT_ID.test(e.id)) throw badRequest(`Invalid endpoint ID: ${e.id}`);
     if (e.expire) return;
     const endpoint = this.#endpoints.get(e.id);
     if (e.create) {
@@ -483,7 +489,7 @@ export class Conference extends EventEmitter<ConferenceEvents> {
     }
     if (r.transport?.sctp?.port !== undefined && r.transport.sctp.port !== 5000) throw badRequest('Specific SCTP port requested, not supported.');
     for (const e of r.endpoints ?? []) {
-      if (!/^[A-Za-z0-9_.~-]{1,64}$/.test(e.id)) throw badRequest(`Invalid endpoint ID: ${e.id}`);
+      if (!ENDPOINT_ID.test(e.id)) throw badRequest(`Invalid endpoint ID: ${e.id}`);
       if (this.#endpoints.has(e.id)) throw badRequest(`Endpoint ${e.id} is local, not behind relay ${r.id}`);
       for (const other of this.#relays.values()) {
         if (other.id !== r.id && other.hasEndpoint(e.id)) throw badRequest(`Endpoint ${e.id} is behind relay ${other.id}`);
