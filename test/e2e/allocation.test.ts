@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { useTestBridge } from '../helpers/bridge.ts';
 import { openPeer, type BrowserPeer } from '../helpers/chromium.ts';
-import { until } from '../helpers/media.ts';
+import { until, uplink, videoRtp } from '../helpers/media.ts';
 
 const fixture = useTestBridge();
 
@@ -64,10 +64,29 @@ async function ssrcOf(peer: BrowserPeer, source: string): Promise<number> {
 }
 
 /** Waits until the stream of `ssrc` decodes frames of `height` (and frames keep coming); returns the time taken, ms. */
-async function heightReached(peer: BrowserPeer, ssrc: number, height: number, timeoutMs = 10_000): Promise<number> {
+async function heightReached(peer: BrowserPeer, ssrc: number, height: number, timeoutMs = 10_000, sender?: BrowserPeer): Promise<number> {
   const start = Date.now();
-  await until(`frameHeight ${height} on ${ssrc}`, peer, async () => (await inboundVideo(peer)).find((s) => s.ssrc === ssrc)?.frameHeight ?? 0, (h) => h === height, timeoutMs);
+  await until(`frameHeight ${height} on ${ssrc}`, peer, async () => (await inboundVideo(peer)).find((s) => s.ssrc === ssrc)?.frameHeight ?? 0, (h) => h === height, timeoutMs,
+    sender && (() => uplink(sender)));
   return Date.now() - start;
+}
+
+/**
+ * The first switch up after joining: the sender, which sent 180p only, turns its higher layers on once its own
+ * uplink estimate allows them. Chromium's GoogCC usually doubles it every ~0.3 s, but now and then (on this 2-core
+ * machine) climbs by only ~50 kbit/s a second, and 720p then takes over 20 s. Waits for `height` at the receiver (30 s); returns the total time and the bridge's share of it: from
+ * the first poll that saw the sender encode `height` to the receiver decoding it, ms.
+ */
+async function firstSwitchUp(receiver: BrowserPeer, sender: BrowserPeer, ssrc: number, height: number): Promise<{ total: number; bridge: number }> {
+  const start = Date.now();
+  let sending: number | undefined;
+  await until(`frameHeight ${height} on ${ssrc}`, receiver, async () => {
+    const [inbound, { outbound }] = await Promise.all([inboundVideo(receiver), videoRtp(sender)]);
+    if (sending === undefined && outbound.some((o) => o.frameHeight === height)) sending = Date.now();
+    return inbound.find((s) => s.ssrc === ssrc)?.frameHeight ?? 0;
+  }, (h) => h === height, 30_000, () => uplink(sender));
+  const end = Date.now();
+  return { total: end - start, bridge: end - (sending ?? start) };
 }
 
 describe('allocation with simulcast senders', () => {
@@ -85,12 +104,14 @@ describe('allocation with simulcast senders', () => {
     expect(await hook(receiver, (h) => h.forwardedSources)).toEqual([source]);
 
     // On stage: 720p, and the sender is told someone wants 720. The first switch after joining waits for the
-    // sender's own uplink estimate to ramp (it sent 180p only), so it is reported and held to 5 s; the ones after
-    // it to 2 s each way.
+    // sender's own uplink estimate to ramp (it sent 180p only): its total is reported, and the bridge's share of it
+    // (from the sender encoding 720p) held to 4 s; the switches after it to 2 s each way.
     const switches: { up: number; down: number }[] = [];
+    let first: { total: number; bridge: number } | undefined;
     for (let i = 0; i < 3; i++) {
       await hook(receiver, (h, s) => h.stage(s), source);
-      const up = await heightReached(receiver, ssrc, 720);
+      if (i === 0) first = await firstSwitchUp(receiver, sender, ssrc, 720);
+      const up = i === 0 ? first!.total : await heightReached(receiver, ssrc, 720, 10_000, sender);
       expect(await hook(sender, (h, s) => h.senderConstraints[s], source)).toBe(720);
       expect(await hook(receiver, (h) => h.forwardedSources)).toEqual([source]);
       // Back to a thumbnail: 180p, and the sender may stop its higher layers.
@@ -100,8 +121,9 @@ describe('allocation with simulcast senders', () => {
       switches.push({ up, down });
       await new Promise((r) => setTimeout(r, 1000));
     }
-    console.log(`layer switches (ms, polled every 200 ms): ${switches.map((s) => `180→720 ${s.up}, 720→180 ${s.down}`).join('; ')}`);
-    expect(switches[0]!.up).toBeLessThan(5000);
+    console.log(`layer switches (ms, polled every 200 ms): ${switches.map((s) => `180→720 ${s.up}, 720→180 ${s.down}`).join('; ')}` +
+      ` (first up: ${first!.bridge} ms after the sender encoded 720p)`);
+    expect(first!.bridge).toBeLessThan(4000);
     for (const [i, s] of switches.entries()) {
       if (i > 0) expect(s.up, `up switch ${i + 1}`).toBeLessThan(2000);
       expect(s.down, `down switch ${i + 1}`).toBeLessThan(2000);

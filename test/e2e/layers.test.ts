@@ -15,7 +15,7 @@
 import { describe, expect, it } from 'vitest';
 import { useTestBridge } from '../helpers/bridge.ts';
 import { openPeer, type BrowserPeer } from '../helpers/chromium.ts';
-import { framesDecoded, until, videoRtp, type VideoInbound, type VideoOutbound } from '../helpers/media.ts';
+import { framesDecoded, until, uplink, videoRtp, type VideoInbound, type VideoOutbound } from '../helpers/media.ts';
 
 /** What the page's test hook gives (src/focus/page/app.js `window.octobridge`). */
 interface Hook {
@@ -98,7 +98,7 @@ for (const { codec, mode, label, query: extra, env } of CASES) {
       // The sender is told someone wants 720p, and sends the codec as SVC or as (at least two layers of) simulcast.
       await until('SenderSourceConstraints 720', sender, () => hook(sender, (h, s) => h.senderConstraints[s], source), (v) => v === 720, 30_000);
       const sending = (o: VideoOutbound[]): boolean => (mode === 'simulcast' ? o.length >= 2 : o.some((x) => x.scalabilityMode === mode));
-      const out = await until(`the sender sends ${mode}`, sender, () => outbound(sender), sending, 30_000);
+      const out = await until(`the sender sends ${mode}`, sender, () => outbound(sender), sending, 30_000, () => uplink(sender));
       expect(out[0]?.codec).toBe(`video/${codec}`);
 
       // Both decode.
@@ -113,7 +113,7 @@ for (const { codec, mode, label, query: extra, env } of CASES) {
       // less than 360p here, and moves it now and then: at least the top, sampled together).
       const top = async (): Promise<number> => Math.max(0, ...(await outbound(sender)).map((o) => o.frameHeight));
       const atTop = ([h, t]: number[]): boolean => (h ?? 0) >= 360 && (h ?? 0) >= (t ?? 0);
-      await until('the on-stage tile at the top layer', stage, async () => [(await current(stage))?.frameHeight ?? 0, await top()], atTop, 40_000);
+      await until('the on-stage tile at the top layer', stage, async () => [(await current(stage))?.frameHeight ?? 0, await top()], atTop, 40_000, () => uplink(sender));
       // The thumbnail gets at most 360p.
       await until('the thumbnail at most 360p', thumb, async () => (await current(thumb))?.frameHeight ?? 0, (h) => h > 0 && h <= 360, 20_000);
       const [thumbBps, stageBps] = await Promise.all([bitrate(thumb, await ssrcOf(thumb)), bitrate(stage, await ssrcOf(stage))]);
@@ -130,7 +130,7 @@ for (const { codec, mode, label, query: extra, env } of CASES) {
       // On stage again: up to the top layer (mediasoup asks the sender for a keyframe: K-SVC and simulcast need one).
       const again = Date.now();
       await hook(stage, (h, s) => h.stage(s), source);
-      await until('back on stage at the top layer', stage, async () => [(await current(stage))?.frameHeight ?? 0, await top()], atTop, 20_000);
+      await until('back on stage at the top layer', stage, async () => [(await current(stage))?.frameHeight ?? 0, await top()], atTop, 20_000, () => uplink(sender));
       const up = Date.now() - again;
       console.log(`${codec}${label}: on stage → thumbnail ${down} ms, thumbnail → on stage ${up} ms (polled every 200 ms)`);
       // Typically 0.2–0.9 s; a sender whose CPU adaptation keeps rescaling (2 shared cores) may take longer.

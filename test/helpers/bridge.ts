@@ -38,11 +38,11 @@ export interface BridgeFixture {
  * bridge) in the calling test file. `env` may be a function, evaluated in `beforeAll` (e.g. after a namespace
  * the env depends on exists).
  */
-export function useTestBridge(env: Record<string, string> | (() => Record<string, string>) = {}): BridgeFixture {
+export function useTestBridge(env: Record<string, string> | (() => Record<string, string>) = {}, opts: { file?: string } = {}): BridgeFixture {
   let bridge: RunningBridge | undefined;
   const peers: { close(): Promise<void> }[] = [];
   beforeAll(async () => {
-    bridge = await startTestBridge(typeof env === 'function' ? env() : env);
+    bridge = await startTestBridge(typeof env === 'function' ? env() : env, opts);
   });
   afterAll(async () => {
     await Promise.all(peers.map((p) => p.close()));

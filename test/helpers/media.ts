@@ -21,8 +21,18 @@ export interface RtcStats {
   dataChannels: { label: string; protocol: string; state: string; dataChannelIdentifier: number }[];
 }
 
-/** Poll `probe` every 200 ms until `ok`; on timeout fail with the last value and the page console (if a page). */
-export async function until<T>(what: string, peer: PagePeer | undefined, probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
+/**
+ * Poll `probe` every 200 ms until `ok`; on timeout fail with the last value, what `explain` says (e.g. the sender's
+ * {@link uplink}) and the page console (if a page).
+ */
+export async function until<T>(
+  what: string,
+  peer: PagePeer | undefined,
+  probe: () => Promise<T>,
+  ok: (v: T) => boolean,
+  timeoutMs = 20_000,
+  explain?: () => Promise<string>,
+): Promise<T> {
   const start = Date.now();
   let last: T | undefined;
   while (Date.now() - start < timeoutMs) {
@@ -31,7 +41,8 @@ export async function until<T>(what: string, peer: PagePeer | undefined, probe: 
     await new Promise((r) => setTimeout(r, 200));
   }
   const page = peer ? `\npage console of ${peer.name}:\n${peer.console.slice(-30).join('\n')}` : '';
-  throw new Error(`timed out waiting for ${what}: last ${JSON.stringify(last)}${page}`);
+  const why = explain ? `\n${await explain().catch((e: unknown) => `(explain failed: ${String(e)})`)}` : '';
+  throw new Error(`timed out waiting for ${what}: last ${JSON.stringify(last)}${why}${page}`);
 }
 
 /** The peer connection's inbound-rtp, transport and data-channel stats. */
@@ -71,6 +82,8 @@ export interface VideoOutbound {
   codec: string;
   bytesSent: number;
   framesEncoded: number;
+  /** Why the encoder sends less than it was asked (`none`, `cpu`, `bandwidth`, `other`). */
+  qualityLimitationReason: string;
 }
 
 /** The peer connection's video inbound-rtp and outbound-rtp stats, each with its codec (getStats `codecId`). */
@@ -88,11 +101,29 @@ export function videoRtp(peer: PagePeer): Promise<{ inbound: VideoInbound[]; out
           bytesReceived: s.bytesReceived ?? 0, codec });
       } else if (s.type === 'outbound-rtp') {
         out.outbound.push({ frameHeight: s.frameHeight ?? 0, scalabilityMode: s.scalabilityMode ?? '', codec, bytesSent: s.bytesSent ?? 0,
-          framesEncoded: s.framesEncoded ?? 0 });
+          framesEncoded: s.framesEncoded ?? 0, qualityLimitationReason: s.qualityLimitationReason ?? '' });
       }
     });
     return out;
   })()`);
+}
+
+/**
+ * What a sender's uplink allows, for a failure message: its send-side estimate (the selected candidate pair's
+ * `availableOutgoingBitrate`, kbps) and each outbound video stream's height and quality limitation.
+ */
+export async function uplink(peer: PagePeer): Promise<string> {
+  const [estimate, { outbound }] = await Promise.all([
+    peer.evaluate<number>(`(async () => {
+      let bps = 0;
+      const pc = window.octobridge && window.octobridge.pc;
+      if (pc) (await pc.getStats()).forEach((s) => { if (s.type === 'candidate-pair' && s.nominated) bps = s.availableOutgoingBitrate ?? 0; });
+      return bps;
+    })()`),
+    videoRtp(peer),
+  ]);
+  const layers = outbound.map((o) => `${o.frameHeight}p (${o.qualityLimitationReason || '?'})`).join(', ');
+  return `${peer.name}: uplink estimate ${Math.round(estimate / 1000)} kbit/s, sending ${layers || 'nothing'}`;
 }
 
 /** The codecs the page's video is being encoded with (`video/VP8`), from its outbound streams that encoded frames. */

@@ -1,0 +1,80 @@
+/**
+ * End to end: the bridge's send-side estimate towards a receiver grows by probing, as Jitsi Videobridge's does
+ * (BandwidthProbing.kt: padding on the RTX stream of a forwarded source), with a real Chromium receiver that has
+ * what lib-jitsi-meet negotiates: no mediasoup "probator" m-line.
+ *
+ * The receiver's estimate starts at 150 kbit/s (`jmt.bwe.estimator.initial-bw`): enough for the 180p layer of the
+ * sender it puts on stage, too little for its top layer (360p or more). Without probes GoogCC raises an estimate to
+ * at most 1.5 × what is acknowledged, and the receiver keeps the layer that fits: the estimate must be probed up. The probes are padding-only packets on the
+ * RTX SSRC of the forwarded stream (worker patch 0014): Chromium acknowledges them in its transport-cc feedback and
+ * drops them. mediasoup's own probation stream (SSRC 1234) is not sent to it.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join as joinPath } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { useTestBridge } from '../helpers/bridge.ts';
+import { openPeer } from '../helpers/chromium.ts';
+import { openFirefoxPeer } from '../helpers/firefox.ts';
+import { until, uplink, videoRtp, type PagePeer } from '../helpers/media.ts';
+
+const dir = mkdtempSync(joinPath(tmpdir(), 'octobridge-probing-'));
+const conf = joinPath(dir, 'jvb.conf');
+writeFileSync(conf, 'jmt.bwe.estimator.initial-bw = 150 kbps\n');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const fixture = useTestBridge({}, { file: conf });
+
+type Browser = 'Chromium' | 'Firefox';
+
+async function join(browser: Browser, room: string, name: string, query: string): Promise<PagePeer> {
+  const url = `http://127.0.0.1:${fixture.bridge.publicPort}/${room}?name=${name}&${query}`;
+  if (browser === 'Chromium') return fixture.track(await openPeer(url));
+  const p = fixture.track(await openFirefoxPeer(url));
+  return { name, console: p.console, evaluate: (e) => p.page.evaluate(e) as Promise<never> };
+}
+
+describe.each(['Chromium', 'Firefox'] as const)('bandwidth probing towards a %s receiver', (browser) => {
+  it('probes a 150 kbit/s estimate up on the forwarded stream’s RTX SSRC until the sender’s top layer fits', async () => {
+    const room = `bwe-probing-${browser.toLowerCase()}`;
+    const sender = await join('Chromium', room, 'Sender', 'width=1280&height=720&fps=15');
+    const receiver = await join(browser, room, 'Receiver', 'video=0&audio=0');
+    const senderId = await until('sender id', sender, () => sender.evaluate<string | null>('window.octobridge.endpointId'), Boolean);
+    const receiverId = (await until('receiver id', receiver, () => receiver.evaluate<string | null>('window.octobridge.endpointId'), Boolean)) as string;
+    const source = `${senderId}-v0`;
+    const ssrc = await until('a map entry', receiver, () => receiver.evaluate<number>(`window.octobridge.tiles().find((t) => t.source === ${JSON.stringify(source)})?.ssrc ?? 0`), (v) => v > 0);
+    await receiver.evaluate(`window.octobridge.stage(${JSON.stringify(source)})`);
+
+    const endpoint = fixture.bridge.videobridge.conferences().find((c) => c.endpoint(receiverId))?.media.endpoint(receiverId);
+    if (!endpoint) throw new Error('no media endpoint for the receiver');
+    const transport = async () => (await endpoint.transport.getStats())[0]!;
+    const height = async () => (await videoRtp(receiver)).inbound.find((s) => s.ssrc === ssrc)?.frameHeight ?? 0;
+    const top = async () => Math.max(0, ...(await videoRtp(sender)).outbound.map((o) => o.frameHeight));
+
+    // The sender sends its top layer once its own uplink has ramped (CPU adaptation may lower it, not below 360p).
+    const senderTop = await until('the sender at its top layer', sender, top, (h) => h >= 360, 30_000, () => uplink(sender));
+    const started = Date.now();
+    const probing = async () => {
+      const t = await transport();
+      return `bridge → receiver estimate ${Math.round((t.availableOutgoingBitrate ?? 0) / 1000)} kbit/s, sending ${Math.round(t.sendBitrate / 1000)} kbit/s, ` +
+        `probes ${t.probationBytesSent} bytes; ${await uplink(sender)}`;
+    };
+    const atTop = ([h, t]: number[]) => h! >= 360 && h! >= t!;
+    await until(`the receiver at the sender's top layer (${senderTop}p)`, receiver, async () => [await height(), await top()], atTop, 30_000, probing);
+    const reached = Date.now() - started;
+    // A layer that has just started fits in any estimate (mediasoup reads its bitrate as it ramps): the top layer must
+    // still be forwarded once its bitrate is measured in full, inside an estimate that grew past it.
+    await new Promise((r) => setTimeout(r, 4000));
+    const stats = await until('the top layer inside a probed-up estimate', receiver, async () => {
+      const [h, t, s] = await Promise.all([height(), top(), transport()]);
+      return { h, t, estimate: s.availableOutgoingBitrate ?? 0, sent: s.sendBitrate, probes: s.probationBytesSent };
+    }, (v) => atTop([v.h, v.t]) && v.estimate > 150_000 && v.estimate >= v.sent, 10_000, probing);
+    console.log(`[probing] ${browser}: top layer ${stats.h}p after ${reached} ms; estimate ${Math.round(stats.estimate / 1000)} kbit/s (from 150), ` +
+      `sending ${Math.round(stats.sent / 1000)} kbit/s, probes ${stats.probes} bytes; ${await uplink(sender)}`);
+    // The probes are all the bridge sends beyond the media: mediasoup's probation stream is not sent.
+    expect(stats.probes).toBeGreaterThan(0);
+    const frames = async () => (await videoRtp(receiver)).inbound.find((s) => s.ssrc === ssrc)?.framesDecoded ?? 0;
+    const before = await frames();
+    await until('the receiver keeps decoding', receiver, frames, (n) => n > before + 10, 10_000);
+  }, 90_000);
+});
