@@ -74,8 +74,9 @@ async function heightReached(peer: BrowserPeer, ssrc: number, height: number, ti
 /**
  * The first switch up after joining: the sender, which sent 180p only, turns its higher layers on once its own
  * uplink estimate allows them. Chromium's GoogCC usually doubles it every ~0.3 s, but now and then (on this 2-core
- * machine) climbs by only ~50 kbit/s a second, and 720p then takes over 20 s. Waits for `height` at the receiver (30 s); returns the total time and the bridge's share of it: from
- * the first poll that saw the sender encode `height` to the receiver decoding it, ms.
+ * machine) climbs by only ~50 kbit/s a second, and 720p then takes over 20 s. Waits for `height` at the receiver
+ * (30 s); returns the total time and the bridge's share of it: from the first poll that saw the sender encode
+ * `height` to the receiver decoding it, ms.
  */
 async function firstSwitchUp(receiver: BrowserPeer, sender: BrowserPeer, ssrc: number, height: number): Promise<{ total: number; bridge: number }> {
   const start = Date.now();

@@ -1,13 +1,14 @@
 /**
  * End to end: the bridge's send-side estimate towards a receiver grows by probing, as Jitsi Videobridge's does
- * (BandwidthProbing.kt: padding on the RTX stream of a forwarded source), with a real Chromium receiver that has
- * what lib-jitsi-meet negotiates: no mediasoup "probator" m-line.
+ * (BandwidthProbing.kt: padding on the RTX stream of a forwarded source), with real Chromium and Firefox receivers
+ * that have what lib-jitsi-meet negotiates: no mediasoup "probator" m-line.
  *
  * The receiver's estimate starts at 150 kbit/s (`jmt.bwe.estimator.initial-bw`): enough for the 180p layer of the
  * sender it puts on stage, too little for its top layer (360p or more). Without probes GoogCC raises an estimate to
- * at most 1.5 × what is acknowledged, and the receiver keeps the layer that fits: the estimate must be probed up. The probes are padding-only packets on the
- * RTX SSRC of the forwarded stream (worker patch 0014): Chromium acknowledges them in its transport-cc feedback and
- * drops them. mediasoup's own probation stream (SSRC 1234) is not sent to it.
+ * at most 1.5 × what is acknowledged, and the receiver keeps the layer that fits: the estimate must be probed up.
+ * The probes are padding-only packets on the RTX SSRC of the forwarded stream (worker patch 0014): the receiver
+ * acknowledges them in its transport-cc feedback and drops them. mediasoup's own probation stream (SSRC 1234), which
+ * Firefox drops unacknowledged (its estimate then fell to ~107 kbit/s), is not sent.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
