@@ -2,9 +2,10 @@
  * What each video source offers, layer by layer: the allocation's input (jitsi-videobridge keeps
  * this in `MediaSourceDesc`/`RtpLayerDesc`, learnt from the packets it forwards).
  *
- * - **Bitrates** come from the producer's RTP stream stats, polled every second: per simulcast
- *   encoding, mediasoup's `bitrateByLayer["0.<tid>"]` is the bitrate up to that temporal layer
- *   (what JVB allocates with); 0 = the layer is not being sent.
+ * - **Bitrates** come from the producer's RTP stream stats, polled every second and shortly after a keyframe (a
+ *   sender starts an encoding or a spatial layer with one): per simulcast encoding, mediasoup's
+ *   `bitrateByLayer["0.<tid>"]` is the bitrate up to that temporal layer (what JVB allocates with); 0 = the layer
+ *   is not being sent.
  * - **Resolution and frame rate** come from the bitstream: a short-lived look at the packets
  *   through a paused pipe consumer on the router's DirectTransport ("probe"). Resuming it makes
  *   the sender send a keyframe on every encoding, whose VP8 header carries the frame size; the
@@ -33,6 +34,10 @@ import { parseVp9Packet } from './vp9.ts';
 
 /** How often bitrates are polled, ms. */
 export const LAYER_STATS_INTERVAL_MS = 1000;
+/** How long after a keyframe its source's layers are read again, ms (a new encoding starts with one). */
+export const KEYFRAME_POLL_DELAY_MS = 50;
+/** Keyframes re-read a source's layers at most this often, ms. */
+export const KEYFRAME_POLL_MIN_INTERVAL_MS = 250;
 /** How often a forwarded source's resolution is re-measured, ms. */
 export const REPROBE_INTERVAL_MS = 30_000;
 /** A probe watches at least this long (frame rates), ms. */
@@ -65,6 +70,9 @@ interface Entry {
   probe?: Probe;
   lastProbeAt: number;
   layers: Layer[];
+  /** A poll due after a keyframe ({@link VideoLayerMonitor} `#soon`), and when the last one was scheduled (ms). */
+  soon?: NodeJS.Timeout;
+  keyframePollAt: number;
 }
 
 /** What the probe learns from one packet: its layer, frame (timestamp) and, on keyframes, heights of layers. */
@@ -228,10 +236,11 @@ export class VideoLayerMonitor extends EventEmitter<MonitorEvents> {
   #polling = false;
   #closed = false;
 
-  constructor(log: Logger) {
+  /** `pollIntervalMs`: how often every source's bitrates are read (tests lengthen it to see the keyframe path alone). */
+  constructor(log: Logger, pollIntervalMs = LAYER_STATS_INTERVAL_MS) {
     super();
     this.#log = log;
-    this.#timer = setInterval(() => void this.#pollAll(), LAYER_STATS_INTERVAL_MS);
+    this.#timer = setInterval(() => void this.#pollAll(), pollIntervalMs);
     this.#timer.unref();
   }
 
@@ -253,11 +262,19 @@ export class VideoLayerMonitor extends EventEmitter<MonitorEvents> {
       activeKey: '',
       lastProbeAt: 0,
       layers: [],
+      keyframePollAt: 0,
     };
     this.#entries.set(source, entry);
     producer.observer.once('close', () => {
       if (this.#entries.get(source) === entry) this.remove(source);
     });
+    // A sender starts a simulcast encoding or an SVC spatial layer with a keyframe: read the layers then (as JVB
+    // learns a layer from its packets) rather than at the next poll, up to a second later. The same trace set as
+    // CodecFollower's, which watches these keyframes for the codec.
+    producer.on('trace', (trace) => {
+      if (trace.type === 'keyframe' && !(trace.info as { isRtx?: boolean } | undefined)?.isRtx) this.#soon(entry);
+    });
+    producer.enableTraceEvent(['keyframe']).catch(() => undefined);
     const mime = producer.rtpParameters.codecs[0]?.mimeType.toLowerCase();
     if (mime === 'video/vp8' || mime === 'video/vp9' || mime === 'video/av1') {
       direct
@@ -279,6 +296,7 @@ export class VideoLayerMonitor extends EventEmitter<MonitorEvents> {
     const entry = this.#entries.get(source);
     if (!entry) return;
     this.#entries.delete(source);
+    clearTimeout(entry.soon);
     entry.probe?.consumer.close();
   }
 
@@ -291,6 +309,22 @@ export class VideoLayerMonitor extends EventEmitter<MonitorEvents> {
   refresh(source: string): void {
     const entry = this.#entries.get(source);
     if (entry) void this.#poll(entry);
+  }
+
+  /**
+   * Poll `entry` {@link KEYFRAME_POLL_DELAY_MS} from now, once however many keyframe packets arrive meanwhile (the
+   * stream's bitrate then counts a few of them), and at most every {@link KEYFRAME_POLL_MIN_INTERVAL_MS} (a sender
+   * answering a stream of keyframe requests costs no more than 4 polls a second).
+   */
+  #soon(entry: Entry): void {
+    const now = Date.now();
+    if (entry.soon || this.#closed || now - entry.keyframePollAt < KEYFRAME_POLL_MIN_INTERVAL_MS) return;
+    entry.keyframePollAt = now;
+    entry.soon = setTimeout(() => {
+      entry.soon = undefined;
+      if (this.#entries.get(entry.source) === entry) void this.#poll(entry);
+    }, KEYFRAME_POLL_DELAY_MS);
+    entry.soon.unref();
   }
 
   close(): void {

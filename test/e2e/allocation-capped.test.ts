@@ -59,15 +59,17 @@ describe.skipIf(!support.ok)(`allocation on a capped downlink${support.ok ? '' :
     const cap = Math.max(250, Math.round(free.pairKbps * 0.6));
     await fx.ns.setDownlinkRate(cap);
     const capped = await until('the stage below 720p', r, heights, (h) => h.stage > 0 && h.stage < 720, 30_000);
-    // GoogCC may undershoot the cap at first (a delay-based decrease), then ramps back towards it: wait for an
-    // allocation that forwards the stage, then check it against the estimate and the cap.
-    const st = await until('an allocation forwarding the stage', r, async () => state(), (x) => x.stage !== undefined && x.bweKbps > 0, 30_000);
+    // GoogCC may undershoot the cap at first (a delay-based decrease), then ramps back towards it; a probe that
+    // just went through may leave it above the cap for a moment (measured once: 856 kbit/s under a 441 kbit/s cap,
+    // as the stage left 720p): wait for an allocation that forwards the stage within an estimate that follows the
+    // cap (tbf counts whole frames; allow the estimator's overshoot), then check it against the estimate and the cap.
+    const st = await until('an allocation forwarding the stage, the estimate following the cap', r, async () => state(),
+      (x) => x.stage !== undefined && x.bweKbps > 0 && x.bweKbps < cap * 1.3, 30_000);
     const settled = await receiveWindow(r, 4000);
     console.log(`[capped] cap ${cap} kbit/s: estimate ${st.bweKbps.toFixed(0)} kbit/s, allocated ${st.targetKbps.toFixed(0)} kbit/s ` +
       `(stage ${st.stage?.height ?? 0}p ${Math.round((st.stage?.bitrateBps ?? 0) / 1000)} kbit/s, thumbnail ${st.thumb?.height ?? 0}p), ` +
       `received ${settled.pairKbps.toFixed(0)} kbit/s; first lower layer ${capped.stage}p`);
-    // The estimate follows the cap (tbf counts whole frames; allow the estimator's overshoot), and the allocation fits it.
-    expect(st.bweKbps).toBeLessThan(cap * 1.3);
+    // The allocation fits the estimate, and the receiver gets no more than the cap.
     expect(st.targetKbps).toBeLessThanOrEqual(st.bweKbps);
     expect(settled.pairKbps).toBeLessThanOrEqual(cap * 1.1);
     // On stage first: the stage source is not below the thumbnail, and below 720p.
