@@ -4,57 +4,21 @@
  * at its next once-a-second poll (JVB learns a layer from its packets).
  */
 import dgram from 'node:dgram';
-import * as mediasoup from 'mediasoup';
-import type * as ms from 'mediasoup/types';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Layer } from '../allocation/types.ts';
 import { createLogger } from '../logger.ts';
-import { routerCodecs } from './rtp.ts';
+import { useVp8Router, vp8Frame, vp8SimulcastProducer } from '../../test/fixtures/vp8Rtp.ts';
 import { KEYFRAME_POLL_DELAY_MS, LAYER_STATS_INTERVAL_MS, VideoLayerMonitor } from './VideoLayerMonitor.ts';
 
-let worker: ms.Worker;
-let router: ms.Router;
-
-beforeAll(async () => {
-  worker = await mediasoup.createWorker({ logLevel: 'none' });
-  router = await worker.createRouter({ mediaCodecs: routerCodecs(['VP8']) });
-});
-afterAll(() => worker.close());
-
-/** VP8 payload type in Jicofo's numbering (media/rtp.ts). */
-const VP8_PT = 100;
-
-/**
- * One RTP packet carrying a whole VP8 frame (RFC 7741 §4.2 descriptor with S=1, PID 0; RFC 6386 §9.1 frame tag,
- * and on a keyframe the start code and a 320x180 size), padded to 300 bytes.
- */
-function vp8Frame(ssrc: number, seq: number, key: boolean): Buffer {
-  const b = Buffer.alloc(300, 0xa5);
-  b[0] = 0x80;
-  b[1] = VP8_PT;
-  b.writeUInt16BE(seq & 0xffff, 2);
-  b.writeUInt32BE((seq * 3000) >>> 0, 4);
-  b.writeUInt32BE(ssrc, 8);
-  b[12] = 0x10; // S=1, PID 0
-  b[13] = key ? 0x10 : 0x11; // P bit: 0 = keyframe
-  b[14] = 0x40;
-  b[15] = 0x00;
-  if (key) b.set([0x9d, 0x01, 0x2a, 0x40, 0x01, 0xb4, 0x00], 16);
-  return b;
-}
+const fixture = useVp8Router();
 
 describe('VideoLayerMonitor with a real worker', () => {
   it('reports an encoding that starts with a keyframe within a few tens of ms, not at the next poll', async () => {
     const [LOW, HIGH] = [0x1111, 0x2222];
+    const router = fixture.router();
     const transport = await router.createPlainTransport({ listenIp: '127.0.0.1', comedia: true, rtcpMux: true });
     const direct = await router.createDirectTransport();
-    const producer = await transport.produce({
-      kind: 'video',
-      rtpParameters: {
-        codecs: [{ mimeType: 'video/VP8', payloadType: VP8_PT, clockRate: 90000, rtcpFeedback: [{ type: 'nack', parameter: 'pli' }] }],
-        encodings: [{ ssrc: LOW }, { ssrc: HIGH }],
-      },
-    });
+    const producer = await vp8SimulcastProducer(transport, [LOW, HIGH]);
     // No periodic poll within the test: what it sees comes from the keyframes.
     const monitor = new VideoLayerMonitor(createLogger('fatal', { pretty: false }), 60_000);
     const reports: { at: number; layers: Layer[] }[] = [];
@@ -66,7 +30,7 @@ describe('VideoLayerMonitor with a real worker', () => {
     const send = (ssrc: number, key: boolean): void => {
       const seq = seqs.get(ssrc) ?? 1;
       seqs.set(ssrc, seq + 1);
-      socket.send(vp8Frame(ssrc, seq, key), transport.tuple.localPort, '127.0.0.1');
+      socket.send(vp8Frame({ ssrc, seq, ts: seq * 3000, key }), transport.tuple.localPort, '127.0.0.1');
     };
     const sending = new Set<number>([LOW]);
     send(LOW, true);

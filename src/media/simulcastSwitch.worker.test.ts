@@ -6,54 +6,22 @@
  * of the wall clock across the switch.
  */
 import dgram from 'node:dgram';
-import * as mediasoup from 'mediasoup';
-import type * as ms from 'mediasoup/types';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { routerCodecs } from './rtp.ts';
+import { describe, expect, it } from 'vitest';
+import { useVp8Router, vp8Frame, vp8SimulcastProducer } from '../../test/fixtures/vp8Rtp.ts';
 
-let worker: ms.Worker;
-let router: ms.Router;
+const fixture = useVp8Router();
 
-beforeAll(async () => {
-  worker = await mediasoup.createWorker({ logLevel: 'none' });
-  router = await worker.createRouter({ mediaCodecs: routerCodecs(['VP8']) });
-});
-afterAll(() => worker.close());
-
-/** VP8 payload type in Jicofo's numbering (media/rtp.ts). */
-const VP8_PT = 100;
 /** 90 kHz ticks per frame at 30 fps. */
 const TICKS_PER_FRAME = 3000;
-
-/** One RTP packet carrying a whole VP8 frame (RFC 7741 descriptor S=1, PID 0); `tag` marks the encoding in the payload. */
-function vp8Frame(ssrc: number, seq: number, ts: number, key: boolean, tag: number): Buffer {
-  const b = Buffer.alloc(200, tag);
-  b[0] = 0x80;
-  b[1] = 0x80 | VP8_PT; // marker: one packet per frame
-  b.writeUInt16BE(seq & 0xffff, 2);
-  b.writeUInt32BE(ts >>> 0, 4);
-  b.writeUInt32BE(ssrc, 8);
-  b[12] = 0x10;
-  b[13] = key ? 0x10 : 0x11;
-  b[14] = 0x40;
-  b[15] = 0x00;
-  if (key) b.set([0x9d, 0x01, 0x2a, 0x40, 0x01, 0xb4, 0x00], 16);
-  return b;
-}
 
 describe('simulcast switch without a Sender Report (worker patch 0015)', () => {
   it('switches up on the new encoding’s first keyframe and keeps the forwarded timestamps on the wall clock', async () => {
     const [LOW, HIGH] = [0x1111, 0x2222];
     const [LOW_TAG, HIGH_TAG] = [0xaa, 0xbb];
+    const router = fixture.router();
     const transport = await router.createPlainTransport({ listenIp: '127.0.0.1', comedia: true, rtcpMux: true });
     const direct = await router.createDirectTransport();
-    const producer = await transport.produce({
-      kind: 'video',
-      rtpParameters: {
-        codecs: [{ mimeType: 'video/VP8', payloadType: VP8_PT, clockRate: 90000, rtcpFeedback: [{ type: 'nack', parameter: 'pli' }] }],
-        encodings: [{ ssrc: LOW }, { ssrc: HIGH }],
-      },
-    });
+    const producer = await vp8SimulcastProducer(transport, [LOW, HIGH]);
     const consumer = await direct.consume({ producerId: producer.id, rtpCapabilities: router.rtpCapabilities });
     await consumer.setPreferredLayers({ spatialLayer: 0, temporalLayer: 0 });
     const out: { at: number; ts: number; tag: number }[] = [];
@@ -70,7 +38,7 @@ describe('simulcast switch without a Sender Report (worker patch 0015)', () => {
     const sendFrame = (ssrc: number, key: boolean): void => {
       const s = streams.get(ssrc)!;
       // Both encodings carry the same capture instants: the frame index on the 90 kHz clock.
-      socket.send(vp8Frame(ssrc, s.seq++, s.base + frame * TICKS_PER_FRAME, key, s.tag), transport.tuple.localPort, '127.0.0.1');
+      socket.send(vp8Frame({ ssrc, seq: s.seq++, ts: s.base + frame * TICKS_PER_FRAME, key, fill: s.tag, size: 200 }), transport.tuple.localPort, '127.0.0.1');
     };
     let highStarted = 0;
     sendFrame(LOW, true);
