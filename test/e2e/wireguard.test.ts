@@ -44,13 +44,16 @@ function capturingLogger(): { log: pino.Logger; text: () => string } {
   return { log: pino({ level: 'debug' }, stream), text: () => lines.join('') };
 }
 
-/** Poll `fn` until it returns a truthy value; the value. @throws Error after `ms` naming `what`. */
-async function until<T>(what: string, ms: number, fn: () => T | undefined | false | Promise<T | undefined | false>): Promise<T> {
+/**
+ * Poll `fn` until it returns a truthy value; the value. @throws Error after `ms` naming `what`, with what `explain`
+ * says then (e.g. the peers' states and probe failures).
+ */
+async function until<T>(what: string, ms: number, fn: () => T | undefined | false | Promise<T | undefined | false>, explain?: () => string): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const v = await fn();
     if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}${explain ? `: ${explain()}` : ''}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -173,7 +176,10 @@ describe.skipIf(!support.ok)(`WireGuard managed by the bridge (wireguard-go in t
     await until('B sees A up', 10_000, () => b.peers().find((p) => p.up));
     const upMs = Date.now() - t0;
     expect(upA.latestHandshakeMs).not.toBeNull();
-    const measured = await until('an RTT for B', 5000, () => a.peers().find((p) => p.rttMs !== null));
+    // Probes run every check (1 s), each a ping with a 1 s timeout: CI once saw none answered for 5 s after both
+    // were up (passing 6 of 6 runs alone); what the peers say is in the message should it happen again.
+    const measured = await until('an RTT for B', 10_000, () => a.peers().find((p) => p.rttMs !== null), () =>
+      JSON.stringify(a.peers().map((p) => ({ state: p.state, reason: p.reason, probeFailures: p.probeFailures, handshakeAgeS: p.handshakeAgeS, endpoint: p.endpoint }))));
     expect(measured.rttMs).toBeGreaterThan(0);
     expect(measured.rttMs).toBeLessThan(1000);
     expect(measured.endpoint).toBe(`${link.bIp}:51820`);
