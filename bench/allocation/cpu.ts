@@ -171,6 +171,7 @@ export function measureConference(n: number, trigger: Trigger, bweBps: number[],
       video: () => void sinkCalls++,
       audio: () => undefined,
       forwardedSources: () => void sinkCalls++,
+      idealBitrate: () => void sinkCalls++,
     };
     const ids = Array.from({ length: n }, (_, i) => endpointId(i));
     for (const id of ids) allocator.addEndpoint(id, sink);

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ConferenceAllocator, type ReceiverSink } from './ConferenceAllocator.ts';
 import { DEFAULT_ALLOCATION_CONFIG } from './settings.ts';
 
-const sink: ReceiverSink = { video: () => undefined, audio: () => undefined, forwardedSources: () => undefined };
+const sink: ReceiverSink = { video: () => undefined, audio: () => undefined, forwardedSources: () => undefined, idealBitrate: () => undefined };
 let allocator: ConferenceAllocator | undefined;
 afterEach(() => allocator?.close());
 
@@ -49,6 +49,7 @@ describe('sources waiting for an SSRC slot', () => {
       video: (source, f) => decisions.push([source, f.paused]),
       audio: (source, on) => audio.push([source, on]),
       forwardedSources: () => undefined,
+      idealBitrate: () => undefined,
     };
     const a = (allocator = new ConferenceAllocator(DEFAULT_ALLOCATION_CONFIG));
     a.addEndpoint('r', recording);
@@ -74,5 +75,43 @@ describe('sources waiting for an SSRC slot', () => {
     a.sourceReady('r', 's-v0');
     a.flush();
     expect(decisions).toHaveLength(2);
+  });
+});
+
+describe('the ideal bitrate (what the transport pads up to while the estimate is below it)', () => {
+  it('is the ideal layers’ sum, passed on when it changes by more than 10 % or to or from 0', () => {
+    const ideal: number[] = [];
+    const recording: ReceiverSink = { ...sink, idealBitrate: (bps) => ideal.push(bps) };
+    const a = (allocator = new ConferenceAllocator(DEFAULT_ALLOCATION_CONFIG));
+    a.addEndpoint('r', recording);
+    a.addEndpoint('s', sink);
+    a.addSource('s-v0', 's', 'video');
+    const layers = (top: number) => [
+      { spatial: 0, temporal: 0, height: 180, frameRate: 15, bitrateBps: 150_000 },
+      { spatial: 1, temporal: 0, height: 720, frameRate: 15, bitrateBps: top },
+    ];
+    a.setLayers('s-v0', layers(1_000_000));
+    a.sourceReady('r', 's-v0');
+    a.bandwidthChanged('r', 300_000);
+    a.flush();
+    // Nothing wanted yet (no constraints): 0, once.
+    expect(ideal).toEqual([0]);
+    a.setConstraints('r', { onStageSources: ['s-v0'], constraints: { 's-v0': { maxHeight: 720 } } });
+    a.flush();
+    // On stage: 720p is the ideal although only 180p fits the estimate.
+    expect(ideal).toEqual([0, 1_000_000]);
+    expect(a.state('r')?.allocation.sources[0]?.target?.height).toBe(180);
+    // New bitrates count at the next run (here: the estimate moved by more than 15 %).
+    a.setLayers('s-v0', layers(1_050_000));
+    a.bandwidthChanged('r', 400_000);
+    a.flush();
+    expect(ideal).toEqual([0, 1_000_000]);
+    a.setLayers('s-v0', layers(1_200_000));
+    a.bandwidthChanged('r', 300_000);
+    a.flush();
+    expect(ideal).toEqual([0, 1_000_000, 1_200_000]);
+    a.setConstraints('r', { onStageSources: [], constraints: { 's-v0': { maxHeight: 0 } } });
+    a.flush();
+    expect(ideal).toEqual([0, 1_000_000, 1_200_000, 0]);
   });
 });

@@ -50,7 +50,16 @@ export interface ReceiverSink {
   audio(source: string, forwarded: boolean): void;
   /** The set of forwarded video sources changed (the `ForwardedSources` message). */
   forwardedSources(sources: readonly string[]): void;
+  /**
+   * What the allocation would forward if the receiver's estimate allowed, bps (JVB `currentIdealBps`; 0: nothing):
+   * while the estimate is below it, the receiver's transport pads up to the estimate so that the estimate can grow
+   * to the next layer (JVB `BandwidthProbing`). Called when it changes by more than {@link IDEAL_BITRATE_CHANGE}.
+   */
+  idealBitrate(bps: number): void;
 }
+
+/** A relative change of the ideal bitrate that is passed on to the sink (layer bitrates vary by a few %). */
+export const IDEAL_BITRATE_CHANGE = 0.1;
 
 /** `ReceiverAudioSubscription` (normalised: `all` + `include` − `exclude`). */
 export interface AudioSubscription {
@@ -96,6 +105,8 @@ interface Receiver {
   applied: Map<string, number>;
   audioApplied: Map<string, boolean>;
   forwarded: readonly string[] | undefined;
+  /** The ideal bitrate last passed to the sink, bps; -1 for none. */
+  idealBps: number;
   lastRun: number;
   timer: NodeJS.Timeout | undefined;
 }
@@ -148,6 +159,7 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
       applied: new Map(),
       audioApplied: new Map(),
       forwarded: undefined,
+      idealBps: -1,
       lastRun: 0,
       timer: undefined,
     });
@@ -287,6 +299,7 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
     r.held.clear();
     r.applied.clear();
     r.audioApplied.clear();
+    r.idealBps = -1;
     this.#schedule(r);
   }
 
@@ -469,6 +482,11 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
     if (r.forwarded === undefined || !sameSet(forwarded, r.forwarded)) {
       r.forwarded = forwarded;
       r.sink.forwardedSources(forwarded);
+    }
+    const ideal = allocation.idealBps;
+    if (r.idealBps < 0 || (ideal === 0) !== (r.idealBps === 0) || Math.abs(ideal - r.idealBps) > r.idealBps * IDEAL_BITRATE_CHANGE) {
+      r.idealBps = ideal;
+      r.sink.idealBitrate(ideal);
     }
     const heights = new Map<string, number>();
     for (const [name, c] of effective) heights.set(name, c.maxHeight);

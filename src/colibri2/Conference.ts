@@ -570,6 +570,10 @@ export class Conference extends EventEmitter<ConferenceEvents> {
       forwardedSources: (sources) => {
         if (endpoint.channel.isOpen) endpoint.channel.send(msg.forwardedSources(sources));
       },
+      idealBitrate: (bps) =>
+        void endpoint.mediaEndpoint.setIdealBitrate(bps).catch((err: unknown) => {
+          if (!endpoint.mediaEndpoint.closed) this.#log.warn({ err, endpoint: endpoint.id }, 'cannot set the ideal bitrate');
+        }),
     };
   }
 

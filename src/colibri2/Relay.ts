@@ -106,6 +106,7 @@ export class Relay {
       },
       audio: () => undefined, // audio always crosses a relay
       forwardedSources: () => undefined,
+      idealBitrate: () => undefined, // a relay transport has no send-side estimate
     };
     ctx.allocator.addEndpoint(key, sink, -1, { speaker: false });
     ctx.allocator.setConstraints(key, { lastN: -1, defaultConstraints: { maxHeight: 0 }, constraints: {} });

@@ -289,6 +289,18 @@ export class MediaEndpoint extends EventEmitter<EndpointEvents> {
     this.#forwarded.setVideoType(source, videoType);
   }
 
+  /**
+   * What the receiver's allocation would forward if its estimate allowed, bps (JVB `currentIdealBps`; 0: nothing).
+   * While the transport-cc estimate is below it, the transport pads up to the estimate with padding-only packets on
+   * its video consumers' RTX streams, so that the estimate can grow to the next layer, as JVB's `BandwidthProbing`
+   * does (`transport.setIdealOutgoingBitrate`: worker patch 0016, node patch 0005). Without it mediasoup probes only
+   * in clusters, when the bitrate it wants changes. A relocated endpoint gets it again from the allocation.
+   * @throws when the transport is closed.
+   */
+  setIdealBitrate(bps: number): Promise<void> {
+    return this.#transport.setIdealOutgoingBitrate(Math.max(0, Math.round(bps)));
+  }
+
   /** Apply an allocation decision for one forwarded source ({@link Forwarder.apply}). */
   applyForwarding(source: string, decision: ForwardingDecision): Promise<void> {
     return this.#forwarded.apply(source, decision);
