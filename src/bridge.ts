@@ -6,9 +6,9 @@
 import { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type http from 'node:http';
-import { ColibriWebSocketService } from './channel/ColibriWebSocketService.ts';
-import { Lifecycle } from './colibri2/Lifecycle.ts';
-import { Videobridge } from './colibri2/Videobridge.ts';
+import { ColibriWebSocketService } from './http/ColibriWebSocketService.ts';
+import { Lifecycle } from './conference/Lifecycle.ts';
+import { Videobridge } from './conference/Videobridge.ts';
 import type { Config } from './config/config.ts';
 import { RestColibri2Client } from './focus/RestColibri2Client.ts';
 import { Focus } from './focus/Focus.ts';
@@ -20,7 +20,7 @@ import type { OnLimit } from './limits/limits.ts';
 import { MediaEngine } from './media/MediaEngine.ts';
 import { attachMetrics } from './metrics/attach.ts';
 import { Metrics } from './metrics/Metrics.ts';
-import { WireGuardManager } from './relay/wireguard.ts';
+import { WireGuardManager } from './wireguard/wireguard.ts';
 import { StatsCollector } from './metrics/StatsCollector.ts';
 import { BreweryConnection } from './xmpp/BreweryConnection.ts';
 

@@ -43,7 +43,8 @@ export function sameConstraints(a: VideoConstraints | undefined, b: VideoConstra
 }
 
 /** Video type of a source, as in `SourceVideoTypeMessage` (DISABLED = camera off / not sending). */
-export type VideoType = 'CAMERA' | 'DESKTOP' | 'DESKTOP_HIGH_FPS' | 'DISABLED';
+import type { VideoType } from '../jingle/types.ts';
+export type { VideoType };
 
 /**
  * One layer a sender offers: a simulcast encoding (`spatial`, 0 = lowest) at a temporal layer

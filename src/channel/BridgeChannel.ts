@@ -113,7 +113,7 @@ export class BridgeChannel extends EventEmitter<ChannelEvents> {
 
   /**
    * Use a colibri-ws socket. A new socket replaces the old one, which is closed with 1000
-   * "replaced" (ColibriWebSocketService). The bridge sends ServerHello on open (via `open`).
+   * "replaced" (http/ColibriWebSocketService.ts). The bridge sends ServerHello on open (via `open`).
    */
   attachWebSocket(ws: WebSocket): void {
     if (this.#closed) {

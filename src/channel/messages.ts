@@ -51,15 +51,9 @@ export const UNLIMITED_FRAME_RATE = -1;
 // Shared value types
 // ---------------------------------------------------------------------------------------------------------------
 
-/**
- * The video types JVB knows (`org.jitsi.nlj.VideoType`), in canonical (upper-case) spelling. JVB also has a
- * deprecated `NONE`, which it treats like `DISABLED` (`isEnabled()` is false for both); we parse `NONE` as
- * `DISABLED` and never emit it.
- */
-export const VIDEO_TYPES = ['CAMERA', 'DESKTOP', 'DESKTOP_HIGH_FPS', 'DISABLED'] as const;
-
-/** One of {@link VIDEO_TYPES}. */
-export type VideoType = (typeof VIDEO_TYPES)[number];
+// The video types (one declaration for the bridge channel, colibri2 sources, media and the allocation).
+import { normalizeVideoType, VIDEO_TYPES, type VideoType } from '../jingle/types.ts';
+export { normalizeVideoType, VIDEO_TYPES, type VideoType };
 
 /**
  * Per-source receive constraints (JVB `cc/allocation/VideoConstraints.kt`).
@@ -1180,16 +1174,6 @@ function writeObject(entries: readonly [string, unknown][]): string {
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers and constructors
 // ---------------------------------------------------------------------------------------------------------------
-
-/**
- * Canonical {@link VideoType} for a wire string, case-insensitively (Jackson `ACCEPT_CASE_INSENSITIVE_ENUMS`);
- * the deprecated `NONE` maps to `DISABLED`. `undefined` for anything else.
- */
-export function normalizeVideoType(s: string): VideoType | undefined {
-  const u = s.toUpperCase();
-  if (u === 'NONE') return 'DISABLED';
-  return (VIDEO_TYPES as readonly string[]).includes(u) ? (u as VideoType) : undefined;
-}
 
 // Kotlin's String.isBlank(): Character.isWhitespace || Character.isSpaceChar, i.e. \t \n \v \f \r, U+001C..U+001F
 // and the Unicode Zs/Zl/Zp categories.

@@ -1,5 +1,5 @@
 /**
- * The field rules colibri2's two wire forms share: XML over XMPP (`src/xmpp/colibri2Xml.ts`) and JSON over REST
+ * The field rules colibri2's two wire forms share: XML over XMPP (`src/colibri2/xml.ts`) and JSON over REST
  * (`src/colibri2/json.ts`). Both end in the same typed objects (`types.ts`), so a field is read and checked the
  * same way whichever form carried it: integer ranges, booleans, enums, the values JVB tolerates (and drops), and the
  * error texts. Pure functions; nothing here knows about XML or JSON.

@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { U32, colibri2Arbitraries } from '../../test/fixtures/colibri2Arbitraries.ts';
 import { EXPECTED_6_1, EXPECTED_6_3, RESPONSE_6_2, SAMPLE_6_1, SAMPLE_6_2, SAMPLE_6_3, parseXml } from '../../test/fixtures/colibri2Samples.ts';
-import { parseConferenceModified, parseConferenceModify, serializeConferenceModify } from '../xmpp/colibri2Xml.ts';
+import { parseConferenceModified, parseConferenceModify, serializeConferenceModify } from './xml.ts';
 import { Colibri2Error, conferenceAlreadyExists, conferenceNotFound, endpointNotFound, featureNotImplemented, inGracefulShutdown } from './errors.ts';
 import {
   colibri2ErrorJson,
@@ -590,7 +590,7 @@ describe('parseConferenceModifyJson details', () => {
     expect(ice('{"ufrag":"u","pwd":"p"}')).toBeUndefined();
     expect(ice('{"xmlns":"urn:other","ufrag":"u"}')).toBeUndefined();
     expect(ice(`{${XMLNS},"web-sockets":["active","wss://x"],"fingerprints":null,"candidates":null}`)).toEqual({ candidates: [], fingerprints: [], webSockets: ['wss://x'] });
-    // Fingerprints without hash or value, candidates without generation (colibri2Xml's rules, fields.ts).
+    // Fingerprints without hash or value, candidates without generation (the XML form's rules, fields.ts).
     expect(ice(`{${XMLNS},"fingerprints":[{"hash":"sha-256"},{"fingerprint":"AA"},{"fingerprint":{},"hash":"h"}],"candidates":[{"component":"1","foundation":"1","priority":"1","protocol":"udp","type":"host","ip":"x","port":"1"}]}`)).toEqual({
       candidates: [],
       fingerprints: [],

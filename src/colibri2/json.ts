@@ -2,7 +2,7 @@
  * colibri2 JSON ⇄ the typed form of `types.ts`: the form JVB's private REST API speaks
  * (`POST /colibri/v2/conferences`, `PATCH /colibri/v2/conferences/{meetingId}`, jitsi-videobridge
  * `doc/rest-colibri2.md`, `rest/root/colibri/v2/conferences/Conferences.java`), a direct mapping of the XML that
- * `src/xmpp/colibri2Xml.ts` reads. Both forms produce the same typed objects and share their field rules
+ * `src/colibri2/xml.ts` reads. Both forms produce the same typed objects and share their field rules
  * (`fields.ts`). Lives beside `types.ts` rather than in `src/xmpp/` because nothing in it is XMPP: the private HTTP
  * server (`src/http/colibri2Rest.ts`) uses the parser, and a focus driving a remote bridge over REST uses the
  * request serializer and the response parser.

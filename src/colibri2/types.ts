@@ -9,70 +9,23 @@
  * Field names follow the XML attribute / element names in camelCase.
  */
 
-/** `audio` or `video` (colibri2 `<media type>` / `<media-source type>`). */
-export type MediaType = 'audio' | 'video';
-
-/** `<parameter name value>` inside `<payload-type>` (XEP-0167). `name` may be absent (RED's `111/111`). */
-export interface PayloadTypeParameter {
-  name?: string;
-  value: string;
-}
-
-/** `<rtcp-fb type [subtype]>` (XEP-0293), e.g. `{type:'nack', subtype:'pli'}`, `{type:'transport-cc'}`. */
-export interface RtcpFeedback {
-  type: string;
-  subtype?: string;
-}
-
-/** `<payload-type id name clockrate [channels]>` (XEP-0167). `clockrate` in Hz. */
-export interface PayloadType {
-  id: number;
-  name: string;
-  clockrate: number;
-  channels?: number;
-  parameters: PayloadTypeParameter[];
-  rtcpFbs: RtcpFeedback[];
-}
-
-/** `<rtp-hdrext id uri>` (XEP-0294). */
-export interface RtpHdrExt {
-  id: number;
-  uri: string;
-}
-
-/** `<media type>`: what the endpoint can send and receive of one kind. JVB only adds, never removes. */
-export interface Media {
-  type: MediaType;
-  payloadTypes: PayloadType[];
-  rtpHdrExts: RtpHdrExt[];
-  extmapAllowMixed?: boolean;
-}
-
-/** DTLS `<fingerprint hash setup>` (XEP-0320). `setup`: `actpass` | `active` | `passive`. */
-export interface Fingerprint {
-  hash: string;
-  value: string;
-  setup?: 'actpass' | 'active' | 'passive';
-  /** `cryptex='true'` (RFC 9335 header-extension encryption offered; DtlsFingerprintPacketExtension, JVB `CryptexConfig`). */
-  cryptex?: boolean;
-}
-
-/** ICE `<candidate>` (XEP-0176). */
-export interface IceCandidate {
-  component: number;
-  foundation: string;
-  generation: number;
-  id: string;
-  network: number;
-  priority: number;
-  protocol: 'udp' | 'tcp';
-  type: 'host' | 'srflx' | 'prflx' | 'relay';
-  ip: string;
-  port: number;
-  relAddr?: string;
-  relPort?: number;
-  tcptype?: 'active' | 'passive' | 'so';
-}
+// The Jingle-level parts colibri2 embeds (payload types, header extensions, DTLS fingerprints, ICE candidates,
+// sources and SSRC groups) are declared in jingle/types.ts, as jitsi-xmpp-extensions' colibri2 reuses its jingle
+// package.
+export type {
+  Fingerprint,
+  IceCandidate,
+  Media,
+  MediaSource,
+  MediaType,
+  PayloadType,
+  PayloadTypeParameter,
+  RtcpFeedback,
+  RtpHdrExt,
+  Source,
+  SsrcGroup,
+} from '../jingle/types.ts';
+import type { Fingerprint, IceCandidate, MediaSource, Media } from '../jingle/types.ts';
 
 /** Inner `<transport xmlns='urn:xmpp:jingle:transports:ice-udp:1' ufrag pwd>`. */
 export interface IceUdpTransport {
@@ -106,32 +59,6 @@ export interface TransportRequest {
   iceRestart?: boolean;
   ice?: IceUdpTransport;
   sctp?: Sctp;
-}
-
-/** `<source ssrc [name] [videoType] [rid]>` with an optional `msid` parameter (ssma, XEP-0339). */
-export interface Source {
-  /** 32-bit unsigned SSRC. */
-  ssrc: number;
-  name?: string;
-  videoType?: string;
-  rid?: string;
-  msid?: string;
-}
-
-/** `<ssrc-group semantics>`: `SIM` (simulcast layers, low to high), `FID` (primary, RTX), `FEC-FR`. */
-export interface SsrcGroup {
-  semantics: 'SIM' | 'FID' | 'FEC-FR';
-  ssrcs: number[];
-}
-
-/** `<media-source type id>`: one named source, e.g. `79f0273e-v0`, with its SSRCs and groups. */
-export interface MediaSource {
-  type: MediaType;
-  /** The source name (`<endpointId>-a0`, `<endpointId>-v0`, `jvb-a0` ...). */
-  id: string;
-  synthetic?: boolean;
-  sources: Source[];
-  ssrcGroups: SsrcGroup[];
 }
 
 /** `<force-mute audio video>`. */

@@ -520,7 +520,7 @@ describe('HOCON file', () => {
     expect((await fromFile('ice4j.harvest.mapping.stun { enabled = false }')).ice.stunServers).toEqual([]);
   });
 
-  it('reads the octobridge.relay.wireguard block (details in src/relay/wireguard.test.ts)', async () => {
+  it('reads the octobridge.relay.wireguard block (details in src/wireguard/wireguard.test.ts)', async () => {
     const pub = 'hdcHBEPDGcI8UuBQbq8aDhr3z9bZH1+4msqXl7V7NCE=';
     const c = await fromFile(`octobridge.relay.wireguard {
       interface = wg-eu, private-key-file = eu.key, address = "10.100.0.1/24"

@@ -97,7 +97,7 @@ export interface WireGuardPeerConfig {
   probeAddress: string | null;
 }
 
-/** `octobridge.relay.wireguard`: the tunnel the relays run in (src/relay/wireguard.ts). */
+/** `octobridge.relay.wireguard`: the tunnel the relays run in (src/wireguard/wireguard.ts). */
 export interface WireGuardConfig {
   /** Interface name, unique on the machine (wireguard-go's UAPI socket is machine-wide). */
   interface: string;

@@ -27,8 +27,8 @@ import { Colibri2Error } from '../colibri2/errors.ts';
 import type { OnLimit } from '../limits/limits.ts';
 import { RateLimitedLog } from '../limits/RateLimitedLog.ts';
 import { KeyedRateLimiter, TokenBucket } from '../limits/TokenBucket.ts';
-import { rejectUpgrade, safeDecode } from '../http/requestTarget.ts';
-import { SerialQueue } from '../colibri2/SerialQueue.ts';
+import { rejectUpgrade, safeDecode, type RequestTarget } from '../http/requestTarget.ts';
+import { SerialQueue } from '../util/SerialQueue.ts';
 import { CAPABILITY_SOURCE_NAMES, CAPABILITY_SSRC_REWRITING, type EndpointModify, type Media, type MediaSource } from '../colibri2/types.ts';
 
 /**
@@ -201,12 +201,17 @@ export class Focus {
     return (url ?? '').startsWith(FOCUS_WS_PREFIX);
   }
 
+  /** Whether `room` (percent-decoded) is a valid room name ({@link ROOM_NAME}). */
+  isRoomName(room: string): boolean {
+    return ROOM_NAME.test(room);
+  }
+
   /**
-   * Upgrade `/focus/<room>` (`pathname` as parsed by the server, still percent-encoded): 400 for a bad room name,
-   * 403 for a foreign `Origin`, 429 when the client address is over its joins per minute.
+   * Upgrade `/focus/<room>` (the target as parsed by the server, its path still percent-encoded): 400 for a bad room
+   * name, 403 for a foreign `Origin`, 429 when the client address is over its joins per minute.
    */
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, pathname: string): void {
-    const room = safeDecode(pathname.slice(FOCUS_WS_PREFIX.length));
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, target: RequestTarget): void {
+    const room = safeDecode(target.pathname.slice(FOCUS_WS_PREFIX.length));
     if (room === undefined || !ROOM_NAME.test(room)) return rejectUpgrade(socket, 400, 'invalid room name');
     if (!this.#originAllowed(req)) {
       this.#limitedLog.warn({ origin: String(req.headers.origin) }, 'focus socket from a foreign origin refused');

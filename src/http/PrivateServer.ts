@@ -20,7 +20,7 @@
  */
 import http from 'node:http';
 import os from 'node:os';
-import type { Lifecycle } from '../colibri2/Lifecycle.ts';
+import type { Lifecycle } from '../conference/Lifecycle.ts';
 import type { Logger } from '../logger.ts';
 import type { StatsSnapshot } from '../metrics/StatsCollector.ts';
 import { BodyTooLarge, readBody, sendJson } from './body.ts';

@@ -5,12 +5,10 @@
  */
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { ColibriWebSocketService } from '../channel/ColibriWebSocketService.ts';
-import { ROOM_NAME, type Focus } from '../focus/Focus.ts';
 import type { Logger } from '../logger.ts';
 import { RateLimitedLog } from '../limits/RateLimitedLog.ts';
 import { listen } from './listen.ts';
-import { parseRequestTarget, rejectUpgrade, safeDecode } from './requestTarget.ts';
+import { parseRequestTarget, rejectUpgrade, safeDecode, type RequestTarget } from './requestTarget.ts';
 import { loadPageFiles, type StaticFile } from './staticPage.ts';
 
 /** Write a JSON error body with a 4xx/5xx status. */
@@ -25,12 +23,27 @@ function sendFile(res: http.ServerResponse, file: StaticFile, head: boolean): vo
   res.end(head ? undefined : file.body);
 }
 
+/** A WebSocket service on the public port (colibri-ws, the focus signalling socket). */
+export interface UpgradeService {
+  /** Whether `pathname` (as parsed, still percent-encoded) is one of its paths. */
+  handles(pathname: string): boolean;
+  /** Upgrade the request, or reject it on `socket` (see `rejectUpgrade`). May throw: the server answers 500. */
+  handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, target: RequestTarget): void;
+}
+
+/** The focus behind the standalone page: its socket, and which rooms the page serves. */
+export interface PageFocus extends UpgradeService {
+  /** Whether `room` (percent-decoded) is a valid room name: `/<room>` serves the page. */
+  isRoomName(room: string): boolean;
+}
+
 /** Options of {@link startPublicServer}. */
 export interface PublicServerOptions {
   host: string;
   port: number;
-  focus?: Focus;
-  colibriWs?: ColibriWebSocketService;
+  /** The embedded focus: with it the page is served (`/`, `/<room>`, `/page/*`). */
+  focus?: PageFocus;
+  colibriWs?: UpgradeService;
 }
 
 /**
@@ -56,7 +69,7 @@ export async function startPublicServer(opts: PublicServerOptions, log: Logger):
     const segments = target.pathname.slice(1).split('/');
     if (segments.length === 1 || (segments.length === 2 && segments[1] === '')) {
       const room = safeDecode(segments[0] ?? '');
-      if (room === undefined || !ROOM_NAME.test(room)) return sendError(res, 400, 'invalid room name: use 1-64 letters, digits, _ . -');
+      if (room === undefined || !opts.focus?.isRoomName(room)) return sendError(res, 400, 'invalid room name: use 1-64 letters, digits, _ . -');
       return sendFile(res, index, head);
     }
     return sendError(res, 404, 'not found');
@@ -76,7 +89,7 @@ export async function startPublicServer(opts: PublicServerOptions, log: Logger):
       const target = parseRequestTarget(req.url);
       if (!target) return rejectUpgrade(socket, 400, 'bad request target');
       if (opts.colibriWs?.handles(target.pathname)) return opts.colibriWs.handleUpgrade(req, socket, head, target);
-      if (opts.focus?.handles(target.pathname)) return opts.focus.handleUpgrade(req, socket, head, target.pathname);
+      if (opts.focus?.handles(target.pathname)) return opts.focus.handleUpgrade(req, socket, head, target);
       rejectUpgrade(socket, 404, 'not found');
     } catch (err) {
       failed(err, req, 'public upgrade failed');

@@ -25,11 +25,11 @@
  * REST answer loses and a focus needs to fail over like Jicofo (`parseColibri2ErrorJson` reads both).
  */
 import type http from 'node:http';
-import type { Conference } from '../colibri2/Conference.ts';
+import type { Conference } from '../conference/Conference.ts';
 import { Colibri2Error, conferenceNotFound } from '../colibri2/errors.ts';
 import { colibri2ErrorJson, FAILED_PREFIX, parseConferenceModifyJson, serializeConferenceModifiedJson, type JsonObject } from '../colibri2/json.ts';
 import type { ConferenceModifiedResponse, ConferenceModifyRequest } from '../colibri2/types.ts';
-import type { Videobridge } from '../colibri2/Videobridge.ts';
+import type { Videobridge } from '../conference/Videobridge.ts';
 import type { Logger } from '../logger.ts';
 import { BodyTooLarge, readBody, sendJson } from './body.ts';
 

@@ -15,7 +15,7 @@
  */
 import type * as ms from 'mediasoup/types';
 import { randomInt } from 'node:crypto';
-import type { MediaType } from '../colibri2/types.ts';
+import type { MediaType } from '../jingle/types.ts';
 import { RetiringCounters } from './RetiringCounters.ts';
 import { SsrcSlots, type SsrcSlot } from './SsrcSlots.ts';
 import { DEPENDENCY_DESCRIPTOR_URI } from './svc.ts';

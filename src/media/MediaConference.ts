@@ -23,19 +23,19 @@
  */
 import { EventEmitter } from 'node:events';
 import type * as ms from 'mediasoup/types';
-import { SerialQueue } from '../colibri2/SerialQueue.ts';
-import type { ForceMute, Media, MediaSource } from '../colibri2/types.ts';
+import { SerialQueue } from '../util/SerialQueue.ts';
+import { normalizeVideoType, type Media, type MediaSource } from '../jingle/types.ts';
 import type { Logger } from '../logger.ts';
-import type { MediaEngine, WorkerSlot } from './MediaEngine.ts';
+import { liveWorker, type WorkerPool, type WorkerSlot } from './workers.ts';
 import type { Layer } from '../allocation/types.ts';
 import type { SsrcLimits } from './Forwarder.ts';
 import { MediaEndpoint } from './MediaEndpoint.ts';
 import { MediaRelay, type RelayListen, type RelayTransportAddress } from './MediaRelay.ts';
-import { createRelayTransport, liveWorker } from './relayTransport.ts';
+import { createRelayTransport } from './relayTransport.ts';
 import { codecOfPayloadType, producerRtpParameters, rtpCapabilitiesOf, RtpMappingError, signalledSsrcs, sourceLayout } from './rtp.ts';
 import { CodecFollower } from './CodecFollower.ts';
 import { svcDecision } from './svc.ts';
-import type { MappedSource, SignalledSsrcs, VideoType } from './types.ts';
+import type { ForceMute, MappedSource, SignalledSsrcs, VideoType } from './types.ts';
 import { VideoLayerMonitor } from './VideoLayerMonitor.ts';
 
 /**
@@ -126,7 +126,7 @@ export interface PreparedEndpoint {
 /** See the module docstring. Created by {@link MediaEngine.createConference}. */
 export class MediaConference extends EventEmitter<ConferenceEvents> {
   readonly id: string;
-  readonly #engine: MediaEngine;
+  readonly #pool: WorkerPool;
   readonly #log: Logger;
   readonly #routers = new Map<WorkerSlot, Promise<RouterState>>();
   readonly #endpoints = new Map<string, MediaEndpoint>();
@@ -146,16 +146,16 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
   readonly #relayedAs = new Map<string, { relayId: string; mapped: MappedSource; videoCodecs: readonly string[]; signalled?: SignalledSsrcs }>();
   #closed = false;
 
-  constructor(id: string, engine: MediaEngine, log: Logger) {
+  constructor(id: string, pool: WorkerPool, log: Logger) {
     super();
     this.id = id;
-    this.#engine = engine;
+    this.#pool = pool;
     this.#log = log;
     this.#layers = new VideoLayerMonitor(log);
     this.#layers.on('layers', (source, layers) => this.emit('videoLayers', source, layers));
     this.#codecs = new CodecFollower(log, {
       onCodecChange: (source, codec) => void this.#queue.run(() => this.#followCodec(source, codec)),
-      onDiscarded: (packets) => engine.emit('rtpDiscarded', packets),
+      onDiscarded: (packets) => pool.rtpDiscarded(packets),
     });
   }
 
@@ -182,7 +182,7 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
   /** Wait for a live worker: true once there is one; false (the conference closed) when none comes back. */
   async #untilWorkerOrClose(): Promise<boolean> {
     try {
-      await this.#engine.untilWorkerAlive();
+      await this.#pool.untilWorkerAlive();
       return true;
     } catch (err) {
       this.#log.error({ err }, 'no mediasoup worker to recover on: closing the conference');
@@ -205,12 +205,12 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
 
   /** The worker a new endpoint goes to (see the module docstring). */
   #place(): WorkerSlot {
-    const threshold = this.#engine.options.conferenceWorkerConsumers;
+    const threshold = this.#pool.conferenceWorkerConsumers;
     const fill = this.#fill;
     if (fill && fill.alive && this.consumersOn(fill) < threshold) return fill;
     // Workers where this conference is already full are skipped while others are left.
-    const full = new Set(this.#engine.alive().filter((w) => this.consumersOn(w) >= threshold));
-    const next = this.#engine.leastLoaded(full);
+    const full = new Set(this.#pool.alive().filter((w) => this.consumersOn(w) >= threshold));
+    const next = this.#pool.leastLoaded(full);
     if (fill && next !== fill) this.#log.info({ from: fill.index, to: next.index, threshold }, 'conference spreads to another worker');
     this.#fill = next;
     return next;
@@ -219,7 +219,7 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
   #router(slot: WorkerSlot): Promise<RouterState> {
     let state = this.#routers.get(slot);
     if (!state) {
-      state = this.#engine.createRouter(slot).then((router) => ({ router, piped: new Map() }));
+      state = this.#pool.createRouter(slot).then((router) => ({ router, piped: new Map() }));
       this.#routers.set(slot, state);
       state.catch(() => this.#routers.delete(slot));
     }
@@ -227,12 +227,12 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
   }
 
   async #newTransport(slot: WorkerSlot, sctp: boolean): Promise<{ transport: ms.WebRtcTransport; state: RouterState }> {
-    const o = this.#engine.options;
+    const o = this.#pool.transport;
     const state = await this.#router(slot);
     const transport = await state.router.createWebRtcTransport({
       webRtcServer: slot.webRtcServer,
       enableUdp: true,
-      enableTcp: o.iceTcp.enabled,
+      enableTcp: o.iceTcp,
       preferUdp: true,
       enableSctp: sctp,
       maxSendMessageSize: 262144,
@@ -267,7 +267,7 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
   prepareEndpoint(id: string, opts: EndpointMediaOptions): PreparedEndpoint {
     const slot = this.#place();
     // Counted on its worker from now on, for placements made while this one awaits.
-    const release = this.#engine.reserve(slot);
+    const release = this.#pool.reserve(slot);
     const endpoint = (async () => {
       const { transport, state } = await this.#newTransport(slot, opts.sctp);
       const e = new MediaEndpoint(id, opts.media, rtpCapabilitiesOf(opts.media), opts.sctp, transport, slot, this.#log.child({ endpoint: id }), opts.ssrcRewriting ?? true, opts.ssrcLimits);
@@ -397,7 +397,7 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
       } catch (err) {
         throw new RtpMappingError(`source ${name}: ${(err as Error).message}`);
       }
-      const videoType = toVideoType(w.source.sources[0]?.videoType);
+      const videoType = normalizeVideoType(w.source.sources[0]?.videoType);
       const signalled = signalledSsrcs(w.source);
       const sent: Sent = { owner: endpointId, producer, slot: endpoint.slot, signature: w.signature, ...(signalled ? { signalled } : {}), ...(videoType ? { videoType } : {}) };
       endpoint.producers.set(name, producer);
@@ -727,7 +727,7 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
     }
     try {
       const preferred = [...this.#endpoints.values()].find((e) => e.slot.alive)?.slot;
-      const slot = await liveWorker(this.#engine, preferred);
+      const slot = await liveWorker(this.#pool, preferred);
       if (this.#closed || this.#relays.get(relay.id) !== relay) return;
       const state = await this.#router(slot);
       relay.relocate(await createRelayTransport(state.router, relay.listen, local.port), slot);
@@ -855,7 +855,7 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
       let release: (() => void) | undefined;
       try {
         const slot = this.#place();
-        release = this.#engine.reserve(slot);
+        release = this.#pool.reserve(slot);
         const { transport, state } = await this.#newTransport(slot, endpoint.sctp);
         endpoint.relocate(transport, slot);
         release();
@@ -909,10 +909,3 @@ function unparsableSvc(rtp: ms.RtpParameters): string | undefined {
   return d.svc ? undefined : d.reason;
 }
 
-function toVideoType(v: string | undefined): VideoType | undefined {
-  if (!v) return undefined;
-  const u = v.toUpperCase();
-  if (u === 'CAMERA' || u === 'DESKTOP' || u === 'DESKTOP_HIGH_FPS' || u === 'DISABLED') return u;
-  if (u === 'NONE') return 'DISABLED';
-  return undefined;
-}

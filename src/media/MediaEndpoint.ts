@@ -8,12 +8,12 @@
  */
 import { EventEmitter } from 'node:events';
 import type * as ms from 'mediasoup/types';
-import type { Fingerprint, Media, MediaType } from '../colibri2/types.ts';
+import type { Fingerprint, Media, MediaType } from '../jingle/types.ts';
 import type { Logger } from '../logger.ts';
 import { Forwarder, type SsrcLimits } from './Forwarder.ts';
 import { RetiringCounters } from './RetiringCounters.ts';
 import { openSctpChannel } from './sctpChannel.ts';
-import type { WorkerSlot } from './MediaEngine.ts';
+import type { WorkerSlot } from './workers.ts';
 import type { DtlsState, EndpointTraffic, EngineTraffic, ForwardingDecision, IceState, LocalTransport, MappedSource, SignalledSsrcs, VideoType } from './types.ts';
 
 /** Label and protocol of lib-jitsi-meet's bridge channel (BridgeChannel.ts). */

@@ -14,6 +14,7 @@ import type { Logger } from '../logger.ts';
 import { MediaConference } from './MediaConference.ts';
 import type { MediaEndpoint } from './MediaEndpoint.ts';
 import type { EngineTraffic } from './types.ts';
+import type { WorkerPool, WorkerSlot } from './workers.ts';
 import { checkRouterNumbering, JICOFO_NUMBERING, routerCodecs, type VideoCodecName } from './rtp.ts';
 
 /** Endpoints whose counters {@link MediaEngine.trafficByEndpoint} reads at once (the rest wait for them). */
@@ -87,24 +88,6 @@ function localAddresses(listenIp: string): string[] {
   return out;
 }
 
-/**
- * One mediasoup worker of the pool with its WebRtcServer. Worker `index` listens on
- * `udpPort + index` (and ICE-TCP on `tcpPort + index`): a UDP port can be bound by one worker
- * only (with SO_REUSEPORT the kernel would spread a client's packets over workers that do not
- * know its ICE ufrag), so each worker has its own port on the same advertised addresses.
- * A replacement worker (after a death) takes the same index and port.
- */
-export interface WorkerSlot {
-  readonly index: number;
-  worker: ms.Worker;
-  webRtcServer: ms.WebRtcServer;
-  /** The UDP port its WebRtcServer listens on. */
-  udpPort: number;
-  /** False from the worker's death until its replacement is up. */
-  alive: boolean;
-  /** RTP packets/s in + out through its endpoints, as of the last traffic sample. */
-  packetRate: number;
-}
 
 /** Per-worker CPU and memory (getrusage of the worker process). */
 export interface WorkerUsage {
@@ -349,7 +332,18 @@ export class MediaEngine extends EventEmitter<EngineEvents> {
 
   /** Create the media side of a conference (routers come with its endpoints). `id` is for logs. */
   createConference(id: string): MediaConference {
-    const conf = new MediaConference(id, this, this.#log.child({ conference: id }));
+    const o = this.options;
+    const pool: WorkerPool = {
+      transport: { iceTcp: o.iceTcp.enabled, initialOutgoingBitrateBps: o.initialOutgoingBitrateBps, iceConsentTimeoutSec: o.iceConsentTimeoutSec },
+      conferenceWorkerConsumers: o.conferenceWorkerConsumers,
+      alive: () => this.alive(),
+      leastLoaded: (exclude) => this.leastLoaded(exclude),
+      untilWorkerAlive: () => this.untilWorkerAlive(),
+      createRouter: (slot) => this.createRouter(slot),
+      reserve: (slot) => this.reserve(slot),
+      rtpDiscarded: (packets) => this.emit('rtpDiscarded', packets),
+    };
+    const conf = new MediaConference(id, pool, this.#log.child({ conference: id }));
     this.#conferences.add(conf);
     conf.once('closed', () => this.#conferences.delete(conf));
     return conf;

@@ -20,11 +20,11 @@
  */
 import { EventEmitter } from 'node:events';
 import type * as ms from 'mediasoup/types';
-import type { Media } from '../colibri2/types.ts';
+import type { Media } from '../jingle/types.ts';
 import type { Logger } from '../logger.ts';
 import { Forwarder } from './Forwarder.ts';
 import { openSctpChannel } from './sctpChannel.ts';
-import type { WorkerSlot } from './MediaEngine.ts';
+import type { WorkerSlot } from './workers.ts';
 import { rtpCapabilitiesOf } from './rtp.ts';
 import type { ForwardingDecision, MappedSource, VideoType } from './types.ts';
 

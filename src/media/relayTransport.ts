@@ -1,10 +1,9 @@
 /**
  * The mediasoup PlainTransport of a relay ({@link MediaRelay}) and what its re-creation after a worker death needs:
  * binding the port the relay was announced with again (the dead worker's socket is released with its process, but
- * the kernel may still hold it for a moment), and a live worker to put it on.
+ * the kernel may still hold it for a moment). The live worker to put it on: `liveWorker` in workers.ts.
  */
 import type * as ms from 'mediasoup/types';
-import type { MediaEngine, WorkerSlot } from './MediaEngine.ts';
 import type { RelayListen } from './MediaRelay.ts';
 
 /** How often, and how far apart, binding a relay's old port is tried again while it is still in use. */
@@ -34,15 +33,4 @@ export async function createRelayTransport(router: ms.Router, listen: RelayListe
       await new Promise((r) => setTimeout(r, rebind.delayMs));
     }
   }
-}
-
-/**
- * A live worker for a relay whose worker died: `preferred` if alive, else the least-loaded live worker once one is
- * alive (when every worker died, the first replacement: {@link MediaEngine.untilWorkerAlive}).
- * @throws Error when no worker is alive and none could be started.
- */
-export async function liveWorker(engine: MediaEngine, preferred: WorkerSlot | undefined): Promise<WorkerSlot> {
-  if (preferred?.alive) return preferred;
-  await engine.untilWorkerAlive();
-  return engine.leastLoaded();
 }

@@ -6,7 +6,7 @@
  * the offending source / SSRC, so the colibri2 layer can answer `bad-request` and change nothing.
  */
 import type * as ms from 'mediasoup/types';
-import type { Media, MediaSource, MediaType, PayloadType } from '../colibri2/types.ts';
+import type { Media, MediaSource, MediaType, PayloadType } from '../jingle/types.ts';
 import { svcDecision } from './svc.ts';
 import type { SignalledSsrcs } from './types.ts';
 

@@ -2,7 +2,7 @@
  * Types of the media layer's typed API. Nothing here mentions mediasoup: protocol code
  * (colibri2/, channel/, focus/) speaks in endpoints, sources, SSRCs, layers and bps.
  */
-import type { Fingerprint, IceCandidate, MediaType } from '../colibri2/types.ts';
+import type { Fingerprint, IceCandidate, MediaType } from '../jingle/types.ts';
 
 /** This bridge's side of an endpoint's transport, for the colibri2 answer. */
 export interface LocalTransport {
@@ -19,8 +19,18 @@ export type IceState = 'new' | 'connected' | 'completed' | 'disconnected' | 'clo
 /** DTLS state of an endpoint's transport. */
 export type DtlsState = 'new' | 'connecting' | 'connected' | 'failed' | 'closed';
 
+/**
+ * Which of an endpoint's kinds the bridge drops at the transport (JVB `Endpoint.updateForceMute`): the sender is
+ * muted by the moderator and its packets for that kind are not forwarded.
+ */
+export interface ForceMute {
+  audio?: boolean;
+  video?: boolean;
+}
+
 /** Video type of a source, as in `SourceVideoTypeMessage` / `VideoSourcesMap`. */
-export type VideoType = 'CAMERA' | 'DESKTOP' | 'DESKTOP_HIGH_FPS' | 'DISABLED';
+import type { VideoType } from '../jingle/types.ts';
+export type { VideoType };
 
 /**
  * A source forwarded to one receiver, with the SSRCs the receiver sees (bridge-chosen:

@@ -9,7 +9,7 @@
  * treats >= 0.8 as overloaded.
  */
 import { EventEmitter } from 'node:events';
-import type { Videobridge } from '../colibri2/Videobridge.ts';
+import type { Videobridge } from '../conference/Videobridge.ts';
 import { addTraffic, emptyTraffic, type MediaEngine } from '../media/MediaEngine.ts';
 import type { MediaEndpoint } from '../media/MediaEndpoint.ts';
 import type { EngineTraffic } from '../media/types.ts';

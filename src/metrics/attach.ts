@@ -24,10 +24,10 @@
  * - packets/bytes counters grow every stats interval from each endpoint's increase (JVB adds an
  *   endpoint's totals when it expires); bytes are transport bytes.
  */
-import type { Conference } from '../colibri2/Conference.ts';
-import type { Endpoint } from '../colibri2/Endpoint.ts';
+import type { Conference } from '../conference/Conference.ts';
+import type { Endpoint } from '../conference/Endpoint.ts';
 import { Colibri2Error } from '../colibri2/errors.ts';
-import type { Videobridge } from '../colibri2/Videobridge.ts';
+import type { Videobridge } from '../conference/Videobridge.ts';
 import type { ChannelCounters } from '../channel/BridgeChannel.ts';
 import type { Logger } from '../logger.ts';
 import type { MediaEngine } from '../media/MediaEngine.ts';

@@ -15,8 +15,7 @@ import xml, { type Element } from '@xmpp/xml';
 import { Colibri2Error } from '../colibri2/errors.ts';
 import type { ConferenceModifiedResponse, ConferenceModifyRequest } from '../colibri2/types.ts';
 import type { Logger } from '../logger.ts';
-import type { StatsSnapshot } from '../metrics/StatsCollector.ts';
-import { colibri2ErrorElement, errorIq, parseColibri2Error, parseConferenceModify, serializeConferenceModified } from './colibri2Xml.ts';
+import { colibri2ErrorElement, errorIq, parseColibri2Error, parseConferenceModify, serializeConferenceModified } from '../colibri2/xml.ts';
 import type { IqContext, XmppEntity } from './entity.ts';
 
 export const NS_COLIBRI2 = 'jitsi:colibri2';
@@ -36,8 +35,8 @@ export interface BridgeForXmpp {
   conferenceModify(req: ConferenceModifyRequest): Promise<ConferenceModifiedResponse>;
   /** undefined when healthy, else why not. */
   healthProblem(): string | undefined;
-  /** The presence stats (StatsCollector.snapshot). */
-  stats(): StatsSnapshot;
+  /** The presence stats, name → value (JVB's names; StatsCollector.snapshot). */
+  stats(): Readonly<Record<string, number | string | boolean>>;
   /** Name and version for XEP-0092. */
   name: string;
   version: string;

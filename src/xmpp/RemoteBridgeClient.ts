@@ -13,7 +13,7 @@ import { Colibri2Error } from '../colibri2/errors.ts';
 import type { ConferenceModifiedResponse, ConferenceModifyRequest } from '../colibri2/types.ts';
 import type { Logger } from '../logger.ts';
 import { NS_COLIBRI_STATS, NS_MUC } from './BreweryConnection.ts';
-import { parseColibri2Error, parseConferenceModified, serializeConferenceModify } from './colibri2Xml.ts';
+import { parseColibri2Error, parseConferenceModified, serializeConferenceModify } from '../colibri2/xml.ts';
 
 /** A bridge seen in the brewery: its occupant JID and its last stats. */
 export interface BridgeInfo {

@@ -12,7 +12,7 @@ import { createLogger } from '../logger.ts';
 import { allocate, expireEndpoints, sessionAccept } from '../../test/fixtures/jicofo.ts';
 import { startTestBridge } from '../../test/helpers/bridge.ts';
 import { handleConferenceModify } from './BreweryConnection.ts';
-import { serializeConferenceModify } from './colibri2Xml.ts';
+import { serializeConferenceModify } from '../colibri2/xml.ts';
 
 const MEETINGS = ['m-one', 'm-two', 'm-three'];
 const ENDPOINTS = ['e1', 'e2', 'e3'];

@@ -62,7 +62,7 @@ interface RawReply {
   timedOut: boolean;
 }
 
-/** colibri-ws's `maxPayload` (src/channel/ColibriWebSocketService.ts): a larger frame closes the socket with 1009. */
+/** colibri-ws's `maxPayload` (src/http/ColibriWebSocketService.ts): a larger frame closes the socket with 1009. */
 const COLIBRI_WS_MAX_PAYLOAD = 1 << 20;
 
 const STATUS_LINE = /(?:^|\n)HTTP\/1\.[01] (\d{3})/g;

@@ -26,7 +26,7 @@ import { Focus } from '../../src/focus/Focus.ts';
 import { startPublicServer } from '../../src/http/PublicServer.ts';
 import { createLogger } from '../../src/logger.ts';
 import { RemoteBridgeClient } from '../../src/xmpp/RemoteBridgeClient.ts';
-import { serializeConferenceModify } from '../../src/xmpp/colibri2Xml.ts';
+import { serializeConferenceModify } from '../../src/colibri2/xml.ts';
 import { allocate, expireEndpoints, sessionAccept } from '../fixtures/jicofo.ts';
 import { startTestBridge } from '../helpers/bridge.ts';
 import { openPeer, type BrowserPeer } from '../helpers/chromium.ts';

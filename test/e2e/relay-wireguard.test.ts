@@ -35,7 +35,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { shortKey } from '../../src/relay/wireguard.ts';
+import { shortKey } from '../../src/wireguard/wireguard.ts';
 import type { BrowserPeer } from '../helpers/chromium.ts';
 import { expectMediaFrom, receiveWindow, rtcStats, until, type PagePeer } from '../helpers/media.ts';
 import { openPeerInNetns } from '../helpers/netns.ts';

@@ -10,7 +10,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { RunningBridge } from '../../src/bridge.ts';
-import type { Conference } from '../../src/colibri2/Conference.ts';
+import type { Conference } from '../../src/conference/Conference.ts';
 import { Colibri2Error } from '../../src/colibri2/errors.ts';
 import { useTestBridge } from '../helpers/bridge.ts';
 import { openPeer, type BrowserPeer } from '../helpers/chromium.ts';

@@ -20,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBridge, type RunningBridge } from '../../src/bridge.ts';
 import { loadConfig, type WireGuardConfig, type WireGuardPeerConfig } from '../../src/config/config.ts';
 import { Metrics } from '../../src/metrics/Metrics.ts';
-import { shortKey, WireGuardManager, type PeerStatus } from '../../src/relay/wireguard.ts';
+import { shortKey, WireGuardManager, type PeerStatus } from '../../src/wireguard/wireguard.ts';
 import { createNetns, linkNetns, type Netns, type NetnsLink } from '../helpers/netns.ts';
 import { makeWgKey, wgInterfacePrefix, wireguardSupport, type WgKey } from '../helpers/wireguard.ts';
 

@@ -6,7 +6,7 @@
  * each other, and the conference keeps its endpoints and sources.
  */
 import { describe, expect, it } from 'vitest';
-import type { Conference } from '../../src/colibri2/Conference.ts';
+import type { Conference } from '../../src/conference/Conference.ts';
 import { useTestBridge } from '../helpers/bridge.ts';
 import { openPeer, type BrowserPeer } from '../helpers/chromium.ts';
 import { expectMediaFrom, rtcStats, until } from '../helpers/media.ts';

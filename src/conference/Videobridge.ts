@@ -10,8 +10,8 @@ import type { Logger } from '../logger.ts';
 import type { MediaEngine } from '../media/MediaEngine.ts';
 import { Conference, type ConferenceSettings } from './Conference.ts';
 import type { Endpoint } from './Endpoint.ts';
-import { badRequest, Colibri2Error, conferenceAlreadyExists, conferenceNotFound, featureNotImplemented, inGracefulShutdown } from './errors.ts';
-import type { ConferenceModifiedResponse, ConferenceModifyRequest } from './types.ts';
+import { badRequest, Colibri2Error, conferenceAlreadyExists, conferenceNotFound, featureNotImplemented, inGracefulShutdown } from '../colibri2/errors.ts';
+import type { ConferenceModifiedResponse, ConferenceModifyRequest } from '../colibri2/types.ts';
 
 interface BridgeEvents {
   conferenceCreated: [Conference];

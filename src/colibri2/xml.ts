@@ -41,9 +41,9 @@ import {
   featureNotImplemented,
   type Colibri2Reason,
   type StanzaErrorCondition,
-} from '../colibri2/errors.ts';
-import * as F from '../colibri2/fields.ts';
-import { INT32_MAX, INT32_MIN, missing, show } from '../colibri2/fields.ts';
+} from './errors.ts';
+import * as F from './fields.ts';
+import { INT32_MAX, INT32_MIN, missing, show } from './fields.ts';
 import type {
   ConferenceModifiedResponse,
   ConferenceModifyRequest,
@@ -62,7 +62,7 @@ import type {
   SsrcGroup,
   TransportRequest,
   TransportResponse,
-} from '../colibri2/types.ts';
+} from './types.ts';
 
 /** The XML namespaces colibri2 uses (checked against the extension classes' `NAMESPACE`). */
 export const NS = {

@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningBridge } from '../bridge.ts';
 import { allocate, expireEndpoints, sessionAccept } from '../../test/fixtures/jicofo.ts';
 import { startTestBridge } from '../../test/helpers/bridge.ts';
-import { Colibri2Error } from './errors.ts';
-import type { ConferenceModifyRequest } from './types.ts';
+import { Colibri2Error } from '../colibri2/errors.ts';
+import type { ConferenceModifyRequest } from '../colibri2/types.ts';
 
 let bridge: RunningBridge;
 beforeAll(async () => {

@@ -7,8 +7,8 @@ import { randomBytes } from 'node:crypto';
 import type { BridgeChannel } from '../channel/BridgeChannel.ts';
 import type { MediaEndpoint } from '../media/MediaEndpoint.ts';
 import type { VideoType } from '../media/types.ts';
-import type { ForceMute, Media, MediaSource } from './types.ts';
-import { CAPABILITY_SSRC_REWRITING } from './types.ts';
+import type { ForceMute, Media, MediaSource } from '../colibri2/types.ts';
+import { CAPABILITY_SSRC_REWRITING } from '../colibri2/types.ts';
 
 /** What an endpoint was created with (from colibri2 `<endpoint create='true'>`). */
 export interface EndpointInit {

@@ -11,7 +11,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../logger.ts';
 import { RateLimitedLog } from '../limits/RateLimitedLog.ts';
-import { rejectUpgrade, type RequestTarget } from '../http/requestTarget.ts';
+import { rejectUpgrade, type RequestTarget } from './requestTarget.ts';
 
 /** Path prefix of endpoint sockets. */
 export const COLIBRI_WS_PREFIX = '/colibri-ws/';

@@ -1,5 +1,5 @@
 /**
- * The pure parts of the WireGuard checks (src/relay/wireguard.ts): parsing `wg show <if> dump`,
+ * The pure parts of the WireGuard checks (src/wireguard/wireguard.ts): parsing `wg show <if> dump`,
  * deciding whether a peer is up, parsing `ping`'s RTT, and scrubbing key material out of any text
  * that may reach a log or an error.
  *

@@ -2,7 +2,7 @@
  * A colibri2 conference (jitsi-videobridge `Conference.java` + `Colibri2ConferenceHandler.kt`):
  * applies `conference-modify` requests, serialised per conference, to its endpoints and their
  * media; routes bridge-channel messages between endpoints, and to and from the endpoints behind its relays
- * (src/colibri2/messageRouting.ts); announces forwarded sources with
+ * (src/conference/messageRouting.ts); announces forwarded sources with
  * `AudioSourcesMap` / `VideoSourcesMap` (SSRC rewriting); expires idle endpoints.
  *
  * What is forwarded to whom is the allocation's ({@link ConferenceAllocator}): the conference feeds
@@ -28,8 +28,8 @@ import type { MappedSource, VideoType } from '../media/types.ts';
 import { Endpoint } from './Endpoint.ts';
 import { endpointMessageTargets, endpointStatsTargets, wantsStatsFrom, type MessageOrigin, type MessageTargets, type RoutingView } from './messageRouting.ts';
 import { Relay } from './Relay.ts';
-import { badRequest, Colibri2Error, endpointNotFound } from './errors.ts';
-import { SerialQueue } from './SerialQueue.ts';
+import { badRequest, Colibri2Error, endpointNotFound } from '../colibri2/errors.ts';
+import { SerialQueue } from '../util/SerialQueue.ts';
 import type {
   ConferenceModifiedResponse,
   ConferenceModifyRequest,
@@ -40,8 +40,8 @@ import type {
   RelayModified,
   RelayModify,
   TransportResponse,
-} from './types.ts';
-import { CAPABILITY_SOURCE_NAMES, CAPABILITY_SSRC_REWRITING } from './types.ts';
+} from '../colibri2/types.ts';
+import { CAPABILITY_SOURCE_NAMES, CAPABILITY_SSRC_REWRITING } from '../colibri2/types.ts';
 import type { BridgeLimitsConfig, OnLimit } from '../limits/limits.ts';
 import { RateLimitedLog } from '../limits/RateLimitedLog.ts';
 

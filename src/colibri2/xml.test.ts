@@ -3,8 +3,8 @@ import fc from 'fast-check';
 import { U32, colibri2Arbitraries } from '../../test/fixtures/colibri2Arbitraries.ts';
 import { EXPECTED_6_1, EXPECTED_6_3, RESPONSE_6_2, SAMPLE_6_1, SAMPLE_6_2, SAMPLE_6_3, parseXml } from '../../test/fixtures/colibri2Samples.ts';
 import { Element } from '@xmpp/xml';
-import { Colibri2Error, badRequest, conferenceNotFound, endpointNotFound, inGracefulShutdown } from '../colibri2/errors.ts';
-import type { ConferenceModifyRequest } from '../colibri2/types.ts';
+import { Colibri2Error, badRequest, conferenceNotFound, endpointNotFound, inGracefulShutdown } from './errors.ts';
+import type { ConferenceModifyRequest } from './types.ts';
 import {
   NS,
   colibri2ErrorElement,
@@ -14,7 +14,7 @@ import {
   parseConferenceModify,
   serializeConferenceModified,
   serializeConferenceModify,
-} from './colibri2Xml.ts';
+} from './xml.ts';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers

@@ -14,7 +14,7 @@
  * - Only local sources go out on a relay: a source that came over one is never sent over another (one hop, as
  *   JVB's full mesh never forwards packets from a relay of a mesh to a relay of the same mesh).
  * - **Endpoint traffic** (`EndpointMessage`, `EndpointStats`, JVB `RelayMessageTransport.kt`): what arrives is handed
- *   to the conference, which delivers it to its local endpoints only (src/colibri2/messageRouting.ts), `from` as the
+ *   to the conference, which delivers it to its local endpoints only (src/conference/messageRouting.ts), `from` as the
  *   other bridge set it; what local endpoints send goes out only while the channel is up (JVB drops a message with
  *   no transport channel), so it never queues ahead of the source maps and AddReceivers.
  * - **Worker death** (of either bridge's relay transport, {@link MediaRelay.relocate}): every consumer on both sides
@@ -29,8 +29,9 @@ import type { Logger } from '../logger.ts';
 import type { MediaConference } from '../media/MediaConference.ts';
 import { signalledSsrcs } from '../media/rtp.ts';
 import type { MediaRelay } from '../media/MediaRelay.ts';
-import type { MappedSource, VideoType } from '../media/types.ts';
-import type { MediaSource, RelayEndpointModify } from './types.ts';
+import type { MappedSource } from '../media/types.ts';
+import { normalizeVideoType } from '../jingle/types.ts';
+import type { MediaSource, RelayEndpointModify } from '../colibri2/types.ts';
 
 /** Announced-but-not-yet-signalled sources kept per relay, at most. */
 const MAX_EARLY_ANNOUNCEMENTS = 1000;
@@ -166,7 +167,7 @@ export class Relay {
       }
       remote.sources = wanted;
       for (const s of wanted.values()) {
-        allocator.addSource(s.id, e.id, s.type, toVideoType(s.sources[0]?.videoType) ?? 'CAMERA');
+        allocator.addSource(s.id, e.id, s.type, normalizeVideoType(s.sources[0]?.videoType) ?? 'CAMERA');
         const early = this.#early.get(s.id);
         if (early) {
           this.#early.delete(s.id);
@@ -317,10 +318,4 @@ export class Relay {
     this.#ctx.allocator.removeEndpoint(relayReceiverKey(this.id));
     await this.#ctx.media.removeRelay(this.id);
   }
-}
-
-function toVideoType(v: string | undefined): VideoType | undefined {
-  const u = v?.toUpperCase();
-  if (u === 'CAMERA' || u === 'DESKTOP' || u === 'DESKTOP_HIGH_FPS' || u === 'DISABLED') return u;
-  return u === 'NONE' ? 'DISABLED' : undefined;
 }
