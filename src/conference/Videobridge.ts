@@ -10,7 +10,7 @@ import type { Logger } from '../logger.ts';
 import type { MediaEngine } from '../media/MediaEngine.ts';
 import { Conference, type ConferenceSettings } from './Conference.ts';
 import type { Endpoint } from './Endpoint.ts';
-import { badRequest, Colibri2Error, conferenceAlreadyExists, conferenceNotFound, featureNotImplemented, inGracefulShutdown } from '../colibri2/errors.ts';
+import { badRequest, Colibri2Error, conferenceAlreadyExists, conferenceNotFound, featureNotImplemented, inGracefulShutdown, type StanzaErrorCondition } from '../colibri2/errors.ts';
 import type { ConferenceModifiedResponse, ConferenceModifyRequest } from '../colibri2/types.ts';
 
 interface BridgeEvents {
@@ -20,6 +20,12 @@ interface BridgeEvents {
   endpointExpired: [Conference, string, 'expired' | 'timeout' | 'conference'];
   /** An endpoint's transport moved to another worker (its worker died); its client must reconnect. */
   endpointRelocated: [Conference, string];
+  /**
+   * A `conference-modify` was answered: `ok`, or the error condition it was answered with; how long the bridge took,
+   * ms (the conference's queue included); whether it created an endpoint (an allocation, JVB's
+   * `colibri2.allocation` timer).
+   */
+  colibri2Request: [result: 'ok' | StanzaErrorCondition, durationMs: number, allocation: boolean];
 }
 
 /** Options of {@link Videobridge}. */
@@ -53,6 +59,19 @@ export class Videobridge extends EventEmitter<BridgeEvents> {
    * @throws Colibri2Error with JVB's condition + reason (see errors.ts); nothing changes then.
    */
   async conferenceModify(req: ConferenceModifyRequest): Promise<ConferenceModifiedResponse> {
+    const started = performance.now();
+    try {
+      const res = await this.#conferenceModify(req);
+      this.emit('colibri2Request', 'ok', performance.now() - started, req.endpoints?.some((e) => e.create) ?? false);
+      return res;
+    } catch (err) {
+      const condition = err instanceof Colibri2Error ? err.condition : 'internal-server-error';
+      this.emit('colibri2Request', condition, performance.now() - started, req.endpoints?.some((e) => e.create) ?? false);
+      throw err;
+    }
+  }
+
+  async #conferenceModify(req: ConferenceModifyRequest): Promise<ConferenceModifiedResponse> {
     validateRequest(req);
     let conference = this.#byMeetingId.get(req.meetingId);
     let created = false;

@@ -8,9 +8,9 @@
  *   worker CPU, and the conference-shape gauges and histograms;
  * - just before a scrape, in-memory reads only: current conferences/endpoints/visitors, drain and
  *   shutdown flags, health, XMPP state, bridge-channel counters;
- * - colibri2 latency: `videobridge.conferenceModify` is wrapped on the instance (so the XMPP
+ * - colibri2 latency: the Videobridge's `colibri2Request` event, one per `conferenceModify` (so the XMPP
  *   layer, the embedded focus and any REST caller are all measured; the XML parse and serialise
- *   around it are not), and restored by `detach()`.
+ *   around it are not).
  *
  * Definitions where octobridge differs from JVB's internals:
  * - "sending audio/video" (endpoints_sending_*, conferences_by_*_sender) is the presence's: a
@@ -26,7 +26,6 @@
  */
 import type { Conference } from '../conference/Conference.ts';
 import type { Endpoint } from '../conference/Endpoint.ts';
-import { Colibri2Error } from '../colibri2/errors.ts';
 import type { Videobridge } from '../conference/Videobridge.ts';
 import type { ChannelCounters } from '../channel/BridgeChannel.ts';
 import type { Logger } from '../logger.ts';
@@ -65,7 +64,7 @@ export interface MetricsAttachment {
   readonly metrics: Metrics;
   /** `PrivateServerOptions.metrics`: the answer for an `Accept` header (text 0.0.4 by default). */
   readonly renderMetrics: (accept: string | undefined) => Promise<RenderedMetrics>;
-  /** Remove every listener and timer, restore `videobridge.conferenceModify`. */
+  /** Remove every listener and timer. */
   detach(): void;
 }
 
@@ -204,25 +203,9 @@ export function attachMetrics(sources: MetricsSources, metrics: Metrics = new Me
   };
 
   // ------------------------------------------------------------ colibri2 latency
-  const original = videobridge.conferenceModify;
-  const own = Object.getOwnPropertyDescriptor(videobridge, 'conferenceModify');
-  const wrapped: Videobridge['conferenceModify'] = async (req) => {
-    const started = performance.now();
-    try {
-      const res = await original.call(videobridge, req);
-      m.colibri2Requests.inc({ result: 'ok' });
-      if (req.endpoints.some((e) => e.create)) m.allocationSeconds.observe((performance.now() - started) / 1000);
-      return res;
-    } catch (err) {
-      m.colibri2Requests.inc({ result: err instanceof Colibri2Error ? err.condition : 'internal-server-error' });
-      throw err;
-    }
-  };
-  videobridge.conferenceModify = wrapped;
-  cleanups.push(() => {
-    if (videobridge.conferenceModify !== wrapped) return;
-    if (own) Object.defineProperty(videobridge, 'conferenceModify', own);
-    else delete (videobridge as { conferenceModify?: unknown }).conferenceModify;
+  on(videobridge, 'colibri2Request', (result: string, ms: number, allocation: boolean) => {
+    m.colibri2Requests.inc({ result });
+    if (result === 'ok' && allocation) m.allocationSeconds.observe(ms / 1000);
   });
 
   // ------------------------------------------------------------ mediasoup objects per worker
