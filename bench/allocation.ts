@@ -67,7 +67,7 @@ import { parseArgs } from 'node:util';
 import { f0, f1, f2, table } from './format.ts';
 import { measureConference, measureReceiver, type ConferenceCpuResult, type ReceiverCpuResult } from './allocation/cpu.ts';
 import { measureSwitches, type BridgeEvent, type SwitchResult, type SwitchSample } from './allocation/switch.ts';
-import { percentile } from './forwarding/measure.ts';
+import { percentile } from './lib/measure.ts';
 
 const { values: args } = parseArgs({
   options: {

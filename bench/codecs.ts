@@ -27,11 +27,11 @@
  */
 import { parseArgs } from 'node:util';
 import type { RunningBridge } from '../src/bridge.ts';
-import { startTestBridge } from '../test/helpers/bridge.ts';
-import { openPeer, type BrowserPeer } from '../test/helpers/chromium.ts';
+import { startTestBridge } from './lib/bridge.ts';
+import { openPeer, type BrowserPeer } from './lib/chromium.ts';
 import { measureSwitches, type SwitchResult } from './allocation/switch.ts';
 import { f0, f1, f2, table } from './format.ts';
-import { childrenOf, commandOf, cpuSeconds, percentile } from './forwarding/measure.ts';
+import { childrenOf, commandOf, cpuSeconds, percentile } from './lib/measure.ts';
 
 const { values: args } = parseArgs({
   options: {

@@ -1,6 +1,6 @@
 /**
  * colibri2 allocation latency through a real Prosody: endpoint allocations sent the
- * way Jicofo sends them (test/fixtures/jicofo.ts, over xmpp/RemoteBridgeClient) to a bridge in
+ * way Jicofo sends them (bench/lib/jicofo.ts, over xmpp/RemoteBridgeClient) to a bridge in
  * the brewery. Prints p50/p99/max of
  *   - bridge time: parse → typed API → serialise, measured inside the bridge's IQ handler;
  *   - round trip: what the focus waits for (bridge time + XMPP through Prosody, both ways).
@@ -28,9 +28,9 @@ import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../src/logger.ts';
 import { RemoteBridgeClient } from '../src/xmpp/RemoteBridgeClient.ts';
-import { allocate } from '../test/fixtures/jicofo.ts';
-import { startTestBridge } from '../test/helpers/bridge.ts';
-import { startProsody } from '../test/helpers/prosody.ts';
+import { allocate } from './lib/jicofo.ts';
+import { startTestBridge } from './lib/bridge.ts';
+import { startProsody } from './lib/prosody.ts';
 
 const { values: args } = parseArgs({
   options: {

@@ -17,7 +17,7 @@
  *     [--seconds 15] [--settle 3] [--senders 4] [--processes 3] [--concurrency 6]
  *     [--workers <n>] [--cpu-prof <dir>] [--json]
  *
- * The bridge: `node src/main.ts` as its own child process (bench/torture/bridge.ts, XMPP off,
+ * The bridge: `node src/main.ts` as its own child process (bench/lib/bridgeProcess.ts, XMPP off,
  * colibri2 REST on, logs at `info` to a file), so its Node process is measured alone, apart from the
  * clients and from its mediasoup workers (its child processes).
  *
@@ -71,7 +71,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { startBridgeProcess } from './torture/bridge.ts';
+import { startBridgeProcess } from './lib/bridgeProcess.ts';
 import type { ConferencePlan } from './controlPlane/protocol.ts';
 import { ClientFleet } from './controlPlane/fleet.ts';
 import { measureWindow, type WindowFigures } from './controlPlane/measure.ts';

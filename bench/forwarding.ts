@@ -15,7 +15,7 @@
  * this process. Chosen because it is on npm (no browser, no native build), lets a client write
  * ready-made RTP packets into a track (`MediaStreamTrack.writeRtp`) with no codec in the way, and
  * does real ICE, DTLS and SRTP, so both targets terminate real transports. Every client sends the
- * pre-built packets of bench/forwarding/media.ts: VP8-shaped video (a valid VP8 payload
+ * pre-built packets of bench/lib/media.ts: VP8-shaped video (a valid VP8 payload
  * descriptor with a 15-bit picture ID, the VP8 payload header on a frame's first packet, every
  * `--keyframe-interval`th frame and the frame after a PLI a keyframe; 30 fps × 3 packets ≈ 600
  * kbps) and opus-shaped audio (50 packets/s of 80 bytes, with ssrc-audio-level). Each payload ends
@@ -46,12 +46,12 @@
  */
 import { parseArgs } from 'node:util';
 import { f0, f1, f2, table } from './format.ts';
-import { BenchClient, type ReceiveLog } from './forwarding/client.ts';
-import { CpuWindow, percentile, Samples } from './forwarding/measure.ts';
-import { Pacer, senderPps, videoPayloadBytes, type LoadProfile } from './forwarding/media.ts';
-import { startOctobridge } from './forwarding/octobridge.ts';
-import { startRaw } from './forwarding/raw.ts';
-import type { Target } from './forwarding/target.ts';
+import { BenchClient, type ReceiveLog } from './lib/client.ts';
+import { CpuWindow, percentile, Samples } from './lib/measure.ts';
+import { Pacer, senderPps, videoPayloadBytes, type LoadProfile } from './lib/media.ts';
+import { startOctobridge } from './lib/octobridge.ts';
+import { startRaw } from './lib/raw.ts';
+import type { Target } from './lib/target.ts';
 
 const { values: args } = parseArgs({
   options: {

@@ -5,9 +5,9 @@
  *     [--fps 30] [--packets-per-frame 3] [--video-kbps 600] [--keyframe-interval 60] [--audio-pps 50] [--json]
  *
  * Set-up (needs root, ip netns, wireguard-go, wg): two network namespaces `eu` and `us` joined by a veth (the
- * underlay), an octobridge process in each (`node src/main.ts`, test/helpers/wireguard.ts), one mediasoup worker
+ * underlay), an octobridge process in each (`node src/main.ts`, bench/lib/wireguard.ts), one mediasoup worker
  * each. The clients are bench/forwarding's werift clients in this process (real ICE + DTLS + SRTP), reaching each
- * bridge over its namespace's link to the host; every packet carries its send time (bench/forwarding/media.ts), so
+ * bridge over its namespace's link to the host; every packet carries its send time (bench/lib/media.ts), so
  * the delay is measured per packet, senders and receivers sharing one clock. This process plays Jicofo over the
  * bridges' colibri2 REST APIs (bench/relay/jicofo.ts).
  *
@@ -26,7 +26,7 @@
  *             → underlay veth → wireguard-go → tun → worker.
  *   - `veth`: the same bridges without WireGuard. A bridge without WireGuard puts its relays on its media listen
  *             address (src/bridge.ts `relayListenIp`), here the namespace's own address, and each namespace routes
- *             the other's address over the underlay veth (a /32 via the link, test/helpers/wireguard.ts
+ *             the other's address over the underlay veth (a /32 via the link, bench/lib/wireguard.ts
  *             `routeLocalIps`): the same relays on the plain veth path. No bench-only code in the bridge.
  *
  * Reported per phase: forwarded packets/s at the receiver(s), CPU % of one core (from /proc/<pid>/stat) of each
@@ -50,12 +50,12 @@
  */
 import { parseArgs } from 'node:util';
 import { f0, f1, f2, table } from './format.ts';
-import { BenchClient, type ReceiveLog } from './forwarding/client.ts';
-import { CpuWindow, percentile, Samples } from './forwarding/measure.ts';
-import { Pacer, senderPps, videoPayloadBytes, type LoadProfile } from './forwarding/media.ts';
+import { BenchClient, type ReceiveLog } from './lib/client.ts';
+import { CpuWindow, percentile, Samples } from './lib/measure.ts';
+import { Pacer, senderPps, videoPayloadBytes, type LoadProfile } from './lib/media.ts';
 import { RestJicofo, type RelayBridge } from './relay/jicofo.ts';
 import { linkBytes, MachineCpuWindow, PairedArrivals } from './relay/measure.ts';
-import { createWgMesh, startBridgeInNetns, wireguardSupport, type BridgeProcess, type WgMesh } from '../test/helpers/wireguard.ts';
+import { createWgMesh, startBridgeInNetns, wireguardSupport, type BridgeProcess, type WgMesh } from './lib/wireguard.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -148,7 +148,7 @@ async function startBridges(mesh: WgMesh, path: 'wg' | 'veth'): Promise<Record<'
       OCTOBRIDGE_LISTEN_IP: s.localIp,
       JVB_ADVERTISE_IPS: s.localIp,
       JVB_PORT: '10000',
-      // The werift receivers send no transport-cc feedback for forwarded SSRCs (bench/forwarding/client.ts), so the
+      // The werift receivers send no transport-cc feedback for forwarded SSRCs (bench/lib/client.ts), so the
       // estimate would stay at its initial 2.5 Mbit/s and the allocator would forward only 4 of the senders' videos.
       JVB_CC_TRUST_BWE: 'false',
       ...(path === 'wg' ? mesh.wireguardEnv(r, { checkIntervalMs: 5000 }) : {}),

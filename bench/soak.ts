@@ -1,7 +1,7 @@
 /**
  * Soak benchmark: participants join and leave standalone rooms for a long time, and the bridge
  * must give back what they took. It starts octobridge as a child process (`node src/main.ts` on
- * loopback and free ports, bench/torture/bridge.ts), warms it up with a short churn, then runs
+ * loopback and free ports, bench/lib/bridgeProcess.ts), warms it up with a short churn, then runs
  * `--rate` joins a second for `--duration` s (bench/soak/churn.ts: werift participants through the
  * focus WebSocket, some sending media; most stay a few seconds and leave cleanly, the others close
  * their socket at a random moment of the join, within `--abort-window` ms of its start), and
@@ -29,7 +29,7 @@ import { f0, f1, table } from './format.ts';
 import { Churn, type ChurnOptions } from './soak/churn.ts';
 import { collectGarbage, INSPECT_OPTION, inspectorUrl } from './soak/gc.ts';
 import { probe, type SoakSample } from './soak/probe.ts';
-import { startBridgeProcess } from './torture/bridge.ts';
+import { startBridgeProcess } from './lib/bridgeProcess.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const { values: a } = parseArgs({

@@ -11,8 +11,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { PROJECT_ROOT } from '../src/config/config.ts';
-import { CHROMIUM, CHROMIUM_ARGS } from '../test/helpers/chromium.ts';
-import { childrenOf, cpuSeconds, rssKiB } from './forwarding/measure.ts';
+import { CHROMIUM, CHROMIUM_ARGS } from './lib/chromium.ts';
+import { childrenOf, cpuSeconds, rssKiB } from './lib/measure.ts';
 
 const { values: args } = parseArgs({
   options: {

@@ -22,12 +22,12 @@
  * process (or `--url`), measured from /proc.
  *
  * Receiving (`--receive`): `full` (the default of a fixed run) decrypts every SRTP packet in werift
- * and reassembles VP8 frames (keyframes, resolution, decodability: bench/torture/receive.ts);
+ * and reassembles VP8 frames (keyframes, resolution, decodability: bench/lib/light/receive.ts);
  * `header` (the default with `--ramp`) takes the RTP datagrams off the ICE connection before werift's
  * SRTP decryption and counts and times them from their clear RTP header (RFC 3711 §3.1; RTCP,
  * demultiplexed as RFC 5761, still goes through werift): packets, loss from sequence gaps, jitter,
  * frames by timestamp and marker bit, freezes from complete frames, NACK and PLI as before
- * (bench/torture/headerReceive.ts). It costs the clients a fraction of the CPU per received packet,
+ * (bench/lib/light/headerReceive.ts). It costs the clients a fraction of the CPU per received packet,
  * so that a ramp finds the bridge's limit rather than the load generator's; what it cannot see: the
  * resolution, keyframes (a complete frame after a lost one counts as decodable) and which packet
  * an RTX retransmission carries (RTX packets are counted apart and attributed by timestamp).
@@ -66,7 +66,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { PROJECT_ROOT } from '../src/config/config.ts';
 import { writeResults } from './torture/report.ts';
-import { runTorture, type TortureOptions } from './torture/run.ts';
+import type { TortureOptions } from './lib/results.ts';
+import { runTorture } from './torture/run.ts';
 
 const { values: a } = parseArgs({
   options: {

@@ -1,11 +1,11 @@
 /**
- * The torture harness's header-only reception (bench/torture/rtpTap.ts, headerReceive.ts): RTP told from RTCP by
+ * The torture harness's header-only reception (bench/lib/light/rtpTap.ts, headerReceive.ts): RTP told from RTCP by
  * RFC 7983 / RFC 5761 demultiplexing, the clear RTP header (RFC 3550 §5.1) read from a datagram, and a receiver that
  * counts packets, gaps (NACKs) and frames from headers alone.
  */
 import { describe, expect, it } from 'vitest';
-import { HeaderSourceReceiver } from '../bench/torture/headerReceive.ts';
-import { isRtpDatagram, parseRtpHeader } from '../bench/torture/rtpTap.ts';
+import { HeaderSourceReceiver } from '../bench/lib/light/headerReceive.ts';
+import { isRtpDatagram, parseRtpHeader } from '../bench/lib/light/rtpTap.ts';
 
 /** An RTP datagram (RFC 3550 §5.1) with `payload` bytes standing for the encrypted payload and tag. */
 function rtp(o: { pt: number; seq: number; ts: number; ssrc: number; marker?: boolean; padding?: boolean; payload?: number }): Buffer {

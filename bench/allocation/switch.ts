@@ -1,7 +1,7 @@
 /**
  * Layer switch latency of the allocation benchmark: a real bridge in this process
- * (test/helpers/bridge.ts, embedded focus on), one Chromium sender of 3-layer VP8 simulcast and
- * one receive-only Chromium page (test/helpers/chromium.ts), both on the standalone page.
+ * (bench/lib/bridge.ts, embedded focus on), one Chromium sender of 3-layer VP8 simulcast and
+ * one receive-only Chromium page (bench/lib/chromium.ts), both on the standalone page.
  *
  * In the receiver page a requestVideoFrameCallback loop on the sender's tile <video> logs every
  * presented frame ({t: performance.now(), h: metadata.height, recv: metadata.receiveTime}). A
@@ -19,8 +19,8 @@
  */
 import type { RunningBridge } from '../../src/bridge.ts';
 import type { Allocation, Layer } from '../../src/allocation/types.ts';
-import { startTestBridge } from '../../test/helpers/bridge.ts';
-import { openPeer, type BrowserPeer } from '../../test/helpers/chromium.ts';
+import { startTestBridge } from '../lib/bridge.ts';
+import { openPeer, type BrowserPeer } from '../lib/chromium.ts';
 
 /** Options of {@link measureSwitches}. */
 export interface SwitchOptions {

@@ -1,7 +1,7 @@
 /**
  * A client process of the control-plane benchmark (forked by fleet.ts): hosts many werift
- * endpoints (bench/forwarding/client.ts `BenchClient`), each allocated on the bridge over its
- * colibri2 REST API the way Jicofo does it (bench/forwarding/octobridge.ts `allocateBenchClient`:
+ * endpoints (bench/lib/client.ts `BenchClient`), each allocated on the bridge over its
+ * colibri2 REST API the way Jicofo does it (bench/lib/octobridge.ts `allocateBenchClient`:
  * allocate with `<sctp/>`, Jingle offer, werift's answer, the session-accept update with the
  * endpoint's audio and video sources), then ICE + DTLS connected and the bridge channel (SCTP
  * stream 0) opened with lib-jitsi-meet's first `ReceiverVideoConstraints`.
@@ -12,10 +12,10 @@
  *
  * IPC (child_process.fork): parent → `ClientCommand`; child → `ClientEvent` (protocol.ts).
  */
-import { BenchClient, type ReceiveLog } from '../forwarding/client.ts';
-import { Pacer } from '../forwarding/media.ts';
-import { Samples } from '../forwarding/measure.ts';
-import { allocateBenchClient } from '../forwarding/octobridge.ts';
+import { BenchClient, type ReceiveLog } from '../lib/client.ts';
+import { Pacer } from '../lib/media.ts';
+import { Samples } from '../lib/measure.ts';
+import { allocateBenchClient } from '../lib/octobridge.ts';
 import { RestColibri2Client } from '../../src/focus/RestColibri2Client.ts';
 import { SENDER_PROFILE, type ClientCommand, type ClientEvent } from './protocol.ts';
 

@@ -11,12 +11,12 @@
  * 10 ms timer (node_perf.cc `ELDHistogram`), so an idle loop reads ≈ 10 ms: the benchmark
  * subtracts that resolution and reports the delay beyond it.
  *
- * CPU is utime + stime from /proc/<pid>/stat (bench/forwarding/measure.ts `cpuSeconds`), as % of
- * one core over the window; the machine's from /proc/stat (bench/torture/sampler.ts `MachineCpu`).
+ * CPU is utime + stime from /proc/<pid>/stat (bench/lib/measure.ts `cpuSeconds`), as % of
+ * one core over the window; the machine's from /proc/stat (bench/lib/sampler.ts `MachineCpu`).
  */
 import os from 'node:os';
-import { cpuSeconds, rssKiB } from '../forwarding/measure.ts';
-import { MachineCpu } from '../torture/sampler.ts';
+import { cpuSeconds, rssKiB } from '../lib/measure.ts';
+import { MachineCpu } from '../lib/sampler.ts';
 
 /** monitorEventLoopDelay resolution of prom-client's collector (its default `eventLoopMonitoringPrecision`), ms. */
 export const ELD_RESOLUTION_MS = 10;

@@ -2,7 +2,7 @@
  * What the control-plane benchmark's parent (fleet.ts) and its client processes (clients.ts)
  * exchange over the fork IPC channel, and the load of a sending endpoint.
  */
-import type { LoadProfile } from '../forwarding/media.ts';
+import type { LoadProfile } from '../lib/media.ts';
 
 /** One conference to join: its endpoints in join order (the first creates it). */
 export interface ConferencePlan {

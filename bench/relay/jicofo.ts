@@ -1,7 +1,7 @@
 /**
  * The relay benchmark's Jicofo: one conference (one meeting id) spread over bridges that run in their own network
  * namespaces, driven over each bridge's colibri2 REST API (src/focus/RestColibri2Client.ts) with exactly Jicofo's
- * requests, as bench/forwarding/octobridge.ts does it in-process:
+ * requests, as bench/lib/octobridge.ts does it in-process:
  *   - a participant: `conference-modify` create endpoint (`<media>` = what the werift client offers,
  *     ice-controlling, `<sctp/>`, source-names + ssrc-rewriting) → the session-initiate → the offer lib-jitsi-meet
  *     would apply → werift's answer → session-accept → the endpoint update with the client's transport and sources;
@@ -12,8 +12,8 @@ import { randomUUID } from 'node:crypto';
 import type { MediaSource } from '../../src/colibri2/types.ts';
 import { expireRelayRequest, linkByRelay } from '../../src/focus/relays.ts';
 import { RestColibri2Client } from '../../src/focus/RestColibri2Client.ts';
-import { CLIENT_MEDIA, type BenchClient } from '../forwarding/client.ts';
-import { allocateBenchClient } from '../forwarding/octobridge.ts';
+import { CLIENT_MEDIA, type BenchClient } from '../lib/client.ts';
+import { allocateBenchClient } from '../lib/octobridge.ts';
 
 /** A bridge of the conference: its relay id and its private REST server. */
 export interface RelayBridge {

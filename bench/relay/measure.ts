@@ -1,14 +1,14 @@
 /**
- * What the relay benchmark measures besides bench/forwarding/measure.ts's per-process CPU and delay samples: the whole
+ * What the relay benchmark measures besides bench/lib/measure.ts's per-process CPU and delay samples: the whole
  * machine's busy CPU (kernel work such as veth, tun and UDP processing is not charged to any one process reliably),
  * the bytes crossing an underlay veth inside a namespace, and the per-packet delay between two receivers of the same
  * packets.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { which } from '../../test/helpers/wireguard.ts';
-import type { BenchClient } from '../forwarding/client.ts';
-import { readTrailer } from '../forwarding/media.ts';
+import { which } from '../lib/wireguard.ts';
+import type { BenchClient } from '../lib/client.ts';
+import { readTrailer } from '../lib/media.ts';
 
 const IP = which('ip') ?? 'ip';
 /** USER_HZ (clock ticks in /proc/stat). */
@@ -40,7 +40,7 @@ export function linkBytes(ns: string, dev: string): number {
 
 /**
  * Per-packet arrival times at two receivers of the same packets (keyed by the trailer's sender index and send
- * time, bench/forwarding/media.ts), for the delay one path adds over the other on the very same packets at the same
+ * time, bench/lib/media.ts), for the delay one path adds over the other on the very same packets at the same
  * moment: whatever stalls this process or the machine hits both alike.
  */
 export class PairedArrivals {

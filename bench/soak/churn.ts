@@ -1,17 +1,17 @@
 /**
  * Participants that come and go for the soak benchmark: werift light participants of the torture
- * harness (bench/torture/light.ts), joining standalone rooms through the focus WebSocket
+ * harness (bench/lib/light/light.ts), joining standalone rooms through the focus WebSocket
  * (`/focus/<room>`) exactly like the page. Each one either stays a random time and leaves cleanly
  * (closes its focus socket with 1000 "leave" and its peer connection), or closes its focus socket
  * at a random moment of its join — before the socket opened, after `join`, after the
  * session-initiate (an endpoint allocated and never accepted), during ICE/DTLS, or just after it
  * connected — and drops its peer connection without a goodbye. Half of them (by default) send
- * synthetic VP8-shaped video and opus-shaped audio (bench/forwarding/media.ts) from one pacer.
+ * synthetic VP8-shaped video and opus-shaped audio (bench/lib/media.ts) from one pacer.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Pacer } from '../forwarding/media.ts';
-import { joinOctobridge, LightParticipant } from '../torture/light.ts';
-import { syntheticAgentConfig, type AgentConfig } from '../torture/types.ts';
+import { Pacer } from '../lib/media.ts';
+import { joinOctobridge, LightParticipant } from '../lib/light/light.ts';
+import { syntheticAgentConfig, type AgentConfig } from '../lib/light/types.ts';
 
 /** Churn settings. */
 export interface ChurnOptions {

@@ -6,8 +6,8 @@
  * conference and endpoint counts of `/colibri/stats` (JVB's `conferences`, `endpoints`).
  */
 import fs from 'node:fs';
-import { rssKiB } from '../forwarding/measure.ts';
-import type { BridgeUnderTest } from '../torture/bridge.ts';
+import { rssKiB } from '../lib/measure.ts';
+import type { BridgeUnderTest } from '../lib/bridgeProcess.ts';
 
 /** One measurement. Sizes in MiB; NaN when a figure could not be read. */
 export interface SoakSample {

@@ -12,14 +12,14 @@
  */
 import fs from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { Pacer } from '../forwarding/media.ts';
-import { ImpairmentRelay } from './impair.ts';
+import { Pacer } from '../lib/media.ts';
+import { ImpairmentRelay } from '../lib/light/impair.ts';
 import { joinJanus } from './janus.ts';
-import { joinOctobridge, LightParticipant } from './light.ts';
+import { joinOctobridge, LightParticipant } from '../lib/light/light.ts';
 import { joinRaw } from './rawClient.ts';
-import { nowMs } from './receive.ts';
-import type { AgentCommand, AgentConfig, AgentEvent } from './types.ts';
-import { decodeClip } from './vp8clip.ts';
+import { nowMs } from '../lib/light/receive.ts';
+import type { AgentCommand, AgentConfig, AgentEvent } from '../lib/light/types.ts';
+import { decodeClip } from '../lib/light/vp8clip.ts';
 
 const cfg = JSON.parse(process.argv[2] ?? '{}') as AgentConfig;
 const send = (e: AgentEvent): void => void process.send?.(e);

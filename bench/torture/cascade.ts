@@ -12,7 +12,8 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import { startBridgeProcess, type BridgeUnderTest } from './bridge.ts';
+import { startBridgeProcess, type BridgeUnderTest } from '../lib/bridgeProcess.ts';
+import type { RelayOutageCall } from '../lib/results.ts';
 
 /** Regions of the bridges, in order (the first runs the focus); `r<i>` past the list. */
 const REGIONS = ['eu', 'us', 'ap', 'sa', 'af', 'me', 'oc'];
@@ -36,18 +37,6 @@ export interface CascadeMember {
   region: string;
   relayId: string;
   bridge: BridgeUnderTest;
-}
-
-/** One outage request: which bridge, which relay, and what it answered. */
-export interface RelayOutageCall {
-  /** Region of the bridge asked. */
-  on: string;
-  relayId: string;
-  /** HTTP status (0: no answer). */
-  status: number;
-  /** Relays it paused (one per conference linked by that relay). */
-  relays: number;
-  error?: string;
 }
 
 /** The cascade, as one server under test (the first bridge's focus) plus its bridges. */

@@ -1,6 +1,6 @@
 /**
  * A heavy participant of the torture harness: headless Chromium (one browser per participant,
- * test/helpers/chromium.ts `openPeer`, fake 30 fps camera and microphone) on octobridge's
+ * bench/lib/chromium.ts `openPeer`, fake 30 fps camera and microphone) on octobridge's
  * standalone page, which joins through the focus like a user. What it receives comes from
  * Chromium itself (`RTCPeerConnection.getStats()` of the page's `window.octobridge.pc`): per
  * inbound-rtp stream `framesDecoded`, `freezeCount`, `totalFreezesDuration`, `packetsLost`,
@@ -11,11 +11,11 @@
  * A new peer connection (the page answers an ICE restart with one) starts its stats over: the
  * counters of the previous one are kept per source and added.
  */
-import { openPeer, type BrowserPeer } from '../../test/helpers/chromium.ts';
-import { FaultWatch, sampleOf, sourceReport } from './metrics.ts';
-import type { SourceCounters } from './receive.ts';
-import { nowMs } from './receive.ts';
-import type { ParticipantReport, ParticipantSample, ParticipantSpec } from './types.ts';
+import { openPeer, type BrowserPeer } from '../lib/chromium.ts';
+import { FaultWatch, sampleOf, sourceReport } from '../lib/light/metrics.ts';
+import type { SourceCounters } from '../lib/light/receive.ts';
+import { nowMs } from '../lib/light/receive.ts';
+import type { ParticipantReport, ParticipantSample, ParticipantSpec } from '../lib/light/types.ts';
 
 /** What the page returns per inbound-rtp stream. */
 interface InboundStats {

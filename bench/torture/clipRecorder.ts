@@ -12,8 +12,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { CHROMIUM, CHROMIUM_ARGS } from '../../test/helpers/chromium.ts';
-import { decodeClip, encodeClip, type Vp8Clip } from './vp8clip.ts';
+import { CHROMIUM, CHROMIUM_ARGS } from '../lib/chromium.ts';
+import { decodeClip, encodeClip, type Vp8Clip } from '../lib/light/vp8clip.ts';
 
 /** Layers: scale-down factor of the 1280x720 camera and the encoder's maximum bitrate (lib-jitsi-meet's VP8 values). */
 const LAYERS = [

@@ -7,11 +7,11 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { commandOf, descendantsOf } from '../forwarding/measure.ts';
+import { commandOf, descendantsOf } from '../lib/measure.ts';
 import { ChromiumParticipant } from './chromium.ts';
-import { pssMiB, rssMiB } from './sampler.ts';
-import type { RelayCounters } from './impair.ts';
-import type { AgentCommand, AgentConfig, AgentEvent, ParticipantReport, ParticipantSample, ParticipantSpec } from './types.ts';
+import { pssMiB, rssMiB } from '../lib/sampler.ts';
+import type { RelayCounters } from '../lib/light/impair.ts';
+import type { AgentCommand, AgentConfig, AgentEvent, ParticipantReport, ParticipantSample, ParticipantSpec } from '../lib/light/types.ts';
 
 const AGENT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'agent.ts');
 

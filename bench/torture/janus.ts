@@ -13,9 +13,9 @@
  * Events come from one long poll per session (`GET /janus/<session>?maxev=10`).
  */
 import sdpTransform from 'sdp-transform';
-import { sendSsrcsOf, type LightParticipant } from './light.ts';
-import type { PeerSession } from './peer.ts';
-import { nowMs } from './receive.ts';
+import { sendSsrcsOf, type LightParticipant } from '../lib/light/light.ts';
+import type { PeerSession } from '../lib/light/peer.ts';
+import { nowMs } from '../lib/light/receive.ts';
 
 /** A Janus API message or event. */
 interface JanusMessage {

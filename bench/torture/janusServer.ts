@@ -1,6 +1,6 @@
 /**
  * Janus VideoRoom for `--janus`: Debian's janus (1.1.2) started by the harness inside a network
- * namespace (test/helpers/netns.ts `createNetns`; Janus never offers loopback candidates, so it
+ * namespace (bench/lib/netns.ts `createNetns`; Janus never offers loopback candidates, so it
  * runs on the namespace's veth with `ice_enforce_list` on it),
  * with one VideoRoom room per conference. The light clients (janus.ts) reach it on the veth from
  * the host side.
@@ -8,8 +8,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { createNetns, type Netns } from '../../test/helpers/netns.ts';
-import type { ServerUnderTest } from './bridge.ts';
+import { createNetns, type Netns } from '../lib/netns.ts';
+import type { ServerUnderTest } from '../lib/bridgeProcess.ts';
 
 const JANUS_LIB = '/usr/lib/x86_64-linux-gnu/janus';
 /** Plugins and transports not needed (Janus warns about each missing config otherwise). */

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import { createCanvas, type Canvas, type SKRSContext2D } from '@napi-rs/canvas';
 import { Chart, registerables, type ChartConfiguration, type Plugin } from 'chart.js';
 import { bridgeOfProcess } from './cascade.ts';
-import type { ServerRun } from './run.ts';
+import type { ServerRun } from '../lib/results.ts';
 
 Chart.register(...registerables);
 Chart.defaults.font.family = 'Liberation Sans, DejaVu Sans, sans-serif';

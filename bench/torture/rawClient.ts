@@ -7,9 +7,9 @@
  * source (no renegotiation: PeerSession sees every SSRC at its transport).
  */
 import { MediaStreamTrack } from 'werift';
-import { sendSsrcsOf, type LightParticipant } from './light.ts';
-import type { PeerSession } from './peer.ts';
-import { nowMs } from './receive.ts';
+import { sendSsrcsOf, type LightParticipant } from '../lib/light/light.ts';
+import type { PeerSession } from '../lib/light/peer.ts';
+import { nowMs } from '../lib/light/receive.ts';
 import type { RawClientMessage, RawServerMessage } from './rawSfu.ts';
 
 /**

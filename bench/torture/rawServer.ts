@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { mediasoupWorkers, stopChild, type ServerUnderTest } from './bridge.ts';
+import { mediasoupWorkers, stopChild, type ServerUnderTest } from '../lib/bridgeProcess.ts';
 
 const SFU = path.join(path.dirname(fileURLToPath(import.meta.url)), 'rawSfu.ts');
 

@@ -2,7 +2,7 @@
  * The raw mediasoup SFU of the torture harness's `--raw` target, run as its own child process
  * (rawServer.ts starts it): what an SFU must do on octobridge's worker binary and nothing more.
  * No octobridge code runs in it apart from the codec table (src/media/rtp.ts `routerCodecs`,
- * Jicofo's numbering) and the forwarding benchmark's SDP helpers (bench/forwarding/raw.ts).
+ * Jicofo's numbering) and the forwarding benchmark's SDP helpers (bench/lib/raw.ts).
  *
  * - `RAW_WORKERS` mediasoup workers (default one per core, as octobridge), each with a
  *   WebRtcServer on one loopback UDP port; one router per room, rooms round robin over the workers;
@@ -14,7 +14,7 @@
  *   consumes every producer of the other participants of its room, now and as they appear
  *   (paused until that transport's DTLS is connected, then resumed); each
  *   consumer is announced as `{type: 'consume', kind, ssrc, rtx, owner}` (no renegotiation: the
- *   light clients see every SSRC at their transport, bench/torture/peer.ts);
+ *   light clients see every SSRC at their transport, bench/lib/light/peer.ts);
  * - no bandwidth allocation, layer selection, last-N, stats polling or bridge channel.
  *
  * Prints `{"msg":"raw started","port":N}` on stdout once it listens on 127.0.0.1:N.
@@ -26,8 +26,8 @@ import * as mediasoup from 'mediasoup';
 import type * as ms from 'mediasoup/types';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { JICOFO_NUMBERING, routerCodecs } from '../../src/media/rtp.ts';
-import { CLIENT_MEDIA } from '../forwarding/client.ts';
-import { connect, offerSdp, producerParameters, receiverCapabilities, WORKER_BIN } from '../forwarding/raw.ts';
+import { CLIENT_MEDIA } from '../lib/client.ts';
+import { connect, offerSdp, producerParameters, receiverCapabilities, WORKER_BIN } from '../lib/raw.ts';
 
 /** Client → server. */
 export type RawClientMessage = { type: 'join'; id: string; send: boolean } | { type: 'answer'; direction: 'send' | 'recv'; sdp: string };

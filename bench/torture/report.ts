@@ -8,12 +8,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { f0, f1, f2, table } from '../format.ts';
-import { percentile } from '../forwarding/measure.ts';
+import { percentile } from '../lib/measure.ts';
 import { bridgeOfProcess } from './cascade.ts';
 import { plotRun } from './plot.ts';
-import type { FaultRecord, ServerRun, TortureResults } from './run.ts';
-import { windowQuality, type WindowQuality } from './sampler.ts';
-import type { ParticipantReport, SourceReport } from './types.ts';
+import { receivedFromAll, remoteSenders, type FaultRecord, type ServerRun, type TortureResults } from '../lib/results.ts';
+import { windowQuality, type WindowQuality } from '../lib/sampler.ts';
+import type { SourceReport } from '../lib/light/types.ts';
 
 /** The aggregate figures of one run. */
 export interface RunSummary {
@@ -107,17 +107,6 @@ function bridgeSummaries(run: ServerRun, steady: ServerRun['timeline']): BridgeS
   });
 }
 const sorted = (xs: number[]): Float64Array => Float64Array.from(xs).sort();
-
-/** Remote senders of `r`'s conference (other joined senders). */
-function remoteSenders(run: ServerRun, r: ParticipantReport): string[] {
-  return run.specs.filter((s) => s.send && s.conference === r.spec.conference && s.id !== r.spec.id && !run.joinErrors[s.id]).map((s) => s.id);
-}
-
-/** Whether `r` decoded video from every remote sender of its conference. */
-export function receivedFromAll(run: ServerRun, r: ParticipantReport): boolean {
-  const got = new Set(r.sources.filter((s) => s.kind === 'video' && s.framesDecoded > 0).map((s) => s.owner));
-  return remoteSenders(run, r).every((id) => got.has(id));
-}
 
 /** The summary of `run` (see {@link RunSummary}). */
 export function summarize(run: ServerRun): RunSummary {

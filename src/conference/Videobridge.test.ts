@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningBridge } from '../bridge.ts';
-import { allocate, expireEndpoints, sessionAccept } from '../../test/fixtures/jicofo.ts';
+import { allocate, expireEndpoints, sessionAccept } from '../../bench/lib/jicofo.ts';
 import { startTestBridge } from '../../test/helpers/bridge.ts';
 import { Colibri2Error } from '../colibri2/errors.ts';
 import type { ConferenceModifyRequest } from '../colibri2/types.ts';

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { RunningBridge } from '../bridge.ts';
 import { linkByRelay } from '../focus/relays.ts';
-import { allocate, JICOFO_MEDIA } from '../../test/fixtures/jicofo.ts';
+import { allocate, JICOFO_MEDIA } from '../../bench/lib/jicofo.ts';
 import { startTestBridge } from '../../test/helpers/bridge.ts';
 
 /** Bridges a, b, c (relay ids jvb-a ...), each with 50 channel messages per second per endpoint. */

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { RunningBridge } from '../bridge.ts';
-import { allocate, expireEndpoints } from '../../test/fixtures/jicofo.ts';
+import { allocate, expireEndpoints } from '../../bench/lib/jicofo.ts';
 import { startTestBridge } from '../../test/helpers/bridge.ts';
 
 let bridge: RunningBridge;

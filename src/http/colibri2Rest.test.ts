@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { allocate, sessionAccept } from '../../test/fixtures/jicofo.ts';
+import { allocate, sessionAccept } from '../../bench/lib/jicofo.ts';
 import { startTestBridge } from '../../test/helpers/bridge.ts';
 import type { RunningBridge } from '../bridge.ts';
 import { parseColibri2ErrorJson, parseConferenceModifiedJson, serializeConferenceModifyJson, type JsonObject } from '../colibri2/json.ts';

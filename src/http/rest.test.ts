@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningBridge } from '../bridge.ts';
-import { allocate, sessionAccept } from '../../test/fixtures/jicofo.ts';
+import { allocate, sessionAccept } from '../../bench/lib/jicofo.ts';
 import { startTestBridge } from '../../test/helpers/bridge.ts';
 import { parseShutdownBody } from './PrivateServer.ts';
 

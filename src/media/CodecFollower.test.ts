@@ -8,7 +8,7 @@ import dgram from 'node:dgram';
 import * as mediasoup from 'mediasoup';
 import type * as ms from 'mediasoup/types';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JICOFO_MEDIA } from '../../test/fixtures/jicofo.ts';
+import { JICOFO_MEDIA } from '../../bench/lib/jicofo.ts';
 import { createLogger } from '../logger.ts';
 import { CodecFollower } from './CodecFollower.ts';
 import { producerRtpParameters, routerCodecs } from './rtp.ts';

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningBridge } from '../bridge.ts';
 import { startTestBridge } from '../../test/helpers/bridge.ts';
-import { allocate } from '../../test/fixtures/jicofo.ts';
+import { allocate } from '../../bench/lib/jicofo.ts';
 
 let bridge: RunningBridge;
 const warnings: Error[] = [];

@@ -1,6 +1,6 @@
 /** colibri2 sources and media → mediasoup RTP parameters (pure mapping). */
 import { describe, expect, it } from 'vitest';
-import { JICOFO_MEDIA, LJM_CAMERA } from '../../test/fixtures/jicofo.ts';
+import { JICOFO_MEDIA, LJM_CAMERA } from '../../bench/lib/jicofo.ts';
 import type { Media } from '../colibri2/types.ts';
 import {
   codecOfPayloadType,

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type * as ms from 'mediasoup/types';
-import { JICOFO_MEDIA, LJM_CAMERA } from '../../test/fixtures/jicofo.ts';
+import { JICOFO_MEDIA, LJM_CAMERA } from '../../bench/lib/jicofo.ts';
 import type { Media, MediaSource } from '../colibri2/types.ts';
 import { consumerCapabilities } from './Forwarder.ts';
 import { producerRtpParameters } from './rtp.ts';

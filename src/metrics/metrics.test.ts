@@ -12,7 +12,7 @@ import parsePrometheusTextFormat, { type ParsedFamily as Family } from 'parse-pr
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { RunningBridge } from '../bridge.ts';
-import { allocate, sessionAccept } from '../../test/fixtures/jicofo.ts';
+import { allocate, sessionAccept } from '../../bench/lib/jicofo.ts';
 import { startTestBridge } from '../../test/helpers/bridge.ts';
 import { attachMetrics, type MetricsAttachment } from './attach.ts';
 import { CONTENT_TYPE_JSON, CONTENT_TYPE_OPENMETRICS, CONTENT_TYPE_TEXT, negotiateFormat } from './exposition.ts';

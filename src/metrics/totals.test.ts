@@ -7,9 +7,9 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Pacer } from '../../bench/forwarding/media.ts';
-import { joinOctobridge, LightParticipant } from '../../bench/torture/light.ts';
-import { syntheticAgentConfig } from '../../bench/torture/types.ts';
+import { Pacer } from '../../bench/lib/media.ts';
+import { joinOctobridge, LightParticipant } from '../../bench/lib/light/light.ts';
+import { syntheticAgentConfig } from '../../bench/lib/light/types.ts';
 import type { RunningBridge } from '../bridge.ts';
 import { startTestBridge } from '../../test/helpers/bridge.ts';
 import { until } from '../../test/helpers/media.ts';

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningBridge } from '../bridge.ts';
-import { allocate, sessionAccept } from '../../test/fixtures/jicofo.ts';
+import { allocate, sessionAccept } from '../../bench/lib/jicofo.ts';
 import { startTestBridge } from '../../test/helpers/bridge.ts';
 import { until } from '../../test/helpers/media.ts';
 import { attachMetrics, type MetricsAttachment } from './attach.ts';

@@ -1,5 +1,5 @@
 /**
- * Thousands of mutated conference-modify IQs (built from Jicofo's requests, test/fixtures/jicofo.ts)
+ * Thousands of mutated conference-modify IQs (built from Jicofo's requests, bench/lib/jicofo.ts)
  * through the bridge's IQ handler and a real bridge on a real mediasoup worker: each gets a
  * `conference-modified` or an error element, nothing throws, and a refused request leaves
  * nothing behind (no half-made conference, no endpoint added or removed).
@@ -9,7 +9,7 @@ import xml, { type Element } from '@xmpp/xml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningBridge } from '../bridge.ts';
 import { createLogger } from '../logger.ts';
-import { allocate, expireEndpoints, sessionAccept } from '../../test/fixtures/jicofo.ts';
+import { allocate, expireEndpoints, sessionAccept } from '../../bench/lib/jicofo.ts';
 import { startTestBridge } from '../../test/helpers/bridge.ts';
 import { handleConferenceModify } from './BreweryConnection.ts';
 import { serializeConferenceModify } from '../colibri2/xml.ts';

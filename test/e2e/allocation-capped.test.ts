@@ -9,7 +9,7 @@
  * Prints the figures the issue note reports (cap, estimate, allocated and received bitrates).
  */
 import { describe, expect, it } from 'vitest';
-import { openPeer, type BrowserPeer } from '../helpers/chromium.ts';
+import { openPeer, type BrowserPeer } from '../../bench/lib/chromium.ts';
 import { receiveWindow, until } from '../helpers/media.ts';
 import { netnsSupport, openPeerInNetns, useNetnsBridge } from '../helpers/netns.ts';
 

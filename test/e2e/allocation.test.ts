@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { useTestBridge } from '../helpers/bridge.ts';
-import { openPeer, type BrowserPeer } from '../helpers/chromium.ts';
+import { openPeer, type BrowserPeer } from '../../bench/lib/chromium.ts';
 import { until, uplink, videoRtp } from '../helpers/media.ts';
 
 const fixture = useTestBridge();

@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { useTestBridge } from '../helpers/bridge.ts';
-import { openPeer } from '../helpers/chromium.ts';
+import { openPeer } from '../../bench/lib/chromium.ts';
 import { openFirefoxPeer } from '../helpers/firefox.ts';
 import { until, uplink, videoRtp, type PagePeer } from '../helpers/media.ts';
 

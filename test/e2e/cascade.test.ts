@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { useCascadeBridges } from '../helpers/bridge.ts';
-import { openPeer } from '../helpers/chromium.ts';
+import { openPeer } from '../../bench/lib/chromium.ts';
 import { expectMediaFrom, until } from '../helpers/media.ts';
 
 const { us, eu } = useCascadeBridges();

@@ -14,7 +14,7 @@
 import { describe, expect, it } from 'vitest';
 import { useTestBridge } from '../helpers/bridge.ts';
 import { expectMediaFrom, framesDecoded, rtcStats, sentCodecs, until, videoRtp } from '../helpers/media.ts';
-import { openPeer } from '../helpers/chromium.ts';
+import { openPeer } from '../../bench/lib/chromium.ts';
 import { openFirefoxPeer } from '../helpers/firefox.ts';
 
 /** What the test needs of a participant, whichever library drives its browser. */

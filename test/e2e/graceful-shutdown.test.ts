@@ -17,10 +17,10 @@ import { Colibri2Error } from '../../src/colibri2/errors.ts';
 import { PROJECT_ROOT } from '../../src/config/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { RemoteBridgeClient } from '../../src/xmpp/RemoteBridgeClient.ts';
-import { allocate } from '../fixtures/jicofo.ts';
-import { openPeer, type BrowserPeer } from '../helpers/chromium.ts';
+import { allocate } from '../../bench/lib/jicofo.ts';
+import { openPeer, type BrowserPeer } from '../../bench/lib/chromium.ts';
 import { expectMediaFrom, until } from '../helpers/media.ts';
-import { startProsody, type Prosody } from '../helpers/prosody.ts';
+import { startProsody, type Prosody } from '../../bench/lib/prosody.ts';
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {

@@ -40,11 +40,11 @@ import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { startBridgeProcess, type BridgeUnderTest } from '../../bench/torture/bridge.ts';
+import { startBridgeProcess, type BridgeUnderTest } from '../../bench/lib/bridgeProcess.ts';
 import { parseBridgeChannelMessage } from '../../src/channel/messages.ts';
 import { serializeConferenceModifyJson } from '../../src/colibri2/json.ts';
 import { colibri2Arbitraries } from '../fixtures/colibri2Arbitraries.ts';
-import { openPeer, type BrowserPeer } from '../helpers/chromium.ts';
+import { openPeer, type BrowserPeer } from '../../bench/lib/chromium.ts';
 import { expectMediaFrom, receiveWindow, until } from '../helpers/media.ts';
 
 /** Small video, one stream per sender: the peers' encoders and decoders leave the 2 cores to the bridge and the fuzzing. */

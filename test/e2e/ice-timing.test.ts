@@ -11,7 +11,7 @@
 import { describe, expect, it } from 'vitest';
 import { useTestBridge } from '../helpers/bridge.ts';
 import { rtcStats, until } from '../helpers/media.ts';
-import { openPeer } from '../helpers/chromium.ts';
+import { openPeer } from '../../bench/lib/chromium.ts';
 import { openFirefoxPeer } from '../helpers/firefox.ts';
 
 const fixture = useTestBridge();

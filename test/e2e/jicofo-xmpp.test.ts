@@ -8,7 +8,7 @@
  *
  * Jicofo cannot run here. Its part is played by xmpp/RemoteBridgeClient (brewery detection and
  * colibri2 IQs as jicofo `BridgeMucDetector.kt` / `Colibri2Session.kt` send them) driving the
- * embedded focus, whose requests are test/fixtures/jicofo.ts and focus/Focus.ts `#allocate`
+ * embedded focus, whose requests are bench/lib/jicofo.ts and focus/Focus.ts `#allocate`
  * (both built from Colibri2Session.sendAllocationRequest / updateParticipant / expire).
  */
 import { randomUUID } from 'node:crypto';
@@ -27,12 +27,12 @@ import { startPublicServer } from '../../src/http/PublicServer.ts';
 import { createLogger } from '../../src/logger.ts';
 import { RemoteBridgeClient } from '../../src/xmpp/RemoteBridgeClient.ts';
 import { serializeConferenceModify } from '../../src/colibri2/xml.ts';
-import { allocate, expireEndpoints, sessionAccept } from '../fixtures/jicofo.ts';
+import { allocate, expireEndpoints, sessionAccept } from '../../bench/lib/jicofo.ts';
 import { startTestBridge } from '../helpers/bridge.ts';
-import { openPeer, type BrowserPeer } from '../helpers/chromium.ts';
+import { openPeer, type BrowserPeer } from '../../bench/lib/chromium.ts';
 import { openFirefoxPeer } from '../helpers/firefox.ts';
 import { expectMediaFrom, rtcStats, until, type PagePeer } from '../helpers/media.ts';
-import { startProsody, type Prosody } from '../helpers/prosody.ts';
+import { startProsody, type Prosody } from '../../bench/lib/prosody.ts';
 
 const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'fatal', { pretty: false });
 let prosody: Prosody;

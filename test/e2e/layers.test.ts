@@ -14,7 +14,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { useTestBridge } from '../helpers/bridge.ts';
-import { openPeer, type BrowserPeer } from '../helpers/chromium.ts';
+import { openPeer, type BrowserPeer } from '../../bench/lib/chromium.ts';
 import { framesDecoded, until, uplink, videoRtp, type VideoInbound, type VideoOutbound } from '../helpers/media.ts';
 
 /** What the page's test hook gives (src/focus/page/app.js `window.octobridge`). */

@@ -9,7 +9,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { openPeer, type BrowserPeer } from '../helpers/chromium.ts';
+import { openPeer, type BrowserPeer } from '../../bench/lib/chromium.ts';
 import { expectMediaFrom, receiveWindow, until } from '../helpers/media.ts';
 import { createNetns, netnsSupport, openPeerInNetns, sweepStaleNetns, useNetnsBridge } from '../helpers/netns.ts';
 

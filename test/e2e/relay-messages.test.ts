@@ -11,7 +11,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { useCascadeBridges } from '../helpers/bridge.ts';
-import { openPeer, type BrowserPeer } from '../helpers/chromium.ts';
+import { openPeer, type BrowserPeer } from '../../bench/lib/chromium.ts';
 import { until } from '../helpers/media.ts';
 
 const { us, eu } = useCascadeBridges();

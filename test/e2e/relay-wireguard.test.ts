@@ -36,11 +36,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shortKey } from '../../src/wireguard/wireguard.ts';
-import type { BrowserPeer } from '../helpers/chromium.ts';
+import type { BrowserPeer } from '../../bench/lib/chromium.ts';
 import { expectMediaFrom, receiveWindow, rtcStats, until, type PagePeer } from '../helpers/media.ts';
 import { openPeerInNetns } from '../helpers/netns.ts';
 import { looksLikeRtp, startCapture, wireguardType } from '../helpers/pcap.ts';
-import { createWgMesh, fetchInNetns, startBridgeInNetns, which, wireguardSupport, type BridgeProcess, type WgMesh, type WgSite } from '../helpers/wireguard.ts';
+import { createWgMesh, fetchInNetns, startBridgeInNetns, which, wireguardSupport, type BridgeProcess, type WgMesh, type WgSite } from '../../bench/lib/wireguard.ts';
 
 const support = wireguardSupport(['tcpdump']);
 if (!support.ok) console.warn(`[relay-wireguard.test] SKIPPED: ${support.reason}`);

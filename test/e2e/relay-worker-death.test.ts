@@ -16,9 +16,9 @@ import type { RunningBridge } from '../../src/bridge.ts';
 import type { Conference } from '../../src/conference/Conference.ts';
 import type { ConferenceModifyRequest } from '../../src/colibri2/types.ts';
 import { useTestBridge } from '../helpers/bridge.ts';
-import { openPeer, type BrowserPeer } from '../helpers/chromium.ts';
+import { openPeer, type BrowserPeer } from '../../bench/lib/chromium.ts';
 import { expectMediaFrom, until } from '../helpers/media.ts';
-import { createRelayRequest as createRelay, setRelayTransportRequest as setRelayTransport, updateRelayEndpointsRequest as updateRelayEndpoints } from '../fixtures/jicofo.ts';
+import { createRelayRequest as createRelay, setRelayTransportRequest as setRelayTransport, updateRelayEndpointsRequest as updateRelayEndpoints } from '../../bench/lib/jicofo.ts';
 
 const east = useTestBridge({ ENABLE_OCTO: '1', JVB_OCTO_REGION: 'eu', JVB_OCTO_RELAY_ID: 'jvb-eu', OCTOBRIDGE_WORKERS: '2', OCTOBRIDGE_WORKER_CONFERENCE_CONSUMERS: '2' });
 const west = useTestBridge({ ENABLE_OCTO: '1', JVB_OCTO_REGION: 'us', JVB_OCTO_RELAY_ID: 'jvb-us' });

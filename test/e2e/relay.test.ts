@@ -1,7 +1,7 @@
 /**
  * End to end: a conference spread over two octobridges joined by a relay (colibri2 `<relay>`, a mediasoup
  * PlainTransport with SCTP per side). Each bridge runs its own standalone room with one Chromium participant; the
- * test plays Jicofo for the relay (test/fixtures/jicofo.ts `createRelay`/`setRelayTransport`, from
+ * test plays Jicofo for the relay (bench/lib/jicofo.ts `createRelay`/`setRelayTransport`, from
  * Colibri2Session.kt): create on both, then each answer forwarded to the other.
  *  - Each participant decodes the other's video and hears its audio, with SSRCs from its own bridge's maps.
  *  - What crosses is pulled: the relay carries the layer the other side's receivers want (AddReceiver).
@@ -13,10 +13,10 @@ import type { RunningBridge } from '../../src/bridge.ts';
 import type { Conference } from '../../src/conference/Conference.ts';
 import { Colibri2Error } from '../../src/colibri2/errors.ts';
 import { useTestBridge } from '../helpers/bridge.ts';
-import { openPeer, type BrowserPeer } from '../helpers/chromium.ts';
+import { openPeer, type BrowserPeer } from '../../bench/lib/chromium.ts';
 import { expectMediaFrom, until } from '../helpers/media.ts';
-import { createRelayRequest as createRelay, expireRelayRequest as expireRelay, setRelayTransportRequest as setRelayTransport } from '../fixtures/jicofo.ts';
-import { JICOFO_MEDIA } from '../fixtures/jicofo.ts';
+import { createRelayRequest as createRelay, expireRelayRequest as expireRelay, setRelayTransportRequest as setRelayTransport } from '../../bench/lib/jicofo.ts';
+import { JICOFO_MEDIA } from '../../bench/lib/jicofo.ts';
 
 const east = useTestBridge({ ENABLE_OCTO: '1', JVB_OCTO_REGION: 'eu', JVB_OCTO_RELAY_ID: 'jvb-eu', OCTOBRIDGE_REST_DEBUG: 'true' });
 const west = useTestBridge({ ENABLE_OCTO: '1', JVB_OCTO_REGION: 'us', JVB_OCTO_RELAY_ID: 'jvb-us' });

@@ -15,7 +15,7 @@
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestBridge, type BridgeFixture } from '../helpers/bridge.ts';
-import { CHROMIUM, CHROMIUM_ARGS, openPeer, TEST_CODEC_ORDER, type BrowserPeer } from '../helpers/chromium.ts';
+import { CHROMIUM, CHROMIUM_ARGS, openPeer, TEST_CODEC_ORDER, type BrowserPeer } from '../../bench/lib/chromium.ts';
 import { expectMediaFrom, until, type PagePeer } from '../helpers/media.ts';
 
 /** Small video for 2 cores (a single simulcast layer at 180p). */

@@ -15,11 +15,11 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { RtpPacket } from 'werift';
 import { PROJECT_ROOT } from '../../src/config/config.ts';
-import { SyntheticStream } from '../../bench/forwarding/media.ts';
-import { FaultWatch } from '../../bench/torture/metrics.ts';
-import { FreezeDetector, parseVp8, SourceReceiver } from '../../bench/torture/receive.ts';
-import { receivedFromAll } from '../../bench/torture/report.ts';
-import type { TortureResults } from '../../bench/torture/run.ts';
+import { SyntheticStream } from '../../bench/lib/media.ts';
+import { FaultWatch } from '../../bench/lib/light/metrics.ts';
+import { FreezeDetector, parseVp8, SourceReceiver } from '../../bench/lib/light/receive.ts';
+import { receivedFromAll } from '../../bench/lib/results.ts';
+import type { TortureResults } from '../../bench/lib/results.ts';
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 

@@ -22,7 +22,7 @@ import { loadConfig, type WireGuardConfig, type WireGuardPeerConfig } from '../.
 import { Metrics } from '../../src/metrics/Metrics.ts';
 import { shortKey, WireGuardManager, type PeerStatus } from '../../src/wireguard/wireguard.ts';
 import { createNetns, linkNetns, type Netns, type NetnsLink } from '../helpers/netns.ts';
-import { makeWgKey, wgInterfacePrefix, wireguardSupport, type WgKey } from '../helpers/wireguard.ts';
+import { makeWgKey, wgInterfacePrefix, wireguardSupport, type WgKey } from '../../bench/lib/wireguard.ts';
 
 const support = wireguardSupport();
 if (!support.ok) console.warn(`[wireguard.test] SKIPPED: ${support.reason}`);

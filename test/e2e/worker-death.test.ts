@@ -19,7 +19,7 @@ import { Focus } from '../../src/focus/Focus.ts';
 import { startPublicServer } from '../../src/http/PublicServer.ts';
 import { createLogger } from '../../src/logger.ts';
 import { useTestBridge, type BridgeFixture } from '../helpers/bridge.ts';
-import { openPeer, type BrowserPeer } from '../helpers/chromium.ts';
+import { openPeer, type BrowserPeer } from '../../bench/lib/chromium.ts';
 import { expectMediaFrom, until } from '../helpers/media.ts';
 
 const MEDIA = 'width=320&height=180&fps=15';

@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Conference } from '../../src/conference/Conference.ts';
 import { useTestBridge } from '../helpers/bridge.ts';
-import { openPeer, type BrowserPeer } from '../helpers/chromium.ts';
+import { openPeer, type BrowserPeer } from '../../bench/lib/chromium.ts';
 import { expectMediaFrom, rtcStats, until } from '../helpers/media.ts';
 
 const peers: BrowserPeer[] = [];

@@ -1,29 +1,12 @@
 /**
- * Start a real octobridge in the test process, on free ports, bound to loopback.
+ * A real octobridge for a test file (started in the test process, on free ports, bound to loopback:
+ * bench/lib/bridge.ts), and the peers to close with it.
  */
 import { afterAll, beforeAll } from 'vitest';
-import { startBridge, type RunningBridge } from '../../src/bridge.ts';
-import { loadConfig } from '../../src/config/config.ts';
-import { createLogger } from '../../src/logger.ts';
+import type { RunningBridge } from '../../src/bridge.ts';
+import { startTestBridge } from '../../bench/lib/bridge.ts';
 
-/**
- * Env overrides on top of the test defaults (free ports, loopback, quiet logs); `file`: a
- * jvb.conf-style config file (none by default, so a host's /etc/jitsi/videobridge/jvb.conf is ignored).
- */
-export async function startTestBridge(env: Record<string, string> = {}, opts: { file?: string } = {}): Promise<RunningBridge> {
-  const config = await loadConfig({
-    JVB_PORT: '0',
-    // One worker unless a test asks for a pool (each test bridge would start one per core).
-    OCTOBRIDGE_WORKERS: '1',
-    OCTOBRIDGE_PUBLIC_PORT: '0',
-    OCTOBRIDGE_PUBLIC_HOST: '127.0.0.1',
-    OCTOBRIDGE_PRIVATE_PORT: '0',
-    OCTOBRIDGE_LISTEN_IP: '127.0.0.1',
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'fatal',
-    ...env,
-  }, { file: opts.file ?? null });
-  return startBridge(config, createLogger(config.log.level, { pretty: false }));
-}
+export { startTestBridge };
 
 /** A bridge for one test file, and the participants (anything closable) to close with it. */
 export interface BridgeFixture {

@@ -19,11 +19,11 @@
  */
 import sdpTransform from 'sdp-transform';
 import { MediaStreamTrack, type RtpPacket } from 'werift';
-import type { IceCandidate } from '../../src/colibri2/types.ts';
-import type { FocusMessage, JingleSession } from '../../src/focus/protocol.ts';
-import { openBridgeChannel, sourceMapEntries } from '../forwarding/client.ts';
-import { SyntheticStream, type PacedStream, type Pacer } from '../forwarding/media.ts';
-import { pageSdp } from '../forwarding/pageSdp.ts';
+import type { IceCandidate } from '../../../src/colibri2/types.ts';
+import type { FocusMessage, JingleSession } from '../../../src/focus/protocol.ts';
+import { openBridgeChannel, sourceMapEntries } from '../client.ts';
+import { SyntheticStream, type PacedStream, type Pacer } from '../media.ts';
+import { pageSdp } from '../pageSdp.ts';
 import { FaultWatch, sampleOf, sourceReport } from './metrics.ts';
 import { PeerSession, type SendSsrcs } from './peer.ts';
 import { HeaderSourceReceiver } from './headerReceive.ts';

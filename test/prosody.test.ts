@@ -1,5 +1,5 @@
 /**
- * Proves the Prosody harness (test/helpers/prosody.ts) against what octobridge needs from a real
+ * Proves the Prosody harness (bench/lib/prosody.ts) against what octobridge needs from a real
  * XMPP server: c2s login on the auth domain, the brewery MUC with `<stats>` presence, colibri2-style
  * IQs between occupants' MUC JIDs, an XEP-0114 component, restart with a reconnecting client, and a
  * clean stop.
@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { client, xml, type Client } from '@xmpp/client';
 import type { Element } from '@xmpp/xml';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startProsody, type Prosody } from './prosody.ts';
+import { startProsody, type Prosody } from '../bench/lib/prosody.ts';
 
 const NS_MUC = 'http://jabber.org/protocol/muc';
 const NS_MUC_USER = 'http://jabber.org/protocol/muc#user';

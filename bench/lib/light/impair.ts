@@ -9,7 +9,7 @@
  * loss applies to media and its feedback only (RFC 7983 demultiplexing); RTP/RTCP are 128-191.
  */
 import dgram from 'node:dgram';
-import type { IceCandidate } from '../../src/colibri2/types.ts';
+import type { IceCandidate } from '../../../src/colibri2/types.ts';
 import type { CandidateRewriter } from './light.ts';
 
 /** Packets the relay passed and dropped, per direction. */

@@ -56,7 +56,7 @@ export async function openPeer(url: string): Promise<BrowserPeer> {
 
 /**
  * {@link openPeer} with another Chromium executable (e.g. a wrapper script that starts it in a
- * network namespace, test/helpers/netns.ts) and extra flags appended to {@link CHROMIUM_ARGS}.
+ * network namespace, bench/lib/netns.ts) and extra flags appended to {@link CHROMIUM_ARGS}.
  * Rejects when the browser cannot be launched or `url` cannot be loaded.
  */
 export async function openPeerWith(url: string, opts: { executablePath?: string; extraArgs?: string[] } = {}): Promise<BrowserPeer> {

@@ -4,8 +4,8 @@
  * processes, Janus), and the participants' counters turned into rolling quality figures.
  */
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { cpuSeconds, pssKiB, rssKiB } from '../forwarding/measure.ts';
-import type { ParticipantSample } from './types.ts';
+import { cpuSeconds, pssKiB, rssKiB } from './measure.ts';
+import type { ParticipantSample } from './light/types.ts';
 
 /**
  * CPU use of a changing set of processes between calls of {@link percent}: % of one core over

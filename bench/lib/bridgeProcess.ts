@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { PROJECT_ROOT } from '../../src/config/config.ts';
-import { childrenOf, commandOf } from '../forwarding/measure.ts';
+import { childrenOf, commandOf } from './measure.ts';
 
 /** A server to torture, as the sampler and the clients see it (octobridge; Janus: janusServer.ts; raw mediasoup: rawServer.ts). */
 export interface ServerUnderTest {

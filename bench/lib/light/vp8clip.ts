@@ -13,7 +13,7 @@
  * Audio: opus silence frames (`f8 ff fe`, 20 ms CELT) at 50 packets/s with `ssrc-audio-level`.
  */
 import { RtpHeader, RtpPacket } from 'werift';
-import { audioHeader, type PacedStream } from '../forwarding/media.ts';
+import { audioHeader, type PacedStream } from '../media.ts';
 
 /** One encoded frame. */
 export interface ClipFrame {

@@ -1,8 +1,8 @@
 /**
  * The octobridge target of the forwarding benchmark: a real bridge in this process
- * (test/helpers/bridge.ts, focus off), each client allocated the way Jicofo does it through the
+ * (bench/lib/bridge.ts, focus off), each client allocated the way Jicofo does it through the
  * typed colibri2 API:
- *   1. `conference-modify` with `create` (test/fixtures/jicofo.ts `allocate` shape: `<media>` =
+ *   1. `conference-modify` with `create` (bench/lib/jicofo.ts `allocate` shape: `<media>` =
  *      what the werift client offers, `ice-controlling`, `<sctp/>`, source-names + ssrc-rewriting);
  *   2. the answer → Jicofo's `session-initiate` (src/focus/jingle.ts `buildSessionInitiate`) →
  *      the remote offer lib-jitsi-meet would apply (src/focus/page/sdp.js `jingleToSdp`: no
@@ -19,7 +19,7 @@ import type { RunningBridge } from '../../src/bridge.ts';
 import type { ConferenceModifyRequest, EndpointModify } from '../../src/colibri2/types.ts';
 import type { Colibri2Client } from '../../src/focus/Focus.ts';
 import { buildSessionInitiate, sessionAcceptToColibri2 } from '../../src/focus/jingle.ts';
-import { startTestBridge } from '../../test/helpers/bridge.ts';
+import { startTestBridge } from './bridge.ts';
 import { CLIENT_MEDIA, type BenchClient } from './client.ts';
 import { childrenOf, commandOf } from './measure.ts';
 import { pageSdp as sdp } from './pageSdp.ts';

@@ -31,7 +31,7 @@ import {
   type RTCPeerConnection,
   type RtcpPacket,
 } from 'werift';
-import { clientPeerConnection } from '../forwarding/client.ts';
+import { clientPeerConnection } from '../client.ts';
 import { nowMs } from './receive.ts';
 import { tapRtpHeaders, type RtpHeaderInfo } from './rtpTap.ts';
 
