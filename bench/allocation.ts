@@ -188,7 +188,7 @@ function printCpu(r: CpuResults): void {
       ['trigger', 'estimate', 'rounds', 'CPU ms/round', 'wall ms/round', 'CPU us/receiver', 'rounds/s per core', 'sink calls/round'],
       r.conference.map((x) => [
         TRIGGER_NAMES[x.trigger],
-        x.bweBps.map((b) => b / MBPS).join(' <-> ') + ' Mbps',
+        `${x.bweBps.map((b) => b / MBPS).join(' <-> ')} Mbps`,
         String(x.rounds),
         f2(x.cpuMsPerRound),
         f2(x.wallMsPerRound),

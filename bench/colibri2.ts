@@ -107,11 +107,11 @@ try {
 
   console.log(`colibri2 endpoint allocations through Prosody ${'(Jicofo requests, real mediasoup transports)'}`);
   console.log(`sequential, ${N} allocations:`);
-  console.log('  ' + line('bridge time (parse..serialise)', seqBridge));
-  console.log('  ' + line('round trip at the focus', seqRtt));
+  console.log(`  ${line('bridge time (parse..serialise)', seqBridge)}`);
+  console.log(`  ${line('round trip at the focus', seqRtt)}`);
   console.log(`concurrent, ${N} allocations over ${meetings.length} conferences (${wall.toFixed(0)} ms wall):`);
-  console.log('  ' + line('bridge time (incl. per-conf queue)', concBridge));
-  console.log('  ' + line('round trip at the focus', concRtt));
+  console.log(`  ${line('bridge time (incl. per-conf queue)', concBridge)}`);
+  console.log(`  ${line('round trip at the focus', concRtt)}`);
 } finally {
   await focus.stop();
   await bridge.close();

@@ -3,12 +3,12 @@
  * focus disabled a bridge waiting for colibri2. Exits non-zero with a clear message when the
  * config is invalid or the bridge cannot start.
  */
-import { startBridge } from './bridge.ts';
-import { ConfigError, loadConfig, redactConfig } from './config/config.ts';
+import { startBridge, type RunningBridge } from './bridge.ts';
+import { ConfigError, loadConfig, redactConfig, type Config } from './config/config.ts';
 import { createLogger } from './logger.ts';
 
 async function main(): Promise<void> {
-  let config;
+  let config: Config;
   try {
     config = await loadConfig();
   } catch (err) {
@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   const log = createLogger(config.log.level);
   log.info({ config: redactConfig(config) }, 'effective config');
   for (const note of config.source.notes) log.debug(note);
-  let bridge;
+  let bridge: RunningBridge;
   try {
     bridge = await startBridge(config, log);
   } catch (err) {

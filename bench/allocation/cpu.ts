@@ -33,9 +33,11 @@ export const KBPS = [
  */
 export function simulcastLayers(scale = 1): Layer[] {
   const out: Layer[] = [];
-  HEIGHTS.forEach((height, spatial) =>
-    FRAME_RATES.forEach((frameRate, temporal) => out.push({ spatial, temporal, height, frameRate, bitrateBps: Math.round((KBPS[spatial]?.[temporal] ?? 0) * 1000 * scale) })),
-  );
+  HEIGHTS.forEach((height, spatial) => {
+    FRAME_RATES.forEach((frameRate, temporal) => {
+      out.push({ spatial, temporal, height, frameRate, bitrateBps: Math.round((KBPS[spatial]?.[temporal] ?? 0) * 1000 * scale) });
+    });
+  });
   return out;
 }
 

@@ -161,7 +161,7 @@ function installFrameLog(source: string): boolean {
   const w = window as unknown as BenchWindow;
   const tile = [...document.querySelectorAll<HTMLElement>('.tile')].find((t) => t.dataset.source === source);
   const video = tile?.querySelector('video');
-  if (!video || !video.srcObject) return w.__allocBench !== undefined;
+  if (!video?.srcObject) return w.__allocBench !== undefined;
   const log: PageLog = w.__allocBench ?? { frames: [], waiters: [] };
   w.__allocBench = log;
   log.follow = () => installFrameLog(source);

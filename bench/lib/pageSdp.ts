@@ -4,7 +4,7 @@
  * their remote offer and their session-accept exactly as the page (lib-jitsi-meet) does.
  */
 import type { JingleSession } from '../../src/focus/protocol.ts';
-// @ts-ignore -- plain ES module of the page, see above.
+// @ts-expect-error -- plain ES module of the page, see above.
 import * as sdpModule from '../../src/focus/page/sdp.js';
 
 /** sdp.js `createSimulcastCache` state: SIM SSRCs by mid, RTX SSRC by primary. */

@@ -534,6 +534,7 @@ function launchCommand(runAs: RunAs, argv: string[]): [string, string[], RunAs] 
 
 /** A Lua string literal. */
 function lua(s: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point.
   if (/[\0-\x1f]/.test(s)) throw new Error(`control character in Lua string ${JSON.stringify(s)}`);
   return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }

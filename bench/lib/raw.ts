@@ -19,7 +19,7 @@ import sdpTransform from 'sdp-transform';
 import type { Media } from '../../src/colibri2/types.ts';
 import { PROJECT_ROOT } from '../../src/config/config.ts';
 import { JICOFO_NUMBERING, routerCodecs } from '../../src/media/rtp.ts';
-import { CLIENT_MEDIA, type BenchClient } from './client.ts';
+import { CLIENT_MEDIA, } from './client.ts';
 import type { Target } from './target.ts';
 
 /** The worker octobridge runs (native/build.sh output). */
@@ -102,7 +102,7 @@ export function offerSdp(transport: ms.WebRtcTransport, direction: 'recvonly' | 
     'a=msid-semantic: WMS *',
   ];
   const sections = CLIENT_MEDIA.map((m, mid) => mediaSection(m, String(mid), transport, fp.value, direction));
-  return [...session, ...sections.flat()].join('\r\n') + '\r\n';
+  return `${[...session, ...sections.flat()].join('\r\n')}\r\n`;
 }
 
 /** One m-line of the offer. */

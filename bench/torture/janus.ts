@@ -105,7 +105,8 @@ class JanusSession {
     });
     const m = (await res.json()) as JanusMessage;
     if (m.janus === 'error') throw new Error(`janus: ${m.error?.reason ?? 'error'}`);
-    const answer = m.janus === 'success' ? (this.#pending.delete(transaction), m) : await event;
+    if (m.janus === 'success') this.#pending.delete(transaction);
+    const answer = m.janus === 'success' ? m : await event;
     const err = answer.plugindata?.data.error;
     if (err) throw new Error(`videoroom ${String(body.request)}: ${err}`);
     return answer;

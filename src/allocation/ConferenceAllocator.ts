@@ -235,7 +235,7 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
   /** `SourceVideoTypeMessage`. @returns false for an unknown or non-video source. */
   setVideoType(name: string, videoType: VideoType): boolean {
     const s = this.#sources.get(name);
-    if (!s || s.kind !== 'video') return false;
+    if (s?.kind !== 'video') return false;
     if (s.videoType !== videoType) {
       s.videoType = videoType;
       s.view = undefined;
@@ -250,7 +250,7 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
    */
   setLayers(name: string, layers: readonly Layer[]): void {
     const s = this.#sources.get(name);
-    if (!s || s.kind !== 'video') return;
+    if (s?.kind !== 'video') return;
     const changed = activeSignature(s.layers) !== activeSignature(layers);
     s.layers = layers;
     s.view = undefined;
@@ -324,7 +324,7 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
    */
   setConstraints(receiver: string, update: ConstraintsUpdate): boolean {
     const r = this.#receivers.get(receiver);
-    if (!r || !r.settings.apply(update)) return false;
+    if (!r?.settings.apply(update)) return false;
     this.#schedule(r);
     return true;
   }
@@ -332,7 +332,7 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
   /** `LastNChangedEvent`. */
   setLastN(receiver: string, lastN: number): void {
     const r = this.#receivers.get(receiver);
-    if (r && r.settings.setLastN(lastN)) this.#schedule(r);
+    if (r?.settings.setLastN(lastN)) this.#schedule(r);
   }
 
   /** `ReceiverAudioSubscription`. */
@@ -390,7 +390,7 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
     const settings = r.settings.get();
     for (const name of this.#byOwner.get(owner) ?? []) {
       const s = this.#sources.get(name);
-      if (!s || s.kind !== 'video') continue;
+      if (s?.kind !== 'video') continue;
       if (settings.onStageSources.includes(s.name) || settings.selectedSources.includes(s.name)) return true;
       const c = r.effective.get(s.name);
       if (c && !isDisabled(c)) return true;
@@ -512,7 +512,7 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
    */
   #applyAudioSource(r: Receiver, name: string): void {
     const s = this.#sources.get(name);
-    if (!s || s.kind !== 'audio') return;
+    if (s?.kind !== 'audio') return;
     const on = !r.audio.exclude.includes(name) && (r.audio.all || r.audio.include.includes(name));
     if (r.audioApplied.get(name) === on) return;
     r.audioApplied.set(name, on);

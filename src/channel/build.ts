@@ -10,6 +10,7 @@ import { videoConstraintsValue } from './serialize.ts';
 
 // Kotlin's String.isBlank(): Character.isWhitespace || Character.isSpaceChar, i.e. \t \n \v \f \r, U+001C..U+001F
 // and the Unicode Zs/Zl/Zp categories.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: U+001C..U+001F are blank to Kotlin, so to JVB.
 const BLANK = /^[\t\n\v\f\r\u001c-\u001f\p{Zs}\p{Zl}\p{Zp}]*$/u;
 
 /**

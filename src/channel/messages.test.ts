@@ -199,7 +199,7 @@ describe('individual messages', () => {
     const text = '{"colibriClass":"EndpointMessage","to":"","__proto__":{"polluted":1},"msgPayload":{"__proto__":2}}';
     const m = ok(text) as EndpointMessage;
     expect(Object.getPrototypeOf(m)).toBe(Object.prototype);
-    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(Object.hasOwn(m, '__proto__')).toBe(true);
     const out = serializeBridgeChannelMessage(endpointMessageFrom(m, 'f'));
     expect(out).toBe(

@@ -76,7 +76,7 @@ function parseUnchecked(text: string, options: ParseOptions): ParseResult {
   }
   const obj = value as JsonObject;
   if (!Object.hasOwn(obj, 'colibriClass')) return { ok: false, error: 'missing colibriClass' };
-  const cls = obj['colibriClass'];
+  const cls = obj.colibriClass;
   if (typeof cls !== 'string') return { ok: false, error: `colibriClass: expected a string, got ${describe(cls)}` };
 
   const strict = options.ignoreUnknownFields !== true;
@@ -112,14 +112,14 @@ function decode(cls: string, o: JsonObject, strict: boolean): BridgeChannelMessa
       }
       const from = R.optString(o, 'from');
       const out: EndpointMessage = { ...o, colibriClass: 'EndpointMessage', to };
-      if (from === undefined) delete out['from'];
+      if (from === undefined) delete out.from;
       return out;
     }
 
     case 'EndpointStats': {
       const from = R.optString(o, 'from');
       const out: EndpointStats = { ...o, colibriClass: 'EndpointStats' };
-      if (from === undefined) delete out['from'];
+      if (from === undefined) delete out.from;
       return out;
     }
 

@@ -19,7 +19,7 @@ import {
   serializeConferenceModifiedJson,
   serializeConferenceModifyJson,
 } from './json.ts';
-import type { ConferenceModifiedResponse, ConferenceModifyRequest, IceUdpTransport, MediaSource, PayloadType } from './types.ts';
+import type { ConferenceModifyRequest, IceUdpTransport, MediaSource, PayloadType } from './types.ts';
 
 /** Run `f`, expecting a Colibri2Error `bad-request`, and return its text. */
 function refusal(f: () => unknown): string {
@@ -769,8 +769,17 @@ describe('round trips', () => {
 function nodes(root: unknown): { parent: Record<string, unknown> | unknown[]; key: string | number }[] {
   const out: { parent: Record<string, unknown> | unknown[]; key: string | number }[] = [];
   const walk = (x: unknown): void => {
-    if (Array.isArray(x)) x.forEach((c, i) => (out.push({ parent: x, key: i }), walk(c)));
-    else if (typeof x === 'object' && x !== null) for (const [k, c] of Object.entries(x)) (out.push({ parent: x as Record<string, unknown>, key: k }), walk(c));
+    if (Array.isArray(x)) {
+      x.forEach((c, i) => {
+        out.push({ parent: x, key: i });
+        walk(c);
+      });
+    } else if (typeof x === 'object' && x !== null) {
+      for (const [k, c] of Object.entries(x)) {
+        out.push({ parent: x as Record<string, unknown>, key: k });
+        walk(c);
+      }
+    }
   };
   walk(root);
   return out;

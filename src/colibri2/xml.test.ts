@@ -150,7 +150,9 @@ describe('colibri2 samples', () => {
     const built = errorIq(request, endpointNotFound('79f0273e'));
     const expected = parseXml(SAMPLE_ERROR);
     // Smack's setDescriptiveEnText writes xml:lang='en' on <text>; the doc's sample leaves it out.
-    (expected.getChild('error')?.getChild('text', NS.STANZAS) as Element).attrs['xml:lang'] = 'en';
+    const text = expected.getChild('error')?.getChild('text', NS.STANZAS);
+    if (!text) throw new Error('the sample has no <error><text>');
+    text.attrs['xml:lang'] = 'en';
     expect(norm(parseXml(built.toString()), true)).toEqual(norm(expected, true));
     expect(built.getChildElements().map((c) => c.getName())).toEqual(['error', 'conference-modify']);
     const error = built.getChild('error') as Element;

@@ -207,7 +207,7 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
   #place(): WorkerSlot {
     const threshold = this.#pool.conferenceWorkerConsumers;
     const fill = this.#fill;
-    if (fill && fill.alive && this.consumersOn(fill) < threshold) return fill;
+    if (fill?.alive && this.consumersOn(fill) < threshold) return fill;
     // Workers where this conference is already full are skipped while others are left.
     const full = new Set(this.#pool.alive().filter((w) => this.consumersOn(w) >= threshold));
     const next = this.#pool.leastLoaded(full);

@@ -34,7 +34,9 @@ describe('VideoLayerMonitor with a real worker', () => {
     };
     const sending = new Set<number>([LOW]);
     send(LOW, true);
-    const timer = setInterval(() => sending.forEach((ssrc) => send(ssrc, false)), 33);
+    const timer = setInterval(() => {
+      for (const ssrc of sending) send(ssrc, false);
+    }, 33);
     const active = (layers: Layer[], spatial: number): boolean => layers.some((l) => l.spatial === spatial && l.bitrateBps > 0);
     try {
       // The low encoding alone, read after its first keyframe.

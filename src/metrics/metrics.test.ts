@@ -363,6 +363,7 @@ describe('Grafana dashboard', () => {
     return names;
   }
 
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's input placeholder, literally.
   it('is valid JSON with a ${DS_PROMETHEUS} input, and every expression uses only exported metrics', async () => {
     const dash = JSON.parse(readFileSync(new URL('../../grafana/octobridge.json', import.meta.url), 'utf8')) as {
       schemaVersion: number;

@@ -46,7 +46,6 @@ interface IqCaller {
 /** See the module docstring. */
 export class RemoteBridgeClient extends EventEmitter<Events> {
   readonly #opts: RemoteBridgeOptions;
-  readonly #log: Logger;
   readonly #xmpp: ReturnType<typeof client>;
   readonly #bridges = new Map<string, BridgeInfo>();
   /** Which bridge each meeting is on (Jicofo keeps one bridge per conference here). */
@@ -55,7 +54,6 @@ export class RemoteBridgeClient extends EventEmitter<Events> {
   constructor(opts: RemoteBridgeOptions, log: Logger) {
     super();
     this.#opts = opts;
-    this.#log = log;
     this.#xmpp = client({ service: opts.service, domain: opts.domain, username: opts.username, password: opts.password, resource: opts.nickname });
     this.#xmpp.on('error', (err: Error) => log.warn({ err: err.message }, 'focus XMPP error'));
     this.#xmpp.on('online', () => {

@@ -256,8 +256,17 @@ function mutateJson(root: unknown, ops: readonly MutationOp[]): unknown {
     // The nodes as (parent, key) pairs, in a fixed order; the root itself has no parent.
     const nodes: [Record<string, unknown> | unknown[], string | number][] = [];
     const walk = (v: unknown): void => {
-      if (Array.isArray(v)) v.forEach((x, i) => (nodes.push([v, i]), walk(x)));
-      else if (v && typeof v === 'object') for (const k of Object.keys(v)) nodes.push([v as Record<string, unknown>, k]), walk((v as Record<string, unknown>)[k]);
+      if (Array.isArray(v)) {
+        v.forEach((x, i) => {
+          nodes.push([v, i]);
+          walk(x);
+        });
+      } else if (v && typeof v === 'object') {
+        for (const k of Object.keys(v)) {
+          nodes.push([v as Record<string, unknown>, k]);
+          walk((v as Record<string, unknown>)[k]);
+        }
+      }
     };
     walk(value);
     if (nodes.length === 0) {
@@ -1128,7 +1137,10 @@ describe('hostile input against a bridge process carrying a live call', () => {
     // The endpoint left with its focus socket: its colibri-ws URL is refused from then on.
     const refused = (): Promise<number> =>
       openSocket(wsUrl as string).then(
-        (ws) => (ws.terminate(), 101),
+        (ws) => {
+          ws.terminate();
+          return 101;
+        },
         (err: unknown) => (err as { statusCode?: number }).statusCode ?? 0,
       );
     await until("the departed endpoint's colibri-ws refused", undefined, refused, (status) => status === 403, 10_000);

@@ -63,7 +63,7 @@ describe('standalone room', () => {
     // Jicofo's default video codecs (jicofo CodecUtil order), each with its RTX.
     expect(offer).toMatch(/m=video 9 UDP\/TLS\/RTP\/SAVPF 41 100 107 101 42 96 99 97\r\n/);
     expect(offer).toContain('m=application 9 UDP/DTLS/SCTP webrtc-datachannel');
-    expect(offer).toContain('a=ssrc:' + String(fixture.bridge.videobridge.conferences()[0]?.localAudioSsrc) + ' msid:mixedmslabel mixedlabelaudio0');
+    expect(offer).toContain(`a=ssrc:${String(fixture.bridge.videobridge.conferences()[0]?.localAudioSsrc)} msid:mixedmslabel mixedlabelaudio0`);
 
     await expectMediaFrom(alice, 1);
     await expectMediaFrom(bob, 1);

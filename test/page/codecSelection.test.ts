@@ -5,7 +5,7 @@
  * Firefox 156 and WebKit) and the choice (the first local codec every other participant announces).
  */
 import { describe, expect, it } from 'vitest';
-// @ts-ignore -- plain ES module of the page (no build step, no .d.ts); its JSDoc documents the shapes.
+// @ts-expect-error -- plain ES module of the page (no build step, no .d.ts); its JSDoc documents the shapes.
 import * as selectionModule from '../../src/focus/page/codecSelection.js';
 
 type Browser = { firefox?: number; webkit?: boolean };

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { IceCandidate } from '../../src/colibri2/types.ts';
 import type { JingleContent, JingleSession, JingleTransport } from '../../src/focus/protocol.ts';
-// @ts-ignore -- plain ES module of the page (no build step, no .d.ts); its JSDoc documents the shapes.
+// @ts-expect-error -- plain ES module of the page (no build step, no .d.ts); its JSDoc documents the shapes.
 import * as sdpModule from '../../src/focus/page/sdp.js';
 
 interface SdpApi {
@@ -314,7 +314,7 @@ describe('jingleToSdp (LJM SDP.fromJingle + non-P2P post-processing)', () => {
   it('gives bridge sources without an msid the jvb msid', () => {
     const jingle = sessionInitiate();
 
-    for (const content of jingle.contents) content.description.sources.forEach(s => delete s.msid);
+    for (const content of jingle.contents) for (const s of content.description.sources) delete s.msid;
     expect(sdp.jingleToSdp(jingle, { sessionId: SESSION_ID })).toBe(EXAMPLE_1);
   });
 

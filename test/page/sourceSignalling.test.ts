@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import sdpTransform from 'sdp-transform';
-// @ts-ignore -- plain ES module of the page (no build step, no .d.ts); its JSDoc documents the shapes.
+// @ts-expect-error -- plain ES module of the page (no build step, no .d.ts); its JSDoc documents the shapes.
 import * as sdpModule from '../../src/focus/page/sdp.js';
 
 interface Content {

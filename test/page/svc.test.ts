@@ -5,7 +5,7 @@
  * `StandardVideoQualitySettings` bitrates, scaled to the requested height; the SIM group's other encodings off).
  */
 import { describe, expect, it } from 'vitest';
-// @ts-ignore -- plain ES module of the page (no build step, no .d.ts); its JSDoc documents the shapes.
+// @ts-expect-error -- plain ES module of the page (no build step, no .d.ts); its JSDoc documents the shapes.
 import * as svcModule from '../../src/focus/page/svc.js';
 
 interface Encoding {

@@ -348,7 +348,7 @@ export class SourceReceiver {
     // RFC 3550 §6.4.1 / A.8: J += (|D| - J) / 16, in RTP units; reported in ms.
     const transit = t - (timestamp / this.#clockRate) * 1000;
     if (this.#transit !== undefined) {
-      let d = Math.abs(transit - this.#transit);
+      const d = Math.abs(transit - this.#transit);
       // A timestamp wrap (2^32 ticks) shows as a huge jump: skip that sample.
       if (d < 60_000) this.#jitter += (d - this.#jitter) / 16;
     }

@@ -185,7 +185,7 @@ async function getLocalStream() {
   for (const [audio, video] of [[sendAudio, false], [false, sendVideo]]) {
     if (!audio && !video) continue;
     try {
-      (await navigator.mediaDevices.getUserMedia(mediaConstraints(audio, video))).getTracks().forEach(t => stream.addTrack(t));
+      for (const t of (await navigator.mediaDevices.getUserMedia(mediaConstraints(audio, video))).getTracks()) stream.addTrack(t);
     } catch (err) {
       warn(`no ${audio ? 'microphone' : 'camera'}`, err);
     }
@@ -489,7 +489,9 @@ async function configureVideoSender() {
     // LJM full-SVC mode (VP9, AV1): one K-SVC encoding sized to what the bridge asks for, the others off.
     const svc = svcEncodings(config.codec, captureHeight, state.senderMaxHeight);
 
-    encodings.forEach((encoding, i) => Object.assign(encoding, svc[i] ?? { active: false }));
+    encodings.forEach((encoding, i) => {
+      Object.assign(encoding, svc[i] ?? { active: false });
+    });
   } else if (encodings.length === SIM_SCALE_FACTORS.length) {
     const active = simulcastActiveState(captureHeight, state.senderMaxHeight);
     // VP9 / AV1 simulcast (`svc=0`): one spatial layer per encoding, at LJM's low / standard / high bitrates.
@@ -685,7 +687,7 @@ function onBridgeData(data) {
 
   try {
     message = JSON.parse(data);
-  } catch (err) {
+  } catch {
     warn('bad bridge-channel message', data);
 
     return;
@@ -953,7 +955,7 @@ function showNotice(text, dismissOnClick = false) {
     document.addEventListener('click', () => {
       notice.hidden = true;
       state.audioBlocked = false;
-      document.querySelectorAll('#audio audio').forEach(a => a.play().catch(() => {}));
+      for (const a of document.querySelectorAll('#audio audio')) a.play().catch(() => {});
     }, { once: true });
   }
 }
@@ -1014,7 +1016,7 @@ function leave() {
   state.left = true;
   state.focus?.close(1000, 'leave');
   closeSession();
-  state.localStream.getTracks().forEach(t => t.stop());
+  for (const t of state.localStream.getTracks()) t.stop();
   $('controls').hidden = true;
   const notice = $('notice');
 

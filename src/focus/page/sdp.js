@@ -147,7 +147,7 @@ function ensureCorrectOrderOfSsrcs(session) {
     if (mLine.type === 'audio' || !mLine.ssrcGroups?.length) continue;
     const order = new Set();
 
-    mLine.ssrcGroups.forEach(g => String(g.ssrcs).split(' ').filter(Boolean).forEach(s => order.add(s)));
+    for (const g of mLine.ssrcGroups) for (const s of String(g.ssrcs).split(' ').filter(Boolean)) order.add(s);
     mLine.ssrcs = [...order].flatMap(s => (mLine.ssrcs ?? []).filter(src => String(src.id) === s));
   }
 

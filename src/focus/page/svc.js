@@ -72,7 +72,7 @@ export function offeredVideoCodecs(sdp) {
 
     if (map) out.add(map[1].toLowerCase());
   }
-  ['rtx', 'red', 'ulpfec', 'flexfec-03'].forEach(c => out.delete(c));
+  for (const c of ['rtx', 'red', 'ulpfec', 'flexfec-03']) out.delete(c);
 
   return [...out];
 }
