@@ -164,7 +164,9 @@ function printCpu(r: CpuResults): void {
   console.log('');
   console.log(`2. Allocation CPU, ${SOURCES} simulcast sources (3 x 3 layers), lastN -1, 1 on stage at 720p, 180p thumbnails`);
   console.log('');
-  console.log(`one receiver: selectedOrder + prioritize + effectiveConstraints + allocate (${f1(MEASURE_MS / 1000)} s after ${f1(WARMUP_MS / 1000)} s warm-up)`);
+  console.log(
+    `one receiver: selectedOrder + prioritize + effectiveConstraints + allocate (${f1(MEASURE_MS / 1000)} s after ${f1(WARMUP_MS / 1000)} s warm-up)`,
+  );
   console.log(
     table(
       ['estimate', 'allocations', 'CPU us/alloc', 'wall us/alloc', 'allocs/s per core', 'on stage', 'thumbnails', 'suspended', 'target Mbps'],
@@ -201,10 +203,23 @@ function printCpu(r: CpuResults): void {
   if (r.scaling.length > 0) {
     const first = r.scaling[0]?.endpoints ?? 0;
     console.log('');
-    console.log(`scaling: ConferenceAllocator as above, dominantSpeakerChanged round robin, 5 Mbps, at ${r.scaling.map((x) => x.endpoints).join(' / ')} endpoints (ratios to ${first})`);
+    console.log(
+      `scaling: ConferenceAllocator as above, dominantSpeakerChanged round robin, 5 Mbps, at ${r.scaling.map((x) => x.endpoints).join(' / ')} endpoints (ratios to ${first})`,
+    );
     console.log(
       table(
-        ['endpoints', 'rounds', 'CPU ms/round', 'x round', `x (n/${first})^2`, 'wall ms/round', 'CPU us/receiver', 'x receiver', `x n/${first}`, 'sink calls/round'],
+        [
+          'endpoints',
+          'rounds',
+          'CPU ms/round',
+          'x round',
+          `x (n/${first})^2`,
+          'wall ms/round',
+          'CPU us/receiver',
+          'x receiver',
+          `x n/${first}`,
+          'sink calls/round',
+        ],
         r.scaling.map((x) => [
           String(x.endpoints),
           String(x.rounds),
@@ -219,7 +234,9 @@ function printCpu(r: CpuResults): void {
         ]),
       ),
     );
-    console.log('a round re-allocates every receiver over every other endpoint\'s source: linear per receiver means "x receiver" <= "x n/first", "x round" <= "x (n/first)^2".');
+    console.log(
+      'a round re-allocates every receiver over every other endpoint\'s source: linear per receiver means "x receiver" <= "x n/first", "x round" <= "x (n/first)^2".',
+    );
   }
   console.log('CPU: process.cpuUsage() user+system (all threads, GC included); per core = what one busy core would do per second.');
   console.log('sink calls: video(source, forwarding) when a decision changed (layer, pause or consumer priority = rank) + forwardedSources;');
@@ -298,11 +315,23 @@ function printSwitches(r: SwitchResult, timeoutMs: number): void {
   const s = summaries(r);
   const warm = args.warm ? '; --warm: a second receiver keeps the source on stage, every encoding stays active' : '';
   console.log(`1. Layer switch latency: sender ${r.senderQuery} (3-layer VP8 simulcast) -> receive-only Chromium, through a bridge in this process${warm}`);
-  console.log(`   settled at ${r.settled.height}p, ${r.settled.fps} frames/s presented; ${r.samples.length} switches, ${args.interval} ms apart, timeout ${timeoutMs} ms`);
+  console.log(
+    `   settled at ${r.settled.height}p, ${r.settled.fps} frames/s presented; ${r.samples.length} switches, ${args.interval} ms apart, timeout ${timeoutMs} ms`,
+  );
   console.log('');
   console.log(
     table(
-      ['#', 'switch', 'latency ms', 'received ms', 'max gap ms', 'frames', 'bwe before', 'presented heights (ms@h)', 'bridge until the target frame (ms after t0)'],
+      [
+        '#',
+        'switch',
+        'latency ms',
+        'received ms',
+        'max gap ms',
+        'frames',
+        'bwe before',
+        'presented heights (ms@h)',
+        'bridge until the target frame (ms after t0)',
+      ],
       r.samples.map((x) => [
         String(x.index),
         `${x.direction} ${x.fromHeight} -> ${x.targetHeight}`,
@@ -323,18 +352,35 @@ function printSwitches(r: SwitchResult, timeoutMs: number): void {
       (['up', 'down', 'all'] as const).map((k) => {
         const x = s[k];
         const name = k === 'up' ? 'up -> 720' : k === 'down' ? 'down -> 180' : 'all';
-        return [name, String(x.samples), String(x.missed), String(x.notSwitched), String(x.samples - x.missed - x.notSwitched), f0(x.p50), f0(x.p99), f0(x.max), f0(x.receivedP50)];
+        return [
+          name,
+          String(x.samples),
+          String(x.missed),
+          String(x.notSwitched),
+          String(x.samples - x.missed - x.notSwitched),
+          f0(x.p50),
+          f0(x.p99),
+          f0(x.max),
+          f0(x.receivedP50),
+        ];
       }),
     ),
   );
   for (const x of r.samples.filter((y) => y.latencyMs === null && y.fromHeight !== y.targetHeight)) {
     const e = x.atEnd;
-    console.log(`missed #${x.index} (${x.direction}): at the timeout the allocator forwarded ${e.target} (ideal ${e.ideal}) with an estimate of ${mbps(e.bweBps)} Mbps; active encodings (top layer, Mbps): ${e.layers}`);
+    console.log(
+      `missed #${x.index} (${x.direction}): at the timeout the allocator forwarded ${e.target} (ideal ${e.ideal}) with an estimate of ${mbps(e.bweBps)} Mbps; active encodings (top layer, Mbps): ${e.layers}`,
+    );
   }
-  console.log(`percentiles over the measured switches only; p99 is nearest-rank: with <= ${s.up.samples} samples per direction (${s.all.samples} in all) it is the largest sample, i.e. p99 = max.`);
+  console.log(
+    `percentiles over the measured switches only; p99 is nearest-rank: with <= ${s.up.samples} samples per direction (${s.all.samples} in all) it is the largest sample, i.e. p99 = max.`,
+  );
   console.log('"no switch": the receiver already showed the target height at t0 (the switch before it missed), so there was nothing to measure.');
-  console.log('latency: page time from right before stage() to the first presented (rVFC) frame of the target height; received: to that frame\'s receiveTime.');
-  const enc = r.senderEncodings.map((e) => `${e.ssrc}: ${e.active === false ? 'inactive' : `${e.frameHeight}p ${f0(e.fps)} fps ${f0(e.kbps)} kbps`}${e.qualityLimitationReason && e.qualityLimitationReason !== 'none' ? ` (limited: ${e.qualityLimitationReason})` : ''}`);
+  console.log("latency: page time from right before stage() to the first presented (rVFC) frame of the target height; received: to that frame's receiveTime.");
+  const enc = r.senderEncodings.map(
+    (e) =>
+      `${e.ssrc}: ${e.active === false ? 'inactive' : `${e.frameHeight}p ${f0(e.fps)} fps ${f0(e.kbps)} kbps`}${e.qualityLimitationReason && e.qualityLimitationReason !== 'none' ? ` (limited: ${e.qualityLimitationReason})` : ''}`,
+  );
   console.log(`sender encodings at the end: ${enc.join('; ')}`);
   console.log(`receiver bandwidth estimate at the end (allocator): ${r.receiverBweBps < 0 ? 'unknown' : `${f2(r.receiverBweBps / MBPS)} Mbps`}`);
 }

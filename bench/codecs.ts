@@ -154,11 +154,27 @@ async function steady({ codec, query }: CodecCase): Promise<SteadyResult> {
     const thumb = await open('name=Thumb&video=0&audio=0');
     const senderId = await waitFor('the sender id', () => sender.evaluate<string | null>('window.octobridge.endpointId'), Boolean);
     const source = `${senderId}-v0`;
-    await waitFor('the source at the stage receiver', () => stage.evaluate<boolean>(`window.octobridge.tiles().some((t) => t.source === ${JSON.stringify(source)})`), Boolean);
+    await waitFor(
+      'the source at the stage receiver',
+      () => stage.evaluate<boolean>(`window.octobridge.tiles().some((t) => t.source === ${JSON.stringify(source)})`),
+      Boolean,
+    );
     await stage.evaluate(`window.octobridge.stage(${JSON.stringify(source)})`);
-    await waitFor(`the sender sends ${codec}`, () => pageVideo(sender), (v) => v.codec === `video/${codec}`);
-    await waitFor('on stage at 720p', () => pageVideo(stage), (v) => v.frameHeight >= 720 && v.codec === `video/${codec}`);
-    await waitFor('the thumbnail at 180p', () => pageVideo(thumb), (v) => v.frameHeight > 0 && v.frameHeight <= 180);
+    await waitFor(
+      `the sender sends ${codec}`,
+      () => pageVideo(sender),
+      (v) => v.codec === `video/${codec}`,
+    );
+    await waitFor(
+      'on stage at 720p',
+      () => pageVideo(stage),
+      (v) => v.frameHeight >= 720 && v.codec === `video/${codec}`,
+    );
+    await waitFor(
+      'the thumbnail at 180p',
+      () => pageVideo(thumb),
+      (v) => v.frameHeight > 0 && v.frameHeight <= 180,
+    );
     await sleep(2000);
     const sent = await pageVideo(sender);
 
@@ -204,7 +220,9 @@ function latencies(r: SwitchResult, direction: 'up' | 'down'): { p50: number; p9
 
 function print(results: CodecResult[]): void {
   const base = results.find((r) => r.steady.codec === 'VP8')?.steady.workerUsPerForwarded;
-  console.log(`Codecs through octobridge (Jicofo's codec list offered; sender ${args.width}x${args.height} at ${args.fps} fps; steady ${f0(MEASURE_MS / 1000)} s)`);
+  console.log(
+    `Codecs through octobridge (Jicofo's codec list offered; sender ${args.width}x${args.height} at ${args.fps} fps; steady ${f0(MEASURE_MS / 1000)} s)`,
+  );
   console.log('');
   console.log(
     table(

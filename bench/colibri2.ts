@@ -47,7 +47,9 @@ function pct(xs: number[], p: number): number {
 }
 
 function line(name: string, xs: number[]): string {
-  return `${name.padEnd(34)} p50 ${pct(xs, 50).toFixed(2).padStart(7)} ms   p99 ${pct(xs, 99).toFixed(2).padStart(7)} ms   max ${Math.max(...xs).toFixed(2).padStart(7)} ms`;
+  return `${name.padEnd(34)} p50 ${pct(xs, 50).toFixed(2).padStart(7)} ms   p99 ${pct(xs, 99).toFixed(2).padStart(7)} ms   max ${Math.max(...xs)
+    .toFixed(2)
+    .padStart(7)} ms`;
 }
 
 const log = createLogger('silent', { pretty: false });
@@ -62,7 +64,14 @@ const bridge = await startTestBridge({
   OCTOBRIDGE_FOCUS: '0',
 });
 const focus = new RemoteBridgeClient(
-  { service: prosody.c2sService, domain: prosody.authDomain, username: 'focus', password: prosody.account('focus').password, brewery: prosody.breweryJid, nickname: 'focus' },
+  {
+    service: prosody.c2sService,
+    domain: prosody.authDomain,
+    username: 'focus',
+    password: prosody.account('focus').password,
+    brewery: prosody.breweryJid,
+    nickname: 'focus',
+  },
   log,
 );
 try {

@@ -164,7 +164,9 @@ async function run(): Promise<{ steps: StepResult[]; logFile: string; profile?: 
       progress(`joining ${fresh.length * PER} endpoints (${fresh.length} conferences of ${PER}) -> ${target}`);
       const joined = await fleet.join(privateUrl, fresh, senders, Number(args.concurrency));
       failed += joined.failed;
-      progress(`joined ${joined.connected}, failed ${joined.failed} in ${f1(joined.ms / 1000)} s${joined.errors.length ? `: ${joined.errors.join('; ')}` : ''}`);
+      progress(
+        `joined ${joined.connected}, failed ${joined.failed} in ${f1(joined.ms / 1000)} s${joined.errors.length ? `: ${joined.errors.join('; ')}` : ''}`,
+      );
       await new Promise((r) => setTimeout(r, SETTLE_S * 1000));
       progress(`steady phase at ${target} endpoints: ${SECONDS} s`);
       const window = (): Promise<WindowFigures> => measureWindow(metricsUrl, procs, SECONDS);
@@ -192,7 +194,16 @@ const result = await run();
 if (args.json) {
   console.log(
     JSON.stringify(
-      { endpoints: ENDPOINTS, perConference: PER, seconds: SECONDS, senders: SENDERS, cores: os.cpus().length, bridgeLog: result.logFile, steps: result.steps, profile: result.profile ?? null },
+      {
+        endpoints: ENDPOINTS,
+        perConference: PER,
+        seconds: SECONDS,
+        senders: SENDERS,
+        cores: os.cpus().length,
+        bridgeLog: result.logFile,
+        steps: result.steps,
+        profile: result.profile ?? null,
+      },
       null,
       2,
     ),

@@ -216,7 +216,20 @@ function resultRow(r: Result): string[] {
   ];
 }
 
-const HEADER = ['target', 'senders', 'receivers', 'expected pps', 'forwarded pps', 'on announced', 'pps/worker', 'pps/worker-CPU-s', 'worker CPU %', 'node CPU %', 'delay p50 ms', 'delay p99 ms'];
+const HEADER = [
+  'target',
+  'senders',
+  'receivers',
+  'expected pps',
+  'forwarded pps',
+  'on announced',
+  'pps/worker',
+  'pps/worker-CPU-s',
+  'worker CPU %',
+  'node CPU %',
+  'delay p50 ms',
+  'delay p99 ms',
+];
 
 function printLoad(): void {
   const perSender = senderPps(PROFILE);
@@ -242,15 +255,24 @@ function printComparison(octo: Result, raw: Result): void {
   console.log(LEGEND);
   console.log('');
   const ratio = octo.forwardedPps / raw.forwardedPps;
-  console.log(`octobridge / raw: forwarded pps ${f2(ratio)} (target >= 0.95: ${ratio >= 0.95 ? 'met' : 'NOT met'}), pps per worker-CPU-s ${f2(ppsPerCpuSecond(octo) / ppsPerCpuSecond(raw))}, worker CPU ${f2(sum(octo.workerCpu) / sum(raw.workerCpu))}`);
-  console.log(`delay octobridge - raw: p50 ${f2(octo.delayMs.p50 - raw.delayMs.p50)} ms, p99 ${f2(octo.delayMs.p99 - raw.delayMs.p99)} ms (${octo.delayMs.samples} / ${raw.delayMs.samples} samples)`);
+  console.log(
+    `octobridge / raw: forwarded pps ${f2(ratio)} (target >= 0.95: ${ratio >= 0.95 ? 'met' : 'NOT met'}), pps per worker-CPU-s ${f2(ppsPerCpuSecond(octo) / ppsPerCpuSecond(raw))}, worker CPU ${f2(sum(octo.workerCpu) / sum(raw.workerCpu))}`,
+  );
+  console.log(
+    `delay octobridge - raw: p50 ${f2(octo.delayMs.p50 - raw.delayMs.p50)} ms, p99 ${f2(octo.delayMs.p99 - raw.delayMs.p99)} ms (${octo.delayMs.samples} / ${raw.delayMs.samples} samples)`,
+  );
   const clientPackets = raw.sentPps + raw.forwardedPps;
   console.log(
     `werift clients: node CPU ${f1(raw.nodeCpu)}% in the baseline (only the clients run in it there) = ${f2(raw.nodeCpu / (N + M))}% per client, ` +
       `~${f0((raw.nodeCpu / 100 / clientPackets) * 1e6)} us per packet sent or received`,
   );
-  const roles = (r: Result): string => Object.entries(r.iceRoles).map(([k, v]) => `${v} ${k}`).join(', ');
-  console.log(`client ICE roles once connected: octobridge ${roles(octo)} (offer ${args['ice-lite'] ? 'with' : 'without'} a=ice-lite), raw ${roles(raw)} (offer with a=ice-lite)`);
+  const roles = (r: Result): string =>
+    Object.entries(r.iceRoles)
+      .map(([k, v]) => `${v} ${k}`)
+      .join(', ');
+  console.log(
+    `client ICE roles once connected: octobridge ${roles(octo)} (offer ${args['ice-lite'] ? 'with' : 'without'} a=ice-lite), raw ${roles(raw)} (offer with a=ice-lite)`,
+  );
   console.log(`keyframe requests (PLI) at the senders during the runs: octobridge ${octo.plis}, raw ${raw.plis}`);
 }
 
@@ -263,7 +285,9 @@ function printSpread(one: Result, two: Result | undefined): void {
   console.log(`octobridge, conference over 2 workers vs 1 (OCTOBRIDGE_WORKERS=2, OCTOBRIDGE_WORKER_CONFERENCE_CONSUMERS=${WORKER_CONSUMERS}):`);
   const label = (r: Result, n: string): Result => ({ ...r, target: `${n} (${r.placement ?? `${r.workers} worker(s)`})` });
   console.log(table(HEADER, [resultRow(label(one, '1 worker')), resultRow(label(two, '2 workers'))]));
-  console.log(`2 workers / 1 worker: forwarded pps ${f2(two.forwardedPps / one.forwardedPps)}, worker CPU total ${f2(sum(two.workerCpu) / sum(one.workerCpu))}, delay p50 ${f2(two.delayMs.p50 - one.delayMs.p50)} ms / p99 ${f2(two.delayMs.p99 - one.delayMs.p99)} ms`);
+  console.log(
+    `2 workers / 1 worker: forwarded pps ${f2(two.forwardedPps / one.forwardedPps)}, worker CPU total ${f2(sum(two.workerCpu) / sum(one.workerCpu))}, delay p50 ${f2(two.delayMs.p50 - one.delayMs.p50)} ms / p99 ${f2(two.delayMs.p99 - one.delayMs.p99)} ms`,
+  );
 }
 
 // ------------------------------------------------------------------ main

@@ -109,7 +109,11 @@ interface PhaseResult {
   relay?: { eu: string; us: string };
 }
 
-const stats = (sorted: Float64Array): { p50: number; p99: number; samples: number } => ({ p50: percentile(sorted, 50), p99: percentile(sorted, 99), samples: sorted.length });
+const stats = (sorted: Float64Array): { p50: number; p99: number; samples: number } => ({
+  p50: percentile(sorted, 50),
+  p99: percentile(sorted, 99),
+  samples: sorted.length,
+});
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -122,7 +126,9 @@ async function waitUntilFlowing(r: BenchClient, timeoutMs = 20_000): Promise<voi
     if (sources.size >= 2 * N) return;
     if (Date.now() - t0 > timeoutMs) {
       const announced = [...r.announced.values()].map((a) => `${a.kind}:${a.source}`);
-      throw new Error(`${r.id}: media not flowing after ${timeoutMs} ms: ${sources.size} of ${2 * N} sources (${[...sources].join(' ')}; announced: ${announced.join(' ')}; SSRCs received: ${[...r.received.keys()].join(' ')})`);
+      throw new Error(
+        `${r.id}: media not flowing after ${timeoutMs} ms: ${sources.size} of ${2 * N} sources (${[...sources].join(' ')}; announced: ${announced.join(' ')}; SSRCs received: ${[...r.received.keys()].join(' ')})`,
+      );
     }
     await sleep(100);
   }
@@ -214,7 +220,9 @@ async function runPath(mesh: WgMesh, path: 'wg' | 'veth'): Promise<PhaseResult[]
     }
     if (!args.json) {
       const added = result.addedMs ? `, relay hop per packet p50 +${f2(result.addedMs.p50)} ms p99 +${f2(result.addedMs.p99)} ms` : '';
-      console.error(`[bench:relay] ${path} / ${phase}: ${f0(result.forwardedPps)} pps forwarded, delay p50 ${f2(result.delayMs.p50)} ms p99 ${f2(result.delayMs.p99)} ms${added}`);
+      console.error(
+        `[bench:relay] ${path} / ${phase}: ${f0(result.forwardedPps)} pps forwarded, delay p50 ${f2(result.delayMs.p50)} ms p99 ${f2(result.delayMs.p99)} ms${added}`,
+      );
     }
     return result;
   };
@@ -269,10 +277,23 @@ async function runPath(mesh: WgMesh, path: 'wg' | 'veth'): Promise<PhaseResult[]
 
 // ------------------------------------------------------------------ printing
 
-const HEADER = ['path', 'phase', 'fwd pps', 'eu worker %', 'us worker %', 'wireguard-go %', 'node %', 'machine %', 'underlay kbit/s', 'delay p50 ms', 'delay p99 ms'];
+const HEADER = [
+  'path',
+  'phase',
+  'fwd pps',
+  'eu worker %',
+  'us worker %',
+  'wireguard-go %',
+  'node %',
+  'machine %',
+  'underlay kbit/s',
+  'delay p50 ms',
+  'delay p99 ms',
+];
 
 function row(r: PhaseResult): string[] {
-  const delay = (k: 'p50' | 'p99'): string => (r.phase === 'ingest' ? '-' : r.relayedDelayMs ? `${f2(r.delayMs[k])} / ${f2(r.relayedDelayMs[k])}` : f2(r.delayMs[k]));
+  const delay = (k: 'p50' | 'p99'): string =>
+    r.phase === 'ingest' ? '-' : r.relayedDelayMs ? `${f2(r.delayMs[k])} / ${f2(r.relayedDelayMs[k])}` : f2(r.delayMs[k]);
   return [
     r.path,
     r.phase,
@@ -291,10 +312,30 @@ function row(r: PhaseResult): string[] {
 /** Per forwarded stream (one sender's audio + video to the receiver), % of one core, and µs of CPU per forwarded packet. */
 function perStream(r: PhaseResult): { workers: number; eu: number; us: number; wg: number; total: number; usPerPacket: number } {
   const { euWorker: eu, usWorker: us, wireguardGo: wg } = r.cpu;
-  return { workers: (eu + us) / N, eu: eu / N, us: us / N, wg: wg / N, total: (eu + us + wg) / N, usPerPacket: (((eu + us + wg) / 100) * 1e6) / r.forwardedPps };
+  return {
+    workers: (eu + us) / N,
+    eu: eu / N,
+    us: us / N,
+    wg: wg / N,
+    total: (eu + us + wg) / N,
+    usPerPacket: (((eu + us + wg) / 100) * 1e6) / r.forwardedPps,
+  };
 }
 
-const SUMMARY_HEADER = ['', 'delay p50 ms', 'p99', 'relay hop +p50 ms', '+p99', 'workers %/stream', 'wireguard-go %/stream', 'total %/stream', 'CPU µs/packet', 'x baseline: delay p50', 'p99', 'CPU'];
+const SUMMARY_HEADER = [
+  '',
+  'delay p50 ms',
+  'p99',
+  'relay hop +p50 ms',
+  '+p99',
+  'workers %/stream',
+  'wireguard-go %/stream',
+  'total %/stream',
+  'CPU µs/packet',
+  'x baseline: delay p50',
+  'p99',
+  'CPU',
+];
 
 const phaseOf = (all: PhaseResult[], p: 'wg' | 'veth', ph: Phase): PhaseResult | undefined => all.find((r) => r.path === p && r.phase === ph);
 
@@ -312,7 +353,20 @@ function summaryRows(all: PhaseResult[]): string[][] {
     if (!one || !both?.relayedDelayMs || !both.addedMs || !relay) continue;
     const a = perStream(one);
     const b = perStream(relay);
-    rows.push([`one bridge (${p} run: baseline)`, f2(both.delayMs.p50), f2(both.delayMs.p99), '-', '-', f2(a.workers), p === 'wg' ? f2(a.wg) : '-', f2(a.total), f1(a.usPerPacket), '1.00', '1.00', '1.00']);
+    rows.push([
+      `one bridge (${p} run: baseline)`,
+      f2(both.delayMs.p50),
+      f2(both.delayMs.p99),
+      '-',
+      '-',
+      f2(a.workers),
+      p === 'wg' ? f2(a.wg) : '-',
+      f2(a.total),
+      f1(a.usPerPacket),
+      '1.00',
+      '1.00',
+      '1.00',
+    ]);
     rows.push([
       `relay over ${p === 'wg' ? 'WireGuard' : 'the plain veth'}`,
       f2(both.relayedDelayMs.p50),
@@ -373,7 +427,7 @@ const LEGEND = [
   'too); underlay: bytes on the eu–us veth, both directions; delay: sender hands the packet to werift → the receiver',
   'decrypted it (phase both: eu receiver / us receiver). Summary: delays from phase both (the same packets at both',
   'receivers at once; relay hop = per-packet arrival difference), CPU from phases one bridge and relay; a stream = one',
-  'sender\'s audio + video forwarded to the receiver, %/stream = the phase\'s CPU / senders (ingest included).',
+  "sender's audio + video forwarded to the receiver, %/stream = the phase's CPU / senders (ingest included).",
 ].join('\n');
 
 // ------------------------------------------------------------------ main

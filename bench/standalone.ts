@@ -30,7 +30,14 @@ const PUBLIC_PORT = Number(args.port);
 
 async function startBridge(): Promise<{ proc: ChildProcess; workerPids: number[] }> {
   const proc = spawn(process.execPath, [path.join(PROJECT_ROOT, 'src', 'main.ts')], {
-    env: { ...process.env, OCTOBRIDGE_PUBLIC_PORT: String(PUBLIC_PORT), OCTOBRIDGE_PRIVATE_PORT: '0', JVB_PORT: '0', OCTOBRIDGE_LISTEN_IP: '127.0.0.1', LOG_LEVEL: 'warn' },
+    env: {
+      ...process.env,
+      OCTOBRIDGE_PUBLIC_PORT: String(PUBLIC_PORT),
+      OCTOBRIDGE_PRIVATE_PORT: '0',
+      JVB_PORT: '0',
+      OCTOBRIDGE_LISTEN_IP: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+    },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   for (let i = 0; i < 100; i++) {
@@ -116,7 +123,10 @@ async function main(): Promise<void> {
     while (Date.now() - t0 < seconds * 1000) {
       await new Promise((r) => setTimeout(r, 1000));
       rss.bridge = Math.max(rss.bridge, rssKiB(bridgePid));
-      rss.worker = Math.max(rss.worker, workerPids.reduce((n, pid) => n + rssKiB(pid), 0));
+      rss.worker = Math.max(
+        rss.worker,
+        workerPids.reduce((n, pid) => n + rssKiB(pid), 0),
+      );
     }
     const wall = (Date.now() - t0) / 1000;
     const perWorker = workersCpu().map((c, i) => ((c - (cpu0.workers[i] ?? c)) / wall) * 100);
@@ -127,7 +137,8 @@ async function main(): Promise<void> {
           const pc = (window as unknown as { octobridge: { pc: RTCPeerConnection } }).octobridge.pc;
           const out: { w: number; h: number; fps: number }[] = [];
           (await pc.getStats()).forEach((s: { type: string; kind?: string; frameWidth?: number; frameHeight?: number; framesPerSecond?: number }) => {
-            if (s.type === 'inbound-rtp' && s.kind === 'video' && s.frameWidth) out.push({ w: s.frameWidth, h: s.frameHeight ?? 0, fps: s.framesPerSecond ?? 0 });
+            if (s.type === 'inbound-rtp' && s.kind === 'video' && s.frameWidth)
+              out.push({ w: s.frameWidth, h: s.frameHeight ?? 0, fps: s.framesPerSecond ?? 0 });
           });
           return out;
         }),
@@ -138,7 +149,12 @@ async function main(): Promise<void> {
       threeParticipants: {
         media,
         windowSeconds: Math.round(wall),
-        cpuPercent: { node: +cpu.bridge.toFixed(1), worker: +cpu.worker.toFixed(1), perWorker: perWorker.map((c) => +c.toFixed(1)), total: +(cpu.bridge + cpu.worker).toFixed(1) },
+        cpuPercent: {
+          node: +cpu.bridge.toFixed(1),
+          worker: +cpu.worker.toFixed(1),
+          perWorker: perWorker.map((c) => +c.toFixed(1)),
+          total: +(cpu.bridge + cpu.worker).toFixed(1),
+        },
         rssMiB: { node: +(rss.bridge / 1024).toFixed(1), worker: +(rss.worker / 1024).toFixed(1) },
         receivedVideo: received.flat(),
       },
@@ -149,7 +165,9 @@ async function main(): Promise<void> {
       console.log(`page load -> first decoded remote frame: median ${result.joinToFirstFrameMs.median} ms (runs ${joins.map(Math.round).join(', ')} ms)`);
       const t = result.threeParticipants;
       console.log(`3 participants sending ${args.width}x${args.height}@${args.fps}, ${t.windowSeconds} s window:`);
-      console.log(`  bridge CPU: node ${t.cpuPercent.node}%  mediasoup workers ${t.cpuPercent.worker}% (${t.cpuPercent.perWorker.join('% + ')}%)  total ${t.cpuPercent.total}% (of one core)`);
+      console.log(
+        `  bridge CPU: node ${t.cpuPercent.node}%  mediasoup workers ${t.cpuPercent.worker}% (${t.cpuPercent.perWorker.join('% + ')}%)  total ${t.cpuPercent.total}% (of one core)`,
+      );
       console.log(`  bridge RSS (max): node ${t.rssMiB.node} MiB  workers ${t.rssMiB.worker} MiB`);
       console.log(`  received video: ${t.receivedVideo.map((v) => `${v.w}x${v.h}@${v.fps}`).join(' ')}`);
     }

@@ -1,7 +1,10 @@
 #!/bin/sh
-# The test suite (run by `npm test` after scripts/setup.sh test): type-check, then vitest.
+# The test suite (run by `npm test` after scripts/setup.sh test): format and lint (Biome, biome.jsonc; `npm run
+# lint:fix` applies what it can), type-check, then vitest.
 set -eu
 cd "$(dirname "$0")/.."
+echo "[test] biome check" >&2
+biome check --error-on-warnings
 echo "[test] tsc" >&2
 tsc -p tsconfig.json
 echo "[test] vitest" >&2

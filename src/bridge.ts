@@ -149,11 +149,7 @@ async function startParts(config: Config, log: Logger, wireguard: WireGuardManag
   );
   const publicPort = (publicServer.address() as AddressInfo).port;
   if (config.websockets.domains.length === 0) wsAuthority = `127.0.0.1:${publicPort}`;
-  const lifecycle = new Lifecycle(
-    videobridge,
-    { initialDrain: config.initialDrain, ...config.shutdown },
-    log.child({ component: 'lifecycle' }),
-  );
+  const lifecycle = new Lifecycle(videobridge, { initialDrain: config.initialDrain, ...config.shutdown }, log.child({ component: 'lifecycle' }));
   let xmpp: BreweryConnection[] = [];
   const stats = new StatsCollector(videobridge, media, {
     version: config.version,
@@ -186,15 +182,18 @@ async function startParts(config: Config, log: Logger, wireguard: WireGuardManag
     if (xmpp.length > 0 && !xmpp.some((x) => x.online)) return 'XMPP: not connected to any server';
     return wireguard?.healthProblem();
   };
-  const metrics = attachMetrics({
-    videobridge,
-    media,
-    stats,
-    xmpp,
-    healthProblem,
-    ...(config.region ? { region: config.region } : {}),
-    log: log.child({ component: 'metrics' }),
-  }, metricsRegistry);
+  const metrics = attachMetrics(
+    {
+      videobridge,
+      media,
+      stats,
+      xmpp,
+      healthProblem,
+      ...(config.region ? { region: config.region } : {}),
+      log: log.child({ component: 'metrics' }),
+    },
+    metricsRegistry,
+  );
   const privateServer = await startPrivateServer(
     {
       host: config.http.privateHost,
@@ -251,10 +250,7 @@ async function startParts(config: Config, log: Logger, wireguard: WireGuardManag
       media.close();
       publicServer.closeAllConnections();
       privateServer.closeAllConnections();
-      await Promise.all([
-        new Promise<void>((r) => publicServer.close(() => r())),
-        new Promise<void>((r) => privateServer.close(() => r())),
-      ]);
+      await Promise.all([new Promise<void>((r) => publicServer.close(() => r())), new Promise<void>((r) => privateServer.close(() => r()))]);
       await wireguard?.stop();
     },
   };

@@ -15,7 +15,10 @@ const read = (p: string): string => readFileSync(path.join(PROJECT_ROOT, p), 'ut
 function stages(text: string): Map<string, { op: string; args: string }[]> {
   const out = new Map<string, { op: string; args: string }[]>();
   let current: { op: string; args: string }[] | undefined;
-  const lines = text.replace(/\\\n/g, ' ').split('\n').filter((l) => l.trim() && !l.trim().startsWith('#'));
+  const lines = text
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .filter((l) => l.trim() && !l.trim().startsWith('#'));
   for (const line of lines) {
     const m = /^(\w+)\s+(.*)$/.exec(line.trim());
     if (!m) continue;
@@ -38,7 +41,10 @@ describe('Dockerfile', () => {
 
   it('builds on Debian bookworm with the same set-up and native build script as a host', () => {
     expect(build[0]?.args).toMatch(/^debian:bookworm/);
-    const runs = build.filter((i) => i.op === 'RUN').map((i) => i.args).join('\n');
+    const runs = build
+      .filter((i) => i.op === 'RUN')
+      .map((i) => i.args)
+      .join('\n');
     expect(runs).toContain('sh scripts/setup.sh start');
     expect(runs).toContain('sh native/build.sh');
     expect(read('scripts/setup.sh')).toContain('sh native/build.sh');
@@ -47,7 +53,10 @@ describe('Dockerfile', () => {
 
   it('downloads nothing from GitHub or PyPI (Dockerfile, set-up, native build)', () => {
     for (const f of ['Dockerfile', 'scripts/setup.sh', 'native/build.sh']) {
-      const text = read(f).split('\n').filter((l) => !l.trim().startsWith('#')).join('\n');
+      const text = read(f)
+        .split('\n')
+        .filter((l) => !l.trim().startsWith('#'))
+        .join('\n');
       expect(text, f).not.toMatch(/github\.com|githubusercontent|pypi|pip install|curl |wget /i);
     }
   });
@@ -62,7 +71,10 @@ describe('Dockerfile', () => {
     expect(runtime.find((i) => i.op === 'HEALTHCHECK')?.args).toContain('/about/health');
     expect(runtime.find((i) => i.op === 'ENTRYPOINT')?.args).toContain('src/main.ts');
     // The worker's runtime libraries (native/README).
-    const apt = runtime.filter((i) => i.op === 'RUN').map((i) => i.args).join(' ');
+    const apt = runtime
+      .filter((i) => i.op === 'RUN')
+      .map((i) => i.args)
+      .join(' ');
     for (const lib of ['libuv1', 'libssl3', 'libsrtp2-1', 'libabsl20220623']) expect(apt).toContain(lib);
   });
 

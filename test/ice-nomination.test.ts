@@ -54,7 +54,10 @@ function integrityValid(raw: Buffer, password: string): boolean {
     if (type === 0x0008) {
       const head = Buffer.from(raw.subarray(0, off));
       head.writeUInt16BE(off + 24 - 20, 2); // length as if MESSAGE-INTEGRITY were the last attribute
-      return createHmac('sha1', password).update(head).digest().equals(raw.subarray(off + 4, off + 24));
+      return createHmac('sha1', password)
+        .update(head)
+        .digest()
+        .equals(raw.subarray(off + 4, off + 24));
     }
     off += 4 + Math.ceil(len / 4) * 4;
   }
@@ -224,8 +227,12 @@ describe('the worker nominates for an ICE-controlled peer', () => {
   it('refuses ICE credentials longer than RFC 8445 §5.3 allows (256 characters)', async () => {
     const transport = await router.createWebRtcTransport({ webRtcServer: server });
     try {
-      await expect(transport.connect({ dtlsParameters: DTLS, iceParameters: { usernameFragment: 'u'.repeat(257), password: 'p'.repeat(24) } })).rejects.toThrow(/iceParameters/);
-      await expect(transport.connect({ dtlsParameters: DTLS, iceParameters: { usernameFragment: 'u'.repeat(4), password: '' } })).rejects.toThrow(/iceParameters/);
+      await expect(transport.connect({ dtlsParameters: DTLS, iceParameters: { usernameFragment: 'u'.repeat(257), password: 'p'.repeat(24) } })).rejects.toThrow(
+        /iceParameters/,
+      );
+      await expect(transport.connect({ dtlsParameters: DTLS, iceParameters: { usernameFragment: 'u'.repeat(4), password: '' } })).rejects.toThrow(
+        /iceParameters/,
+      );
       // Nothing was applied: a valid connect() still works.
       await transport.connect({ dtlsParameters: DTLS, iceParameters: { usernameFragment: 'u'.repeat(256), password: 'p'.repeat(256) } });
     } finally {

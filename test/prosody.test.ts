@@ -80,10 +80,7 @@ function nextStanza(c: Client, pred: (s: Element) => boolean, ms = 5000): Promis
 /** Join the brewery as `nick` (optionally with more presence children); resolve with the self-presence. */
 async function joinBrewery(c: Client, nick: string, ...children: Element[]): Promise<Element> {
   const occupant = `${prosody.breweryJid}/${nick}`;
-  const self = nextStanza(
-    c,
-    (s) => s.is('presence') && s.attrs.from === occupant && (s.attrs.type === 'error' || isSelfPresence(s)),
-  );
+  const self = nextStanza(c, (s) => s.is('presence') && s.attrs.from === occupant && (s.attrs.type === 'error' || isSelfPresence(s)));
   await c.send(xml('presence', { to: occupant }, xml('x', { xmlns: NS_MUC }), ...children));
   return self;
 }
@@ -94,11 +91,7 @@ function isSelfPresence(s: Element): boolean {
 }
 
 function stats(values: Record<string, string>): Element {
-  return xml(
-    'stats',
-    { xmlns: NS_COLIBRI },
-    ...Object.entries(values).map(([name, value]) => xml('stat', { name, value })),
-  );
+  return xml('stats', { xmlns: NS_COLIBRI }, ...Object.entries(values).map(([name, value]) => xml('stat', { name, value })));
 }
 
 /** Pids of processes whose command line mentions `needle`. */
@@ -152,7 +145,10 @@ describe('Prosody test harness', () => {
       (s) =>
         s.is('presence') &&
         s.attrs.from === `${prosody.breweryJid}/jvb-1` &&
-        !!s.getChild('stats', NS_COLIBRI)?.getChildren('stat').some((x) => x.attrs.name === 'drain' && x.attrs.value === 'true'),
+        !!s
+          .getChild('stats', NS_COLIBRI)
+          ?.getChildren('stat')
+          .some((x) => x.attrs.name === 'drain' && x.attrs.value === 'true'),
     );
     await jvb.send(xml('presence', { to: `${prosody.breweryJid}/jvb-1` }, stats({ drain: 'true' })));
     await update;
@@ -175,10 +171,7 @@ describe('Prosody test harness', () => {
     });
 
     const bridge = `${prosody.breweryJid}/jvb-2`;
-    const result = await focus.iqCaller.request(
-      xml('iq', { type: 'get', to: bridge, id: 'hc-1' }, xml('healthcheck', { xmlns: NS_HEALTH })),
-      5000,
-    );
+    const result = await focus.iqCaller.request(xml('iq', { type: 'get', to: bridge, id: 'hc-1' }, xml('healthcheck', { xmlns: NS_HEALTH })), 5000);
     expect(result.attrs.type).toBe('result');
     expect(result.attrs.id).toBe('hc-1'); // Prosody restores the id it rewrote
     expect(result.attrs.from).toBe(bridge);
@@ -199,9 +192,9 @@ describe('Prosody test harness', () => {
     expect(ack.getChild('conference-modify-ack', NS_COLIBRI2)).toBeDefined();
 
     // An unhandled IQ: the bridge's error comes back through the MUC the same way.
-    await expect(
-      focus.iqCaller.request(xml('iq', { type: 'get', to: bridge }, xml('query', { xmlns: 'urn:test:nothing' })), 5000),
-    ).rejects.toMatchObject({ condition: 'service-unavailable' });
+    await expect(focus.iqCaller.request(xml('iq', { type: 'get', to: bridge }, xml('query', { xmlns: 'urn:test:nothing' })), 5000)).rejects.toMatchObject({
+      condition: 'service-unavailable',
+    });
     // An IQ to a nick that is not in the room: the room itself answers item-not-found.
     await expect(
       focus.iqCaller.request(xml('iq', { type: 'get', to: `${prosody.breweryJid}/nobody` }, xml('healthcheck', { xmlns: NS_HEALTH })), 5000),

@@ -96,13 +96,27 @@ export function layerName(l: Layer | undefined): string {
 function thumbnailSummary(a: Allocation, stage: string): string {
   const counts = new Map<string, number>();
   for (const s of a.sources) if (s.source !== stage) counts.set(layerName(s.target), (counts.get(layerName(s.target)) ?? 0) + 1);
-  return [...counts].sort((x, y) => y[1] - x[1]).map(([k, n]) => `${k} x${n}`).join(', ');
+  return [...counts]
+    .sort((x, y) => y[1] - x[1])
+    .map(([k, n]) => `${k} x${n}`)
+    .join(', ');
 }
 
 /** One receiver, `n` sources of other endpoints (one on stage), estimate `bweBps`. */
-export function measureReceiver(n: number, bweBps: number, warmupMs: number, ms: number, config: AllocationConfig = DEFAULT_ALLOCATION_CONFIG): ReceiverCpuResult {
+export function measureReceiver(
+  n: number,
+  bweBps: number,
+  warmupMs: number,
+  ms: number,
+  config: AllocationConfig = DEFAULT_ALLOCATION_CONFIG,
+): ReceiverCpuResult {
   // Sources in speech-activity order; the on-stage one is somewhere in the middle, as after a click.
-  const sources: VideoSource[] = Array.from({ length: n }, (_, i) => ({ name: videoName(i), owner: endpointId(i), videoType: 'CAMERA', layers: simulcastLayers(scaleOf(i)) }));
+  const sources: VideoSource[] = Array.from({ length: n }, (_, i) => ({
+    name: videoName(i),
+    owner: endpointId(i),
+    videoType: 'CAMERA',
+    layers: simulcastLayers(scaleOf(i)),
+  }));
   const stage = videoName(Math.floor(n / 3));
   const receiverSettings = new ReceiverSettings(config);
   receiverSettings.apply(constraintsUpdate(stage));
@@ -165,7 +179,14 @@ export interface ConferenceCpuResult {
  *    dialogue, neither on stage): only those two swap ranks;
  *  - `bandwidth`: `bandwidthChanged` on every receiver, alternating between the two estimates.
  */
-export function measureConference(n: number, trigger: Trigger, bweBps: number[], warmupMs: number, ms: number, config: AllocationConfig = DEFAULT_ALLOCATION_CONFIG): ConferenceCpuResult {
+export function measureConference(
+  n: number,
+  trigger: Trigger,
+  bweBps: number[],
+  warmupMs: number,
+  ms: number,
+  config: AllocationConfig = DEFAULT_ALLOCATION_CONFIG,
+): ConferenceCpuResult {
   const allocator = new ConferenceAllocator({ ...config });
   try {
     let sinkCalls = 0;

@@ -245,22 +245,35 @@ function pageSwitch(arg: { source: string | null; target: number; timeoutMs: num
 }
 
 /** The sender's outbound video per SSRC (in the sender page). */
-async function pageEncodings(): Promise<{ ssrc: number; active: boolean | null; frameHeight: number; fps: number; bytesSent: number; qualityLimitationReason: string }[]> {
+async function pageEncodings(): Promise<
+  { ssrc: number; active: boolean | null; frameHeight: number; fps: number; bytesSent: number; qualityLimitationReason: string }[]
+> {
   const pc = (window as unknown as BenchWindow).octobridge.pc;
   const out: { ssrc: number; active: boolean | null; frameHeight: number; fps: number; bytesSent: number; qualityLimitationReason: string }[] = [];
   if (!pc) return out;
-  (await pc.getStats()).forEach((s: { type: string; kind?: string; ssrc: number; active?: boolean; frameHeight?: number; framesPerSecond?: number; bytesSent?: number; qualityLimitationReason?: string }) => {
-    if (s.type === 'outbound-rtp' && s.kind === 'video') {
-      out.push({
-        ssrc: s.ssrc,
-        active: s.active ?? null,
-        frameHeight: s.frameHeight ?? 0,
-        fps: s.framesPerSecond ?? 0,
-        bytesSent: s.bytesSent ?? 0,
-        qualityLimitationReason: s.qualityLimitationReason ?? '',
-      });
-    }
-  });
+  (await pc.getStats()).forEach(
+    (s: {
+      type: string;
+      kind?: string;
+      ssrc: number;
+      active?: boolean;
+      frameHeight?: number;
+      framesPerSecond?: number;
+      bytesSent?: number;
+      qualityLimitationReason?: string;
+    }) => {
+      if (s.type === 'outbound-rtp' && s.kind === 'video') {
+        out.push({
+          ssrc: s.ssrc,
+          active: s.active ?? null,
+          frameHeight: s.frameHeight ?? 0,
+          fps: s.framesPerSecond ?? 0,
+          bytesSent: s.bytesSent ?? 0,
+          qualityLimitationReason: s.qualityLimitationReason ?? '',
+        });
+      }
+    },
+  );
   return out;
 }
 
@@ -308,14 +321,17 @@ export async function measureSwitches(opts: SwitchOptions, progress: (line: stri
     peers.push(sender);
     const receiver = await openPeer(`${base}?name=R&video=0&audio=0`);
     peers.push(receiver);
-    const idOf = (p: BrowserPeer): Promise<string> => waitFor(`${p.name}'s endpoint id`, () => p.page.evaluate(() => (window as unknown as BenchWindow).octobridge.endpointId), 30_000, p);
+    const idOf = (p: BrowserPeer): Promise<string> =>
+      waitFor(`${p.name}'s endpoint id`, () => p.page.evaluate(() => (window as unknown as BenchWindow).octobridge.endpointId), 30_000, p);
     const senderId = await idOf(sender);
     const receiverId = await idOf(receiver);
     const source = `${senderId}-v0`;
 
     // Bridge-side log of the receiver's layer decisions and of what the sender is asked for.
     const b = bridge;
-    const conference = await waitFor('the conference on the bridge', async () => b.videobridge.conferences().find((c) => c.endpoint(receiverId) && c.endpoint(senderId)));
+    const conference = await waitFor('the conference on the bridge', async () =>
+      b.videobridge.conferences().find((c) => c.endpoint(receiverId) && c.endpoint(senderId)),
+    );
     const events: (Omit<BridgeEvent, 'ms'> & { wall: number })[] = [];
     conference.allocator.on('allocated', (rid, a) => {
       if (rid === receiverId) events.push({ wall: wallNow(), kind: 'alloc', ...targetOf(a, source) });
@@ -354,10 +370,22 @@ export async function measureSwitches(opts: SwitchOptions, progress: (line: stri
       const watcher = await openPeer(`${base}?name=W&video=0&audio=0`);
       peers.push(watcher);
       await idOf(watcher);
-      await waitFor(`the tile of ${source} at the watcher`, () => watcher.page.evaluate((s) => !!document.querySelector(`.tile[data-source="${s}"] video`), source), 30_000, watcher);
+      await waitFor(
+        `the tile of ${source} at the watcher`,
+        () => watcher.page.evaluate((s) => !!document.querySelector(`.tile[data-source="${s}"] video`), source),
+        30_000,
+        watcher,
+      );
       await watcher.page.evaluate((s) => (window as unknown as BenchWindow).octobridge.stage(s), source);
-      await waitFor(`${source}'s 720p encoding active on the bridge`, async () => latestLayers.some((l) => l.height === 720 && l.bitrateBps > 0), 30_000, sender);
-      progress(`720p encoding active (kept on by the watcher); receiver's estimate ${((conference.allocator.state(receiverId)?.bweBps ?? -1) / 1e6).toFixed(2)} Mbps`);
+      await waitFor(
+        `${source}'s 720p encoding active on the bridge`,
+        async () => latestLayers.some((l) => l.height === 720 && l.bitrateBps > 0),
+        30_000,
+        sender,
+      );
+      progress(
+        `720p encoding active (kept on by the watcher); receiver's estimate ${((conference.allocator.state(receiverId)?.bweBps ?? -1) / 1e6).toFixed(2)} Mbps`,
+      );
       await sleep(opts.settleMs);
     }
     const settled = await receiver.page.evaluate(recentFrames, 1000);
@@ -368,14 +396,16 @@ export async function measureSwitches(opts: SwitchOptions, progress: (line: stri
       const up = i % 2 === 0;
       const target = up ? 720 : 180;
       const bweBeforeBps = conference.allocator.state(receiverId)?.bweBps ?? -1;
-      const r = await within(`switch ${i + 1}`, receiver.page.evaluate(pageSwitch, { source: up ? source : null, target, timeoutMs: opts.timeoutMs }), opts.timeoutMs + 10_000);
+      const r = await within(
+        `switch ${i + 1}`,
+        receiver.page.evaluate(pageSwitch, { source: up ? source : null, target, timeoutMs: opts.timeoutMs }),
+        opts.timeoutMs + 10_000,
+      );
       const state = conference.allocator.state(receiverId);
       const a = state?.allocation.sources.find((x) => x.source === source);
       const atEnd = { target: layerName(a?.target), ideal: layerName(a?.ideal), bweBps: state?.bweBps ?? -1, layers: activeLayers(latestLayers) };
       await sleep(opts.intervalMs);
-      const bridgeEvents = events
-        .filter((e) => e.wall >= r.t0Wall - 5)
-        .map(({ wall, ...e }) => ({ ms: Math.round(wall - r.t0Wall), ...e }));
+      const bridgeEvents = events.filter((e) => e.wall >= r.t0Wall - 5).map(({ wall, ...e }) => ({ ms: Math.round(wall - r.t0Wall), ...e }));
       events.length = 0;
       const sample: SwitchSample = {
         index: i + 1,
@@ -392,7 +422,8 @@ export async function measureSwitches(opts: SwitchOptions, progress: (line: stri
         atEnd,
       };
       samples.push(sample);
-      const outcome = r.fromHeight === target ? `already at ${target}p (no switch)` : r.latencyMs === null ? `MISSED (${opts.timeoutMs} ms)` : `${r.latencyMs.toFixed(0)} ms`;
+      const outcome =
+        r.fromHeight === target ? `already at ${target}p (no switch)` : r.latencyMs === null ? `MISSED (${opts.timeoutMs} ms)` : `${r.latencyMs.toFixed(0)} ms`;
       progress(`switch ${String(i + 1).padStart(2)} ${up ? 'up  ' : 'down'} -> ${target}p: ${outcome}`);
     }
     return {

@@ -104,7 +104,12 @@ class Cdp {
  * Profile the process behind `url` while `during` runs (sampling every `intervalUs` µs), write
  * the profile to `file` and return its summary with `during`'s result.
  */
-export async function profileDuring<T>(url: string, file: string, during: () => Promise<T>, intervalUs = 1000): Promise<{ result: T; summary: ProfileSummary }> {
+export async function profileDuring<T>(
+  url: string,
+  file: string,
+  during: () => Promise<T>,
+  intervalUs = 1000,
+): Promise<{ result: T; summary: ProfileSummary }> {
   const cdp = await Cdp.open(url);
   try {
     await cdp.send('Profiler.enable');
@@ -135,7 +140,11 @@ function areaOf(file: string): string {
   if (nm) return `node_modules/${nm[1]}`;
   const own = /^(src|bench|test)\/([^/]+)\//.exec(file);
   if (own) return `${own[1]}/${own[2]}`;
-  if (file.startsWith('node:')) return file.split('/').slice(0, file.startsWith('node:internal') ? 2 : 1).join('/');
+  if (file.startsWith('node:'))
+    return file
+      .split('/')
+      .slice(0, file.startsWith('node:internal') ? 2 : 1)
+      .join('/');
   return file;
 }
 
@@ -171,7 +180,15 @@ export function summarize(profile: CpuProfile, file: string, top = 15): ProfileS
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
       .map(([name, ms]) => ({ name, ms, pct: busyMs > 0 ? (100 * ms) / busyMs : 0 }));
-  return { file, wallMs: (profile.endTime - profile.startTime) / 1000, busyMs, functions: rank(fns), files: rank(files), areas: rank(areas), longTasks: longTasks(profile) };
+  return {
+    file,
+    wallMs: (profile.endTime - profile.startTime) / 1000,
+    busyMs,
+    functions: rank(fns),
+    files: rank(files),
+    areas: rank(areas),
+    longTasks: longTasks(profile),
+  };
 }
 
 /** The `count` longest stretches of non-idle samples (the event loop's longest blocks), see {@link LongTask}. */
@@ -206,7 +223,9 @@ export function longTasks(profile: CpuProfile, count = 3): LongTask[] {
           if (cf) chain.unshift(cf);
         }
         const own = chain.filter((cf) => /\/src\//.test(cf.url)).slice(0, 3);
-        const key = own.length ? own.map((cf) => `${cf.functionName || '(anonymous)'} ${shortFile(cf.url)}:${cf.lineNumber + 1}`).join(' > ') : (chain.at(-1)?.functionName ?? '?');
+        const key = own.length
+          ? own.map((cf) => `${cf.functionName || '(anonymous)'} ${shortFile(cf.url)}:${cf.lineNumber + 1}`).join(' > ')
+          : (chain.at(-1)?.functionName ?? '?');
         stacks.set(key, (stacks.get(key) ?? 0) + 1);
       }
       const n = Math.max(1, b - a);

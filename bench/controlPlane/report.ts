@@ -71,11 +71,30 @@ export function printSteps(steps: StepResult[], run: RunShape): void {
   const idle = steps[0] as StepResult;
   const first = steps[1];
   console.log(`Control plane: the bridge's Node process with connected endpoints (werift, ICE+DTLS+SCTP, audio+video sources signalled),`);
-  console.log(`conferences of ${run.perConference}, ${run.senders} sending endpoints (${SENDER_PROFILE.videoKbps} kbps video + ${SENDER_PROFILE.audioPps} pps audio each), ${run.seconds} s steady phase after ${run.settleSeconds} s, ${os.cpus().length} cores`);
+  console.log(
+    `conferences of ${run.perConference}, ${run.senders} sending endpoints (${SENDER_PROFILE.videoKbps} kbps video + ${SENDER_PROFILE.audioPps} pps audio each), ${run.seconds} s steady phase after ${run.settleSeconds} s, ${os.cpus().length} cores`,
+  );
   console.log('');
   console.log(
     table(
-      ['endpoints', 'failed', 'join s', 'loop p50 ms', 'loop p99 ms', 'loop max ms', 'node CPU %', 'us/s per ep', 'above idle', 'node RSS MiB', 'workers %', 'clients %', 'bench %', 'machine %', 'other %', 'load1'],
+      [
+        'endpoints',
+        'failed',
+        'join s',
+        'loop p50 ms',
+        'loop p99 ms',
+        'loop max ms',
+        'node CPU %',
+        'us/s per ep',
+        'above idle',
+        'node RSS MiB',
+        'workers %',
+        'clients %',
+        'bench %',
+        'machine %',
+        'other %',
+        'load1',
+      ],
       steps.map((s) => [
         s.endpoints === 0 ? '0 (idle)' : String(s.endpoints),
         String(s.failed),
@@ -102,20 +121,25 @@ export function printSteps(steps: StepResult[], run: RunShape): void {
   console.log(
     table(
       ['endpoints', 'x endpoints', 'node CPU x idle', 'loop p99 x idle', 'us/s per ep x first', 'above idle x first'],
-      steps.slice(1).map((s) => [
-        String(s.endpoints),
-        ratio(s.endpoints, first?.endpoints ?? 0),
-        ratio(s.nodeCpuPct, idle.nodeCpuPct),
-        ratio(s.delay.p99, idle.delay.p99),
-        ratio(s.nodeUsPerEndpoint, first?.nodeUsPerEndpoint ?? 0),
-        ratio(s.nodeUsPerEndpointAboveIdle, first?.nodeUsPerEndpointAboveIdle ?? 0),
-      ]),
+      steps
+        .slice(1)
+        .map((s) => [
+          String(s.endpoints),
+          ratio(s.endpoints, first?.endpoints ?? 0),
+          ratio(s.nodeCpuPct, idle.nodeCpuPct),
+          ratio(s.delay.p99, idle.delay.p99),
+          ratio(s.nodeUsPerEndpoint, first?.nodeUsPerEndpoint ?? 0),
+          ratio(s.nodeUsPerEndpointAboveIdle, first?.nodeUsPerEndpointAboveIdle ?? 0),
+        ]),
     ),
   );
   console.log('');
   console.log(`loop: the bridge's prom-client monitorEventLoopDelay over the steady phase, minus its ${ELD_RESOLUTION_MS} ms resolution.`);
-  console.log('CPU: /proc/<pid>/stat utime+stime, % of one core; "us/s per ep" = node CPU µs per second per endpoint; "above idle" = the same minus the idle bridge\'s.');
+  console.log(
+    'CPU: /proc/<pid>/stat utime+stime, % of one core; "us/s per ep" = node CPU µs per second per endpoint; "above idle" = the same minus the idle bridge\'s.',
+  );
   console.log('"other" = machine minus node, workers, clients and this process: load on the host that is not this benchmark.');
   const busy = steps.filter((s) => s.machineCpuPct > 90 * os.cpus().length).map((s) => s.endpoints);
-  if (busy.length) console.log(`the machine was saturated (> 90 % of every core) at ${busy.join(', ')} endpoints: the loop delay there includes waiting for a core.`);
+  if (busy.length)
+    console.log(`the machine was saturated (> 90 % of every core) at ${busy.join(', ')} endpoints: the loop delay there includes waiting for a core.`);
 }

@@ -60,7 +60,11 @@ export async function openPeer(url: string): Promise<BrowserPeer> {
  * Rejects when the browser cannot be launched or `url` cannot be loaded.
  */
 export async function openPeerWith(url: string, opts: { executablePath?: string; extraArgs?: string[] } = {}): Promise<BrowserPeer> {
-  const browser = await chromium.launch({ executablePath: opts.executablePath ?? CHROMIUM, headless: true, args: [...CHROMIUM_ARGS, ...(opts.extraArgs ?? [])] });
+  const browser = await chromium.launch({
+    executablePath: opts.executablePath ?? CHROMIUM,
+    headless: true,
+    args: [...CHROMIUM_ARGS, ...(opts.extraArgs ?? [])],
+  });
   const page = await browser.newPage();
   const console: string[] = [];
   page.on('console', (m) => console.push(`${m.type()}: ${m.text()}`));

@@ -104,9 +104,7 @@ export class SyntheticStream implements PacedStream {
     this.#senderIndex = senderIndex;
     this.#profile = profile;
     const size = Math.max(videoPayloadBytes(profile), 32);
-    this.#video = [false, true].map((key) =>
-      Array.from({ length: profile.packetsPerFrame }, (_, i) => vp8Template(size, i === 0, key)),
-    );
+    this.#video = [false, true].map((key) => Array.from({ length: profile.packetsPerFrame }, (_, i) => vp8Template(size, i === 0, key)));
     this.#audio = Buffer.alloc(Math.max(profile.audioBytes, TRAILER_BYTES + 1), 0x5a);
     this.#audio[0] = 0x78;
   }

@@ -155,7 +155,10 @@ function alive(pid: number): boolean {
 }
 
 function netnsNames(): string[] {
-  return runSync(IP, ['netns', 'list']).split('\n').map((l) => l.trim().split(/\s+/)[0] ?? '').filter(Boolean);
+  return runSync(IP, ['netns', 'list'])
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/)[0] ?? '')
+    .filter(Boolean);
 }
 
 // ------------------------------------------------------------------------------- support check
@@ -283,8 +286,9 @@ class NetnsImpl implements Netns {
   async downlinkStats(): Promise<DownlinkStats | null> {
     this.#check();
     const { stdout } = await run(TC, ['-s', '-j', 'qdisc', 'show', 'dev', this.hostVeth]);
-    const q = (JSON.parse(stdout) as { kind: string; root?: boolean; bytes?: number; packets?: number; drops?: number; overlimits?: number; backlog?: number }[])
-      .find((x) => x.kind === 'tbf');
+    const q = (
+      JSON.parse(stdout) as { kind: string; root?: boolean; bytes?: number; packets?: number; drops?: number; overlimits?: number; backlog?: number }[]
+    ).find((x) => x.kind === 'tbf');
     if (!q) return null;
     return { bytes: q.bytes ?? 0, packets: q.packets ?? 0, drops: q.drops ?? 0, overlimits: q.overlimits ?? 0, backlogBytes: q.backlog ?? 0 };
   }
@@ -348,7 +352,10 @@ class NetnsImpl implements Netns {
     } catch {
       // no namespace (set-up failed early) or the processes are gone
     }
-    for (const args of [['link', 'del', this.hostVeth], ['netns', 'del', this.name]]) {
+    for (const args of [
+      ['link', 'del', this.hostVeth],
+      ['netns', 'del', this.name],
+    ]) {
       try {
         runSync(IP, args);
       } catch {

@@ -558,7 +558,9 @@ async function selfSignedCertificates(certDir: string, hosts: string[], runAs: R
   for (const host of hosts) {
     const key = join(certDir, `${host}.key`);
     const crt = join(certDir, `${host}.crt`);
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', `/CN=${host}`, '-keyout', key, '-out', crt], { stdio: 'ignore' });
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', `/CN=${host}`, '-keyout', key, '-out', crt], {
+      stdio: 'ignore',
+    });
     for (const f of [key, crt]) if (runAs.uid !== undefined && runAs.gid !== undefined) await chown(f, runAs.uid, runAs.gid);
   }
 }

@@ -19,7 +19,7 @@ import sdpTransform from 'sdp-transform';
 import type { Media } from '../../src/colibri2/types.ts';
 import { PROJECT_ROOT } from '../../src/config/config.ts';
 import { JICOFO_NUMBERING, routerCodecs } from '../../src/media/rtp.ts';
-import { CLIENT_MEDIA, } from './client.ts';
+import { CLIENT_MEDIA } from './client.ts';
 import type { Target } from './target.ts';
 
 /** The worker octobridge runs (native/build.sh output). */
@@ -92,15 +92,7 @@ export async function startRaw(name: string): Promise<Target> {
 export function offerSdp(transport: ms.WebRtcTransport, direction: 'recvonly' | 'sendonly'): string {
   const fp = transport.dtlsParameters.fingerprints.find((f) => f.algorithm === 'sha-256');
   if (!fp) throw new Error('transport has no sha-256 fingerprint');
-  const session = [
-    'v=0',
-    `o=- ${Date.now()} 2 IN IP4 127.0.0.1`,
-    's=-',
-    't=0 0',
-    'a=ice-lite',
-    'a=group:BUNDLE 0 1',
-    'a=msid-semantic: WMS *',
-  ];
+  const session = ['v=0', `o=- ${Date.now()} 2 IN IP4 127.0.0.1`, 's=-', 't=0 0', 'a=ice-lite', 'a=group:BUNDLE 0 1', 'a=msid-semantic: WMS *'];
   const sections = CLIENT_MEDIA.map((m, mid) => mediaSection(m, String(mid), transport, fp.value, direction));
   return `${[...session, ...sections.flat()].join('\r\n')}\r\n`;
 }
@@ -155,7 +147,10 @@ export function producerParameters(answerSdp: string, cname: string): { kind: 'a
   for (const m of sdpTransform.parse(answerSdp).media) {
     if (m.type !== 'audio' && m.type !== 'video') continue;
     if (m.direction !== 'sendonly' && m.direction !== 'sendrecv') continue;
-    const fid = m.ssrcGroups?.find((g) => g.semantics === 'FID')?.ssrcs.split(' ').map(Number);
+    const fid = m.ssrcGroups
+      ?.find((g) => g.semantics === 'FID')
+      ?.ssrcs.split(' ')
+      .map(Number);
     const ssrc = fid?.[0] ?? Number(m.ssrcs?.[0]?.id);
     const rtx = fid?.[1];
     const media = CLIENT_MEDIA.find((x) => x.type === m.type);

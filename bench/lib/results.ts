@@ -244,4 +244,3 @@ export function receivedFromAll(run: ServerRun, r: ParticipantReport): boolean {
   const got = new Set(r.sources.filter((s) => s.kind === 'video' && s.framesDecoded > 0).map((s) => s.owner));
   return remoteSenders(run, r).every((id) => got.has(id));
 }
-

@@ -76,14 +76,20 @@ export function wgInterfacePrefix(tag = 'obwg'): string {
  * reach a bridge's private server, which listens on its tunnel address only. Never rejects on an
  * HTTP error status; `status` 0 when the request itself failed (`body` then says why).
  */
-export async function fetchInNetns(ns: Netns, url: string, opts: { method?: string; body?: string; timeoutMs?: number } = {}): Promise<{ status: number; body: string }> {
+export async function fetchInNetns(
+  ns: Netns,
+  url: string,
+  opts: { method?: string; body?: string; timeoutMs?: number } = {},
+): Promise<{ status: number; body: string }> {
   const script =
     'const [u, m, b, t] = process.argv.slice(1);' +
     'try { const r = await fetch(u, { method: m, body: b || undefined, headers: b ? { "content-type": "application/json" } : {}, signal: AbortSignal.timeout(Number(t)) });' +
     ' process.stdout.write(JSON.stringify({ status: r.status, body: await r.text() })); }' +
     ' catch (e) { process.stdout.write(JSON.stringify({ status: 0, body: String(e?.cause?.message ?? e?.message ?? e) })); }';
   const timeoutMs = opts.timeoutMs ?? 5000;
-  const { stdout } = await ns.exec([process.execPath, '--input-type=module', '-e', script, url, opts.method ?? 'GET', opts.body ?? '', String(timeoutMs)], { timeoutMs: timeoutMs + 5000 });
+  const { stdout } = await ns.exec([process.execPath, '--input-type=module', '-e', script, url, opts.method ?? 'GET', opts.body ?? '', String(timeoutMs)], {
+    timeoutMs: timeoutMs + 5000,
+  });
   return JSON.parse(stdout) as { status: number; body: string };
 }
 
@@ -196,7 +202,13 @@ export async function createWgMesh(regions: readonly string[], opts: WgMeshOptio
         const s = site(region);
         const peers = sites
           .filter((p) => p !== s)
-          .map((p) => ({ 'public-key': p.key.pub, endpoint: `${s.links.get(p.region)!.remoteIp}:${p.listenPort}`, 'allowed-ips': [`${p.tunnelIp}/32`], region: p.region, 'relay-id': p.relayId }));
+          .map((p) => ({
+            'public-key': p.key.pub,
+            endpoint: `${s.links.get(p.region)!.remoteIp}:${p.listenPort}`,
+            'allowed-ips': [`${p.tunnelIp}/32`],
+            region: p.region,
+            'relay-id': p.relayId,
+          }));
         return {
           OCTOBRIDGE_WG_INTERFACE: s.ifName,
           OCTOBRIDGE_WG_MODE: 'userspace',
@@ -270,7 +282,8 @@ function childrenNamed(pid: number, comm: string): number[] {
  * @throws Error with its last log lines when it exits or is not ready within `readyTimeoutMs` (default 30 s).
  */
 export async function startBridgeInNetns(ns: Netns, name: string, env: Record<string, string>, opts: { readyTimeoutMs?: number } = {}): Promise<BridgeProcess> {
-  if (env.LOG_LEVEL && !['info', 'debug', 'trace'].includes(env.LOG_LEVEL)) throw new Error(`startBridgeInNetns: LOG_LEVEL ${env.LOG_LEVEL} would hide the 'octobridge started' line it waits for`);
+  if (env.LOG_LEVEL && !['info', 'debug', 'trace'].includes(env.LOG_LEVEL))
+    throw new Error(`startBridgeInNetns: LOG_LEVEL ${env.LOG_LEVEL} would hide the 'octobridge started' line it waits for`);
   const ip = which('ip') ?? 'ip';
   const childEnv: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
@@ -287,7 +300,9 @@ export async function startBridgeInNetns(ns: Netns, name: string, env: Record<st
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const log: string[] = [];
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   let onLine: ((line: string) => void) | undefined;
   for (const stream of [child.stdout, child.stderr]) {
     if (!stream) continue;
@@ -299,7 +314,10 @@ export async function startBridgeInNetns(ns: Netns, name: string, env: Record<st
   }
   const tail = (): string => log.slice(-25).join('\n');
   const ports = await new Promise<{ publicPort: number; privatePort: number }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`bridge ${name} in ${ns.name} not ready within ${opts.readyTimeoutMs ?? 30_000} ms:\n${tail()}`)), opts.readyTimeoutMs ?? 30_000);
+    const timer = setTimeout(
+      () => reject(new Error(`bridge ${name} in ${ns.name} not ready within ${opts.readyTimeoutMs ?? 30_000} ms:\n${tail()}`)),
+      opts.readyTimeoutMs ?? 30_000,
+    );
     onLine = (line) => {
       if (!line.includes('"octobridge started"')) return;
       try {

@@ -67,7 +67,9 @@ export class RestJicofo {
 
   /** The participants allocated on `bridge`, as a relay lists them. */
   #behind(bridge: RelayBridge): { id: string; statsId: string; sources: MediaSource[] }[] {
-    return [...this.#participants.values()].filter((p) => p.bridge.relayId === bridge.relayId).map((p) => ({ id: p.client.id, statsId: p.client.id, sources: p.sources }));
+    return [...this.#participants.values()]
+      .filter((p) => p.bridge.relayId === bridge.relayId)
+      .map((p) => ({ id: p.client.id, statsId: p.client.id, sources: p.sources }));
   }
 
   /**

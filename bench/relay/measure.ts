@@ -34,7 +34,9 @@ export class MachineCpuWindow {
 
 /** rx + tx bytes of `dev` in namespace `ns` (`ip -n <ns> -s -j link show dev <dev>`). */
 export function linkBytes(ns: string, dev: string): number {
-  const [info] = JSON.parse(execFileSync(IP, ['-n', ns, '-s', '-j', 'link', 'show', 'dev', dev], { encoding: 'utf8' })) as { stats64?: { rx: { bytes: number }; tx: { bytes: number } } }[];
+  const [info] = JSON.parse(execFileSync(IP, ['-n', ns, '-s', '-j', 'link', 'show', 'dev', dev], { encoding: 'utf8' })) as {
+    stats64?: { rx: { bytes: number }; tx: { bytes: number } };
+  }[];
   return (info?.stats64?.rx.bytes ?? 0) + (info?.stats64?.tx.bytes ?? 0);
 }
 

@@ -37,7 +37,9 @@ async function join(cmd: Extract<AgentCommand, { type: 'join' }>): Promise<void>
   const p = new LightParticipant(cmd.spec, cfg, pacer, clip);
   participants.push(p);
   try {
-    connections.push(cfg.server === 'janus' ? await joinJanus(p, cfg.url) : cfg.server === 'raw' ? await joinRaw(p, cfg.url) : await joinOctobridge(p, cfg.url, cfg, relay));
+    connections.push(
+      cfg.server === 'janus' ? await joinJanus(p, cfg.url) : cfg.server === 'raw' ? await joinRaw(p, cfg.url) : await joinOctobridge(p, cfg.url, cfg, relay),
+    );
     send({ type: 'joined', id: p.spec.id, connectedAt: p.connectedAt ?? nowMs() });
   } catch (err) {
     const message = (err as Error).message;
@@ -61,7 +63,12 @@ process.on('message', (cmd: AgentCommand) => {
       break;
     case 'sample': {
       const t = nowMs();
-      send({ type: 'sample', samples: participants.map((p) => p.sample(t)), skippedFrames: pacer.skippedFrames, eventLoopDelayMs: loopDelay.percentile(99) / 1e6 });
+      send({
+        type: 'sample',
+        samples: participants.map((p) => p.sample(t)),
+        skippedFrames: pacer.skippedFrames,
+        eventLoopDelayMs: loopDelay.percentile(99) / 1e6,
+      });
       loopDelay.reset();
       break;
     }

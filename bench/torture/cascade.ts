@@ -70,7 +70,10 @@ async function postOutage(m: CascadeMember, relayId: string, ms: number): Promis
   const call: RelayOutageCall = { on: m.region, relayId, status: 0, relays: 0 };
   if (!m.bridge.privateUrl) return { ...call, error: 'no private server known' };
   try {
-    const res = await fetch(`${m.bridge.privateUrl}/debug/relays/${encodeURIComponent(relayId)}/outage?ms=${Math.round(ms)}`, { method: 'POST', signal: AbortSignal.timeout(5000) });
+    const res = await fetch(`${m.bridge.privateUrl}/debug/relays/${encodeURIComponent(relayId)}/outage?ms=${Math.round(ms)}`, {
+      method: 'POST',
+      signal: AbortSignal.timeout(5000),
+    });
     const text = await res.text();
     call.status = res.status;
     if (res.ok) call.relays = Number((JSON.parse(text) as { relays?: number }).relays ?? 0);

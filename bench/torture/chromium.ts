@@ -74,7 +74,10 @@ const FIRST_FRAME_JS = `(async () => {
 })()`;
 
 /** Counters carried over from a previous peer connection, per source. */
-type Base = Pick<SourceCounters, 'packets' | 'expected' | 'firstArrivals' | 'bytes' | 'framesDecoded' | 'freezeCount' | 'totalFreezesDurationMs' | 'nacks' | 'plis'>;
+type Base = Pick<
+  SourceCounters,
+  'packets' | 'expected' | 'firstArrivals' | 'bytes' | 'framesDecoded' | 'freezeCount' | 'totalFreezesDurationMs' | 'nacks' | 'plis'
+>;
 
 /** See the module docstring. */
 export class ChromiumParticipant {
@@ -106,7 +109,12 @@ export class ChromiumParticipant {
    * `?region=`. Resolves once the page's peer connection is connected.
    * @throws Error when the browser cannot start or the page does not connect within `timeoutMs`.
    */
-  static async open(spec: ParticipantSpec, baseUrl: string, opts: { simulcast: boolean; width: number; height: number }, timeoutMs = 30_000): Promise<ChromiumParticipant> {
+  static async open(
+    spec: ParticipantSpec,
+    baseUrl: string,
+    opts: { simulcast: boolean; width: number; height: number },
+    timeoutMs = 30_000,
+  ): Promise<ChromiumParticipant> {
     const q = new URLSearchParams({ name: spec.id, width: String(opts.width), height: String(opts.height), fps: '30' });
     if (!spec.send) {
       q.set('audio', '0');
@@ -145,7 +153,17 @@ export class ChromiumParticipant {
     if (res.pcId !== this.#pcId) {
       // A new peer connection: what the old one counted becomes the base.
       for (const [key, c] of this.#counters) {
-        this.#base.set(key, { packets: c.packets, expected: c.expected, firstArrivals: c.firstArrivals, bytes: c.bytes, framesDecoded: c.framesDecoded, freezeCount: c.freezeCount, totalFreezesDurationMs: c.totalFreezesDurationMs, nacks: c.nacks, plis: c.plis });
+        this.#base.set(key, {
+          packets: c.packets,
+          expected: c.expected,
+          firstArrivals: c.firstArrivals,
+          bytes: c.bytes,
+          framesDecoded: c.framesDecoded,
+          freezeCount: c.freezeCount,
+          totalFreezesDurationMs: c.totalFreezesDurationMs,
+          nacks: c.nacks,
+          plis: c.plis,
+        });
       }
       this.#pcId = res.pcId;
       this.#sessions += 1;

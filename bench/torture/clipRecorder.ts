@@ -100,7 +100,10 @@ async function recordInPage({ layers, ms }: { layers: { scale: number; maxBitrat
       await pc2.setLocalDescription();
       // Start the bandwidth estimate at the layer's bitrate (x-google-start-bitrate, kbps).
       const kbps = Math.round(maxBitrate / 1000);
-      const answer = (pc2.localDescription?.sdp ?? '').replace(/(a=rtpmap:(\d+) VP8\/90000\r\n)/, (_m, line: string, pt: string) => `${line}a=fmtp:${pt} x-google-start-bitrate=${kbps};x-google-min-bitrate=${Math.round(kbps * 0.8)}\r\n`);
+      const answer = (pc2.localDescription?.sdp ?? '').replace(
+        /(a=rtpmap:(\d+) VP8\/90000\r\n)/,
+        (_m, line: string, pt: string) => `${line}a=fmtp:${pt} x-google-start-bitrate=${kbps};x-google-min-bitrate=${Math.round(kbps * 0.8)}\r\n`,
+      );
       await pc1.setRemoteDescription({ type: 'answer', sdp: answer });
       await new Promise((r) => setTimeout(r, 4000));
       recording.on = true;

@@ -44,7 +44,11 @@ class JanusSession {
 
   async #post(pathSuffix: string, body: Record<string, unknown>): Promise<JanusMessage> {
     const transaction = `t${++this.#tx}`;
-    const res = await fetch(`${this.#url}${pathSuffix}`, { method: 'POST', body: JSON.stringify({ ...body, transaction }), signal: AbortSignal.timeout(10_000) });
+    const res = await fetch(`${this.#url}${pathSuffix}`, {
+      method: 'POST',
+      body: JSON.stringify({ ...body, transaction }),
+      signal: AbortSignal.timeout(10_000),
+    });
     const m = (await res.json()) as JanusMessage;
     if (m.janus === 'error') throw new Error(`janus: ${m.error?.reason ?? 'error'}`);
     return { ...m, transaction };
@@ -158,7 +162,10 @@ export async function joinJanus(p: LightParticipant, url: string, timeoutMs = 20
       const st = streams.find((x) => x.mid === String(media.mid));
       const owner = st?.feed_display ?? (st?.feed_id !== undefined ? feeds.get(st.feed_id) : undefined);
       if (!owner || (media.type !== 'audio' && media.type !== 'video')) continue;
-      const fid = (media.ssrcGroups ?? []).find((g) => g.semantics === 'FID')?.ssrcs.split(' ').map(Number);
+      const fid = (media.ssrcGroups ?? [])
+        .find((g) => g.semantics === 'FID')
+        ?.ssrcs.split(' ')
+        .map(Number);
       const primary = fid?.[0] ?? Number(media.ssrcs?.[0]?.id);
       if (!primary) continue;
       p.announce(session, primary, media.type, `${owner}-${media.type === 'audio' ? 'a0' : 'v0'}`, owner);
@@ -179,7 +186,8 @@ export async function joinJanus(p: LightParticipant, url: string, timeoutMs = 20
       sub = { handle, session };
       const s = sub;
       janus.handlers.set(handle, (ev) => {
-        if (ev.jsep?.type === 'offer') queue = queue.then(() => applyOffer(s.handle, s.session, ev)).catch((err: unknown) => void p.errors.push(`janus update: ${(err as Error).message}`));
+        if (ev.jsep?.type === 'offer')
+          queue = queue.then(() => applyOffer(s.handle, s.session, ev)).catch((err: unknown) => void p.errors.push(`janus update: ${(err as Error).message}`));
       });
       const attached = await janus.message(handle, { request: 'join', ptype: 'subscriber', room, streams });
       await applyOffer(handle, session, attached);

@@ -90,7 +90,9 @@ export async function startJanus(dir: string, rooms: number): Promise<ServerUnde
   const ns = await createNetns();
   writeConfig(dir, ns, rooms);
   const log = fs.openSync(path.join(dir, 'janus.log'), 'a');
-  const proc: ChildProcess = spawn('ip', ['netns', 'exec', ns.name, '/usr/bin/janus', '-C', path.join(dir, 'janus.jcfg'), '-F', dir, '-o'], { stdio: ['ignore', log, log] });
+  const proc: ChildProcess = spawn('ip', ['netns', 'exec', ns.name, '/usr/bin/janus', '-C', path.join(dir, 'janus.jcfg'), '-F', dir, '-o'], {
+    stdio: ['ignore', log, log],
+  });
   const api = `http://${ns.nsIp}:${HTTP_PORT}/janus`;
   const t0 = Date.now();
   for (;;) {

@@ -80,7 +80,11 @@ export function plotRun(run: ServerRun, file: string, title: string): void {
   const lines = [
     ...run.faults.map((f) => ({ t: at(run.steadyFrom) + f.atS, label: f.kind })),
     // A fault that lasts (a relay outage): its end too.
-    ...run.faults.flatMap((f) => (f.at !== undefined && f.until !== undefined && f.until > f.at ? [{ t: at(run.steadyFrom) + f.atS + (f.until - f.at) / 1000, label: `${f.kind} end` }] : [])),
+    ...run.faults.flatMap((f) =>
+      f.at !== undefined && f.until !== undefined && f.until > f.at
+        ? [{ t: at(run.steadyFrom) + f.atS + (f.until - f.at) / 1000, label: `${f.kind} end` }]
+        : [],
+    ),
     { t: at(run.steadyFrom), label: 'all joined' },
   ];
   const xScale = { type: 'linear' as const, title: { display: true, text: 'seconds since the first join' }, min: 0 };
@@ -89,7 +93,13 @@ export function plotRun(run: ServerRun, file: string, title: string): void {
     data: {
       datasets: [
         { label: 'participants connected', data: tl.map((s) => ({ x: s.t, y: s.participants })), borderColor: COLORS[0], yAxisID: 'y', pointRadius: 0 },
-        { label: 'forwarded streams (flowing video + audio at receivers)', data: tl.map((s) => ({ x: s.t, y: s.forwardedStreams })), borderColor: COLORS[2], yAxisID: 'y1', pointRadius: 0 },
+        {
+          label: 'forwarded streams (flowing video + audio at receivers)',
+          data: tl.map((s) => ({ x: s.t, y: s.forwardedStreams })),
+          borderColor: COLORS[2],
+          yAxisID: 'y1',
+          pointRadius: 0,
+        },
       ],
     },
     options: {
@@ -106,13 +116,23 @@ export function plotRun(run: ServerRun, file: string, title: string): void {
   const names = [...new Set(tl.flatMap((s) => s.server.processes.map((p) => p.name)))];
   const regions = run.bridges?.map((b) => b.region);
   const series: { label: string; cpu: (s: (typeof tl)[number]) => number }[] = regions
-    ? regions.map((r) => ({ label: `bridge ${r} CPU %`, cpu: (s) => s.server.processes.filter((p) => bridgeOfProcess(p.name) === r).reduce((n, p) => n + p.cpu, 0) }))
+    ? regions.map((r) => ({
+        label: `bridge ${r} CPU %`,
+        cpu: (s) => s.server.processes.filter((p) => bridgeOfProcess(p.name) === r).reduce((n, p) => n + p.cpu, 0),
+      }))
     : names.map((n) => ({ label: `${n} CPU %`, cpu: (s) => s.server.processes.find((p) => p.name === n)?.cpu ?? Number.NaN }));
   const bottom = panel({
     type: 'line',
     data: {
       datasets: [
-        { label: `${run.server} CPU total (% of one core)`, data: tl.map((s) => ({ x: s.t, y: s.server.cpu })), borderColor: '#000', borderWidth: 2, yAxisID: 'y', pointRadius: 0 },
+        {
+          label: `${run.server} CPU total (% of one core)`,
+          data: tl.map((s) => ({ x: s.t, y: s.server.cpu })),
+          borderColor: '#000',
+          borderWidth: 2,
+          yAxisID: 'y',
+          pointRadius: 0,
+        },
         ...series.map((x, i) => ({
           label: x.label,
           data: tl.map((s) => ({ x: s.t, y: x.cpu(s) })),
@@ -121,10 +141,40 @@ export function plotRun(run: ServerRun, file: string, title: string): void {
           yAxisID: 'y',
           pointRadius: 0,
         })),
-        { label: 'load generator CPU %', data: tl.map((s) => ({ x: s.t, y: s.harness.agentCpu + s.harness.chromiumCpu })), borderColor: '#888', borderWidth: 1, borderDash: [2, 2], yAxisID: 'y', pointRadius: 0 },
-        { label: 'other work on the machine CPU %', data: tl.map((s) => ({ x: s.t, y: s.machine.othersCpu })), borderColor: '#bbb', borderWidth: 1, borderDash: [6, 3], yAxisID: 'y', pointRadius: 0 },
-        { label: 'freezes per stream-minute (10 s window)', data: tl.map((s) => ({ x: s.t, y: s.quality?.freezesPerMin ?? 0 })), borderColor: COLORS[1], borderWidth: 2, yAxisID: 'y1', pointRadius: 0 },
-        { label: 'packet loss % (10 s window)', data: tl.map((s) => ({ x: s.t, y: s.quality?.lossPct ?? 0 })), borderColor: COLORS[4], borderDash: [4, 3], yAxisID: 'y1', pointRadius: 0 },
+        {
+          label: 'load generator CPU %',
+          data: tl.map((s) => ({ x: s.t, y: s.harness.agentCpu + s.harness.chromiumCpu })),
+          borderColor: '#888',
+          borderWidth: 1,
+          borderDash: [2, 2],
+          yAxisID: 'y',
+          pointRadius: 0,
+        },
+        {
+          label: 'other work on the machine CPU %',
+          data: tl.map((s) => ({ x: s.t, y: s.machine.othersCpu })),
+          borderColor: '#bbb',
+          borderWidth: 1,
+          borderDash: [6, 3],
+          yAxisID: 'y',
+          pointRadius: 0,
+        },
+        {
+          label: 'freezes per stream-minute (10 s window)',
+          data: tl.map((s) => ({ x: s.t, y: s.quality?.freezesPerMin ?? 0 })),
+          borderColor: COLORS[1],
+          borderWidth: 2,
+          yAxisID: 'y1',
+          pointRadius: 0,
+        },
+        {
+          label: 'packet loss % (10 s window)',
+          data: tl.map((s) => ({ x: s.t, y: s.quality?.lossPct ?? 0 })),
+          borderColor: COLORS[4],
+          borderDash: [4, 3],
+          yAxisID: 'y1',
+          pointRadius: 0,
+        },
       ],
     },
     options: {

@@ -57,11 +57,13 @@ export async function joinRaw(p: LightParticipant, url: string, timeoutMs = 20_0
   ws.onmessage = (e) => {
     const m = JSON.parse(String(e.data)) as RawServerMessage;
     if (m.type === 'offer') {
-      queue = queue.then(() => onOffer(m.direction, m.sdp)).catch((err: unknown) => {
-        const msg = `${m.direction} offer: ${(err as Error).message}`;
-        p.errors.push(msg);
-        settle?.reject(new Error(`${p.spec.id}: ${msg}`));
-      });
+      queue = queue
+        .then(() => onOffer(m.direction, m.sdp))
+        .catch((err: unknown) => {
+          const msg = `${m.direction} offer: ${(err as Error).message}`;
+          p.errors.push(msg);
+          settle?.reject(new Error(`${p.spec.id}: ${msg}`));
+        });
     } else if (m.type === 'consume' && recv) {
       const source = `${m.owner}-${m.kind === 'audio' ? 'a0' : 'v0'}`;
       p.announce(recv, m.ssrc, m.kind, source, m.owner);

@@ -99,7 +99,9 @@ function bridgeSummaries(run: ServerRun, steady: ServerRun['timeline']): BridgeS
       relayId,
       cpu,
       cpuPeak: Math.max(0, ...steady.map((s) => sum(own(s).map((p) => p.cpu)))),
-      processes: Object.fromEntries(names.map((n) => [n.slice(region.length + 1), mean(steady.map((s) => s.server.processes.find((p) => p.name === n)?.cpu ?? 0))])),
+      processes: Object.fromEntries(
+        names.map((n) => [n.slice(region.length + 1), mean(steady.map((s) => s.server.processes.find((p) => p.name === n)?.cpu ?? 0))]),
+      ),
       rssMiB: Math.max(0, ...run.timeline.map((s) => sum(own(s).map((p) => p.rssMiB)))),
       streams,
       cpuPerStream: cpu / streams,
@@ -125,7 +127,8 @@ export function summarize(run: ServerRun): RunSummary {
   const serverCpuTotal = mean(steady.map((s) => s.server.cpu));
   const [first, last] = [steady[0], steady.at(-1)];
   const forwardedStreams = mean(steady.map((s) => s.forwardedStreams));
-  const forwardedPps = first && last && last.totals.at > first.totals.at ? (last.totals.packets - first.totals.packets) / ((last.totals.at - first.totals.at) / 1000) : Number.NaN;
+  const forwardedPps =
+    first && last && last.totals.at > first.totals.at ? (last.totals.packets - first.totals.packets) / ((last.totals.at - first.totals.at) / 1000) : Number.NaN;
   const bridges = bridgeSummaries(run, steady);
   return {
     server: run.server,
@@ -154,9 +157,11 @@ export function summarize(run: ServerRun): RunSummary {
     forwardedStreams,
     cpuPerStream: serverCpuTotal / forwardedStreams,
     forwardedPps,
-    cpuUsPerPacket: (serverCpuTotal / 100) * 1e6 / forwardedPps,
+    cpuUsPerPacket: ((serverCpuTotal / 100) * 1e6) / forwardedPps,
     clientUsPerPacket: ((mean(steady.map((s) => s.harness.agentCpu)) / 100) * 1e6) / forwardedPps,
-    ...(all.some((s) => s.rtxPackets !== undefined) ? { rtx: { packets: sum(all.map((s) => s.rtxPackets ?? 0)), recovered: sum(all.map((s) => s.recovered)) } } : {}),
+    ...(all.some((s) => s.rtxPackets !== undefined)
+      ? { rtx: { packets: sum(all.map((s) => s.rtxPackets ?? 0)), recovered: sum(all.map((s) => s.recovered)) } }
+      : {}),
     ...(bridges ? { bridges } : {}),
     harnessEventLoopMs: Math.max(0, ...run.timeline.map((s) => s.harness.eventLoopDelayMs)),
     skippedFrames: run.timeline.at(-1)?.harness.skippedFrames ?? 0,
@@ -186,7 +191,7 @@ function participantRows(run: ServerRun): string[][] {
       f1(mean([...v, ...a].map((s) => s.jitterMs))),
       f0(mean(v.map((s) => s.kbps))),
       res || '-',
-      r.errors.length ? r.errors[0]?.slice(0, 40) ?? '' : '',
+      r.errors.length ? (r.errors[0]?.slice(0, 40) ?? '') : '',
     ];
   });
 }
@@ -203,15 +208,21 @@ function formatFault(f: FaultRecord): string {
   return (
     `${line}\n  video received across a relay: ${r.affected} stream(s) froze and recovered p50 ${f0(r.p50Ms)} ms / max ${f0(r.maxMs)} ms after the outage ended, ` +
     `${r.unaffected} did not freeze, ${r.neverRecovered} never recovered (still frozen at the end)` +
-    (same ? `\n  video from the same bridge (not across a relay): ${same.affected} froze (p50 ${f0(same.p50Ms)} ms / max ${f0(same.maxMs)} ms after the end), ${same.unaffected} did not, ${same.neverRecovered} never recovered` : '')
+    (same
+      ? `\n  video from the same bridge (not across a relay): ${same.affected} froze (p50 ${f0(same.p50Ms)} ms / max ${f0(same.maxMs)} ms after the end), ${same.unaffected} did not, ${same.neverRecovered} never recovered`
+      : '')
   );
 }
 
 /** The printed report of one run; `cores`: the machine's cores (for streams per machine core). */
 export function formatRun(run: ServerRun, s: RunSummary, o: TortureResults['options'], cores: number): string {
   const out: string[] = [];
-  const cascade = run.bridges ? ` (cascade of ${run.bridges.length} bridges: ${run.bridges.map((b, i) => (i === 0 ? `${b.region} with the focus` : b.region)).join(', ')}; participants' regions round robin)` : '';
-  out.push(`== ${run.server}${cascade}: ${o.conferences} conference(s) x ${o.participants} participants (${o.senders} senders each)${o.ramp ? ', ramp' : `, ${o.duration} s steady`}, receivers: ${o.receive === 'header' ? 'RTP headers only (no SRTP decryption)' : 'full (decrypted, frames reassembled)'}`);
+  const cascade = run.bridges
+    ? ` (cascade of ${run.bridges.length} bridges: ${run.bridges.map((b, i) => (i === 0 ? `${b.region} with the focus` : b.region)).join(', ')}; participants' regions round robin)`
+    : '';
+  out.push(
+    `== ${run.server}${cascade}: ${o.conferences} conference(s) x ${o.participants} participants (${o.senders} senders each)${o.ramp ? ', ramp' : `, ${o.duration} s steady`}, receivers: ${o.receive === 'header' ? 'RTP headers only (no SRTP decryption)' : 'full (decrypted, frames reassembled)'}`,
+  );
   if (run.participants.length <= 48) {
     out.push(
       table(
@@ -220,7 +231,11 @@ export function formatRun(run: ServerRun, s: RunSummary, o: TortureResults['opti
       ),
     );
   }
-  const cpuParts = s.bridges ? s.bridges.map((b) => `${b.region} ${f1(b.cpu)}`).join(' + ') : Object.entries(s.serverCpu).map(([n, v]) => `${n} ${f1(v)}`).join(' + ');
+  const cpuParts = s.bridges
+    ? s.bridges.map((b) => `${b.region} ${f1(b.cpu)}`).join(' + ')
+    : Object.entries(s.serverCpu)
+        .map(([n, v]) => `${n} ${f1(v)}`)
+        .join(' + ');
   out.push(
     table(
       ['figure', 'value'],
@@ -228,12 +243,23 @@ export function formatRun(run: ServerRun, s: RunSummary, o: TortureResults['opti
         ['participants joined / planned (failed)', `${s.participants.joined} / ${s.participants.planned} (${s.participants.failed})`],
         ['decoded video from every remote sender', `${s.receivedMedia} / ${s.participants.joined}`],
         ['join time p50 / p95 / max (ms)', `${f0(s.joinMs.p50)} / ${f0(s.joinMs.p95)} / ${f0(s.joinMs.max)} (n=${s.joinMs.n})`],
-        ['steady window: freezes per stream-minute, % frozen, % loss', s.steady ? `${f2(s.steady.freezesPerMin)}, ${f2(s.steady.frozenPct)}, ${f2(s.steady.lossPct)} (${f0(s.steady.seconds)} s)` : '-'],
+        [
+          'steady window: freezes per stream-minute, % frozen, % loss',
+          s.steady ? `${f2(s.steady.freezesPerMin)}, ${f2(s.steady.frozenPct)}, ${f2(s.steady.lossPct)} (${f0(s.steady.seconds)} s)` : '-',
+        ],
         ['whole run: freezes per stream-minute, % frozen', `${f2(s.freezesPerMin)}, ${f2(s.frozenPct)}`],
-        ['whole run: loss after RTX / before RTX (%)', `${f2(s.lossPct)} / ${f2(s.lossBeforeRtxPct)}${s.rtx ? ` (headers only: ${s.rtx.packets} RTX packets, ${s.rtx.recovered} attributed by timestamp)` : ''}`],
+        [
+          'whole run: loss after RTX / before RTX (%)',
+          `${f2(s.lossPct)} / ${f2(s.lossBeforeRtxPct)}${s.rtx ? ` (headers only: ${s.rtx.packets} RTX packets, ${s.rtx.recovered} attributed by timestamp)` : ''}`,
+        ],
         ['jitter p50 / p95 (ms)', `${f2(s.jitterMs.p50)} / ${f2(s.jitterMs.p95)}`],
         ['video per stream (kbps, fps)', `${f0(s.videoKbps)} kbps, ${f1(s.videoFps)} fps`],
-        ['received resolutions (streams)', Object.entries(s.resolutions).map(([k, n]) => `${k} x${n}`).join(', ') || '-'],
+        [
+          'received resolutions (streams)',
+          Object.entries(s.resolutions)
+            .map(([k, n]) => `${k} x${n}`)
+            .join(', ') || '-',
+        ],
         [`${run.server} CPU % of one core (mean, steady)`, `${f1(s.serverCpuTotal)} (${cpuParts}); peak ${f1(s.serverCpuPeak)}`],
         [`${run.server} RSS max (MiB)`, f1(s.serverRssMiB)],
         ['forwarded streams (mean, steady)', f1(s.forwardedStreams)],
@@ -250,14 +276,25 @@ export function formatRun(run: ServerRun, s: RunSummary, o: TortureResults['opti
     if (!c) continue;
     out.push(
       `cost of a ${kind} participant here: ${f1(c.cpuPerParticipant)}% of a core, ${f1(c.rssPerParticipantMiB)} MiB RSS / ${f1(c.pssPerParticipantMiB)} MiB PSS` +
-        ` (${c.participants} of them: ${f1(c.cpu)}% CPU, ${f0(c.rssMiB)} MiB RSS, ${f0(c.pssMiB)} MiB PSS${kind === 'light' ? ', the agents\' idle Node included; per participant above it' : ''})`,
+        ` (${c.participants} of them: ${f1(c.cpu)}% CPU, ${f0(c.rssMiB)} MiB RSS, ${f0(c.pssMiB)} MiB PSS${kind === 'light' ? ", the agents' idle Node included; per participant above it" : ''})`,
     );
   }
   if (s.bridges) {
     out.push(
       table(
         ['bridge', 'relay id', 'CPU % (mean, steady)', 'per process', 'CPU % peak', 'RSS max MiB', 'streams to its participants', 'CPU % per stream'],
-        s.bridges.map((b) => [b.region, b.relayId, f1(b.cpu), Object.entries(b.processes).map(([n, v]) => `${n} ${f1(v)}`).join(' + '), f1(b.cpuPeak), f1(b.rssMiB), f1(b.streams), f2(b.cpuPerStream)]),
+        s.bridges.map((b) => [
+          b.region,
+          b.relayId,
+          f1(b.cpu),
+          Object.entries(b.processes)
+            .map(([n, v]) => `${n} ${f1(v)}`)
+            .join(' + '),
+          f1(b.cpuPeak),
+          f1(b.rssMiB),
+          f1(b.streams),
+          f2(b.cpuPerStream),
+        ]),
       ),
     );
   }
@@ -265,7 +302,22 @@ export function formatRun(run: ServerRun, s: RunSummary, o: TortureResults['opti
   if (run.ramp) {
     out.push(
       table(
-        ['participants', 'streams', 'packets/s', 'server CPU %', 'busiest process %', 'agents CPU % (max)', 'client µs/packet', 'machine CPU %', 'UDP drops/s server/agents', 'freezes/min', 'loss %', 'agent loop p99 ms', 'other work CPU %', 'result'],
+        [
+          'participants',
+          'streams',
+          'packets/s',
+          'server CPU %',
+          'busiest process %',
+          'agents CPU % (max)',
+          'client µs/packet',
+          'machine CPU %',
+          'UDP drops/s server/agents',
+          'freezes/min',
+          'loss %',
+          'agent loop p99 ms',
+          'other work CPU %',
+          'result',
+        ],
         run.ramp.steps.map((st) => [
           String(st.participants),
           f0(st.forwardedStreams),
@@ -306,7 +358,7 @@ export function formatRun(run: ServerRun, s: RunSummary, o: TortureResults['opti
             : lim.side === 'both'
               ? 'both the bridge and the load generator'
               : 'neither (the ramp stopped before a threshold)';
-      out.push(`saturated: ${side}${lim.machineSaturated ? ', with the machine\'s cores all busy' : ''}; ${lim.detail}`);
+      out.push(`saturated: ${side}${lim.machineSaturated ? ", with the machine's cores all busy" : ''}; ${lim.detail}`);
     }
   }
   if (run.impairment) {
@@ -351,7 +403,19 @@ export function formatComparison(summaries: readonly RunSummary[]): string {
   return [
     `== ${summaries.map((s) => names[s.server]).join(' vs ')} (same light participants and media):`,
     table(
-      ['server', 'forwarded streams', 'packets/s', 'CPU % (steady)', 'CPU % per stream', 'CPU µs per packet', 'client µs per packet', 'freezes/min (steady)', 'loss % (steady)', 'skipped frames', 'other work CPU %'],
+      [
+        'server',
+        'forwarded streams',
+        'packets/s',
+        'CPU % (steady)',
+        'CPU % per stream',
+        'CPU µs per packet',
+        'client µs per packet',
+        'freezes/min (steady)',
+        'loss % (steady)',
+        'skipped frames',
+        'other work CPU %',
+      ],
       summaries.map((s) => [
         s.server,
         f1(s.forwardedStreams),
@@ -370,7 +434,11 @@ export function formatComparison(summaries: readonly RunSummary[]): string {
       ['CPU ratio', 'per forwarded stream', 'per forwarded packet'],
       ratios.map((r) => [r.of, f2(r.perStream), f2(r.perPacket)]),
     ),
-    ...(uneven ? [`warning: the runs forwarded ${pps.map((x) => f0(x)).join(' / ')} packets/s, not the same load (see skipped frames, other work): the ratios compare unlike runs`] : []),
+    ...(uneven
+      ? [
+          `warning: the runs forwarded ${pps.map((x) => f0(x)).join(' / ')} packets/s, not the same load (see skipped frames, other work): the ratios compare unlike runs`,
+        ]
+      : []),
   ].join('\n');
 }
 
@@ -389,8 +457,14 @@ export function writeResults(results: TortureResults, dir: string): string {
   results.runs.forEach((run, i) => {
     const png = path.join(dir, run.server === 'octobridge' ? 'torture.png' : `torture-${run.server}.png`);
     const o = results.options;
-    const cascade = run.bridges ? ` (cascade ${run.bridges.map((b) => b.region).join(' + ')}${o.dropRelayAt !== undefined ? `, relays down ${o.dropRelayFor} ms` : ''})` : '';
-    plotRun(run, png, `${run.server}${cascade}: ${o.conferences} x ${o.participants} participants, ${o.senders} senders/conference${o.simulcast ? ', simulcast' : ''}${o.ramp ? ', ramp' : ''}`);
+    const cascade = run.bridges
+      ? ` (cascade ${run.bridges.map((b) => b.region).join(' + ')}${o.dropRelayAt !== undefined ? `, relays down ${o.dropRelayFor} ms` : ''})`
+      : '';
+    plotRun(
+      run,
+      png,
+      `${run.server}${cascade}: ${o.conferences} x ${o.participants} participants, ${o.senders} senders/conference${o.simulcast ? ', simulcast' : ''}${o.ramp ? ', ramp' : ''}`,
+    );
     printed.push(formatRun(run, summaries[i] as RunSummary, o, results.machine.cpus));
   });
   if (summaries.length > 1) printed.push(formatComparison(summaries));

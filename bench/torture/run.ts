@@ -35,7 +35,10 @@ function participantSpec(c: number, i: number, senders: number, regions: readonl
  * conference first. `regions` (a cascade): round robin within each conference, so that every
  * conference spans the bridges (senders too).
  */
-export function planParticipants(o: Pick<TortureOptions, 'conferences' | 'participants' | 'senders' | 'chromium'>, regions: readonly string[] = []): ParticipantSpec[] {
+export function planParticipants(
+  o: Pick<TortureOptions, 'conferences' | 'participants' | 'senders' | 'chromium'>,
+  regions: readonly string[] = [],
+): ParticipantSpec[] {
   const specs: ParticipantSpec[] = [];
   for (let c = 0; c < o.conferences; c++) {
     for (let i = 0; i < o.participants; i++) specs.push(participantSpec(c, i, o.senders, regions));
@@ -97,7 +100,17 @@ async function sampleOnce(ctx: RunContext, meter: CpuMeter, machine: MachineCpu)
   }
   const processes = procs.map((p, i) => ({ name: p.name, cpu: cpu[i] ?? 0, rssMiB: rssMiB([p.pid]) }));
   const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
-  const keep = ['stress_level', 'participants', 'conferences', 'bit_rate_download', 'bit_rate_upload', 'packet_rate_download', 'packet_rate_upload', 'incoming_loss', 'outgoing_loss'];
+  const keep = [
+    'stress_level',
+    'participants',
+    'conferences',
+    'bit_rate_download',
+    'bit_rate_upload',
+    'packet_rate_download',
+    'packet_rate_upload',
+    'incoming_loss',
+    'outgoing_loss',
+  ];
   return {
     t: (t - ctx.t0) / 1000,
     participants: [...ctx.fleet.latest.values()].filter((s) => s.connected).length,
@@ -272,7 +285,12 @@ async function steady(ctx: RunContext, faults: FaultRecord[]): Promise<void> {
       atS: o.dropRelayAt,
       run: cascade
         ? () => dropRelays(ctx, cascade, start, faults)
-        : () => void faults.push({ kind: 'drop-relay', atS: o.dropRelayAt ?? 0, note: 'no relay in this run (one bridge; --cascade N runs N bridges linked by relays)' }),
+        : () =>
+            void faults.push({
+              kind: 'drop-relay',
+              atS: o.dropRelayAt ?? 0,
+              note: 'no relay in this run (one bridge; --cascade N runs N bridges linked by relays)',
+            }),
     });
   }
   if (o.loss > 0 && ctx.server.name === 'octobridge') {
@@ -326,7 +344,8 @@ function windowLoad(ctx: RunContext, from: number): WindowLoad {
   const [first, last] = [ss[0], ss.at(-1)];
   const skipped = (last?.harness.skippedFrames ?? 0) - (first?.harness.skippedFrames ?? 0);
   const seconds = ss.length > 1 ? (last as TimeSample).t - (first as TimeSample).t : 1;
-  const pps = first && last && last.totals.at > first.totals.at ? (last.totals.packets - first.totals.packets) / ((last.totals.at - first.totals.at) / 1000) : Number.NaN;
+  const pps =
+    first && last && last.totals.at > first.totals.at ? (last.totals.packets - first.totals.packets) / ((last.totals.at - first.totals.at) / 1000) : Number.NaN;
   const names = [...new Set(ss.flatMap((s) => s.server.processes.map((p) => p.name)))];
   const perProcess = names.map((name) => ({ name, cpu: mean(ss.map((s) => s.server.processes.find((p) => p.name === name)?.cpu ?? 0)) }));
   return {
@@ -364,7 +383,12 @@ const SATURATED_MACHINE = 0.9;
  * loop, an agent near a full core, or its sockets overflowing (more than 0.1 % of the received packets dropped there).
  */
 function harnessSaturated(st: Pick<RampStep, 'skippedPerS' | 'medianEventLoopDelayMs' | 'agentCpuMax' | 'udpDropsPerS' | 'forwardedPps'>): boolean {
-  return st.skippedPerS > 1 || st.medianEventLoopDelayMs > SATURATED_LOOP_MS || st.agentCpuMax >= SATURATED_CORE_PCT || (st.udpDropsPerS?.agents ?? 0) > 0.001 * st.forwardedPps;
+  return (
+    st.skippedPerS > 1 ||
+    st.medianEventLoopDelayMs > SATURATED_LOOP_MS ||
+    st.agentCpuMax >= SATURATED_CORE_PCT ||
+    (st.udpDropsPerS?.agents ?? 0) > 0.001 * st.forwardedPps
+  );
 }
 
 /** The {@link RampLimit} of the step that stopped a ramp (`failed`; undefined: it stopped at `--ramp-max`, judged on the last step). */
@@ -373,7 +397,19 @@ export function rampLimit(step: RampStep | undefined, failed: boolean, cores: nu
   const gen = harnessSaturated(step);
   const bridgeCore = step.serverBusiest.cpu >= SATURATED_CORE_PCT || (step.udpDropsPerS?.server ?? 0) > 0.001 * step.forwardedPps;
   const machineSaturated = step.machineCpu >= SATURATED_MACHINE * 100 * cores;
-  const side: RampLimit['side'] = !failed ? (bridgeCore && gen ? 'both' : bridgeCore ? 'bridge' : gen ? 'load generator' : 'none') : gen && bridgeCore ? 'both' : gen ? 'load generator' : 'bridge';
+  const side: RampLimit['side'] = !failed
+    ? bridgeCore && gen
+      ? 'both'
+      : bridgeCore
+        ? 'bridge'
+        : gen
+          ? 'load generator'
+          : 'none'
+    : gen && bridgeCore
+      ? 'both'
+      : gen
+        ? 'load generator'
+        : 'bridge';
   const detail =
     `server's busiest process ${step.serverBusiest.name} ${step.serverBusiest.cpu.toFixed(0)}% of a core (all ${step.serverCpu.toFixed(0)}%); ` +
     `agents ${step.agentCpu.toFixed(0)}% (busiest ${step.agentCpuMax.toFixed(0)}%), skipped ${step.skippedPerS.toFixed(1)} frames/s, event loop p99 median ${step.medianEventLoopDelayMs.toFixed(0)} ms; ` +
@@ -477,14 +513,19 @@ async function runServer(o: TortureOptions, which: 'octobridge' | 'janus' | 'raw
     cascade = await startCascade(o.cascade, o.out, { ...(o.workers ? { workers: o.workers } : {}), ...(o.jvbPort ? { jvbPort: o.jvbPort } : {}) });
     server = cascade;
     publicUrl = cascade.publicUrl;
-    log(`cascade: ${cascade.bridges.map((b) => `${b.region} (${b.relayId}, ${b.bridge.publicUrl}, private ${b.bridge.privateUrl})`).join(', ')}; focus on ${cascade.bridges[0]?.region}`);
+    log(
+      `cascade: ${cascade.bridges.map((b) => `${b.region} (${b.relayId}, ${b.bridge.publicUrl}, private ${b.bridge.privateUrl})`).join(', ')}; focus on ${cascade.bridges[0]?.region}`,
+    );
   } else if (o.url) {
     const b: BridgeUnderTest = bridgeAt(o.url, o.statsUrl, o.bridgePid);
     server = b;
     publicUrl = b.publicUrl;
     if (!o.bridgePid) notes.push('bridge at a URL without --bridge-pid: no bridge CPU/RSS');
   } else {
-    const b = await startBridgeProcess(path.join(o.out, 'bridge.log'), { ...(o.workers ? { OCTOBRIDGE_WORKERS: String(o.workers) } : {}), ...(o.jvbPort ? { JVB_PORT: String(o.jvbPort) } : {}) });
+    const b = await startBridgeProcess(path.join(o.out, 'bridge.log'), {
+      ...(o.workers ? { OCTOBRIDGE_WORKERS: String(o.workers) } : {}),
+      ...(o.jvbPort ? { JVB_PORT: String(o.jvbPort) } : {}),
+    });
     server = b;
     publicUrl = b.publicUrl;
   }
@@ -610,7 +651,12 @@ async function runServer(o: TortureOptions, which: 'octobridge' | 'janus' | 'raw
  * CPU (mean from 2 s after `ctx.costsFrom`: the steady window, or the last ramp step) and memory
  * (at the end) of each kind of participant; light ones above the agents' idle memory.
  */
-function kindCosts(ctx: RunContext, specs: ParticipantSpec[], mem: Record<'agents' | 'chromium', { pss: number; rss: number }>, agentBase: { pss: number; rss: number }): ServerRun['costs'] {
+function kindCosts(
+  ctx: RunContext,
+  specs: ParticipantSpec[],
+  mem: Record<'agents' | 'chromium', { pss: number; rss: number }>,
+  agentBase: { pss: number; rss: number },
+): ServerRun['costs'] {
   const ss = ctx.timeline.filter((s) => ctx.t0 + s.t * 1000 >= ctx.costsFrom + 2000);
   const light = specs.filter((s) => s.kind === 'light' && ctx.connected.has(s.id)).length;
   const chromium = specs.filter((s) => s.kind === 'chromium' && ctx.connected.has(s.id)).length;
@@ -634,7 +680,10 @@ function kindCosts(ctx: RunContext, specs: ParticipantSpec[], mem: Record<'agent
  * when it is not cached (media `vp8`).
  * @throws Error when the bridge, Janus or the client agents cannot start.
  */
-export async function runTorture(o: TortureOptions, log: (line: string) => void = (l) => void process.stderr.write(`[torture] ${l}\n`)): Promise<TortureResults> {
+export async function runTorture(
+  o: TortureOptions,
+  log: (line: string) => void = (l) => void process.stderr.write(`[torture] ${l}\n`),
+): Promise<TortureResults> {
   const clipFile = path.join(PROJECT_ROOT, 'bench', 'results', '.cache', 'vp8-clip-v1.bin');
   if (o.media === 'vp8') await loadOrRecordClip(clipFile, log);
   const runs: ServerRun[] = [];

@@ -11,15 +11,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { allocate, considerLayers, effectiveConstraints, effectiveLastN, prioritize, selectedOrder } from './BandwidthAllocator.ts';
 import {
-  allocate,
-  considerLayers,
-  effectiveConstraints,
-  effectiveLastN,
-  prioritize,
-  selectedOrder,
-} from './BandwidthAllocator.ts';
-import { DEFAULT_ALLOCATION_CONFIG, ReceiverSettings, constraintsOf, type AllocationConfig, type AllocationSettings, type ConstraintsUpdate } from './settings.ts';
+  DEFAULT_ALLOCATION_CONFIG,
+  ReceiverSettings,
+  constraintsOf,
+  type AllocationConfig,
+  type AllocationSettings,
+  type ConstraintsUpdate,
+} from './settings.ts';
 import {
   EMPTY_ALLOCATION,
   NOTHING,
@@ -201,7 +201,13 @@ describe('types.ts helpers', () => {
     expect(forwardedSources(a)).toEqual(['A-v0']);
     expect(forwardedSources(EMPTY_ALLOCATION)).toEqual([]);
     // Same layers (by index, not identity), different order and ideal: the same.
-    const b: Allocation = { ...a, sources: [{ source: 'B-v0', owner: 'B', target: undefined, ideal: undefined }, { source: 'A-v0', owner: 'A', target: { ...ld30 }, ideal: undefined }] };
+    const b: Allocation = {
+      ...a,
+      sources: [
+        { source: 'B-v0', owner: 'B', target: undefined, ideal: undefined },
+        { source: 'A-v0', owner: 'A', target: { ...ld30 }, ideal: undefined },
+      ],
+    };
     expect(sameAllocation(a, b)).toBe(true);
     expect(sameAllocation(a, { ...a, oversending: true })).toBe(false);
     expect(sameAllocation(a, { ...a, sources: [a.sources[0]!, { ...a.sources[1]!, target: ld7_5 }] })).toBe(false);
@@ -313,7 +319,16 @@ describe('effectiveConstraints (EffectiveConstraintsTest.kt, allocation.md §2 A
     expect(eff(topDisabled, { lastN: 1, defaultConstraints: NOTHING, constraints: new Map([['s2', c180]]) })).toEqual({ ...zero, s2: 180 });
   });
   it('With lastN=1, top sources DISABLED, default 0 and non-zero constraints for sources low on the list: the first only', () => {
-    expect(eff(topDisabled, { lastN: 1, defaultConstraints: NOTHING, constraints: new Map([['s2', c180], ['s3', c180]]) })).toEqual({ ...zero, s2: 180 });
+    expect(
+      eff(topDisabled, {
+        lastN: 1,
+        defaultConstraints: NOTHING,
+        constraints: new Map([
+          ['s2', c180],
+          ['s3', c180],
+        ]),
+      }),
+    ).toEqual({ ...zero, s2: 180 });
   });
   it('With lastN=3 and default settings', () => {
     expect(eff(sources, { lastN: 3, defaultConstraints: c180 })).toEqual({ ...zero, s1: 180, s2: 180, s3: 180 });
@@ -322,7 +337,11 @@ describe('effectiveConstraints (EffectiveConstraintsTest.kt, allocation.md §2 A
     expect(eff(topDisabled, { lastN: 3, defaultConstraints: c180 })).toEqual({ ...zero, s1: 180, s2: 180, s3: 180 });
   });
   it('With lastN=3, top sources DISABLED, non-zero constraints for sources down the list', () => {
-    const c = new Map([['s6', c180], ['s2', c180], ['s3', c180]]);
+    const c = new Map([
+      ['s6', c180],
+      ['s2', c180],
+      ['s3', c180],
+    ]);
     expect(eff(topDisabled, { lastN: 3, defaultConstraints: NOTHING, constraints: c })).toEqual({ ...zero, s2: 180, s3: 180 });
   });
   it('the bridge-wide jvb-last-n limits too; frame-rate constraints are kept as signalled', () => {
@@ -346,7 +365,11 @@ describe('considerLayers (SingleSourceAllocationTest.kt; allocation.md §3.1)', 
 
   describe('Camera', () => {
     it('When all layers are active, without constraints (720): all up to 360p, only 30 fps above (§3.1 C)', () => {
-      expect(considered(source('A'), false, constraints(720))).toEqual({ layers: ['ld7_5', 'ld15', 'ld30', 'sd30', 'hd30'], preferred: 'sd30', oversend: null });
+      expect(considered(source('A'), false, constraints(720))).toEqual({
+        layers: ['ld7_5', 'ld15', 'ld30', 'sd30', 'hd30'],
+        preferred: 'sd30',
+        oversend: null,
+      });
     });
     it('allocation.md §3.1 C: 360p/7.5, 360p/15, 720p/7.5, 720p/15 are not considered (unlimited constraints too)', () => {
       const r = considered(source('A'), true, UNLIMITED);
@@ -393,14 +416,26 @@ describe('considerLayers (SingleSourceAllocationTest.kt; allocation.md §3.1)', 
     const desktop = (layers: readonly Layer[] = SIMULCAST): VideoSource => source('A', 'DESKTOP', layers);
 
     it('When all layers are active, with no constraints (720): every layer; preferred = top, oversend = lowest 720p', () => {
-      expect(considered(desktop(), true, constraints(720))).toEqual({ layers: ['ld7_5', 'ld15', 'ld30', 'sd7_5', 'sd15', 'sd30', 'hd7_5', 'hd15', 'hd30'], preferred: 'hd30', oversend: 'hd7_5' });
+      expect(considered(desktop(), true, constraints(720))).toEqual({
+        layers: ['ld7_5', 'ld15', 'ld30', 'sd7_5', 'sd15', 'sd30', 'hd7_5', 'hd15', 'hd30'],
+        preferred: 'hd30',
+        oversend: 'hd7_5',
+      });
     });
     it('When all layers are active, with 360p constraints', () => {
-      expect(considered(desktop(), true, constraints(360))).toEqual({ layers: ['ld7_5', 'ld15', 'ld30', 'sd7_5', 'sd15', 'sd30'], preferred: 'sd30', oversend: 'sd7_5' });
+      expect(considered(desktop(), true, constraints(360))).toEqual({
+        layers: ['ld7_5', 'ld15', 'ld30', 'sd7_5', 'sd15', 'sd30'],
+        preferred: 'sd30',
+        oversend: 'sd7_5',
+      });
     });
     it('The high layers are inactive (send-side bwe restrictions)', () => {
       const src = desktop([ld7_5, ld15, ld30, sd7_5, sd15, sd30, inactive(hd7_5), inactive(hd15), inactive(hd30)]);
-      expect(considered(src, true, constraints(720))).toEqual({ layers: ['ld7_5', 'ld15', 'ld30', 'sd7_5', 'sd15', 'sd30'], preferred: 'sd30', oversend: 'sd7_5' });
+      expect(considered(src, true, constraints(720))).toEqual({
+        layers: ['ld7_5', 'ld15', 'ld30', 'sd7_5', 'sd15', 'sd30'],
+        preferred: 'sd30',
+        oversend: 'sd7_5',
+      });
     });
     it('The low layers are inactive (simulcast signalled but not used), no constraints', () => {
       const src = desktop([...[ld7_5, ld15, ld30, sd7_5, sd15, sd30].map(inactive), hd7_5, hd15, hd30]);
@@ -422,7 +457,11 @@ describe('considerLayers (SingleSourceAllocationTest.kt; allocation.md §3.1)', 
       const vp9 = desktop([l1, l2, l3]);
       const pick = (onStage: boolean, c: VideoConstraints): { layers: number[]; preferred: number | undefined; oversend: number | undefined } => {
         const r = considerLayers(vp9, onStage, c, CONFIG);
-        return { layers: r.layers.map((l) => l.bitrateBps), preferred: r.layers[r.preferredIndex]?.bitrateBps, oversend: r.layers[r.oversendIndex]?.bitrateBps };
+        return {
+          layers: r.layers.map((l) => l.bitrateBps),
+          preferred: r.layers[r.preferredIndex]?.bitrateBps,
+          oversend: r.layers[r.oversendIndex]?.bitrateBps,
+        };
       };
       it('With no constraints: all, preferred l3, oversend l1', () => {
         expect(pick(true, constraints(720))).toEqual({ layers: [150_000, 370_000, 750_000], preferred: 750_000, oversend: 150_000 });
@@ -651,7 +690,10 @@ describe('allocate: BitrateControllerTest.kt scenarios (BWE ramp 0 → 5 Mbps)',
     expect(forwarded(at(['B', 'A', 'C', 'D'], 10_000_000).allocation)).toEqual(['A-v0', 'B-v0']);
 
     // D, then C, become dominant speaker: they do not override the selected sources, whatever the BWE.
-    for (const order of [['D', 'B', 'A', 'C'], ['C', 'D', 'A', 'B']]) {
+    for (const order of [
+      ['D', 'B', 'A', 'C'],
+      ['C', 'D', 'A', 'B'],
+    ]) {
       expect(forwarded(at(order, 10_000_000).allocation)).toEqual(['A-v0', 'B-v0']);
       expect(forwarded(at(order, 0).allocation)).toEqual([]);
     }
@@ -686,7 +728,9 @@ describe('allocation.md examples', () => {
     const settings = settingsAfter({ onStageSources: ['A-v0'], defaultConstraints: { maxHeight: 180 }, constraints: { 'A-v0': { maxHeight: 720 } } });
     const r = run(CONF, settings, PLENTY);
     expect(heights(r.effective)).toEqual({ 'A-v0': 720, 'B-v0': 180, 'C-v0': 180, 'D-v0': 180, 'E-v0': 180, 'F-v0': 180, 'G-v0': 180, 'H-v0': 180 });
-    expect(targets(r.allocation)).toEqual(only({ 'A-v0': 'hd30', 'B-v0': 'ld30', 'C-v0': 'ld30', 'D-v0': 'ld30', 'E-v0': 'ld30', 'F-v0': 'ld30', 'G-v0': 'ld30', 'H-v0': 'ld30' }));
+    expect(targets(r.allocation)).toEqual(
+      only({ 'A-v0': 'hd30', 'B-v0': 'ld30', 'C-v0': 'ld30', 'D-v0': 'ld30', 'E-v0': 'ld30', 'F-v0': 'ld30', 'G-v0': 'ld30', 'H-v0': 'ld30' }),
+    );
     // The on-stage source reaches 360p/30 before any thumbnail gets a layer ("greedy up to the preferred resolution").
     expect(targets(run(CONF, settings, 540_000).allocation)).toEqual(only({ 'A-v0': 'sd30' }));
     expect(targets(run(CONF, settings, 499_000).allocation)).toEqual(only({ 'A-v0': 'ld30' }));
@@ -717,7 +761,12 @@ describe('allocation.md examples', () => {
   it('Stage view (4): A-v0 in HD, others in 180p, D-v0 prioritized over the dominant speaker', () => {
     // The doc's JSON says onStageEndpoints/selectedEndpoints (the old names) with source names as
     // values; the current message carries them as onStageSources/selectedSources.
-    const settings = settingsAfter({ onStageSources: ['A-v0'], selectedSources: ['D-v0'], defaultConstraints: { maxHeight: 180 }, constraints: { 'A-v0': { maxHeight: 720 } } });
+    const settings = settingsAfter({
+      onStageSources: ['A-v0'],
+      selectedSources: ['D-v0'],
+      defaultConstraints: { maxHeight: 180 },
+      constraints: { 'A-v0': { maxHeight: 720 } },
+    });
     const speech = endpoints('B', 'C', 'A', 'D', 'E'); // B is the dominant speaker
     const r = run(speech, settings, PLENTY);
     expect(r.sorted.map((s) => s.name)).toEqual(['A-v0', 'D-v0', 'B-v0', 'C-v0', 'E-v0']);
@@ -747,7 +796,11 @@ describe('allocation.md examples', () => {
   });
 
   it('Tile view (3): 180p, A-v0 and B-v0 prioritized, C-v0 and D-v0 disabled', () => {
-    const settings = settingsAfter({ selectedSources: ['A-v0', 'B-v0'], defaultConstraints: { maxHeight: 180 }, constraints: { 'C-v0': { maxHeight: 0 }, 'D-v0': { maxHeight: 0 } } });
+    const settings = settingsAfter({
+      selectedSources: ['A-v0', 'B-v0'],
+      defaultConstraints: { maxHeight: 180 },
+      constraints: { 'C-v0': { maxHeight: 0 }, 'D-v0': { maxHeight: 0 } },
+    });
     const speech = endpoints('H', 'G', 'F', 'E', 'D', 'C', 'B', 'A'); // A and B are the least recent speakers
     const r = run(speech, settings, PLENTY);
     expect(r.sorted.slice(0, 2).map((s) => s.name)).toEqual(['A-v0', 'B-v0']);
@@ -758,7 +811,10 @@ describe('allocation.md examples', () => {
   });
 
   it('Tile view (4): all sources disabled except A-v0, B-v0, C-v0', () => {
-    const settings = settingsAfter({ defaultConstraints: { maxHeight: 0 }, constraints: { 'A-v0': { maxHeight: 180 }, 'B-v0': { maxHeight: 180 }, 'C-v0': { maxHeight: 180 } } });
+    const settings = settingsAfter({
+      defaultConstraints: { maxHeight: 0 },
+      constraints: { 'A-v0': { maxHeight: 180 }, 'B-v0': { maxHeight: 180 }, 'C-v0': { maxHeight: 180 } },
+    });
     const r = run(CONF, settings, PLENTY);
     expect(targets(r.allocation)).toEqual(only({ 'A-v0': 'ld30', 'B-v0': 'ld30', 'C-v0': 'ld30' }));
   });
@@ -860,7 +916,11 @@ describe('allocate: details', () => {
   it('a source with no active layer yet (all 0 bps) stops at its second layer, as JVB does', () => {
     // The first step takes layer 0; the skip scan then walks down from the top comparing with the
     // moving target (0 <= 0 every time) and ends at index 1; nothing was consumed, so the loop stops.
-    const fresh = source('A-v0', 'CAMERA', SIMULCAST.map((l) => ({ ...l, bitrateBps: 0 })));
+    const fresh = source(
+      'A-v0',
+      'CAMERA',
+      SIMULCAST.map((l) => ({ ...l, bitrateBps: 0 })),
+    );
     const r = run([fresh], settingsAfter({ defaultConstraints: { maxHeight: 720 } }), 5_000_000).allocation;
     expect(nameOf(r.sources[0]!.target)).toBe('ld15');
     expect(nameOf(r.sources[0]!.ideal)).toBe('hd30');
@@ -989,7 +1049,12 @@ describe('considerLayers: results shared per layers array', () => {
     fc.assert(
       fc.property(arbLayers, fc.array(arbCall, { minLength: 1, maxLength: 24 }), (layers, calls) => {
         for (const x of calls) {
-          const config = { ...CONFIG, onstagePreferredHeightPx: x.preferredHeight, onstagePreferredFramerate: x.preferredFramerate, allowOversendOnstage: x.oversend };
+          const config = {
+            ...CONFIG,
+            onstagePreferredHeightPx: x.preferredHeight,
+            onstagePreferredFramerate: x.preferredFramerate,
+            allowOversendOnstage: x.oversend,
+          };
           const shared = considerLayers(source('S-v0', x.type, layers), x.onStage, x.c, config);
           const fresh = considerLayers(source('S-v0', x.type, [...layers]), x.onStage, x.c, config);
           expect(shared).toEqual(fresh);
@@ -1104,7 +1169,10 @@ describe('allocate: properties', () => {
   it('with the 180/360/720 ladder, the target never exceeds maxHeight unless nothing smaller exists', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.tuple(fc.constantFrom<VideoType>('CAMERA', 'DESKTOP'), fc.constantFrom(-1, 0, 100, 180, 200, 360, 500, 720, 1080)), { minLength: 1, maxLength: 5 }),
+        fc.array(fc.tuple(fc.constantFrom<VideoType>('CAMERA', 'DESKTOP'), fc.constantFrom(-1, 0, 100, 180, 200, 360, 500, 720, 1080)), {
+          minLength: 1,
+          maxLength: 5,
+        }),
         fc.integer({ min: 0, max: 6_000_000 }),
         fc.boolean(),
         (specs, bwe, stage) => {
@@ -1128,7 +1196,10 @@ describe('allocate: properties', () => {
         fc.pre(s0.sources.every((x) => x.layers.every((l) => l.temporal > 0 || l.frameRate <= fps)));
         const s: Scenario = {
           ...s0,
-          sources: s0.sources.map((x) => ({ ...x, layers: x.layers.map((l) => ({ ...l, bitrateBps: Math.max(l.bitrateBps, 1000 * (l.spatial + 1) * (l.temporal + 1)) })) })),
+          sources: s0.sources.map((x) => ({
+            ...x,
+            layers: x.layers.map((l) => ({ ...l, bitrateBps: Math.max(l.bitrateBps, 1000 * (l.spatial + 1) * (l.temporal + 1)) })),
+          })),
           settings: { ...s0.settings, defaultConstraints: { ...s0.settings.defaultConstraints, maxFrameRate: fps }, constraints: new Map() },
         };
         for (const a of runScenario(s).allocation.sources) if (a.target) expect(a.target.frameRate).toBeLessThanOrEqual(fps);

@@ -81,7 +81,11 @@ export function effectiveLastN(receiverLastN: number, jvbLastN: number): number 
  * Step 2: effective constraints per source name (JVB `getEffectiveConstraints`).
  * @param sorted the output of {@link prioritize}.
  */
-export function effectiveConstraints(sorted: readonly VideoSource[], settings: AllocationSettings, config: Pick<AllocationConfig, 'jvbLastN'>): Map<string, VideoConstraints> {
+export function effectiveConstraints(
+  sorted: readonly VideoSource[],
+  settings: AllocationSettings,
+  config: Pick<AllocationConfig, 'jvbLastN'>,
+): Map<string, VideoConstraints> {
   const lastN = effectiveLastN(settings.lastN, config.jvbLastN);
   let enabled = 0;
   const out = new Map<string, VideoConstraints>();

@@ -11,7 +11,7 @@ let allocator: ConferenceAllocator | undefined;
 afterEach(() => allocator?.close());
 
 describe('wantsVideoOf', () => {
-  it("is true for a sender with a source on stage, selected, or constrained above 0 for the receiver", () => {
+  it('is true for a sender with a source on stage, selected, or constrained above 0 for the receiver', () => {
     const a = (allocator = new ConferenceAllocator(DEFAULT_ALLOCATION_CONFIG));
     for (const id of ['r', 's', 't']) a.addEndpoint(id, sink);
     a.addSource('s-a0', 's', 'audio');
@@ -69,8 +69,14 @@ describe('sources waiting for an SSRC slot', () => {
     a.sourceReady('r', 's-v0');
     a.sourceReady('r', 's-a0');
     a.flush();
-    expect(decisions).toEqual([['s-v0', false], ['s-v0', false]]);
-    expect(audio).toEqual([['s-a0', true], ['s-a0', true]]);
+    expect(decisions).toEqual([
+      ['s-v0', false],
+      ['s-v0', false],
+    ]);
+    expect(audio).toEqual([
+      ['s-a0', true],
+      ['s-a0', true],
+    ]);
     // Ready again (a map announced again): nothing new.
     a.sourceReady('r', 's-v0');
     a.flush();

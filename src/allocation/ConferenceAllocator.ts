@@ -475,7 +475,9 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
       const key = forwardingKey(a.target, priority);
       if (r.applied.get(a.source) === key) return;
       r.applied.set(a.source, key);
-      const f: VideoForwarding = a.target ? { paused: false, spatialLayer: a.target.spatial, temporalLayer: a.target.temporal, priority } : { paused: true, priority };
+      const f: VideoForwarding = a.target
+        ? { paused: false, spatialLayer: a.target.spatial, temporalLayer: a.target.temporal, priority }
+        : { paused: true, priority };
       r.sink.video(a.source, f);
     });
     const forwarded = forwardedSources(allocation);

@@ -101,7 +101,11 @@ describe('SenderConstraints', () => {
 
   it('property: maxHeight is -1 if any receiver has -1, else the largest height, 0 with none; announcements track it', () => {
     const op = fc.oneof(
-      fc.record({ kind: fc.constant('set' as const), receiver: fc.constantFrom('r1', 'r2', 'r3'), heights: fc.dictionary(fc.constantFrom('A', 'B'), fc.constantFrom(-1, 0, 180, 360, 720)) }),
+      fc.record({
+        kind: fc.constant('set' as const),
+        receiver: fc.constantFrom('r1', 'r2', 'r3'),
+        heights: fc.dictionary(fc.constantFrom('A', 'B'), fc.constantFrom(-1, 0, 180, 360, 720)),
+      }),
       fc.record({ kind: fc.constant('remove' as const), receiver: fc.constantFrom('r1', 'r2', 'r3') }),
     );
     fc.assert(
@@ -138,7 +142,11 @@ describe('SenderConstraints', () => {
   it('property: the same announcements as recomputing every touched source over all receivers (the plain implementation)', () => {
     const receiver = fc.constantFrom('r1', 'r2', 'r3', 'r4');
     const op = fc.oneof(
-      fc.record({ kind: fc.constant('set' as const), receiver, heights: fc.dictionary(fc.constantFrom('A', 'B', 'C'), fc.constantFrom(-1, 0, 1, 180, 360, 720)) }),
+      fc.record({
+        kind: fc.constant('set' as const),
+        receiver,
+        heights: fc.dictionary(fc.constantFrom('A', 'B', 'C'), fc.constantFrom(-1, 0, 1, 180, 360, 720)),
+      }),
       fc.record({ kind: fc.constant('remove' as const), receiver }),
       fc.record({ kind: fc.constant('removeSource' as const), source: fc.constantFrom('A', 'B', 'C') }),
     );

@@ -6,7 +6,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { DEFAULT_ALLOCATION_CONFIG, ReceiverSettings, constraintsOf, type AllocationConfig, type AllocationSettings, type ConstraintsUpdate } from './settings.ts';
+import {
+  DEFAULT_ALLOCATION_CONFIG,
+  ReceiverSettings,
+  constraintsOf,
+  type AllocationConfig,
+  type AllocationSettings,
+  type ConstraintsUpdate,
+} from './settings.ts';
 import { constraints } from './types.ts';
 
 const CONFIG: AllocationConfig = { ...DEFAULT_ALLOCATION_CONFIG };
@@ -40,7 +47,14 @@ describe('DEFAULT_ALLOCATION_CONFIG', () => {
 describe('ReceiverSettings', () => {
   it('starts with initial-last-n, initial-max-height-px (0: nothing until the client asks) and nothing else', () => {
     const s = new ReceiverSettings(CONFIG).get();
-    expect(plain(s)).toEqual({ lastN: -1, selectedSources: [], onStageSources: [], defaultConstraints: constraints(0), constraints: {}, assumedBandwidthBps: -1 });
+    expect(plain(s)).toEqual({
+      lastN: -1,
+      selectedSources: [],
+      onStageSources: [],
+      defaultConstraints: constraints(0),
+      constraints: {},
+      assumedBandwidthBps: -1,
+    });
     expect(new ReceiverSettings({ ...CONFIG, initialLastN: 5 }).get().lastN).toBe(5);
     expect(new ReceiverSettings(CONFIG, 3).get().lastN).toBe(3);
     expect(new ReceiverSettings({ ...CONFIG, initialMaxHeightPx: 360 }).get().defaultConstraints).toEqual(constraints(360));
@@ -204,9 +218,9 @@ describe('ReceiverSettings', () => {
   });
 
   it('property: after the first message, a partial update changes exactly the fields it names', () => {
-    const arbC = fc.record({ maxHeight: fc.constantFrom(-1, 0, 180, 360, 720), maxFrameRate: fc.option(fc.constantFrom(-1, 15, 30), { nil: undefined }) }).map((c) =>
-      c.maxFrameRate === undefined ? { maxHeight: c.maxHeight } : { maxHeight: c.maxHeight, maxFrameRate: c.maxFrameRate },
-    );
+    const arbC = fc
+      .record({ maxHeight: fc.constantFrom(-1, 0, 180, 360, 720), maxFrameRate: fc.option(fc.constantFrom(-1, 15, 30), { nil: undefined }) })
+      .map((c) => (c.maxFrameRate === undefined ? { maxHeight: c.maxHeight } : { maxHeight: c.maxHeight, maxFrameRate: c.maxFrameRate }));
     const names = fc.array(fc.constantFrom('A', 'B', 'C', 'D'), { maxLength: 4 });
     const arbUpdate: fc.Arbitrary<ConstraintsUpdate> = fc.record(
       {
@@ -231,7 +245,9 @@ describe('ReceiverSettings', () => {
           lastN: update.lastN ?? before.lastN,
           selectedSources: update.selectedSources ?? before.selectedSources,
           onStageSources: update.onStageSources ?? before.onStageSources,
-          defaultConstraints: update.defaultConstraints ? constraints(update.defaultConstraints.maxHeight, update.defaultConstraints.maxFrameRate) : before.defaultConstraints,
+          defaultConstraints: update.defaultConstraints
+            ? constraints(update.defaultConstraints.maxHeight, update.defaultConstraints.maxFrameRate)
+            : before.defaultConstraints,
           constraints: update.constraints
             ? new Map(Object.entries(update.constraints).map(([k, v]) => [k, constraints(v.maxHeight, v.maxFrameRate)]))
             : before.constraints,

@@ -17,9 +17,15 @@ import type { Allocation, Layer, VideoSource } from './types.ts';
 const AV1_STAT = {
   bitrate: 727_363,
   bitrateByLayer: {
-    '0.0': 44_909, '0.1': 73_539, '0.2': 118_269,
-    '1.0': 220_656, '1.1': 270_323, '1.2': 348_470,
-    '2.0': 536_691, '2.1': 609_334, '2.2': 727_363,
+    '0.0': 44_909,
+    '0.1': 73_539,
+    '0.2': 118_269,
+    '1.0': 220_656,
+    '1.1': 270_323,
+    '1.2': 348_470,
+    '2.0': 536_691,
+    '2.1': 609_334,
+    '2.2': 727_363,
   },
 };
 /** What the probe read from the dependency descriptor of that stream (render resolutions, frame rates per TID). */
@@ -80,7 +86,15 @@ describe('SVC layers from mediasoup stats (VideoLayerMonitor svcBitrates / build
   });
 
   it('spatialLayersOf reads the scalability mode', () => {
-    expect([spatialLayersOf('L3T3'), spatialLayersOf('L3T3_KEY'), spatialLayersOf('L2T3_KEY'), spatialLayersOf('L1T3'), spatialLayersOf('S3T3'), spatialLayersOf(undefined), spatialLayersOf('bogus')]).toEqual([3, 3, 2, 1, 3, 1, 1]);
+    expect([
+      spatialLayersOf('L3T3'),
+      spatialLayersOf('L3T3_KEY'),
+      spatialLayersOf('L2T3_KEY'),
+      spatialLayersOf('L1T3'),
+      spatialLayersOf('S3T3'),
+      spatialLayersOf(undefined),
+      spatialLayersOf('bogus'),
+    ]).toEqual([3, 3, 2, 1, 3, 1, 1]);
   });
 });
 
@@ -94,7 +108,11 @@ describe('allocation of SVC layers', () => {
   });
 
   it('on stage (720p wanted): the top spatial layer, the thumbnails their lowest one', () => {
-    const a = run([source('A-v0'), source('B-v0'), source('C-v0')], [{ defaultConstraints: { maxHeight: 180 }, onStageSources: ['B-v0'], constraints: { 'B-v0': { maxHeight: 720 } } }], 10_000_000);
+    const a = run(
+      [source('A-v0'), source('B-v0'), source('C-v0')],
+      [{ defaultConstraints: { maxHeight: 180 }, onStageSources: ['B-v0'], constraints: { 'B-v0': { maxHeight: 720 } } }],
+      10_000_000,
+    );
     expect(targets(a)).toEqual({ 'B-v0': '2.2', 'A-v0': '0.2', 'C-v0': '0.2' });
   });
 

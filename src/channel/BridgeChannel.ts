@@ -229,7 +229,10 @@ export class BridgeChannel extends EventEmitter<ChannelEvents> {
       this.emit('message', result.message);
     } catch (err) {
       this.counters.failed += 1;
-      this.#limitedLog.error({ colibriClass: result.message.colibriClass, error: err instanceof Error ? err.message : String(err) }, 'bridge channel message handler failed');
+      this.#limitedLog.error(
+        { colibriClass: result.message.colibriClass, error: err instanceof Error ? err.message : String(err) },
+        'bridge channel message handler failed',
+      );
     }
   }
 

@@ -1,7 +1,28 @@
 /**
  * Helpers on bridge-channel messages and constructors of the ones the bridge sends. See messages.ts.
  */
-import type { AddReceiver, AudioSourceMapping, AudioSourcesMap, ClientHello, ConnectionStats, DominantSpeakerEndpointChangeEvent, EndpointConnectivityStatusChangeEvent, EndpointMessage, EndpointStats, ForwardedSources, LastNChangedEvent, RemoveReceiver, SenderSourceConstraints, ServerHello, SourceVideoTypeMessage, SyntheticSourceSendingChangeEvent, VideoConstraints, VideoSourceMapping, VideoSourcesMap, VideoType } from './types.ts';
+import type {
+  AddReceiver,
+  AudioSourceMapping,
+  AudioSourcesMap,
+  ClientHello,
+  ConnectionStats,
+  DominantSpeakerEndpointChangeEvent,
+  EndpointConnectivityStatusChangeEvent,
+  EndpointMessage,
+  EndpointStats,
+  ForwardedSources,
+  LastNChangedEvent,
+  RemoveReceiver,
+  SenderSourceConstraints,
+  ServerHello,
+  SourceVideoTypeMessage,
+  SyntheticSourceSendingChangeEvent,
+  VideoConstraints,
+  VideoSourceMapping,
+  VideoSourcesMap,
+  VideoType,
+} from './types.ts';
 import { videoConstraintsValue } from './serialize.ts';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -133,11 +154,7 @@ export function connectionStats(bps: number): ConnectionStats {
  * A `SyntheticSourceSendingChangeEvent`: synthetic source `sourceName` started/stopped `sending` at RTP
  * `timestamp` (reduced modulo 2^32).
  */
-export function syntheticSourceSendingChange(
-  sourceName: string,
-  sending: boolean,
-  timestamp: number,
-): SyntheticSourceSendingChangeEvent {
+export function syntheticSourceSendingChange(sourceName: string, sending: boolean, timestamp: number): SyntheticSourceSendingChangeEvent {
   return { colibriClass: 'SyntheticSourceSendingChangeEvent', sourceName, sending, timestamp: timestamp >>> 0 };
 }
 

@@ -21,7 +21,13 @@ describe('DCEP', () => {
     const buf = open('JVB data channel', 'http://jitsi.org/protocols/colibri');
     expect(buf.length).toBe(62);
     expect(buf.subarray(0, 12).toString('hex')).toBe('030001000000000000100022');
-    expect(parseDcep(buf)).toEqual({ channelType: 0, priority: 256, reliability: 0, label: 'JVB data channel', protocol: 'http://jitsi.org/protocols/colibri' });
+    expect(parseDcep(buf)).toEqual({
+      channelType: 0,
+      priority: 256,
+      reliability: 0,
+      label: 'JVB data channel',
+      protocol: 'http://jitsi.org/protocols/colibri',
+    });
   });
   it('ACK is one byte 0x02 and parses back', () => {
     expect(dcepAck()).toEqual(Buffer.from([2]));
@@ -33,8 +39,10 @@ describe('DCEP', () => {
     const bad = open('x', 'y');
     bad.writeUInt16BE(50, 8);
     expect(parseDcep(bad)).toHaveProperty('error');
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 100 }), (bytes) => {
-      parseDcep(Buffer.from(bytes));
-    }));
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 100 }), (bytes) => {
+        parseDcep(Buffer.from(bytes));
+      }),
+    );
   });
 });

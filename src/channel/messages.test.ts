@@ -84,9 +84,7 @@ const WIRE_EXAMPLES: { text: string; canonical: boolean }[] = [
   },
   { text: '{"colibriClass":"SourceVideoTypeMessage","sourceName":"79f0273e-v0","videoType":"desktop"}', canonical: false },
   {
-    text:
-      '{"colibriClass":"DominantSpeakerEndpointChangeEvent","dominantSpeakerEndpoint":"79f0273e",' +
-      '"previousSpeakers":["a1b2c3d4"],"silence":false}',
+    text: '{"colibriClass":"DominantSpeakerEndpointChangeEvent","dominantSpeakerEndpoint":"79f0273e",' + '"previousSpeakers":["a1b2c3d4"],"silence":false}',
     canonical: true,
   },
   { text: '{"colibriClass":"ForwardedSources","forwardedSources":["79f0273e-v0","a1b2c3d4-v0"]}', canonical: true },
@@ -97,8 +95,7 @@ const WIRE_EXAMPLES: { text: string; canonical: boolean }[] = [
   },
   {
     text:
-      '{"colibriClass":"VideoSourcesMap","mappedSources":[{"source":"a1b2c3d4-v0","owner":"a1b2c3d4",' +
-      '"ssrc":1234567,"rtx":7654321,"videoType":"CAMERA"}]}',
+      '{"colibriClass":"VideoSourcesMap","mappedSources":[{"source":"a1b2c3d4-v0","owner":"a1b2c3d4",' + '"ssrc":1234567,"rtx":7654321,"videoType":"CAMERA"}]}',
     canonical: true,
   },
   {
@@ -107,9 +104,7 @@ const WIRE_EXAMPLES: { text: string; canonical: boolean }[] = [
   },
   { text: '{"colibriClass":"ConnectionStats","estimatedDownlinkBandwidth":2450000}', canonical: true },
   {
-    text:
-      '{"colibriClass":"AddReceiver","bridgeId":"jvb-2","sourceName":"a1b2c3d4-v0",' +
-      '"videoConstraints":{"maxHeight":360,"maxFrameRate":-1.0}}',
+    text: '{"colibriClass":"AddReceiver","bridgeId":"jvb-2","sourceName":"a1b2c3d4-v0",' + '"videoConstraints":{"maxHeight":360,"maxFrameRate":-1.0}}',
     canonical: false,
   },
   { text: '{"colibriClass":"RemoveReceiver","bridgeId":"jvb-2","endpointId":"a1b2c3d4"}', canonical: true },
@@ -133,9 +128,7 @@ describe('wire examples', () => {
   it('normalises videoType to upper case', () => {
     const m = ok(WIRE_EXAMPLES.find((e) => e.text.includes('SourceVideoTypeMessage'))!.text);
     expect(m).toEqual({ colibriClass: 'SourceVideoTypeMessage', sourceName: '79f0273e-v0', videoType: 'DESKTOP' });
-    expect(serializeBridgeChannelMessage(m)).toBe(
-      '{"colibriClass":"SourceVideoTypeMessage","sourceName":"79f0273e-v0","videoType":"DESKTOP"}',
-    );
+    expect(serializeBridgeChannelMessage(m)).toBe('{"colibriClass":"SourceVideoTypeMessage","sourceName":"79f0273e-v0","videoType":"DESKTOP"}');
   });
 
   it('keeps AddReceiver maxFrameRate -1.0 as -1', () => {
@@ -174,9 +167,7 @@ describe('individual messages', () => {
     expect(em.to).toBe('');
     expect(isBroadcast(em)).toBe(true);
     const fwd = endpointMessageFrom(em, '79f0273e');
-    expect(serializeBridgeChannelMessage(fwd)).toBe(
-      '{"colibriClass":"EndpointMessage","to":"","from":"79f0273e","msgPayload":{"a":[1,{"b":null}]},"x":1}',
-    );
+    expect(serializeBridgeChannelMessage(fwd)).toBe('{"colibriClass":"EndpointMessage","to":"","from":"79f0273e","msgPayload":{"a":[1,{"b":null}]},"x":1}');
     // The original is untouched.
     expect(em.from).toBe('spoofed');
   });
@@ -202,9 +193,7 @@ describe('individual messages', () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(Object.hasOwn(m, '__proto__')).toBe(true);
     const out = serializeBridgeChannelMessage(endpointMessageFrom(m, 'f'));
-    expect(out).toBe(
-      '{"colibriClass":"EndpointMessage","to":"","from":"f","__proto__":{"polluted":1},"msgPayload":{"__proto__":2}}',
-    );
+    expect(out).toBe('{"colibriClass":"EndpointMessage","to":"","from":"f","__proto__":{"polluted":1},"msgPayload":{"__proto__":2}}');
   });
 
   it('EndpointStats keeps every field and gets from', () => {
@@ -273,24 +262,16 @@ describe('individual messages', () => {
       });
     }
     expect(normalizeVideoType('screen')).toBeUndefined();
-    expect(bad('{"colibriClass":"SourceVideoTypeMessage","sourceName":"s","videoType":"screen"}')).toMatch(
-      /SourceVideoTypeMessage\.videoType/,
-    );
-    expect(ok('{"colibriClass":"SourceVideoTypeMessage","sourceName":"s","videoType":"CAMERA","endpointId":"e"}')).toEqual(
-      sourceVideoType('s', 'CAMERA', 'e'),
-    );
+    expect(bad('{"colibriClass":"SourceVideoTypeMessage","sourceName":"s","videoType":"screen"}')).toMatch(/SourceVideoTypeMessage\.videoType/);
+    expect(ok('{"colibriClass":"SourceVideoTypeMessage","sourceName":"s","videoType":"CAMERA","endpointId":"e"}')).toEqual(sourceVideoType('s', 'CAMERA', 'e'));
   });
 
   it('EndpointConnectivityStatusChangeEvent: string on the wire, booleans accepted', () => {
     expect(serializeBridgeChannelMessage(endpointConnectivityStatus('a', true))).toBe(
       '{"colibriClass":"EndpointConnectivityStatusChangeEvent","endpoint":"a","active":"true"}',
     );
-    expect(ok('{"colibriClass":"EndpointConnectivityStatusChangeEvent","endpoint":"a","active":false}')).toEqual(
-      endpointConnectivityStatus('a', false),
-    );
-    expect(bad('{"colibriClass":"EndpointConnectivityStatusChangeEvent","endpoint":"a","active":"yes"}')).toMatch(
-      /active/,
-    );
+    expect(ok('{"colibriClass":"EndpointConnectivityStatusChangeEvent","endpoint":"a","active":false}')).toEqual(endpointConnectivityStatus('a', false));
+    expect(bad('{"colibriClass":"EndpointConnectivityStatusChangeEvent","endpoint":"a","active":"yes"}')).toMatch(/active/);
   });
 
   it('DominantSpeakerEndpointChangeEvent: silence defaults to false', () => {
@@ -333,18 +314,14 @@ describe('individual messages', () => {
     expect(serializeBridgeChannelMessage(senderSourceConstraints('a-v0', 0))).toBe(
       '{"colibriClass":"SenderSourceConstraints","sourceName":"a-v0","maxHeight":0}',
     );
-    expect(serializeBridgeChannelMessage(connectionStats(2450000.6))).toBe(
-      '{"colibriClass":"ConnectionStats","estimatedDownlinkBandwidth":2450001}',
-    );
+    expect(serializeBridgeChannelMessage(connectionStats(2450000.6))).toBe('{"colibriClass":"ConnectionStats","estimatedDownlinkBandwidth":2450001}');
     expect(serializeBridgeChannelMessage(syntheticSourceSendingChange('55555555-a0.hi', true, 2 ** 32 + 5))).toBe(
       '{"colibriClass":"SyntheticSourceSendingChangeEvent","sourceName":"55555555-a0.hi","sending":true,"timestamp":5}',
     );
     expect(serializeBridgeChannelMessage(addReceiver('b', 's', { maxHeight: 360 }))).toBe(
       '{"colibriClass":"AddReceiver","bridgeId":"b","sourceName":"s","videoConstraints":{"maxHeight":360}}',
     );
-    expect(serializeBridgeChannelMessage(removeReceiver('b', 'e'))).toBe(
-      '{"colibriClass":"RemoveReceiver","bridgeId":"b","endpointId":"e"}',
-    );
+    expect(serializeBridgeChannelMessage(removeReceiver('b', 'e'))).toBe('{"colibriClass":"RemoveReceiver","bridgeId":"b","endpointId":"e"}');
     expect(serializeBridgeChannelMessage(lastNChanged(-1))).toBe('{"colibriClass":"LastNChangedEvent","lastN":-1}');
   });
 });
@@ -408,13 +385,19 @@ describe('bad input', () => {
       ['{"colibriClass":"LastNChangedEvent","lastN":null}', /LastNChangedEvent\.lastN: missing required field/],
       ['{"colibriClass":"DominantSpeakerEndpointChangeEvent"}', /dominantSpeakerEndpoint: missing/],
       ['{"colibriClass":"DominantSpeakerEndpointChangeEvent","dominantSpeakerEndpoint":[5]}', /dominantSpeakerEndpoint: expected a string, got array/],
-      ['{"colibriClass":"DominantSpeakerEndpointChangeEvent","dominantSpeakerEndpoint":"d","previousSpeakers":[1]}', /previousSpeakers\[0\]: expected a string/],
+      [
+        '{"colibriClass":"DominantSpeakerEndpointChangeEvent","dominantSpeakerEndpoint":"d","previousSpeakers":[1]}',
+        /previousSpeakers\[0\]: expected a string/,
+      ],
       ['{"colibriClass":"DominantSpeakerEndpointChangeEvent","dominantSpeakerEndpoint":"d","silence":"false"}', /silence: expected a boolean/],
       ['{"colibriClass":"ReceiverVideoConstraints","lastN":"2"}', /ReceiverVideoConstraints\.lastN/],
       ['{"colibriClass":"ReceiverVideoConstraints","selectedSources":"A-v0"}', /selectedSources: expected an array/],
       ['{"colibriClass":"ReceiverVideoConstraints","defaultConstraints":180}', /defaultConstraints: expected an object, got number/],
       ['{"colibriClass":"ReceiverVideoConstraints","defaultConstraints":{}}', /defaultConstraints\.maxHeight: missing/],
-      ['{"colibriClass":"ReceiverVideoConstraints","constraints":{"A-v1":{"maxHeight":"720"}}}', /constraints\["A-v1"\]\.maxHeight: expected an integer, got string/],
+      [
+        '{"colibriClass":"ReceiverVideoConstraints","constraints":{"A-v1":{"maxHeight":"720"}}}',
+        /constraints\["A-v1"\]\.maxHeight: expected an integer, got string/,
+      ],
       ['{"colibriClass":"ReceiverVideoConstraints","constraints":{"A":{"maxHeight":-2}}}', /constraints\.A\.maxHeight: must be -1/],
       ['{"colibriClass":"ReceiverVideoConstraints","constraints":{"A":{"maxHeight":1,"maxFrameRate":-0.5}}}', /maxFrameRate: must be -1/],
       ['{"colibriClass":"ReceiverVideoConstraints","constraints":[]}', /constraints: expected an object, got array/],
@@ -432,14 +415,20 @@ describe('bad input', () => {
       ['{"colibriClass":"ForwardedSources","forwardedSources":{}}', /forwardedSources: expected an array, got object/],
       ['{"colibriClass":"SenderSourceConstraints","sourceName":"s","maxHeight":"180"}', /maxHeight: expected an integer/],
       ['{"colibriClass":"EndpointConnectivityStatusChangeEvent","active":"true"}', /endpoint: missing/],
-      ['{"colibriClass":"VideoSourcesMap","mappedSources":[{"source":"s","owner":"o","ssrc":"1","rtx":2,"videoType":"CAMERA"}]}', /mappedSources\[0\]\.ssrc: expected an integer/],
+      [
+        '{"colibriClass":"VideoSourcesMap","mappedSources":[{"source":"s","owner":"o","ssrc":"1","rtx":2,"videoType":"CAMERA"}]}',
+        /mappedSources\[0\]\.ssrc: expected an integer/,
+      ],
       ['{"colibriClass":"VideoSourcesMap","mappedSources":[{"source":"s","owner":"o","ssrc":1,"videoType":"CAMERA"}]}', /mappedSources\[0\]\.rtx: missing/],
       ['{"colibriClass":"VideoSourcesMap","mappedSources":[5]}', /mappedSources\[0\]: expected an object, got number/],
       ['{"colibriClass":"AudioSourcesMap","mappedSources":[{"source":"s","owner":7,"ssrc":1}]}', /mappedSources\[0\]\.owner: expected a string/],
       ['{"colibriClass":"ConnectionStats","estimatedDownlinkBandwidth":"1"}', /estimatedDownlinkBandwidth: expected an integer/],
       ['{"colibriClass":"SyntheticSourceSendingChangeEvent","sourceName":"s","sending":1,"timestamp":0}', /sending: expected a boolean/],
       ['{"colibriClass":"AddReceiver","bridgeId":"b","sourceName":"s"}', /videoConstraints: missing/],
-      ['{"colibriClass":"AddReceiver","bridgeId":"b","sourceName":"s","videoConstraints":{"maxHeight":true}}', /videoConstraints\.maxHeight: expected an integer, got boolean/],
+      [
+        '{"colibriClass":"AddReceiver","bridgeId":"b","sourceName":"s","videoConstraints":{"maxHeight":true}}',
+        /videoConstraints\.maxHeight: expected an integer, got boolean/,
+      ],
       ['{"colibriClass":"RemoveReceiver","bridgeId":"b"}', /RemoveReceiver\.endpointId: missing/],
     ];
     for (const [text, re] of cases) expect(bad(text), text).toMatch(re);
@@ -450,9 +439,9 @@ describe('bad input', () => {
     expect(bad(t)).toBe('LastNChangedEvent: unknown field "extra"');
     expect(ok(t, { ignoreUnknownFields: true })).toEqual({ colibriClass: 'LastNChangedEvent', lastN: 5 });
     expect(bad('{"colibriClass":"ClientHello","x":1}')).toMatch(/ClientHello: unknown field "x"/);
-    expect(
-      bad('{"colibriClass":"AudioSourcesMap","mappedSources":[{"source":"s","owner":"o","ssrc":1,"rtx":2}]}'),
-    ).toBe('AudioSourcesMap: unknown field mappedSources[0].rtx');
+    expect(bad('{"colibriClass":"AudioSourcesMap","mappedSources":[{"source":"s","owner":"o","ssrc":1,"rtx":2}]}')).toBe(
+      'AudioSourcesMap: unknown field mappedSources[0].rtx',
+    );
     // Old pre-source-name fields are not silently accepted (JVB would reject them too).
     expect(bad('{"colibriClass":"ReceiverVideoConstraints","onStageEndpoints":["a"]}')).toMatch(/onStageEndpoints/);
   });
@@ -491,8 +480,7 @@ describe('bad input', () => {
   });
 
   it('nesting deeper than Jackson allows, and over-long numbers', () => {
-    const nest = (depth: number) =>
-      `{"colibriClass":"EndpointMessage","to":"","p":${'['.repeat(depth - 1)}${']'.repeat(depth - 1)}}`;
+    const nest = (depth: number) => `{"colibriClass":"EndpointMessage","to":"","p":${'['.repeat(depth - 1)}${']'.repeat(depth - 1)}}`;
     const deep = ok(nest(MAX_JSON_NESTING_DEPTH));
     // Re-serialising the deepest accepted message works.
     expect(serializeBridgeChannelMessage(deep).length).toBeGreaterThan(2 * MAX_JSON_NESTING_DEPTH);
@@ -525,10 +513,37 @@ describe('properties', () => {
 
   it('never throws on objects with a known colibriClass and arbitrary fields', () => {
     const knownKeys = [
-      'to', 'from', 'msgPayload', 'lastN', 'selectedSources', 'onStageSources', 'defaultConstraints', 'constraints',
-      'assumedBandwidthBps', 'all', 'include', 'exclude', 'mode', 'list', 'sourceName', 'videoType', 'endpointId',
-      'dominantSpeakerEndpoint', 'previousSpeakers', 'silence', 'forwardedSources', 'maxHeight', 'endpoint', 'active',
-      'mappedSources', 'estimatedDownlinkBandwidth', 'sending', 'timestamp', 'bridgeId', 'videoConstraints', 'version',
+      'to',
+      'from',
+      'msgPayload',
+      'lastN',
+      'selectedSources',
+      'onStageSources',
+      'defaultConstraints',
+      'constraints',
+      'assumedBandwidthBps',
+      'all',
+      'include',
+      'exclude',
+      'mode',
+      'list',
+      'sourceName',
+      'videoType',
+      'endpointId',
+      'dominantSpeakerEndpoint',
+      'previousSpeakers',
+      'silence',
+      'forwardedSources',
+      'maxHeight',
+      'endpoint',
+      'active',
+      'mappedSources',
+      'estimatedDownlinkBandwidth',
+      'sending',
+      'timestamp',
+      'bridgeId',
+      'videoConstraints',
+      'version',
     ];
     const key = fc.oneof(fc.constantFrom(...knownKeys), fc.string());
     fc.assert(
@@ -566,18 +581,20 @@ describe('properties', () => {
 
   const validMessage: fc.Arbitrary<BridgeChannelMessage> = fc.oneof(
     int32.map(lastNChanged),
-    fc.record(
-      {
-        colibriClass: fc.constant('ReceiverVideoConstraints' as const),
-        lastN: int32,
-        selectedSources: fc.array(name, { maxLength: 4 }),
-        onStageSources: fc.array(name, { maxLength: 4 }),
-        defaultConstraints: constraints,
-        constraints: fc.dictionary(name, constraints, { maxKeys: 4 }),
-        assumedBandwidthBps: fc.maxSafeNat(),
-      },
-      { requiredKeys: ['colibriClass'] },
-    ).filter((m) => m.defaultConstraints?.maxFrameRate === undefined || noNegZero(m.defaultConstraints.maxFrameRate)),
+    fc
+      .record(
+        {
+          colibriClass: fc.constant('ReceiverVideoConstraints' as const),
+          lastN: int32,
+          selectedSources: fc.array(name, { maxLength: 4 }),
+          onStageSources: fc.array(name, { maxLength: 4 }),
+          defaultConstraints: constraints,
+          constraints: fc.dictionary(name, constraints, { maxKeys: 4 }),
+          assumedBandwidthBps: fc.maxSafeNat(),
+        },
+        { requiredKeys: ['colibriClass'] },
+      )
+      .filter((m) => m.defaultConstraints?.maxFrameRate === undefined || noNegZero(m.defaultConstraints.maxFrameRate)),
     fc.tuple(fc.boolean(), fc.array(name, { maxLength: 3 }), fc.array(name, { maxLength: 3 })).map(
       ([all, include, exclude]): BridgeChannelMessage => ({
         colibriClass: 'ReceiverAudioSubscription',
@@ -608,13 +625,9 @@ describe('properties', () => {
       )
       .map(videoSourcesMap),
     fc
-      .array(
-        fc.record(
-          { source: name, owner: fc.option(name, { nil: null }), ssrc: uint32, mid: name },
-          { requiredKeys: ['source', 'owner', 'ssrc'] },
-        ),
-        { maxLength: 4 },
-      )
+      .array(fc.record({ source: name, owner: fc.option(name, { nil: null }), ssrc: uint32, mid: name }, { requiredKeys: ['source', 'owner', 'ssrc'] }), {
+        maxLength: 4,
+      })
       .map(audioSourcesMap),
     fc.maxSafeNat().map(connectionStats),
     fc.tuple(name, fc.boolean(), uint32).map(([s, b, t]) => syntheticSourceSendingChange(s, b, t)),
@@ -626,14 +639,10 @@ describe('properties', () => {
       const m = endpointMessage(to, payload);
       return from === undefined ? m : endpointMessageFrom(m, from);
     }),
-    fc
-      .tuple(fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 5 }), name)
-      .map(([fields, from]) => {
-        const extra = Object.fromEntries(
-          Object.entries(fields).filter(([k]) => k !== 'colibriClass' && k !== 'from' && k !== 'to'),
-        );
-        return endpointStatsFrom({ ...extra, colibriClass: 'EndpointStats' }, from);
-      }),
+    fc.tuple(fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 5 }), name).map(([fields, from]) => {
+      const extra = Object.fromEntries(Object.entries(fields).filter(([k]) => k !== 'colibriClass' && k !== 'from' && k !== 'to'));
+      return endpointStatsFrom({ ...extra, colibriClass: 'EndpointStats' }, from);
+    }),
   );
 
   it('serialize ∘ parse is the identity on valid messages', () => {

@@ -1,7 +1,28 @@
 /**
  * Parsing bridge-channel messages: bytes become typed messages here, once. See messages.ts.
  */
-import { type AudioSourceMapping, type BridgeChannelMessage, type DominantSpeakerEndpointChangeEvent, type EndpointMessage, type EndpointStats, MAX_BRIDGE_CHANNEL_MESSAGE_BYTES, MAX_JSON_NAME_LENGTH, MAX_JSON_NESTING_DEPTH, MAX_JSON_NUMBER_LENGTH, type ReceiverAudioSubscription, type ReceiverVideoConstraints, type SourceVideoTypeMessage, UNLIMITED_FRAME_RATE, UNLIMITED_HEIGHT, VIDEO_TYPES, type VideoConstraints, type VideoSourceMapping, type VideoType, type VideoTypeMessage, normalizeVideoType } from './types.ts';
+import {
+  type AudioSourceMapping,
+  type BridgeChannelMessage,
+  type DominantSpeakerEndpointChangeEvent,
+  type EndpointMessage,
+  type EndpointStats,
+  MAX_BRIDGE_CHANNEL_MESSAGE_BYTES,
+  MAX_JSON_NAME_LENGTH,
+  MAX_JSON_NESTING_DEPTH,
+  MAX_JSON_NUMBER_LENGTH,
+  type ReceiverAudioSubscription,
+  type ReceiverVideoConstraints,
+  type SourceVideoTypeMessage,
+  UNLIMITED_FRAME_RATE,
+  UNLIMITED_HEIGHT,
+  VIDEO_TYPES,
+  type VideoConstraints,
+  type VideoSourceMapping,
+  type VideoType,
+  type VideoTypeMessage,
+  normalizeVideoType,
+} from './types.ts';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Parsing
@@ -128,14 +149,7 @@ function decode(cls: string, o: JsonObject, strict: boolean): BridgeChannelMessa
       return { colibriClass: 'LastNChangedEvent', lastN: R.int32(o, 'lastN') };
 
     case 'ReceiverVideoConstraints': {
-      R.keys(o, [
-        'lastN',
-        'selectedSources',
-        'onStageSources',
-        'defaultConstraints',
-        'constraints',
-        'assumedBandwidthBps',
-      ]);
+      R.keys(o, ['lastN', 'selectedSources', 'onStageSources', 'defaultConstraints', 'constraints', 'assumedBandwidthBps']);
       const out: ReceiverVideoConstraints = { colibriClass: 'ReceiverVideoConstraints' };
       const lastN = R.optInt32(o, 'lastN');
       if (lastN !== undefined) out.lastN = lastN;
@@ -183,9 +197,7 @@ function decode(cls: string, o: JsonObject, strict: boolean): BridgeChannelMessa
           case 'Exclude':
             return sub(true, [], list ?? []);
           default:
-            throw new FieldError(
-              `${cls}.mode: expected one of "All", "None", "Include", "Exclude", got ${JSON.stringify(mode)}`,
-            );
+            throw new FieldError(`${cls}.mode: expected one of "All", "None", "Include", "Exclude", got ${JSON.stringify(mode)}`);
         }
       }
       return sub(all ?? false, include ?? [], exclude ?? []);
@@ -457,9 +469,7 @@ class Reader {
     if (typeof v !== 'string') this.fail(path, 'a string', v);
     const t = normalizeVideoType(v);
     if (t === undefined) {
-      throw new FieldError(
-        `${this.cls}.${path}: expected one of ${VIDEO_TYPES.join(', ')} (any case) or NONE, got ${JSON.stringify(v)}`,
-      );
+      throw new FieldError(`${this.cls}.${path}: expected one of ${VIDEO_TYPES.join(', ')} (any case) or NONE, got ${JSON.stringify(v)}`);
     }
     return t;
   }

@@ -25,18 +25,9 @@ export function serializeBridgeChannelMessage(m: BridgeChannelMessage): string {
         ['version', m.version],
       ]);
     case 'EndpointMessage':
-      return writeObject([
-        ['colibriClass', m.colibriClass],
-        ['to', m.to],
-        ['from', m.from],
-        ...otherFields(m, ['colibriClass', 'to', 'from']),
-      ]);
+      return writeObject([['colibriClass', m.colibriClass], ['to', m.to], ['from', m.from], ...otherFields(m, ['colibriClass', 'to', 'from'])]);
     case 'EndpointStats':
-      return writeObject([
-        ['colibriClass', m.colibriClass],
-        ['from', m.from],
-        ...otherFields(m, ['colibriClass', 'from']),
-      ]);
+      return writeObject([['colibriClass', m.colibriClass], ['from', m.from], ...otherFields(m, ['colibriClass', 'from'])]);
     case 'LastNChangedEvent':
       return writeObject([
         ['colibriClass', m.colibriClass],
@@ -53,14 +44,7 @@ export function serializeBridgeChannelMessage(m: BridgeChannelMessage): string {
         [
           'constraints',
           constraints &&
-            rawJson(
-              writeObject(
-                Object.keys(constraints).map((k): [string, unknown] => [
-                  k,
-                  videoConstraintsValue(constraints[k] as VideoConstraints),
-                ]),
-              ),
-            ),
+            rawJson(writeObject(Object.keys(constraints).map((k): [string, unknown] => [k, videoConstraintsValue(constraints[k] as VideoConstraints)]))),
         ],
         ['assumedBandwidthBps', m.assumedBandwidthBps],
       ]);

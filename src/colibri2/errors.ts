@@ -6,13 +6,7 @@
  */
 
 /** XMPP stanza error conditions used by colibri2 (RFC 6120 §8.3.3). */
-export type StanzaErrorCondition =
-  | 'bad-request'
-  | 'conflict'
-  | 'feature-not-implemented'
-  | 'item-not-found'
-  | 'service-unavailable'
-  | 'internal-server-error';
+export type StanzaErrorCondition = 'bad-request' | 'conflict' | 'feature-not-implemented' | 'item-not-found' | 'service-unavailable' | 'internal-server-error';
 
 /** `<error xmlns='jitsi:colibri2' reason>` values (Colibri2Error.Reason, lowercased). */
 export type Colibri2Reason =
@@ -53,16 +47,14 @@ export const conferenceAlreadyExists = (meetingId: string): Colibri2Error =>
   new Colibri2Error('conflict', `Conference already exists for ID: ${meetingId}`, 'conference_already_exists');
 
 /** `service-unavailable` + `graceful_shutdown` (createGracefulShutdownErrorResponse). */
-export const inGracefulShutdown = (): Colibri2Error =>
-  new Colibri2Error('service-unavailable', 'In graceful shutdown', 'graceful_shutdown');
+export const inGracefulShutdown = (): Colibri2Error => new Colibri2Error('service-unavailable', 'In graceful shutdown', 'graceful_shutdown');
 
 /** `item-not-found` + `unknown_endpoint` + `<endpoint id>` (createEndpointNotFoundError). */
 export const endpointNotFound = (endpointId: string): Colibri2Error =>
   new Colibri2Error('item-not-found', `Endpoint not found for ID: ${endpointId}`, 'unknown_endpoint', endpointId);
 
 /** `feature-not-implemented` + `feature_not_implemented` (createFeatureNotImplementedError). */
-export const featureNotImplemented = (text: string): Colibri2Error =>
-  new Colibri2Error('feature-not-implemented', text, 'feature_not_implemented');
+export const featureNotImplemented = (text: string): Colibri2Error => new Colibri2Error('feature-not-implemented', text, 'feature_not_implemented');
 
 /** `bad-request` without a colibri2 reason (IqProcessingException(Condition.bad_request, ...)). */
 export const badRequest = (text: string): Colibri2Error => new Colibri2Error('bad-request', text);

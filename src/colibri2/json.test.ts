@@ -382,9 +382,14 @@ describe('Colibri2JSONSerializerTest.kt mappings', () => {
     expect(refusal(() => modify(json))).toBe('Missing id in endpoints[0].medias[0].payload-types[0]');
     expect(refusal(() => parseConferenceModify(parseXml(xml)))).toBe('Missing id in <payload-type>');
     // The rest of that sample, with an id: sources as bare SSRCs, force-mute, initial-last-n.
-    const ok = modify(json.replace('"name":"opus"', '"id": "111", "name":"opus"').replace('} ] }', `,
+    const ok = modify(
+      json.replace('"name":"opus"', '"id": "111", "name":"opus"').replace(
+        '} ] }',
+        `,
       "transport": {"ice-controlling":true}, "sources": [{"type":"video", "id":"bd9b6765-v1", "sources":[803354056]}],
-      "force-mute": {"audio":true, "video":true}, "initial-last-n": {"value": 13 } } ] }`));
+      "force-mute": {"audio":true, "video":true}, "initial-last-n": {"value": 13 } } ] }`,
+      ),
+    );
     expect(ok.endpoints[0]).toMatchObject({
       transport: { iceControlling: true },
       sources: [{ type: 'video', id: 'bd9b6765-v1', sources: [{ ssrc: 803354056 }], ssrcGroups: [] }],
@@ -425,7 +430,11 @@ const REST_POST_RESPONSE = `{
 describe('doc/rest-colibri2.md samples', () => {
   it('POST request: the "all the fields" sample as a moderator parses', () => {
     const req = modify(ALL_FIELDS_JSON.replace('"visitor"', '"moderator"'));
-    expect(req).toMatchObject({ meetingId: 'beccf2ed-5441-4bfe-96d6-f0f3a6796378', create: true, endpoints: [{ id: '79f0273e', mucRole: 'moderator', create: true }] });
+    expect(req).toMatchObject({
+      meetingId: 'beccf2ed-5441-4bfe-96d6-f0f3a6796378',
+      create: true,
+      endpoints: [{ id: '79f0273e', mucRole: 'moderator', create: true }],
+    });
   });
 
   it("POST response: a JVB's answer parses (3 candidates, web-socket, feedback sources) and serializes back", () => {
@@ -436,7 +445,12 @@ describe('doc/rest-colibri2.md samples', () => {
       ['srflx', '192.168.1.1', 10000, '172.18.0.4', 10000],
       ['srflx', '152.58.154.133', 10000, '172.18.0.4', 10000],
     ]);
-    expect(ice).toMatchObject({ ufrag: '26ant1ioqu7qnr', pwd: '9q8uj7tg6j4rc4i6ulc1pmsq9', rtcpMux: true, fingerprints: [{ hash: 'sha-256', setup: 'actpass' }] });
+    expect(ice).toMatchObject({
+      ufrag: '26ant1ioqu7qnr',
+      pwd: '9q8uj7tg6j4rc4i6ulc1pmsq9',
+      rtcpMux: true,
+      fingerprints: [{ hash: 'sha-256', setup: 'actpass' }],
+    });
     expect(ice?.webSockets).toHaveLength(1);
     expect(res.sources?.map((s) => [s.id, s.sources[0]?.ssrc])).toEqual([
       ['jvb-a0', 3191927963],
@@ -548,7 +562,10 @@ describe('colibri2 samples in JSON', () => {
   });
 
   it('short forms', () => {
-    expect(modify('{"meeting-id":"M","endpoints":[{"id":"79f0273e","expire":true}]}')).toEqual({ meetingId: 'M', endpoints: [{ id: '79f0273e', expire: true }] });
+    expect(modify('{"meeting-id":"M","endpoints":[{"id":"79f0273e","expire":true}]}')).toEqual({
+      meetingId: 'M',
+      endpoints: [{ id: '79f0273e', expire: true }],
+    });
     expect(modify('{"meeting-id":"M","endpoints":[{"id":"a","force-mute":{"audio":true,"video":false}},{"id":"b","force-mute":{"audio":true}}]}')).toEqual({
       meetingId: 'M',
       endpoints: [
@@ -565,7 +582,8 @@ describe('colibri2 samples in JSON', () => {
 
 const ep = (endpoint: string): string => `{"meeting-id":"m","endpoints":[${endpoint}]}`;
 const ice = (inner: string): IceUdpTransport | undefined => modify(ep(`{"id":"a","transport":{"transport":${inner}}}`)).endpoints[0]?.transport?.ice;
-const ptOf = (pt: string): PayloadType | undefined => modify(ep(`{"id":"a","medias":[{"type":"audio","payload-types":[${pt}]}]}`)).endpoints[0]?.media?.[0]?.payloadTypes[0];
+const ptOf = (pt: string): PayloadType | undefined =>
+  modify(ep(`{"id":"a","medias":[{"type":"audio","payload-types":[${pt}]}]}`)).endpoints[0]?.media?.[0]?.payloadTypes[0];
 const XMLNS = '"xmlns":"urn:xmpp:jingle:transports:ice-udp:1"';
 
 describe('parseConferenceModifyJson details', () => {
@@ -581,23 +599,40 @@ describe('parseConferenceModifyJson details', () => {
       ],
       rtcpFbs: [],
     });
-    expect(ice(`{${XMLNS},"ufrag":"u","candidates":[{"component":1,"foundation":1,"generation":0,"priority":1,"protocol":"UDP","type":"host","ip":"1.2.3.4","port":5}]}`)?.candidates).toEqual([
-      { component: 1, foundation: '1', generation: 0, id: '', network: 0, priority: 1, protocol: 'udp', type: 'host', ip: '1.2.3.4', port: 5 },
-    ]);
+    expect(
+      ice(
+        `{${XMLNS},"ufrag":"u","candidates":[{"component":1,"foundation":1,"generation":0,"priority":1,"protocol":"UDP","type":"host","ip":"1.2.3.4","port":5}]}`,
+      )?.candidates,
+    ).toEqual([{ component: 1, foundation: '1', generation: 0, id: '', network: 0, priority: 1, protocol: 'udp', type: 'host', ip: '1.2.3.4', port: 5 }]);
   });
 
   it('drops what JVB drops: an inner transport without the ice-udp xmlns, rtp-hdrext without id or uri, "active" web-sockets, …', () => {
     expect(ice('{"ufrag":"u","pwd":"p"}')).toBeUndefined();
     expect(ice('{"xmlns":"urn:other","ufrag":"u"}')).toBeUndefined();
-    expect(ice(`{${XMLNS},"web-sockets":["active","wss://x"],"fingerprints":null,"candidates":null}`)).toEqual({ candidates: [], fingerprints: [], webSockets: ['wss://x'] });
+    expect(ice(`{${XMLNS},"web-sockets":["active","wss://x"],"fingerprints":null,"candidates":null}`)).toEqual({
+      candidates: [],
+      fingerprints: [],
+      webSockets: ['wss://x'],
+    });
     // Fingerprints without hash or value, candidates without generation (the XML form's rules, fields.ts).
-    expect(ice(`{${XMLNS},"fingerprints":[{"hash":"sha-256"},{"fingerprint":"AA"},{"fingerprint":{},"hash":"h"}],"candidates":[{"component":"1","foundation":"1","priority":"1","protocol":"udp","type":"host","ip":"x","port":"1"}]}`)).toEqual({
+    expect(
+      ice(
+        `{${XMLNS},"fingerprints":[{"hash":"sha-256"},{"fingerprint":"AA"},{"fingerprint":{},"hash":"h"}],"candidates":[{"component":"1","foundation":"1","priority":"1","protocol":"udp","type":"host","ip":"x","port":"1"}]}`,
+      ),
+    ).toEqual({
       candidates: [],
       fingerprints: [],
     });
-    const media = modify(ep('{"id":"a","medias":[{"type":"audio","rtp-hdrexts":[{"id":1},{"uri":"u"},{"id":2,"uri":"v"}]},{"type":"data"}]}')).endpoints[0]?.media;
+    const media = modify(ep('{"id":"a","medias":[{"type":"audio","rtp-hdrexts":[{"id":1},{"uri":"u"},{"id":2,"uri":"v"}]},{"type":"data"}]}')).endpoints[0]
+      ?.media;
     expect(media).toEqual([{ type: 'audio', payloadTypes: [], rtpHdrExts: [{ id: 2, uri: 'v' }] }]);
-    expect(ptOf('{"id":"1","name":"x","clockrate":"1","parameters":{"null":null},"rtcp-fbs":[{"subtype":"pli"}]}')).toEqual({ id: 1, name: 'x', clockrate: 1, parameters: [], rtcpFbs: [] });
+    expect(ptOf('{"id":"1","name":"x","clockrate":"1","parameters":{"null":null},"rtcp-fbs":[{"subtype":"pli"}]}')).toEqual({
+      id: 1,
+      name: 'x',
+      clockrate: 1,
+      parameters: [],
+      rtcpFbs: [],
+    });
   });
 
   it('flags: rtcp-mux is true for true or "true" (any case) only; extmap-allow-mixed is set by any boolean, as in Kotlin', () => {
@@ -608,7 +643,10 @@ describe('parseConferenceModifyJson details', () => {
   });
 
   it('ignores unknown members, connects, and never reads Object.prototype', () => {
-    expect(modify('{"meeting-id":"m","connects":7,"other":{"x":1},"endpoints":[{"id":"a","constructor":1,"toString":"x"}]}')).toEqual({ meetingId: 'm', endpoints: [{ id: 'a' }] });
+    expect(modify('{"meeting-id":"m","connects":7,"other":{"x":1},"endpoints":[{"id":"a","constructor":1,"toString":"x"}]}')).toEqual({
+      meetingId: 'm',
+      endpoints: [{ id: 'a' }],
+    });
     expect(refusal(() => modify('{"constructor":"x","__proto__":{"meeting-id":"m"}}'))).toBe('Missing meeting-id in conference-modify');
     expect(modify('{"meeting-id":"m","__proto__":{"create":true}}')).toEqual({ meetingId: 'm', endpoints: [] });
   });
@@ -616,12 +654,19 @@ describe('parseConferenceModifyJson details', () => {
   it('a parameter named __proto__ survives serialization (own members)', () => {
     const req: ConferenceModifyRequest = {
       meetingId: 'm',
-      endpoints: [{ id: 'a', media: [{ type: 'audio', payloadTypes: [{ id: 1, name: 'x', clockrate: 1, parameters: [{ name: '__proto__', value: 'v' }], rtcpFbs: [] }], rtpHdrExts: [] }] }],
+      endpoints: [
+        {
+          id: 'a',
+          media: [
+            { type: 'audio', payloadTypes: [{ id: 1, name: 'x', clockrate: 1, parameters: [{ name: '__proto__', value: 'v' }], rtcpFbs: [] }], rtpHdrExts: [] },
+          ],
+        },
+      ],
     };
     expect(parseConferenceModifyJson(wire(serializeConferenceModifyJson(req)))).toEqual(req);
   });
 
-  it('leaves JVB\'s combination checks (relays with endpoints, several relays) to the bridge', () => {
+  it("leaves JVB's combination checks (relays with endpoints, several relays) to the bridge", () => {
     const req = modify('{"meeting-id":"m","endpoints":[{"id":"a"}],"relays":[{"id":"r1"},{"id":"r2","endpoints":[]}]}');
     expect(req.relays).toEqual([{ id: 'r1' }, { id: 'r2', endpoints: [] }]);
   });
@@ -645,39 +690,86 @@ describe('malformed conference-modify → bad-request naming the member and its 
     [ep('{"id":"a","medias":null}'), 'Expected array for medias in endpoints[0], got null'],
     [ep('{"id":"a","medias":[{}]}'), 'Missing type in endpoints[0].medias[0]'],
     [ep('{"id":"a","medias":[{"type":"speech"}]}'), "Invalid type 'speech' in endpoints[0].medias[0]"],
-    [ep('{"id":"a","medias":[{"type":"audio","payload-types":[{"id":"200","name":"x","clockrate":"1"}]}]}'), "Invalid id '200' in endpoints[0].medias[0].payload-types[0]"],
-    [ep('{"id":"a","medias":[{"type":"audio","payload-types":[{"id":true,"name":"x","clockrate":"1"}]}]}'), "Invalid id 'true' in endpoints[0].medias[0].payload-types[0]"],
-    [ep('{"id":"a","medias":[{"type":"audio","payload-types":[{"id":1.5,"name":"x","clockrate":"1"}]}]}'), "Invalid id '1.5' in endpoints[0].medias[0].payload-types[0]"],
-    [ep('{"id":"a","medias":[{"type":"audio","payload-types":[{"id":1,"name":"x","clockrate":"1","parameters":{"apt":null}}]}]}'), 'Missing value in endpoints[0].medias[0].payload-types[0].parameters'],
-    [ep('{"id":"a","medias":[{"type":"audio","payload-types":[{"id":1,"name":"x","clockrate":"1","parameters":[]}]}]}'), 'Expected object for parameters in endpoints[0].medias[0].payload-types[0], got array'],
-    [ep('{"id":"a","medias":[{"type":"audio","payload-types":[{"id":1,"name":"x","clockrate":"1","rtcp-fbs":[{"type":5}]}]}]}'), 'Expected string for type in endpoints[0].medias[0].payload-types[0].rtcp-fbs[0], got number'],
-    [ep('{"id":"a","medias":[{"type":"audio","rtp-hdrexts":[{"id":"1","uri":"u"}]}]}'), 'Expected number for id in endpoints[0].medias[0].rtp-hdrexts[0], got string'],
+    [
+      ep('{"id":"a","medias":[{"type":"audio","payload-types":[{"id":"200","name":"x","clockrate":"1"}]}]}'),
+      "Invalid id '200' in endpoints[0].medias[0].payload-types[0]",
+    ],
+    [
+      ep('{"id":"a","medias":[{"type":"audio","payload-types":[{"id":true,"name":"x","clockrate":"1"}]}]}'),
+      "Invalid id 'true' in endpoints[0].medias[0].payload-types[0]",
+    ],
+    [
+      ep('{"id":"a","medias":[{"type":"audio","payload-types":[{"id":1.5,"name":"x","clockrate":"1"}]}]}'),
+      "Invalid id '1.5' in endpoints[0].medias[0].payload-types[0]",
+    ],
+    [
+      ep('{"id":"a","medias":[{"type":"audio","payload-types":[{"id":1,"name":"x","clockrate":"1","parameters":{"apt":null}}]}]}'),
+      'Missing value in endpoints[0].medias[0].payload-types[0].parameters',
+    ],
+    [
+      ep('{"id":"a","medias":[{"type":"audio","payload-types":[{"id":1,"name":"x","clockrate":"1","parameters":[]}]}]}'),
+      'Expected object for parameters in endpoints[0].medias[0].payload-types[0], got array',
+    ],
+    [
+      ep('{"id":"a","medias":[{"type":"audio","payload-types":[{"id":1,"name":"x","clockrate":"1","rtcp-fbs":[{"type":5}]}]}]}'),
+      'Expected string for type in endpoints[0].medias[0].payload-types[0].rtcp-fbs[0], got number',
+    ],
+    [
+      ep('{"id":"a","medias":[{"type":"audio","rtp-hdrexts":[{"id":"1","uri":"u"}]}]}'),
+      'Expected number for id in endpoints[0].medias[0].rtp-hdrexts[0], got string',
+    ],
     [ep('{"id":"a","medias":[{"type":"audio","rtp-hdrexts":[{"id":256,"uri":"u"}]}]}'), "Invalid id '256' in endpoints[0].medias[0].rtp-hdrexts[0]"],
     [ep('{"id":"a","transport":{"ice-controlling":"true"}}'), 'Expected boolean for ice-controlling in endpoints[0].transport, got string'],
     [ep('{"id":"a","transport":{"sctp":{"port":"5000"}}}'), 'Expected number for port in endpoints[0].transport.sctp, got string'],
     [ep('{"id":"a","transport":{"sctp":{"role":"peer"}}}'), "Invalid role 'peer' in endpoints[0].transport.sctp"],
-    [ep(`{"id":"a","transport":{"transport":{${XMLNS},"candidates":[{"component":"1","foundation":"1","generation":"0","priority":"1","protocol":"udp","type":"host","ip":"x","port":"70000"}]}}}`), "Invalid port '70000' in endpoints[0].transport.transport.candidates[0]"],
-    [ep(`{"id":"a","transport":{"transport":{${XMLNS},"candidates":["c"]}}}`), 'Expected object for endpoints[0].transport.transport.candidates[0], got string'],
-    [ep(`{"id":"a","transport":{"transport":{${XMLNS},"fingerprints":[{"fingerprint":"AA","hash":"h","cryptex":"maybe"}]}}}`), "Invalid cryptex 'maybe' in endpoints[0].transport.transport.fingerprints[0]"],
-    [ep(`{"id":"a","transport":{"transport":{${XMLNS},"web-sockets":[1]}}}`), 'Expected string for web-sockets[0] in endpoints[0].transport.transport, got number'],
+    [
+      ep(
+        `{"id":"a","transport":{"transport":{${XMLNS},"candidates":[{"component":"1","foundation":"1","generation":"0","priority":"1","protocol":"udp","type":"host","ip":"x","port":"70000"}]}}}`,
+      ),
+      "Invalid port '70000' in endpoints[0].transport.transport.candidates[0]",
+    ],
+    [
+      ep(`{"id":"a","transport":{"transport":{${XMLNS},"candidates":["c"]}}}`),
+      'Expected object for endpoints[0].transport.transport.candidates[0], got string',
+    ],
+    [
+      ep(`{"id":"a","transport":{"transport":{${XMLNS},"fingerprints":[{"fingerprint":"AA","hash":"h","cryptex":"maybe"}]}}}`),
+      "Invalid cryptex 'maybe' in endpoints[0].transport.transport.fingerprints[0]",
+    ],
+    [
+      ep(`{"id":"a","transport":{"transport":{${XMLNS},"web-sockets":[1]}}}`),
+      'Expected string for web-sockets[0] in endpoints[0].transport.transport, got number',
+    ],
     [ep(`{"id":"a","transport":{"transport":{${XMLNS},"ice-generation":"-1"}}}`), "Invalid ice-generation '-1' in endpoints[0].transport.transport"],
     [ep('{"id":"a","sources":{}}'), 'Expected array for sources in endpoints[0], got object'],
     [ep('{"id":"a","sources":[{"type":"video"}]}'), 'Missing id in endpoints[0].sources[0]'],
     [ep('{"id":"a","sources":[{"type":"video","id":"v","sources":[-1]}]}'), "Invalid ssrc '-1' in endpoints[0].sources[0].sources[0]"],
     [ep('{"id":"a","sources":[{"type":"video","id":"v","sources":[4294967296]}]}'), "Invalid ssrc '4294967296' in endpoints[0].sources[0].sources[0]"],
     [ep('{"id":"a","sources":[{"type":"video","id":"v","sources":["x"]}]}'), "Invalid ssrc 'x' in endpoints[0].sources[0].sources[0]"],
-    [ep('{"id":"a","sources":[{"type":"video","id":"v","sources":[true]}]}'), 'Expected number, string or object for endpoints[0].sources[0].sources[0], got boolean'],
+    [
+      ep('{"id":"a","sources":[{"type":"video","id":"v","sources":[true]}]}'),
+      'Expected number, string or object for endpoints[0].sources[0].sources[0], got boolean',
+    ],
     [ep('{"id":"a","sources":[{"type":"video","id":"v","sources":[{"name":"n"}]}]}'), 'Missing ssrc in endpoints[0].sources[0].sources[0]'],
-    [ep('{"id":"a","sources":[{"type":"video","id":"v","sources":[{"ssrc":1,"parameters":{"msid":{}}}]}]}'), 'Expected string for msid in endpoints[0].sources[0].sources[0].parameters, got object'],
+    [
+      ep('{"id":"a","sources":[{"type":"video","id":"v","sources":[{"ssrc":1,"parameters":{"msid":{}}}]}]}'),
+      'Expected string for msid in endpoints[0].sources[0].sources[0].parameters, got object',
+    ],
     [ep('{"id":"a","sources":[{"type":"video","id":"v","ssrc-groups":[{"sources":[1]}]}]}'), 'Missing semantics in endpoints[0].sources[0].ssrc-groups[0]'],
-    [ep('{"id":"a","sources":[{"type":"video","id":"v","ssrc-groups":[{"semantics":"SIM","sources":[1,"y"]}]}]}'), "Invalid ssrc 'y' in endpoints[0].sources[0].ssrc-groups[0].sources[1]"],
+    [
+      ep('{"id":"a","sources":[{"type":"video","id":"v","ssrc-groups":[{"semantics":"SIM","sources":[1,"y"]}]}]}'),
+      "Invalid ssrc 'y' in endpoints[0].sources[0].ssrc-groups[0].sources[1]",
+    ],
     [ep('{"id":"a","force-mute":{"audio":"yes"}}'), 'Expected boolean for audio in endpoints[0].force-mute, got string'],
     [ep('{"id":"a","initial-last-n":{}}'), 'Missing value in endpoints[0].initial-last-n'],
     [ep('{"id":"a","initial-last-n":{"value":"5"}}'), 'Expected number for value in endpoints[0].initial-last-n, got string'],
     [ep('{"id":"a","initial-last-n":5}'), 'Expected object for initial-last-n in endpoints[0], got number'],
     [ep('{"id":"a","capabilities":["source-names",1]}'), 'Expected string for capabilities[1] in endpoints[0], got number'],
-      ['{"meeting-id":"m","relays":[{"id":"r","mesh-id":2}]}', 'Expected string for mesh-id in relays[0], got number'],
-    ['{"meeting-id":"m","relays":[{"id":"r","endpoints":[{"id":"e","sources":[{"type":"audio","id":"x","sources":[-5]}]}]}]}', "Invalid ssrc '-5' in relays[0].endpoints[0].sources[0].sources[0]"],
+    ['{"meeting-id":"m","relays":[{"id":"r","mesh-id":2}]}', 'Expected string for mesh-id in relays[0], got number'],
+    [
+      '{"meeting-id":"m","relays":[{"id":"r","endpoints":[{"id":"e","sources":[{"type":"audio","id":"x","sources":[-5]}]}]}]}',
+      "Invalid ssrc '-5' in relays[0].endpoints[0].sources[0].sources[0]",
+    ],
   ];
   for (const [json, text] of cases) {
     it(text, () => {
@@ -692,7 +784,10 @@ describe('malformed conference-modified → bad-request', () => {
     ['"x"', 'Expected a JSON object for conference-modified, got string'],
     [res('{}'), 'Missing id in endpoints[0]'],
     [res('{"id":"a","transport":{}}'), 'Missing transport (with "xmlns": "urn:xmpp:jingle:transports:ice-udp:1") in endpoints[0].transport'],
-    [res('{"id":"a","transport":{"transport":{"ufrag":"u","pwd":"p"}}}'), 'Missing transport (with "xmlns": "urn:xmpp:jingle:transports:ice-udp:1") in endpoints[0].transport'],
+    [
+      res('{"id":"a","transport":{"transport":{"ufrag":"u","pwd":"p"}}}'),
+      'Missing transport (with "xmlns": "urn:xmpp:jingle:transports:ice-udp:1") in endpoints[0].transport',
+    ],
     [res(`{"id":"a","transport":{"transport":{${XMLNS},"pwd":"p"}}}`), 'Missing ufrag in endpoints[0].transport.transport'],
     [res(`{"id":"a","transport":{"transport":{${XMLNS},"ufrag":"u","pwd":"p"},"sctp":{"port":5000}}}`), 'Missing role in endpoints[0].transport.sctp'],
     ['{"relays":[{"id":"r","expire":"yes"}]}', 'Expected boolean for expire in relays[0], got string'],
@@ -883,10 +978,22 @@ describe('REST errors', () => {
   });
 
   it("JVB's bodies (Jetty's JSON error page, or text): the colibri2 error from JVB's own texts, else from the status", () => {
-    const jvb = (status: number, message: string): Colibri2Error => parseColibri2ErrorJson(status, { url: '/colibri/v2/conferences', status: String(status), message });
-    expect(jvb(400, 'Failed to create conference: Endpoint not found for ID: e1')).toMatchObject({ condition: 'item-not-found', reason: 'unknown_endpoint', endpointId: 'e1', message: 'Endpoint not found for ID: e1' });
-    expect(jvb(400, 'Failed to create conference: Conference not found for ID: m')).toMatchObject({ condition: 'item-not-found', reason: 'conference_not_found' });
-    expect(jvb(400, 'Failed to create conference: Conference already exists for ID: m')).toMatchObject({ condition: 'conflict', reason: 'conference_already_exists' });
+    const jvb = (status: number, message: string): Colibri2Error =>
+      parseColibri2ErrorJson(status, { url: '/colibri/v2/conferences', status: String(status), message });
+    expect(jvb(400, 'Failed to create conference: Endpoint not found for ID: e1')).toMatchObject({
+      condition: 'item-not-found',
+      reason: 'unknown_endpoint',
+      endpointId: 'e1',
+      message: 'Endpoint not found for ID: e1',
+    });
+    expect(jvb(400, 'Failed to create conference: Conference not found for ID: m')).toMatchObject({
+      condition: 'item-not-found',
+      reason: 'conference_not_found',
+    });
+    expect(jvb(400, 'Failed to create conference: Conference already exists for ID: m')).toMatchObject({
+      condition: 'conflict',
+      reason: 'conference_already_exists',
+    });
     expect(jvb(400, 'Failed to create conference: In graceful shutdown')).toMatchObject({ condition: 'service-unavailable', reason: 'graceful_shutdown' });
     expect(jvb(400, 'Failed to parse ConferenceModify JSON:x')).toMatchObject({ condition: 'bad-request', reason: undefined });
     expect(jvb(404, 'Not Found')).toMatchObject({ condition: 'item-not-found', reason: 'conference_not_found' });

@@ -301,7 +301,11 @@ function sctpFields(sctp: Obj, where: string): F.AttrReader {
 }
 
 function readTransportRequest(o: Obj, where: string): TransportRequest {
-  const t: TransportRequest = members(o, where, optBoolean, { 'ice-controlling': 'iceControlling', 'use-unique-port': 'useUniquePort', 'ice-restart': 'iceRestart' });
+  const t: TransportRequest = members(o, where, optBoolean, {
+    'ice-controlling': 'iceControlling',
+    'use-unique-port': 'useUniquePort',
+    'ice-restart': 'iceRestart',
+  });
   const inner = optObject(o, 'transport', where);
   const ice = inner && readIceUdp(inner, join(where, 'transport'));
   if (ice) t.ice = ice;
@@ -670,8 +674,22 @@ export function serializeConferenceModifiedJson(res: ConferenceModifiedResponse)
 /** JVB's prefix on every conference-modify failure (Conferences.getVideobridgeIqResponseAsJson). */
 export const FAILED_PREFIX = 'Failed to create conference: ';
 
-const CONDITIONS: readonly StanzaErrorCondition[] = ['bad-request', 'conflict', 'feature-not-implemented', 'item-not-found', 'service-unavailable', 'internal-server-error'];
-const REASONS: readonly Colibri2Reason[] = ['conference_not_found', 'conference_already_exists', 'feature_not_implemented', 'graceful_shutdown', 'unknown_endpoint', 'unspecified'];
+const CONDITIONS: readonly StanzaErrorCondition[] = [
+  'bad-request',
+  'conflict',
+  'feature-not-implemented',
+  'item-not-found',
+  'service-unavailable',
+  'internal-server-error',
+];
+const REASONS: readonly Colibri2Reason[] = [
+  'conference_not_found',
+  'conference_already_exists',
+  'feature_not_implemented',
+  'graceful_shutdown',
+  'unknown_endpoint',
+  'unspecified',
+];
 
 /**
  * The JSON body of a colibri2 REST error:

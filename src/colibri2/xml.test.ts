@@ -125,9 +125,11 @@ describe('colibri2 samples', () => {
         { id: 'b', forceMute: { audio: true, video: false } },
       ],
     });
-    expect(
-      parseConferenceModify(cm(`<conference-modify xmlns="jitsi:colibri2" meeting-id="88ff288c-5eeb-4ea9-bc2f-93ea38c43b78" expire="true"/>`)),
-    ).toEqual({ meetingId: '88ff288c-5eeb-4ea9-bc2f-93ea38c43b78', expire: true, endpoints: [] });
+    expect(parseConferenceModify(cm(`<conference-modify xmlns="jitsi:colibri2" meeting-id="88ff288c-5eeb-4ea9-bc2f-93ea38c43b78" expire="true"/>`))).toEqual({
+      meetingId: '88ff288c-5eeb-4ea9-bc2f-93ea38c43b78',
+      expire: true,
+      endpoints: [],
+    });
   });
 
   it('§6.2 response serializes to the same structure (and parses back)', () => {
@@ -137,10 +139,7 @@ describe('colibri2 samples', () => {
   });
 
   it('§6.2 inner transport children come in JVB order: rtcp-mux, fingerprint, web-socket, candidates', () => {
-    const inner = serializeConferenceModified(RESPONSE_6_2)
-      .getChild('endpoint')
-      ?.getChild('transport')
-      ?.getChild('transport', NS.ICE_UDP) as Element;
+    const inner = serializeConferenceModified(RESPONSE_6_2).getChild('endpoint')?.getChild('transport')?.getChild('transport', NS.ICE_UDP) as Element;
     expect(inner.getChildElements().map((c) => c.getName())).toEqual(['rtcp-mux', 'fingerprint', 'web-socket', 'candidate', 'candidate']);
   });
 
@@ -195,11 +194,7 @@ describe('parseConferenceModify details', () => {
     );
     // Unprefixed <endpoint> inside a prefixed root has no namespace: not ours. The payload-type without the
     // jingle namespace is not a payload type (Smack has no provider for it in colibri2).
-    expect(r.endpoints).toEqual([
-      { id: 'a' },
-      { id: 'b', media: [{ type: 'audio', payloadTypes: [], rtpHdrExts: [] }] },
-      { id: 'd' },
-    ]);
+    expect(r.endpoints).toEqual([{ id: 'a' }, { id: 'b', media: [{ type: 'audio', payloadTypes: [], rtpHdrExts: [] }] }, { id: 'd' }]);
   });
 
   it('ignores unknown children, a trace-parent extension and <connects>', () => {
@@ -295,9 +290,7 @@ describe('parseConferenceModify details', () => {
     expect(r.endpoints[0]).toEqual({
       id: 'a',
       transport: { ice: { ufrag: 'u', pwd: 'p', iceGeneration: 2, candidates: [], fingerprints: [] }, sctp: { role: 'server', port: 5000 } },
-      sources: [
-        { type: 'video', id: 'a-v1', synthetic: true, sources: [{ ssrc: 4294967295, videoType: 'desktop', rid: 'h', msid: 's t' }], ssrcGroups: [] },
-      ],
+      sources: [{ type: 'video', id: 'a-v1', synthetic: true, sources: [{ ssrc: 4294967295, videoType: 'desktop', rid: 'h', msid: 's t' }], ssrcGroups: [] }],
     });
   });
 
@@ -320,7 +313,13 @@ describe('parseConferenceModify details', () => {
         id: 'jvb-y',
         meshId: '0',
         create: true,
-        media: [{ type: 'audio', payloadTypes: [{ id: 111, name: 'opus', clockrate: 48000, channels: 2, parameters: [], rtcpFbs: [] }], rtpHdrExts: [{ id: 1, uri: 'urn:ietf:params:rtp-hdrext:ssrc-audio-level' }] }],
+        media: [
+          {
+            type: 'audio',
+            payloadTypes: [{ id: 111, name: 'opus', clockrate: 48000, channels: 2, parameters: [], rtcpFbs: [] }],
+            rtpHdrExts: [{ id: 1, uri: 'urn:ietf:params:rtp-hdrext:ssrc-audio-level' }],
+          },
+        ],
         endpoints: [
           { id: '6f14308e', create: true, statsId: 'Ada-x1', sources: [{ type: 'audio', id: '6f14308e-a0', sources: [{ ssrc: 3166599606 }], ssrcGroups: [] }] },
           { id: 'gone', expire: true },
@@ -332,7 +331,21 @@ describe('parseConferenceModify details', () => {
     // The answer (conference-modified with the relay's transport) round-trips too.
     const res = {
       endpoints: [],
-      relays: [{ id: 'jvb-y', transport: { ice: { ufrag: 'octobridge-relay-1', pwd: 'p', rtcpMux: true, fingerprints: [{ hash: 'sha-256', value: 'AB:CD', setup: 'actpass' as const }], candidates: [] }, sctp: { port: 5000, role: 'server' as const } } }],
+      relays: [
+        {
+          id: 'jvb-y',
+          transport: {
+            ice: {
+              ufrag: 'octobridge-relay-1',
+              pwd: 'p',
+              rtcpMux: true,
+              fingerprints: [{ hash: 'sha-256', value: 'AB:CD', setup: 'actpass' as const }],
+              candidates: [],
+            },
+            sctp: { port: 5000, role: 'server' as const },
+          },
+        },
+      ],
     };
     expect(parseConferenceModified(serializeConferenceModified(res))).toEqual(res);
     const mixed = c2error(() =>
@@ -378,23 +391,59 @@ describe('malformed conference-modify → bad-request naming the attribute and e
     ['missing meeting-id', `<conference-modify xmlns="jitsi:colibri2"/>`, 'Missing meeting-id in <conference-modify>'],
     ['blank meeting-id', `<conference-modify xmlns="jitsi:colibri2" meeting-id="  "/>`, "Invalid meeting-id '  ' in <conference-modify>"],
     ['bad conference boolean', `<conference-modify xmlns="jitsi:colibri2" meeting-id="M" expire="1"/>`, "Invalid expire '1' in <conference-modify>"],
-    ['bad rtcstats-enabled', `<conference-modify xmlns="jitsi:colibri2" meeting-id="M" rtcstats-enabled="no"/>`, "Invalid rtcstats-enabled 'no' in <conference-modify>"],
-    ['endpoint without id', `<conference-modify xmlns="jitsi:colibri2" meeting-id="M"><endpoint create="true"/></conference-modify>`, 'Missing id in <endpoint>'],
+    [
+      'bad rtcstats-enabled',
+      `<conference-modify xmlns="jitsi:colibri2" meeting-id="M" rtcstats-enabled="no"/>`,
+      "Invalid rtcstats-enabled 'no' in <conference-modify>",
+    ],
+    [
+      'endpoint without id',
+      `<conference-modify xmlns="jitsi:colibri2" meeting-id="M"><endpoint create="true"/></conference-modify>`,
+      'Missing id in <endpoint>',
+    ],
     ['endpoint with empty id', `<conference-modify xmlns="jitsi:colibri2" meeting-id="M"><endpoint id=""/></conference-modify>`, "Invalid id '' in <endpoint>"],
-    ['bad endpoint boolean', `<conference-modify xmlns="jitsi:colibri2" meeting-id="M"><endpoint id="a" create="yes"/></conference-modify>`, "Invalid create 'yes' in <endpoint>"],
-    ['boolean with spaces', `<conference-modify xmlns="jitsi:colibri2" meeting-id="M"><endpoint id="a" expire=" true"/></conference-modify>`, "Invalid expire ' true' in <endpoint>"],
-    ['bad muc-role', `<conference-modify xmlns="jitsi:colibri2" meeting-id="M"><endpoint id="a" muc-role="admin"/></conference-modify>`, "Invalid muc-role 'admin' in <endpoint>"],
+    [
+      'bad endpoint boolean',
+      `<conference-modify xmlns="jitsi:colibri2" meeting-id="M"><endpoint id="a" create="yes"/></conference-modify>`,
+      "Invalid create 'yes' in <endpoint>",
+    ],
+    [
+      'boolean with spaces',
+      `<conference-modify xmlns="jitsi:colibri2" meeting-id="M"><endpoint id="a" expire=" true"/></conference-modify>`,
+      "Invalid expire ' true' in <endpoint>",
+    ],
+    [
+      'bad muc-role',
+      `<conference-modify xmlns="jitsi:colibri2" meeting-id="M"><endpoint id="a" muc-role="admin"/></conference-modify>`,
+      "Invalid muc-role 'admin' in <endpoint>",
+    ],
     ['bad ssrc', src(`<source xmlns="urn:xmpp:jingle:apps:rtp:ssma:0" ssrc="x"/>`), "Invalid ssrc 'x' in <source>"],
     ['missing ssrc', src(`<source xmlns="urn:xmpp:jingle:apps:rtp:ssma:0" name="n"/>`), 'Missing ssrc in <source>'],
     ['negative ssrc', src(`<source xmlns="urn:xmpp:jingle:apps:rtp:ssma:0" ssrc="-1"/>`), "Invalid ssrc '-1' in <source>"],
     ['ssrc beyond 32 bits', src(`<source xmlns="urn:xmpp:jingle:apps:rtp:ssma:0" ssrc="4294967296"/>`), "Invalid ssrc '4294967296' in <source>"],
-    ['huge ssrc', src(`<source xmlns="urn:xmpp:jingle:apps:rtp:ssma:0" ssrc="99999999999999999999999999"/>`), "Invalid ssrc '99999999999999999999999999' in <source>"],
+    [
+      'huge ssrc',
+      src(`<source xmlns="urn:xmpp:jingle:apps:rtp:ssma:0" ssrc="99999999999999999999999999"/>`),
+      "Invalid ssrc '99999999999999999999999999' in <source>",
+    ],
     ['ssrc with plus', src(`<source xmlns="urn:xmpp:jingle:apps:rtp:ssma:0" ssrc="+5"/>`), "Invalid ssrc '+5' in <source>"],
     ['ssrc in hex', src(`<source xmlns="urn:xmpp:jingle:apps:rtp:ssma:0" ssrc="0x10"/>`), "Invalid ssrc '0x10' in <source>"],
     ['ssrc with exponent', src(`<source xmlns="urn:xmpp:jingle:apps:rtp:ssma:0" ssrc="1e3"/>`), "Invalid ssrc '1e3' in <source>"],
-    ['ssrc-group with non-numeric ssrc', src(`<ssrc-group xmlns="urn:xmpp:jingle:apps:rtp:ssma:0" semantics="FID"><source ssrc="1"/><source ssrc="two"/></ssrc-group>`), "Invalid ssrc 'two' in <ssrc-group>"],
-    ['ssrc-group source without ssrc', src(`<ssrc-group xmlns="urn:xmpp:jingle:apps:rtp:ssma:0" semantics="SIM"><source/></ssrc-group>`), 'Missing ssrc in <ssrc-group>'],
-    ['ssrc-group without semantics', src(`<ssrc-group xmlns="urn:xmpp:jingle:apps:rtp:ssma:0"><source ssrc="1"/></ssrc-group>`), 'Missing semantics in <ssrc-group>'],
+    [
+      'ssrc-group with non-numeric ssrc',
+      src(`<ssrc-group xmlns="urn:xmpp:jingle:apps:rtp:ssma:0" semantics="FID"><source ssrc="1"/><source ssrc="two"/></ssrc-group>`),
+      "Invalid ssrc 'two' in <ssrc-group>",
+    ],
+    [
+      'ssrc-group source without ssrc',
+      src(`<ssrc-group xmlns="urn:xmpp:jingle:apps:rtp:ssma:0" semantics="SIM"><source/></ssrc-group>`),
+      'Missing ssrc in <ssrc-group>',
+    ],
+    [
+      'ssrc-group without semantics',
+      src(`<ssrc-group xmlns="urn:xmpp:jingle:apps:rtp:ssma:0"><source ssrc="1"/></ssrc-group>`),
+      'Missing semantics in <ssrc-group>',
+    ],
     ['media-source without id', wrap(`<sources><media-source type="audio"/></sources>`), 'Missing id in <media-source>'],
     ['media-source without type', wrap(`<sources><media-source id="x"/></sources>`), 'Missing type in <media-source>'],
     ['media-source bad type', wrap(`<sources><media-source type="smell" id="x"/></sources>`), "Invalid type 'smell' in <media-source>"],
@@ -408,8 +457,16 @@ describe('malformed conference-modify → bad-request naming the attribute and e
     ['payload-type bad channels', pt(`id="111" name="opus" clockrate="48000" channels="two"`), "Invalid channels 'two' in <payload-type>"],
     ['payload-type huge clockrate', pt(`id="111" name="opus" clockrate="2147483648"`), "Invalid clockrate '2147483648' in <payload-type>"],
     ['named parameter without value', pt(`id="111" name="opus" clockrate="48000"`, `<parameter name="minptime"/>`), 'Missing value in <parameter>'],
-    ['rtp-hdrext id 0', wrap(`<media type="audio"><rtp-hdrext xmlns="urn:xmpp:jingle:apps:rtp:rtp-hdrext:0" id="0" uri="u"/></media>`), "Invalid id '0' in <rtp-hdrext>"],
-    ['rtp-hdrext without uri', wrap(`<media type="audio"><rtp-hdrext xmlns="urn:xmpp:jingle:apps:rtp:rtp-hdrext:0" id="1"/></media>`), 'Missing uri in <rtp-hdrext>'],
+    [
+      'rtp-hdrext id 0',
+      wrap(`<media type="audio"><rtp-hdrext xmlns="urn:xmpp:jingle:apps:rtp:rtp-hdrext:0" id="0" uri="u"/></media>`),
+      "Invalid id '0' in <rtp-hdrext>",
+    ],
+    [
+      'rtp-hdrext without uri',
+      wrap(`<media type="audio"><rtp-hdrext xmlns="urn:xmpp:jingle:apps:rtp:rtp-hdrext:0" id="1"/></media>`),
+      'Missing uri in <rtp-hdrext>',
+    ],
     ['bad transport boolean', wrap(`<transport ice-controlling="maybe"/>`), "Invalid ice-controlling 'maybe' in <transport>"],
     ['bad sctp role', wrap(`<transport><sctp role="peer"/></transport>`), "Invalid role 'peer' in <sctp>"],
     ['bad sctp port', wrap(`<transport><sctp port="65536"/></transport>`), "Invalid port '65536' in <sctp>"],
@@ -420,14 +477,26 @@ describe('malformed conference-modify → bad-request naming the attribute and e
     ['candidate bad type', cand(CAND.replace('type="host"', 'type="stun"')), "Invalid type 'stun' in <candidate>"],
     ['candidate bad generation', cand(CAND.replace('generation="0"', 'generation="zero"')), "Invalid generation 'zero' in <candidate>"],
     ['candidate bad tcptype', cand(`${CAND} tcptype="x"`), "Invalid tcptype 'x' in <candidate>"],
-    ['fingerprint bad cryptex', ice(`<fingerprint xmlns="urn:xmpp:jingle:apps:dtls:0" hash="sha-256" cryptex="ja">AA</fingerprint>`), "Invalid cryptex 'ja' in <fingerprint>"],
+    [
+      'fingerprint bad cryptex',
+      ice(`<fingerprint xmlns="urn:xmpp:jingle:apps:dtls:0" hash="sha-256" cryptex="ja">AA</fingerprint>`),
+      "Invalid cryptex 'ja' in <fingerprint>",
+    ],
     ['bad ice-generation', ice('').replace('ice-udp:1"', 'ice-udp:1" ice-generation="-1"'), `Invalid ice-generation '-1' in <transport xmlns='${NS.ICE_UDP}'>`],
     ['force-mute bad boolean', wrap(`<force-mute audio="on"/>`), "Invalid audio 'on' in <force-mute>"],
     ['initial-last-n without value', wrap(`<initial-last-n/>`), 'Missing value in <initial-last-n>'],
     ['initial-last-n not an integer', wrap(`<initial-last-n value="1.5"/>`), "Invalid value '1.5' in <initial-last-n>"],
     ['initial-last-n beyond int32', wrap(`<initial-last-n value="-2147483649"/>`), "Invalid value '-2147483649' in <initial-last-n>"],
-    ['not a conference-modify', `<conference-modified xmlns="jitsi:colibri2"/>`, "Expected <conference-modify xmlns='jitsi:colibri2'>, got <conference-modified>"],
-    ['conference-modify in another namespace', `<conference-modify xmlns="jitsi:colibri" meeting-id="M"/>`, "Expected <conference-modify xmlns='jitsi:colibri2'>, got <conference-modify>"],
+    [
+      'not a conference-modify',
+      `<conference-modified xmlns="jitsi:colibri2"/>`,
+      "Expected <conference-modify xmlns='jitsi:colibri2'>, got <conference-modified>",
+    ],
+    [
+      'conference-modify in another namespace',
+      `<conference-modify xmlns="jitsi:colibri" meeting-id="M"/>`,
+      "Expected <conference-modify xmlns='jitsi:colibri2'>, got <conference-modify>",
+    ],
   ];
   it.each(cases)('%s', (_name, xml, text) => {
     expect(badRequestText(xml)).toBe(text);
@@ -479,7 +548,10 @@ describe('malformed conference-modified → bad-request', () => {
     [resp(`<transport><transport xmlns="${NS.ICE_UDP}" ufrag="u" pwd="p"/><sctp port="5000"/></transport>`), 'Missing role in <sctp>'],
     [`<conference-modified xmlns="jitsi:colibri2"><endpoint/></conference-modified>`, 'Missing id in <endpoint>'],
     [`<conference-modified xmlns="jitsi:colibri2"><endpoint id="a" expire="yes"/></conference-modified>`, "Invalid expire 'yes' in <endpoint>"],
-    [`<conference-modified xmlns="jitsi:colibri2"><sources><media-source type="audio" id="jvb-a0"><source xmlns="${NS.SSMA}" ssrc="x"/></media-source></sources></conference-modified>`, "Invalid ssrc 'x' in <source>"],
+    [
+      `<conference-modified xmlns="jitsi:colibri2"><sources><media-source type="audio" id="jvb-a0"><source xmlns="${NS.SSMA}" ssrc="x"/></media-source></sources></conference-modified>`,
+      "Invalid ssrc 'x' in <source>",
+    ],
   ])('%s', (xml, text) => {
     expect(parse(xml)).toBe(text);
   });
@@ -523,7 +595,14 @@ describe('errors', () => {
       fc.property(
         fc.constantFrom('bad-request', 'conflict', 'feature-not-implemented', 'item-not-found', 'service-unavailable', 'internal-server-error'),
         fc.option(
-          fc.constantFrom('conference_not_found', 'conference_already_exists', 'feature_not_implemented', 'graceful_shutdown', 'unknown_endpoint', 'unspecified'),
+          fc.constantFrom(
+            'conference_not_found',
+            'conference_already_exists',
+            'feature_not_implemented',
+            'graceful_shutdown',
+            'unknown_endpoint',
+            'unspecified',
+          ),
           { nil: undefined },
         ),
         fc.option(fc.string(), { nil: undefined }),
@@ -538,12 +617,12 @@ describe('errors', () => {
   });
 
   it('parseColibri2Error tolerates foreign errors', () => {
-    const muc = parseColibri2Error(
-      parseXml(`<iq type='error'><error type='wait'><recipient-unavailable xmlns='${NS.STANZAS}'/></error></iq>`),
-    );
+    const muc = parseColibri2Error(parseXml(`<iq type='error'><error type='wait'><recipient-unavailable xmlns='${NS.STANZAS}'/></error></iq>`));
     expect([muc.condition, muc.reason, muc.message]).toEqual(['internal-server-error', undefined, 'recipient-unavailable']);
     const other = parseColibri2Error(
-      parseXml(`<error type='cancel'><gone xmlns='${NS.STANZAS}'/><text xmlns='${NS.STANZAS}'>moved</text><error xmlns='jitsi:colibri2' reason='NEW_REASON'/></error>`),
+      parseXml(
+        `<error type='cancel'><gone xmlns='${NS.STANZAS}'/><text xmlns='${NS.STANZAS}'>moved</text><error xmlns='jitsi:colibri2' reason='NEW_REASON'/></error>`,
+      ),
     );
     expect([other.condition, other.reason, other.message]).toEqual(['internal-server-error', 'unspecified', 'gone: moved']);
     const noReason = parseColibri2Error(parseXml(`<error type='cancel'><conflict xmlns='${NS.STANZAS}'/><error xmlns='jitsi:colibri2'/></error>`));
@@ -646,22 +725,119 @@ describe('round trips', () => {
 // ---------------------------------------------------------------------------------------------------------------
 
 const ELEMENT_NAMES = [
-  'iq', 'conference-modify', 'endpoint', 'relay', 'media', 'payload-type', 'parameter', 'rtcp-fb', 'rtp-hdrext',
-  'extmap-allow-mixed', 'transport', 'candidate', 'fingerprint', 'rtcp-mux', 'web-socket', 'sctp', 'sources',
-  'media-source', 'source', 'ssrc-group', 'force-mute', 'capability', 'initial-last-n', 'connects', 'x',
+  'iq',
+  'conference-modify',
+  'endpoint',
+  'relay',
+  'media',
+  'payload-type',
+  'parameter',
+  'rtcp-fb',
+  'rtp-hdrext',
+  'extmap-allow-mixed',
+  'transport',
+  'candidate',
+  'fingerprint',
+  'rtcp-mux',
+  'web-socket',
+  'sctp',
+  'sources',
+  'media-source',
+  'source',
+  'ssrc-group',
+  'force-mute',
+  'capability',
+  'initial-last-n',
+  'connects',
+  'x',
 ];
 const ATTR_NAMES = [
-  'meeting-id', 'name', 'create', 'expire', 'rtcstats-enabled', 'id', 'stats-id', 'muc-role', 'type', 'clockrate',
-  'channels', 'value', 'subtype', 'uri', 'ice-controlling', 'use-unique-port', 'ice-restart', 'ufrag', 'pwd',
-  'ice-generation', 'hash', 'setup', 'cryptex', 'component', 'foundation', 'generation', 'network', 'priority',
-  'protocol', 'ip', 'port', 'rel-addr', 'rel-port', 'tcptype', 'role', 'ssrc', 'videoType', 'rid', 'semantics',
-  'synthetic', 'audio', 'video', 'xmlns', 'constructor', 'toString', 'hasOwnProperty', '__proto__',
+  'meeting-id',
+  'name',
+  'create',
+  'expire',
+  'rtcstats-enabled',
+  'id',
+  'stats-id',
+  'muc-role',
+  'type',
+  'clockrate',
+  'channels',
+  'value',
+  'subtype',
+  'uri',
+  'ice-controlling',
+  'use-unique-port',
+  'ice-restart',
+  'ufrag',
+  'pwd',
+  'ice-generation',
+  'hash',
+  'setup',
+  'cryptex',
+  'component',
+  'foundation',
+  'generation',
+  'network',
+  'priority',
+  'protocol',
+  'ip',
+  'port',
+  'rel-addr',
+  'rel-port',
+  'tcptype',
+  'role',
+  'ssrc',
+  'videoType',
+  'rid',
+  'semantics',
+  'synthetic',
+  'audio',
+  'video',
+  'xmlns',
+  'constructor',
+  'toString',
+  'hasOwnProperty',
+  '__proto__',
 ];
 const junk = fc.oneof(
   fc.constantFrom(
-    '', ' ', 'x', '-1', '0', '1', '+1', '1.5', '1e3', '0x1F', '127', '128', '65536', '4294967295', '4294967296',
-    '99999999999999999999999', 'true', 'TRUE', 'false', 'yes', 'audio', 'video', 'data', 'SIM', 'FID', 'server',
-    'client', 'udp', 'host', 'active', 'none', 'visitor', 'NaN', 'Infinity', '٣', '\u0000',
+    '',
+    ' ',
+    'x',
+    '-1',
+    '0',
+    '1',
+    '+1',
+    '1.5',
+    '1e3',
+    '0x1F',
+    '127',
+    '128',
+    '65536',
+    '4294967295',
+    '4294967296',
+    '99999999999999999999999',
+    'true',
+    'TRUE',
+    'false',
+    'yes',
+    'audio',
+    'video',
+    'data',
+    'SIM',
+    'FID',
+    'server',
+    'client',
+    'udp',
+    'host',
+    'active',
+    'none',
+    'visitor',
+    'NaN',
+    'Infinity',
+    '٣',
+    '\u0000',
   ),
   fc.string({ maxLength: 8 }),
 );

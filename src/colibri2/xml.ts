@@ -35,13 +35,7 @@
  *   shared with the JSON form (`src/colibri2/json.ts`), so both forms read a field the same way.
  */
 import { Element } from '@xmpp/xml';
-import {
-  Colibri2Error,
-  badRequest,
-  featureNotImplemented,
-  type Colibri2Reason,
-  type StanzaErrorCondition,
-} from './errors.ts';
+import { Colibri2Error, badRequest, featureNotImplemented, type Colibri2Reason, type StanzaErrorCondition } from './errors.ts';
 import * as F from './fields.ts';
 import { INT32_MAX, INT32_MIN, missing, show } from './fields.ts';
 import type {
@@ -259,9 +253,7 @@ function iceUdpEl(ice: IceUdpTransport): Element {
     'transport',
     { xmlns: NS.ICE_UDP, ufrag: ice.ufrag, pwd: ice.pwd, 'ice-generation': ice.iceGeneration },
     ice.rtcpMux === true && el('rtcp-mux', {}),
-    ...ice.fingerprints.map((f) =>
-      el('fingerprint', { xmlns: NS.DTLS, hash: f.hash, setup: f.setup, cryptex: f.cryptex }, f.value),
-    ),
+    ...ice.fingerprints.map((f) => el('fingerprint', { xmlns: NS.DTLS, hash: f.hash, setup: f.setup, cryptex: f.cryptex }, f.value)),
     ...(ice.webSockets ?? []).map((url) => el('web-socket', { xmlns: NS.COLIBRI, url })),
     ...ice.candidates.map((c) =>
       el('candidate', {
@@ -291,7 +283,10 @@ function parseSource(e: Element): Source {
 function parseSsrcGroup(e: Element): SsrcGroup | null {
   const w = '<ssrc-group>';
   const semantics = required(e, 'semantics', w);
-  return F.readSsrcGroup(semantics, children(e, 'source', NS.SSMA).map((s) => F.parseSsrc(required(s, 'ssrc', w), w)));
+  return F.readSsrcGroup(
+    semantics,
+    children(e, 'source', NS.SSMA).map((s) => F.parseSsrc(required(s, 'ssrc', w), w)),
+  );
 }
 
 function parseMediaSource(e: Element): MediaSource | null {
@@ -331,9 +326,7 @@ function sourcesEl(list: MediaSource[], top = false): Element {
             s.msid !== undefined && el('parameter', { xmlns: NS.JINGLE_RTP, name: 'msid', value: s.msid }),
           ),
         ),
-        ...ms.ssrcGroups.map((g) =>
-          el('ssrc-group', { xmlns: NS.SSMA, semantics: g.semantics }, ...g.ssrcs.map((ssrc) => el('source', { ssrc }))),
-        ),
+        ...ms.ssrcGroups.map((g) => el('ssrc-group', { xmlns: NS.SSMA, semantics: g.semantics }, ...g.ssrcs.map((ssrc) => el('source', { ssrc })))),
       ),
     ),
   );
@@ -637,11 +630,7 @@ export function serializeConferenceModified(res: ConferenceModifiedResponse): El
     'conference-modified',
     { xmlns: NS.COLIBRI2 },
     ...res.endpoints.map((ep) =>
-      el(
-        'endpoint',
-        { xmlns: NS.COLIBRI2, id: ep.id, expire: ep.expire },
-        ep.transport !== undefined && transportResponseEl(ep.transport),
-      ),
+      el('endpoint', { xmlns: NS.COLIBRI2, id: ep.id, expire: ep.expire }, ep.transport !== undefined && transportResponseEl(ep.transport)),
     ),
     ...(res.relays ?? []).map((r) =>
       el('relay', { xmlns: NS.COLIBRI2, id: r.id, expire: r.expire }, r.transport !== undefined && transportResponseEl(r.transport)),

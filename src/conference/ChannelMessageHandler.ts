@@ -232,7 +232,10 @@ export class ChannelMessageHandler {
       senderIsRankedSpeaker: () => true,
       receiverWantsVideo: (receiver: string) => this.#conference.allocator.wantsVideoOf(receiver, sender),
     };
-    this.#sendEndpointTraffic(endpointStatsTargets(this.#routingView(), origin, sender, (receiver) => wantsStatsFrom(filter, receiver)), out);
+    this.#sendEndpointTraffic(
+      endpointStatsTargets(this.#routingView(), origin, sender, (receiver) => wantsStatsFrom(filter, receiver)),
+      out,
+    );
   }
 
   /** Send `out` to the targets (JVB `Conference.java` `sendMessage`). */

@@ -122,7 +122,8 @@ export class Colibri2ConferenceHandler {
   }
 
   async #handle(req: ConferenceModifyRequest, prepared: Map<string, PreparedEndpoint>): Promise<{ response: ConferenceModifiedResponse; expire: boolean }> {
-    if (this.#conference.expired) throw new Colibri2Error('item-not-found', `Conference not found for ID: ${this.#conference.meetingId}`, 'conference_not_found');
+    if (this.#conference.expired)
+      throw new Colibri2Error('item-not-found', `Conference not found for ID: ${this.#conference.meetingId}`, 'conference_not_found');
     const relay = req.relays?.[0];
     if (relay) return { response: { endpoints: [], relays: [await this.#handleRelay(relay)] }, expire: req.expire === true };
     const ignoreUnknown = !req.endpoints.some((e) => e.create || e.media !== undefined || e.transport !== undefined || e.sources !== undefined);
@@ -302,7 +303,10 @@ export class Colibri2ConferenceHandler {
     const ice = r.transport?.ice;
     if (ice && ice.candidates.length > 0) {
       if (!ice.ufrag?.startsWith(RELAY_UFRAG_PREFIX)) {
-        throw new Colibri2Error('feature-not-implemented', `Relay ${r.id}: the other bridge is not an octobridge (relays between ICE-lite bridges use a plain transport inside WireGuard)`);
+        throw new Colibri2Error(
+          'feature-not-implemented',
+          `Relay ${r.id}: the other bridge is not an octobridge (relays between ICE-lite bridges use a plain transport inside WireGuard)`,
+        );
       }
       if (!ice.candidates.some((c) => c.protocol === 'udp')) throw badRequest(`Relay ${r.id}: no UDP candidate`);
       if (relay?.media.remote && !ice.candidates.some((c) => c.ip === relay.media.remote?.ip && c.port === relay.media.remote.port)) {
@@ -328,7 +332,14 @@ export class Colibri2ConferenceHandler {
     const local = endpoint.mediaEndpoint.localTransport(this.#settings.candidateAddresses);
     const ws = this.#settings.webSocketUrl?.(this.#conference.id, endpoint.id, endpoint.wsPassword);
     return {
-      ice: { ufrag: local.ufrag, pwd: local.pwd, candidates: local.candidates, fingerprints: local.fingerprints, rtcpMux: true, ...(ws ? { webSockets: [ws] } : {}) },
+      ice: {
+        ufrag: local.ufrag,
+        pwd: local.pwd,
+        candidates: local.candidates,
+        fingerprints: local.fingerprints,
+        rtcpMux: true,
+        ...(ws ? { webSockets: [ws] } : {}),
+      },
       ...(sctp ? { sctp: { port: 5000, role: 'server' as const } } : {}),
     };
   }
@@ -350,7 +361,18 @@ function describeRelayTransport(relay: Relay, sctp: { role?: 'client' | 'server'
       rtcpMux: true,
       fingerprints: [{ hash: 'sha-256', value: hex, setup: 'actpass' }],
       candidates: [
-        { component: 1, foundation: '1', generation: 0, id: `${relay.id}-1`, network: 0, priority: 2130706431, protocol: 'udp', type: 'host', ip: local.ip, port: local.port },
+        {
+          component: 1,
+          foundation: '1',
+          generation: 0,
+          id: `${relay.id}-1`,
+          network: 0,
+          priority: 2130706431,
+          protocol: 'udp',
+          type: 'host',
+          ip: local.ip,
+          port: local.port,
+        },
       ],
     },
     sctp: { port: 5000, role: sctp?.role === 'server' ? 'client' : 'server' },

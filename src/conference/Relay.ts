@@ -101,9 +101,14 @@ export class Relay {
     const key = relayReceiverKey(id);
     const sink: ReceiverSink = {
       video: (source, f) => {
-        void media.applyForwarding(source, f.paused ? { paused: true } : { paused: false, spatialLayer: f.spatialLayer, temporalLayer: f.temporalLayer, priority: f.priority }).catch((err: unknown) => {
-          if (!media.closed) this.#log.warn({ err, source }, 'cannot apply relay forwarding');
-        });
+        void media
+          .applyForwarding(
+            source,
+            f.paused ? { paused: true } : { paused: false, spatialLayer: f.spatialLayer, temporalLayer: f.temporalLayer, priority: f.priority },
+          )
+          .catch((err: unknown) => {
+            if (!media.closed) this.#log.warn({ err, source }, 'cannot apply relay forwarding');
+          });
       },
       audio: () => undefined, // audio always crosses a relay
       forwardedSources: () => undefined,
@@ -203,7 +208,9 @@ export class Relay {
     const video = mapped.filter((m) => m.kind === 'video');
     if (audio.length > 0) this.#send(msg.audioSourcesMap(audio.map((m) => ({ source: m.source, owner: m.owner, ssrc: m.ssrc }))));
     if (video.length > 0) {
-      this.#send(msg.videoSourcesMap(video.map((m) => ({ source: m.source, owner: m.owner, ssrc: m.ssrc, rtx: m.rtx ?? -1, videoType: m.videoType ?? 'CAMERA' }))));
+      this.#send(
+        msg.videoSourcesMap(video.map((m) => ({ source: m.source, owner: m.owner, ssrc: m.ssrc, rtx: m.rtx ?? -1, videoType: m.videoType ?? 'CAMERA' }))),
+      );
     }
   }
 

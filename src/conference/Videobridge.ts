@@ -10,7 +10,15 @@ import type { Logger } from '../logger.ts';
 import type { MediaEngine } from '../media/MediaEngine.ts';
 import { Conference, type ConferenceSettings } from './Conference.ts';
 import type { Endpoint } from './Endpoint.ts';
-import { badRequest, Colibri2Error, conferenceAlreadyExists, conferenceNotFound, featureNotImplemented, inGracefulShutdown, type StanzaErrorCondition } from '../colibri2/errors.ts';
+import {
+  badRequest,
+  Colibri2Error,
+  conferenceAlreadyExists,
+  conferenceNotFound,
+  featureNotImplemented,
+  inGracefulShutdown,
+  type StanzaErrorCondition,
+} from '../colibri2/errors.ts';
 import type { ConferenceModifiedResponse, ConferenceModifyRequest } from '../colibri2/types.ts';
 
 interface BridgeEvents {

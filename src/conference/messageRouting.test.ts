@@ -89,7 +89,9 @@ describe('wantsStatsFrom (JVB Endpoint.wantsStatsFrom)', () => {
     const never = (): boolean => {
       throw new Error('not to be asked');
     };
-    expect(wantsStatsFrom(filter({ conferenceSize: 5, senderIsRecentSpeaker: never, senderIsRankedSpeaker: never, receiverWantsVideo: never }), 'r')).toBe(true);
+    expect(wantsStatsFrom(filter({ conferenceSize: 5, senderIsRecentSpeaker: never, senderIsRankedSpeaker: never, receiverWantsVideo: never }), 'r')).toBe(
+      true,
+    );
     expect(wantsStatsFrom(filter({ senderIsRecentSpeaker: () => true, receiverWantsVideo: never }), 'r')).toBe(true);
   });
 });

@@ -40,7 +40,13 @@ interface Client {
 }
 
 /** Allocate endpoint `id` on `bridge` (ws only) and open its colibri-ws. */
-async function join(bridge: RunningBridge, meetingId: string, id: string, create: boolean, mucRole: 'participant' | 'visitor' = 'participant'): Promise<Client> {
+async function join(
+  bridge: RunningBridge,
+  meetingId: string,
+  id: string,
+  create: boolean,
+  mucRole: 'participant' | 'visitor' = 'participant',
+): Promise<Client> {
   const res = await bridge.videobridge.conferenceModify(allocate(meetingId, id, create, { mucRole, transport: { iceControlling: true } }));
   const url = res.endpoints[0]?.transport?.ice.webSockets?.[0];
   if (!url) throw new Error('no web-socket URL');
@@ -66,7 +72,7 @@ async function until(what: string, ok: () => boolean, timeoutMs = 5000): Promise
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('endpoint messages across relays', () => {
-  it('reach the endpoints of the other bridges once, with from kept; not a visitor\'s; limited at the sender', async () => {
+  it("reach the endpoints of the other bridges once, with from kept; not a visitor's; limited at the sender", async () => {
     const meetingId = randomUUID();
     const a1 = await join(bridges.a, meetingId, 'a1', true);
     const a2 = await join(bridges.a, meetingId, 'a2', false);
@@ -83,7 +89,15 @@ describe('endpoint messages across relays', () => {
     await linkByRelay(meetingId, end('a'), end('c'), { a: behind.a, b: behind.c }, JICOFO_MEDIA);
     await linkByRelay(meetingId, end('b'), end('c'), { a: behind.b, b: behind.c }, JICOFO_MEDIA);
     const conference = (n: 'a' | 'b' | 'c') => bridges[n].videobridge.conferenceByMeetingId(meetingId)!;
-    await until('relay channels up', () => (['a', 'b', 'c'] as const).every((n) => conference(n).relays().length === 2 && conference(n).relays().every((r) => r.media.open)));
+    await until('relay channels up', () =>
+      (['a', 'b', 'c'] as const).every(
+        (n) =>
+          conference(n).relays().length === 2 &&
+          conference(n)
+            .relays()
+            .every((r) => r.media.open),
+      ),
+    );
 
     // To one endpoint behind a relay: only it, from the sender; and back the other way.
     a1.ws.send(JSON.stringify({ colibriClass: 'EndpointMessage', to: 'b1', msgPayload: { n: 1 } }));
@@ -96,8 +110,14 @@ describe('endpoint messages across relays', () => {
     b1.ws.send(JSON.stringify({ colibriClass: 'EndpointMessage', to: '', msgPayload: { n: 3 } }));
     c1.ws.send(JSON.stringify({ colibriClass: 'EndpointStats', bitrate: { upload: 40 }, jvbRTT: 7 }));
     const others = (x: Client) => all.filter((y) => y !== x);
-    await until('broadcast and stats', () => others(b1).every((x) => ofClass(x, 'EndpointMessage').some((m) => m.from === 'b1')) && others(c1).every((x) => ofClass(x, 'EndpointStats').length === 1));
-    for (const x of others(c1)) expect(ofClass(x, 'EndpointStats'), x.id).toEqual([{ colibriClass: 'EndpointStats', from: 'c1', bitrate: { upload: 40 }, jvbRTT: 7 }]);
+    await until(
+      'broadcast and stats',
+      () =>
+        others(b1).every((x) => ofClass(x, 'EndpointMessage').some((m) => m.from === 'b1')) &&
+        others(c1).every((x) => ofClass(x, 'EndpointStats').length === 1),
+    );
+    for (const x of others(c1))
+      expect(ofClass(x, 'EndpointStats'), x.id).toEqual([{ colibriClass: 'EndpointStats', from: 'c1', bitrate: { upload: 40 }, jvbRTT: 7 }]);
 
     // The visitor's messages go nowhere (JVB drops them), counted as rejected on its bridge.
     const rejected = conference('a').rejectedMessages;

@@ -153,7 +153,13 @@ describe('defaults', () => {
     expect(c.http).toEqual({ publicHost: '0.0.0.0', publicPort: 9090, privateHost: '127.0.0.1', privatePort: 8080 });
     expect(c.rest).toEqual({ colibri: false, health: true, version: true, drain: true, shutdown: false, prometheus: true, debug: false });
     expect(c.focus.allowedOrigins).toEqual([]);
-    expect(c.limits).toEqual({ joinsPerAddressPerMinute: 60, maxConferences: 2000, maxEndpoints: 4000, sourceUpdatesPerSecond: 5, channelMessagesPerSecond: 50 });
+    expect(c.limits).toEqual({
+      joinsPerAddressPerMinute: 60,
+      maxConferences: 2000,
+      maxEndpoints: 4000,
+      sourceUpdatesPerSecond: 5,
+      channelMessagesPerSecond: 50,
+    });
     expect(c.websockets).toEqual({ enabled: true, serverId: 'default-id', domains: [], tls: false });
     expect(c.statsIntervalMs).toBe(5000);
     expect(c.xmpp).toEqual({ connections: [], presenceIntervalMs: 5000 });
@@ -179,78 +185,216 @@ describe('environment variables', () => {
   const XMPP = { XMPP_SERVER: 'xmpp.example.com', XMPP_DOMAIN: 'example.com', JVB_AUTH_PASSWORD: 'pw' };
   const cases: [string, NodeJS.ProcessEnv, (c: Config) => void][] = [
     ['JVB_PORT', { JVB_PORT: '10001' }, (c) => expect(c.media.udpPort).toBe(10001)],
-    ['JVB_ADVERTISE_IPS', { JVB_ADVERTISE_IPS: '1.2.3.4, 5.6.7.8#12000,fe80::1#12001', JVB_PORT: '10001', LOCAL_ADDRESS: '172.18.0.4' }, (c) => {
-      expect(c.media.advertiseIps).toEqual(['1.2.3.4', '5.6.7.8', 'fe80::1']);
-      expect(c.ice.staticMappings).toEqual([
-        { localAddress: '172.18.0.4', publicAddress: '1.2.3.4', localPort: undefined, publicPort: undefined, name: 'ip-0' },
-        { localAddress: '172.18.0.4', publicAddress: '5.6.7.8', localPort: 10001, publicPort: 12000, name: 'ip-1' },
-        { localAddress: '172.18.0.4', publicAddress: 'fe80::1', localPort: 10001, publicPort: 12001, name: 'ip-2' },
-      ]);
-    }],
+    [
+      'JVB_ADVERTISE_IPS',
+      { JVB_ADVERTISE_IPS: '1.2.3.4, 5.6.7.8#12000,fe80::1#12001', JVB_PORT: '10001', LOCAL_ADDRESS: '172.18.0.4' },
+      (c) => {
+        expect(c.media.advertiseIps).toEqual(['1.2.3.4', '5.6.7.8', 'fe80::1']);
+        expect(c.ice.staticMappings).toEqual([
+          { localAddress: '172.18.0.4', publicAddress: '1.2.3.4', localPort: undefined, publicPort: undefined, name: 'ip-0' },
+          { localAddress: '172.18.0.4', publicAddress: '5.6.7.8', localPort: 10001, publicPort: 12000, name: 'ip-1' },
+          { localAddress: '172.18.0.4', publicAddress: 'fe80::1', localPort: 10001, publicPort: 12001, name: 'ip-2' },
+        ]);
+      },
+    ],
     ['DOCKER_HOST_ADDRESS', { DOCKER_HOST_ADDRESS: '1.2.3.4' }, (c) => expect(c.media.advertiseIps).toEqual(['1.2.3.4'])],
-    ['DOCKER_HOST_ADDRESS under JVB_ADVERTISE_IPS', { DOCKER_HOST_ADDRESS: '1.2.3.4', JVB_ADVERTISE_IPS: '9.9.9.9' }, (c) => expect(c.media.advertiseIps).toEqual(['9.9.9.9'])],
+    [
+      'DOCKER_HOST_ADDRESS under JVB_ADVERTISE_IPS',
+      { DOCKER_HOST_ADDRESS: '1.2.3.4', JVB_ADVERTISE_IPS: '9.9.9.9' },
+      (c) => expect(c.media.advertiseIps).toEqual(['9.9.9.9']),
+    ],
     ['JVB_ADVERTISE_PRIVATE_CANDIDATES', { JVB_ADVERTISE_PRIVATE_CANDIDATES: 'false' }, (c) => expect(c.ice.advertisePrivateCandidates).toBe(false)],
-    ['JVB_STUN_SERVERS', { JVB_STUN_SERVERS: 'stun1.example.com:443,stun2.example.com:3478' }, (c) => expect(c.ice.stunServers).toEqual(['stun1.example.com:443', 'stun2.example.com:3478'])],
+    [
+      'JVB_STUN_SERVERS',
+      { JVB_STUN_SERVERS: 'stun1.example.com:443,stun2.example.com:3478' },
+      (c) => expect(c.ice.stunServers).toEqual(['stun1.example.com:443', 'stun2.example.com:3478']),
+    ],
     ['JVB_DISABLE_STUN', { JVB_STUN_SERVERS: 'stun1.example.com:443', JVB_DISABLE_STUN: '1' }, (c) => expect(c.ice.stunServers).toEqual([])],
-    ['JVB_TCP_HARVESTER_DISABLED / JVB_TCP_PORT', { JVB_TCP_HARVESTER_DISABLED: 'false', JVB_TCP_PORT: '4444' }, (c) => expect(c.media.iceTcp).toEqual({ enabled: true, port: 4444 })],
+    [
+      'JVB_TCP_HARVESTER_DISABLED / JVB_TCP_PORT',
+      { JVB_TCP_HARVESTER_DISABLED: 'false', JVB_TCP_PORT: '4444' },
+      (c) => expect(c.media.iceTcp).toEqual({ enabled: true, port: 4444 }),
+    ],
     ['COLIBRI_REST_ENABLED', { COLIBRI_REST_ENABLED: 'true' }, (c) => expect(c.rest.colibri).toBe(true)],
     ['SHUTDOWN_REST_ENABLED', { SHUTDOWN_REST_ENABLED: '1' }, (c) => expect(c.rest.shutdown).toBe(true)],
-    ['JVB_WS_SERVER_ID / JVB_WS_DOMAIN / JVB_WS_TLS', { JVB_WS_SERVER_ID: 'jvb1', JVB_WS_DOMAIN: 'meet.example.com:443', JVB_WS_TLS: '1' }, (c) =>
-      expect(c.websockets).toEqual({ enabled: true, serverId: 'jvb1', domains: ['meet.example.com:443'], tls: true })],
+    [
+      'JVB_WS_SERVER_ID / JVB_WS_DOMAIN / JVB_WS_TLS',
+      { JVB_WS_SERVER_ID: 'jvb1', JVB_WS_DOMAIN: 'meet.example.com:443', JVB_WS_TLS: '1' },
+      (c) => expect(c.websockets).toEqual({ enabled: true, serverId: 'jvb1', domains: ['meet.example.com:443'], tls: true }),
+    ],
     ['ENABLE_COLIBRI_WEBSOCKET', { ENABLE_COLIBRI_WEBSOCKET: '0' }, (c) => expect(c.websockets.enabled).toBe(false)],
     ['ENABLE_SCTP', { ENABLE_SCTP: '0' }, (c) => expect(c.sctp.enabled).toBe(false)],
-    ['JVB_OCTO_REGION without ENABLE_OCTO', { JVB_OCTO_REGION: 'us-east', JVB_OCTO_RELAY_ID: 'r1' }, (c) => {
-      expect(c.relay).toEqual({ enabled: false, region: 'us-east', relayId: 'r1' });
-      expect(c.region).toBe('us-east');
-      expect(c.relayId).toBeUndefined();
-    }],
-    ['ENABLE_OCTO + JVB_OCTO_REGION + JVB_OCTO_RELAY_ID', { ENABLE_OCTO: '1', JVB_OCTO_REGION: 'us-east', JVB_OCTO_RELAY_ID: 'r1', JVB_OCTO_BIND_ADDRESS: '10.0.0.5' }, (c) => {
-      expect(c.relay).toEqual({ enabled: true, region: 'us-east', relayId: 'r1' });
-      expect([c.region, c.relayId]).toEqual(['us-east', 'r1']);
-    }],
-    ['ENABLE_OCTO defaults (region europe, relay-id from JVB_OCTO_BIND_ADDRESS)', { ENABLE_OCTO: 'true', JVB_OCTO_BIND_ADDRESS: '10.0.0.5' }, (c) =>
-      expect(c.relay).toEqual({ enabled: true, region: 'europe', relayId: '10.0.0.5' })],
+    [
+      'JVB_OCTO_REGION without ENABLE_OCTO',
+      { JVB_OCTO_REGION: 'us-east', JVB_OCTO_RELAY_ID: 'r1' },
+      (c) => {
+        expect(c.relay).toEqual({ enabled: false, region: 'us-east', relayId: 'r1' });
+        expect(c.region).toBe('us-east');
+        expect(c.relayId).toBeUndefined();
+      },
+    ],
+    [
+      'ENABLE_OCTO + JVB_OCTO_REGION + JVB_OCTO_RELAY_ID',
+      { ENABLE_OCTO: '1', JVB_OCTO_REGION: 'us-east', JVB_OCTO_RELAY_ID: 'r1', JVB_OCTO_BIND_ADDRESS: '10.0.0.5' },
+      (c) => {
+        expect(c.relay).toEqual({ enabled: true, region: 'us-east', relayId: 'r1' });
+        expect([c.region, c.relayId]).toEqual(['us-east', 'r1']);
+      },
+    ],
+    [
+      'ENABLE_OCTO defaults (region europe, relay-id from JVB_OCTO_BIND_ADDRESS)',
+      { ENABLE_OCTO: 'true', JVB_OCTO_BIND_ADDRESS: '10.0.0.5' },
+      (c) => expect(c.relay).toEqual({ enabled: true, region: 'europe', relayId: '10.0.0.5' }),
+    ],
     ['OCTOBRIDGE_ID', { OCTOBRIDGE_ID: 'bridge-7' }, (c) => expect(c.bridgeId).toBe('bridge-7')],
     ['OCTOBRIDGE_LISTEN_IP', { OCTOBRIDGE_LISTEN_IP: '10.1.2.3' }, (c) => expect(c.media.listenIp).toBe('10.1.2.3')],
     ['OCTOBRIDGE_WORKER_BIN', { OCTOBRIDGE_WORKER_BIN: '/opt/w/mediasoup-worker' }, (c) => expect(c.media.workerBin).toBe('/opt/w/mediasoup-worker')],
     ['OCTOBRIDGE_EXPIRE_MS', { OCTOBRIDGE_EXPIRE_MS: '1500' }, (c) => expect(c.media.endpointExpireMs).toBe(1500)],
-    ['OCTOBRIDGE_PUBLIC_PORT / _HOST', { OCTOBRIDGE_PUBLIC_PORT: '0', OCTOBRIDGE_PUBLIC_HOST: '127.0.0.1' }, (c) => expect(c.http).toMatchObject({ publicPort: 0, publicHost: '127.0.0.1' })],
-    ['OCTOBRIDGE_PRIVATE_PORT / _HOST', { OCTOBRIDGE_PRIVATE_PORT: '8081', OCTOBRIDGE_PRIVATE_HOST: '0.0.0.0' }, (c) => expect(c.http).toMatchObject({ privatePort: 8081, privateHost: '0.0.0.0' })],
+    [
+      'OCTOBRIDGE_PUBLIC_PORT / _HOST',
+      { OCTOBRIDGE_PUBLIC_PORT: '0', OCTOBRIDGE_PUBLIC_HOST: '127.0.0.1' },
+      (c) => expect(c.http).toMatchObject({ publicPort: 0, publicHost: '127.0.0.1' }),
+    ],
+    [
+      'OCTOBRIDGE_PRIVATE_PORT / _HOST',
+      { OCTOBRIDGE_PRIVATE_PORT: '8081', OCTOBRIDGE_PRIVATE_HOST: '0.0.0.0' },
+      (c) => expect(c.http).toMatchObject({ privatePort: 8081, privateHost: '0.0.0.0' }),
+    ],
     ['OCTOBRIDGE_FOCUS', { OCTOBRIDGE_FOCUS: '0' }, (c) => expect(c.focus.enabled).toBe(false)],
     ['OCTOBRIDGE_VIDEO_CODECS', { OCTOBRIDGE_VIDEO_CODECS: 'vp9, VP8,h264' }, (c) => expect(c.focus.videoCodecs).toEqual(['VP9', 'VP8', 'H264'])],
     ['OCTOBRIDGE_PRESENCE_INTERVAL_MS', { OCTOBRIDGE_PRESENCE_INTERVAL_MS: '500' }, (c) => expect(c.xmpp.presenceIntervalMs).toBe(500)],
     ['LOG_LEVEL', { LOG_LEVEL: 'debug' }, (c) => expect(c.log.level).toBe('debug')],
-    ['XMPP_SERVER (comma list, host:port) + XMPP_PORT + XMPP_DOMAIN', { ...XMPP, XMPP_SERVER: 'a.example.com, b.example.com:5223', XMPP_PORT: '5200' }, (c) =>
-      expect(c.xmpp.connections).toEqual([
-        { id: 'shard0', mode: 'client', service: 'xmpp://a.example.com:5200', domain: 'auth.example.com', username: 'jvb', password: 'pw', mucJids: ['jvbbrewery@internal.auth.example.com'], nickname: c.bridgeId, disableCertificateVerification: true },
-        { id: 'shard1', mode: 'client', service: 'xmpp://b.example.com:5223', domain: 'auth.example.com', username: 'jvb', password: 'pw', mucJids: ['jvbbrewery@internal.auth.example.com'], nickname: c.bridgeId, disableCertificateVerification: true },
-      ])],
-    ['XMPP_AUTH_DOMAIN / XMPP_INTERNAL_MUC_DOMAIN / JVB_AUTH_USER / JVB_BREWERY_MUC / JVB_MUC_NICKNAME', {
-      ...XMPP, XMPP_AUTH_DOMAIN: 'login.example.com', XMPP_INTERNAL_MUC_DOMAIN: 'muc.example.com', JVB_AUTH_USER: 'bridge', JVB_BREWERY_MUC: 'brew', JVB_MUC_NICKNAME: 'nick-1',
-    }, (c) => expect(c.xmpp.connections[0]).toMatchObject({ domain: 'login.example.com', username: 'bridge', mucJids: ['brew@muc.example.com'], nickname: 'nick-1' })],
+    [
+      'XMPP_SERVER (comma list, host:port) + XMPP_PORT + XMPP_DOMAIN',
+      { ...XMPP, XMPP_SERVER: 'a.example.com, b.example.com:5223', XMPP_PORT: '5200' },
+      (c) =>
+        expect(c.xmpp.connections).toEqual([
+          {
+            id: 'shard0',
+            mode: 'client',
+            service: 'xmpp://a.example.com:5200',
+            domain: 'auth.example.com',
+            username: 'jvb',
+            password: 'pw',
+            mucJids: ['jvbbrewery@internal.auth.example.com'],
+            nickname: c.bridgeId,
+            disableCertificateVerification: true,
+          },
+          {
+            id: 'shard1',
+            mode: 'client',
+            service: 'xmpp://b.example.com:5223',
+            domain: 'auth.example.com',
+            username: 'jvb',
+            password: 'pw',
+            mucJids: ['jvbbrewery@internal.auth.example.com'],
+            nickname: c.bridgeId,
+            disableCertificateVerification: true,
+          },
+        ]),
+    ],
+    [
+      'XMPP_AUTH_DOMAIN / XMPP_INTERNAL_MUC_DOMAIN / JVB_AUTH_USER / JVB_BREWERY_MUC / JVB_MUC_NICKNAME',
+      {
+        ...XMPP,
+        XMPP_AUTH_DOMAIN: 'login.example.com',
+        XMPP_INTERNAL_MUC_DOMAIN: 'muc.example.com',
+        JVB_AUTH_USER: 'bridge',
+        JVB_BREWERY_MUC: 'brew',
+        JVB_MUC_NICKNAME: 'nick-1',
+      },
+      (c) =>
+        expect(c.xmpp.connections[0]).toMatchObject({ domain: 'login.example.com', username: 'bridge', mucJids: ['brew@muc.example.com'], nickname: 'nick-1' }),
+    ],
     ['[::1]:5222 and IPv6 hosts', { ...XMPP, XMPP_SERVER: '[::1]:5300' }, (c) => expect(c.xmpp.connections[0]?.service).toBe('xmpp://[::1]:5300')],
-    ["docker's defaults: JVB_AUTH_PASSWORD alone turns XMPP on", { JVB_AUTH_PASSWORD: 'pw' }, (c) =>
-      expect(c.xmpp.connections).toEqual([
-        { id: 'shard0', mode: 'client', service: 'xmpp://xmpp.meet.jitsi:5222', domain: 'auth.meet.jitsi', username: 'jvb', password: 'pw', mucJids: ['jvbbrewery@internal-muc.meet.jitsi'], nickname: c.bridgeId, disableCertificateVerification: true },
-      ])],
-    ['ENABLE_JVB_XMPP_SERVER + JVB_XMPP_*', {
-      ...XMPP, ENABLE_JVB_XMPP_SERVER: '1', JVB_XMPP_SERVER: 'x1.jvb,x2.jvb:7000', JVB_XMPP_PORT: '6223', JVB_XMPP_AUTH_DOMAIN: 'auth.jvb', JVB_XMPP_INTERNAL_MUC_DOMAIN: 'muc.jvb',
-    }, (c) => {
-      expect(c.xmpp.connections.map((x) => x.service)).toEqual(['xmpp://x1.jvb:6223', 'xmpp://x2.jvb:7000']);
-      expect(c.xmpp.connections[0]).toMatchObject({ domain: 'auth.jvb', mucJids: ['jvbbrewery@muc.jvb'] });
-    }],
-    ['ENABLE_JVB_XMPP_SERVER defaults', { JVB_AUTH_PASSWORD: 'pw', ENABLE_JVB_XMPP_SERVER: 'true' }, (c) =>
-      expect(c.xmpp.connections[0]).toMatchObject({ service: 'xmpp://xmpp.jvb.meet.jitsi:6222', domain: 'auth.jvb.meet.jitsi', mucJids: ['jvbbrewery@muc.jvb.meet.jitsi'] })],
+    [
+      "docker's defaults: JVB_AUTH_PASSWORD alone turns XMPP on",
+      { JVB_AUTH_PASSWORD: 'pw' },
+      (c) =>
+        expect(c.xmpp.connections).toEqual([
+          {
+            id: 'shard0',
+            mode: 'client',
+            service: 'xmpp://xmpp.meet.jitsi:5222',
+            domain: 'auth.meet.jitsi',
+            username: 'jvb',
+            password: 'pw',
+            mucJids: ['jvbbrewery@internal-muc.meet.jitsi'],
+            nickname: c.bridgeId,
+            disableCertificateVerification: true,
+          },
+        ]),
+    ],
+    [
+      'ENABLE_JVB_XMPP_SERVER + JVB_XMPP_*',
+      {
+        ...XMPP,
+        ENABLE_JVB_XMPP_SERVER: '1',
+        JVB_XMPP_SERVER: 'x1.jvb,x2.jvb:7000',
+        JVB_XMPP_PORT: '6223',
+        JVB_XMPP_AUTH_DOMAIN: 'auth.jvb',
+        JVB_XMPP_INTERNAL_MUC_DOMAIN: 'muc.jvb',
+      },
+      (c) => {
+        expect(c.xmpp.connections.map((x) => x.service)).toEqual(['xmpp://x1.jvb:6223', 'xmpp://x2.jvb:7000']);
+        expect(c.xmpp.connections[0]).toMatchObject({ domain: 'auth.jvb', mucJids: ['jvbbrewery@muc.jvb'] });
+      },
+    ],
+    [
+      'ENABLE_JVB_XMPP_SERVER defaults',
+      { JVB_AUTH_PASSWORD: 'pw', ENABLE_JVB_XMPP_SERVER: 'true' },
+      (c) =>
+        expect(c.xmpp.connections[0]).toMatchObject({
+          service: 'xmpp://xmpp.jvb.meet.jitsi:6222',
+          domain: 'auth.jvb.meet.jitsi',
+          mucJids: ['jvbbrewery@muc.jvb.meet.jitsi'],
+        }),
+    ],
     ['JVB_DISABLE_XMPP', { ...XMPP, JVB_AUTH_PASSWORD: '', JVB_DISABLE_XMPP: '1' }, (c) => expect(c.xmpp.connections).toEqual([])],
-    ['OCTOBRIDGE_XMPP_COMPONENT_*', { ...XMPP, XMPP_SERVER: 'xmpp.example.com:5222', OCTOBRIDGE_XMPP_COMPONENT_DOMAIN: 'jvb.example.com', OCTOBRIDGE_XMPP_COMPONENT_SECRET: 'sec', OCTOBRIDGE_XMPP_COMPONENT_PORT: '5348' }, (c) =>
-      expect(c.xmpp.connections).toEqual([
-        { id: 'component', mode: 'component', service: 'xmpp://xmpp.example.com:5348', domain: 'jvb.example.com', username: '', password: 'sec', mucJids: ['jvbbrewery@internal.auth.example.com'], nickname: c.bridgeId, disableCertificateVerification: false },
-      ])],
+    [
+      'OCTOBRIDGE_XMPP_COMPONENT_*',
+      {
+        ...XMPP,
+        XMPP_SERVER: 'xmpp.example.com:5222',
+        OCTOBRIDGE_XMPP_COMPONENT_DOMAIN: 'jvb.example.com',
+        OCTOBRIDGE_XMPP_COMPONENT_SECRET: 'sec',
+        OCTOBRIDGE_XMPP_COMPONENT_PORT: '5348',
+      },
+      (c) =>
+        expect(c.xmpp.connections).toEqual([
+          {
+            id: 'component',
+            mode: 'component',
+            service: 'xmpp://xmpp.example.com:5348',
+            domain: 'jvb.example.com',
+            username: '',
+            password: 'sec',
+            mucJids: ['jvbbrewery@internal.auth.example.com'],
+            nickname: c.bridgeId,
+            disableCertificateVerification: false,
+          },
+        ]),
+    ],
   ];
   it.each(cases)('%s', (_name, env, check) => check(buildConfig(env)));
 
   it('accepts and notes the docker variables that mean nothing to octobridge', () => {
-    const ignored = ['DISABLE_AWS_HARVESTER', 'ENABLE_VLA', 'BWE_ESTIMATOR_ENGINE', 'JVB_REQUIRE_VALID_ADDRESS', 'JVB_USE_USRSCTP', 'JVB_OCTO_PUBLIC_ADDRESS', 'JVB_OCTO_BIND_PORT', 'JVB_INSTANCE_ID', 'JVB_LOG_FILE', 'VIDEOBRIDGE_MAX_MEMORY', 'JVB_COLIBRI_PORT', 'PUBLIC_URL', 'AUTOSCALER_URL', 'SENTRY_DSN'];
+    const ignored = [
+      'DISABLE_AWS_HARVESTER',
+      'ENABLE_VLA',
+      'BWE_ESTIMATOR_ENGINE',
+      'JVB_REQUIRE_VALID_ADDRESS',
+      'JVB_USE_USRSCTP',
+      'JVB_OCTO_PUBLIC_ADDRESS',
+      'JVB_OCTO_BIND_PORT',
+      'JVB_INSTANCE_ID',
+      'JVB_LOG_FILE',
+      'VIDEOBRIDGE_MAX_MEMORY',
+      'JVB_COLIBRI_PORT',
+      'PUBLIC_URL',
+      'AUTOSCALER_URL',
+      'SENTRY_DSN',
+    ];
     const c = buildConfig(Object.fromEntries(ignored.map((k) => [k, 'x'])));
     const notes = c.source.notes.join('\n');
     for (const k of ignored) expect(notes).toContain(k);
@@ -296,7 +440,10 @@ describe('invalid environment values name the variable', () => {
     [{ ENABLE_JVB_XMPP_SERVER: '1', JVB_XMPP_PORT: '0', JVB_AUTH_PASSWORD: 'pw' }, 'JVB_XMPP_PORT'],
     [{ JVB_DISABLE_XMPP: 'kinda', JVB_AUTH_PASSWORD: 'pw' }, 'JVB_DISABLE_XMPP'],
     [{ XMPP_SERVER: 'h', OCTOBRIDGE_XMPP_COMPONENT_DOMAIN: 'c.example.com' }, 'OCTOBRIDGE_XMPP_COMPONENT_SECRET'],
-    [{ XMPP_SERVER: 'h', OCTOBRIDGE_XMPP_COMPONENT_DOMAIN: 'c', OCTOBRIDGE_XMPP_COMPONENT_SECRET: 's', OCTOBRIDGE_XMPP_COMPONENT_PORT: 'x' }, 'OCTOBRIDGE_XMPP_COMPONENT_PORT'],
+    [
+      { XMPP_SERVER: 'h', OCTOBRIDGE_XMPP_COMPONENT_DOMAIN: 'c', OCTOBRIDGE_XMPP_COMPONENT_SECRET: 's', OCTOBRIDGE_XMPP_COMPONENT_PORT: 'x' },
+      'OCTOBRIDGE_XMPP_COMPONENT_PORT',
+    ],
     [{ OCTOBRIDGE_CONFIG: '/nonexistent/octobridge.conf' }, 'OCTOBRIDGE_CONFIG'],
   ];
   it.each(cases)('%o → %s', async (env, key) => {
@@ -323,7 +470,15 @@ describe('HOCON file', () => {
     expect(c.sctp.enabled).toBe(true);
     expect(c.relay).toEqual({ enabled: true, region: 'europe', relayId: '10.0.0.5' });
     expect([c.region, c.relayId]).toEqual(['europe', '10.0.0.5']);
-    const shard = { mode: 'client', domain: 'auth.meet.jitsi', username: 'jvb', password: 's3cr3t-pw', mucJids: ['jvbbrewery@internal-muc.meet.jitsi'], nickname: 'jvb-1', disableCertificateVerification: true };
+    const shard = {
+      mode: 'client',
+      domain: 'auth.meet.jitsi',
+      username: 'jvb',
+      password: 's3cr3t-pw',
+      mucJids: ['jvbbrewery@internal-muc.meet.jitsi'],
+      nickname: 'jvb-1',
+      disableCertificateVerification: true,
+    };
     expect(c.xmpp.connections).toEqual([
       { id: 'shard0', service: 'xmpp://xmpp.meet.jitsi:5222', ...shard },
       { id: 'shard1', service: 'xmpp://xmpp2.meet.jitsi:5223', ...shard },
@@ -374,7 +529,14 @@ describe('HOCON file', () => {
         media { worker-bin = "bin/worker", listen-ip = 10.0.0.3, log-level = error, initial-outgoing-bitrate = 600000 }
       }
     `);
-    expect(c.media).toMatchObject({ udpPort: 10010, iceTcp: { enabled: true, port: 4445 }, endpointExpireMs: 120_000, listenIp: '10.0.0.3', logLevel: 'error', initialOutgoingBitrateBps: 600_000 });
+    expect(c.media).toMatchObject({
+      udpPort: 10010,
+      iceTcp: { enabled: true, port: 4445 },
+      endpointExpireMs: 120_000,
+      listenIp: '10.0.0.3',
+      logLevel: 'error',
+      initialOutgoingBitrateBps: 600_000,
+    });
     expect(c.media.workerBin).toBe(path.join(dir, 'bin', 'worker'));
     expect(c.ice.advertisePrivateCandidates).toBe(false);
     expect(c.ice.stunServers).toEqual(['stun.example.com:443']);
@@ -425,9 +587,15 @@ describe('HOCON file', () => {
     const env = buildConfig({ ENABLE_OCTO: '1', JVB_OCTO_RELAY_ID: 'a', OCTOBRIDGE_CASCADE: '[{"relay-id":"b","region":"us","url":"http://x:1"}]' });
     expect(env.focus.cascade).toEqual([{ relayId: 'b', region: 'us', url: 'http://x:1' }]);
     expect(await keyOfAsync(fromFile('octobridge.focus.cascade = [{ relay-id = b, region = us, url = "http://x" }]'))).toBe('octobridge.focus.cascade');
-    expect(await keyOfAsync(fromFile(`${relay}\noctobridge.focus.cascade = [{ relay-id = b, region = us, url = "ftp://x" }]`))).toBe('octobridge.focus.cascade[0].url');
+    expect(await keyOfAsync(fromFile(`${relay}\noctobridge.focus.cascade = [{ relay-id = b, region = us, url = "ftp://x" }]`))).toBe(
+      'octobridge.focus.cascade[0].url',
+    );
     expect(await keyOfAsync(fromFile(`${relay}\noctobridge.focus.cascade = [{ relay-id = b, url = "http://x" }]`))).toBe('octobridge.focus.cascade[0].region');
-    expect(await keyOfAsync(fromFile(`${relay}\noctobridge.focus.cascade = [{ relay-id = b, region = r, url = "http://x" }, { relay-id = b, region = s, url = "http://y" }]`))).toBe('octobridge.focus.cascade[1].relay-id');
+    expect(
+      await keyOfAsync(
+        fromFile(`${relay}\noctobridge.focus.cascade = [{ relay-id = b, region = r, url = "http://x" }, { relay-id = b, region = s, url = "http://y" }]`),
+      ),
+    ).toBe('octobridge.focus.cascade[1].relay-id');
   });
 
   it('reads the allocation keys (videobridge.cc, speech-activity, connection-stats, jmt initial-bw) in JVB units', async () => {
@@ -455,9 +623,18 @@ describe('HOCON file', () => {
     `);
     expect(c.cc).toEqual({
       ...c.cc,
-      defaultMaxHeightPx: 360, initialMaxHeightPx: 90, onstagePreferredHeightPx: 540, onstagePreferredFramerate: 15,
-      allowOversendOnstage: false, maxOversendBitrateBps: 300_000, trustBwe: false, bweChangeThreshold: 0.3,
-      maxTimeBetweenCalculationsMs: 5000, jvbLastN: 8, initialLastN: 4, assumedBandwidthLimitBps: 5_000_000,
+      defaultMaxHeightPx: 360,
+      initialMaxHeightPx: 90,
+      onstagePreferredHeightPx: 540,
+      onstagePreferredFramerate: 15,
+      allowOversendOnstage: false,
+      maxOversendBitrateBps: 300_000,
+      trustBwe: false,
+      bweChangeThreshold: 0.3,
+      maxTimeBetweenCalculationsMs: 5000,
+      jvbLastN: 8,
+      initialLastN: 4,
+      assumedBandwidthLimitBps: 5_000_000,
       minTimeBetweenCalculationsMs: 100,
     });
     expect(c.recentSpeakersCount).toBe(3);
@@ -481,7 +658,10 @@ describe('HOCON file', () => {
   it('reads videobridge.ssrc-limit.{video,audio} (JVB default 50 each), from the file or OCTOBRIDGE_SSRC_LIMIT_*', async () => {
     expect((await fromFile('')).ssrcLimits).toEqual({ video: 50, audio: 50 });
     expect((await fromFile('videobridge.ssrc-limit { video = 8, audio = 12 }')).ssrcLimits).toEqual({ video: 8, audio: 12 });
-    expect((await fromFile('videobridge.ssrc-limit.video = 8', { OCTOBRIDGE_SSRC_LIMIT_VIDEO: '4', OCTOBRIDGE_SSRC_LIMIT_AUDIO: '3' })).ssrcLimits).toEqual({ video: 4, audio: 3 });
+    expect((await fromFile('videobridge.ssrc-limit.video = 8', { OCTOBRIDGE_SSRC_LIMIT_VIDEO: '4', OCTOBRIDGE_SSRC_LIMIT_AUDIO: '3' })).ssrcLimits).toEqual({
+      video: 4,
+      audio: 3,
+    });
     // A receiver needs a slot per kind at least.
     expect(await keyOfAsync(fromFile('videobridge.ssrc-limit.video = 0'))).toBe('videobridge.ssrc-limit.video');
     expect(await keyOfAsync(fromFile('videobridge.ssrc-limit.audio = few'))).toBe('videobridge.ssrc-limit.audio');
@@ -489,8 +669,16 @@ describe('HOCON file', () => {
   });
 
   it.each([
-    ['5 seconds', 5000], ['60s', 60_000], ['1 minute', 60_000], ['1 minutes', 60_000], ['500 ms', 500], ['500ms', 500],
-    ['1.5 s', 1500], ['2000', 2000], ['2m', 120_000], ['250 milliseconds', 250],
+    ['5 seconds', 5000],
+    ['60s', 60_000],
+    ['1 minute', 60_000],
+    ['1 minutes', 60_000],
+    ['500 ms', 500],
+    ['500ms', 500],
+    ['1.5 s', 1500],
+    ['2000', 2000],
+    ['2m', 120_000],
+    ['250 milliseconds', 250],
   ] as const)('duration %s = %i ms', async (text, ms) => {
     expect((await fromFile(`videobridge.apis.xmpp-client.presence-interval = ${text}`)).xmpp.presenceIntervalMs).toBe(ms);
   });
@@ -504,14 +692,38 @@ describe('HOCON file', () => {
     `);
     expect(c.xmpp).toEqual({
       presenceIntervalMs: 2000,
-      connections: [{ id: 'main', mode: 'client', service: 'xmpp://localhost:5290', domain: 'localhost', username: 'jvb', password: 'p@ss', mucJids: ['a@muc.example.com', 'b@muc.example.com'], nickname: '4b2f0d0e-9c1a-4f3e-8b1e-2a3c4d5e6f70', disableCertificateVerification: false }],
+      connections: [
+        {
+          id: 'main',
+          mode: 'client',
+          service: 'xmpp://localhost:5290',
+          domain: 'localhost',
+          username: 'jvb',
+          password: 'p@ss',
+          mucJids: ['a@muc.example.com', 'b@muc.example.com'],
+          nickname: '4b2f0d0e-9c1a-4f3e-8b1e-2a3c4d5e6f70',
+          disableCertificateVerification: false,
+        },
+      ],
     });
   });
 
   it('reads the component block', async () => {
-    const c = await fromFile(`octobridge.xmpp-component { hostname = xmpp.example.com, domain = jvb.example.com, secret = s3c, muc-jids = ["jvbbrewery@internal.auth.example.com"] }`);
+    const c = await fromFile(
+      `octobridge.xmpp-component { hostname = xmpp.example.com, domain = jvb.example.com, secret = s3c, muc-jids = ["jvbbrewery@internal.auth.example.com"] }`,
+    );
     expect(c.xmpp.connections).toEqual([
-      { id: 'component', mode: 'component', service: 'xmpp://xmpp.example.com:5347', domain: 'jvb.example.com', username: '', password: 's3c', mucJids: ['jvbbrewery@internal.auth.example.com'], nickname: c.bridgeId, disableCertificateVerification: false },
+      {
+        id: 'component',
+        mode: 'component',
+        service: 'xmpp://xmpp.example.com:5347',
+        domain: 'jvb.example.com',
+        username: '',
+        password: 's3c',
+        mucJids: ['jvbbrewery@internal.auth.example.com'],
+        nickname: c.bridgeId,
+        disableCertificateVerification: false,
+      },
     ]);
   });
 
@@ -526,9 +738,29 @@ describe('HOCON file', () => {
       interface = wg-eu, private-key-file = eu.key, address = "10.100.0.1/24"
       peers = [{ public-key = "${pub}", endpoint = "10.0.0.2:51820", allowed-ips = ["10.100.0.2/32"], region = us }]
     }`);
-    expect(c.relay.wireguard).toMatchObject({ interface: 'wg-eu', mode: 'auto', privateKeyFile: path.join(dir, 'eu.key'), listenPort: 51820, checkIntervalMs: 5000, handshakeTimeoutMs: 180_000 });
-    expect(c.relay.wireguard?.peers).toEqual([{ publicKey: pub, endpoint: '10.0.0.2:51820', allowedIps: ['10.100.0.2/32'], region: 'us', relayId: undefined, persistentKeepaliveS: 25, probeAddress: '10.100.0.2' }]);
-    expect(buildConfig({ OCTOBRIDGE_WG_MODE: 'external', OCTOBRIDGE_WG_INTERFACE: 'wg0' }).relay.wireguard).toMatchObject({ mode: 'external', interface: 'wg0' });
+    expect(c.relay.wireguard).toMatchObject({
+      interface: 'wg-eu',
+      mode: 'auto',
+      privateKeyFile: path.join(dir, 'eu.key'),
+      listenPort: 51820,
+      checkIntervalMs: 5000,
+      handshakeTimeoutMs: 180_000,
+    });
+    expect(c.relay.wireguard?.peers).toEqual([
+      {
+        publicKey: pub,
+        endpoint: '10.0.0.2:51820',
+        allowedIps: ['10.100.0.2/32'],
+        region: 'us',
+        relayId: undefined,
+        persistentKeepaliveS: 25,
+        probeAddress: '10.100.0.2',
+      },
+    ]);
+    expect(buildConfig({ OCTOBRIDGE_WG_MODE: 'external', OCTOBRIDGE_WG_INTERFACE: 'wg0' }).relay.wireguard).toMatchObject({
+      mode: 'external',
+      interface: 'wg0',
+    });
   });
 
   it('is found through OCTOBRIDGE_CONFIG', async () => {
@@ -562,12 +794,30 @@ describe('invalid file values name the HOCON path', () => {
     ['ice4j.harvest.mapping.static-mappings = { a = 1 }', 'ice4j.harvest.mapping.static-mappings'],
     ['ice4j.harvest.mapping.static-mappings = [{ local-address = "10.0.0.1" }]', 'ice4j.harvest.mapping.static-mappings[0].public-address'],
     ['ice4j.harvest.mapping.static-mappings = [{ public-address = "1.2.3.4", local-port = 10000 }]', 'ice4j.harvest.mapping.static-mappings[0].public-port'],
-    ['ice4j.harvest.mapping.static-mappings = [{ public-address = "1.2.3.4", public-port = 0, local-port = 10000 }]', 'ice4j.harvest.mapping.static-mappings[0].public-port'],
-    ['videobridge.apis.xmpp-client.configs.shard { HOSTNAME = h, USERNAME = u, MUC_JIDS = "a@b", MUC_NICKNAME = n }', 'videobridge.apis.xmpp-client.configs.shard.PASSWORD'],
-    ['videobridge.apis.xmpp-client.configs.shard { PASSWORD = p, USERNAME = u, MUC_JIDS = "a@b", MUC_NICKNAME = n }', 'videobridge.apis.xmpp-client.configs.shard.HOSTNAME'],
-    ['videobridge.apis.xmpp-client.configs.shard { HOSTNAME = h, PASSWORD = p, USERNAME = u, MUC_NICKNAME = n }', 'videobridge.apis.xmpp-client.configs.shard.MUC_JIDS'],
-    ['videobridge.apis.xmpp-client.configs.shard { HOSTNAME = h, port = "x", PASSWORD = p, USERNAME = u, MUC_JIDS = "a@b", MUC_NICKNAME = n }', 'videobridge.apis.xmpp-client.configs.shard.port'],
-    ['videobridge.apis.xmpp-client.configs.shard { HOSTNAME = h, PASSWORD = p, USERNAME = u, MUC_JIDS = "a@b", MUC_NICKNAME = n, SECURITY_MODE = loose }', 'videobridge.apis.xmpp-client.configs.shard.SECURITY_MODE'],
+    [
+      'ice4j.harvest.mapping.static-mappings = [{ public-address = "1.2.3.4", public-port = 0, local-port = 10000 }]',
+      'ice4j.harvest.mapping.static-mappings[0].public-port',
+    ],
+    [
+      'videobridge.apis.xmpp-client.configs.shard { HOSTNAME = h, USERNAME = u, MUC_JIDS = "a@b", MUC_NICKNAME = n }',
+      'videobridge.apis.xmpp-client.configs.shard.PASSWORD',
+    ],
+    [
+      'videobridge.apis.xmpp-client.configs.shard { PASSWORD = p, USERNAME = u, MUC_JIDS = "a@b", MUC_NICKNAME = n }',
+      'videobridge.apis.xmpp-client.configs.shard.HOSTNAME',
+    ],
+    [
+      'videobridge.apis.xmpp-client.configs.shard { HOSTNAME = h, PASSWORD = p, USERNAME = u, MUC_NICKNAME = n }',
+      'videobridge.apis.xmpp-client.configs.shard.MUC_JIDS',
+    ],
+    [
+      'videobridge.apis.xmpp-client.configs.shard { HOSTNAME = h, port = "x", PASSWORD = p, USERNAME = u, MUC_JIDS = "a@b", MUC_NICKNAME = n }',
+      'videobridge.apis.xmpp-client.configs.shard.port',
+    ],
+    [
+      'videobridge.apis.xmpp-client.configs.shard { HOSTNAME = h, PASSWORD = p, USERNAME = u, MUC_JIDS = "a@b", MUC_NICKNAME = n, SECURITY_MODE = loose }',
+      'videobridge.apis.xmpp-client.configs.shard.SECURITY_MODE',
+    ],
     ['videobridge.apis.xmpp-client.configs.shard = 5', 'videobridge.apis.xmpp-client.configs.shard'],
     ['videobridge.cc.jvb-last-n = -2', 'videobridge.cc.jvb-last-n'],
     ['videobridge.cc.max-oversend-bitrate = lots', 'videobridge.cc.max-oversend-bitrate'],
@@ -605,7 +855,9 @@ describe('precedence: defaults < file < env', () => {
     expect(c.http.privatePort).toBe(8090);
     expect(c.websockets.serverId).toBe('from-file');
     expect(c.http.publicPort).toBe(9090);
-    expect((await fromFile('videobridge.apis.xmpp-client.presence-interval = 3s', { OCTOBRIDGE_PRESENCE_INTERVAL_MS: '700' })).xmpp.presenceIntervalMs).toBe(700);
+    expect((await fromFile('videobridge.apis.xmpp-client.presence-interval = 3s', { OCTOBRIDGE_PRESENCE_INTERVAL_MS: '700' })).xmpp.presenceIntervalMs).toBe(
+      700,
+    );
     expect((await fromFile('videobridge.relay { enabled = true, region = r, relay-id = a }', { JVB_OCTO_RELAY_ID: 'b' })).relayId).toBe('b');
   });
 
@@ -633,9 +885,18 @@ describe('precedence: defaults < file < env', () => {
 describe('redactConfig', () => {
   it('leaves no password or secret in the output and does not touch the config', async () => {
     const client = buildConfig({ XMPP_SERVER: 'a,b', XMPP_DOMAIN: 'example.com', JVB_AUTH_PASSWORD: 'hunter2-client' });
-    const component = buildConfig({ XMPP_SERVER: 'a', XMPP_DOMAIN: 'example.com', OCTOBRIDGE_XMPP_COMPONENT_DOMAIN: 'c', OCTOBRIDGE_XMPP_COMPONENT_SECRET: 'hunter2-component' });
+    const component = buildConfig({
+      XMPP_SERVER: 'a',
+      XMPP_DOMAIN: 'example.com',
+      OCTOBRIDGE_XMPP_COMPONENT_DOMAIN: 'c',
+      OCTOBRIDGE_XMPP_COMPONENT_SECRET: 'hunter2-component',
+    });
     const file = await fromFile(DOCKER_RENDERED);
-    for (const [c, secret] of [[client, 'hunter2-client'], [component, 'hunter2-component'], [file, 's3cr3t-pw']] as const) {
+    for (const [c, secret] of [
+      [client, 'hunter2-client'],
+      [component, 'hunter2-component'],
+      [file, 's3cr3t-pw'],
+    ] as const) {
       const out = JSON.stringify(redactConfig(c));
       expect(out).not.toContain(secret);
       expect(out).toContain('[redacted]');
@@ -644,4 +905,3 @@ describe('redactConfig', () => {
     expect(redactConfig(client).xmpp.connections[1]?.username).toBe('jvb');
   });
 });
-

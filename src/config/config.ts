@@ -381,7 +381,12 @@ function duration(minMs: number, maxMs: number): Conv<number> {
 
 function fmtMs(ms: number): string {
   if (ms === 0) return '0';
-  for (const [unit, size] of [['h', HOUR], ['m', MINUTE], ['s', SECOND]] as const) if (ms % size === 0) return `${ms / size}${unit}`;
+  for (const [unit, size] of [
+    ['h', HOUR],
+    ['m', MINUTE],
+    ['s', SECOND],
+  ] as const)
+    if (ms % size === 0) return `${ms / size}${unit}`;
   return `${ms}ms`;
 }
 
@@ -596,7 +601,18 @@ interface Layering {
 }
 
 const XMPP_CONFIGS = 'videobridge.apis.xmpp-client.configs';
-const MUC_CLIENT_KEYS = ['HOSTNAME', 'PORT', 'DOMAIN', 'USERNAME', 'PASSWORD', 'MUC_JIDS', 'MUC_NICKNAME', 'DISABLE_CERTIFICATE_VERIFICATION', 'IQ_HANDLER_MODE', 'SECURITY_MODE'];
+const MUC_CLIENT_KEYS = [
+  'HOSTNAME',
+  'PORT',
+  'DOMAIN',
+  'USERNAME',
+  'PASSWORD',
+  'MUC_JIDS',
+  'MUC_NICKNAME',
+  'DISABLE_CERTIFICATE_VERIFICATION',
+  'IQ_HANDLER_MODE',
+  'SECURITY_MODE',
+];
 
 /** `configs.<name>` blocks; keys are case-insensitive, as in jicoco's MucClientConfiguration. */
 function fileConnections(root: Tree, notes: string[]): PendingConnection[] {
@@ -657,11 +673,19 @@ function applyFile(c: Config, root: Tree, st: Layering): void {
   });
   at('ice4j.harvest.mapping.static-mappings', staticMappings, (v) => (c.ice.staticMappings = v));
   at(`${vb}.http-servers.public.host`, ipAddr, (v) => (c.http.publicHost = v));
-  at(`${vb}.http-servers.public.port`, (k, v) => {
-    const p = int(-1, 65535)(k, v);
-    if (p === -1) throw new ConfigError(k, "-1 (JVB: no public server) is not supported: octobridge's carries the page, the focus and colibri-ws; set a port (default 9090)");
-    return p;
-  }, (v) => (c.http.publicPort = v));
+  at(
+    `${vb}.http-servers.public.port`,
+    (k, v) => {
+      const p = int(-1, 65535)(k, v);
+      if (p === -1)
+        throw new ConfigError(
+          k,
+          "-1 (JVB: no public server) is not supported: octobridge's carries the page, the focus and colibri-ws; set a port (default 9090)",
+        );
+      return p;
+    },
+    (v) => (c.http.publicPort = v),
+  );
   at(`${vb}.http-servers.private.host`, ipAddr, (v) => (c.http.privateHost = v));
   at(`${vb}.http-servers.private.port`, port, (v) => (c.http.privatePort = v));
   at(`${vb}.websockets.enabled`, bool, (v) => (c.websockets.enabled = v));
@@ -791,7 +815,8 @@ const cascadeBridges: Conv<CascadeBridgeConfig[]> = (key, v) => {
   return v.map((b: unknown, i) => {
     const k = `${key}[${i}]`;
     if (!isObject(b)) throw new ConfigError(k, 'expected an object');
-    for (const name of Object.keys(b)) if (!['relay-id', 'region', 'url'].includes(name)) throw new ConfigError(`${k}.${name}`, 'unknown key (known: relay-id, region, url)');
+    for (const name of Object.keys(b))
+      if (!['relay-id', 'region', 'url'].includes(name)) throw new ConfigError(`${k}.${name}`, 'unknown key (known: relay-id, region, url)');
     const field = (name: string): string => {
       const value = b[name];
       if (typeof value !== 'string' || value.trim() === '') throw new ConfigError(`${k}.${name}`, 'required (a non-empty string)');
@@ -982,15 +1007,20 @@ function applyWireGuardEnv(e: (k: string) => string | undefined, st: Layering): 
   at('handshake-timeout', 'OCTOBRIDGE_WG_HANDSHAKE_TIMEOUT_MS', int(SECOND, HOUR), (v) => (w.values.handshakeTimeoutMs = v));
   at('probe-failures', 'OCTOBRIDGE_WG_PROBE_FAILURES', int(0, 1000), (v) => (w.values.probeFailures = v));
   // The file's peer list as JSON, with the same keys.
-  at('peers', 'OCTOBRIDGE_WG_PEERS', (k, v) => {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(str(k, v));
-    } catch (err) {
-      throw new ConfigError(k, `not JSON: ${(err as Error).message}`);
-    }
-    return wgPeers(k, parsed);
-  }, (v) => (w.values.peers = v));
+  at(
+    'peers',
+    'OCTOBRIDGE_WG_PEERS',
+    (k, v) => {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(str(k, v));
+      } catch (err) {
+        throw new ConfigError(k, `not JSON: ${(err as Error).message}`);
+      }
+      return wgPeers(k, parsed);
+    },
+    (v) => (w.values.peers = v),
+  );
 }
 
 /** Defaults and the checks across keys (a managed interface needs a key file and an address). */
@@ -1001,10 +1031,12 @@ function finishWireGuard(w: PendingWireGuard): WireGuardConfig | undefined {
   const keyOf = (name: string): string => w.keys[name] ?? (w.inFile ? `${WG}.${name}` : `OCTOBRIDGE_WG_${name.toUpperCase().replaceAll('-', '_')}`);
   const peers = v.peers ?? [];
   if (mode !== 'external') {
-    if (!v.privateKeyFile) throw new ConfigError(keyOf('private-key-file'), `required with mode ${mode} (a file holding the private key, as \`wg genkey\` writes it)`);
+    if (!v.privateKeyFile)
+      throw new ConfigError(keyOf('private-key-file'), `required with mode ${mode} (a file holding the private key, as \`wg genkey\` writes it)`);
     if (!v.address) throw new ConfigError(keyOf('address'), `required with mode ${mode} (this bridge's tunnel address with prefix, e.g. 10.100.0.1/24)`);
     peers.forEach((p, i) => {
-      if (p.allowedIps.length === 0) throw new ConfigError(`${keyOf('peers')}[${i}].allowed-ips`, 'required (at least the peer\'s tunnel address, e.g. 10.100.0.2/32)');
+      if (p.allowedIps.length === 0)
+        throw new ConfigError(`${keyOf('peers')}[${i}].allowed-ips`, "required (at least the peer's tunnel address, e.g. 10.100.0.2/32)");
     });
   }
   return {
@@ -1111,14 +1143,18 @@ function applyEnv(c: Config, env: NodeJS.ProcessEnv, st: Layering): void {
   at('OCTOBRIDGE_CHANNEL_MESSAGES_PER_SECOND', num(0, 1_000_000), (v) => (c.limits.channelMessagesPerSecond = v));
   at('OCTOBRIDGE_SSRC_LIMIT_VIDEO', int(1, 100_000), (v) => (c.ssrcLimits.video = v));
   at('OCTOBRIDGE_SSRC_LIMIT_AUDIO', int(1, 100_000), (v) => (c.ssrcLimits.audio = v));
-  at('OCTOBRIDGE_CASCADE', (k, v) => {
-    try {
-      return cascadeBridges(k, JSON.parse(str(k, v)));
-    } catch (err) {
-      if (err instanceof ConfigError) throw err;
-      throw new ConfigError(k, `not JSON: ${(err as Error).message}`);
-    }
-  }, (v) => (c.focus.cascade = v));
+  at(
+    'OCTOBRIDGE_CASCADE',
+    (k, v) => {
+      try {
+        return cascadeBridges(k, JSON.parse(str(k, v)));
+      } catch (err) {
+        if (err instanceof ConfigError) throw err;
+        throw new ConfigError(k, `not JSON: ${(err as Error).message}`);
+      }
+    },
+    (v) => (c.focus.cascade = v),
+  );
   at('OCTOBRIDGE_PRESENCE_INTERVAL_MS', int(100, 10 * MINUTE), (v) => {
     c.xmpp.presenceIntervalMs = v;
     st.presenceSet = true;
@@ -1133,11 +1169,15 @@ function applyEnv(c: Config, env: NodeJS.ProcessEnv, st: Layering): void {
   at('JVB_OCTO_REGION', optStr, (v) => (c.relay.region = v));
   at('JVB_OCTO_RELAY_ID', optStr, (v) => (c.relay.relayId = v));
   applyWireGuardEnv(e, st);
-  at('LOG_LEVEL', (k, v) => {
-    const s = str(k, v);
-    if (!(PINO_LEVELS as readonly string[]).includes(s)) throw new ConfigError(k, `'${s}' is not a pino level`);
-    return s;
-  }, (v) => (c.log.level = v));
+  at(
+    'LOG_LEVEL',
+    (k, v) => {
+      const s = str(k, v);
+      if (!(PINO_LEVELS as readonly string[]).includes(s)) throw new ConfigError(k, `'${s}' is not a pino level`);
+      return s;
+    },
+    (v) => (c.log.level = v),
+  );
   c.xmpp.connections = xmppConnections(e, c, st);
 }
 
@@ -1168,7 +1208,12 @@ function xmppConnections(e: (k: string) => string | undefined, c: Config, st: La
         ...rest,
         username: p.mode === 'component' ? '' : fill('username', 'JVB_AUTH_USER', 'USERNAME'),
         password: fill('password', 'JVB_AUTH_PASSWORD', p.mode === 'component' ? 'secret' : 'PASSWORD'),
-        nickname: fill('nickname', 'JVB_MUC_NICKNAME', p.mode === 'component' ? 'muc-nickname' : 'MUC_NICKNAME', p.mode === 'component' ? c.bridgeId : undefined),
+        nickname: fill(
+          'nickname',
+          'JVB_MUC_NICKNAME',
+          p.mode === 'component' ? 'muc-nickname' : 'MUC_NICKNAME',
+          p.mode === 'component' ? c.bridgeId : undefined,
+        ),
       };
     });
   }
@@ -1199,7 +1244,17 @@ function xmppConnections(e: (k: string) => string | undefined, c: Config, st: La
     const compPort = int(1, 65535)('OCTOBRIDGE_XMPP_COMPONENT_PORT', e('OCTOBRIDGE_XMPP_COMPONENT_PORT') ?? '5347');
     const host = (servers[0] ?? '').replace(/:\d+$/, '');
     return [
-      { id: 'component', mode: 'component', service: xmppService(serverVar, host, compPort), domain: componentDomain, username: '', password: secret, mucJids: [muc], nickname, disableCertificateVerification: false },
+      {
+        id: 'component',
+        mode: 'component',
+        service: xmppService(serverVar, host, compPort),
+        domain: componentDomain,
+        username: '',
+        password: secret,
+        mucJids: [muc],
+        nickname,
+        disableCertificateVerification: false,
+      },
     ];
   }
   const password = e('JVB_AUTH_PASSWORD');
@@ -1239,7 +1294,10 @@ export function buildConfig(env: NodeJS.ProcessEnv, tree?: Tree, file?: string):
     throw new ConfigError(envValue(env, 'ENABLE_OCTO') ? 'JVB_OCTO_RELAY_ID' : 'videobridge.relay.relay-id', 'required when relays are enabled');
   }
   if (c.focus.cascade.length > 0 && (!c.relay.enabled || !c.relay.region)) {
-    throw new ConfigError(envValue(env, 'OCTOBRIDGE_CASCADE') ? 'OCTOBRIDGE_CASCADE' : 'octobridge.focus.cascade', 'needs relays on here, with a region and relay-id (videobridge.relay / ENABLE_OCTO)');
+    throw new ConfigError(
+      envValue(env, 'OCTOBRIDGE_CASCADE') ? 'OCTOBRIDGE_CASCADE' : 'octobridge.focus.cascade',
+      'needs relays on here, with a region and relay-id (videobridge.relay / ENABLE_OCTO)',
+    );
   }
   c.region = c.relay.region;
   c.relayId = c.relay.enabled ? c.relay.relayId : undefined;

@@ -385,9 +385,7 @@ export class Focus {
       if (other !== member) this.#send(other, { type: 'participant-joined', participant: participantOf(member) });
     }
     this.#log.info({ room: room.name, endpoint: member.id, displayName: member.displayName, bridge: member.bridge.relayId }, 'participant joined');
-    room.queue
-      .run(() => this.#allocate(room, member))
-      .catch((err: unknown) => this.#fail(member, 'allocation failed', err));
+    room.queue.run(() => this.#allocate(room, member)).catch((err: unknown) => this.#fail(member, 'allocation failed', err));
   }
 
   /** Jicofo's allocation request (Colibri2Session.sendAllocationRequest) and the offer. */
@@ -591,7 +589,8 @@ export class Focus {
         // nothing to expire) or cannot be reached.
         if (expire) {
           await member.bridge.client.conferenceModify({ meetingId: room.meetingId, endpoints: [{ id: member.id, expire: true }] }).catch((err: unknown) => {
-            if (!(err instanceof Colibri2Error && err.reason === 'conference_not_found')) this.#limitedLog.warn({ endpoint: member.id, error: String(err) }, 'expire failed');
+            if (!(err instanceof Colibri2Error && err.reason === 'conference_not_found'))
+              this.#limitedLog.warn({ endpoint: member.id, error: String(err) }, 'expire failed');
           });
         }
         await this.#updateBehindRelays(room, member, { id: member.id, expire: true });

@@ -13,12 +13,7 @@ import type { Media, PayloadType, RtcpFeedback } from '../colibri2/types.ts';
 
 type VideoCodec = 'VP8' | 'VP9' | 'H264' | 'AV1';
 
-const VIDEO_FB: RtcpFeedback[] = [
-  { type: 'ccm', subtype: 'fir' },
-  { type: 'nack' },
-  { type: 'nack', subtype: 'pli' },
-  { type: 'transport-cc' },
-];
+const VIDEO_FB: RtcpFeedback[] = [{ type: 'ccm', subtype: 'fir' }, { type: 'nack' }, { type: 'nack', subtype: 'pli' }, { type: 'transport-cc' }];
 const RTX_FB: RtcpFeedback[] = [{ type: 'ccm', subtype: 'fir' }, { type: 'nack' }, { type: 'nack', subtype: 'pli' }];
 
 /** Jicofo's payload type numbers: [codec pt, rtx pt]. */
@@ -26,8 +21,7 @@ const VIDEO_PTS: Record<VideoCodec, [number, number]> = { AV1: [41, 42], VP8: [1
 
 function videoPayloadType(name: VideoCodec): PayloadType {
   const [pt] = VIDEO_PTS[name];
-  const parameters =
-    name === 'H264' ? [{ name: 'profile-level-id', value: '42e01f;level-asymmetry-allowed=1;packetization-mode=1;' }] : [];
+  const parameters = name === 'H264' ? [{ name: 'profile-level-id', value: '42e01f;level-asymmetry-allowed=1;packetization-mode=1;' }] : [];
   return { id: pt, name, clockrate: 90000, parameters, rtcpFbs: VIDEO_FB };
 }
 

@@ -21,8 +21,24 @@ const allocation = {
         ice: {
           ufrag: 'u',
           pwd: 'p'.repeat(24),
-          candidates: [{ component: 1, foundation: '1', generation: 0, id: 'c1', network: 0, priority: 1, protocol: 'udp' as const, type: 'host' as const, ip: '127.0.0.1', port: 10000 }],
-          fingerprints: [{ hash: 'sha-256', value: 'AA:BB', setup: 'actpass' as const }, { hash: 'sha-512', value: 'CC' }],
+          candidates: [
+            {
+              component: 1,
+              foundation: '1',
+              generation: 0,
+              id: 'c1',
+              network: 0,
+              priority: 1,
+              protocol: 'udp' as const,
+              type: 'host' as const,
+              ip: '127.0.0.1',
+              port: 10000,
+            },
+          ],
+          fingerprints: [
+            { hash: 'sha-256', value: 'AA:BB', setup: 'actpass' as const },
+            { hash: 'sha-512', value: 'CC' },
+          ],
           webSockets: ['ws://x/colibri-ws/default-id/c/ep1?pwd=z'],
         },
         sctp: { port: 5000, role: 'server' as const },
@@ -76,7 +92,10 @@ describe('Jingle conversions', () => {
             media: 'video',
             payloadTypes: [],
             rtpHdrExts: [],
-            sources: [{ ssrc: 7, name: 'ep1-v0', videoType: 'camera' }, { ssrc: 8, name: 'ep1-v0' }],
+            sources: [
+              { ssrc: 7, name: 'ep1-v0', videoType: 'camera' },
+              { ssrc: 8, name: 'ep1-v0' },
+            ],
             ssrcGroups: [{ semantics: 'FID', ssrcs: [7, 8] }],
           },
           transport: { ufrag: 'U', pwd: 'P', candidates: [], fingerprints: [{ hash: 'sha-256', value: 'DD:EE', setup: 'active' }] },
@@ -103,7 +122,11 @@ describe('Jingle conversions', () => {
     expect(parsePageMessage('{"type":"join","displayName":"Ann"}')).toEqual({ ok: true, message: { type: 'join', displayName: 'Ann' } });
     expect(parsePageMessage('nope')).toEqual({ ok: false, error: 'invalid JSON' });
     expect(parsePageMessage('{"type":"fly"}')).toEqual({ ok: false, error: 'unknown message type "fly"' });
-    expect(parsePageMessage('{"type":"session-accept","jingle":{"contents":[{"name":"audio","description":{"media":"audio","sources":[{"ssrc":-1}]},"transport":{"ufrag":"u","pwd":"p"}}]}}')).toEqual({
+    expect(
+      parsePageMessage(
+        '{"type":"session-accept","jingle":{"contents":[{"name":"audio","description":{"media":"audio","sources":[{"ssrc":-1}]},"transport":{"ufrag":"u","pwd":"p"}}]}}',
+      ),
+    ).toEqual({
       ok: false,
       error: 'jingle.contents[0].description.sources[0].ssrc must be an integer 0..4294967295',
     });
@@ -120,7 +143,10 @@ describe('Jingle conversions', () => {
     });
     expect(parsePageMessage('{"type":"join","codecList":["VP8"]}')).toEqual({ ok: false, error: 'codecList[0]: lower-case letters and digits only' });
     expect(parsePageMessage('{"type":"join","codecList":"vp8"}')).toEqual({ ok: false, error: 'codecList must be an array' });
-    expect(parsePageMessage(JSON.stringify({ type: 'join', codecList: Array(9).fill('vp8') }))).toEqual({ ok: false, error: 'codecList has more than 8 items' });
+    expect(parsePageMessage(JSON.stringify({ type: 'join', codecList: Array(9).fill('vp8') }))).toEqual({
+      ok: false,
+      error: 'codecList has more than 8 items',
+    });
     // LJM with `flags.ssrcRewritingEnabled = false`.
     expect(parsePageMessage('{"type":"join","displayName":"Ann","ssrcRewriting":false}')).toEqual({
       ok: true,
@@ -166,7 +192,11 @@ describe('source signalling without SSRC rewriting (Jicofo SourceSignaling, stri
       },
     ]);
     const jingle = buildSessionInitiate(allocation, 'ep1', offerMedia(['VP8']), contents);
-    expect(jingle.contents[1]?.description.sources.map((s) => [s.ssrc, s.owner])).toEqual([[22, 'jvb'], [1, 'ep2'], [11, 'ep2']]);
+    expect(jingle.contents[1]?.description.sources.map((s) => [s.ssrc, s.owner])).toEqual([
+      [22, 'jvb'],
+      [1, 'ep2'],
+      [11, 'ep2'],
+    ]);
     expect(jingle.contents[1]?.description.ssrcGroups).toEqual([{ semantics: 'FID', ssrcs: [1, 11] }]);
   });
 });

@@ -19,7 +19,13 @@ export interface RelayedParticipant {
  * `ice-controlling='true' use-unique-port='true'` and `<sctp role='client'/>`, the other side `false`/`false` and
  * `role='server'`. Mesh `0` (SingleMeshTopologyStrategy).
  */
-export function createRelayRequest(meetingId: string, relayId: string, participants: readonly RelayedParticipant[], initiator: boolean, media: Media[]): ConferenceModifyRequest {
+export function createRelayRequest(
+  meetingId: string,
+  relayId: string,
+  participants: readonly RelayedParticipant[],
+  initiator: boolean,
+  media: Media[],
+): ConferenceModifyRequest {
   return {
     meetingId,
     endpoints: [],
@@ -29,7 +35,12 @@ export function createRelayRequest(meetingId: string, relayId: string, participa
         meshId: '0',
         create: true,
         media,
-        endpoints: participants.map((p) => ({ id: p.id, create: true, ...(p.statsId ? { statsId: p.statsId } : {}), ...(p.sources ? { sources: p.sources } : {}) })),
+        endpoints: participants.map((p) => ({
+          id: p.id,
+          create: true,
+          ...(p.statsId ? { statsId: p.statsId } : {}),
+          ...(p.sources ? { sources: p.sources } : {}),
+        })),
         transport: { iceControlling: initiator, useUniquePort: initiator, sctp: { role: initiator ? 'client' : 'server' } },
       },
     ],

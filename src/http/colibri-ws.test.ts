@@ -100,7 +100,8 @@ describe('colibri-ws', () => {
     b.ws.send(JSON.stringify({ colibriClass: 'EndpointMessage', to: '', msgPayload: { hi: 1 }, extra: 'kept' }));
     for (const x of [a, c]) expect(await x.next('EndpointMessage')).toMatchObject({ from: 'bbbb0002', to: '', msgPayload: { hi: 1 }, extra: 'kept' });
     c.ws.send(JSON.stringify({ colibriClass: 'EndpointStats', bitrate: { upload: 40 }, jvbRTT: 1 }));
-    for (const x of [a, b]) expect(await x.next('EndpointStats')).toEqual({ colibriClass: 'EndpointStats', from: 'cccc0003', bitrate: { upload: 40 }, jvbRTT: 1 });
+    for (const x of [a, b])
+      expect(await x.next('EndpointStats')).toEqual({ colibriClass: 'EndpointStats', from: 'cccc0003', bitrate: { upload: 40 }, jvbRTT: 1 });
     // ClientHello is answered.
     a.ws.send(JSON.stringify({ colibriClass: 'ClientHello' }));
     expect(await a.next('ServerHello')).toEqual({ colibriClass: 'ServerHello' });

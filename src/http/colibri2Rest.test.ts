@@ -75,10 +75,15 @@ describe('colibri2 REST: a conference over HTTP', () => {
     const res = await call('PATCH', `/${meetingId}`, { ...patchBody(sessionAccept(meetingId, 'ep1', 10)), 'meeting-id': 'ignored-as-in-jvb' });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ endpoints: [{ id: 'ep1' }] });
-    expect(bridge.videobridge.conferenceByMeetingId(meetingId)?.endpoint('ep1')?.sources.map((s) => s.id)).toEqual(['ep1-a0', 'ep1-v0']);
+    expect(
+      bridge.videobridge
+        .conferenceByMeetingId(meetingId)
+        ?.endpoint('ep1')
+        ?.sources.map((s) => s.id),
+    ).toEqual(['ep1-a0', 'ep1-v0']);
   });
 
-  it('GET dominant-speaker-identification: JVB\'s speech-activity state', async () => {
+  it("GET dominant-speaker-identification: JVB's speech-activity state", async () => {
     await call('POST', '', serializeConferenceModifyJson(allocate(meetingId, 'ep2', false)));
     const res = await call('GET', `/${meetingId}/dominant-speaker-identification`, undefined, {});
     expect(res.status).toBe(200);
@@ -113,23 +118,36 @@ describe('colibri2 REST: a conference over HTTP', () => {
     expect(unknownConference.body.reason).toBe('conference_not_found');
 
     const noSourceNames = await call('POST', '', serializeConferenceModifyJson(allocate(meetingId, 'ep4', false, { capabilities: [] })));
-    expect([noSourceNames.status, noSourceNames.body.message, noSourceNames.body.condition]).toEqual([400, 'Failed to create conference: Source name support is mandatory.', 'bad-request']);
+    expect([noSourceNames.status, noSourceNames.body.message, noSourceNames.body.condition]).toEqual([
+      400,
+      'Failed to create conference: Source name support is mandatory.',
+      'bad-request',
+    ]);
 
     const mixed = await call('PATCH', `/${meetingId}`, { endpoints: [{ id: 'ep1' }], relays: [{ id: 'r' }] });
     expect([mixed.status, mixed.body.condition, mixed.body.reason]).toEqual([400, 'feature-not-implemented', 'feature_not_implemented']);
   });
 
-  it('bad bodies: not JSON, not an object, a bad field → 400 with JVB\'s prefixes; the conference is unchanged', async () => {
+  it("bad bodies: not JSON, not an object, a bad field → 400 with JVB's prefixes; the conference is unchanged", async () => {
     const notJson = await call('POST', '', '{"meeting-id":');
     expect(notJson.status).toBe(400);
     expect(notJson.body.message).toMatch(/^Failed to create conference, could not parse JSON: /);
     const array = await call('PATCH', `/${meetingId}`, '[]');
     expect([array.status, array.body.message]).toEqual([400, 'Failed to parse ConferenceModify JSON:Expected a JSON object for conference-modify, got array']);
     const field = await call('PATCH', `/${meetingId}`, { endpoints: [{ id: 'ep1', sources: [{ type: 'video', id: 'ep1-v0', sources: [-1] }] }] });
-    expect([field.status, field.body.message, field.body.condition]).toEqual([400, "Failed to parse ConferenceModify JSON:Invalid ssrc '-1' in endpoints[0].sources[0].sources[0]", 'bad-request']);
+    expect([field.status, field.body.message, field.body.condition]).toEqual([
+      400,
+      "Failed to parse ConferenceModify JSON:Invalid ssrc '-1' in endpoints[0].sources[0].sources[0]",
+      'bad-request',
+    ]);
     const noMeetingId = await call('POST', '', { create: true });
     expect(noMeetingId.body.message).toBe('Failed to parse ConferenceModify JSON:Missing meeting-id in conference-modify');
-    expect(bridge.videobridge.conferenceByMeetingId(meetingId)?.endpoint('ep1')?.sources.map((s) => s.id)).toEqual(['ep1-a0', 'ep1-v0']);
+    expect(
+      bridge.videobridge
+        .conferenceByMeetingId(meetingId)
+        ?.endpoint('ep1')
+        ?.sources.map((s) => s.id),
+    ).toEqual(['ep1-a0', 'ep1-v0']);
   });
 
   it('HTTP-level answers: 415 non-JSON type, 406 non-JSON Accept, 405 with Allow, 404 path, 501 GETs, 413 too large', async () => {
@@ -203,7 +221,11 @@ describe('colibri2 REST disabled (the default, as JVB)', () => {
     const off = await startTestBridge({ OCTOBRIDGE_FOCUS: '0' });
     try {
       const url = `http://127.0.0.1:${off.privatePort}/colibri/v2/conferences`;
-      const res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(serializeConferenceModifyJson(allocate('m', 'e', true))) });
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(serializeConferenceModifyJson(allocate('m', 'e', true))),
+      });
       expect(res.status).toBe(404);
       expect((await fetch(`${url}/m`, { method: 'PATCH', body: '{}' })).status).toBe(404);
       expect(off.videobridge.conferences()).toHaveLength(0);

@@ -125,7 +125,13 @@ const ALLOWED: Record<Route['kind'], string[]> = { root: ['GET', 'POST'], confer
  * is enabled); routes and status codes in the module comment. Never rejects: every failure is answered (500 for an
  * unexpected one).
  */
-export async function handleColibri2Rest(backend: Colibri2RestBackend, req: http.IncomingMessage, res: http.ServerResponse, path: string, log: Logger): Promise<void> {
+export async function handleColibri2Rest(
+  backend: Colibri2RestBackend,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  path: string,
+  log: Logger,
+): Promise<void> {
   try {
     await serve(backend, req, res, path, log);
   } catch (err) {
@@ -184,7 +190,10 @@ async function serve(backend: Colibri2RestBackend, req: http.IncomingMessage, re
   } catch (err) {
     if (!(err instanceof Colibri2Error)) throw err;
     // As the XMPP layer logs it: item-not-found is often just a late request for something expired.
-    log[err.condition === 'item-not-found' ? 'warn' : 'error']({ condition: err.condition, reason: err.reason, text: err.message, meetingId: request.meetingId }, 'colibri2 REST request refused');
+    log[err.condition === 'item-not-found' ? 'warn' : 'error'](
+      { condition: err.condition, reason: err.reason, text: err.message, meetingId: request.meetingId },
+      'colibri2 REST request refused',
+    );
     return sendRestError(res, 400, `${FAILED_PREFIX}${err.message}`, err);
   }
   log.debug({ meetingId: request.meetingId }, 'colibri2 REST conference-modify');

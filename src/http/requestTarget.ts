@@ -50,5 +50,7 @@ const REASONS: Record<number, string> = {
 export function rejectUpgrade(socket: Duplex, status: number, text: string): void {
   if (socket.destroyed) return;
   const body = Buffer.from(text, 'utf8');
-  socket.end(`HTTP/1.1 ${status} ${REASONS[status] ?? 'Error'}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${text}`);
+  socket.end(
+    `HTTP/1.1 ${status} ${REASONS[status] ?? 'Error'}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${text}`,
+  );
 }

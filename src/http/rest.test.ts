@@ -52,7 +52,20 @@ describe('private REST server', () => {
       version: '0.1.0',
       octo_endpoints: 0,
     });
-    for (const key of ['stress_level', 'bit_rate_download', 'bit_rate_upload', 'packet_rate_download', 'packet_rate_upload', 'rtt_aggregate', 'incoming_loss', 'outgoing_loss', 'overall_loss', 'threads', 'current_timestamp', 'total_conferences_created']) {
+    for (const key of [
+      'stress_level',
+      'bit_rate_download',
+      'bit_rate_upload',
+      'packet_rate_download',
+      'packet_rate_upload',
+      'rtt_aggregate',
+      'incoming_loss',
+      'outgoing_loss',
+      'overall_loss',
+      'threads',
+      'current_timestamp',
+      'total_conferences_created',
+    ]) {
       expect(stats, key).toHaveProperty(key);
     }
     expect(stats.current_timestamp).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$/);

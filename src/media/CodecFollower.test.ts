@@ -60,7 +60,10 @@ describe('a producer with every negotiated codec (worker patch 0009) and CodecFo
     const transport = await router.createPlainTransport({ listenIp: '127.0.0.1', comedia: true, rtcpMux: true });
     const source = { type: 'video' as const, id: 'ep-v0', sources: [{ ssrc: SSRC }], ssrcGroups: [] };
     // Expected: VP8 first, as for a client that keeps the offer's order; it sends VP9 instead.
-    const producer = await transport.produce({ kind: 'video', rtpParameters: producerRtpParameters(source, JICOFO_MEDIA[1], ['VP8', 'AV1', 'H264', 'VP9'], 'ep') });
+    const producer = await transport.produce({
+      kind: 'video',
+      rtpParameters: producerRtpParameters(source, JICOFO_MEDIA[1], ['VP8', 'AV1', 'H264', 'VP9'], 'ep'),
+    });
     const changes: [string, string][] = [];
     let discarded = 0;
     const follower = new CodecFollower(createLogger('fatal', { pretty: false }), {
@@ -75,24 +78,41 @@ describe('a producer with every negotiated codec (worker patch 0009) and CodecFo
       let seq = 1;
       // VP9 (101) from the first packet: the stream exists and is VP9 (upstream drops all of it: no stream).
       for (let i = 0; i < 20; i++) await send(101, seq++);
-      const vp9 = await eventually(() => statsOf(producer), (s) => s.packetCount >= 20);
+      const vp9 = await eventually(
+        () => statsOf(producer),
+        (s) => s.packetCount >= 20,
+      );
       expect(vp9.mimeType).toBe('video/VP9');
-      await eventually(async () => changes, (c) => c.length > 0, 12_000);
+      await eventually(
+        async () => changes,
+        (c) => c.length > 0,
+        12_000,
+      );
       expect(changes).toEqual([['ep-v0', 'VP9']]);
       expect(follower.order('ep-v0', ['AV1', 'VP8', 'H264', 'VP9'], true)[0]).toBe('VP9');
 
       // 50 packets with a payload type nobody negotiated: dropped, counted, nothing else changes.
       for (let i = 0; i < 50; i++) await send(123, seq++);
-      const bad = await eventually(() => statsOf(producer), (s) => s.packetsDiscarded >= 50);
+      const bad = await eventually(
+        () => statsOf(producer),
+        (s) => s.packetsDiscarded >= 50,
+      );
       expect(bad.packetsDiscarded).toBe(50);
       expect(bad.packetCount).toBe(vp9.packetCount);
       expect(bad.mimeType).toBe('video/VP9');
-      await eventually(async () => discarded, (n) => n >= 50, 12_000);
+      await eventually(
+        async () => discarded,
+        (n) => n >= 50,
+        12_000,
+      );
       expect(discarded).toBe(50);
 
       // The sender switches to H.264 on the same SSRC: the stream follows, packets count again.
       for (let i = 0; i < 20; i++) await send(107, seq++);
-      const h264 = await eventually(() => statsOf(producer), (s) => s.mimeType === 'video/H264');
+      const h264 = await eventually(
+        () => statsOf(producer),
+        (s) => s.mimeType === 'video/H264',
+      );
       expect(h264.packetCount).toBeGreaterThan(vp9.packetCount);
       expect(producer.closed).toBe(false);
       expect((await worker.getResourceUsage()).ru_maxrss).toBeGreaterThan(0);
@@ -138,10 +158,16 @@ describe('a consumer made for one codec while its producer follows the sender to
         b.writeUInt32BE(Math.floor(seq / 3) * 3000, 4);
         b.writeUInt32BE(SSRC, 8);
         const pictureId = Math.floor(seq / 3) & 0x7fff;
-        Buffer.from([0x90, 0x80, 0x80 | (pictureId >> 8), pictureId & 0xff, seq < 30 ? 0x00 : 0x01, 0, 0, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0x68, 0x01]).copy(b, 12);
+        Buffer.from([0x90, 0x80, 0x80 | (pictureId >> 8), pictureId & 0xff, seq < 30 ? 0x00 : 0x01, 0, 0, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0x68, 0x01]).copy(
+          b,
+          12,
+        );
         await new Promise<void>((resolve, reject) => socket.send(b, send.tuple.localPort, '127.0.0.1', (err) => (err ? reject(err) : resolve())));
       }
-      const inbound = await eventually(() => statsOf(producer), (s) => s.packetCount >= 200);
+      const inbound = await eventually(
+        () => statsOf(producer),
+        (s) => s.packetCount >= 200,
+      );
       expect(inbound.mimeType).toBe('video/VP8');
       const [out] = await consumer.getStats();
       expect(out?.packetCount ?? 0).toBe(0);

@@ -60,7 +60,8 @@ function fakeTransport(): { transport: ms.Transport; consumers: FakeConsumer[] }
   return { transport: transport as unknown as ms.Transport, consumers };
 }
 
-const producer = (id: string): ms.Producer => ({ id, kind: id.startsWith('a') ? 'audio' : 'video', closed: false, rtpParameters: { codecs: [{ mimeType: 'video/VP8' }] } }) as unknown as ms.Producer;
+const producer = (id: string): ms.Producer =>
+  ({ id, kind: id.startsWith('a') ? 'audio' : 'video', closed: false, rtpParameters: { codecs: [{ mimeType: 'video/VP8' }] } }) as unknown as ms.Producer;
 
 const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 5));
 
@@ -97,7 +98,12 @@ describe('Forwarder with SSRC slots', () => {
     expect(consumers[0]?.closed).toBe(true);
     await settle();
     expect(placed).toEqual([{ source: 'c', owner: 'C', kind: 'video', ssrc: a?.ssrc, rtx: a?.rtx, videoType: 'CAMERA' }]);
-    expect(f.mapped().map((m) => m.source).sort()).toEqual(['b', 'c']);
+    expect(
+      f
+        .mapped()
+        .map((m) => m.source)
+        .sort(),
+    ).toEqual(['b', 'c']);
     expect(f.slots?.video.slots()).toHaveLength(2);
     // Audio has slots of its own, with SSRCs no video slot has.
     const x = await f.forward(transport, producer('a-x'), 'x', 'X', undefined, opts, open);

@@ -130,7 +130,15 @@ export class Forwarder {
    *   source waits for a slot.
    * @throws Error from mediasoup (the transport or producer closed, capabilities that cannot consume).
    */
-  async forward(transport: ms.Transport, producer: ms.Producer, source: string, owner: string, videoType: VideoType | undefined, opts: ForwardOptions, isClosed: () => boolean): Promise<MappedSource | undefined> {
+  async forward(
+    transport: ms.Transport,
+    producer: ms.Producer,
+    source: string,
+    owner: string,
+    videoType: VideoType | undefined,
+    opts: ForwardOptions,
+    isClosed: () => boolean,
+  ): Promise<MappedSource | undefined> {
     const existing = this.#forwarded.get(source);
     if (existing) return existing.mapped;
     const args: ForwardArgs = { transport, producer, source, owner, videoType, opts, isClosed };

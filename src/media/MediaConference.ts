@@ -270,7 +270,17 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
     const release = this.#pool.reserve(slot);
     const endpoint = (async () => {
       const { transport, state } = await this.#newTransport(slot, opts.sctp);
-      const e = new MediaEndpoint(id, opts.media, rtpCapabilitiesOf(opts.media), opts.sctp, transport, slot, this.#log.child({ endpoint: id }), opts.ssrcRewriting ?? true, opts.ssrcLimits);
+      const e = new MediaEndpoint(
+        id,
+        opts.media,
+        rtpCapabilitiesOf(opts.media),
+        opts.sctp,
+        transport,
+        slot,
+        this.#log.child({ endpoint: id }),
+        opts.ssrcRewriting ?? true,
+        opts.ssrcLimits,
+      );
       try {
         if (opts.sctp) await e.setUpSctp(await this.#direct(state));
       } catch (err) {
@@ -332,7 +342,10 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
   /** Close a {@link prepareEndpoint}ed endpoint that is not adopted (its request was refused). */
   discardEndpoint(prepared: PreparedEndpoint): void {
     prepared.release();
-    prepared.endpoint.then((e) => e.close(), () => undefined);
+    prepared.endpoint.then(
+      (e) => e.close(),
+      () => undefined,
+    );
   }
 
   /** The endpoints' media. */
@@ -399,12 +412,29 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
       }
       const videoType = normalizeVideoType(w.source.sources[0]?.videoType);
       const signalled = signalledSsrcs(w.source);
-      const sent: Sent = { owner: endpointId, producer, slot: endpoint.slot, signature: w.signature, ...(signalled ? { signalled } : {}), ...(videoType ? { videoType } : {}) };
+      const sent: Sent = {
+        owner: endpointId,
+        producer,
+        slot: endpoint.slot,
+        signature: w.signature,
+        ...(signalled ? { signalled } : {}),
+        ...(videoType ? { videoType } : {}),
+      };
       endpoint.producers.set(name, producer);
       this.#sources.set(name, sent);
       const muted = this.#signalled.get(endpointId)?.forceMute;
       if ((producer.kind === 'audio' && muted?.audio) || (producer.kind === 'video' && muted?.video)) await producer.pause();
-      this.#log.info({ endpoint: endpointId, source: name, kind: w.source.type, ssrcs: w.rtp.encodings?.map((e) => e.ssrc), worker: endpoint.slot.index, type: producer.type }, 'source added');
+      this.#log.info(
+        {
+          endpoint: endpointId,
+          source: name,
+          kind: w.source.type,
+          ssrcs: w.rtp.encodings?.map((e) => e.ssrc),
+          worker: endpoint.slot.index,
+          type: producer.type,
+        },
+        'source added',
+      );
       const whole = unparsableSvc(w.rtp);
       if (whole) this.#log.warn({ endpoint: endpointId, source: name }, whole);
       this.emit('sourceAdded', name, endpointId, producer.kind as 'audio' | 'video', videoType);
@@ -480,7 +510,10 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
         // the per-encoding scores at once: refresh the layers then rather than at the next poll.
         let active = '';
         producer.on('score', (scores) => {
-          const key = scores.filter((x) => x.score > 0).map((x) => x.encodingIdx).join(',');
+          const key = scores
+            .filter((x) => x.score > 0)
+            .map((x) => x.encodingIdx)
+            .join(',');
           if (key !== active) {
             active = key;
             this.#layers.refresh(name);
@@ -688,7 +721,15 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
   }
 
   /** Produce a source that arrives on a relay (`rtp`: its SSRCs on the relay) and forward it to every local endpoint. */
-  async #produceRelayed(relay: MediaRelay, name: string, owner: string, kind: 'audio' | 'video', rtp: ms.RtpParameters, videoType: VideoType | undefined, signalled?: SignalledSsrcs): Promise<void> {
+  async #produceRelayed(
+    relay: MediaRelay,
+    name: string,
+    owner: string,
+    kind: 'audio' | 'video',
+    rtp: ms.RtpParameters,
+    videoType: VideoType | undefined,
+    signalled?: SignalledSsrcs,
+  ): Promise<void> {
     let producer: ms.Producer;
     try {
       producer = await relay.transport.produce({
@@ -700,7 +741,15 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
     } catch (err) {
       throw new RtpMappingError(`relayed source ${name}: ${(err as Error).message}`);
     }
-    const sent: Sent = { owner, producer, slot: relay.slot, relay: relay.id, signature: JSON.stringify(rtp), ...(signalled ? { signalled } : {}), ...(videoType ? { videoType } : {}) };
+    const sent: Sent = {
+      owner,
+      producer,
+      slot: relay.slot,
+      relay: relay.id,
+      signature: JSON.stringify(rtp),
+      ...(signalled ? { signalled } : {}),
+      ...(videoType ? { videoType } : {}),
+    };
     relay.incoming.set(name, producer);
     this.#sources.set(name, sent);
     this.emit('sourceAdded', name, owner, kind, videoType);
@@ -734,10 +783,27 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
       await relay.setUpChannel(await this.#direct(state));
       await relay.reconnect();
       for (const [name, sent] of arrived) {
-        await this.#produceRelayed(relay, name, sent.owner, sent.producer.kind as 'audio' | 'video', JSON.parse(sent.signature) as ms.RtpParameters, sent.videoType, sent.signalled);
+        await this.#produceRelayed(
+          relay,
+          name,
+          sent.owner,
+          sent.producer.kind as 'audio' | 'video',
+          JSON.parse(sent.signature) as ms.RtpParameters,
+          sent.videoType,
+          sent.signalled,
+        );
       }
       for (const [name, sent] of [...this.#sources]) await this.#forwardToRelay(relay, name, sent);
-      this.#log.info({ relay: relay.id, worker: slot.index, local: relay.local, sources: { in: arrived.length, out: relay.forwardedSources().length }, ms: Date.now() - started }, 'relay recovered from worker death');
+      this.#log.info(
+        {
+          relay: relay.id,
+          worker: slot.index,
+          local: relay.local,
+          sources: { in: arrived.length, out: relay.forwardedSources().length },
+          ms: Date.now() - started,
+        },
+        'relay recovered from worker death',
+      );
     } catch (err) {
       this.#log.error({ err, relay: relay.id, local }, 'cannot recover relay after worker death');
     }
@@ -895,7 +961,11 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
     this.#endpoints.clear();
     this.#relays.clear();
     this.#sources.clear();
-    for (const state of this.#routers.values()) void state.then((s) => s.router.close(), () => undefined);
+    for (const state of this.#routers.values())
+      void state.then(
+        (s) => s.router.close(),
+        () => undefined,
+      );
     this.#routers.clear();
     this.emit('closed');
   }
@@ -905,7 +975,9 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
 function unparsableSvc(rtp: ms.RtpParameters): string | undefined {
   const codec = rtp.codecs[0]?.mimeType.split('/')[1];
   if (!codec || !rtp.codecs[0]?.mimeType.toLowerCase().startsWith('video/')) return undefined;
-  const d = svcDecision(codec, (rtp.headerExtensions ?? []).map((e) => e.uri));
+  const d = svcDecision(
+    codec,
+    (rtp.headerExtensions ?? []).map((e) => e.uri),
+  );
   return d.svc ? undefined : d.reason;
 }
-

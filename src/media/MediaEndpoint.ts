@@ -14,7 +14,17 @@ import { Forwarder, type SsrcLimits } from './Forwarder.ts';
 import { RetiringCounters } from './RetiringCounters.ts';
 import { openSctpChannel } from './sctpChannel.ts';
 import type { WorkerSlot } from './workers.ts';
-import type { DtlsState, EndpointTraffic, EngineTraffic, ForwardingDecision, IceState, LocalTransport, MappedSource, SignalledSsrcs, VideoType } from './types.ts';
+import type {
+  DtlsState,
+  EndpointTraffic,
+  EngineTraffic,
+  ForwardingDecision,
+  IceState,
+  LocalTransport,
+  MappedSource,
+  SignalledSsrcs,
+  VideoType,
+} from './types.ts';
 
 /** Label and protocol of lib-jitsi-meet's bridge channel (BridgeChannel.ts). */
 export const BRIDGE_CHANNEL_LABEL = 'JVB data channel';
@@ -71,7 +81,17 @@ export class MediaEndpoint extends EventEmitter<EndpointEvents> {
    * @param ssrcLimits send SSRCs per kind for an endpoint with SSRC rewriting (`videobridge.ssrc-limit.*`); none: a new
    *   SSRC per source forwarded
    */
-  constructor(id: string, media: Media[], rtpCapabilities: ms.RtpCapabilities, sctp: boolean, transport: ms.WebRtcTransport, slot: WorkerSlot, log: Logger, ssrcRewriting = true, ssrcLimits?: SsrcLimits) {
+  constructor(
+    id: string,
+    media: Media[],
+    rtpCapabilities: ms.RtpCapabilities,
+    sctp: boolean,
+    transport: ms.WebRtcTransport,
+    slot: WorkerSlot,
+    log: Logger,
+    ssrcRewriting = true,
+    ssrcLimits?: SsrcLimits,
+  ) {
     super();
     this.#forwarded = new Forwarder(
       ssrcRewriting && ssrcLimits
@@ -178,9 +198,7 @@ export class MediaEndpoint extends EventEmitter<EndpointEvents> {
         });
       }
     }
-    const fps = [...this.transport.dtlsParameters.fingerprints].sort((a, b) =>
-      a.algorithm === 'sha-256' ? -1 : b.algorithm === 'sha-256' ? 1 : 0,
-    );
+    const fps = [...this.transport.dtlsParameters.fingerprints].sort((a, b) => (a.algorithm === 'sha-256' ? -1 : b.algorithm === 'sha-256' ? 1 : 0));
     return {
       ufrag: ice.usernameFragment,
       pwd: ice.password,
@@ -253,7 +271,13 @@ export class MediaEndpoint extends EventEmitter<EndpointEvents> {
    * with limits), announced in source maps. Undefined when the source waits for a slot (`sourceHeld`, later
    * `sourcePlaced`).
    */
-  forward(producer: ms.Producer, source: string, owner: string, videoType: VideoType | undefined, signalled?: SignalledSsrcs): Promise<MappedSource | undefined> {
+  forward(
+    producer: ms.Producer,
+    source: string,
+    owner: string,
+    videoType: VideoType | undefined,
+    signalled?: SignalledSsrcs,
+  ): Promise<MappedSource | undefined> {
     if (this.#closed) return Promise.resolve(undefined);
     const opts = { rtpCapabilities: this.rtpCapabilities, ...(!this.ssrcRewriting && signalled ? { ssrcs: signalled } : {}) };
     return this.#forwarded.forward(this.transport, producer, source, owner, videoType, opts, () => this.#closed);

@@ -88,7 +88,6 @@ function localAddresses(listenIp: string): string[] {
   return out;
 }
 
-
 /** Per-worker CPU and memory (getrusage of the worker process). */
 export interface WorkerUsage {
   slot: WorkerSlot;

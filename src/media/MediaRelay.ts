@@ -206,7 +206,15 @@ export class MediaRelay extends EventEmitter<RelayEvents> {
    */
   forward(producer: ms.Producer, source: string, owner: string, videoType: VideoType | undefined): Promise<MappedSource | undefined> {
     if (this.#closed) return Promise.resolve(undefined);
-    return this.#outgoing.forward(this.transport, producer, source, owner, videoType, { rtpCapabilities: this.rtpCapabilities, paused: producer.kind === 'video' }, () => this.#closed);
+    return this.#outgoing.forward(
+      this.transport,
+      producer,
+      source,
+      owner,
+      videoType,
+      { rtpCapabilities: this.rtpCapabilities, paused: producer.kind === 'video' },
+      () => this.#closed,
+    );
   }
 
   /** @internal Stop sending a local source over the relay. */

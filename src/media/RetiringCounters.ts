@@ -42,7 +42,14 @@ export class RetiringCounters<T extends object, V extends Record<keyof V, number
   async sum(live: Iterable<T>): Promise<{ total: Record<keyof V & string, number>; current: V[] }> {
     await Promise.all([...this.#pending]);
     const objects = [...live].filter((o) => !this.#gone.has(o));
-    const reads = await Promise.all(objects.map((o) => this.#read(o).then((v) => v, () => undefined)));
+    const reads = await Promise.all(
+      objects.map((o) =>
+        this.#read(o).then(
+          (v) => v,
+          () => undefined,
+        ),
+      ),
+    );
     const total = {} as Record<keyof V & string, number>;
     for (const k of this.#cumulative) total[k] = 0;
     const current: V[] = [];

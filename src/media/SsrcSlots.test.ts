@@ -8,7 +8,14 @@ import { SsrcSlots } from './SsrcSlots.ts';
 function slots(limit: number): { s: SsrcSlots; clock: { now: number } } {
   let next = 0;
   const clock = { now: 1000 };
-  return { s: new SsrcSlots(limit, () => ++next, () => clock.now), clock };
+  return {
+    s: new SsrcSlots(
+      limit,
+      () => ++next,
+      () => clock.now,
+    ),
+    clock,
+  };
 }
 
 describe('SsrcSlots', () => {

@@ -87,8 +87,18 @@ describe('buildLayers', () => {
 
   it('temporal slots above the top layer sent carry its measured frame rate, not a made-up 30 fps', () => {
     // Chromium's VP8 simulcast without temporal layers: mediasoup still reports three temporal slots.
-    const measured = new Map<number, MeasuredEncoding>([[0, { height: 180, frameRates: [15] }], [1, { height: 360, frameRates: [15] }]]);
-    const layers = buildLayers(2, new Map([[0, [150_000, 0, 0]], [1, [500_000, 0, 0]]]), measured);
+    const measured = new Map<number, MeasuredEncoding>([
+      [0, { height: 180, frameRates: [15] }],
+      [1, { height: 360, frameRates: [15] }],
+    ]);
+    const layers = buildLayers(
+      2,
+      new Map([
+        [0, [150_000, 0, 0]],
+        [1, [500_000, 0, 0]],
+      ]),
+      measured,
+    );
     expect(layers.every((l) => l.frameRate === 15)).toBe(true);
   });
 
@@ -103,7 +113,10 @@ describe('buildLayers', () => {
       fc.property(
         fc.integer({ min: 1, max: 4 }),
         fc.integer({ min: 1, max: 3 }),
-        fc.array(fc.option(fc.array(fc.integer({ min: 0, max: 3_000_000 }), { minLength: 1, maxLength: 3 }), { nil: undefined }), { minLength: 4, maxLength: 4 }),
+        fc.array(fc.option(fc.array(fc.integer({ min: 0, max: 3_000_000 }), { minLength: 1, maxLength: 3 }), { nil: undefined }), {
+          minLength: 4,
+          maxLength: 4,
+        }),
         fc.option(fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 16, max: 1080 })), { nil: undefined }),
         (encodings, _t, rates, measuredOne) => {
           const bitrates = new Map<number, number[]>();

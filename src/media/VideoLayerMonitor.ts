@@ -209,7 +209,7 @@ export function frameRatesOf(byTid: ReadonlyMap<number, ReadonlySet<number>>): n
   if (all.length < MIN_FRAMES_FOR_RATE) return [];
   // Unwrap the 32-bit timestamps relative to the first one (a probe lasts seconds, far below a wrap).
   const first = all[0] as number;
-  const offsets = all.map((t) => (((t - first) | 0) as number));
+  const offsets = all.map((t) => ((t - first) | 0) as number);
   const spanSeconds = (Math.max(...offsets) - Math.min(...offsets)) / VIDEO_CLOCK_HZ;
   if (spanSeconds <= 0) return [];
   // N frames cover N intervals of the full rate, i.e. span × N / (N − 1).
@@ -360,7 +360,11 @@ export class VideoLayerMonitor extends EventEmitter<MonitorEvents> {
       const keys = Object.keys(byLayer).filter((k) => k.startsWith('0.'));
       bitrates.set(spatial, keys.length > 0 ? keys.map((_, t) => byLayer[`0.${t}`] ?? 0) : [s.bitrate]);
     }
-    const activeKey = [...bitrates].filter(([, b]) => (b[0] ?? 0) > 0).map(([s]) => s).sort().join(',');
+    const activeKey = [...bitrates]
+      .filter(([, b]) => (b[0] ?? 0) > 0)
+      .map(([s]) => s)
+      .sort()
+      .join(',');
     const now = Date.now();
     const probe = entry.probe;
     if (probe && !probe.running && activeKey !== '' && (activeKey !== entry.activeKey || now - entry.lastProbeAt > REPROBE_INTERVAL_MS)) {
@@ -374,7 +378,8 @@ export class VideoLayerMonitor extends EventEmitter<MonitorEvents> {
         () => undefined,
       );
     }
-    if (activeKey !== entry.activeKey) this.#log.debug({ source: entry.source, active: activeKey, bitrates: Object.fromEntries(bitrates) }, 'active encodings changed');
+    if (activeKey !== entry.activeKey)
+      this.#log.debug({ source: entry.source, active: activeKey, bitrates: Object.fromEntries(bitrates) }, 'active encodings changed');
     entry.activeKey = activeKey;
     entry.layers = buildLayers(entry.encodings, bitrates, entry.measured);
     this.emit('layers', entry.source, entry.layers);

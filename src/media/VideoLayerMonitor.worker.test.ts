@@ -26,7 +26,10 @@ describe('VideoLayerMonitor with a real worker', () => {
     monitor.add('ep-v0', producer, direct, router.rtpCapabilities);
 
     const socket = dgram.createSocket('udp4');
-    const seqs = new Map([[LOW, 1], [HIGH, 1]]);
+    const seqs = new Map([
+      [LOW, 1],
+      [HIGH, 1],
+    ]);
     const send = (ssrc: number, key: boolean): void => {
       const seq = seqs.get(ssrc) ?? 1;
       seqs.set(ssrc, seq + 1);

@@ -43,7 +43,9 @@ describe('createRelayTransport', () => {
 
   it('gives up when the port stays in use', async () => {
     const holder = await createRelayTransport(router, { ip: '127.0.0.1' });
-    await expect(createRelayTransport(router, { ip: '127.0.0.1' }, holder.tuple.localPort, { attempts: 3, delayMs: 10 })).rejects.toThrow(/address already in use/);
+    await expect(createRelayTransport(router, { ip: '127.0.0.1' }, holder.tuple.localPort, { attempts: 3, delayMs: 10 })).rejects.toThrow(
+      /address already in use/,
+    );
     holder.close();
   });
 });

@@ -17,7 +17,12 @@ export const RELAY_REBIND = { attempts: 20, delayMs: 100 };
  */
 export async function createRelayTransport(router: ms.Router, listen: RelayListen, port?: number, rebind = RELAY_REBIND): Promise<ms.PlainTransport> {
   const options: ms.PlainTransportOptions = {
-    listenInfo: { protocol: 'udp', ip: listen.ip, ...(listen.announcedAddress ? { announcedAddress: listen.announcedAddress } : {}), ...(port ? { port } : {}) },
+    listenInfo: {
+      protocol: 'udp',
+      ip: listen.ip,
+      ...(listen.announcedAddress ? { announcedAddress: listen.announcedAddress } : {}),
+      ...(port ? { port } : {}),
+    },
     rtcpMux: true,
     comedia: false,
     enableSctp: true,

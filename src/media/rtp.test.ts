@@ -73,7 +73,15 @@ describe('producer and consumer parameters', () => {
     expect(() => producerRtpParameters(LJM_CAMERA, vp8Only, ['H264'], 'ep')).toThrow('no usable video codec');
   });
   it("splits Jicofo's H.264 fmtp value into its parameters", () => {
-    expect(fmtpParameters({ id: 107, name: 'H264', clockrate: 90000, parameters: [{ name: 'profile-level-id', value: '42e01f;level-asymmetry-allowed=1;packetization-mode=1;' }], rtcpFbs: [] })).toEqual({
+    expect(
+      fmtpParameters({
+        id: 107,
+        name: 'H264',
+        clockrate: 90000,
+        parameters: [{ name: 'profile-level-id', value: '42e01f;level-asymmetry-allowed=1;packetization-mode=1;' }],
+        rtcpFbs: [],
+      }),
+    ).toEqual({
       'profile-level-id': '42e01f',
       'level-asymmetry-allowed': 1,
       'packetization-mode': 1,

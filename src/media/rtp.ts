@@ -66,9 +66,7 @@ type RouterCodec = ms.RouterRtpCodecCapability & { rtxPayloadType?: number };
  * Router codecs: opus plus the given video codecs, with the numbering's payload types.
  */
 export function routerCodecs(video: readonly VideoCodecName[], numbering: RtpNumbering = JICOFO_NUMBERING): RouterCodec[] {
-  const codecs: RouterCodec[] = [
-    { kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, channels: 2, preferredPayloadType: numbering.payloadTypes.opus },
-  ];
+  const codecs: RouterCodec[] = [{ kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, channels: 2, preferredPayloadType: numbering.payloadTypes.opus }];
   for (const name of video) {
     const { pt, rtx } = numbering.payloadTypes[name];
     const base = { kind: 'video' as const, clockRate: 90000, preferredPayloadType: pt, rtxPayloadType: rtx };
@@ -268,9 +266,7 @@ export function pickCodec(media: Media | undefined, preference: readonly string[
   for (const name of preference) {
     const main = media.payloadTypes.find((pt) => pt.name.toLowerCase() === name.toLowerCase());
     if (!main) continue;
-    const rtx = media.payloadTypes.find(
-      (pt) => pt.name.toLowerCase() === 'rtx' && pt.parameters.some((p) => p.name === 'apt' && Number(p.value) === main.id),
-    );
+    const rtx = media.payloadTypes.find((pt) => pt.name.toLowerCase() === 'rtx' && pt.parameters.some((p) => p.name === 'apt' && Number(p.value) === main.id));
     return rtx ? { main, rtx } : { main };
   }
   return undefined;
@@ -321,7 +317,13 @@ export function producerRtpParameters(
     }
   }
   // VP9 / AV1: one SVC stream, on the first SSRC of a SIM group (media/svc.ts), unless the sender simulcasts it.
-  const decided = kind === 'video' ? svcDecision(codec.main.name, media.rtpHdrExts.map((e) => e.uri)) : { svc: false as const };
+  const decided =
+    kind === 'video'
+      ? svcDecision(
+          codec.main.name,
+          media.rtpHdrExts.map((e) => e.uri),
+        )
+      : { svc: false as const };
   const svc = decided.svc && svcAsSimulcast && layout.encodings.length > 1 ? { svc: false as const } : decided;
   const encodings = svc.svc ? layout.encodings.slice(0, 1) : layout.encodings;
   const simulcast = encodings.length > 1;

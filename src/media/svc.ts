@@ -29,9 +29,7 @@ export const SVC_PRODUCER_MODE = 'L3T3';
 export const SVC_SPATIAL_LAYERS = 3;
 
 /** How a video source is produced: as SVC (one encoding, layers selected by mediasoup), or whole. */
-export type SvcDecision =
-  | { svc: true; scalabilityMode: string }
-  | { svc: false; reason?: string };
+export type SvcDecision = { svc: true; scalabilityMode: string } | { svc: false; reason?: string };
 
 /**
  * Whether a video source sent with `codec` is produced as SVC.

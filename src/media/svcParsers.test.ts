@@ -32,11 +32,17 @@ describe('parseVp9Packet', () => {
   it('a keyframe in non-flexible mode: layer ids and every spatial layer size from the SS', () => {
     const descriptor = [
       0b1010_1010, // I=1 P=0 L=1 F=0 B=1 E=0 V=1 Z=0
-      0x80 | 0x01, 0x23, // 15-bit picture id
+      0x80 | 0x01,
+      0x23, // 15-bit picture id
       0b000_0_000_0, // TID 0, U 0, SID 0, D 0
       0x05, // TL0PICIDX
       (2 << 5) | 0x10, // N_S = 2 (three layers), Y = 1, G = 0
-      ...u16(320), ...u16(180), ...u16(640), ...u16(360), ...u16(1280), ...u16(720),
+      ...u16(320),
+      ...u16(180),
+      ...u16(640),
+      ...u16(360),
+      ...u16(1280),
+      ...u16(720),
     ];
     expect(parseVp9Packet(rtp([...descriptor, 0x82, 0x49, 0x83], { ssrc: 99, timestamp: 1234 }))).toEqual({
       ssrc: 99,
@@ -129,7 +135,12 @@ describe('DependencyDescriptorReader', () => {
 
 describe('rtpExtension', () => {
   it('finds an element in the one-byte and the two-byte form, skipping padding', () => {
-    const one = rtp([1], { elements: [[3, [1, 2, 3]], [11, [9, 8, 7, 6, 5]]] });
+    const one = rtp([1], {
+      elements: [
+        [3, [1, 2, 3]],
+        [11, [9, 8, 7, 6, 5]],
+      ],
+    });
     const p1 = rtpPayload(one);
     expect(p1 && [...(rtpExtension(one, p1, 11) ?? [])]).toEqual([9, 8, 7, 6, 5]);
     expect(p1 && rtpExtension(one, p1, 4)).toBeUndefined();
@@ -141,11 +152,16 @@ describe('rtpExtension', () => {
 });
 
 describe('probeParser for VP9 sent as simulcast', () => {
-  it('takes the layer from the SSRC (its encoding) and the size from that stream\'s one-layer structure', () => {
+  it("takes the layer from the SSRC (its encoding) and the size from that stream's one-layer structure", () => {
     const keyframe360 = [
-      0b1010_1010, 0x80 | 0x01, 0x23, 0b000_0_000_0, 0x05,
+      0b1010_1010,
+      0x80 | 0x01,
+      0x23,
+      0b000_0_000_0,
+      0x05,
       (0 << 5) | 0x10, // N_S = 0 (one layer), Y = 1
-      ...u16(640), ...u16(360),
+      ...u16(640),
+      ...u16(360),
     ];
     const consumer = {
       rtpParameters: {

@@ -63,7 +63,7 @@ function descriptor(d: DescriptorOpts): number[] {
   const t = d.tid !== undefined;
   const k = d.keyIdx !== undefined;
   const x = i || l || t || k;
-  const out = [(x ? 0x80 : 0) | (d.nonReference ? 0x20 : 0) | (d.start ?? true ? 0x10 : 0) | ((d.partition ?? 0) & 0x07)];
+  const out = [(x ? 0x80 : 0) | (d.nonReference ? 0x20 : 0) | ((d.start ?? true) ? 0x10 : 0) | ((d.partition ?? 0) & 0x07)];
   if (!x) return out;
   out.push((i ? 0x80 : 0) | (l ? 0x40 : 0) | (t ? 0x20 : 0) | (k ? 0x10 : 0));
   if (i) {
@@ -132,7 +132,10 @@ describe('parseVp8Packet', () => {
   });
 
   it('ignores RTP padding', () => {
-    expect(parseVp8Packet(rtp([...descriptor({ tid: 2 }), ...keyframe(1920, 1080)], { padding: 4 }))).toMatchObject({ tid: 2, keyframe: { width: 1920, height: 1080 } });
+    expect(parseVp8Packet(rtp([...descriptor({ tid: 2 }), ...keyframe(1920, 1080)], { padding: 4 }))).toMatchObject({
+      tid: 2,
+      keyframe: { width: 1920, height: 1080 },
+    });
   });
 
   it('reads a packet inside a larger buffer (byteOffset ≠ 0, as Node pool Buffers are)', () => {
@@ -210,7 +213,10 @@ describe('parseVp8Packet', () => {
           tl0PicIdx: fc.option(fc.integer({ min: 0, max: 255 }), { nil: undefined }),
           tid: fc.option(fc.integer({ min: 0, max: 3 }), { nil: undefined }),
           keyIdx: fc.option(fc.integer({ min: 0, max: 31 }), { nil: undefined }),
-          frame: fc.option(fc.record({ width: fc.integer({ min: 1, max: 0x3fff }), height: fc.integer({ min: 1, max: 0x3fff }), scale: fc.integer({ min: 0, max: 3 }) }), { nil: undefined }),
+          frame: fc.option(
+            fc.record({ width: fc.integer({ min: 1, max: 0x3fff }), height: fc.integer({ min: 1, max: 0x3fff }), scale: fc.integer({ min: 0, max: 3 }) }),
+            { nil: undefined },
+          ),
         }),
         (r) => {
           const d: DescriptorOpts = {};
@@ -222,7 +228,12 @@ describe('parseVp8Packet', () => {
           if (r.extension) o.extension = r.extension;
           if (r.padding) o.padding = r.padding;
           const payload = [...descriptor(d), ...(r.frame ? keyframe(r.frame.width, r.frame.height, r.frame.scale) : interframe())];
-          const expected = { ssrc: r.ssrc, timestamp: r.timestamp, tid: r.tid ?? 0, ...(r.frame ? { keyframe: { width: r.frame.width, height: r.frame.height } } : {}) };
+          const expected = {
+            ssrc: r.ssrc,
+            timestamp: r.timestamp,
+            tid: r.tid ?? 0,
+            ...(r.frame ? { keyframe: { width: r.frame.width, height: r.frame.height } } : {}),
+          };
           expect(parseVp8Packet(rtp(payload, o))).toEqual(expected);
         },
       ),

@@ -258,15 +258,30 @@ export class Metrics {
       labelNames: ['worker'],
       registers: reg,
     });
-    this.workerRouters = new Gauge({ name: own('worker_routers'), help: 'Routers (one per conference) on a mediasoup worker.', labelNames: ['worker'], registers: reg });
+    this.workerRouters = new Gauge({
+      name: own('worker_routers'),
+      help: 'Routers (one per conference) on a mediasoup worker.',
+      labelNames: ['worker'],
+      registers: reg,
+    });
     this.workerTransports = new Gauge({
       name: own('worker_transports'),
       help: 'Transports on a mediasoup worker (one WebRTC transport per endpoint, plus direct and pipe transports).',
       labelNames: ['worker'],
       registers: reg,
     });
-    this.workerProducers = new Gauge({ name: own('worker_producers'), help: 'Producers (received RTP streams) on a mediasoup worker.', labelNames: ['worker'], registers: reg });
-    this.workerConsumers = new Gauge({ name: own('worker_consumers'), help: 'Consumers (forwarded RTP streams) on a mediasoup worker.', labelNames: ['worker'], registers: reg });
+    this.workerProducers = new Gauge({
+      name: own('worker_producers'),
+      help: 'Producers (received RTP streams) on a mediasoup worker.',
+      labelNames: ['worker'],
+      registers: reg,
+    });
+    this.workerConsumers = new Gauge({
+      name: own('worker_consumers'),
+      help: 'Consumers (forwarded RTP streams) on a mediasoup worker.',
+      labelNames: ['worker'],
+      registers: reg,
+    });
     this.allocationSeconds = this.#histogram(
       own('colibri2_allocation_seconds'),
       'Time the bridge took to answer a colibri2 conference-modify that allocated endpoints, in seconds (successful ones).',

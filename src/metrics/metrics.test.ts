@@ -314,7 +314,10 @@ describe('/metrics negotiation', () => {
       }
       if (l.startsWith('#')) continue;
       const name = /^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(l)?.[0] ?? '';
-      expect(suffixes[type]?.map((s) => family + s), l).toContain(name);
+      expect(
+        suffixes[type]?.map((s) => family + s),
+        l,
+      ).toContain(name);
       expect(l).toMatch(/ (-?[0-9.e+-]+|\+Inf|NaN)$/);
     }
   });
@@ -329,7 +332,13 @@ describe('/metrics negotiation', () => {
     expect(json.healthy).toBe(true);
     expect(json.region).toBe('europe');
     expect(typeof json.incoming_bitrate).toBe('number');
-    expect(json.conferences_by_size).toMatchObject({ 'bucket_le_0.0': expect.any(Number), 'bucket_le_20.0': expect.any(Number), 'bucket_le_+Inf': expect.any(Number), count: expect.any(Number), sum: expect.any(Number) });
+    expect(json.conferences_by_size).toMatchObject({
+      'bucket_le_0.0': expect.any(Number),
+      'bucket_le_20.0': expect.any(Number),
+      'bucket_le_+Inf': expect.any(Number),
+      count: expect.any(Number),
+      sum: expect.any(Number),
+    });
     expect(json.octobridge_colibri2_allocation_seconds).toHaveProperty('count');
     // As JVB: labelled metrics are not in the JSON; neither are process metrics.
     expect(json).not.toHaveProperty('octobridge_worker_producers');

@@ -42,15 +42,33 @@ describe('traffic totals', () => {
     try {
       const a = await joinOctobridge(sender, cfg.url, cfg);
       const b = await joinOctobridge(receiver, cfg.url, cfg);
-      await until('the receiver gets media', undefined, async () => receiver.sample().packets, (n) => n >= 30, 4000);
+      await until(
+        'the receiver gets media',
+        undefined,
+        async () => receiver.sample().packets,
+        (n) => n >= 30,
+        4000,
+      );
       // Stop sending, let what is in flight arrive, then leave (the receiver first: its consumer's last packets count).
       pacer.stop();
       await sleep(200);
       const received = receiver.sample().packets;
       b.close();
-      await until('the receiver expired', undefined, async () => bridge.videobridge.conferences()[0]?.endpointCount ?? 0, (n) => n <= 1, 2000);
+      await until(
+        'the receiver expired',
+        undefined,
+        async () => bridge.videobridge.conferences()[0]?.endpointCount ?? 0,
+        (n) => n <= 1,
+        2000,
+      );
       a.close();
-      await until('the sender expired', undefined, async () => bridge.videobridge.conferences().reduce((n, c) => n + c.endpointCount, 0), (n) => n === 0, 2000);
+      await until(
+        'the sender expired',
+        undefined,
+        async () => bridge.videobridge.conferences().reduce((n, c) => n + c.endpointCount, 0),
+        (n) => n === 0,
+        2000,
+      );
       expect(Date.now() - startedAt, 'both endpoints lived less than one stats interval').toBeLessThan(5000);
 
       await collector.update();

@@ -59,7 +59,13 @@ function capture(): { log: pino.Logger; text: () => string; lines: () => Record<
   return {
     log: pino({ level: 'debug' }, stream),
     text: () => chunks.join(''),
-    lines: () => chunks.join('').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>),
+    lines: () =>
+      chunks
+        .join('')
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
   };
 }
 
@@ -93,7 +99,15 @@ describe('config: octobridge.relay.wireguard', () => {
       handshakeTimeoutMs: 180_000,
       probeFailures: 3,
       peers: [
-        { publicKey: PUB_B, endpoint: '198.51.100.7:51820', allowedIps: ['10.100.0.2/32', '10.100.8.0/24'], region: 'us', relayId: 'bridge-us', persistentKeepaliveS: 25, probeAddress: '10.100.0.2' },
+        {
+          publicKey: PUB_B,
+          endpoint: '198.51.100.7:51820',
+          allowedIps: ['10.100.0.2/32', '10.100.8.0/24'],
+          region: 'us',
+          relayId: 'bridge-us',
+          persistentKeepaliveS: 25,
+          probeAddress: '10.100.0.2',
+        },
         { publicKey: PUB_C, endpoint: undefined, allowedIps: ['10.100.0.0/24'], region: 'ap', relayId: undefined, persistentKeepaliveS: 0, probeAddress: null },
       ],
     } satisfies WireGuardConfig);
@@ -104,13 +118,27 @@ describe('config: octobridge.relay.wireguard', () => {
       mode = userspace, private-key-file = "${KEY_FILE}", address = "fd00::1/64", check-interval = 2 seconds, handshake-timeout = 1 minute, probe-failures = 0
       peers = [{ public-key = "${PUB_B}", endpoint = "[fd01::2]:51820", allowed-ips = ["fd00::2/128"], persistent-keepalive = 10 seconds, probe-address = "fd00::22" }]
     }`);
-    expect(c.relay.wireguard).toMatchObject({ mode: 'userspace', listenPort: 51820, interface: 'wg-octobridge', checkIntervalMs: 2000, handshakeTimeoutMs: 60_000, probeFailures: 0 });
+    expect(c.relay.wireguard).toMatchObject({
+      mode: 'userspace',
+      listenPort: 51820,
+      interface: 'wg-octobridge',
+      checkIntervalMs: 2000,
+      handshakeTimeoutMs: 60_000,
+      probeFailures: 0,
+    });
     expect(c.relay.wireguard?.peers[0]).toMatchObject({ endpoint: '[fd01::2]:51820', persistentKeepaliveS: 10, probeAddress: 'fd00::22' });
   });
 
   it('external mode needs no key file, address or port', async () => {
     const c = await fromFile(`octobridge.relay.wireguard { mode = external, interface = wg0 }`);
-    expect(c.relay.wireguard).toMatchObject({ mode: 'external', interface: 'wg0', privateKeyFile: undefined, listenPort: undefined, address: undefined, peers: [] });
+    expect(c.relay.wireguard).toMatchObject({
+      mode: 'external',
+      interface: 'wg0',
+      privateKeyFile: undefined,
+      listenPort: undefined,
+      address: undefined,
+      peers: [],
+    });
   });
 
   it('reads OCTOBRIDGE_WG_* (peers as JSON with the file keys), over the file', async () => {
@@ -126,8 +154,27 @@ describe('config: octobridge.relay.wireguard', () => {
       OCTOBRIDGE_WG_PEERS: JSON.stringify([{ 'public-key': PUB_C, endpoint: 'bridge-c.example.com:51820', 'allowed-ips': ['10.100.5.3/32'], region: 'ap' }]),
     };
     const fromEnv = buildConfig(env).relay.wireguard;
-    expect(fromEnv).toMatchObject({ interface: 'wg-env', mode: 'kernel', privateKeyFile: KEY_FILE, listenPort: 51999, address: '10.100.5.1/24', checkIntervalMs: 1000, handshakeTimeoutMs: 30_000, probeFailures: 5 });
-    expect(fromEnv?.peers).toEqual([{ publicKey: PUB_C, endpoint: 'bridge-c.example.com:51820', allowedIps: ['10.100.5.3/32'], region: 'ap', relayId: undefined, persistentKeepaliveS: 25, probeAddress: '10.100.5.3' }]);
+    expect(fromEnv).toMatchObject({
+      interface: 'wg-env',
+      mode: 'kernel',
+      privateKeyFile: KEY_FILE,
+      listenPort: 51999,
+      address: '10.100.5.1/24',
+      checkIntervalMs: 1000,
+      handshakeTimeoutMs: 30_000,
+      probeFailures: 5,
+    });
+    expect(fromEnv?.peers).toEqual([
+      {
+        publicKey: PUB_C,
+        endpoint: 'bridge-c.example.com:51820',
+        allowedIps: ['10.100.5.3/32'],
+        region: 'ap',
+        relayId: undefined,
+        persistentKeepaliveS: 25,
+        probeAddress: '10.100.5.3',
+      },
+    ]);
     const layered = await fromFile(WG_BLOCK, { OCTOBRIDGE_WG_LISTEN_PORT: '52000' });
     expect(layered.relay.wireguard).toMatchObject({ interface: 'wg-eu', listenPort: 52000 });
     expect(layered.relay.wireguard?.peers).toHaveLength(2);
@@ -163,7 +210,10 @@ describe('config: octobridge.relay.wireguard', () => {
     [peer(`public-key = "${PUB_B}", allowed-ips = ["10.100.0.2/32"], persistent-keepalive = 70000`), `${WG}.peers[0].persistent-keepalive`],
     [peer(`public-key = "${PUB_B}", allowed-ips = ["10.100.0.2/32"], probe-address = "x.y"`), `${WG}.peers[0].probe-address`],
     [peer(`public-key = "${PUB_B}", allowed-ips = ["10.100.0.2/32"], privat-key = "x"`), `${WG}.peers[0].privat-key`],
-    [`${WG} { private-key-file = k, address = "10.100.0.1/24", peers = [{ public-key = "${PUB_B}", allowed-ips = ["10.100.0.2/32"] }, { public-key = "${PUB_B}", allowed-ips = ["10.100.0.3/32"] }] }`, `${WG}.peers[1].public-key`],
+    [
+      `${WG} { private-key-file = k, address = "10.100.0.1/24", peers = [{ public-key = "${PUB_B}", allowed-ips = ["10.100.0.2/32"] }, { public-key = "${PUB_B}", allowed-ips = ["10.100.0.3/32"] }] }`,
+      `${WG}.peers[1].public-key`,
+    ],
   ];
   it.each(fileCases)('%s → %s', async (text, key) => {
     expect(await keyOf(fromFile(text))).toBe(key);
@@ -176,7 +226,10 @@ describe('config: octobridge.relay.wireguard', () => {
     [{ OCTOBRIDGE_WG_CHECK_INTERVAL_MS: '5 seconds' }, 'OCTOBRIDGE_WG_CHECK_INTERVAL_MS'],
     [{ OCTOBRIDGE_WG_PEERS: '[{' }, 'OCTOBRIDGE_WG_PEERS'],
     [{ OCTOBRIDGE_WG_PEERS: JSON.stringify([{ 'public-key': 'short' }]) }, 'OCTOBRIDGE_WG_PEERS[0].public-key'],
-    [{ OCTOBRIDGE_WG_PRIVATE_KEY_FILE: KEY_FILE, OCTOBRIDGE_WG_ADDRESS: '10.1.0.1/24', OCTOBRIDGE_WG_PEERS: JSON.stringify([{ 'public-key': PUB_B }]) }, 'OCTOBRIDGE_WG_PEERS[0].allowed-ips'],
+    [
+      { OCTOBRIDGE_WG_PRIVATE_KEY_FILE: KEY_FILE, OCTOBRIDGE_WG_ADDRESS: '10.1.0.1/24', OCTOBRIDGE_WG_PEERS: JSON.stringify([{ 'public-key': PUB_B }]) },
+      'OCTOBRIDGE_WG_PEERS[0].allowed-ips',
+    ],
   ];
   it.each(envCases)('%j → %s', async (env, key) => {
     expect(await keyOf(() => buildConfig(env))).toBe(key);
@@ -202,7 +255,15 @@ describe('config: octobridge.relay.wireguard', () => {
 describe('routes for allowed-ips outside the tunnel subnet', () => {
   it('adds routes only where the address subnet does not cover, never /0', () => {
     const peers = [
-      { publicKey: PUB_B, endpoint: undefined, allowedIps: ['10.100.0.2/32', '10.100.8.0/24', '0.0.0.0/0', 'fd00::2/128'], region: undefined, relayId: undefined, persistentKeepaliveS: 25, probeAddress: null },
+      {
+        publicKey: PUB_B,
+        endpoint: undefined,
+        allowedIps: ['10.100.0.2/32', '10.100.8.0/24', '0.0.0.0/0', 'fd00::2/128'],
+        region: undefined,
+        relayId: undefined,
+        persistentKeepaliveS: 25,
+        probeAddress: null,
+      },
     ];
     expect(routesOutside('10.100.0.1/24', peers)).toEqual(['10.100.8.0/24', 'fd00::2/128']);
     expect(routesOutside('10.100.0.1/16', peers)).toEqual(['fd00::2/128']);
@@ -210,10 +271,22 @@ describe('routes for allowed-ips outside the tunnel subnet', () => {
 });
 
 /** `wg show <if> dump` as wg prints it: tabs, the private key on line 1, a PSK on a peer line. */
-function dumpText(peers: { pub: string; psk?: string; endpoint?: string; allowed?: string; handshakeS?: number; rx?: number; tx?: number; ka?: number }[], opts: { priv?: string; pub?: string; port?: number } = {}): string {
+function dumpText(
+  peers: { pub: string; psk?: string; endpoint?: string; allowed?: string; handshakeS?: number; rx?: number; tx?: number; ka?: number }[],
+  opts: { priv?: string; pub?: string; port?: number } = {},
+): string {
   const head = [opts.priv ?? PRIV, opts.pub ?? PUB_SELF, String(opts.port ?? 51820), 'off'].join('\t');
   const lines = peers.map((p) =>
-    [p.pub, p.psk ?? '(none)', p.endpoint ?? '(none)', p.allowed ?? '(none)', String(p.handshakeS ?? 0), String(p.rx ?? 0), String(p.tx ?? 0), p.ka ? String(p.ka) : 'off'].join('\t'),
+    [
+      p.pub,
+      p.psk ?? '(none)',
+      p.endpoint ?? '(none)',
+      p.allowed ?? '(none)',
+      String(p.handshakeS ?? 0),
+      String(p.rx ?? 0),
+      String(p.tx ?? 0),
+      p.ka ? String(p.ka) : 'off',
+    ].join('\t'),
   );
   return `${[head, ...lines].join('\n')}\n`;
 }
@@ -228,8 +301,26 @@ describe('wg show dump', () => {
     expect(d).toEqual({
       interface: { publicKey: PUB_SELF, listenPort: 51820, fwmark: 'off' },
       peers: [
-        { publicKey: PUB_B, hasPresharedKey: true, endpoint: '198.51.100.7:51820', allowedIps: ['10.100.0.2/32', '10.100.8.0/24'], latestHandshakeMs: 1_795_561_243_000, rxBytes: 1234, txBytes: 5678, persistentKeepaliveS: 25 },
-        { publicKey: PUB_C, hasPresharedKey: false, endpoint: null, allowedIps: [], latestHandshakeMs: null, rxBytes: 0, txBytes: 0, persistentKeepaliveS: null },
+        {
+          publicKey: PUB_B,
+          hasPresharedKey: true,
+          endpoint: '198.51.100.7:51820',
+          allowedIps: ['10.100.0.2/32', '10.100.8.0/24'],
+          latestHandshakeMs: 1_795_561_243_000,
+          rxBytes: 1234,
+          txBytes: 5678,
+          persistentKeepaliveS: 25,
+        },
+        {
+          publicKey: PUB_C,
+          hasPresharedKey: false,
+          endpoint: null,
+          allowedIps: [],
+          latestHandshakeMs: null,
+          rxBytes: 0,
+          txBytes: 0,
+          persistentKeepaliveS: null,
+        },
       ],
     });
     expect(JSON.stringify(d)).not.toContain(PRIV);
@@ -269,7 +360,9 @@ describe('wg show dump', () => {
 describe('secrets in command output', () => {
   it("scrubs wg's quoted key text and any key that is not a known public key", () => {
     const known = new Set([PUB_B]);
-    expect(scrubSecrets(`Key is not the correct length or format: \`${PRIV.slice(0, 40)}Q'`, known)).toBe("Key is not the correct length or format: `[redacted]'");
+    expect(scrubSecrets(`Key is not the correct length or format: \`${PRIV.slice(0, 40)}Q'`, known)).toBe(
+      "Key is not the correct length or format: `[redacted]'",
+    );
     expect(scrubSecrets(`Key is not the correct length or format: \`${PUB_B}'`, known)).toContain(PUB_B);
     expect(scrubSecrets(`peer ${PUB_B} private ${PRIV}.`, known)).toBe(`peer ${PUB_B} private [redacted].`);
     expect(scrubSecrets('fopen: No such file or directory')).toBe('fopen: No such file or directory');
@@ -303,8 +396,16 @@ describe('peer up/down', () => {
     ['lost probes with the limit 0', { consecutiveProbeFailures: 10, probeFailureLimit: 0 }, 'up'],
     ['an old handshake, no probe', { probing: false, probeEverOk: false, latestHandshakeMs: now - 181_000 }, 'down'],
     ['an old handshake, probes answered (timeout below the 2 min re-key)', { handshakeTimeoutMs: 6000, latestHandshakeMs: now - 60_000 }, 'up'],
-    ['an old handshake, one probe lost, limit 0', { handshakeTimeoutMs: 6000, latestHandshakeMs: now - 60_000, probeFailureLimit: 0, consecutiveProbeFailures: 1 }, 'down'],
-    ['an old handshake, never answered', { handshakeTimeoutMs: 6000, latestHandshakeMs: now - 60_000, probeEverOk: false, consecutiveProbeFailures: 1 }, 'down'],
+    [
+      'an old handshake, one probe lost, limit 0',
+      { handshakeTimeoutMs: 6000, latestHandshakeMs: now - 60_000, probeFailureLimit: 0, consecutiveProbeFailures: 1 },
+      'down',
+    ],
+    [
+      'an old handshake, never answered',
+      { handshakeTimeoutMs: 6000, latestHandshakeMs: now - 60_000, probeEverOk: false, consecutiveProbeFailures: 1 },
+      'down',
+    ],
     ['no handshake yet, just started', { latestHandshakeMs: null, startedAtMs: now - 1000, probeEverOk: false }, 'connecting'],
     ['no handshake after the timeout', { latestHandshakeMs: null, startedAtMs: now - 200_000, probeEverOk: false }, 'down'],
     ['not on the interface', { onInterface: false }, 'down'],
@@ -360,7 +461,15 @@ function wgConfig(over: Partial<WireGuardConfig> = {}): WireGuardConfig {
     handshakeTimeoutMs: 180_000,
     probeFailures: 1,
     peers: [
-      { publicKey: PUB_B, endpoint: '198.51.100.7:51820', allowedIps: ['10.100.0.2/32', '10.100.8.0/24'], region: 'us', relayId: 'bridge-us', persistentKeepaliveS: 25, probeAddress: '10.100.0.2' },
+      {
+        publicKey: PUB_B,
+        endpoint: '198.51.100.7:51820',
+        allowedIps: ['10.100.0.2/32', '10.100.8.0/24'],
+        region: 'us',
+        relayId: 'bridge-us',
+        persistentKeepaliveS: 25,
+        probeAddress: '10.100.0.2',
+      },
       { publicKey: PUB_C, endpoint: undefined, allowedIps: ['10.100.0.3/32'], region: 'ap', relayId: undefined, persistentKeepaliveS: 0, probeAddress: null },
     ],
     ...over,
@@ -393,16 +502,22 @@ describe('WireGuardManager (fake commands)', () => {
   it('refuses an existing interface, and kernel mode without kernel WireGuard', async () => {
     const f = fakeRunner();
     const log = capture().log;
-    await expect(new WireGuardManager(wgConfig(), log, { run: f.run }).start()).rejects.toThrow(/wgunit0 exists already: refusing to take it over .*mode external/);
+    await expect(new WireGuardManager(wgConfig(), log, { run: f.run }).start()).rejects.toThrow(
+      /wgunit0 exists already: refusing to take it over .*mode external/,
+    );
     expect(lines(f)).toEqual(['ip link show dev wgunit0']);
     const g = fakeRunner();
     g.answers.push([/^ip link show/, () => ({ code: 1 })], [/^ip link add/, () => ({ code: 2, stderr: 'Error: Unknown device type.' })]);
-    await expect(new WireGuardManager(wgConfig(), log, { run: g.run }).start()).rejects.toThrow(/kernel WireGuard unavailable.*Unknown device type.*use mode userspace or auto/);
+    await expect(new WireGuardManager(wgConfig(), log, { run: g.run }).start()).rejects.toThrow(
+      /kernel WireGuard unavailable.*Unknown device type.*use mode userspace or auto/,
+    );
   });
 
   it('refuses an unreadable key file before running anything', async () => {
     const f = fakeRunner();
-    const err = await new WireGuardManager(wgConfig({ privateKeyFile: path.join(dir, 'missing.key') }), capture().log, { run: f.run }).start().catch((e: unknown) => e);
+    const err = await new WireGuardManager(wgConfig({ privateKeyFile: path.join(dir, 'missing.key') }), capture().log, { run: f.run })
+      .start()
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WireGuardError);
     expect((err as Error).message).toMatch(/private-key-file .*missing\.key: cannot read: ENOENT/);
     expect(f.calls).toEqual([]);
@@ -430,11 +545,28 @@ describe('WireGuardManager (fake commands)', () => {
     let pingOk = true;
     f.answers.push(
       [/^ip link show/, () => ({ code: 1 })],
-      [/^wg show wgunit0 dump/, () => ({ stdout: dumpText([
-        { pub: PUB_B, psk: PSK, endpoint: '198.51.100.7:51820', allowed: '10.100.0.2/32,10.100.8.0/24', handshakeS: handshakeB, rx: 1000, tx: 2000, ka: 25 },
-        { pub: PUB_C, allowed: '10.100.0.3/32' },
-      ]) })],
-      [/^ping /, () => (pingOk ? { stdout: '64 bytes from 10.100.0.2: icmp_seq=1 ttl=64 time=0.412 ms\n' } : { code: 1, stdout: '1 packets transmitted, 0 received' })],
+      [
+        /^wg show wgunit0 dump/,
+        () => ({
+          stdout: dumpText([
+            {
+              pub: PUB_B,
+              psk: PSK,
+              endpoint: '198.51.100.7:51820',
+              allowed: '10.100.0.2/32,10.100.8.0/24',
+              handshakeS: handshakeB,
+              rx: 1000,
+              tx: 2000,
+              ka: 25,
+            },
+            { pub: PUB_C, allowed: '10.100.0.3/32' },
+          ]),
+        }),
+      ],
+      [
+        /^ping /,
+        () => (pingOk ? { stdout: '64 bytes from 10.100.0.2: icmp_seq=1 ttl=64 time=0.412 ms\n' } : { code: 1, stdout: '1 packets transmitted, 0 received' }),
+      ],
     );
     const cap = capture();
     const metrics = new Metrics({ processMetrics: false });
@@ -445,8 +577,19 @@ describe('WireGuardManager (fake commands)', () => {
     m.on('peerDown', (p) => downs.push(p.peer));
     await m.start();
     let peers = await m.check();
-    expect(peers.map((p) => [p.peer, p.state])).toEqual([[shortKey(PUB_B), 'up'], [shortKey(PUB_C), 'connecting']]);
-    expect(peers[0]).toMatchObject({ region: 'us', relayId: 'bridge-us', rttMs: 0.412, rxBytes: 1000, txBytes: 2000, endpoint: '198.51.100.7:51820', latestHandshakeMs: handshakeB * 1000 });
+    expect(peers.map((p) => [p.peer, p.state])).toEqual([
+      [shortKey(PUB_B), 'up'],
+      [shortKey(PUB_C), 'connecting'],
+    ]);
+    expect(peers[0]).toMatchObject({
+      region: 'us',
+      relayId: 'bridge-us',
+      rttMs: 0.412,
+      rxBytes: 1000,
+      txBytes: 2000,
+      endpoint: '198.51.100.7:51820',
+      latestHandshakeMs: handshakeB * 1000,
+    });
     expect(peers[0]?.handshakeAgeS).toBeGreaterThanOrEqual(4);
     expect(ups).toEqual([shortKey(PUB_B)]);
     expect(m.healthProblem()).toBeUndefined();
@@ -463,7 +606,11 @@ describe('WireGuardManager (fake commands)', () => {
     expect(peers[0]).toMatchObject({ state: 'down', up: false, rttMs: null, reason: '1 probes through the tunnel unanswered' });
     expect(downs).toEqual([shortKey(PUB_B)]);
     const problem = m.healthProblem();
-    expect(problem).toMatch(new RegExp(`^WireGuard peer ${shortKey(PUB_B).replace(/[+/]/g, '\\$&')}… \\(region us, relay bridge-us\\) is down: 1 probes through the tunnel unanswered; last handshake 2\\d\\d s ago$`));
+    expect(problem).toMatch(
+      new RegExp(
+        `^WireGuard peer ${shortKey(PUB_B).replace(/[+/]/g, '\\$&')}… \\(region us, relay bridge-us\\) is down: 1 probes through the tunnel unanswered; last handshake 2\\d\\d s ago$`,
+      ),
+    );
     const detail = m.healthDetail();
     expect(detail).toMatchObject({ interface: 'wgunit0', mode: 'kernel', address: '10.100.0.1', healthy: false, problem });
     const warn = cap.lines().find((l) => l.msg === 'WireGuard peer down');
@@ -495,7 +642,11 @@ describe('WireGuardManager (fake commands)', () => {
       [/^ping /, () => ({ stdout: 'time=0.3 ms' })],
     );
     const cap = capture();
-    const m = new WireGuardManager(wgConfig({ interface: 'wg0', mode: 'external', privateKeyFile: undefined, address: undefined, listenPort: undefined, peers: [] }), cap.log, { run: f.run });
+    const m = new WireGuardManager(
+      wgConfig({ interface: 'wg0', mode: 'external', privateKeyFile: undefined, address: undefined, listenPort: undefined, peers: [] }),
+      cap.log,
+      { run: f.run },
+    );
     await m.start();
     expect(m.address).toBe('10.100.0.1');
     const peers = await m.check();

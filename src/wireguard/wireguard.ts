@@ -293,7 +293,13 @@ export class WireGuardManager extends EventEmitter<WireGuardEvents> {
     this.#running = true;
     this.#startedAtMs = Date.now();
     this.#log.info(
-      { interface: this.interfaceName, mode: this.#mode, address: this.#address, listenPort: this.config.listenPort, peers: this.config.peers.map((p) => ({ publicKey: p.publicKey, region: p.region, endpoint: p.endpoint })) },
+      {
+        interface: this.interfaceName,
+        mode: this.#mode,
+        address: this.#address,
+        listenPort: this.config.listenPort,
+        peers: this.config.peers.map((p) => ({ publicKey: p.publicKey, region: p.region, endpoint: p.endpoint })),
+      },
       'WireGuard interface ready',
     );
     this.#schedule(0);
@@ -382,7 +388,10 @@ export class WireGuardManager extends EventEmitter<WireGuardEvents> {
     let dump: WgDump | undefined;
     let problem: string | undefined;
     if (dumpRes.code !== 0) {
-      problem = this.#mode === 'userspace' && this.#child === undefined ? (this.#childGone ?? 'wireguard-go is not running') : `wg show failed: ${this.#scrub(dumpRes.stderr) || `exit ${dumpRes.code}`}`;
+      problem =
+        this.#mode === 'userspace' && this.#child === undefined
+          ? (this.#childGone ?? 'wireguard-go is not running')
+          : `wg show failed: ${this.#scrub(dumpRes.stderr) || `exit ${dumpRes.code}`}`;
     } else {
       try {
         dump = parseWgDump(dumpRes.stdout);
@@ -399,7 +408,15 @@ export class WireGuardManager extends EventEmitter<WireGuardEvents> {
         if (!this.#tracked.has(p.publicKey)) {
           this.#publicKeys.add(p.publicKey);
           this.#tracked.set(p.publicKey, {
-            config: { publicKey: p.publicKey, endpoint: p.endpoint ?? undefined, allowedIps: p.allowedIps, region: undefined, relayId: undefined, persistentKeepaliveS: p.persistentKeepaliveS ?? 0, probeAddress: defaultProbeAddress(p.allowedIps) },
+            config: {
+              publicKey: p.publicKey,
+              endpoint: p.endpoint ?? undefined,
+              allowedIps: p.allowedIps,
+              region: undefined,
+              relayId: undefined,
+              persistentKeepaliveS: p.persistentKeepaliveS ?? 0,
+              probeAddress: defaultProbeAddress(p.allowedIps),
+            },
             status: undefined,
             probeEverOk: false,
             probeFailures: 0,
@@ -409,7 +426,9 @@ export class WireGuardManager extends EventEmitter<WireGuardEvents> {
     }
     const tracked = [...this.#tracked.values()];
     const probes = await Promise.all(
-      tracked.map((t) => (dump && interfacePeers.has(t.config.publicKey) && t.config.probeAddress ? this.#probe(t.config.probeAddress) : Promise.resolve(undefined))),
+      tracked.map((t) =>
+        dump && interfacePeers.has(t.config.publicKey) && t.config.probeAddress ? this.#probe(t.config.probeAddress) : Promise.resolve(undefined),
+      ),
     );
     if (this.#stopping) return this.peers();
     const now = Date.now();
@@ -478,7 +497,9 @@ export class WireGuardManager extends EventEmitter<WireGuardEvents> {
   async #must(argv: readonly string[], what: string): Promise<CommandResult> {
     const res = await this.#cmd(argv);
     if (res.code !== 0) {
-      throw new WireGuardError(`WireGuard interface ${this.interfaceName}: ${what} failed (${argv.join(' ')}): ${this.#scrub(res.stderr) || `exit ${res.code}`}`);
+      throw new WireGuardError(
+        `WireGuard interface ${this.interfaceName}: ${what} failed (${argv.join(' ')}): ${this.#scrub(res.stderr) || `exit ${res.code}`}`,
+      );
     }
     return res;
   }
@@ -495,7 +516,11 @@ export class WireGuardManager extends EventEmitter<WireGuardEvents> {
       const dump = parseWgDump(res.stdout);
       for (const p of dump.peers) this.#publicKeys.add(p.publicKey);
       const missing = this.config.peers.filter((p) => !dump.peers.some((d) => d.publicKey === p.publicKey));
-      for (const p of missing) this.#log.warn({ interface: this.interfaceName, publicKey: p.publicKey, region: p.region }, 'configured WireGuard peer is not on the external interface');
+      for (const p of missing)
+        this.#log.warn(
+          { interface: this.interfaceName, publicKey: p.publicKey, region: p.region },
+          'configured WireGuard peer is not on the external interface',
+        );
     } catch (err) {
       throw new WireGuardError(`WireGuard interface ${this.interfaceName}: ${(err as Error).message}`);
     }
@@ -516,7 +541,10 @@ export class WireGuardManager extends EventEmitter<WireGuardEvents> {
       if (!st.isFile()) throw new Error('not a file');
       await fs.promises.access(keyFile, fs.constants.R_OK);
       if ((st.mode & 0o077) !== 0) {
-        this.#log.warn({ privateKeyFile: keyFile, mode: (st.mode & 0o777).toString(8) }, 'the WireGuard private key file is accessible by group or others (chmod 600 it)');
+        this.#log.warn(
+          { privateKeyFile: keyFile, mode: (st.mode & 0o777).toString(8) },
+          'the WireGuard private key file is accessible by group or others (chmod 600 it)',
+        );
       }
     } catch (err) {
       throw new WireGuardError(`WireGuard private-key-file ${keyFile}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
@@ -527,7 +555,10 @@ export class WireGuardManager extends EventEmitter<WireGuardEvents> {
           'refusing to take it over (delete it, pick another interface name, or set mode external to only check it)',
       );
     }
-    if (fs.existsSync(`${WIREGUARD_SOCKET_DIR}/${this.interfaceName}.sock`) && (await this.#cmd([WG_TOOL, 'show', this.interfaceName, 'listen-port'])).code === 0) {
+    if (
+      fs.existsSync(`${WIREGUARD_SOCKET_DIR}/${this.interfaceName}.sock`) &&
+      (await this.#cmd([WG_TOOL, 'show', this.interfaceName, 'listen-port'])).code === 0
+    ) {
       throw new WireGuardError(
         `WireGuard interface ${this.interfaceName} exists already on this machine (a wireguard-go UAPI socket, ${WIREGUARD_SOCKET_DIR}/${this.interfaceName}.sock, maybe in another network namespace): ` +
           'wireguard-go interface names are machine-wide; pick another interface name',
@@ -538,7 +569,9 @@ export class WireGuardManager extends EventEmitter<WireGuardEvents> {
       if (res.code === 0) {
         this.#mode = 'kernel';
       } else if (c.mode === 'kernel') {
-        throw new WireGuardError(`WireGuard interface ${this.interfaceName}: kernel WireGuard unavailable (ip link add ... type wireguard: ${this.#scrub(res.stderr)}); use mode userspace or auto`);
+        throw new WireGuardError(
+          `WireGuard interface ${this.interfaceName}: kernel WireGuard unavailable (ip link add ... type wireguard: ${this.#scrub(res.stderr)}); use mode userspace or auto`,
+        );
       } else if (/File exists/i.test(res.stderr)) {
         throw new WireGuardError(`WireGuard interface ${this.interfaceName} exists already: refusing to take it over`);
       } else {
@@ -558,7 +591,8 @@ export class WireGuardManager extends EventEmitter<WireGuardEvents> {
       await this.#must([IP, 'link', 'set', this.interfaceName, 'up'], 'setting the link up');
       for (const cidr of routesOutside(c.address, c.peers)) {
         const res = await this.#cmd([IP, 'route', 'add', cidr, 'dev', this.interfaceName]);
-        if (res.code !== 0) this.#log.warn({ interface: this.interfaceName, route: cidr, error: this.#scrub(res.stderr) }, 'could not add the route to a peer\'s allowed-ips');
+        if (res.code !== 0)
+          this.#log.warn({ interface: this.interfaceName, route: cidr, error: this.#scrub(res.stderr) }, "could not add the route to a peer's allowed-ips");
       }
     } catch (err) {
       await this.#teardown();
@@ -617,7 +651,9 @@ export class WireGuardManager extends EventEmitter<WireGuardEvents> {
       if (fs.existsSync(sock) && (await this.#cmd([WG_TOOL, 'show', this.interfaceName, 'listen-port'], 2000)).code === 0) break;
       if (Date.now() > deadline) {
         await this.#teardown();
-        throw new WireGuardError(`WireGuard interface ${this.interfaceName}: wireguard-go (pid ${child.pid}) did not open ${sock} within 5 s: ${output.join(' | ') || 'no output'}`);
+        throw new WireGuardError(
+          `WireGuard interface ${this.interfaceName}: wireguard-go (pid ${child.pid}) did not open ${sock} within 5 s: ${output.join(' | ') || 'no output'}`,
+        );
       }
       await sleep(25);
     }
@@ -635,8 +671,7 @@ export class WireGuardManager extends EventEmitter<WireGuardEvents> {
     }
     const child = this.#child;
     if (child && this.#childExit) {
-      const exited = (ms: number): Promise<boolean> =>
-        Promise.race([this.#childExit!.then(() => true), sleep(ms).then(() => false)]);
+      const exited = (ms: number): Promise<boolean> => Promise.race([this.#childExit!.then(() => true), sleep(ms).then(() => false)]);
       if (!(await exited(this.#exitTimeoutMs))) {
         this.#log.warn({ interface: this.interfaceName, pid: child.pid }, 'wireguard-go still running after the link was deleted: SIGTERM');
         killPid(child.pid, 'SIGTERM');
@@ -688,7 +723,16 @@ export class WireGuardManager extends EventEmitter<WireGuardEvents> {
 
   /** Log and emit a state change; feed the metrics. */
   #report(prev: PeerStatus | undefined, s: PeerStatus): void {
-    const fields = { interface: this.interfaceName, peer: s.peer, publicKey: s.publicKey, region: s.region, relayId: s.relayId, endpoint: s.endpoint, handshakeAgeS: s.handshakeAgeS === null ? null : Math.round(s.handshakeAgeS), rttMs: s.rttMs };
+    const fields = {
+      interface: this.interfaceName,
+      peer: s.peer,
+      publicKey: s.publicKey,
+      region: s.region,
+      relayId: s.relayId,
+      endpoint: s.endpoint,
+      handshakeAgeS: s.handshakeAgeS === null ? null : Math.round(s.handshakeAgeS),
+      rttMs: s.rttMs,
+    };
     const was = prev?.state ?? 'connecting';
     if (s.state === 'down' && was !== 'down') {
       this.#log.warn({ ...fields, reason: s.reason }, 'WireGuard peer down');

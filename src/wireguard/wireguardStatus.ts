@@ -79,7 +79,10 @@ export function parseWgDump(text: string): WgDump {
   const peers = lines.slice(1).map((line, i): WgDumpPeer => {
     const n = i + 2;
     const f = line.split('\t');
-    if (f.length !== 8) throw new WgDumpError(`line ${n}: ${f.length} fields, expected 8 (public-key preshared-key endpoint allowed-ips latest-handshake rx tx persistent-keepalive)`);
+    if (f.length !== 8)
+      throw new WgDumpError(
+        `line ${n}: ${f.length} fields, expected 8 (public-key preshared-key endpoint allowed-ips latest-handshake rx tx persistent-keepalive)`,
+      );
     const [pub = '', psk = '', endpoint = '', allowed = '', hs = '', rx = '', tx = '', ka = ''] = f;
     if (!/^[A-Za-z0-9+/]{43}=$/.test(pub)) throw new WgDumpError(`line ${n}: public-key is not a key`);
     const handshake = count(n, 'latest-handshake', hs);

@@ -99,19 +99,17 @@ export class BreweryConnection extends EventEmitter<BreweryEvents> {
     this.options = options;
     this.#bridge = bridge;
     this.#log = log.child({ xmpp: options.id, mode: options.mode });
-    this.#entity = (
-      options.mode === 'client'
-        ? client({
-            service: options.service,
-            domain: options.domain,
-            username: options.username ?? '',
-            password: options.password,
-            resource: options.nickname,
-            // Read by @xmpp/starttls (native/node-patches/@xmpp+starttls).
-            ...(options.disableCertificateVerification ? { tls: { rejectUnauthorized: false } } : {}),
-          } as Parameters<typeof client>[0])
-        : component({ service: options.service, domain: options.domain, password: options.password })
-    ) as unknown as XmppEntity;
+    this.#entity = (options.mode === 'client'
+      ? client({
+          service: options.service,
+          domain: options.domain,
+          username: options.username ?? '',
+          password: options.password,
+          resource: options.nickname,
+          // Read by @xmpp/starttls (native/node-patches/@xmpp+starttls).
+          ...(options.disableCertificateVerification ? { tls: { rejectUnauthorized: false } } : {}),
+        } as Parameters<typeof client>[0])
+      : component({ service: options.service, domain: options.domain, password: options.password })) as unknown as XmppEntity;
     // xmpp.js's iq-callee answers a handler's <error> with the whole request child echoed before
     // it; JVB (Smack 4.4.8 ErrorIQ) writes <error> first and an empty echo. Send JVB's form.
     const send = this.#entity.send.bind(this.#entity);

@@ -29,7 +29,9 @@ afterAll(async () => {
 /** Jicofo's requests for the small pool of meetings and endpoints. */
 const request = fc.oneof(
   fc.record({ m: fc.constantFrom(...MEETINGS), e: fc.constantFrom(...ENDPOINTS), create: fc.boolean() }).map(({ m, e, create }) => allocate(m, e, create)),
-  fc.record({ m: fc.constantFrom(...MEETINGS), e: fc.constantFrom(...ENDPOINTS), base: fc.integer({ min: 1, max: 5 }) }).map(({ m, e, base }) => sessionAccept(m, e, base * 100)),
+  fc
+    .record({ m: fc.constantFrom(...MEETINGS), e: fc.constantFrom(...ENDPOINTS), base: fc.integer({ min: 1, max: 5 }) })
+    .map(({ m, e, base }) => sessionAccept(m, e, base * 100)),
   fc.record({ m: fc.constantFrom(...MEETINGS), ids: fc.subarray(ENDPOINTS, { minLength: 1 }) }).map(({ m, ids }) => expireEndpoints(m, ids)),
   fc.constantFrom(...MEETINGS).map((m) => ({ meetingId: m, expire: true, endpoints: [] })),
 );
@@ -90,7 +92,11 @@ function snapshot(): Snapshot {
   const out: Snapshot = {};
   for (const m of MEETINGS) {
     const c = bridge.videobridge.conferenceByMeetingId(m);
-    if (c) out[m] = c.endpoints().map((e) => e.id).sort();
+    if (c)
+      out[m] = c
+        .endpoints()
+        .map((e) => e.id)
+        .sort();
   }
   return out;
 }

@@ -60,14 +60,25 @@ async function inboundVideo(peer: BrowserPeer): Promise<{ ssrc: number; frameHei
 
 /** The SSRC a receiver gets `source` on (its video source map). */
 async function ssrcOf(peer: BrowserPeer, source: string): Promise<number> {
-  return until(`a map entry for ${source}`, peer, () => hook(peer, (h, s) => h.tiles().find((t) => t.source === s)?.ssrc ?? 0, source), (v) => v > 0);
+  return until(
+    `a map entry for ${source}`,
+    peer,
+    () => hook(peer, (h, s) => h.tiles().find((t) => t.source === s)?.ssrc ?? 0, source),
+    (v) => v > 0,
+  );
 }
 
 /** Waits until the stream of `ssrc` decodes frames of `height` (and frames keep coming); returns the time taken, ms. */
 async function heightReached(peer: BrowserPeer, ssrc: number, height: number, timeoutMs = 10_000, sender?: BrowserPeer): Promise<number> {
   const start = Date.now();
-  await until(`frameHeight ${height} on ${ssrc}`, peer, async () => (await inboundVideo(peer)).find((s) => s.ssrc === ssrc)?.frameHeight ?? 0, (h) => h === height, timeoutMs,
-    sender && (() => uplink(sender)));
+  await until(
+    `frameHeight ${height} on ${ssrc}`,
+    peer,
+    async () => (await inboundVideo(peer)).find((s) => s.ssrc === ssrc)?.frameHeight ?? 0,
+    (h) => h === height,
+    timeoutMs,
+    sender && (() => uplink(sender)),
+  );
   return Date.now() - start;
 }
 
@@ -81,11 +92,18 @@ async function heightReached(peer: BrowserPeer, ssrc: number, height: number, ti
 async function firstSwitchUp(receiver: BrowserPeer, sender: BrowserPeer, ssrc: number, height: number): Promise<{ total: number; bridge: number }> {
   const start = Date.now();
   let sending: number | undefined;
-  await until(`frameHeight ${height} on ${ssrc}`, receiver, async () => {
-    const [inbound, { outbound }] = await Promise.all([inboundVideo(receiver), videoRtp(sender)]);
-    if (sending === undefined && outbound.some((o) => o.frameHeight === height)) sending = Date.now();
-    return inbound.find((s) => s.ssrc === ssrc)?.frameHeight ?? 0;
-  }, (h) => h === height, 30_000, () => uplink(sender));
+  await until(
+    `frameHeight ${height} on ${ssrc}`,
+    receiver,
+    async () => {
+      const [inbound, { outbound }] = await Promise.all([inboundVideo(receiver), videoRtp(sender)]);
+      if (sending === undefined && outbound.some((o) => o.frameHeight === height)) sending = Date.now();
+      return inbound.find((s) => s.ssrc === ssrc)?.frameHeight ?? 0;
+    },
+    (h) => h === height,
+    30_000,
+    () => uplink(sender),
+  );
   const end = Date.now();
   return { total: end - start, bridge: end - (sending ?? start) };
 }
@@ -101,7 +119,12 @@ describe('allocation with simulcast senders', () => {
     // The page announced 3 simulcast layers: the bridge's SenderSourceConstraints for a 180p thumbnail.
     const ssrc = await ssrcOf(receiver, source);
     await heightReached(receiver, ssrc, 180, 20_000);
-    await until('SenderSourceConstraints 180', sender, () => hook(sender, (h, s) => h.senderConstraints[s], source), (v) => v === 180);
+    await until(
+      'SenderSourceConstraints 180',
+      sender,
+      () => hook(sender, (h, s) => h.senderConstraints[s], source),
+      (v) => v === 180,
+    );
     expect(await hook(receiver, (h) => h.forwardedSources)).toEqual([source]);
 
     // On stage: 720p, and the sender is told someone wants 720. The first switch after joining waits for the
@@ -118,12 +141,19 @@ describe('allocation with simulcast senders', () => {
       // Back to a thumbnail: 180p, and the sender may stop its higher layers.
       await hook(receiver, (h) => h.stage(null));
       const down = await heightReached(receiver, ssrc, 180);
-      await until('SenderSourceConstraints back to 180', sender, () => hook(sender, (h, s) => h.senderConstraints[s], source), (v) => v === 180);
+      await until(
+        'SenderSourceConstraints back to 180',
+        sender,
+        () => hook(sender, (h, s) => h.senderConstraints[s], source),
+        (v) => v === 180,
+      );
       switches.push({ up, down });
       await new Promise((r) => setTimeout(r, 1000));
     }
-    console.log(`layer switches (ms, polled every 200 ms): ${switches.map((s) => `180→720 ${s.up}, 720→180 ${s.down}`).join('; ')}` +
-      ` (first up: ${first!.bridge} ms after the sender encoded 720p)`);
+    console.log(
+      `layer switches (ms, polled every 200 ms): ${switches.map((s) => `180→720 ${s.up}, 720→180 ${s.down}`).join('; ')}` +
+        ` (first up: ${first!.bridge} ms after the sender encoded 720p)`,
+    );
     expect(first!.bridge).toBeLessThan(2000);
     for (const [i, s] of switches.entries()) {
       if (i > 0) expect(s.up, `up switch ${i + 1}`).toBeLessThan(2000);
@@ -140,18 +170,48 @@ describe('allocation with simulcast senders', () => {
     const aId = (await until('a id', a, () => hook(a, (h) => h.endpointId), Boolean)) as string;
     const bId = (await until('b id', b, () => hook(b, (h) => h.endpointId), Boolean)) as string;
     await until('r channel', r, () => hook(r, (h) => h.channelOpen), Boolean);
-    await until('a and b send', a, () => hook(a, (h) => h.pc?.connectionState), (st) => st === 'connected');
-    await until('b sends', b, () => hook(b, (h) => h.pc?.connectionState), (st) => st === 'connected');
+    await until(
+      'a and b send',
+      a,
+      () => hook(a, (h) => h.pc?.connectionState),
+      (st) => st === 'connected',
+    );
+    await until(
+      'b sends',
+      b,
+      () => hook(b, (h) => h.pc?.connectionState),
+      (st) => st === 'connected',
+    );
 
-    for (const [loud, quiet, loudId] of [[a, b, aId], [b, a, bId]] as const) {
+    for (const [loud, quiet, loudId] of [
+      [a, b, aId],
+      [b, a, bId],
+    ] as const) {
       await hook(quiet, (h) => void h.setTone(0));
       await hook(loud, (h) => void h.setTone(0.8, 440));
-      await until(`${loud.name} dominant at the receiver`, r, () => hook(r, (h) => h.dominantSpeaker), (d) => d === loudId, 15_000);
-      await until(`only ${loud.name}'s video forwarded`, r, () => hook(r, (h) => h.forwardedSources), (f) => JSON.stringify(f) === JSON.stringify([`${loudId}-v0`]), 10_000);
+      await until(
+        `${loud.name} dominant at the receiver`,
+        r,
+        () => hook(r, (h) => h.dominantSpeaker),
+        (d) => d === loudId,
+        15_000,
+      );
+      await until(
+        `only ${loud.name}'s video forwarded`,
+        r,
+        () => hook(r, (h) => h.forwardedSources),
+        (f) => JSON.stringify(f) === JSON.stringify([`${loudId}-v0`]),
+        10_000,
+      );
       // And it is decoded: its stream's frames grow.
       const ssrc = await ssrcOf(r, `${loudId}-v0`);
       const before = (await inboundVideo(r)).find((x) => x.ssrc === ssrc)?.framesDecoded ?? 0;
-      await until(`${loud.name}'s frames decode`, r, async () => (await inboundVideo(r)).find((x) => x.ssrc === ssrc)?.framesDecoded ?? 0, (n) => n > before + 5);
+      await until(
+        `${loud.name}'s frames decode`,
+        r,
+        async () => (await inboundVideo(r)).find((x) => x.ssrc === ssrc)?.framesDecoded ?? 0,
+        (n) => n > before + 5,
+      );
     }
     // The last event names the previous speaker too (JVB: previousSpeakers, most recent first).
     const last = await hook(r, (h) => [...h.received].reverse().find((m) => m.colibriClass === 'DominantSpeakerEndpointChangeEvent'));
@@ -168,7 +228,13 @@ describe('allocation with simulcast senders', () => {
     const ssrc = await ssrcOf(receiver, source);
     await hook(receiver, (h, s) => h.stage(s), source);
     // On stage: above the thumbnail's 180p (720p unless the sender's CPU adaptation scaled it down).
-    await until('the source on stage above 180p', receiver, async () => (await inboundVideo(receiver)).find((x) => x.ssrc === ssrc)?.frameHeight ?? 0, (h) => h > 180, 20_000);
+    await until(
+      'the source on stage above 180p',
+      receiver,
+      async () => (await inboundVideo(receiver)).find((x) => x.ssrc === ssrc)?.frameHeight ?? 0,
+      (h) => h > 180,
+      20_000,
+    );
     const conference = fixture.bridge.videobridge.conferences().find((c) => c.endpoint(receiverId));
     const channel = conference?.endpoint(receiverId)?.channel;
     if (!conference || !channel) throw new Error('no conference/channel for the receiver');

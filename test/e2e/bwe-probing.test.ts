@@ -45,22 +45,39 @@ describe.each(['Chromium', 'Firefox'] as const)('bandwidth probing towards a %s 
     const senderId = await until('sender id', sender, () => sender.evaluate<string | null>('window.octobridge.endpointId'), Boolean);
     const receiverId = (await until('receiver id', receiver, () => receiver.evaluate<string | null>('window.octobridge.endpointId'), Boolean)) as string;
     const source = `${senderId}-v0`;
-    const ssrc = await until('a map entry', receiver, () => receiver.evaluate<number>(`window.octobridge.tiles().find((t) => t.source === ${JSON.stringify(source)})?.ssrc ?? 0`), (v) => v > 0);
+    const ssrc = await until(
+      'a map entry',
+      receiver,
+      () => receiver.evaluate<number>(`window.octobridge.tiles().find((t) => t.source === ${JSON.stringify(source)})?.ssrc ?? 0`),
+      (v) => v > 0,
+    );
     await receiver.evaluate(`window.octobridge.stage(${JSON.stringify(source)})`);
 
-    const endpoint = fixture.bridge.videobridge.conferences().find((c) => c.endpoint(receiverId))?.media.endpoint(receiverId);
+    const endpoint = fixture.bridge.videobridge
+      .conferences()
+      .find((c) => c.endpoint(receiverId))
+      ?.media.endpoint(receiverId);
     if (!endpoint) throw new Error('no media endpoint for the receiver');
     const transport = async () => (await endpoint.transport.getStats())[0]!;
     const height = async () => (await videoRtp(receiver)).inbound.find((s) => s.ssrc === ssrc)?.frameHeight ?? 0;
     const top = async () => Math.max(0, ...(await videoRtp(sender)).outbound.map((o) => o.frameHeight));
 
     // The sender sends its top layer once its own uplink has ramped (CPU adaptation may lower it, not below 360p).
-    await until('the sender at its top layer', sender, top, (h) => h >= 360, 30_000, () => uplink(sender));
+    await until(
+      'the sender at its top layer',
+      sender,
+      top,
+      (h) => h >= 360,
+      30_000,
+      () => uplink(sender),
+    );
     const started = Date.now();
     const probing = async () => {
       const t = await transport();
-      return `bridge → receiver estimate ${Math.round((t.availableOutgoingBitrate ?? 0) / 1000)} kbit/s, sending ${Math.round(t.sendBitrate / 1000)} kbit/s, ` +
-        `probes ${t.probationBytesSent} bytes; ${await uplink(sender)}`;
+      return (
+        `bridge → receiver estimate ${Math.round((t.availableOutgoingBitrate ?? 0) / 1000)} kbit/s, sending ${Math.round(t.sendBitrate / 1000)} kbit/s, ` +
+        `probes ${t.probationBytesSent} bytes; ${await uplink(sender)}`
+      );
     };
     // The receiver gets the top layer the sender sends (720p, or 360p when the sender's own uplink or CPU limits it),
     // and keeps it once its bitrate is measured in full (a layer that has just started fits in any estimate: mediasoup
@@ -73,10 +90,18 @@ describe.each(['Chromium', 'Firefox'] as const)('bandwidth probing towards a %s 
     await until('the sender’s top layer', receiver, layers, (v) => v.h >= 360 && v.h >= v.t, 30_000, probing);
     const reached = Date.now() - started;
     await new Promise((r) => setTimeout(r, 4000));
-    const stats = await until('the sender’s top layer inside a probed-up estimate', receiver, layers,
-      (v) => v.h >= 360 && v.h >= v.t && v.estimate > 225_000 && v.estimate >= v.sent, 10_000, probing);
-    console.log(`[probing] ${browser}: ${stats.h}p (sender's top ${stats.t}p) after ${reached} ms; estimate ${Math.round(stats.estimate / 1000)} kbit/s (from 150), ` +
-      `sending ${Math.round(stats.sent / 1000)} kbit/s, probes ${stats.probes} bytes; ${await uplink(sender)}`);
+    const stats = await until(
+      'the sender’s top layer inside a probed-up estimate',
+      receiver,
+      layers,
+      (v) => v.h >= 360 && v.h >= v.t && v.estimate > 225_000 && v.estimate >= v.sent,
+      10_000,
+      probing,
+    );
+    console.log(
+      `[probing] ${browser}: ${stats.h}p (sender's top ${stats.t}p) after ${reached} ms; estimate ${Math.round(stats.estimate / 1000)} kbit/s (from 150), ` +
+        `sending ${Math.round(stats.sent / 1000)} kbit/s, probes ${stats.probes} bytes; ${await uplink(sender)}`,
+    );
     // The probes are all the bridge sends beyond the media: mediasoup's probation stream is not sent.
     expect(stats.probes).toBeGreaterThan(0);
     const frames = async () => (await videoRtp(receiver)).inbound.find((s) => s.ssrc === ssrc)?.framesDecoded ?? 0;

@@ -35,13 +35,24 @@ describe('standalone cascade over two bridges', () => {
 
     // Bob leaves: us empties, its relay and conference go; eu's relay goes too.
     await bob.close();
-    await until('us conference expired', ada, async () => us.bridge.videobridge.conferences().length, (n) => n === 0);
-    await until('eu relay expired', ada, async () => euConf.relays().length, (n) => n === 0);
+    await until(
+      'us conference expired',
+      ada,
+      async () => us.bridge.videobridge.conferences().length,
+      (n) => n === 0,
+    );
+    await until(
+      'eu relay expired',
+      ada,
+      async () => euConf.relays().length,
+      (n) => n === 0,
+    );
     expect(euConf.allocator.hasSource(`${bobId}-v0`)).toBe(false);
   }, 120_000);
 
   it('a VP9 sender (not first in the offer) is decoded across the relay: each bridge forwards the codec it receives', async () => {
-    const page = (name: string, region: string, extra: string) => `http://127.0.0.1:${eu.bridge.publicPort}/cascade-vp9?name=${name}&region=${region}&${MEDIA}${extra}`;
+    const page = (name: string, region: string, extra: string) =>
+      `http://127.0.0.1:${eu.bridge.publicPort}/cascade-vp9?name=${name}&region=${region}&${MEDIA}${extra}`;
     const ada = eu.track(await openPeer(page('Ada', 'eu', '&codec=VP9')));
     const bob = eu.track(await openPeer(page('Bob', 'us', '&video=0')));
     // Bob, behind the relay, decodes Ada's video in VP9, its frames growing.

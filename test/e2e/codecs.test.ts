@@ -34,16 +34,21 @@ async function inbound(peer: BrowserPeer): Promise<VideoInbound[]> {
   return (await videoRtp(peer)).inbound;
 }
 
-
 async function expectDecoding(peer: BrowserPeer, codec: string, timeoutMs = 30_000): Promise<VideoInbound> {
   let before: VideoInbound[] = [];
-  const grown = await until(`${peer.name} decoding ${codec}`, peer, async () => {
-    await new Promise((r) => setTimeout(r, 500));
-    const now = await inbound(peer);
-    const growing = now.find((v) => v.codec === codec && v.frameWidth > 0 && v.framesDecoded > (before.find((b) => b.ssrc === v.ssrc)?.framesDecoded ?? 0));
-    before = now;
-    return growing;
-  }, (v) => v !== undefined, timeoutMs);
+  const grown = await until(
+    `${peer.name} decoding ${codec}`,
+    peer,
+    async () => {
+      await new Promise((r) => setTimeout(r, 500));
+      const now = await inbound(peer);
+      const growing = now.find((v) => v.codec === codec && v.frameWidth > 0 && v.framesDecoded > (before.find((b) => b.ssrc === v.ssrc)?.framesDecoded ?? 0));
+      before = now;
+      return growing;
+    },
+    (v) => v !== undefined,
+    timeoutMs,
+  );
   return grown as VideoInbound;
 }
 
@@ -54,8 +59,20 @@ describe("the client's codec choice over Jicofo's codec list", () => {
     const bob = await join(room, 'Bob', '&codec=VP8');
     const offer = (await alice.evaluate<string | null>('window.octobridge.offerSdp')) ?? '';
     expect(offer).toMatch(/m=video 9 UDP\/TLS\/RTP\/SAVPF 41 100 107 101 /);
-    await until('Alice sends VP9', alice, () => sentCodecs(alice), (c) => c.includes('video/VP9'), 30_000);
-    await until('Bob sends VP8', bob, () => sentCodecs(bob), (c) => c.includes('video/VP8'), 30_000);
+    await until(
+      'Alice sends VP9',
+      alice,
+      () => sentCodecs(alice),
+      (c) => c.includes('video/VP9'),
+      30_000,
+    );
+    await until(
+      'Bob sends VP8',
+      bob,
+      () => sentCodecs(bob),
+      (c) => c.includes('video/VP8'),
+      30_000,
+    );
     await expectDecoding(bob, 'video/VP9');
     await expectDecoding(alice, 'video/VP8');
     // Browsers left running would starve the later tests' encoders on 2 cores.
@@ -73,7 +90,13 @@ describe("the client's codec choice over Jicofo's codec list", () => {
       const room = `codec-${codec.toLowerCase()}${extra ? '-single' : ''}`;
       const alice = await join(room, 'Alice', `&codec=${codec}${extra}`);
       const bob = await join(room, 'Bob', '&video=0');
-      await until(`Alice sends ${codec}`, alice, () => sentCodecs(alice), (c) => c.includes(`video/${codec}`), 30_000);
+      await until(
+        `Alice sends ${codec}`,
+        alice,
+        () => sentCodecs(alice),
+        (c) => c.includes(`video/${codec}`),
+        30_000,
+      );
       await expectDecoding(bob, `video/${codec}`);
       await Promise.all([alice.close(), bob.close()]);
     }, 120_000);
@@ -83,7 +106,13 @@ describe("the client's codec choice over Jicofo's codec list", () => {
     const room = 'codec-switch';
     const alice = await join(room, 'Alice', `&codecs=${LJM_DESKTOP_ORDER}`);
     const bob = await join(room, 'Bob', `&codecs=${LJM_DESKTOP_ORDER}&video=0`);
-    await until('Alice sends AV1', alice, () => sentCodecs(alice), (c) => c.includes('video/AV1'), 30_000);
+    await until(
+      'Alice sends AV1',
+      alice,
+      () => sentCodecs(alice),
+      (c) => c.includes('video/AV1'),
+      30_000,
+    );
     await expectDecoding(bob, 'video/AV1');
     const aliceId = await alice.evaluate<string>('window.octobridge.endpointId');
     // Count the colibri2 requests about Alice from here on: her switch needs none (Carol's join makes its own).
@@ -111,11 +140,19 @@ describe("the client's codec choice over Jicofo's codec list", () => {
     // Carol announces VP8 and H.264 only (an older client): Alice's CodecSelection leaves AV1 for VP8.
     const joinedAt = Date.now();
     const carol = await join(room, 'Carol', '&codecs=H264,VP8&video=0');
-    await until('Alice sends VP8', alice, () => sentCodecs(alice), (c) => c.includes('video/VP8') && !c.includes('video/AV1'), 30_000);
+    await until(
+      'Alice sends VP8',
+      alice,
+      () => sentCodecs(alice),
+      (c) => c.includes('video/VP8') && !c.includes('video/AV1'),
+      30_000,
+    );
     await expectDecoding(carol, 'video/VP8');
     await expectDecoding(bob, 'video/VP8');
     await new Promise((r) => setTimeout(r, 2000));
-    const samples = await bob.evaluate<{ t: number; frames: number; codecs: string[] }[]>(`(() => { clearInterval(window.__sampler); return window.__frames; })()`);
+    const samples = await bob.evaluate<{ t: number; frames: number; codecs: string[] }[]>(
+      `(() => { clearInterval(window.__sampler); return window.__frames; })()`,
+    );
     const switchedAt = (await alice.evaluate<{ t: number }[]>('window.octobridge.codecSwitches')).at(-1)?.t ?? joinedAt;
 
     // The longest time without a new decoded frame, from 1 s before the switch to the end.

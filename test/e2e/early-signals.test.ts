@@ -61,15 +61,39 @@ describe('constraints and video types sent before their source', () => {
     await hook(receiver, (h, s) => h.stage(s), source);
     // The newcomer adds its video as lib-jitsi-meet does: the video type first, then the source.
     await hook(newcomer, (h) => h.startVideo('desktop'));
-    await until('the source on the bridge', undefined, async () => appearedAt, (t) => t > 0, 20_000);
+    await until(
+      'the source on the bridge',
+      undefined,
+      async () => appearedAt,
+      (t) => t > 0,
+      20_000,
+    );
 
     // The receiver's map carries the cached video type, and the source arrives on stage at 720p.
-    const mapped = await until('the source in the receiver map', receiver, () =>
-      hook(receiver, (h, s) => h.received.flatMap((m) => (m.colibriClass === 'VideoSourcesMap' ? (m.mappedSources ?? []) : [])).filter((x) => x.source === s).at(-1) ?? null, source),
-    Boolean);
+    const mapped = await until(
+      'the source in the receiver map',
+      receiver,
+      () =>
+        hook(
+          receiver,
+          (h, s) =>
+            h.received
+              .flatMap((m) => (m.colibriClass === 'VideoSourcesMap' ? (m.mappedSources ?? []) : []))
+              .filter((x) => x.source === s)
+              .at(-1) ?? null,
+          source,
+        ),
+      Boolean,
+    );
     expect(mapped?.videoType).toBe('DESKTOP');
     const ssrc = mapped?.ssrc ?? 0;
-    await until('the newcomer at 720p on stage', receiver, async () => (await videoRtp(receiver)).inbound.find((v) => v.ssrc === ssrc)?.frameHeight ?? 0, (h) => h >= 720, 30_000);
+    await until(
+      'the newcomer at 720p on stage',
+      receiver,
+      async () => (await videoRtp(receiver)).inbound.find((v) => v.ssrc === ssrc)?.frameHeight ?? 0,
+      (h) => h >= 720,
+      30_000,
+    );
     const ms = Date.now() - appearedAt;
     console.log(`constraints before the source: on stage at 720p ${ms} ms after the source appeared on the bridge (polled every 200 ms)`);
     expect(conference.rejectedMessages - rejectedBefore).toBe(0);

@@ -78,12 +78,24 @@ describe('Firefox ESR in a standalone room', () => {
     const chrome = await joinChromium(room, 'Chrome');
 
     // Both offers are LJM's unchanged: no a=ice-lite.
-    const foxOffer = (await until('Firefox offer', fox, () => fox.evaluate<string | null>('window.octobridge.offerSdp'), (o) => !!o)) ?? '';
+    const foxOffer =
+      (await until(
+        'Firefox offer',
+        fox,
+        () => fox.evaluate<string | null>('window.octobridge.offerSdp'),
+        (o) => !!o,
+      )) ?? '';
     expect(foxOffer).not.toContain('a=ice-lite');
     expect(foxOffer).toContain('a=setup:actpass');
     expect(foxOffer).toMatch(/a=group:BUNDLE 0 1 2\r\n/);
     expect(foxOffer).toContain('m=application 9 UDP/DTLS/SCTP webrtc-datachannel');
-    const chromeOffer = (await until('Chromium offer', chrome, () => chrome.evaluate<string | null>('window.octobridge.offerSdp'), (o) => !!o)) ?? '';
+    const chromeOffer =
+      (await until(
+        'Chromium offer',
+        chrome,
+        () => chrome.evaluate<string | null>('window.octobridge.offerSdp'),
+        (o) => !!o,
+      )) ?? '';
     expect(chromeOffer).not.toContain('a=ice-lite');
 
     await expectMediaFrom(fox, 1);
@@ -100,8 +112,11 @@ describe('Firefox ESR in a standalone room', () => {
     // The bridge channel in Firefox: the SCTP data channel, open, with ServerHello received over it.
     expect(await fox.evaluate('window.octobridge.channelKind')).toBe('sctp');
     expect(await fox.evaluate('window.octobridge.channelOpen')).toBe(true);
-    const foxReceived = await until('ServerHello in Firefox', fox, () => fox.evaluate<Received>('window.octobridge.received'), (l) =>
-      l.some((m) => m.colibriClass === 'ServerHello'),
+    const foxReceived = await until(
+      'ServerHello in Firefox',
+      fox,
+      () => fox.evaluate<Received>('window.octobridge.received'),
+      (l) => l.some((m) => m.colibriClass === 'ServerHello'),
     );
     expect(foxReceived.map((m) => m.colibriClass)).toContain('VideoSourcesMap');
     const channels = (await rtcStats(fox)).dataChannels;
@@ -118,8 +133,7 @@ describe('Firefox ESR in a standalone room', () => {
     // EndpointMessages both ways over SCTP; the bridge sets `from`.
     const foxId = await fox.evaluate<string>('window.octobridge.endpointId');
     const chromeId = await chrome.evaluate<string>('window.octobridge.endpointId');
-    const endpointMessages = (p: Peer) => () =>
-      p.evaluate<Received>(`window.octobridge.received.filter((m) => m.colibriClass === 'EndpointMessage')`);
+    const endpointMessages = (p: Peer) => () => p.evaluate<Received>(`window.octobridge.received.filter((m) => m.colibriClass === 'EndpointMessage')`);
     expect(await fox.evaluate(`window.octobridge.send({colibriClass:'EndpointMessage', to:'${chromeId}', msgPayload:{hello:'from firefox'}})`)).toBe(true);
     const atChrome = await until('EndpointMessage at Chromium', chrome, endpointMessages(chrome), (l) => l.length >= 1);
     expect(atChrome[0]).toMatchObject({ from: foxId, to: chromeId, msgPayload: { hello: 'from firefox' } });
@@ -132,7 +146,12 @@ describe('Firefox ESR in a standalone room', () => {
     expect(conference?.endpointCount).toBe(2);
     await fox.closeTab();
     await until('Fox gone from Chromium', chrome, names(chrome), (n) => n.length === 0);
-    await until('bridge expired Fox', chrome, async () => conference?.endpointCount, (n) => n === 1);
+    await until(
+      'bridge expired Fox',
+      chrome,
+      async () => conference?.endpointCount,
+      (n) => n === 1,
+    );
     expect(conference?.endpoint(foxId)).toBeUndefined();
   });
 
@@ -142,17 +161,38 @@ describe('Firefox ESR in a standalone room', () => {
     const order = '&codecs=H264,VP8,VP9,AV1';
     const alice = await joinChromium(room, 'Alice', order);
     const bob = await joinChromium(room, 'Bob', order);
-    for (const p of [alice, bob]) await until(`${p.name} sends H.264`, p, () => sentCodecs(p), (c) => c.length === 1 && c[0] === 'video/H264', 30_000);
+    for (const p of [alice, bob])
+      await until(
+        `${p.name} sends H.264`,
+        p,
+        () => sentCodecs(p),
+        (c) => c.length === 1 && c[0] === 'video/H264',
+        30_000,
+      );
 
     // Firefox announces what LJM's CodecSelection gives it: VP8, then AV1 and VP9 moved last; no H.264 here.
     const fox = await joinFirefox(room, 'Fox');
     expect(await fox.evaluate('window.octobridge.codecList')).toEqual(['vp8', 'av1', 'vp9']);
-    for (const p of [alice, bob]) await until(`${p.name} sends VP8`, p, () => sentCodecs(p), (c) => c.length === 1 && c[0] === 'video/VP8', 30_000);
+    for (const p of [alice, bob])
+      await until(
+        `${p.name} sends VP8`,
+        p,
+        () => sentCodecs(p),
+        (c) => c.length === 1 && c[0] === 'video/VP8',
+        30_000,
+      );
     // Firefox decodes both Chromium senders in VP8, and they decode each other (and Firefox) in VP8 too.
     const decoding = (p: Peer) => async () => (await videoRtp(p)).inbound.filter((v) => v.framesDecoded > 0 && v.frameWidth > 0).map((v) => v.codec);
     await until('Firefox decodes two VP8 streams', fox, decoding(fox), (c) => c.filter((x) => x === 'video/VP8').length >= 2, 40_000);
     const before = await framesDecoded(fox);
-    await until('Firefox keeps decoding', fox, () => framesDecoded(fox), (n) => n > before + 20, 20_000);
-    for (const p of [alice, bob]) await until(`${p.name} decodes VP8 from the others`, p, decoding(p), (c) => c.filter((x) => x === 'video/VP8').length >= 2, 40_000);
+    await until(
+      'Firefox keeps decoding',
+      fox,
+      () => framesDecoded(fox),
+      (n) => n > before + 20,
+      20_000,
+    );
+    for (const p of [alice, bob])
+      await until(`${p.name} decodes VP8 from the others`, p, decoding(p), (c) => c.filter((x) => x === 'video/VP8').length >= 2, 40_000);
   }, 150_000);
 });

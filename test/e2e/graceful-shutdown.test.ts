@@ -77,7 +77,14 @@ beforeAll(async () => {
   });
   exited = new Promise((resolve) => proc.once('exit', (code) => resolve(code)));
   focus = new RemoteBridgeClient(
-    { service: prosody.c2sService, domain: prosody.authDomain, username: 'focus', password: prosody.account('focus').password, brewery: prosody.breweryJid, nickname: 'focus' },
+    {
+      service: prosody.c2sService,
+      domain: prosody.authDomain,
+      username: 'focus',
+      password: prosody.account('focus').password,
+      brewery: prosody.breweryJid,
+      nickname: 'focus',
+    },
     createLogger('silent', { pretty: false }),
   );
   await focus.start();
@@ -112,7 +119,13 @@ describe('graceful shutdown', () => {
     });
     expect(res.status).toBe(200);
     await new Promise((r) => setTimeout(r, 600)); // one stats interval
-    await until('presence says graceful_shutdown', undefined, async () => focus.bridges()[0]?.stats.graceful_shutdown, (v) => v === 'true', 5000);
+    await until(
+      'presence says graceful_shutdown',
+      undefined,
+      async () => focus.bridges()[0]?.stats.graceful_shutdown,
+      (v) => v === 'true',
+      5000,
+    );
     const stats = (await (await fetch(`http://127.0.0.1:${privatePort}/colibri/stats`)).json()) as Record<string, unknown>;
     expect(stats).toMatchObject({ graceful_shutdown: true, shutting_down: false, participants: 2 });
 
@@ -125,9 +138,21 @@ describe('graceful shutdown', () => {
 
     // The participants leave: shutting down, then the process exits.
     await Promise.all([alice.close(), bob.close()]);
-    await until('presence says shutting_down', undefined, async () => focus.bridges()[0]?.stats.shutting_down, (v) => v === 'true', 10_000);
+    await until(
+      'presence says shutting_down',
+      undefined,
+      async () => focus.bridges()[0]?.stats.shutting_down,
+      (v) => v === 'true',
+      10_000,
+    );
     const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('timeout'), 10_000))]);
     expect(code).toBe(0);
-    await until('bridge left the brewery', undefined, async () => focus.bridges().length, (n) => n === 0, 5000);
+    await until(
+      'bridge left the brewery',
+      undefined,
+      async () => focus.bridges().length,
+      (n) => n === 0,
+      5000,
+    );
   });
 });

@@ -126,10 +126,61 @@ function printable<T extends object>(arb: fc.Arbitrary<T>): fc.Arbitrary<T> {
 
 /** Pieces that have broken URL and path handling somewhere. */
 const HOSTILE_BITS = [
-  '%', '%F', '%FF', '%zz', '%00', '%2F', '%2f', '%5C', '%2e', '%2e%2e', '%25', '%C0%AF', '%E2%80%AE', '%uD800', '%%',
-  '..', '.', '/', '//', '//[', '[', ']', '[::1]', '@', '?', '??', '#', '&', '=', ';', ':', '\\', '*', '~', '+',
-  '\u0000', '\u0001', '\u001b', '\u007f', '\t', ' ', '\r', '\n', '\r\n', 'é', '😀', '\uD800', '\uDFFF', '\uFFFF', '\uFEFF',
-  '\u202E', 'İ', 'ﬀ', '\u0085', '\u2028',
+  '%',
+  '%F',
+  '%FF',
+  '%zz',
+  '%00',
+  '%2F',
+  '%2f',
+  '%5C',
+  '%2e',
+  '%2e%2e',
+  '%25',
+  '%C0%AF',
+  '%E2%80%AE',
+  '%uD800',
+  '%%',
+  '..',
+  '.',
+  '/',
+  '//',
+  '//[',
+  '[',
+  ']',
+  '[::1]',
+  '@',
+  '?',
+  '??',
+  '#',
+  '&',
+  '=',
+  ';',
+  ':',
+  '\\',
+  '*',
+  '~',
+  '+',
+  '\u0000',
+  '\u0001',
+  '\u001b',
+  '\u007f',
+  '\t',
+  ' ',
+  '\r',
+  '\n',
+  '\r\n',
+  'é',
+  '😀',
+  '\uD800',
+  '\uDFFF',
+  '\uFFFF',
+  '\uFEFF',
+  '\u202E',
+  'İ',
+  'ﬀ',
+  '\u0085',
+  '\u2028',
 ];
 
 /** Short text assembled from hostile pieces, printable and binary strings, and harmless tokens. */
@@ -146,11 +197,40 @@ const hostileText = fc
   .map((parts) => parts.join(''));
 
 /** Routes of each server, as starting points for generated targets. */
-const PUBLIC_PATHS = ['/', `/${CALL_ROOM}`, '/Room_1.x-y', '/page/index.html', '/page/app.js', '/page/sdp.js', '/page/style.css', '/lib/sdp-transform.js', '/focus/', `/focus/${CALL_ROOM}`, '/colibri-ws/', '/colibri-ws/default-id/a/b', '/about/health', '/favicon.ico'];
+const PUBLIC_PATHS = [
+  '/',
+  `/${CALL_ROOM}`,
+  '/Room_1.x-y',
+  '/page/index.html',
+  '/page/app.js',
+  '/page/sdp.js',
+  '/page/style.css',
+  '/lib/sdp-transform.js',
+  '/focus/',
+  `/focus/${CALL_ROOM}`,
+  '/colibri-ws/',
+  '/colibri-ws/default-id/a/b',
+  '/about/health',
+  '/favicon.ico',
+];
 const PRIVATE_PATHS = [
-  '/', '/about/health', '/about/version', '/colibri/stats', '/colibri/drain', '/colibri/drain/disable', '/colibri/shutdown', '/metrics',
-  '/colibri/v2/conferences', '/colibri/v2/conferences/', '/colibri/v2/conferences/hostile-rest-0', '/colibri/v2/conferences/hostile-rest-1/dominant-speaker-identification',
-  '/debug/relays/r1/outage', '/debug/relays/x/outage?ms=1', '/debug/relays//outage', '/debug/', '/colibri/',
+  '/',
+  '/about/health',
+  '/about/version',
+  '/colibri/stats',
+  '/colibri/drain',
+  '/colibri/drain/disable',
+  '/colibri/shutdown',
+  '/metrics',
+  '/colibri/v2/conferences',
+  '/colibri/v2/conferences/',
+  '/colibri/v2/conferences/hostile-rest-0',
+  '/colibri/v2/conferences/hostile-rest-1/dominant-speaker-identification',
+  '/debug/relays/r1/outage',
+  '/debug/relays/x/outage?ms=1',
+  '/debug/relays//outage',
+  '/debug/',
+  '/colibri/',
 ];
 
 /** A request target: a route with hostile additions, special forms, absolute URLs, very long ones. */
@@ -166,10 +246,35 @@ function targetArb(paths: readonly string[]): fc.Arbitrary<string> {
     {
       weight: 2,
       arbitrary: fc.constantFrom(
-        '*', '//[', '//', '///', '//[::1]/', '//evil.example/focus/x', '//127.0.0.1/about/health', 'http://127.0.0.1/about/health',
-        'http://[::1', 'http://[', 'https://evil.example:99999/', 'h:', '127.0.0.1:80', 'evil.example:443', '', ' ', '/%', '/%FF',
-        '/focus/%', '/focus/%FF', '/focus/%2e%2e', '/colibri-ws/%/%/%', '/colibri/v2/conferences/%', '/colibri/v2/conferences/%FF/x',
-        '/debug/relays/%/outage', '/debug/relays/%FF/outage?ms=%', '/\u0000', '/?%', '/#%',
+        '*',
+        '//[',
+        '//',
+        '///',
+        '//[::1]/',
+        '//evil.example/focus/x',
+        '//127.0.0.1/about/health',
+        'http://127.0.0.1/about/health',
+        'http://[::1',
+        'http://[',
+        'https://evil.example:99999/',
+        'h:',
+        '127.0.0.1:80',
+        'evil.example:443',
+        '',
+        ' ',
+        '/%',
+        '/%FF',
+        '/focus/%',
+        '/focus/%FF',
+        '/focus/%2e%2e',
+        '/colibri-ws/%/%/%',
+        '/colibri/v2/conferences/%',
+        '/colibri/v2/conferences/%FF/x',
+        '/debug/relays/%/outage',
+        '/debug/relays/%FF/outage?ms=%',
+        '/\u0000',
+        '/?%',
+        '/#%',
       ),
     },
     { weight: 1, arbitrary: fc.webUrl({ withQueryParameters: true, withFragments: true }) },
@@ -183,7 +288,10 @@ function targetArb(paths: readonly string[]): fc.Arbitrary<string> {
 }
 
 const methodArb = fc.oneof(
-  { weight: 10, arbitrary: fc.constantFrom('GET', 'GET', 'HEAD', 'POST', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT', 'PRI', 'SEARCH', 'PROPFIND') },
+  {
+    weight: 10,
+    arbitrary: fc.constantFrom('GET', 'GET', 'HEAD', 'POST', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT', 'PRI', 'SEARCH', 'PROPFIND'),
+  },
   { weight: 1, arbitrary: fc.stringMatching(/^[A-Za-z]{1,12}$/) },
   { weight: 1, arbitrary: hostileText },
 );
@@ -198,8 +306,24 @@ const headerNameArb = fc.oneof(
   {
     weight: 6,
     arbitrary: fc.constantFrom(
-      'Content-Type', 'Accept', 'Connection', 'Upgrade', 'Origin', 'Expect', 'Cookie', 'Content-Length', 'Transfer-Encoding', 'Host',
-      'X-Forwarded-For', 'Accept-Encoding', 'Range', 'Sec-WebSocket-Key', 'Sec-WebSocket-Version', 'Authorization', 'Trailer', 'TE',
+      'Content-Type',
+      'Accept',
+      'Connection',
+      'Upgrade',
+      'Origin',
+      'Expect',
+      'Cookie',
+      'Content-Length',
+      'Transfer-Encoding',
+      'Host',
+      'X-Forwarded-For',
+      'Accept-Encoding',
+      'Range',
+      'Sec-WebSocket-Key',
+      'Sec-WebSocket-Version',
+      'Authorization',
+      'Trailer',
+      'TE',
     ),
   },
   { weight: 2, arbitrary: fc.stringMatching(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,30}$/) },
@@ -214,9 +338,31 @@ const headerValueArb = fc.oneof(
   {
     weight: 4,
     arbitrary: fc.constantFrom(
-      'application/json', 'application/json; charset=utf-8', 'text/plain', '*/*', 'application/*', 'text/html;q=0.1', 'close', 'keep-alive',
-      'Upgrade', 'websocket', '100-continue', 'chunked', 'gzip, chunked', 'chunked, identity', '0', '-1', '1e3', '0x10',
-      '99999999999999999999', ' 5', '5, 6', '', 'http://127.0.0.1', 'null', '127.0.0.1',
+      'application/json',
+      'application/json; charset=utf-8',
+      'text/plain',
+      '*/*',
+      'application/*',
+      'text/html;q=0.1',
+      'close',
+      'keep-alive',
+      'Upgrade',
+      'websocket',
+      '100-continue',
+      'chunked',
+      'gzip, chunked',
+      'chunked, identity',
+      '0',
+      '-1',
+      '1e3',
+      '0x10',
+      '99999999999999999999',
+      ' 5',
+      '5, 6',
+      '',
+      'http://127.0.0.1',
+      'null',
+      '127.0.0.1',
     ),
   },
   { weight: 3, arbitrary: hostileText },
@@ -245,9 +391,34 @@ const mutationOpArb: fc.Arbitrary<MutationOp> = fc.record({
   kind: fc.constantFrom('delete', 'replace', 'replace', 'wrap', 'stringify', 'insert'),
   value: fc.oneof(
     fc.jsonValue({ maxDepth: 2 }),
-    fc.constantFrom(-1, 0, 2 ** 31, -(2 ** 31) - 1, 2 ** 32, 2 ** 53 + 1, 1e308, -0, 0.5, '', '0', 'true', null, [], {}, 'CAMERA', '@peer0-v0', '@peer1-a0', '@peer0', '\u0000', '%FF'),
+    fc.constantFrom(
+      -1,
+      0,
+      2 ** 31,
+      -(2 ** 31) - 1,
+      2 ** 32,
+      2 ** 53 + 1,
+      1e308,
+      -0,
+      0.5,
+      '',
+      '0',
+      'true',
+      null,
+      [],
+      {},
+      'CAMERA',
+      '@peer0-v0',
+      '@peer1-a0',
+      '@peer0',
+      '\u0000',
+      '%FF',
+    ),
   ),
-  key: fc.oneof(fc.constantFrom('__proto__', 'constructor', 'prototype', 'colibriClass', 'type', 'id', 'meeting-id', 'create', 'expire', ''), fc.string({ maxLength: 8 })),
+  key: fc.oneof(
+    fc.constantFrom('__proto__', 'constructor', 'prototype', 'colibriClass', 'type', 'id', 'meeting-id', 'create', 'expire', ''),
+    fc.string({ maxLength: 8 }),
+  ),
 }) as fc.Arbitrary<MutationOp>;
 
 function mutateJson(root: unknown, ops: readonly MutationOp[]): unknown {
@@ -360,7 +531,21 @@ function rawHttpArb(paths: readonly string[]): fc.Arbitrary<RawHttp> {
     headers: fc.array(fc.tuple(headerNameArb, headerValueArb), { maxLength: 8 }),
     manyHeaders: fc.oneof({ weight: 15, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 100, max: 3000 }) }),
     body: bodyArb,
-    framing: fc.constantFrom<Framing>('length', 'length', 'length', 'none', 'short', 'long', 'dup-length', 'dup-length-same', 'chunked', 'chunked', 'bad-chunked', 'chunked-ext', 'length-and-chunked'),
+    framing: fc.constantFrom<Framing>(
+      'length',
+      'length',
+      'length',
+      'none',
+      'short',
+      'long',
+      'dup-length',
+      'dup-length-same',
+      'chunked',
+      'chunked',
+      'bad-chunked',
+      'chunked-ext',
+      'length-and-chunked',
+    ),
     encoding: fc.constantFrom<'utf8' | 'latin1'>('utf8', 'utf8', 'latin1'),
   });
 }
@@ -368,14 +553,32 @@ function rawHttpArb(paths: readonly string[]): fc.Arbitrary<RawHttp> {
 /** A well-formed request to the colibri2 REST routes with a generated (mutated) conference-modify. */
 const restRequestArb: fc.Arbitrary<RawHttp> = fc
   .tuple(
-    fc.constantFrom('POST /colibri/v2/conferences', 'POST /colibri/v2/conferences/', 'PATCH /colibri/v2/conferences/hostile-rest-0', 'PATCH /colibri/v2/conferences/hostile-rest-1', 'PATCH /colibri/v2/conferences/nope', 'GET /colibri/v2/conferences/hostile-rest-0/dominant-speaker-identification'),
+    fc.constantFrom(
+      'POST /colibri/v2/conferences',
+      'POST /colibri/v2/conferences/',
+      'PATCH /colibri/v2/conferences/hostile-rest-0',
+      'PATCH /colibri/v2/conferences/hostile-rest-1',
+      'PATCH /colibri/v2/conferences/nope',
+      'GET /colibri/v2/conferences/hostile-rest-0/dominant-speaker-identification',
+    ),
     restBodyArb,
     fc.constantFrom<Framing>('length', 'length', 'chunked'),
     fc.constantFrom('application/json', 'application/json; charset=utf-8', '*/*', 'text/plain', ''),
   )
   .map(([line, body, framing, type]) => {
     const [method, target] = line.split(' ') as [string, string];
-    return { method, target, version: 'HTTP/1.1', eol: '\r\n', host: 'own', headers: type ? [['Content-Type', type]] : [], manyHeaders: 0, body, framing, encoding: 'utf8' };
+    return {
+      method,
+      target,
+      version: 'HTTP/1.1',
+      eol: '\r\n',
+      host: 'own',
+      headers: type ? [['Content-Type', type]] : [],
+      manyHeaders: 0,
+      body,
+      framing,
+      encoding: 'utf8',
+    };
   });
 
 /** Write a {@link RawHttp} out for the server on `port`. */
@@ -474,7 +677,10 @@ interface RawUpgrade {
 /** Room-name-ish path parts for `/focus/<room>`. */
 const roomishArb = fc.oneof(
   { weight: 3, arbitrary: fc.stringMatching(/^[A-Za-z0-9_.-]{1,64}$/) },
-  { weight: 1, arbitrary: fc.constantFrom(CALL_ROOM, 'HOSTILE-CALL', '%FF', '%', '%2F', 'a%2Fb', 'a/b', '', '.', '..', 'x'.repeat(65), '%41bc', 'caf%C3%A9', '%00') },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(CALL_ROOM, 'HOSTILE-CALL', '%FF', '%', '%2F', 'a%2Fb', 'a/b', '', '.', '..', 'x'.repeat(65), '%41bc', 'caf%C3%A9', '%00'),
+  },
   { weight: 2, arbitrary: hostileText },
 );
 
@@ -485,13 +691,27 @@ const wildUpgradeArb: fc.Arbitrary<RawUpgrade> = fc.record({
     {
       weight: 4,
       arbitrary: fc
-        .tuple(fc.constantFrom('default-id', 'default-id', 'other-id', '%', ''), fc.array(fc.oneof(fc.stringMatching(/^[0-9a-f]{1,16}$/), hostileText), { maxLength: 4 }))
+        .tuple(
+          fc.constantFrom('default-id', 'default-id', 'other-id', '%', ''),
+          fc.array(fc.oneof(fc.stringMatching(/^[0-9a-f]{1,16}$/), hostileText), { maxLength: 4 }),
+        )
         .map(([id, rest]) => `/colibri-ws/${[id, ...rest].join('/')}`),
     },
     { weight: 2, arbitrary: targetArb(PUBLIC_PATHS) },
   ),
-  query: fc.option(fc.oneof(fc.constant('pwd='), fc.constant('pwd=%FF'), hostileText.map((t) => `pwd=${t}`), hostileText), { nil: undefined }),
-  connection: fc.option(fc.constantFrom('Upgrade', 'Upgrade', 'upgrade', 'keep-alive, Upgrade', 'Upgrade, HTTP2-Settings', 'close', ''), { nil: undefined, freq: 8 }),
+  query: fc.option(
+    fc.oneof(
+      fc.constant('pwd='),
+      fc.constant('pwd=%FF'),
+      hostileText.map((t) => `pwd=${t}`),
+      hostileText,
+    ),
+    { nil: undefined },
+  ),
+  connection: fc.option(fc.constantFrom('Upgrade', 'Upgrade', 'upgrade', 'keep-alive, Upgrade', 'Upgrade, HTTP2-Settings', 'close', ''), {
+    nil: undefined,
+    freq: 8,
+  }),
   upgrade: fc.option(fc.constantFrom('websocket', 'websocket', 'WebSocket', 'websocket, h2c', 'h2c', '', '\u0001'), { nil: undefined, freq: 8 }),
   key: fc.option(
     fc.oneof(
@@ -504,7 +724,23 @@ const wildUpgradeArb: fc.Arbitrary<RawUpgrade> = fc.record({
   version: fc.option(fc.constantFrom('13', '13', '13', '8', '0', '13, 8', '', 'abc', '013', '-13'), { nil: undefined, freq: 6 }),
   origin: fc.option(
     fc.oneof(
-      { weight: 3, arbitrary: fc.constantFrom('@own', '@own', 'https://evil.example', 'null', '', 'http://[', 'file://', 'http://127.0.0.1', '@own/path', '@OWN', 'ws://@host', 'http://evil.example@127.0.0.1') },
+      {
+        weight: 3,
+        arbitrary: fc.constantFrom(
+          '@own',
+          '@own',
+          'https://evil.example',
+          'null',
+          '',
+          'http://[',
+          'file://',
+          'http://127.0.0.1',
+          '@own/path',
+          '@OWN',
+          'ws://@host',
+          'http://evil.example@127.0.0.1',
+        ),
+      },
       { weight: 1, arbitrary: hostileText },
       { weight: 1, arbitrary: fc.webUrl() },
     ),
@@ -512,7 +748,16 @@ const wildUpgradeArb: fc.Arbitrary<RawUpgrade> = fc.record({
   ),
   host: fc.option(fc.oneof(fc.constantFrom('evil.example', '', '127.0.0.1', 'EVIL.example:80'), hostileText), { nil: undefined, freq: 5 }),
   extensions: fc.option(
-    fc.constantFrom('permessage-deflate', 'permessage-deflate; client_max_window_bits', 'permessage-deflate; server_max_window_bits=7', 'permessage-deflate; server_max_window_bits=99', 'permessage-deflate; x', 'x; y', ',,,', ''),
+    fc.constantFrom(
+      'permessage-deflate',
+      'permessage-deflate; client_max_window_bits',
+      'permessage-deflate; server_max_window_bits=7',
+      'permessage-deflate; server_max_window_bits=99',
+      'permessage-deflate; x',
+      'x; y',
+      ',,,',
+      '',
+    ),
     { nil: undefined, freq: 3 },
   ),
   protocol: fc.option(fc.constantFrom('colibri', 'a, b', ',', '', 'a b'), { nil: undefined, freq: 4 }),
@@ -541,7 +786,11 @@ const validUpgradeArb: fc.Arbitrary<RawUpgrade> = fc.record({
 const upgradeArb: fc.Arbitrary<RawUpgrade> = fc.oneof(
   wildUpgradeArb,
   fc
-    .tuple(validUpgradeArb, wildUpgradeArb, fc.subarray(['path', 'query', 'connection', 'upgrade', 'key', 'version', 'origin', 'host', 'extensions', 'protocol', 'extra'] as const, { maxLength: 2 }))
+    .tuple(
+      validUpgradeArb,
+      wildUpgradeArb,
+      fc.subarray(['path', 'query', 'connection', 'upgrade', 'key', 'version', 'origin', 'host', 'extensions', 'protocol', 'extra'] as const, { maxLength: 2 }),
+    )
     .map(([valid, wild, fields]) => Object.assign(valid, Object.fromEntries(fields.map((f) => [f, wild[f]])))),
 );
 
@@ -576,7 +825,17 @@ function originMatchesHost(origin: string, host: string): boolean {
 /** A valid WebSocket upgrade request, for the named cases. */
 function upgradeRequest(target: string, port: number, extra: string[] = []): Buffer {
   return Buffer.from(
-    [`GET ${target} HTTP/1.1`, `Host: 127.0.0.1:${port}`, 'Connection: Upgrade', 'Upgrade: websocket', `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`, 'Sec-WebSocket-Version: 13', ...extra, '', ''].join('\r\n'),
+    [
+      `GET ${target} HTTP/1.1`,
+      `Host: 127.0.0.1:${port}`,
+      'Connection: Upgrade',
+      'Upgrade: websocket',
+      `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`,
+      'Sec-WebSocket-Version: 13',
+      ...extra,
+      '',
+      '',
+    ].join('\r\n'),
   );
 }
 
@@ -606,8 +865,14 @@ function resolveRefs(text: string, refs: Record<string, string>): string {
 const channelMessageArb: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
   fc.constant({ colibriClass: 'ClientHello' }),
   fc.record({ colibriClass: fc.constant('ServerHello'), version: fc.string() }, { requiredKeys: ['colibriClass'] }),
-  fc.record({ colibriClass: fc.constant('EndpointMessage'), to: endpointRefArb, from: endpointRefArb, msgPayload: jsonAny }, { requiredKeys: ['colibriClass', 'msgPayload'] }),
-  fc.record({ colibriClass: fc.constant('EndpointStats'), from: endpointRefArb, bitrate: jsonAny, packetLoss: jsonAny, connectionQuality: fc.double() }, { requiredKeys: ['colibriClass'] }),
+  fc.record(
+    { colibriClass: fc.constant('EndpointMessage'), to: endpointRefArb, from: endpointRefArb, msgPayload: jsonAny },
+    { requiredKeys: ['colibriClass', 'msgPayload'] },
+  ),
+  fc.record(
+    { colibriClass: fc.constant('EndpointStats'), from: endpointRefArb, bitrate: jsonAny, packetLoss: jsonAny, connectionQuality: fc.double() },
+    { requiredKeys: ['colibriClass'] },
+  ),
   fc.record({ colibriClass: fc.constant('LastNChangedEvent'), lastN: int32ish }),
   fc.record(
     {
@@ -616,28 +881,69 @@ const channelMessageArb: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
       selectedSources: fc.array(sourceRefArb, { maxLength: 4 }),
       onStageSources: fc.array(sourceRefArb, { maxLength: 4 }),
       defaultConstraints: fc.record({ maxHeight: int32ish, maxFrameRate: fc.oneof(fc.double(), int32ish) }, { requiredKeys: [] }),
-      constraints: fc.dictionary(sourceRefArb, fc.record({ maxHeight: int32ish, maxFrameRate: fc.oneof(fc.double(), int32ish) }, { requiredKeys: [] }), { maxKeys: 4 }),
+      constraints: fc.dictionary(sourceRefArb, fc.record({ maxHeight: int32ish, maxFrameRate: fc.oneof(fc.double(), int32ish) }, { requiredKeys: [] }), {
+        maxKeys: 4,
+      }),
       assumedBandwidthBps: fc.oneof(fc.integer(), fc.constantFrom(-1, 0, 2 ** 53, 1e20)),
     },
     { requiredKeys: ['colibriClass'] },
   ),
   fc.record(
-    { colibriClass: fc.constant('ReceiverAudioSubscription'), mode: fc.constantFrom('All', 'None', 'Include', 'Exclude', 'all', ''), list: fc.array(sourceRefArb, { maxLength: 4 }), all: fc.boolean(), include: fc.array(sourceRefArb, { maxLength: 3 }), exclude: fc.array(sourceRefArb, { maxLength: 3 }) },
+    {
+      colibriClass: fc.constant('ReceiverAudioSubscription'),
+      mode: fc.constantFrom('All', 'None', 'Include', 'Exclude', 'all', ''),
+      list: fc.array(sourceRefArb, { maxLength: 4 }),
+      all: fc.boolean(),
+      include: fc.array(sourceRefArb, { maxLength: 3 }),
+      exclude: fc.array(sourceRefArb, { maxLength: 3 }),
+    },
     { requiredKeys: ['colibriClass'] },
   ),
-  fc.record({ colibriClass: fc.constant('SourceVideoTypeMessage'), sourceName: sourceRefArb, videoType: videoTypeArb, endpointId: endpointRefArb }, { requiredKeys: ['colibriClass', 'sourceName', 'videoType'] }),
-  fc.record({ colibriClass: fc.constant('VideoTypeMessage'), videoType: videoTypeArb, endpointId: endpointRefArb }, { requiredKeys: ['colibriClass', 'videoType'] }),
-  fc.record({ colibriClass: fc.constant('DominantSpeakerEndpointChangeEvent'), dominantSpeakerEndpoint: endpointRefArb, previousSpeakers: fc.array(endpointRefArb, { maxLength: 3 }), silence: fc.boolean() }),
+  fc.record(
+    { colibriClass: fc.constant('SourceVideoTypeMessage'), sourceName: sourceRefArb, videoType: videoTypeArb, endpointId: endpointRefArb },
+    { requiredKeys: ['colibriClass', 'sourceName', 'videoType'] },
+  ),
+  fc.record(
+    { colibriClass: fc.constant('VideoTypeMessage'), videoType: videoTypeArb, endpointId: endpointRefArb },
+    { requiredKeys: ['colibriClass', 'videoType'] },
+  ),
+  fc.record({
+    colibriClass: fc.constant('DominantSpeakerEndpointChangeEvent'),
+    dominantSpeakerEndpoint: endpointRefArb,
+    previousSpeakers: fc.array(endpointRefArb, { maxLength: 3 }),
+    silence: fc.boolean(),
+  }),
   fc.record({ colibriClass: fc.constant('ForwardedSources'), forwardedSources: fc.array(sourceRefArb, { maxLength: 3 }) }),
   fc.record({ colibriClass: fc.constant('SenderSourceConstraints'), sourceName: sourceRefArb, maxHeight: int32ish }),
-  fc.record({ colibriClass: fc.constant('EndpointConnectivityStatusChangeEvent'), endpoint: endpointRefArb, active: fc.constantFrom(true, false, 'true', 'false', 'maybe') }),
+  fc.record({
+    colibriClass: fc.constant('EndpointConnectivityStatusChangeEvent'),
+    endpoint: endpointRefArb,
+    active: fc.constantFrom(true, false, 'true', 'false', 'maybe'),
+  }),
   fc.record({
     colibriClass: fc.constantFrom('VideoSourcesMap', 'AudioSourcesMap'),
-    mappedSources: fc.array(fc.record({ source: sourceRefArb, owner: endpointRefArb, ssrc: fc.integer({ min: -1, max: 2 ** 32 }), rtx: fc.integer({ min: -1, max: 2 ** 32 }), videoType: videoTypeArb }, { requiredKeys: ['source', 'ssrc'] }), { maxLength: 3 }),
+    mappedSources: fc.array(
+      fc.record(
+        {
+          source: sourceRefArb,
+          owner: endpointRefArb,
+          ssrc: fc.integer({ min: -1, max: 2 ** 32 }),
+          rtx: fc.integer({ min: -1, max: 2 ** 32 }),
+          videoType: videoTypeArb,
+        },
+        { requiredKeys: ['source', 'ssrc'] },
+      ),
+      { maxLength: 3 },
+    ),
   }),
   fc.record({ colibriClass: fc.constant('ConnectionStats'), estimatedDownlinkBandwidth: fc.oneof(fc.integer(), fc.constantFrom(2 ** 63, -1)) }),
   fc.record({ colibriClass: fc.constant('SyntheticSourceSendingChangeEvent'), sourceName: sourceRefArb, sending: fc.boolean(), timestamp: fc.integer() }),
-  fc.record({ colibriClass: fc.constant('AddReceiver'), bridgeId: fc.string(), sourceName: sourceRefArb, videoConstraints: fc.record({ maxHeight: int32ish }) }),
+  fc.record({
+    colibriClass: fc.constant('AddReceiver'),
+    bridgeId: fc.string(),
+    sourceName: sourceRefArb,
+    videoConstraints: fc.record({ maxHeight: int32ish }),
+  }),
   fc.record({ colibriClass: fc.constant('RemoveReceiver'), bridgeId: fc.string(), endpointId: endpointRefArb }),
   fc.tuple(hostileText, fc.dictionary(fc.string({ maxLength: 8 }), jsonAny, { maxKeys: 4 })).map(([cls, rest]) => ({ ...rest, colibriClass: cls })),
 );
@@ -654,11 +960,28 @@ const garbageFrameArb: fc.Arbitrary<Frame> = fc.oneof(
     weight: 2,
     arbitrary: fc
       .constantFrom(
-        '', '{', '}', '[', '{"type":', '{"colibriClass":', '{"type":"join"', 'null', 'true', '1e999', '"x"', '[{}]', '{"a":1,"a":2}',
-        '{"colibriClass":"ClientHello","colibriClass":"ClientHello"}', '{"type":"join","type":"join","displayName":"x"}',
-        `{"colibriClass":"LastNChangedEvent","lastN":${'9'.repeat(2000)}}`, `{"colibriClass":"EndpointMessage","to":"","msgPayload":${'1'.repeat(1001)}}`,
-        `{"${'k'.repeat(60_000)}":1}`, '{"colibriClass":"EndpointMessage","to":"","__proto__":{"polluted":1},"msgPayload":{"constructor":{"prototype":{"x":1}}}}',
-        '{"type":"join","displayName":"x","__proto__":{"type":"session-accept"}}', '\uFEFF{"colibriClass":"ClientHello"}', '{"colibriClass":"ClientHello"}\u0000',
+        '',
+        '{',
+        '}',
+        '[',
+        '{"type":',
+        '{"colibriClass":',
+        '{"type":"join"',
+        'null',
+        'true',
+        '1e999',
+        '"x"',
+        '[{}]',
+        '{"a":1,"a":2}',
+        '{"colibriClass":"ClientHello","colibriClass":"ClientHello"}',
+        '{"type":"join","type":"join","displayName":"x"}',
+        `{"colibriClass":"LastNChangedEvent","lastN":${'9'.repeat(2000)}}`,
+        `{"colibriClass":"EndpointMessage","to":"","msgPayload":${'1'.repeat(1001)}}`,
+        `{"${'k'.repeat(60_000)}":1}`,
+        '{"colibriClass":"EndpointMessage","to":"","__proto__":{"polluted":1},"msgPayload":{"constructor":{"prototype":{"x":1}}}}',
+        '{"type":"join","displayName":"x","__proto__":{"type":"session-accept"}}',
+        '\uFEFF{"colibriClass":"ClientHello"}',
+        '{"colibriClass":"ClientHello"}\u0000',
       )
       .map((text) => ({ kind: 'text' as const, text })),
   },
@@ -690,7 +1013,10 @@ const jingleSourceArb = fc.record(
 const fingerprintArb = fc.record(
   {
     hash: fc.constantFrom('sha-256', 'sha-256', 'sha-1', 'sha-512', 'md5', ''),
-    value: fc.oneof(fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => [...b].map((x) => x.toString(16).padStart(2, '0').toUpperCase()).join(':')), fc.string({ maxLength: 40 })),
+    value: fc.oneof(
+      fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => [...b].map((x) => x.toString(16).padStart(2, '0').toUpperCase()).join(':')),
+      fc.string({ maxLength: 40 }),
+    ),
     setup: fc.constantFrom('active', 'active', 'active', 'passive', 'actpass'),
   },
   { requiredKeys: ['hash', 'value'] },
@@ -736,12 +1062,25 @@ const focusMessageArb: fc.Arbitrary<Frame> = fc.oneof(
     weight: 3,
     arbitrary: fc
       .tuple(fc.constantFrom('session-accept', 'source-update'), jingleArb, fc.array(mutationOpArb, { maxLength: 3 }), fc.nat(2))
-      .map(([type, jingle, ops, n]) => ({ kind: 'text' as const, text: JSON.stringify(n === 0 ? { type, jingle } : mutateJson({ type, jingle }, ops)) ?? 'null' })),
+      .map(([type, jingle, ops, n]) => ({
+        kind: 'text' as const,
+        text: JSON.stringify(n === 0 ? { type, jingle } : mutateJson({ type, jingle }, ops)) ?? 'null',
+      })),
   },
   {
     weight: 1,
     arbitrary: fc
-      .tuple(fc.record({ type: fc.constant('join'), displayName: fc.oneof(fc.string({ maxLength: 70 }), hostileText), region: fc.oneof(fc.string({ maxLength: 8 }), hostileText) }, { requiredKeys: ['type'] }), fc.array(mutationOpArb, { maxLength: 2 }))
+      .tuple(
+        fc.record(
+          {
+            type: fc.constant('join'),
+            displayName: fc.oneof(fc.string({ maxLength: 70 }), hostileText),
+            region: fc.oneof(fc.string({ maxLength: 8 }), hostileText),
+          },
+          { requiredKeys: ['type'] },
+        ),
+        fc.array(mutationOpArb, { maxLength: 2 }),
+      )
       .map(([m, ops]) => ({ kind: 'text' as const, text: JSON.stringify(mutateJson(m, ops)) ?? 'null' })),
   },
   { weight: 3, arbitrary: garbageFrameArb },
@@ -774,7 +1113,13 @@ const FOCUS_TYPES = new Set(['room', 'session-initiate', 'participant-joined', '
 
 function frameData(f: Frame, refs: Record<string, string>): { data: string | Buffer; binary: boolean } {
   if (f.kind === 'binary') return { data: Buffer.from(f.bytes), binary: true };
-  if (f.kind === 'huge') return { data: f.compressible ? 'a'.repeat(f.bytes) : JSON.stringify({ colibriClass: 'EndpointMessage', type: 'join', to: '', msgPayload: randomBytes(f.bytes >> 1).toString('hex') }), binary: false };
+  if (f.kind === 'huge')
+    return {
+      data: f.compressible
+        ? 'a'.repeat(f.bytes)
+        : JSON.stringify({ colibriClass: 'EndpointMessage', type: 'join', to: '', msgPayload: randomBytes(f.bytes >> 1).toString('hex') }),
+      binary: false,
+    };
   return { data: resolveRefs(f.text, refs), binary: false };
 }
 
@@ -912,7 +1257,10 @@ describe('hostile input against a bridge process carrying a live call', () => {
   });
 
   it('POST /debug/relays/%/outage on the private port is 4xx', async () => {
-    const r = await rawExchange(privatePort, Buffer.from(`POST /debug/relays/%/outage HTTP/1.1\r\nHost: 127.0.0.1:${privatePort}\r\nContent-Length: 0\r\n\r\n`));
+    const r = await rawExchange(
+      privatePort,
+      Buffer.from(`POST /debug/relays/%/outage HTTP/1.1\r\nHost: 127.0.0.1:${privatePort}\r\nContent-Length: 0\r\n\r\n`),
+    );
     expect(r.statuses[0], r.text).toBeGreaterThanOrEqual(400);
     expect(r.statuses[0], r.text).toBeLessThan(500);
     expectAlive('POST /debug/relays/%/outage');
@@ -980,7 +1328,13 @@ describe('hostile input against a bridge process carrying a live call', () => {
           if (status === 101) count('upgrades accepted');
           if (status !== undefined && status >= 500) throw new Error(`upgrade: HTTP ${status} for ${show(built.bytes)}:\n${reply.text.slice(0, 500)}`);
           const originHeaders = u.extra.filter(([n]) => n.toLowerCase() === 'origin' || n.toLowerCase() === 'host').length;
-          if (status === 101 && u.path.startsWith('/focus/') && built.origin !== undefined && originHeaders === 0 && !originMatchesHost(built.origin, built.host)) {
+          if (
+            status === 101 &&
+            u.path.startsWith('/focus/') &&
+            built.origin !== undefined &&
+            originHeaders === 0 &&
+            !originMatchesHost(built.origin, built.host)
+          ) {
             throw new Error(`a /focus socket was opened from a foreign Origin: ${show(built.bytes)}`);
           }
         }
@@ -1000,7 +1354,13 @@ describe('hostile input against a bridge process carrying a live call', () => {
       if (script.join) {
         await send(ws, { data: JSON.stringify({ type: 'join', displayName: 'Mallory' }), binary: false });
         if (script.awaitOffer) {
-          await until('the session-initiate', undefined, async () => got.some((m) => m.includes('"session-initiate"')), (ok) => ok, 15_000);
+          await until(
+            'the session-initiate',
+            undefined,
+            async () => got.some((m) => m.includes('"session-initiate"')),
+            (ok) => ok,
+            15_000,
+          );
           const self = (JSON.parse(got.find((m) => m.includes('"type":"room"')) ?? '{}') as { endpointId?: string }).endpointId;
           if (self) refs.self = self;
         }
@@ -1039,10 +1399,18 @@ describe('hostile input against a bridge process carrying a live call', () => {
     const focus = await openSocket(`ws://127.0.0.1:${publicPort}/focus/${CALL_ROOM}`);
     const focusGot = collect(focus);
     await send(focus, { data: JSON.stringify({ type: 'join', displayName: 'Mallory' }), binary: false });
-    await until('the session-initiate', undefined, async () => focusGot.some((m) => m.includes('"session-initiate"')), (ok) => ok, 15_000);
+    await until(
+      'the session-initiate',
+      undefined,
+      async () => focusGot.some((m) => m.includes('"session-initiate"')),
+      (ok) => ok,
+      15_000,
+    );
     const room = JSON.parse(focusGot.find((m) => m.includes('"type":"room"')) as string) as { endpointId: string };
     refs.self = room.endpointId;
-    const offer = JSON.parse(focusGot.find((m) => m.includes('"session-initiate"')) as string) as { jingle: { contents: { transport: { webSockets?: string[] } }[] } };
+    const offer = JSON.parse(focusGot.find((m) => m.includes('"session-initiate"')) as string) as {
+      jingle: { contents: { transport: { webSockets?: string[] } }[] };
+    };
     const wsUrl = offer.jingle.contents.find((c) => c.transport.webSockets?.length)?.transport.webSockets?.[0];
     expect(wsUrl).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/colibri-ws\//);
 
@@ -1071,7 +1439,13 @@ describe('hostile input against a bridge process carrying a live call', () => {
       const hellos = (): number => got.filter((m) => m.includes('"ServerHello"')).length;
       const before = hellos();
       await send(ws, { data: '{"colibriClass":"ClientHello"}', binary: false });
-      await until(`a ServerHello after ${after}`, undefined, async () => hellos(), (n) => n > before, 10_000);
+      await until(
+        `a ServerHello after ${after}`,
+        undefined,
+        async () => hellos(),
+        (n) => n > before,
+        10_000,
+      );
       for (const m of got.splice(0)) {
         if (m === '<binary>') throw new Error('the bridge sent a binary frame on colibri-ws');
         const parsed = parseBridgeChannelMessage(m);
@@ -1095,24 +1469,37 @@ describe('hostile input against a bridge process carrying a live call', () => {
     const pwd = real.searchParams.get('pwd') ?? '';
     const pwdArb = fc.oneof(
       fc.constant(`pwd=${pwd}`),
-      fc.constantFrom(`pwd=${pwd}x`, `pwd=${pwd.slice(1)}`, 'pwd=', 'pwd=%FF', `pwd=x&pwd=${pwd}`, `pwd=${pwd}&pwd=x`, `pwd=${encodeURIComponent(pwd)}%00`, `PWD=${pwd}`),
+      fc.constantFrom(
+        `pwd=${pwd}x`,
+        `pwd=${pwd.slice(1)}`,
+        'pwd=',
+        'pwd=%FF',
+        `pwd=x&pwd=${pwd}`,
+        `pwd=${pwd}&pwd=x`,
+        `pwd=${encodeURIComponent(pwd)}%00`,
+        `PWD=${pwd}`,
+      ),
       hostileText.map((t) => `pwd=${t}`),
     );
     await fc.assert(
-      fc.asyncProperty(fc.array(printable(fc.tuple(upgradeArb, pwdArb).map(([u, q]) => ({ ...u, path: real.pathname, query: q }))), { minLength: 30, maxLength: 30 }), async (batch) => {
-        const replies = await pool(batch, CONCURRENCY, async (u) => {
-          const built = buildUpgrade(u, publicPort);
-          return { u, built, reply: await rawExchange(publicPort, built.bytes) };
-        });
-        count('colibri-ws upgrades', batch.length);
-        for (const { u, built, reply } of replies) {
-          const status = reply.statuses[0];
-          if (status === 101) count('colibri-ws upgrades accepted');
-          if (status !== undefined && status >= 500) throw new Error(`colibri-ws upgrade: HTTP ${status} for ${show(built.bytes)}`);
-          if (status === 101 && new URLSearchParams(u.query).get('pwd') !== pwd) throw new Error(`colibri-ws opened with a wrong password: ${show(built.bytes)}`);
-        }
-        expectAlive('a colibri-ws upgrade batch');
-      }),
+      fc.asyncProperty(
+        fc.array(printable(fc.tuple(upgradeArb, pwdArb).map(([u, q]) => ({ ...u, path: real.pathname, query: q }))), { minLength: 30, maxLength: 30 }),
+        async (batch) => {
+          const replies = await pool(batch, CONCURRENCY, async (u) => {
+            const built = buildUpgrade(u, publicPort);
+            return { u, built, reply: await rawExchange(publicPort, built.bytes) };
+          });
+          count('colibri-ws upgrades', batch.length);
+          for (const { u, built, reply } of replies) {
+            const status = reply.statuses[0];
+            if (status === 101) count('colibri-ws upgrades accepted');
+            if (status !== undefined && status >= 500) throw new Error(`colibri-ws upgrade: HTTP ${status} for ${show(built.bytes)}`);
+            if (status === 101 && new URLSearchParams(u.query).get('pwd') !== pwd)
+              throw new Error(`colibri-ws opened with a wrong password: ${show(built.bytes)}`);
+          }
+          expectAlive('a colibri-ws upgrade batch');
+        },
+      ),
       { numRuns: 3, endOnFailure: true },
     );
 

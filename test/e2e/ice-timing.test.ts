@@ -74,11 +74,22 @@ async function openChromium(url: string): Promise<Browser> {
 
 /** Waits for the page's connection to be ICE-connected and reads its times and ICE role. */
 async function measure(b: Browser, run: number): Promise<Run> {
-  const t = await until(`${b.name} run ${run}: ICE connected`, b, () => b.evaluate<IceTiming | null>('window.octobridge.iceTiming'), (x) => x?.connected !== undefined, 15_000);
+  const t = await until(
+    `${b.name} run ${run}: ICE connected`,
+    b,
+    () => b.evaluate<IceTiming | null>('window.octobridge.iceTiming'),
+    (x) => x?.connected !== undefined,
+    15_000,
+  );
   if (t?.connected === undefined) throw new Error('no ICE timing');
   const offer = (await b.evaluate<string | null>('window.octobridge.offerSdp')) ?? '';
   expect(offer, 'the offer is LJM-built: no ice-lite').not.toContain('a=ice-lite');
-  const stats = await until(`${b.name} run ${run}: transport stats`, b, () => rtcStats(b), (s) => s.transport.length > 0);
+  const stats = await until(
+    `${b.name} run ${run}: transport stats`,
+    b,
+    () => rtcStats(b),
+    (s) => s.transport.length > 0,
+  );
   return {
     offerToConnected: Math.round(t.connected - t.remoteOffer),
     checkingToConnected: Math.round(t.connected - (t.checking ?? t.remoteOffer)),
@@ -105,7 +116,10 @@ async function runs(open: (url: string) => Promise<Browser>, prefix: string): Pr
 }
 
 describe('ICE start → connected with the offer as lib-jitsi-meet builds it', () => {
-  for (const [name, open] of [['Firefox', openFirefox], ['Chromium', openChromium]] as const) {
+  for (const [name, open] of [
+    ['Firefox', openFirefox],
+    ['Chromium', openChromium],
+  ] as const) {
     it(`${name} connects within ${MAX_CONNECT_MS} ms, the bridge nominating`, async () => {
       const results = await runs(open, `e2e-ice-timing-${name.toLowerCase()}`);
       console.log(

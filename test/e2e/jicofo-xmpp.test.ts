@@ -60,7 +60,14 @@ beforeAll(async () => {
   prosody = await startProsody();
   bridge = await startTestBridge(xmppEnv(prosody, 'octobridge-1'));
   focus = new RemoteBridgeClient(
-    { service: prosody.c2sService, domain: prosody.authDomain, username: 'focus', password: prosody.account('focus').password, brewery: prosody.breweryJid, nickname: 'focus' },
+    {
+      service: prosody.c2sService,
+      domain: prosody.authDomain,
+      username: 'focus',
+      password: prosody.account('focus').password,
+      brewery: prosody.breweryJid,
+      nickname: 'focus',
+    },
     log,
   );
   await focus.start();
@@ -101,12 +108,34 @@ describe('brewery', () => {
   it('joins with the stats Jicofo reads, refreshed', async () => {
     expect(bridgeJid).toBe(`${prosody.breweryJid}/octobridge-1`);
     const stats = focus.bridges()[0]?.stats ?? {};
-    expect(stats).toMatchObject({ drain: 'false', graceful_shutdown: 'false', shutting_down: 'false', healthy: 'true', version: '0.1.0', average_participant_stress: '0.01' });
-    for (const key of ['stress_level', 'conferences', 'participants', 'largest_conference', 'bit_rate_download', 'bit_rate_upload', 'packet_rate_download', 'current_timestamp']) {
+    expect(stats).toMatchObject({
+      drain: 'false',
+      graceful_shutdown: 'false',
+      shutting_down: 'false',
+      healthy: 'true',
+      version: '0.1.0',
+      average_participant_stress: '0.01',
+    });
+    for (const key of [
+      'stress_level',
+      'conferences',
+      'participants',
+      'largest_conference',
+      'bit_rate_download',
+      'bit_rate_upload',
+      'packet_rate_download',
+      'current_timestamp',
+    ]) {
       expect(stats, key).toHaveProperty(key);
     }
     const first = stats.current_timestamp;
-    await until('a refreshed presence', undefined, async () => focus.bridges()[0]?.stats.current_timestamp, (t) => t !== first, 5000);
+    await until(
+      'a refreshed presence',
+      undefined,
+      async () => focus.bridges()[0]?.stats.current_timestamp,
+      (t) => t !== first,
+      5000,
+    );
   });
 
   it('answers the health check, version and disco#info; refuses other IQs', async () => {
@@ -115,8 +144,18 @@ describe('brewery', () => {
     const version = await rawIq(xml('query', { xmlns: 'jabber:iq:version' }));
     expect(version.reply?.getChild('query')?.getChildText('name')).toBe('octobridge');
     const disco = await rawIq(xml('query', { xmlns: 'http://jabber.org/protocol/disco#info' }));
-    const features = disco.reply?.getChild('query')?.getChildren('feature').map((f) => f.attrs.var);
-    expect(features).toEqual(expect.arrayContaining(['http://jitsi.org/protocol/healthcheck', 'urn:xmpp:jingle:apps:dtls:0', 'urn:xmpp:jingle:transports:ice-udp:1', 'jabber:iq:version']));
+    const features = disco.reply
+      ?.getChild('query')
+      ?.getChildren('feature')
+      .map((f) => f.attrs.var);
+    expect(features).toEqual(
+      expect.arrayContaining([
+        'http://jitsi.org/protocol/healthcheck',
+        'urn:xmpp:jingle:apps:dtls:0',
+        'urn:xmpp:jingle:transports:ice-udp:1',
+        'jabber:iq:version',
+      ]),
+    );
     expect((await rawIq(xml('graceful-shutdown', { xmlns: 'http://jitsi.org/protocol/colibri' }), 'set')).condition).toBe('service-unavailable');
   });
 });
@@ -162,7 +201,9 @@ describe('colibri2 over XMPP', () => {
     expect((await rawIq(badSsrc)).condition).toBe('bad-request');
     // An IQ with two children is not a valid query (RFC 6120 8.2.3).
     const two = await focus
-      .iq(xml('iq', { type: 'get', to: bridgeJid }, xml('conference-modify', { xmlns: 'jitsi:colibri2', 'meeting-id': 'x' }), xml('junk', { xmlns: 'urn:junk' })))
+      .iq(
+        xml('iq', { type: 'get', to: bridgeJid }, xml('conference-modify', { xmlns: 'jitsi:colibri2', 'meeting-id': 'x' }), xml('junk', { xmlns: 'urn:junk' })),
+      )
       .catch((e: { condition?: string }) => e);
     expect((two as { condition?: string }).condition).toBe('bad-request');
     expect(bridge.videobridge.conferences().length).toBe(before);
@@ -170,13 +211,23 @@ describe('colibri2 over XMPP', () => {
 });
 
 describe('large stanzas', () => {
-  it('answers a 200 KB conference-modify; a stanza over Prosody\'s limit costs only its sender the connection', async () => {
+  it("answers a 200 KB conference-modify; a stanza over Prosody's limit costs only its sender the connection", async () => {
     const junk = Array.from({ length: 2000 }, (_, i) => xml('junk', { xmlns: 'urn:junk', i: String(i), pad: 'x'.repeat(80) }));
     const big = xml('conference-modify', { xmlns: 'jitsi:colibri2', 'meeting-id': randomUUID() }, ...junk);
     expect(big.toString().length).toBeGreaterThan(200_000);
     expect((await rawIq(big)).condition).toBe('item-not-found'); // parsed, unknown children ignored
     const account = await prosody.register('focus2');
-    const other = new RemoteBridgeClient({ service: prosody.c2sService, domain: prosody.authDomain, username: account.username, password: account.password, brewery: prosody.breweryJid, nickname: 'focus2' }, log);
+    const other = new RemoteBridgeClient(
+      {
+        service: prosody.c2sService,
+        domain: prosody.authDomain,
+        username: account.username,
+        password: account.password,
+        brewery: prosody.breweryJid,
+        nickname: 'focus2',
+      },
+      log,
+    );
     await other.start();
     const huge = xml('conference-modify', { xmlns: 'jitsi:colibri2', 'meeting-id': 'm' }, ...junk, ...junk);
     await expect(other.iq(xml('iq', { type: 'get', to: bridgeJid }, huge), 3000)).rejects.toThrow();
@@ -205,9 +256,21 @@ describe('two browsers allocated over XMPP', () => {
     await new Promise((r) => setTimeout(r, 500));
     await prosody.restart();
     await expectMediaFrom(alice, 1);
-    await until('bridge rejoined', alice, async () => bridge.xmpp[0]?.joinedMucs.length ?? 0, (n) => n === 1, 15_000);
+    await until(
+      'bridge rejoined',
+      alice,
+      async () => bridge.xmpp[0]?.joinedMucs.length ?? 0,
+      (n) => n === 1,
+      15_000,
+    );
     expect(bridge.xmpp[0]?.disconnects).toBeGreaterThan(disconnects);
-    await until('focus sees the bridge again', alice, async () => focus.bridges().length, (n) => n >= 1, 15_000);
+    await until(
+      'focus sees the bridge again',
+      alice,
+      async () => focus.bridges().length,
+      (n) => n >= 1,
+      15_000,
+    );
     await expectMediaFrom(bob, 1);
   });
 });
@@ -228,7 +291,9 @@ describe('Firefox allocated over XMPP', () => {
       expect((await rtcStats(foxPeer)).transport[0]).toMatchObject({ iceRole: 'controlled', dtlsState: 'connected' });
       // ICE start → connected when the ufrag/pwd reach the bridge through Prosody (logged, not asserted here).
       const t = await foxPeer.evaluate<{ remoteOffer: number; checking?: number; connected?: number }>('window.octobridge.iceTiming');
-      console.log(`[ice-timing] Firefox over XMPP: remote offer → connected ${Math.round((t.connected ?? NaN) - t.remoteOffer)} ms, checking → connected ${Math.round((t.connected ?? NaN) - (t.checking ?? NaN))} ms`);
+      console.log(
+        `[ice-timing] Firefox over XMPP: remote offer → connected ${Math.round((t.connected ?? NaN) - t.remoteOffer)} ms, checking → connected ${Math.round((t.connected ?? NaN) - (t.checking ?? NaN))} ms`,
+      );
       await erin.close();
     } finally {
       await fox.close();
@@ -248,7 +313,13 @@ describe('XEP-0114 component mode', () => {
     });
     try {
       const jid = `${prosody.breweryJid}/octobridge-component`;
-      await until('component bridge in the brewery', undefined, async () => focus.bridges().map((b) => b.jid), (l) => l.includes(jid), 15_000);
+      await until(
+        'component bridge in the brewery',
+        undefined,
+        async () => focus.bridges().map((b) => b.jid),
+        (l) => l.includes(jid),
+        15_000,
+      );
       const meetingId = randomUUID();
       const res = await focus.conferenceModify(allocate(meetingId, 'ffff0001', true), jid);
       expect(res.endpoints[0]?.transport?.ice.candidates.length).toBeGreaterThan(0);
@@ -304,7 +375,13 @@ describe('TLS (docker-jitsi-meet: Prosody requires encryption, self-signed certi
     );
     const strict = await startTestBridge({ OCTOBRIDGE_FOCUS: '0' }, { file: conf });
     try {
-      await until('lenient bridge joined over TLS', undefined, async () => lenient.xmpp[0]?.joinedMucs.length ?? 0, (n) => n === 1, 15_000);
+      await until(
+        'lenient bridge joined over TLS',
+        undefined,
+        async () => lenient.xmpp[0]?.joinedMucs.length ?? 0,
+        (n) => n === 1,
+        15_000,
+      );
       expect(strict.xmpp[0]?.online).toBe(false);
       const health = await fetch(`http://127.0.0.1:${strict.privatePort}/about/health`);
       expect(health.status).toBe(500);

@@ -17,7 +17,11 @@ const fixture = useTestBridge();
 type Step = 'open' | 'join' | 'room' | 'session-initiate' | 'session-accept' | 'source-update';
 
 /** A fake DTLS fingerprint: the endpoint never connects, which does not matter to its release. */
-const FINGERPRINT = { hash: 'sha-256', value: Array.from(randomBytes(32), (b) => b.toString(16).padStart(2, '0').toUpperCase()).join(':'), setup: 'active' as const };
+const FINGERPRINT = {
+  hash: 'sha-256',
+  value: Array.from(randomBytes(32), (b) => b.toString(16).padStart(2, '0').toUpperCase()).join(':'),
+  setup: 'active' as const,
+};
 
 /** The page's answer to `offer` (lib-jitsi-meet's session-accept): its own transport and one audio + one video source. */
 function answer(offer: JingleSession, endpointId: string, ssrcBase: number): JingleSession {
@@ -122,9 +126,7 @@ describe('leaving at any point of a join', () => {
 
   it('releases a burst of 40 join-and-close clients at random steps, in shared and own rooms', async () => {
     const port = fixture.bridge.publicPort;
-    await Promise.all(
-      Array.from({ length: 40 }, (_, i) => joinAndClose(port, i % 2 === 0 ? 'burst-shared' : `burst-${i}`, steps[i % steps.length] as Step)),
-    );
+    await Promise.all(Array.from({ length: 40 }, (_, i) => joinAndClose(port, i % 2 === 0 ? 'burst-shared' : `burst-${i}`, steps[i % steps.length] as Step)));
     await sleep(1000);
     expect(held()).toEqual({ conferences: 0, endpoints: 0 });
   });
@@ -180,7 +182,11 @@ describe('per-client limits', () => {
       const lastAudioSsrc = 10_000 + 60;
       const deadline = Date.now() + 5000;
       while (Date.now() < deadline && !endpoint()?.sources.some((s) => s.sources.some((x) => x.ssrc === lastAudioSsrc))) await sleep(50);
-      expect(endpoint()?.sources.find((s) => s.type === 'audio')?.sources.map((s) => s.ssrc)).toEqual([lastAudioSsrc]);
+      expect(
+        endpoint()
+          ?.sources.find((s) => s.type === 'audio')
+          ?.sources.map((s) => s.ssrc),
+      ).toEqual([lastAudioSsrc]);
       const metrics = await (await fetch(`http://127.0.0.1:${bridge.privatePort}/metrics`)).text();
       const superseded = Number(/octobridge_limit_exceeded_total\{limit="source_updates"\} (\d+)/.exec(metrics)?.[1] ?? 0);
       expect(superseded).toBeGreaterThan(20);
@@ -219,7 +225,8 @@ describe('per-client limits', () => {
   it("refuses a colibri2 create past the bridge's conference limit with service-unavailable", async () => {
     const bridge = await startTestBridge({ OCTOBRIDGE_MAX_CONFERENCES: '1' });
     try {
-      const create = (meetingId: string) => bridge.videobridge.conferenceModify({ meetingId, create: true, name: `${meetingId}@conference.example.com`, endpoints: [] });
+      const create = (meetingId: string) =>
+        bridge.videobridge.conferenceModify({ meetingId, create: true, name: `${meetingId}@conference.example.com`, endpoints: [] });
       await create('8c6f2b6e-0000-4000-8000-000000000001');
       await expect(create('8c6f2b6e-0000-4000-8000-000000000002')).rejects.toMatchObject({ condition: 'service-unavailable' });
       expect(bridge.videobridge.conferences()).toHaveLength(1);

@@ -89,48 +89,106 @@ for (const { codec, mode, label, query: extra, env } of CASES) {
       // The receive SSRC of the source in a receiver's map. It changes when the bridge produces the source again (the
       // sender's codec, or VP9/AV1 simulcast seen): always read the current one.
       const ssrcOf = (peer: BrowserPeer): Promise<number> =>
-        until(`a map entry for ${source}`, peer, () => hook(peer, (h, s) => h.tiles().find((t) => t.source === s)?.ssrc ?? 0, source), (v) => v > 0);
+        until(
+          `a map entry for ${source}`,
+          peer,
+          () => hook(peer, (h, s) => h.tiles().find((t) => t.source === s)?.ssrc ?? 0, source),
+          (v) => v > 0,
+        );
       const current = async (peer: BrowserPeer): Promise<VideoInbound | undefined> => stream(peer, await ssrcOf(peer));
       await ssrcOf(thumb);
       await ssrcOf(stage);
       await hook(stage, (h, s) => h.stage(s), source);
 
       // The sender is told someone wants 720p, and sends the codec as SVC or as (at least two layers of) simulcast.
-      await until('SenderSourceConstraints 720', sender, () => hook(sender, (h, s) => h.senderConstraints[s], source), (v) => v === 720, 30_000);
+      await until(
+        'SenderSourceConstraints 720',
+        sender,
+        () => hook(sender, (h, s) => h.senderConstraints[s], source),
+        (v) => v === 720,
+        30_000,
+      );
       const sending = (o: VideoOutbound[]): boolean => (mode === 'simulcast' ? o.length >= 2 : o.some((x) => x.scalabilityMode === mode));
-      const out = await until(`the sender sends ${mode}`, sender, () => outbound(sender), sending, 30_000, () => uplink(sender));
+      const out = await until(
+        `the sender sends ${mode}`,
+        sender,
+        () => outbound(sender),
+        sending,
+        30_000,
+        () => uplink(sender),
+      );
       expect(out[0]?.codec).toBe(`video/${codec}`);
 
       // Both decode.
       for (const peer of [thumb, stage]) {
-        const first = await until(`${peer.name} decodes`, peer, () => current(peer), (s) => (s?.framesDecoded ?? 0) > 10, 40_000);
+        const first = await until(
+          `${peer.name} decodes`,
+          peer,
+          () => current(peer),
+          (s) => (s?.framesDecoded ?? 0) > 10,
+          40_000,
+        );
         expect(first?.codec).toBe(`video/${codec}`);
         const before = await framesDecoded(peer);
-        await until(`${peer.name} keeps decoding`, peer, () => framesDecoded(peer), (n) => n > before + 10, 20_000);
+        await until(
+          `${peer.name} keeps decoding`,
+          peer,
+          () => framesDecoded(peer),
+          (n) => n > before + 10,
+          20_000,
+        );
       }
 
       // The on-stage receiver gets the sender's top layer (the height it encodes; CPU adaptation may lower it, to no
       // less than 360p here, and moves it now and then: at least the top, sampled together).
       const top = async (): Promise<number> => Math.max(0, ...(await outbound(sender)).map((o) => o.frameHeight));
       const atTop = ([h, t]: number[]): boolean => (h ?? 0) >= 360 && (h ?? 0) >= (t ?? 0);
-      await until('the on-stage tile at the top layer', stage, async () => [(await current(stage))?.frameHeight ?? 0, await top()], atTop, 40_000, () => uplink(sender));
+      await until(
+        'the on-stage tile at the top layer',
+        stage,
+        async () => [(await current(stage))?.frameHeight ?? 0, await top()],
+        atTop,
+        40_000,
+        () => uplink(sender),
+      );
       // The thumbnail gets at most 360p.
-      await until('the thumbnail at most 360p', thumb, async () => (await current(thumb))?.frameHeight ?? 0, (h) => h > 0 && h <= 360, 20_000);
+      await until(
+        'the thumbnail at most 360p',
+        thumb,
+        async () => (await current(thumb))?.frameHeight ?? 0,
+        (h) => h > 0 && h <= 360,
+        20_000,
+      );
       const [thumbBps, stageBps] = await Promise.all([bitrate(thumb, await ssrcOf(thumb)), bitrate(stage, await ssrcOf(stage))]);
       const heights = [(await current(thumb))?.frameHeight, (await current(stage))?.frameHeight];
-      console.log(`${codec}${label}: thumbnail ${heights[0]}p at ${Math.round(thumbBps / 1000)} kbps, on stage ${heights[1]}p at ${Math.round(stageBps / 1000)} kbps (${((100 * thumbBps) / stageBps).toFixed(0)} %)`);
+      console.log(
+        `${codec}${label}: thumbnail ${heights[0]}p at ${Math.round(thumbBps / 1000)} kbps, on stage ${heights[1]}p at ${Math.round(stageBps / 1000)} kbps (${((100 * thumbBps) / stageBps).toFixed(0)} %)`,
+      );
       expect(thumbBps).toBeLessThan(stageBps * 0.7);
 
       // Off stage: the second receiver goes down to a thumbnail's layer as well.
       const started = Date.now();
       await hook(stage, (h) => h.stage(null));
-      await until('the former on-stage tile at most 360p', stage, async () => (await current(stage))?.frameHeight ?? 0, (h) => h > 0 && h <= 360, 20_000);
+      await until(
+        'the former on-stage tile at most 360p',
+        stage,
+        async () => (await current(stage))?.frameHeight ?? 0,
+        (h) => h > 0 && h <= 360,
+        20_000,
+      );
       const down = Date.now() - started;
 
       // On stage again: up to the top layer (mediasoup asks the sender for a keyframe: K-SVC and simulcast need one).
       const again = Date.now();
       await hook(stage, (h, s) => h.stage(s), source);
-      await until('back on stage at the top layer', stage, async () => [(await current(stage))?.frameHeight ?? 0, await top()], atTop, 20_000, () => uplink(sender));
+      await until(
+        'back on stage at the top layer',
+        stage,
+        async () => [(await current(stage))?.frameHeight ?? 0, await top()],
+        atTop,
+        20_000,
+        () => uplink(sender),
+      );
       const up = Date.now() - again;
       console.log(`${codec}${label}: on stage → thumbnail ${down} ms, thumbnail → on stage ${up} ms (polled every 200 ms)`);
       // Typically 0.2–0.9 s; a sender whose CPU adaptation keeps rescaling (2 shared cores) may take longer.
@@ -138,7 +196,13 @@ for (const { codec, mode, label, query: extra, env } of CASES) {
       // The thumbnail is (still, or again) at most 360p. AV1: while Chromium reconfigures its encoder (L1T3 at 1/4 scale
       // → L3T3_KEY) its spatial layer 0 has been seen at 720p for ~0.6 s (about 1 switch in 15; the bridge forwarded
       // layer 0 only), so this waits for the steady state.
-      await until('the thumbnail at most 360p after the switch', thumb, async () => (await current(thumb))?.frameHeight ?? 0, (h) => h > 0 && h <= 360, 10_000);
+      await until(
+        'the thumbnail at most 360p after the switch',
+        thumb,
+        async () => (await current(thumb))?.frameHeight ?? 0,
+        (h) => h > 0 && h <= 360,
+        10_000,
+      );
     }, 180_000);
   });
 }

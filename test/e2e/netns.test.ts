@@ -63,7 +63,13 @@ describe.skipIf(!support.ok)(`a peer behind a rate-limited downlink (netns + tbf
     const source = `${await a.evaluate<string>('window.octobridge.endpointId')}-v0`;
     await b.evaluate(`(window.octobridge.stage ? window.octobridge.stage(${JSON.stringify(source)}) : window.octobridge.send({ colibriClass: 'ReceiverVideoConstraints', lastN: -1,
       defaultConstraints: { maxHeight: 180 }, onStageSources: [${JSON.stringify(source)}], constraints: { ${JSON.stringify(source)}: { maxHeight: 720 } } }), true)`);
-    await until('B receiving A well above the cap', b, () => received(b, 1000), (r) => r.pairKbps > CAP_KBPS * 1.5, 20_000);
+    await until(
+      'B receiving A well above the cap',
+      b,
+      () => received(b, 1000),
+      (r) => r.pairKbps > CAP_KBPS * 1.5,
+      20_000,
+    );
     const above = Date.now() - t0;
     const free = await received(b, 3000);
     console.log(`[netns.test] B uncapped: ${fmt(free)} (decoding after ${joined} ms, above the cap after ${above} ms)`);
@@ -84,11 +90,17 @@ describe.skipIf(!support.ok)(`a peer behind a rate-limited downlink (netns + tbf
     await fx.ns.setDownlinkRate(null);
     expect(await fx.ns.downlinkStats()).toBeNull();
     const lifted = Date.now();
-    const recovered = await until('B above the cap again', b, () => received(b, 2000), (r) => r.pairKbps > CAP_KBPS * 1.2, 25_000);
+    const recovered = await until(
+      'B above the cap again',
+      b,
+      () => received(b, 2000),
+      (r) => r.pairKbps > CAP_KBPS * 1.2,
+      25_000,
+    );
     console.log(`[netns.test] B after lifting the cap: ${fmt(recovered)} within ${Date.now() - lifted} ms; test ${Date.now() - t0} ms`);
   });
 
-  it('close() kills what runs inside and removes the namespace and its veth; dead processes\' namespaces are swept', async () => {
+  it("close() kills what runs inside and removes the namespace and its veth; dead processes' namespaces are swept", async () => {
     const other = await createNetns({ downlinkKbps: 1000 });
     expect(other.name).not.toBe(fx.ns.name);
     expect(other.hostIp).not.toBe(fx.ns.hostIp);

@@ -32,7 +32,12 @@ const endpointId = (p: BrowserPeer): Promise<string> =>
 
 /** The first SSRC of the page's video SIM group (what Jicofo signals with simulcast stripped). */
 async function primaryVideoSsrc(p: BrowserPeer): Promise<number> {
-  const sdp = await until(`${p.name}'s local description`, p, () => p.evaluate<string>('window.octobridge.pc?.localDescription?.sdp ?? ""'), (s) => /a=ssrc-group:SIM /.test(s));
+  const sdp = await until(
+    `${p.name}'s local description`,
+    p,
+    () => p.evaluate<string>('window.octobridge.pc?.localDescription?.sdp ?? ""'),
+    (s) => /a=ssrc-group:SIM /.test(s),
+  );
   return Number(/a=ssrc-group:SIM (\d+)/.exec(sdp)?.[1]);
 }
 
@@ -50,7 +55,7 @@ function videoInbound(p: BrowserPeer): Promise<{ ssrc: number; height: number; f
 }
 
 const sourceMapsReceived = (p: BrowserPeer): Promise<number> =>
-  p.evaluate<number>("window.octobridge.received.filter((m) => /SourcesMap$/.test(m.colibriClass)).length");
+  p.evaluate<number>('window.octobridge.received.filter((m) => /SourcesMap$/.test(m.colibriClass)).length');
 
 describe('endpoints without SSRC rewriting', () => {
   it('decode each other on the senders’ own SSRCs, across a simulcast layer switch, and lose a source that leaves', async () => {
@@ -91,7 +96,12 @@ describe('endpoints without SSRC rewriting', () => {
 
     // A leaves: B's remote description drops A's SSRCs (source-remove: the m-line is rejected).
     await a.close();
-    await until('A’s source removed from B’s remote description', b, () => b.evaluate<string>('window.octobridge.pc.remoteDescription.sdp'), (sdp) => !sdp.includes(`a=ssrc:${aSsrc} `));
+    await until(
+      'A’s source removed from B’s remote description',
+      b,
+      () => b.evaluate<string>('window.octobridge.pc.remoteDescription.sdp'),
+      (sdp) => !sdp.includes(`a=ssrc:${aSsrc} `),
+    );
     await b.close();
   }, 150_000);
 

@@ -51,9 +51,19 @@ describe('bridge-channel messages across a relay', () => {
     // One to one, both ways across the relay; the bridge writes `from`.
     await send(ada.peer, { colibriClass: 'EndpointMessage', to: bob.id, from: 'someone-else', msgPayload: { hello: 'Bob' } });
     await send(bob.peer, { colibriClass: 'EndpointMessage', to: ada.id, msgPayload: { hello: 'Ada' } });
-    const atBob = await until('Ada → Bob', bob.peer, () => receivedOf(bob.peer, 'EndpointMessage'), (l) => l.length >= 1);
+    const atBob = await until(
+      'Ada → Bob',
+      bob.peer,
+      () => receivedOf(bob.peer, 'EndpointMessage'),
+      (l) => l.length >= 1,
+    );
     expect(atBob).toEqual([{ colibriClass: 'EndpointMessage', to: bob.id, from: ada.id, msgPayload: { hello: 'Bob' } }]);
-    const atAda = await until('Bob → Ada', ada.peer, () => receivedOf(ada.peer, 'EndpointMessage'), (l) => l.length >= 1);
+    const atAda = await until(
+      'Bob → Ada',
+      ada.peer,
+      () => receivedOf(ada.peer, 'EndpointMessage'),
+      (l) => l.length >= 1,
+    );
     expect(atAda).toEqual([{ colibriClass: 'EndpointMessage', to: ada.id, from: bob.id, msgPayload: { hello: 'Ada' } }]);
 
     // Broadcasts: Bob's reaches Ada and Cy over the relay; Cy's reaches Ada here and Bob over the relay.
@@ -71,14 +81,27 @@ describe('bridge-channel messages across a relay', () => {
     await new Promise((r) => setTimeout(r, 500));
 
     const payloads = async (p: BrowserPeer) => (await receivedOf(p, 'EndpointMessage')).map((m) => [m.from, m.to, m.msgPayload]);
-    expect(await payloads(ada.peer)).toEqual(expect.arrayContaining([[bob.id, ada.id, { hello: 'Ada' }], [bob.id, '', { all: 'from Bob' }], [cy.id, '', { all: 'from Cy' }]]));
+    expect(await payloads(ada.peer)).toEqual(
+      expect.arrayContaining([
+        [bob.id, ada.id, { hello: 'Ada' }],
+        [bob.id, '', { all: 'from Bob' }],
+        [cy.id, '', { all: 'from Cy' }],
+      ]),
+    );
     expect(await payloads(ada.peer)).toHaveLength(3);
-    expect(await payloads(bob.peer)).toEqual(expect.arrayContaining([[ada.id, bob.id, { hello: 'Bob' }], [cy.id, '', { all: 'from Cy' }]]));
+    expect(await payloads(bob.peer)).toEqual(
+      expect.arrayContaining([
+        [ada.id, bob.id, { hello: 'Bob' }],
+        [cy.id, '', { all: 'from Cy' }],
+      ]),
+    );
     expect(await payloads(bob.peer)).toHaveLength(2);
     expect(await payloads(cy.peer)).toEqual([[bob.id, '', { all: 'from Bob' }]]);
 
     expect(await receivedOf(ada.peer, 'EndpointStats')).toEqual([{ colibriClass: 'EndpointStats', from: bob.id, connectionQuality: 97.5, jvbRTT: 12 }]);
-    expect(await receivedOf(bob.peer, 'EndpointStats')).toEqual([{ colibriClass: 'EndpointStats', from: ada.id, connectionQuality: 88, bitrate: { upload: 32 } }]);
+    expect(await receivedOf(bob.peer, 'EndpointStats')).toEqual([
+      { colibriClass: 'EndpointStats', from: ada.id, connectionQuality: 88, bitrate: { upload: 32 } },
+    ]);
     const atCy = await receivedOf(cy.peer, 'EndpointStats');
     expect(atCy.map((m) => m.from).sort()).toEqual([ada.id, bob.id].sort());
   }, 60_000);

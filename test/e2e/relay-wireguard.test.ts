@@ -40,7 +40,16 @@ import type { BrowserPeer } from '../../bench/lib/chromium.ts';
 import { expectMediaFrom, receiveWindow, rtcStats, until, type PagePeer } from '../helpers/media.ts';
 import { openPeerInNetns } from '../helpers/netns.ts';
 import { looksLikeRtp, startCapture, wireguardType } from '../helpers/pcap.ts';
-import { createWgMesh, fetchInNetns, startBridgeInNetns, which, wireguardSupport, type BridgeProcess, type WgMesh, type WgSite } from '../../bench/lib/wireguard.ts';
+import {
+  createWgMesh,
+  fetchInNetns,
+  startBridgeInNetns,
+  which,
+  wireguardSupport,
+  type BridgeProcess,
+  type WgMesh,
+  type WgSite,
+} from '../../bench/lib/wireguard.ts';
 
 const support = wireguardSupport(['tcpdump']);
 if (!support.ok) console.warn(`[relay-wireguard.test] SKIPPED: ${support.reason}`);
@@ -95,7 +104,11 @@ describe.skipIf(!support.ok)(`relays over WireGuard between bridges in network n
     JVB_PORT: '10000',
     ...mesh.wireguardEnv(r, { checkIntervalMs: CHECK_MS }),
     ...(r === 'eu'
-      ? { OCTOBRIDGE_CASCADE: JSON.stringify(REGIONS.filter((o) => o !== 'eu').map((o) => ({ 'relay-id': site(o).relayId, region: o, url: `http://${site(o).tunnelIp}:${PRIVATE_PORT}` }))) }
+      ? {
+          OCTOBRIDGE_CASCADE: JSON.stringify(
+            REGIONS.filter((o) => o !== 'eu').map((o) => ({ 'relay-id': site(o).relayId, region: o, url: `http://${site(o).tunnelIp}:${PRIVATE_PORT}` })),
+          ),
+        }
       : { OCTOBRIDGE_FOCUS: 'false' }),
   });
   const startRegion = async (r: Region): Promise<BridgeProcess> => {
@@ -111,19 +124,22 @@ describe.skipIf(!support.ok)(`relays over WireGuard between bridges in network n
   const metric = async (r: Region, name: string, labels: Record<string, string>): Promise<number | undefined> => {
     const res = await fetchInNetns(site(r).ns, `http://${site(r).tunnelIp}:${PRIVATE_PORT}/metrics`);
     for (const line of res.body.split('\n')) {
-      if (line.startsWith(`${name}{`) && Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) return Number(line.slice(line.lastIndexOf(' ') + 1));
+      if (line.startsWith(`${name}{`) && Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`)))
+        return Number(line.slice(line.lastIndexOf(' ') + 1));
     }
     return undefined;
   };
   const allPeersUp = (h: Health, n: number): boolean => h.status === 200 && h.wireguard?.peers.length === n && h.wireguard.peers.every((p) => p.state === 'up');
   /** The page for `region`: eu's own Chromium opens eu's page on eu's namespace address, the others through the tunnel. */
-  const pageUrl = (r: Region, name: string): string => `http://${r === 'eu' ? site('eu').localIp : site('eu').tunnelIp}:${PUBLIC_PORT}/${ROOM}?name=${name}&region=${r}&${MEDIA}`;
+  const pageUrl = (r: Region, name: string): string =>
+    `http://${r === 'eu' ? site('eu').localIp : site('eu').tunnelIp}:${PUBLIC_PORT}/${ROOM}?name=${name}&region=${r}&${MEDIA}`;
   const join = async (r: Region, name: string): Promise<BrowserPeer> => {
     const peer = await openPeerInNetns(site(r).ns, pageUrl(r, name));
     browsers.push(peer);
     return peer;
   };
-  const videoFrames = async (peer: PagePeer): Promise<number> => (await rtcStats(peer)).inbound.filter((s) => s.kind === 'video').reduce((n, s) => n + s.framesDecoded, 0);
+  const videoFrames = async (peer: PagePeer): Promise<number> =>
+    (await rtcStats(peer)).inbound.filter((s) => s.kind === 'video').reduce((n, s) => n + s.framesDecoded, 0);
 
   beforeAll(async () => {
     const start = Date.now();
@@ -131,7 +147,14 @@ describe.skipIf(!support.ok)(`relays over WireGuard between bridges in network n
     captureDir = fs.mkdtempSync(path.join(os.tmpdir(), 'octobridge-relaywg-'));
     await Promise.all(REGIONS.map(startRegion));
     mark('3 bridges started', start);
-    for (const r of REGIONS) await until(`${r}: both WireGuard peers up`, undefined, () => health(r), (h) => allPeersUp(h, 2), 15_000);
+    for (const r of REGIONS)
+      await until(
+        `${r}: both WireGuard peers up`,
+        undefined,
+        () => health(r),
+        (h) => allPeersUp(h, 2),
+        15_000,
+      );
     mark('full mesh up', start);
   }, 45_000);
 
@@ -152,7 +175,13 @@ describe.skipIf(!support.ok)(`relays over WireGuard between bridges in network n
         expect(fs.existsSync(`/var/run/wireguard/${s.ifName}.sock`)).toBe(false);
         // Browsers closed, bridges stopped: no process is left in the namespace (a closing Chromium may take a moment).
         const pids = (): string[] => execFileSync(IP, ['netns', 'pids', s.ns.name], { encoding: 'utf8' }).split(/\s+/).filter(Boolean);
-        await until(`no process left in ${s.region}`, undefined, async () => pids(), (p) => p.length === 0, 5000).catch(() => undefined);
+        await until(
+          `no process left in ${s.region}`,
+          undefined,
+          async () => pids(),
+          (p) => p.length === 0,
+          5000,
+        ).catch(() => undefined);
         for (const p of pids()) leftovers.push(`${s.region}: ${p} ${fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').replaceAll('\0', ' ').slice(0, 120)}`);
       }
       expect(leftovers).toEqual([]);
@@ -182,12 +211,21 @@ describe.skipIf(!support.ok)(`relays over WireGuard between bridges in network n
     expect((await receiveWindow(ada, 200)).remoteAddress).toBe(site('eu').localIp);
     expect((await receiveWindow(bob, 200)).remoteAddress).toBe(site('us').localIp);
     // The relay runs between the tunnel addresses (eu's log: `relay connected` to us's tunnel address).
-    const connected = bridges.get('eu')!.log.filter((l) => l.includes('"relay connected"')).map((l) => JSON.parse(l) as { remote?: { ip: string } });
+    const connected = bridges
+      .get('eu')!
+      .log.filter((l) => l.includes('"relay connected"'))
+      .map((l) => JSON.parse(l) as { remote?: { ip: string } });
     expect(connected.map((j) => j.remote?.ip)).toEqual([site('us').tunnelIp]);
-    await until('eu relays to us both ways', undefined, async () => [
-      await metric('eu', 'octobridge_relay_bits_per_second', { relay: 'jvb-us', direction: 'incoming' }),
-      await metric('eu', 'octobridge_relay_bits_per_second', { relay: 'jvb-us', direction: 'outgoing' }),
-    ], (v) => v.every((x) => (x ?? 0) > 10_000), 15_000);
+    await until(
+      'eu relays to us both ways',
+      undefined,
+      async () => [
+        await metric('eu', 'octobridge_relay_bits_per_second', { relay: 'jvb-us', direction: 'incoming' }),
+        await metric('eu', 'octobridge_relay_bits_per_second', { relay: 'jvb-us', direction: 'outgoing' }),
+      ],
+      (v) => v.every((x) => (x ?? 0) > 10_000),
+      15_000,
+    );
 
     // The underlay eu–us, seen from eu, while media flows: no media outside WireGuard (no UDP but WireGuard's between
     // the listen ports, no TCP); anything else (ARP, ICMP) is the kernel's own and only reported.
@@ -200,7 +238,10 @@ describe.skipIf(!support.ok)(`relays over WireGuard between bridges in network n
     const wg = udp.filter((p) => {
       const u = p.udp!;
       const ends = [`${p.src}:${u.srcPort}`, `${p.dst}:${u.dstPort}`].sort();
-      return ends.join(' ') === [`${link.localIp}:${site('eu').listenPort}`, `${link.remoteIp}:${site('us').listenPort}`].sort().join(' ') && wireguardType(u.payload) !== undefined;
+      return (
+        ends.join(' ') === [`${link.localIp}:${site('eu').listenPort}`, `${link.remoteIp}:${site('us').listenPort}`].sort().join(' ') &&
+        wireguardType(u.payload) !== undefined
+      );
     });
     const byType = [1, 2, 3, 4].map((t) => wg.filter((p) => wireguardType(p.udp!.payload) === t).length);
     const wgKbps = (wg.reduce((n, p) => n + p.origLen, 0) * 8) / 3 / 1000;
@@ -211,7 +252,10 @@ describe.skipIf(!support.ok)(`relays over WireGuard between bridges in network n
       `[relay-wireguard] eu–us underlay, 3 s: ${packets.length} frames, ${wg.length} WireGuard (types 1-4: ${byType.join('/')}), ${wgKbps.toFixed(0)} kbit/s; ` +
         `not WireGuard: ${notWg.length} IP (${[...new Set(notWg.map((p) => `${p.l3}/${p.proto}`))].join(', ') || 'none'}), ${packets.length - ip.length} non-IP (${[...new Set(packets.filter((p) => !ip.includes(p)).map((p) => p.l3))].join(', ') || 'none'})`,
     );
-    expect(mediaOutside.map((p) => `${p.l3} proto ${p.proto} ${p.src}:${p.udp?.srcPort ?? ''} > ${p.dst}:${p.udp?.dstPort ?? ''}`), 'UDP or TCP outside WireGuard').toEqual([]);
+    expect(
+      mediaOutside.map((p) => `${p.l3} proto ${p.proto} ${p.src}:${p.udp?.srcPort ?? ''} > ${p.dst}:${p.udp?.dstPort ?? ''}`),
+      'UDP or TCP outside WireGuard',
+    ).toEqual([]);
     expect(rtpInClear).toHaveLength(0);
     // The media (two ways, video + audio) is in there: transport-data messages at a media-like rate.
     expect(byType[3]).toBeGreaterThan(100);
@@ -223,11 +267,22 @@ describe.skipIf(!support.ok)(`relays over WireGuard between bridges in network n
     const usPeer = shortKey(us.key.pub);
     const veth = us.links.get('eu')!.veth;
     const bobAtAda = await videoFrames(ada);
-    await until('Ada decodes Bob', ada, () => videoFrames(ada), (n) => n > bobAtAda + 5);
+    await until(
+      'Ada decodes Bob',
+      ada,
+      () => videoFrames(ada),
+      (n) => n > bobAtAda + 5,
+    );
 
     const cutAt = Date.now();
     await us.ns.exec(['ip', 'link', 'set', veth, 'down']);
-    const sick = await until('eu unhealthy', undefined, () => health('eu'), (h) => h.status === 500, 10 * CHECK_MS);
+    const sick = await until(
+      'eu unhealthy',
+      undefined,
+      () => health('eu'),
+      (h) => h.status === 500,
+      10 * CHECK_MS,
+    );
     mark('underlay cut detected', cutAt);
     expect(sick.error).toContain(`WireGuard peer ${usPeer}… (region us, relay jvb-us) is down`);
     expect(sick.error).not.toContain('region ap');
@@ -237,7 +292,13 @@ describe.skipIf(!support.ok)(`relays over WireGuard between bridges in network n
 
     const backAt = Date.now();
     await us.ns.exec(['ip', 'link', 'set', veth, 'up']);
-    await until('eu healthy again', undefined, () => health('eu'), (h) => allPeersUp(h, 2), 15_000);
+    await until(
+      'eu healthy again',
+      undefined,
+      () => health('eu'),
+      (h) => allPeersUp(h, 2),
+      15_000,
+    );
     mark('underlay restored: healthy', backAt);
     // The relays were never torn down: the same sessions carry media again (a keyframe request crossed for it).
     await Promise.all([expectMediaFrom(ada, 1), expectMediaFrom(bob, 1)]);
@@ -249,12 +310,23 @@ describe.skipIf(!support.ok)(`relays over WireGuard between bridges in network n
     const usPeer = shortKey(us.key.pub);
     // Ada gets Bob's video now.
     const before = await videoFrames(ada);
-    await until('Ada decodes Bob', ada, () => videoFrames(ada), (n) => n > before + 5);
+    await until(
+      'Ada decodes Bob',
+      ada,
+      () => videoFrames(ada),
+      (n) => n > before + 5,
+    );
 
     // us's interface deleted: its wireguard-go exits, the relay's packets have nowhere to go.
     const downAt = Date.now();
     await us.ns.exec(['ip', 'link', 'del', us.ifName]);
-    const sick = await until('eu unhealthy', undefined, () => health('eu'), (h) => h.status === 500, 10 * CHECK_MS);
+    const sick = await until(
+      'eu unhealthy',
+      undefined,
+      () => health('eu'),
+      (h) => h.status === 500,
+      10 * CHECK_MS,
+    );
     const detectMs = mark('peer down detected', downAt);
     expect(sick.error).toContain(`WireGuard peer ${usPeer}… (region us, relay jvb-us) is down`);
     expect(sick.error).not.toContain('region ap');
@@ -264,7 +336,13 @@ describe.skipIf(!support.ok)(`relays over WireGuard between bridges in network n
     expect(detectMs).toBeLessThan(8 * CHECK_MS);
     expect(await metric('eu', 'octobridge_wireguard_peer_up', { peer: usPeer, region: 'us' })).toBe(0);
     // us knows its own interface is gone (its private server listens on the tunnel address, so ask its log).
-    await until('us reports its interface lost', undefined, async () => bridges.get('us')!.log.some((l) => l.includes('WireGuard interface lost')), Boolean, 5000);
+    await until(
+      'us reports its interface lost',
+      undefined,
+      async () => bridges.get('us')!.log.some((l) => l.includes('WireGuard interface lost')),
+      Boolean,
+      5000,
+    );
     // Nothing crosses any more: Ada's decoder gets no new frame of Bob's.
     const frozen = await videoFrames(ada);
     await new Promise((r) => setTimeout(r, 1500));
@@ -274,7 +352,13 @@ describe.skipIf(!support.ok)(`relays over WireGuard between bridges in network n
     const backAt = Date.now();
     await bridges.get('us')!.stop();
     await startRegion('us');
-    await until('eu healthy again', undefined, () => health('eu'), (h) => allPeersUp(h, 2), 15_000);
+    await until(
+      'eu healthy again',
+      undefined,
+      () => health('eu'),
+      (h) => allPeersUp(h, 2),
+      15_000,
+    );
     mark('peer up again after the restart', backAt);
     expect(await metric('eu', 'octobridge_wireguard_peer_up', { peer: usPeer, region: 'us' })).toBe(1);
 
@@ -307,9 +391,22 @@ describe.skipIf(!support.ok)(`relays over WireGuard between bridges in network n
     mark('3 regions: everyone sees everyone', start);
     expect((await receiveWindow(cyd, 200)).remoteAddress).toBe(site('ap').localIp);
     // Every pair of bridges is linked by a relay that carries media both ways.
-    for (const [a, b] of [['eu', 'us'], ['eu', 'ap'], ['us', 'ap']] as const) {
-      for (const [x, y] of [[a, b], [b, a]] as const) {
-        await until(`${x} relays to ${y}`, undefined, () => metric(x, 'octobridge_relay_bits_per_second', { relay: site(y).relayId, direction: 'outgoing' }), (v) => (v ?? 0) > 10_000, 15_000);
+    for (const [a, b] of [
+      ['eu', 'us'],
+      ['eu', 'ap'],
+      ['us', 'ap'],
+    ] as const) {
+      for (const [x, y] of [
+        [a, b],
+        [b, a],
+      ] as const) {
+        await until(
+          `${x} relays to ${y}`,
+          undefined,
+          () => metric(x, 'octobridge_relay_bits_per_second', { relay: site(y).relayId, direction: 'outgoing' }),
+          (v) => (v ?? 0) > 10_000,
+          15_000,
+        );
       }
     }
   }, 60_000);

@@ -18,9 +18,19 @@ import type { ConferenceModifyRequest } from '../../src/colibri2/types.ts';
 import { useTestBridge } from '../helpers/bridge.ts';
 import { openPeer, type BrowserPeer } from '../../bench/lib/chromium.ts';
 import { expectMediaFrom, until } from '../helpers/media.ts';
-import { createRelayRequest as createRelay, setRelayTransportRequest as setRelayTransport, updateRelayEndpointsRequest as updateRelayEndpoints } from '../../bench/lib/jicofo.ts';
+import {
+  createRelayRequest as createRelay,
+  setRelayTransportRequest as setRelayTransport,
+  updateRelayEndpointsRequest as updateRelayEndpoints,
+} from '../../bench/lib/jicofo.ts';
 
-const east = useTestBridge({ ENABLE_OCTO: '1', JVB_OCTO_REGION: 'eu', JVB_OCTO_RELAY_ID: 'jvb-eu', OCTOBRIDGE_WORKERS: '2', OCTOBRIDGE_WORKER_CONFERENCE_CONSUMERS: '2' });
+const east = useTestBridge({
+  ENABLE_OCTO: '1',
+  JVB_OCTO_REGION: 'eu',
+  JVB_OCTO_RELAY_ID: 'jvb-eu',
+  OCTOBRIDGE_WORKERS: '2',
+  OCTOBRIDGE_WORKER_CONFERENCE_CONSUMERS: '2',
+});
 const west = useTestBridge({ ENABLE_OCTO: '1', JVB_OCTO_REGION: 'us', JVB_OCTO_RELAY_ID: 'jvb-us' });
 
 const MEDIA = 'width=320&height=180&fps=15';
@@ -36,7 +46,12 @@ async function join(fx: Fixture, room: string, name: string): Promise<{ peer: Br
   const peer = fx.track(await openPeer(`http://127.0.0.1:${fx.bridge.publicPort}/${room}?name=${name}&${MEDIA}`));
   const id = (await until(`${name} id`, peer, () => peer.evaluate<string | null>('window.octobridge.endpointId'), Boolean)) as string;
   const conference = await until(`${name}'s conference`, peer, async () => fx.bridge.videobridge.conferences().find((c) => c.endpoint(id)), Boolean);
-  await until(`${name}'s sources`, peer, async () => conference!.endpoint(id)?.sources.length ?? 0, (n) => n >= 2);
+  await until(
+    `${name}'s sources`,
+    peer,
+    async () => conference!.endpoint(id)?.sources.length ?? 0,
+    (n) => n >= 2,
+  );
   return { peer, id, conference: conference! };
 }
 
@@ -83,11 +98,17 @@ function audioPackets(peer: BrowserPeer, source: string): Promise<number> {
 
 /** `peer` keeps receiving `source`'s audio (packets over half a second). */
 async function hears(peer: BrowserPeer, source: string): Promise<void> {
-  await until(`${peer.name} hearing ${source}`, peer, async () => {
-    const before = await audioPackets(peer, source);
-    await new Promise((r) => setTimeout(r, 500));
-    return (await audioPackets(peer, source)) - before;
-  }, (n) => n > 5, 10_000);
+  await until(
+    `${peer.name} hearing ${source}`,
+    peer,
+    async () => {
+      const before = await audioPackets(peer, source);
+      await new Promise((r) => setTimeout(r, 500));
+      return (await audioPackets(peer, source)) - before;
+    },
+    (n) => n > 5,
+    10_000,
+  );
 }
 
 describe('a relay on a dead worker', () => {
@@ -106,7 +127,13 @@ describe('a relay on a dead worker', () => {
 
     // Cy joins east once Ada's consumers of Bob fill worker 0 (threshold 2): Cy is on worker 1.
     const cy = await join(east, 'relay-death', 'Cy');
-    await west.bridge.videobridge.conferenceModify(updateRelayEndpoints(westConf.meetingId, 'jvb-eu', behind(cy).map((e) => ({ ...e, create: true }))));
+    await west.bridge.videobridge.conferenceModify(
+      updateRelayEndpoints(
+        westConf.meetingId,
+        'jvb-eu',
+        behind(cy).map((e) => ({ ...e, create: true })),
+      ),
+    );
     const westRelay = () => westConf.relays()[0]!;
     await expectMediaFrom(bob.peer, 2);
     await expectMediaFrom(cy.peer, 2);
@@ -153,7 +180,11 @@ describe('a relay on a dead worker', () => {
     } finally {
       clearTimeout(timer);
     }
-    console.log(`[relay-worker-death] worker ${adaSlot.index} killed; media back after: ${Object.entries(times).map(([k, v]) => `${k} ${v} ms`).join(', ')}`);
+    console.log(
+      `[relay-worker-death] worker ${adaSlot.index} killed; media back after: ${Object.entries(times)
+        .map(([k, v]) => `${k} ${v} ms`)
+        .join(', ')}`,
+    );
     expect(times['Cy decodes Bob (west → east)']).toBeLessThan(RELAY_RECOVERY_MS);
     expect(times['Bob decodes Cy (east → west)']).toBeLessThan(RELAY_RECOVERY_MS);
 
@@ -167,12 +198,23 @@ describe('a relay on a dead worker', () => {
     expect(westReopened).toBeGreaterThan(0);
     await staged;
     const relayWants = () => eastConf.allocator.state('relay/jvb-us')?.settings.constraints.get(`${cy.id}-v0`)?.maxHeight ?? 0;
-    await until('east knows west wants Cy on stage', cy.peer, async () => relayWants(), (h) => h > 180, 5000);
+    await until(
+      'east knows west wants Cy on stage',
+      cy.peer,
+      async () => relayWants(),
+      (h) => h > 180,
+      5000,
+    );
     // Everyone sees everyone again (Ada after her ICE restart).
     await expectMediaFrom(ada.peer, 2);
     await expectMediaFrom(bob.peer, 2);
     await expectMediaFrom(cy.peer, 2);
-    expect(relay.forwardedSources().map((m) => m.source).sort()).toEqual([`${ada.id}-a0`, `${ada.id}-v0`, `${cy.id}-a0`, `${cy.id}-v0`].sort());
+    expect(
+      relay
+        .forwardedSources()
+        .map((m) => m.source)
+        .sort(),
+    ).toEqual([`${ada.id}-a0`, `${ada.id}-v0`, `${cy.id}-a0`, `${cy.id}-v0`].sort());
     // Audio crosses again both ways, on the new SSRCs.
     await hears(bob.peer, `${cy.id}-a0`);
     await hears(bob.peer, `${ada.id}-a0`);

@@ -25,12 +25,21 @@ const plain = useTestBridge();
 /** 720p capture at 15 fps: 3 simulcast layers (180/360/720) within 2 cores for two browsers. */
 const MEDIA = 'width=1280&height=720&fps=15';
 
-async function join(fx: { bridge: RunningBridge; track<T extends { close(): Promise<void> }>(p: T): T }, room: string, name: string): Promise<{ peer: BrowserPeer; id: string; conference: Conference }> {
+async function join(
+  fx: { bridge: RunningBridge; track<T extends { close(): Promise<void> }>(p: T): T },
+  room: string,
+  name: string,
+): Promise<{ peer: BrowserPeer; id: string; conference: Conference }> {
   const peer = fx.track(await openPeer(`http://127.0.0.1:${fx.bridge.publicPort}/${room}?name=${name}&${MEDIA}`));
   const id = (await until(`${name} id`, peer, () => peer.evaluate<string | null>('window.octobridge.endpointId'), Boolean)) as string;
   const conference = await until(`${name}'s conference`, peer, async () => fx.bridge.videobridge.conferences().find((c) => c.endpoint(id)), Boolean);
   // Its sources are signalled (session-accept) before the relay lists them.
-  await until(`${name}'s sources`, peer, async () => conference!.endpoint(id)?.sources.length ?? 0, (n) => n >= 2);
+  await until(
+    `${name}'s sources`,
+    peer,
+    async () => conference!.endpoint(id)?.sources.length ?? 0,
+    (n) => n >= 2,
+  );
   return { peer, id, conference: conference! };
 }
 
@@ -61,9 +70,19 @@ describe('relay between two octobridges', () => {
     expect(tilesA.map((t) => t.source)).toContain(`${b.id}-v0`);
     // Pulled, not pushed: east sends Ada's video over the relay because west's receiver asked for it (180p).
     const relayEast = a.conference.relays()[0]!;
-    expect(relayEast.media.forwardedSources().map((m) => m.source).sort()).toEqual([`${a.id}-a0`, `${a.id}-v0`]);
+    expect(
+      relayEast.media
+        .forwardedSources()
+        .map((m) => m.source)
+        .sort(),
+    ).toEqual([`${a.id}-a0`, `${a.id}-v0`]);
     const relayTarget = () => a.conference.allocator.state('relay/jvb-us')?.allocation.sources.find((s) => s.source === `${a.id}-v0`)?.target?.height ?? 0;
-    await until('AddReceiver arrived (Bob wants Ada at 180p)', a.peer, async () => relayTarget(), (h) => h === 180);
+    await until(
+      'AddReceiver arrived (Bob wants Ada at 180p)',
+      a.peer,
+      async () => relayTarget(),
+      (h) => h === 180,
+    );
 
     // Only the layer the other side needs crosses: Bob puts Ada on stage (720p), then back to a thumbnail.
     const relayKbps = async (): Promise<number> => {
@@ -85,7 +104,9 @@ describe('relay between two octobridges', () => {
     await b.peer.evaluate('window.octobridge.stage(null)');
     await until('Ada back at 180p on Bob', b.peer, adaAtBob, (h) => h === 180, 10_000);
     const backKbps = await relayKbps();
-    console.log(`[relay] east → west: thumbnail ${thumbKbps.toFixed(0)} kbit/s, on stage ${stageKbps.toFixed(0)} kbit/s, thumbnail again ${backKbps.toFixed(0)} kbit/s`);
+    console.log(
+      `[relay] east → west: thumbnail ${thumbKbps.toFixed(0)} kbit/s, on stage ${stageKbps.toFixed(0)} kbit/s, thumbnail again ${backKbps.toFixed(0)} kbit/s`,
+    );
     expect(stageKbps).toBeGreaterThan(thumbKbps * 2);
     expect(backKbps).toBeLessThan(stageKbps / 2);
 
@@ -108,10 +129,16 @@ describe('relay between two octobridges', () => {
     console.log(`[relay] outage: Bob's video back ${Date.now() - outageEnd} ms after it ended (frames ${during0} → ${back})`);
 
     // Errors, as JVB: an unknown relay, a second create, a transport that is not an octobridge relay.
-    await expect(east.bridge.videobridge.conferenceModify({ meetingId: a.conference.meetingId, endpoints: [], relays: [{ id: 'nope', endpoints: [] }] })).rejects.toMatchObject({ condition: 'bad-request', message: 'Unknown relay nope' });
-    await expect(east.bridge.videobridge.conferenceModify(createRelay(a.conference.meetingId, 'jvb-us', [], true, media))).rejects.toMatchObject({ condition: 'conflict' });
+    await expect(
+      east.bridge.videobridge.conferenceModify({ meetingId: a.conference.meetingId, endpoints: [], relays: [{ id: 'nope', endpoints: [] }] }),
+    ).rejects.toMatchObject({ condition: 'bad-request', message: 'Unknown relay nope' });
+    await expect(east.bridge.videobridge.conferenceModify(createRelay(a.conference.meetingId, 'jvb-us', [], true, media))).rejects.toMatchObject({
+      condition: 'conflict',
+    });
     const jvbAnswer = { ...answerWest, ice: { ...answerWest.ice, ufrag: 'k3l2' } };
-    await expect(east.bridge.videobridge.conferenceModify(setRelayTransport(a.conference.meetingId, 'jvb-us', jvbAnswer, true))).rejects.toMatchObject({ condition: 'feature-not-implemented' });
+    await expect(east.bridge.videobridge.conferenceModify(setRelayTransport(a.conference.meetingId, 'jvb-us', jvbAnswer, true))).rejects.toMatchObject({
+      condition: 'feature-not-implemented',
+    });
 
     // Expire the relay on east: Bob's sources leave Ada's bridge.
     await east.bridge.videobridge.conferenceModify(expireRelay(a.conference.meetingId, 'jvb-us'));

@@ -123,7 +123,12 @@ describe('SSRC slots at the default limit (50)', () => {
       const sources = await Promise.all(present.map(async (t) => `${await endpointId(t)}-v0`));
       // The receiver was told which of its SSRCs carries each newcomer's video (each got a slot), and decodes it
       // there: a re-used SSRC's new keyframe is not dropped as old.
-      const map = await until(`receiver told of ${sources.join(', ')}`, receiver, () => videoMap(receiver), (m) => sources.every((s) => m.has(s)));
+      const map = await until(
+        `receiver told of ${sources.join(', ')}`,
+        receiver,
+        () => videoMap(receiver),
+        (m) => sources.every((s) => m.has(s)),
+      );
       const ssrcs = sources.map((s) => map.get(s) as number);
       const frames = async (): Promise<Map<number, number>> => new Map((await inbound(receiver)).map((v) => [v.ssrc, v.frames]));
       const before = await frames();
@@ -136,7 +141,9 @@ describe('SSRC slots at the default limit (50)', () => {
     const streams = await inbound(receiver);
     const lost = streams.reduce((n, s) => n + s.lost, 0);
     const packets = streams.reduce((n, s) => n + s.packets, 0);
-    console.log(`ssrc-limit churn: 60 joins in ${joinedMs} ms; receiver: ${lines} video m-lines, ${history.ssrcs} video SSRCs, ${history.remaps} re-maps, ${packets} packets, ${lost} lost`);
+    console.log(
+      `ssrc-limit churn: 60 joins in ${joinedMs} ms; receiver: ${lines} video m-lines, ${history.ssrcs} video SSRCs, ${history.remaps} re-maps, ${packets} packets, ${lost} lost`,
+    );
     expect(lines).toBeLessThanOrEqual(50);
     // At most the participants present at once (two rounds while the leaves are in flight).
     expect(history.ssrcs).toBeLessThanOrEqual(2 * AT_ONCE);
@@ -164,7 +171,12 @@ describe('SSRC slots at a limit of 4', () => {
       await until(`${t.name} connected`, t, () => t.evaluate<boolean>('Boolean(window.octobridge.pc?.remoteDescription)'), Boolean);
       await t.evaluate('window.octobridge.setTone(0)');
     }
-    const mapped = await until('4 video sources mapped', receiver, () => videoMap(receiver), (m) => m.size === 4);
+    const mapped = await until(
+      '4 video sources mapped',
+      receiver,
+      () => videoMap(receiver),
+      (m) => m.size === 4,
+    );
     await expectMediaFrom(receiver, 4);
     const slots = new Set(mapped.values());
     // Two sources wait for a slot (no SSRC, no m-line); last-N is capped at 4 as in JVB.
@@ -176,13 +188,25 @@ describe('SSRC slots at a limit of 4', () => {
     const staged = waiting[0] as string;
     const before = new Map((await inbound(receiver)).map((s) => [s.ssrc, s]));
     await receiver.evaluate(`window.octobridge.stage(${JSON.stringify(staged)})`);
-    const after = await until(`${staged} re-mapped onto a slot`, receiver, () => videoMap(receiver), (m) => m.has(staged), 20_000);
+    const after = await until(
+      `${staged} re-mapped onto a slot`,
+      receiver,
+      () => videoMap(receiver),
+      (m) => m.has(staged),
+      20_000,
+    );
     const ssrc = after.get(staged) as number;
     expect(slots.has(ssrc), 'an SSRC the receiver knew').toBe(true);
     expect(after.size).toBe(4);
     // The new source decodes on that SSRC, its sequence numbers going on from the evicted one's.
     const was = before.get(ssrc) ?? { frames: 0, lost: 0, packets: 0, ssrc };
-    const now = await until(`frames of ${staged} on ${ssrc}`, receiver, async () => (await inbound(receiver)).find((s) => s.ssrc === ssrc), (s) => (s?.frames ?? 0) > was.frames + 15, 20_000);
+    const now = await until(
+      `frames of ${staged} on ${ssrc}`,
+      receiver,
+      async () => (await inbound(receiver)).find((s) => s.ssrc === ssrc),
+      (s) => (s?.frames ?? 0) > was.frames + 15,
+      20_000,
+    );
     console.log(`ssrc-limit 4: re-mapped ${ssrc} to ${staged}: lost ${was.lost} → ${now?.lost ?? 0}`);
     expect((now?.lost ?? 0) - was.lost).toBeLessThanOrEqual(3);
 
@@ -191,7 +215,13 @@ describe('SSRC slots at a limit of 4', () => {
     const leaver = [...after.keys()].find((s) => s !== staged && sources.includes(s)) as string;
     const freed = after.get(leaver) as number;
     await tabs[sources.indexOf(leaver)]?.close();
-    const last = await until(`${leaver}'s SSRC given to a waiting source`, receiver, () => videoMap(receiver), (m) => waitingNow.some((s) => m.get(s) === freed), 20_000);
+    const last = await until(
+      `${leaver}'s SSRC given to a waiting source`,
+      receiver,
+      () => videoMap(receiver),
+      (m) => waitingNow.some((s) => m.get(s) === freed),
+      20_000,
+    );
     expect(new Set(last.values()).size).toBe(4);
     await expectMediaFrom(receiver, 4);
     const lines = await videoMLines(receiver);

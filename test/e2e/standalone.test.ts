@@ -67,7 +67,10 @@ describe('standalone room', () => {
 
     await expectMediaFrom(alice, 1);
     await expectMediaFrom(bob, 1);
-    for (const [p, other] of [[alice, 'Bob'], [bob, 'Alice']] as const) {
+    for (const [p, other] of [
+      [alice, 'Bob'],
+      [bob, 'Alice'],
+    ] as const) {
       expect((await hook(p, (h) => h.tiles())).map((t) => t.displayName)).toEqual([other]);
       const hello = await hook(p, (h) => h.received.find((m) => m.colibriClass === 'ServerHello'));
       expect(hello).toBeDefined();
@@ -77,12 +80,16 @@ describe('standalone room', () => {
     // Header extensions arrive with the ids the client negotiated (Jicofo's numbering, worker
     // patch 0004): ssrc-audio-level (id 1) on audio, and no audio level on video, where
     // mediasoup's internal id 1 (sdes:mid) would otherwise be read as one.
-    const levels = await until('audio levels', alice, () =>
-      alice.page.evaluate(() => {
-        const pc = (window as unknown as { octobridge: { pc: RTCPeerConnection } }).octobridge.pc;
-        return pc.getReceivers().flatMap((r) => r.getSynchronizationSources().map((s) => ({ kind: r.track.kind, level: s.audioLevel })));
-      }),
-    (l) => l.some((x) => x.kind === 'audio' && typeof x.level === 'number'));
+    const levels = await until(
+      'audio levels',
+      alice,
+      () =>
+        alice.page.evaluate(() => {
+          const pc = (window as unknown as { octobridge: { pc: RTCPeerConnection } }).octobridge.pc;
+          return pc.getReceivers().flatMap((r) => r.getSynchronizationSources().map((s) => ({ kind: r.track.kind, level: s.audioLevel })));
+        }),
+      (l) => l.some((x) => x.kind === 'audio' && typeof x.level === 'number'),
+    );
     expect(levels.filter((x) => x.kind === 'video').every((x) => x.level === undefined)).toBe(true);
 
     const carol = await join(room, 'Carol', '&channel=ws');
@@ -112,9 +119,19 @@ describe('standalone room', () => {
     expect(conference?.endpointCount).toBe(3);
     await bob.page.close({ runBeforeUnload: true });
     for (const p of [alice, carol]) {
-      await until('Bob gone', p, () => hook(p, (h) => h.tiles().map((t) => t.displayName)), (names) => !names.includes('Bob') && names.length === 1);
+      await until(
+        'Bob gone',
+        p,
+        () => hook(p, (h) => h.tiles().map((t) => t.displayName)),
+        (names) => !names.includes('Bob') && names.length === 1,
+      );
     }
-    await until('bridge expired Bob', alice, async () => conference?.endpointCount, (n) => n === 2);
+    await until(
+      'bridge expired Bob',
+      alice,
+      async () => conference?.endpointCount,
+      (n) => n === 2,
+    );
     expect(conference?.endpoint(ids.bob ?? '')).toBeUndefined();
     // Media between the two who stayed keeps flowing.
     await expectMediaFrom(alice, 1);

@@ -93,8 +93,11 @@ describe('torture harness receive side', () => {
 /** Run the harness with `args` (and `--out dir --no-progress`); its stdout, stderr and exit code. */
 function torture(args: string[], out: string, timeoutMs: number): Promise<{ stdout: string; stderr: string; code: number }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['bench/torture.ts', ...args, '--out', out, '--no-progress'], { cwd: PROJECT_ROOT, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) =>
-      resolve({ stdout, stderr, code: err ? ((err as { code?: number }).code ?? 1) : 0 }),
+    execFile(
+      process.execPath,
+      ['bench/torture.ts', ...args, '--out', out, '--no-progress'],
+      { cwd: PROJECT_ROOT, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => resolve({ stdout, stderr, code: err ? ((err as { code?: number }).code ?? 1) : 0 }),
     );
   });
 }
@@ -116,12 +119,18 @@ describe('torture harness smoke run', () => {
     expect(run.joinErrors).toEqual({});
     for (const r of run.participants) {
       expect(r.connectedAt, `${r.spec.id} joined`).toBeTypeOf('number');
-      expect(receivedFromAll(run, r), `${r.spec.id} decoded video from both other participants: ${JSON.stringify(r.sources.map((s) => [s.owner, s.kind, s.framesDecoded]))}`).toBe(true);
+      expect(
+        receivedFromAll(run, r),
+        `${r.spec.id} decoded video from both other participants: ${JSON.stringify(r.sources.map((s) => [s.owner, s.kind, s.framesDecoded]))}`,
+      ).toBe(true);
       for (const s of r.sources.filter((x) => x.kind === 'video')) expect(s.framesDecoded, `${r.spec.id} <- ${s.owner}`).toBeGreaterThan(100);
       expect(r.joinMs, `${r.spec.id} join time`).toBeGreaterThan(0);
     }
     expect(run.timeline.length).toBeGreaterThanOrEqual(10);
-    expect(run.timeline.some((s) => s.server.processes.some((p) => p.name.startsWith('worker') && p.cpu > 0)), 'worker CPU sampled').toBe(true);
+    expect(
+      run.timeline.some((s) => s.server.processes.some((p) => p.name.startsWith('worker') && p.cpu > 0)),
+      'worker CPU sampled',
+    ).toBe(true);
 
     const png = fs.readFileSync(path.join(out, 'torture.png'));
     expect(png.subarray(0, 8).equals(PNG_SIGNATURE), 'PNG signature').toBe(true);
@@ -134,7 +143,11 @@ describe('torture harness smoke run over a cascade', () => {
   afterAll(() => fs.rmSync(out, { recursive: true, force: true }));
 
   it('--cascade 2, 1 conference x 4 light participants for 10 s, every relay down 3 s at 4 s: media crosses the relay and comes back', async () => {
-    const { stdout, stderr, code } = await torture(['--cascade', '2', '--conferences', '1', '--participants', '4', '--senders', '4', '--duration', '10', '--drop-relay-at', '4'], out, 40_000);
+    const { stdout, stderr, code } = await torture(
+      ['--cascade', '2', '--conferences', '1', '--participants', '4', '--senders', '4', '--duration', '10', '--drop-relay-at', '4'],
+      out,
+      40_000,
+    );
     expect(code, `${stdout}\n${stderr.slice(-2000)}`).toBe(0);
     const results = JSON.parse(fs.readFileSync(path.join(out, 'results.json'), 'utf8')) as TortureResults;
     const run = results.runs[0];
@@ -148,9 +161,15 @@ describe('torture harness smoke run over a cascade', () => {
     const regionOf = new Map(run.specs.map((s) => [s.id, s.region]));
     for (const r of run.participants) {
       expect(r.connectedAt, `${r.spec.id} joined`).toBeTypeOf('number');
-      expect(receivedFromAll(run, r), `${r.spec.id} decoded video from every other: ${JSON.stringify(r.sources.map((s) => [s.owner, s.kind, s.framesDecoded]))}`).toBe(true);
+      expect(
+        receivedFromAll(run, r),
+        `${r.spec.id} decoded video from every other: ${JSON.stringify(r.sources.map((s) => [s.owner, s.kind, s.framesDecoded]))}`,
+      ).toBe(true);
       const video = r.sources.filter((x) => x.kind === 'video');
-      expect(video.filter((s) => regionOf.get(s.owner) !== r.spec.region), `${r.spec.id}: two senders on the other bridge`).toHaveLength(2);
+      expect(
+        video.filter((s) => regionOf.get(s.owner) !== r.spec.region),
+        `${r.spec.id}: two senders on the other bridge`,
+      ).toHaveLength(2);
       for (const s of video) expect(s.framesDecoded, `${r.spec.id} <- ${s.owner}`).toBeGreaterThan(100);
     }
 

@@ -178,8 +178,15 @@ describe.skipIf(!support.ok)(`WireGuard managed by the bridge (wireguard-go in t
     expect(upA.latestHandshakeMs).not.toBeNull();
     // Probes run every check (1 s), each a ping with a 1 s timeout: CI once saw none answered for 5 s after both
     // were up (passing 6 of 6 runs alone); what the peers say is in the message should it happen again.
-    const measured = await until('an RTT for B', 10_000, () => a.peers().find((p) => p.rttMs !== null), () =>
-      JSON.stringify(a.peers().map((p) => ({ state: p.state, reason: p.reason, probeFailures: p.probeFailures, handshakeAgeS: p.handshakeAgeS, endpoint: p.endpoint }))));
+    const measured = await until(
+      'an RTT for B',
+      10_000,
+      () => a.peers().find((p) => p.rttMs !== null),
+      () =>
+        JSON.stringify(
+          a.peers().map((p) => ({ state: p.state, reason: p.reason, probeFailures: p.probeFailures, handshakeAgeS: p.handshakeAgeS, endpoint: p.endpoint })),
+        ),
+    );
     expect(measured.rttMs).toBeGreaterThan(0);
     expect(measured.rttMs).toBeLessThan(1000);
     expect(measured.endpoint).toBe(`${link.bIp}:51820`);
@@ -265,7 +272,21 @@ describe.skipIf(!support.ok)(`WireGuard managed by the bridge (wireguard-go in t
     await until('operator interfaces', 5000, () => fs.existsSync(`/var/run/wireguard/${ifX}.sock`) && fs.existsSync(`/var/run/wireguard/${ifY}.sock`));
     for (const [ns, ifName, self, other, otherIp, port, otherPort] of sides) {
       const n = self === 'x' ? 1 : 2;
-      await ns.exec(['wg', 'set', ifName, 'private-key', keys[self]!.file, 'listen-port', String(port), 'peer', keys[other]!.pub, 'endpoint', `${otherIp}:${otherPort}`, 'allowed-ips', `10.100.1.${3 - n}/32`]);
+      await ns.exec([
+        'wg',
+        'set',
+        ifName,
+        'private-key',
+        keys[self]!.file,
+        'listen-port',
+        String(port),
+        'peer',
+        keys[other]!.pub,
+        'endpoint',
+        `${otherIp}:${otherPort}`,
+        'allowed-ips',
+        `10.100.1.${3 - n}/32`,
+      ]);
       await ns.exec(['ip', 'addr', 'add', `10.100.1.${n}/24`, 'dev', ifName]);
       await ns.exec(['ip', 'link', 'set', ifName, 'up']);
     }
@@ -274,7 +295,14 @@ describe.skipIf(!support.ok)(`WireGuard managed by the bridge (wireguard-go in t
       const dump = (await nsA.exec(['wg', 'show', ifX, 'dump'])).stdout
         .trim()
         .split('\n')
-        .map((l, i) => (i === 0 ? l : l.split('\t').filter((_, j) => j < 4 || j === 7).join('\t')));
+        .map((l, i) =>
+          i === 0
+            ? l
+            : l
+                .split('\t')
+                .filter((_, j) => j < 4 || j === 7)
+                .join('\t'),
+        );
       const addr = (await nsA.exec(['ip', '-o', 'addr', 'show', 'dev', ifX])).stdout.replace(/valid_lft.*$/gm, '');
       const state = (await nsA.exec(['ip', '-o', 'link', 'show', 'dev', ifX])).stdout;
       return [...dump, addr, state].join('\n');
@@ -308,7 +336,9 @@ describe.skipIf(!support.ok)(`WireGuard managed by the bridge (wireguard-go in t
 
     // Managed modes refuse an interface that exists: in its namespace, and by name anywhere on the machine.
     const takeOver = (ns: Netns, mode: WireGuardConfig['mode']): Promise<void> =>
-      new WireGuardManager(config({ interface: ifX, mode, privateKeyFile: keys.a!.file, address: '10.100.9.1/24', peers: [] }), logA.log, { netns: ns.name }).start();
+      new WireGuardManager(config({ interface: ifX, mode, privateKeyFile: keys.a!.file, address: '10.100.9.1/24', peers: [] }), logA.log, {
+        netns: ns.name,
+      }).start();
     await expect(takeOver(nsA, 'auto')).rejects.toThrow(/exists already.*mode external/);
     await expect(takeOver(nsB, 'userspace')).rejects.toThrow(/exists already on this machine/);
 
@@ -352,7 +382,9 @@ describe.skipIf(!support.ok)(`WireGuard managed by the bridge (wireguard-go in t
         OCTOBRIDGE_WG_ADDRESS: '10.100.2.1/24',
         OCTOBRIDGE_WG_CHECK_INTERVAL_MS: String(CHECK_MS),
         OCTOBRIDGE_WG_HANDSHAKE_TIMEOUT_MS: String(HANDSHAKE_TIMEOUT_MS),
-        OCTOBRIDGE_WG_PEERS: JSON.stringify([{ 'public-key': keys.b!.pub, endpoint: `${link.bIp}:51841`, 'allowed-ips': ['10.100.2.2/32'], region: 'us', 'relay-id': 'bridge-us' }]),
+        OCTOBRIDGE_WG_PEERS: JSON.stringify([
+          { 'public-key': keys.b!.pub, endpoint: `${link.bIp}:51841`, 'allowed-ips': ['10.100.2.2/32'], region: 'us', 'relay-id': 'bridge-us' },
+        ]),
       },
       { file: null },
     );
@@ -360,7 +392,10 @@ describe.skipIf(!support.ok)(`WireGuard managed by the bridge (wireguard-go in t
     bridges.push(bridge);
     expect(bridge.wireguard?.address).toBe('10.100.2.1');
     const base = `http://127.0.0.1:${bridge.privatePort}`;
-    const health = async (): Promise<{ status: number; body: { error?: string; wireguard?: { healthy: boolean; peers: { state: string; rttMs: number | null; region: string }[] } } }> => {
+    const health = async (): Promise<{
+      status: number;
+      body: { error?: string; wireguard?: { healthy: boolean; peers: { state: string; rttMs: number | null; region: string }[] } };
+    }> => {
       const res = await fetch(`${base}/about/health`);
       return { status: res.status, body: (await res.json()) as never };
     };

@@ -27,7 +27,12 @@ const POOL = { OCTOBRIDGE_WORKERS: '2', OCTOBRIDGE_WORKER_CONFERENCE_CONSUMERS: 
 
 async function join(fixture: BridgeFixture, port: number, room: string, name: string): Promise<BrowserPeer> {
   const peer = fixture.track(await openPeer(`http://127.0.0.1:${port}/${room}?name=${name}&${MEDIA}`));
-  await until(`${name} in the conference`, peer, async () => peer.evaluate<string | null>('window.octobridge.endpointId'), (id) => !!id);
+  await until(
+    `${name} in the conference`,
+    peer,
+    async () => peer.evaluate<string | null>('window.octobridge.endpointId'),
+    (id) => !!id,
+  );
   return peer;
 }
 
@@ -129,13 +134,20 @@ describe("one worker killed under Jicofo's flow", () => {
     const conference = bridge.videobridge.conferences()[0]!;
     const carolId = await carol.evaluate<string>('window.octobridge.endpointId');
     const victim = conference.endpoint(carolId)!.mediaEndpoint.slot;
-    expect(conference.endpoints().filter((e) => e.mediaEndpoint.slot === victim).map((e) => e.id)).toEqual([carolId]);
+    expect(
+      conference
+        .endpoints()
+        .filter((e) => e.mediaEndpoint.slot === victim)
+        .map((e) => e.id),
+    ).toEqual([carolId]);
 
     const back = backAt(carol, 20_000);
     const killedAt = Date.now();
     process.kill(victim.worker.pid, 'SIGKILL');
     const { at, iceFailedAt } = await back;
-    console.log(`worker ${victim.index} killed (Jicofo flow): Carol's ICE failed after ${iceFailedAt === null ? '-' : iceFailedAt - killedAt} ms, media back after ${at - killedAt} ms`);
+    console.log(
+      `worker ${victim.index} killed (Jicofo flow): Carol's ICE failed after ${iceFailedAt === null ? '-' : iceFailedAt - killedAt} ms, media back after ${at - killedAt} ms`,
+    );
     // Chromium's next check on a stable pair comes within 2.5 s (STABLE_WRITABLE_CONNECTION_PING_INTERVAL); the
     // signed 403 fails it at once. Without it ICE fails only after Chromium's timeouts (~15 s and more).
     expect(iceFailedAt).not.toBeNull();

@@ -19,7 +19,12 @@ const MEDIA = 'width=320&height=180&fps=15';
 async function join(name: string): Promise<BrowserPeer> {
   const peer = await openPeer(`http://127.0.0.1:${fixture.bridge.publicPort}/pool-room?name=${name}&${MEDIA}`);
   peers.push(fixture.track(peer));
-  await until(`${name} in the conference`, peer, async () => peer.evaluate<string | null>('window.octobridge.endpointId'), (id) => !!id);
+  await until(
+    `${name} in the conference`,
+    peer,
+    async () => peer.evaluate<string | null>('window.octobridge.endpointId'),
+    (id) => !!id,
+  );
   return peer;
 }
 
@@ -84,7 +89,10 @@ describe('a conference across two workers', () => {
     })()`);
     const killedAt = Date.now();
     process.kill(pid, 'SIGKILL');
-    const recoveredAt = await Promise.race([carolBack, new Promise<number>((_, reject) => setTimeout(() => reject(new Error('Carol did not recover in 10 s')), 10_000))]);
+    const recoveredAt = await Promise.race([
+      carolBack,
+      new Promise<number>((_, reject) => setTimeout(() => reject(new Error('Carol did not recover in 10 s')), 10_000)),
+    ]);
     const recoveryMs = recoveredAt - killedAt;
     console.log(`worker ${victim.index} (pid ${pid}) killed: Carol decodes again after ${recoveryMs} ms`);
     expect(recoveryMs).toBeLessThan(2000 * 1.5); // 2 s target, with margin for a loaded CI machine

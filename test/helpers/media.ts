@@ -146,15 +146,22 @@ export async function framesDecoded(peer: PagePeer): Promise<number> {
 export async function expectMediaFrom(peer: PagePeer, senders: number, known: 'sourceMaps' | 'signalled' = 'sourceMaps'): Promise<void> {
   const audioPackets = (s: RtcStats) => s.inbound.filter((x) => x.kind === 'audio').reduce((n, x) => n + x.packetsReceived, 0);
   const growing = (before: RtcStats, after: RtcStats) =>
-    after.inbound.filter((v) => v.kind === 'video' && v.frameWidth > 0 && v.framesDecoded > (before.inbound.find((x) => x.ssrc === v.ssrc)?.framesDecoded ?? 0));
+    after.inbound.filter(
+      (v) => v.kind === 'video' && v.frameWidth > 0 && v.framesDecoded > (before.inbound.find((x) => x.ssrc === v.ssrc)?.framesDecoded ?? 0),
+    );
   let previous = await rtcStats(peer);
-  const ready = await until(`${senders} video streams decoding and audio arriving`, peer, async () => {
-    await new Promise((r) => setTimeout(r, 300));
-    const now = await rtcStats(peer);
-    const ok = growing(previous, now).length >= senders && audioPackets(now) > audioPackets(previous);
-    previous = now;
-    return { ok, now };
-  }, (v) => v.ok);
+  const ready = await until(
+    `${senders} video streams decoding and audio arriving`,
+    peer,
+    async () => {
+      await new Promise((r) => setTimeout(r, 300));
+      const now = await rtcStats(peer);
+      const ok = growing(previous, now).length >= senders && audioPackets(now) > audioPackets(previous);
+      previous = now;
+      return { ok, now };
+    },
+    (v) => v.ok,
+  );
   await new Promise((r) => setTimeout(r, 1000));
   const later = await rtcStats(peer);
   expect(growing(ready.now, later).length, `${peer.name}: video frames keep being decoded`).toBeGreaterThanOrEqual(senders);

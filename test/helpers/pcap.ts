@@ -66,8 +66,7 @@ export function readPcap(buf: Buffer): { linkType: number; packets: PcapPacket[]
 }
 
 const ipv4 = (b: Buffer, at: number): string => `${b[at]}.${b[at + 1]}.${b[at + 2]}.${b[at + 3]}`;
-const ipv6 = (b: Buffer, at: number): string =>
-  Array.from({ length: 8 }, (_, i) => b.readUInt16BE(at + 2 * i).toString(16)).join(':');
+const ipv6 = (b: Buffer, at: number): string => Array.from({ length: 8 }, (_, i) => b.readUInt16BE(at + 2 * i).toString(16)).join(':');
 
 /** Decode an Ethernet frame (link type 1) down to UDP. */
 export function decodeEthernet(p: PcapPacket): DecodedPacket {
@@ -144,7 +143,9 @@ export interface Capture {
  * @throws Error with tcpdump's output when it exits or does not start listening within 5 s.
  */
 export async function startCapture(ns: Netns, iface: string, file: string, opts: { snaplen?: number } = {}): Promise<Capture> {
-  const child = spawn(IP, ['netns', 'exec', ns.name, 'tcpdump', '-i', iface, '-w', file, '-U', '-n', '-Z', 'root', '-s', String(opts.snaplen ?? 128)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(IP, ['netns', 'exec', ns.name, 'tcpdump', '-i', iface, '-w', file, '-U', '-n', '-Z', 'root', '-s', String(opts.snaplen ?? 128)], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let err = '';
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   await new Promise<void>((resolve, reject) => {

@@ -62,7 +62,15 @@ describe('codec choice (LJM CodecSelection.selectPreferredCodec)', () => {
   });
 
   it('skips a codec one participant lacks, keeps the local order, and ignores participants that announce none', () => {
-    expect(selection.selectVideoCodec(['h264', 'vp8'], [['h264', 'vp8'], ['vp8', 'av1', 'vp9']])).toBe('vp8');
+    expect(
+      selection.selectVideoCodec(
+        ['h264', 'vp8'],
+        [
+          ['h264', 'vp8'],
+          ['vp8', 'av1', 'vp9'],
+        ],
+      ),
+    ).toBe('vp8');
     expect(selection.selectVideoCodec(chromium, [['h264', 'vp9'], []])).toBe('vp9');
   });
 

@@ -58,10 +58,20 @@ function bridgeTransport(): JingleTransport {
     pwd: PWD,
     rtcpMux: true,
     fingerprints: [{ hash: 'sha-256', value: FINGERPRINT, setup: 'actpass' }],
-    candidates: [{
-      component: 1, foundation: '1', generation: 0, id: 'a1b2c3', network: 0, priority: 2130706431,
-      protocol: 'udp', type: 'host', ip: '127.0.0.1', port: 10000,
-    }],
+    candidates: [
+      {
+        component: 1,
+        foundation: '1',
+        generation: 0,
+        id: 'a1b2c3',
+        network: 0,
+        priority: 2130706431,
+        protocol: 'udp',
+        type: 'host',
+        ip: '127.0.0.1',
+        port: 10000,
+      },
+    ],
     webSockets: ['ws://127.0.0.1:9090/colibri-ws/default-id/c0ffee/ep1?pwd=secret'],
   };
 }
@@ -78,13 +88,23 @@ function sessionInitiate(): JingleSession {
       media: 'audio',
       payloadTypes: [
         {
-          id: 111, name: 'opus', clockrate: 48000, channels: 2,
-          parameters: [{ name: 'minptime', value: '10' }, { name: 'useinbandfec', value: '1' }],
+          id: 111,
+          name: 'opus',
+          clockrate: 48000,
+          channels: 2,
+          parameters: [
+            { name: 'minptime', value: '10' },
+            { name: 'useinbandfec', value: '1' },
+          ],
           rtcpFbs: [{ type: 'transport-cc' }],
         },
         { id: 126, name: 'telephone-event', clockrate: 8000, parameters: [], rtcpFbs: [] },
       ],
-      rtpHdrExts: [{ id: 1, uri: HDREXT.audioLevel }, { id: 10, uri: HDREXT.mid }, { id: 5, uri: HDREXT.tcc }],
+      rtpHdrExts: [
+        { id: 1, uri: HDREXT.audioLevel },
+        { id: 10, uri: HDREXT.mid },
+        { id: 5, uri: HDREXT.tcc },
+      ],
       extmapAllowMixed: true,
       rtcpMux: true,
       sources: [{ ssrc: AUDIO_SSRC, name: 'jvb-a0', owner: 'jvb', msid: 'mixedmslabel mixedlabelaudio0' }],
@@ -103,7 +123,10 @@ function sessionInitiate(): JingleSession {
         { id: 96, name: 'rtx', clockrate: 90000, parameters: [{ name: 'apt', value: '100' }], rtcpFbs: videoFeedback },
       ],
       rtpHdrExts: [
-        { id: 11, uri: HDREXT.dd }, { id: 10, uri: HDREXT.mid }, { id: 3, uri: HDREXT.absSendTime }, { id: 5, uri: HDREXT.tcc },
+        { id: 11, uri: HDREXT.dd },
+        { id: 10, uri: HDREXT.mid },
+        { id: 3, uri: HDREXT.absSendTime },
+        { id: 5, uri: HDREXT.tcc },
       ],
       extmapAllowMixed: true,
       rtcpMux: true,
@@ -129,16 +152,8 @@ const TRANSPORT_LINES = [
   `a=fingerprint:sha-256 ${FINGERPRINT}`,
   'a=candidate:1 1 udp 2130706431 127.0.0.1 10000 typ host generation 0',
 ];
-const AUDIO_CODEC_LINES = [
-  'a=rtpmap:111 opus/48000/2',
-  'a=rtpmap:126 telephone-event/8000',
-  'a=fmtp:111 minptime=10;useinbandfec=1',
-];
-const AUDIO_EXTMAP_LINES = [
-  `a=extmap:1 ${HDREXT.audioLevel}`,
-  `a=extmap:10 ${HDREXT.mid}`,
-  `a=extmap:5 ${HDREXT.tcc}`,
-];
+const AUDIO_CODEC_LINES = ['a=rtpmap:111 opus/48000/2', 'a=rtpmap:126 telephone-event/8000', 'a=fmtp:111 minptime=10;useinbandfec=1'];
+const AUDIO_EXTMAP_LINES = [`a=extmap:1 ${HDREXT.audioLevel}`, `a=extmap:10 ${HDREXT.mid}`, `a=extmap:5 ${HDREXT.tcc}`];
 const VIDEO_CODEC_LINES = ['a=rtpmap:100 VP8/90000', 'a=rtpmap:96 rtx/90000', 'a=fmtp:96 apt=100'];
 const VIDEO_FB_LINES = [
   'a=rtcp-fb:100 ccm fir',
@@ -149,12 +164,7 @@ const VIDEO_FB_LINES = [
   'a=rtcp-fb:96 nack',
   'a=rtcp-fb:96 nack pli',
 ];
-const VIDEO_EXTMAP_LINES = [
-  `a=extmap:11 ${HDREXT.dd}`,
-  `a=extmap:10 ${HDREXT.mid}`,
-  `a=extmap:3 ${HDREXT.absSendTime}`,
-  `a=extmap:5 ${HDREXT.tcc}`,
-];
+const VIDEO_EXTMAP_LINES = [`a=extmap:11 ${HDREXT.dd}`, `a=extmap:10 ${HDREXT.mid}`, `a=extmap:3 ${HDREXT.absSendTime}`, `a=extmap:5 ${HDREXT.tcc}`];
 
 /** ljm-sdp.md Example 1, line for line. */
 const EXAMPLE_1 = lines(
@@ -208,8 +218,12 @@ const EXAMPLE_1 = lines(
  */
 const CHROME_CANDIDATE = 'a=candidate:1 1 udp 2130706431 127.0.0.1 10000 typ host generation 0';
 const chromeTransport = (mid: string) => [
-  CHROME_CANDIDATE, `a=ice-ufrag:${UFRAG}`, `a=ice-pwd:${PWD}`, `a=fingerprint:sha-256 ${FINGERPRINT}`,
-  'a=setup:actpass', `a=mid:${mid}`,
+  CHROME_CANDIDATE,
+  `a=ice-ufrag:${UFRAG}`,
+  `a=ice-pwd:${PWD}`,
+  `a=fingerprint:sha-256 ${FINGERPRINT}`,
+  'a=setup:actpass',
+  `a=mid:${mid}`,
 ];
 const CHROME_REMOTE_1 = lines(
   'v=0',
@@ -254,9 +268,7 @@ const CHROME_REMOTE_1 = lines(
   'a=max-message-size:262144',
 );
 
-const EXAMPLE_2_TRANSPORT = [
-  `a=ice-ufrag:${UFRAG}`, `a=ice-pwd:${PWD}`, `a=fingerprint:sha-256 ${FINGERPRINT}`, CHROME_CANDIDATE,
-];
+const EXAMPLE_2_TRANSPORT = [`a=ice-ufrag:${UFRAG}`, `a=ice-pwd:${PWD}`, `a=fingerprint:sha-256 ${FINGERPRINT}`, CHROME_CANDIDATE];
 
 /** ljm-sdp.md Example 2: the m-line appended for VideoSourcesMap [{abcd1234-v0, ssrc 111, rtx 222}]. */
 const EXAMPLE_2_VIDEO = lines(
@@ -354,14 +366,37 @@ describe('jingleToSdp (LJM SDP.fromJingle + non-P2P post-processing)', () => {
   });
 
   it('writes candidates like SDPUtil.candidateFromJingle', () => {
-    expect(sdp.candidateFromJingle({
-      component: 1, foundation: '7', generation: 0, id: 'x', network: 1, priority: 1694498815,
-      protocol: 'udp', type: 'srflx', ip: '203.0.113.7', port: 10000, relAddr: '10.0.0.2', relPort: 10000,
-    })).toBe('a=candidate:7 1 udp 1694498815 203.0.113.7 10000 typ srflx raddr 10.0.0.2 rport 10000 generation 0\r\n');
-    expect(sdp.candidateFromJingle({
-      component: 1, foundation: '2', generation: 1, id: 'y', network: 1, priority: 1518280447,
-      protocol: 'tcp', type: 'host', ip: '10.0.0.2', port: 4443, tcptype: 'passive',
-    })).toBe('a=candidate:2 1 tcp 1518280447 10.0.0.2 4443 typ host tcptype passive generation 1\r\n');
+    expect(
+      sdp.candidateFromJingle({
+        component: 1,
+        foundation: '7',
+        generation: 0,
+        id: 'x',
+        network: 1,
+        priority: 1694498815,
+        protocol: 'udp',
+        type: 'srflx',
+        ip: '203.0.113.7',
+        port: 10000,
+        relAddr: '10.0.0.2',
+        relPort: 10000,
+      }),
+    ).toBe('a=candidate:7 1 udp 1694498815 203.0.113.7 10000 typ srflx raddr 10.0.0.2 rport 10000 generation 0\r\n');
+    expect(
+      sdp.candidateFromJingle({
+        component: 1,
+        foundation: '2',
+        generation: 1,
+        id: 'y',
+        network: 1,
+        priority: 1518280447,
+        protocol: 'tcp',
+        type: 'host',
+        ip: '10.0.0.2',
+        port: 4443,
+        tcptype: 'passive',
+      }),
+    ).toBe('a=candidate:2 1 tcp 1518280447 10.0.0.2 4443 typ host tcptype passive generation 1\r\n');
   });
 });
 
@@ -379,30 +414,42 @@ describe('addSourcesToRemoteSdp (LJM processSourceMap + addMlineForNewSource)', 
     const chrome = sections(CHROME_REMOTE_1);
 
     for (const i of [1, 2, 3]) expect(sortedLines(afterVideo[i]!)).toEqual(sortedLines(chrome[i]!));
-    expect(first.added).toEqual([{
-      mid: '3', ssrc: 111, rtx: 222, source: 'abcd1234-v0', owner: 'abcd1234',
-      msid: 'remote-video-1 remote-video-1', videoType: 'camera',
-    }]);
+    expect(first.added).toEqual([
+      {
+        mid: '3',
+        ssrc: 111,
+        rtx: 222,
+        source: 'abcd1234-v0',
+        owner: 'abcd1234',
+        msid: 'remote-video-1 remote-video-1',
+        videoType: 'camera',
+      },
+    ]);
     expect(first.counters.video).toBe(1);
     expect(first.counters.ssrcs['111']).toMatchObject({ mediaType: 'video', mid: '3', owner: 'abcd1234', source: 'abcd1234-v0', rtx: 222 });
     expect(first.counters.sources).toEqual({ 'abcd1234-v0': 111 });
 
     // Chrome re-serialises again before the next map: the new m-line gets its empty cnames.
-    const chromeRemote2 = first.sdp.replace('a=ssrc:111 msid:', 'a=ssrc:111 cname:\r\na=ssrc:111 msid:')
+    const chromeRemote2 = first.sdp
+      .replace('a=ssrc:111 msid:', 'a=ssrc:111 cname:\r\na=ssrc:111 msid:')
       .replace('a=ssrc:222 msid:', 'a=ssrc:222 cname:\r\na=ssrc:222 msid:');
     const second = sdp.addSourcesToRemoteSdp(chromeRemote2, 'audio', [AUDIO_MAP], first.counters);
     const afterAudio = sections(second.sdp);
 
     expect(afterAudio).toHaveLength(6);
-    expect(afterAudio[0]).toBe(lines(
-      'v=0', `o=- ${SESSION_ID} 3 IN IP4 127.0.0.1`, 's=-', 't=0 0',
-      'a=msid-semantic: WMS mixedmslabel', 'a=group:BUNDLE 0 1 2 3 4',
-    ));
+    expect(afterAudio[0]).toBe(
+      lines('v=0', `o=- ${SESSION_ID} 3 IN IP4 127.0.0.1`, 's=-', 't=0 0', 'a=msid-semantic: WMS mixedmslabel', 'a=group:BUNDLE 0 1 2 3 4'),
+    );
     expect(afterAudio[5]).toBe(EXAMPLE_2_AUDIO);
-    expect(afterAudio[4]).toContain(lines(
-      'a=ssrc:111 cname:', 'a=ssrc:111 msid:remote-video-1 remote-video-1',
-      'a=ssrc:222 cname:', 'a=ssrc:222 msid:remote-video-1 remote-video-1', 'a=ssrc-group:FID 111 222',
-    ));
+    expect(afterAudio[4]).toContain(
+      lines(
+        'a=ssrc:111 cname:',
+        'a=ssrc:111 msid:remote-video-1 remote-video-1',
+        'a=ssrc:222 cname:',
+        'a=ssrc:222 msid:remote-video-1 remote-video-1',
+        'a=ssrc-group:FID 111 222',
+      ),
+    );
     expect(second.added).toEqual([{ mid: '4', ssrc: 333, source: 'abcd1234-a0', owner: 'abcd1234', msid: 'remote-audio-1 remote-audio-1' }]);
     expect(second.counters).toMatchObject({ audio: 1, video: 1 });
     expect(sdp.mediaByMid(second.sdp).get('4')).toEqual({ type: 'audio', direction: 'sendonly', ssrcs: [333], msid: 'remote-audio-1 remote-audio-1' });
@@ -441,10 +488,15 @@ describe('addSourcesToRemoteSdp (LJM processSourceMap + addMlineForNewSource)', 
   });
 
   it('adds one m-line per new entry, honours an entry mid, and skips an rtx of -1', () => {
-    const result = sdp.addSourcesToRemoteSdp(CHROME_REMOTE_1, 'video', [
-      { source: 'aaaa-v0', owner: 'aaaa', ssrc: 1001, rtx: -1, videoType: 'DESKTOP' },
-      { source: 'bbbb-v0', owner: 'bbbb', ssrc: 2001, rtx: 2002, videoType: 'CAMERA', mid: 'v7' },
-    ], sdp.createSourceCounters());
+    const result = sdp.addSourcesToRemoteSdp(
+      CHROME_REMOTE_1,
+      'video',
+      [
+        { source: 'aaaa-v0', owner: 'aaaa', ssrc: 1001, rtx: -1, videoType: 'DESKTOP' },
+        { source: 'bbbb-v0', owner: 'bbbb', ssrc: 2001, rtx: 2002, videoType: 'CAMERA', mid: 'v7' },
+      ],
+      sdp.createSourceCounters(),
+    );
     const media = sections(result.sdp);
 
     expect(media[0]).toContain('a=group:BUNDLE 0 1 2 3 v7\r\n');
@@ -454,8 +506,9 @@ describe('addSourcesToRemoteSdp (LJM processSourceMap + addMlineForNewSource)', 
     expect(media[4]).not.toContain('-1 msid');
     expect(media[5]).toContain('a=mid:v7\r\n');
     expect(media[5]).toContain('a=ssrc-group:FID 2001 2002\r\n');
-    expect(result.added.map(a => [a.mid, a.ssrc, a.rtx, a.videoType])).toEqual([
-      ['3', 1001, undefined, 'desktop'], ['v7', 2001, 2002, 'camera'],
+    expect(result.added.map((a) => [a.mid, a.ssrc, a.rtx, a.videoType])).toEqual([
+      ['3', 1001, undefined, 'desktop'],
+      ['v7', 2001, 2002, 'camera'],
     ]);
   });
 });
@@ -543,18 +596,30 @@ describe('answerToJingle (LJM LocalSdpMunger + SDP.toJingle)', () => {
     ufrag: 'Ab3x',
     pwd: 'Q1w2E3r4T5y6U7i8O9p0aSdF',
     fingerprints: [{ hash: 'sha-256', value: LOCAL_FINGERPRINT, setup: 'active' }],
-    candidates: [{
-      component: 1, foundation: '3928474', generation: 0, id: expect.any(String), network: 1, priority: 2113937151,
-      protocol: 'udp', type: 'host', ip: '7f3c9a1e-6b2d-4e8f-a0c1-d2e3f4a5b6c7.local', port: 54321,
-    }],
+    candidates: [
+      {
+        component: 1,
+        foundation: '3928474',
+        generation: 0,
+        id: expect.any(String),
+        network: 1,
+        priority: 2113937151,
+        protocol: 'udp',
+        type: 'host',
+        ip: '7f3c9a1e-6b2d-4e8f-a0c1-d2e3f4a5b6c7.local',
+        port: 54321,
+      },
+    ],
   };
 
   it('produces the session-accept of a Chromium answer', () => {
     const jingle = sdp.answerToJingle(CHROME_ANSWER, { endpointId: ENDPOINT_ID });
 
     expect(jingle.groups).toEqual([{ semantics: 'BUNDLE', contents: ['audio', 'video', 'data'] }]);
-    expect(jingle.contents.map(c => [c.name, c.creator, c.senders])).toEqual([
-      ['audio', 'responder', 'both'], ['video', 'responder', 'both'], ['data', 'responder', 'both'],
+    expect(jingle.contents.map((c) => [c.name, c.creator, c.senders])).toEqual([
+      ['audio', 'responder', 'both'],
+      ['video', 'responder', 'both'],
+      ['data', 'responder', 'both'],
     ]);
     const [audio, video, data] = jingle.contents;
 
@@ -562,13 +627,23 @@ describe('answerToJingle (LJM LocalSdpMunger + SDP.toJingle)', () => {
       media: 'audio',
       payloadTypes: [
         {
-          id: 111, name: 'opus', clockrate: 48000, channels: 2,
-          parameters: [{ name: 'minptime', value: '10' }, { name: 'useinbandfec', value: '1' }],
+          id: 111,
+          name: 'opus',
+          clockrate: 48000,
+          channels: 2,
+          parameters: [
+            { name: 'minptime', value: '10' },
+            { name: 'useinbandfec', value: '1' },
+          ],
           rtcpFbs: [{ type: 'transport-cc' }],
         },
         { id: 126, name: 'telephone-event', clockrate: 8000, channels: 1, parameters: [], rtcpFbs: [] },
       ],
-      rtpHdrExts: [{ id: 1, uri: HDREXT.audioLevel }, { id: 10, uri: HDREXT.mid }, { id: 5, uri: HDREXT.tcc }],
+      rtpHdrExts: [
+        { id: 1, uri: HDREXT.audioLevel },
+        { id: 10, uri: HDREXT.mid },
+        { id: 5, uri: HDREXT.tcc },
+      ],
       extmapAllowMixed: true,
       rtcpMux: true,
       sources: [{ ssrc: 2951617181, name: `${ENDPOINT_ID}-a0`, msid: `${ENDPOINT_ID}-audio-0-1 ${AUDIO_TRACK}-1` }],
@@ -587,35 +662,39 @@ describe('answerToJingle (LJM LocalSdpMunger + SDP.toJingle)', () => {
       { ssrc: 3745128904, name: `${ENDPOINT_ID}-v0`, msid: videoMsid, videoType: 'camera' },
     ]);
     expect(video!.description.ssrcGroups).toEqual([{ semantics: 'FID', ssrcs: [1823647291, 3745128904] }]);
-    expect(video!.description.rtpHdrExts.map(e => e.id)).toEqual([11, 10, 3, 5]);
+    expect(video!.description.rtpHdrExts.map((e) => e.id)).toEqual([11, 10, 3, 5]);
 
     expect(data!.description.sources).toEqual([]);
     expect(data!.transport).toEqual({ ...expectedTransport, sctpmap: { number: 5000, protocol: 'webrtc-datachannel', streams: 0 } });
   });
 
   it('signals no sources for recvonly m-lines (not sending audio) and names them from the sending ones only', () => {
-    const answer = CHROME_ANSWER.replace(/a=sendrecv\r\n(a=msid:[^\r]+\r\n)/, 'a=recvonly\r\n')
-      .replace(/a=ssrc:2951617181[^\r]*\r\n/g, '');
+    const answer = CHROME_ANSWER.replace(/a=sendrecv\r\n(a=msid:[^\r]+\r\n)/, 'a=recvonly\r\n').replace(/a=ssrc:2951617181[^\r]*\r\n/g, '');
     const jingle = sdp.answerToJingle(answer, { endpointId: ENDPOINT_ID });
 
     expect(jingle.contents[0]).toMatchObject({ name: 'audio', senders: 'responder' });
     expect(jingle.contents[0]!.description.sources).toEqual([]);
-    expect(jingle.contents[1]!.description.sources.map(s => s.name)).toEqual([`${ENDPOINT_ID}-v0`, `${ENDPOINT_ID}-v0`]);
+    expect(jingle.contents[1]!.description.sources.map((s) => s.name)).toEqual([`${ENDPOINT_ID}-v0`, `${ENDPOINT_ID}-v0`]);
   });
 
   it('keeps SIM and FID groups of a simulcast-munged video m-line and takes the track id from a=msid', () => {
     const sim = [1001, 1002, 1003];
     const rtx = [2001, 2002, 2003];
-    const ssrcLines = [...sim, ...rtx].map(s => `a=ssrc:${s} cname:Hk3mV9pQ2sLx7Zr1`);
-    const answer = CHROME_ANSWER
-      .replace(/a=ssrc-group:FID [^\r]+\r\n(a=ssrc:(1823647291|3745128904)[^\r]*\r\n)+/, lines(
-        `a=ssrc-group:FID ${sim[0]} ${rtx[0]}`, ...ssrcLines,
-        `a=ssrc-group:SIM ${sim.join(' ')}`, `a=ssrc-group:FID ${sim[1]} ${rtx[1]}`, `a=ssrc-group:FID ${sim[2]} ${rtx[2]}`,
-      ));
+    const ssrcLines = [...sim, ...rtx].map((s) => `a=ssrc:${s} cname:Hk3mV9pQ2sLx7Zr1`);
+    const answer = CHROME_ANSWER.replace(
+      /a=ssrc-group:FID [^\r]+\r\n(a=ssrc:(1823647291|3745128904)[^\r]*\r\n)+/,
+      lines(
+        `a=ssrc-group:FID ${sim[0]} ${rtx[0]}`,
+        ...ssrcLines,
+        `a=ssrc-group:SIM ${sim.join(' ')}`,
+        `a=ssrc-group:FID ${sim[1]} ${rtx[1]}`,
+        `a=ssrc-group:FID ${sim[2]} ${rtx[2]}`,
+      ),
+    );
     const video = sdp.answerToJingle(answer, { endpointId: ENDPOINT_ID, tpcId: 2 }).contents[1]!.description;
 
-    expect(video.sources.map(s => s.ssrc)).toEqual([...sim, ...rtx]);
-    expect(new Set(video.sources.map(s => s.msid))).toEqual(new Set([`${ENDPOINT_ID}-video-0-2 ${VIDEO_TRACK}-2`]));
+    expect(video.sources.map((s) => s.ssrc)).toEqual([...sim, ...rtx]);
+    expect(new Set(video.sources.map((s) => s.msid))).toEqual(new Set([`${ENDPOINT_ID}-video-0-2 ${VIDEO_TRACK}-2`]));
     expect(video.ssrcGroups).toEqual([
       { semantics: 'FID', ssrcs: [1001, 2001] },
       { semantics: 'SIM', ssrcs: sim },
@@ -631,11 +710,22 @@ describe('answerToJingle (LJM LocalSdpMunger + SDP.toJingle)', () => {
   });
 
   it('parses candidates like SDPUtil.candidateToJingle', () => {
-    expect(sdp.candidateToJingle('a=candidate:842163049 1 udp 1677729535 198.51.100.4 61234 typ srflx raddr 0.0.0.0 rport 0 generation 0 network-cost 999'))
-      .toEqual({
-        component: 1, foundation: '842163049', generation: 0, id: expect.any(String), network: 1, priority: 1677729535,
-        protocol: 'udp', type: 'srflx', ip: '198.51.100.4', port: 61234, relAddr: '0.0.0.0', relPort: 0,
-      });
+    expect(
+      sdp.candidateToJingle('a=candidate:842163049 1 udp 1677729535 198.51.100.4 61234 typ srflx raddr 0.0.0.0 rport 0 generation 0 network-cost 999'),
+    ).toEqual({
+      component: 1,
+      foundation: '842163049',
+      generation: 0,
+      id: expect.any(String),
+      network: 1,
+      priority: 1677729535,
+      protocol: 'udp',
+      type: 'srflx',
+      ip: '198.51.100.4',
+      port: 61234,
+      relAddr: '0.0.0.0',
+      relPort: 0,
+    });
     expect(sdp.candidateToJingle('a=end-of-candidates')).toBeNull();
   });
 });

@@ -78,7 +78,10 @@ describe('source-add / source-remove without SSRC rewriting', () => {
       ['video', '4', 'sendonly'],
     ]);
     expect(parsed.groups?.[0]?.mids).toBe('0 1 2 3 4');
-    expect(parsed.media[4]?.ssrcs?.map((s) => [s.id, s.value])).toEqual([[1, 'ep2-s ep2-v'], [11, 'ep2-s ep2-v']]);
+    expect(parsed.media[4]?.ssrcs?.map((s) => [s.id, s.value])).toEqual([
+      [1, 'ep2-s ep2-v'],
+      [11, 'ep2-s ep2-v'],
+    ]);
     expect(parsed.media[4]?.ssrcGroups).toEqual([{ semantics: 'FID', ssrcs: '1 11' }]);
     expect(parsed.media[3]?.ssrcs?.map((s) => s.id)).toEqual([7]);
   });
@@ -91,7 +94,10 @@ describe('source-add / source-remove without SSRC rewriting', () => {
     expect([String(video?.mid), video?.port, video?.direction, video?.ssrcs, video?.ssrcGroups]).toEqual(['4', 0, 'inactive', undefined, undefined]);
     expect(sdpTransform.parse(sdp).media[3]?.ssrcs?.map((s) => s.id)).toEqual([7]);
     // An unknown source changes nothing.
-    expect(page.updateRemoteSources(sdp, [{ media: 'video', sources: [{ ssrc: 99, name: 'x', owner: 'y' }], ssrcGroups: [] }], false)).toEqual({ sdp, changed: false });
+    expect(page.updateRemoteSources(sdp, [{ media: 'video', sources: [{ ssrc: 99, name: 'x', owner: 'y' }], ssrcGroups: [] }], false)).toEqual({
+      sdp,
+      changed: false,
+    });
   });
 
   it('registers each remote SSRC with its owner and source name, skipping the bridge’s own', () => {

@@ -40,7 +40,15 @@ const ANSWER = [
 
 describe('page svc.js', () => {
   it('codecParam accepts the four codecs in any case, nothing else', () => {
-    expect(['av1', 'VP9', 'vp8', 'h264', 'opus', null, ''].map((v) => svc.codecParam(v))).toEqual(['AV1', 'VP9', 'VP8', 'H264', undefined, undefined, undefined]);
+    expect(['av1', 'VP9', 'vp8', 'h264', 'opus', null, ''].map((v) => svc.codecParam(v))).toEqual([
+      'AV1',
+      'VP9',
+      'VP8',
+      'H264',
+      undefined,
+      undefined,
+      undefined,
+    ]);
     expect([svc.isSvcCodec('AV1'), svc.isSvcCodec('VP9'), svc.isSvcCodec('VP8'), svc.isSvcCodec(undefined)]).toEqual([true, true, false, false]);
   });
 

@@ -24,7 +24,16 @@
  *   keyframe request (PLI) when a complete frame waited `keyFrameAfterMs` for a missing
  *   predecessor (as receive.ts), which is then given up.
  */
-import { DEFAULT_REPAIR, dueNacks, extendSequence, FreezeDetector, recordDecodedFrame, type MissingPacket, type RepairPolicy, type SourceCounters } from './receive.ts';
+import {
+  DEFAULT_REPAIR,
+  dueNacks,
+  extendSequence,
+  FreezeDetector,
+  recordDecodedFrame,
+  type MissingPacket,
+  type RepairPolicy,
+  type SourceCounters,
+} from './receive.ts';
 
 /** Frames kept while reassembling (older ones are given up). */
 const MAX_FRAMES = 64;
@@ -129,7 +138,8 @@ export class HeaderSourceReceiver {
       this.#base = ext;
       this.#max = ext;
     } else if (ext > this.#max) {
-      if (c.kind === 'video' && ext - this.#max - 1 <= 1000) for (let s = this.#max + 1; s < ext; s++) this.#missing.set(s, { since: t, tries: 0, lastAt: -Infinity });
+      if (c.kind === 'video' && ext - this.#max - 1 <= 1000)
+        for (let s = this.#max + 1; s < ext; s++) this.#missing.set(s, { since: t, tries: 0, lastAt: -Infinity });
       this.#max = ext;
     } else if (ext < this.#base) {
       this.#base = ext;

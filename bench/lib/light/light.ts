@@ -242,7 +242,13 @@ export class LightParticipant {
   /** Cumulative counters now. */
   sample(t = nowMs()): ParticipantSample {
     const open = new Map([...this.#receivers.values()].map((rx) => [rx.counters, rx.freeze.openFreezeMs(t)] as const));
-    return sampleOf(this.spec.id, this.connectedAt !== undefined, [...this.#receivers.values()].map((rx) => rx.counters), t, (c) => open.get(c) ?? 0);
+    return sampleOf(
+      this.spec.id,
+      this.connectedAt !== undefined,
+      [...this.#receivers.values()].map((rx) => rx.counters),
+      t,
+      (c) => open.get(c) ?? 0,
+    );
   }
 
   /** The report at the end of the run (`end`, ms). */
@@ -258,7 +264,9 @@ export class LightParticipant {
       ...(this.connectedAt !== undefined ? { connectedAt: this.connectedAt } : {}),
       ...(first !== undefined ? { firstFrameAt: first } : {}),
       sources,
-      ...(this.spec.send ? { sender: { keyFrameRequests: this.#keyFrameRequests, retransmitted: this.#sessions.reduce((n, s) => n + s.retransmitted, 0) } } : {}),
+      ...(this.spec.send
+        ? { sender: { keyFrameRequests: this.#keyFrameRequests, retransmitted: this.#sessions.reduce((n, s) => n + s.retransmitted, 0) } }
+        : {}),
       unknownPackets: this.#unknown,
       sessions: this.#sessions.length,
       errors: this.errors,
@@ -287,7 +295,10 @@ export function sendSsrcsOf(sdp: string): SendSsrcs {
   if (!video?.ssrcs?.length) return out;
   const groups = video.ssrcGroups ?? [];
   const fid = new Map(groups.filter((g) => g.semantics === 'FID').map((g) => g.ssrcs.split(' ').map(Number) as [number, number]));
-  const sim = groups.find((g) => g.semantics === 'SIM')?.ssrcs.split(' ').map(Number);
+  const sim = groups
+    .find((g) => g.semantics === 'SIM')
+    ?.ssrcs.split(' ')
+    .map(Number);
   const primaries = sim ?? [Number(video.ssrcs[0]?.id)];
   out.video = primaries.map((ssrc) => ({ ssrc, ...(fid.get(ssrc) !== undefined ? { rtx: fid.get(ssrc) } : {}) }));
   return out;
@@ -299,7 +310,13 @@ export function sendSsrcsOf(sdp: string): SendSsrcs {
  * bridge channel is open; later session-initiates (ICE restarts) are handled in the background.
  * @throws Error when the focus refuses, the connection fails, or nothing happens within `timeoutMs`.
  */
-export async function joinOctobridge(p: LightParticipant, focusBase: string, cfg: AgentConfig, relay?: CandidateRewriter, timeoutMs = 20_000): Promise<{ close(): void }> {
+export async function joinOctobridge(
+  p: LightParticipant,
+  focusBase: string,
+  cfg: AgentConfig,
+  relay?: CandidateRewriter,
+  timeoutMs = 20_000,
+): Promise<{ close(): void }> {
   const ws = new WebSocket(`${focusBase}${encodeURIComponent(p.spec.room)}`);
   let endpointId = '';
   let current: PeerSession | undefined;
@@ -335,7 +352,8 @@ export async function joinOctobridge(p: LightParticipant, focusBase: string, cfg
     }
     if (entries.length > 0) return;
     const m = JSON.parse(text) as { colibriClass?: string; sourceName?: string; maxHeight?: number };
-    if (m.colibriClass === 'SenderSourceConstraints' && m.sourceName === `${endpointId}-v0` && typeof m.maxHeight === 'number') p.setSenderMaxHeight(m.maxHeight);
+    if (m.colibriClass === 'SenderSourceConstraints' && m.sourceName === `${endpointId}-v0` && typeof m.maxHeight === 'number')
+      p.setSenderMaxHeight(m.maxHeight);
   };
 
   const sessionInitiate = async (jingle: JingleSession): Promise<void> => {
@@ -385,11 +403,13 @@ export async function joinOctobridge(p: LightParticipant, focusBase: string, cfg
     } else if (m.type === 'participant-joined') {
       p.names.set(m.participant.id, m.participant.displayName);
     } else if (m.type === 'session-initiate') {
-      queue = queue.then(() => sessionInitiate(m.jingle)).catch((err: unknown) => {
-        const msg = `session-initiate: ${(err as Error).message}`;
-        p.errors.push(msg);
-        settle?.reject(new Error(`${p.spec.id}: ${msg}`));
-      });
+      queue = queue
+        .then(() => sessionInitiate(m.jingle))
+        .catch((err: unknown) => {
+          const msg = `session-initiate: ${(err as Error).message}`;
+          p.errors.push(msg);
+          settle?.reject(new Error(`${p.spec.id}: ${msg}`));
+        });
     } else if (m.type === 'error' || m.type === 'session-terminate') {
       const msg = `${m.type}: ${m.type === 'error' ? m.message : m.reason}`;
       p.errors.push(msg);

@@ -13,7 +13,13 @@ const LIVE_MS = 2000;
  * The cumulative sample of a participant at `t` from its sources' counters. `openFreezeMs(c)`:
  * the freeze a source is in right now (ms, 0 if none), added to `freezesMs`.
  */
-export function sampleOf(id: string, connected: boolean, sources: readonly SourceCounters[], t: number, openFreezeMs: (c: SourceCounters) => number = () => 0): ParticipantSample {
+export function sampleOf(
+  id: string,
+  connected: boolean,
+  sources: readonly SourceCounters[],
+  t: number,
+  openFreezeMs: (c: SourceCounters) => number = () => 0,
+): ParticipantSample {
   const s: ParticipantSample = {
     id,
     at: t,

@@ -224,7 +224,9 @@ export class PeerSession {
       const secs = now / 1000 + NTP_UNIX_OFFSET;
       const ntp = (BigInt(Math.floor(secs)) << 32n) | BigInt(Math.floor((secs % 1) * NTP_FRAC));
       const rtpTimestamp = (s.lastTs + Math.round(((now - s.lastAt) * s.clockRate) / 1000)) >>> 0;
-      packets.push(new RtcpSrPacket({ ssrc, senderInfo: new RtcpSenderInfo({ ntpTimestamp: ntp, rtpTimestamp, packetCount: s.packets, octetCount: s.octets }) }));
+      packets.push(
+        new RtcpSrPacket({ ssrc, senderInfo: new RtcpSenderInfo({ ntpTimestamp: ntp, rtpTimestamp, packetCount: s.packets, octetCount: s.octets }) }),
+      );
     }
     if (packets.length > 0) this.sendRtcp(packets);
   }

@@ -338,7 +338,8 @@ export class SourceReceiver {
       this.#max = ext;
     } else if (ext > this.#max) {
       // Packets in between are missing until they arrive (late or through RTX).
-      if (this.counters.kind === 'video' && ext - this.#max - 1 <= 1000) for (let s = this.#max + 1; s < ext; s++) this.#missing.set(s, { since: t, tries: 0, lastAt: -Infinity });
+      if (this.counters.kind === 'video' && ext - this.#max - 1 <= 1000)
+        for (let s = this.#max + 1; s < ext; s++) this.#missing.set(s, { since: t, tries: 0, lastAt: -Infinity });
       this.#max = ext;
     } else if (ext < this.#base) {
       this.#base = ext;

@@ -129,7 +129,17 @@ export interface AgentConfig {
  * from loopback with synthetic media (undecodable VP8/opus-shaped packets), no simulcast and no loss.
  */
 export function syntheticAgentConfig(url: string): AgentConfig {
-  return { server: 'octobridge', url, localAddress: '127.0.0.1', media: 'synthetic', clipFile: '', simulcast: false, thumbnailHeight: 180, stageHeight: 720, loss: 0 };
+  return {
+    server: 'octobridge',
+    url,
+    localAddress: '127.0.0.1',
+    media: 'synthetic',
+    clipFile: '',
+    simulcast: false,
+    thumbnailHeight: 180,
+    stageHeight: 720,
+    loss: 0,
+  };
 }
 
 /** Orchestrator → agent. */

@@ -21,9 +21,17 @@
  * Plain ES module, no build step; Chromium and Firefox ESR (Firefox sends one stream: LJM uses RIDs there).
  */
 import {
-  addSourcesToRemoteSdp, answerToJingle, createSimulcastCache, createSourceCounters, jingleSourceMap, jingleToSdp, mediaByMid,
-  registerSignalledSources, updateRemoteSources,
-  mungeSimulcast, simulcastActiveState,
+  addSourcesToRemoteSdp,
+  answerToJingle,
+  createSimulcastCache,
+  createSourceCounters,
+  jingleSourceMap,
+  jingleToSdp,
+  mediaByMid,
+  registerSignalledSources,
+  updateRemoteSources,
+  mungeSimulcast,
+  simulcastActiveState,
 } from './sdp.js';
 import { browserOf, codecPreferenceOrder, parseCodecList, selectVideoCodec } from './codecSelection.js';
 import { codecParam, isSvcCodec, offeredVideoCodecs, preferVideoCodec, simulcastBitrates, svcEncodings } from './svc.js';
@@ -37,7 +45,7 @@ const STAGE_HEIGHT = 720;
 const SIM_MAX_BITRATES_BPS = [200_000, 500_000, 1_500_000];
 const SIM_SCALE_FACTORS = [4, 2, 1];
 
-const $ = id => /** @type {HTMLElement} */ (document.getElementById(id));
+const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 const log = (...args) => console.log('[octobridge]', ...args);
 const warn = (...args) => console.warn('[octobridge]', ...args);
 
@@ -62,7 +70,7 @@ function intParam(params, name, fallback) {
 function randomGuestName() {
   const bytes = crypto.getRandomValues(new Uint8Array(2));
 
-  return `Guest-${[...bytes].map(b => b.toString(16).padStart(2, '0')).join('')}`;
+  return `Guest-${[...bytes].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
 }
 
 function readConfig() {
@@ -106,7 +114,7 @@ function readConfig() {
 function localCodecOrder(params) {
   const forced = codecParam(params.get('codec'));
   const configured = forced ? [forced.toLowerCase()] : parseCodecList(params.get('codecs'));
-  const decodable = (globalThis.RTCRtpReceiver?.getCapabilities?.('video')?.codecs ?? []).map(c => c.mimeType);
+  const decodable = (globalThis.RTCRtpReceiver?.getCapabilities?.('video')?.codecs ?? []).map((c) => c.mimeType);
 
   return codecPreferenceOrder({ configured, decodable, browser: browserOf(navigator.userAgent) });
 }
@@ -165,7 +173,9 @@ function mediaConstraints(audio, video) {
   return {
     audio,
     video: video && {
-      width: { ideal: config.width }, height: { ideal: config.height }, frameRate: { ideal: config.fps },
+      width: { ideal: config.width },
+      height: { ideal: config.height },
+      frameRate: { ideal: config.fps },
     },
   };
 }
@@ -182,7 +192,10 @@ async function getLocalStream() {
   }
   const stream = new MediaStream();
 
-  for (const [audio, video] of [[sendAudio, false], [false, sendVideo]]) {
+  for (const [audio, video] of [
+    [sendAudio, false],
+    [false, sendVideo],
+  ]) {
     if (!audio && !video) continue;
     try {
       for (const t of (await navigator.mediaDevices.getUserMedia(mediaConstraints(audio, video))).getTracks()) stream.addTrack(t);
@@ -194,7 +207,7 @@ async function getLocalStream() {
   return stream;
 }
 
-const localTrack = kind => state.localStream.getTracks().find(t => t.kind === kind) ?? null;
+const localTrack = (kind) => state.localStream.getTracks().find((t) => t.kind === kind) ?? null;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Focus signalling
@@ -214,18 +227,22 @@ function connectFocus() {
   const ws = new WebSocket(focusUrl());
 
   state.focus = ws;
-  ws.onopen = () => sendFocus({
-    type: 'join', displayName: config.displayName, codecList: config.codecList, ...(config.region ? { region: config.region } : {}),
-    ...(config.ssrcRewriting ? {} : { ssrcRewriting: false }),
-  });
-  ws.onmessage = event => {
+  ws.onopen = () =>
+    sendFocus({
+      type: 'join',
+      displayName: config.displayName,
+      codecList: config.codecList,
+      ...(config.region ? { region: config.region } : {}),
+      ...(config.ssrcRewriting ? {} : { ssrcRewriting: false }),
+    });
+  ws.onmessage = (event) => {
     try {
       onFocusMessage(JSON.parse(event.data));
     } catch (err) {
       warn('bad focus message', err, event.data);
     }
   };
-  ws.onclose = event => {
+  ws.onclose = (event) => {
     if (state.left) return;
     log('focus closed', event.code, event.reason);
     closeSession();
@@ -235,38 +252,38 @@ function connectFocus() {
 
 function onFocusMessage(msg) {
   switch (msg.type) {
-  case 'room':
-    state.endpointId = msg.endpointId;
-    state.participants = new Map(msg.participants.map(p => [p.id, p]));
-    log('joined', msg.room, 'as', msg.endpointId);
-    chooseVideoCodec();
-    renderHeader();
-    renderLocalTile();
-    break;
-  case 'session-initiate':
-    startSession(msg.jingle);
-    break;
-  case 'source-add':
-  case 'source-remove':
-    onRemoteSources(msg.contents, msg.type === 'source-add');
-    break;
-  case 'participant-joined':
-    state.participants.set(msg.participant.id, msg.participant);
-    renderAll();
-    chooseVideoCodec();
-    break;
-  case 'participant-left':
-    onParticipantLeft(msg.id);
-    break;
-  case 'session-terminate':
-    closeSession();
-    showNotice(`The session ended: ${msg.reason}`);
-    break;
-  case 'error':
-    showNotice(`Error: ${msg.message}`);
-    break;
-  default:
-    log('unknown focus message', msg);
+    case 'room':
+      state.endpointId = msg.endpointId;
+      state.participants = new Map(msg.participants.map((p) => [p.id, p]));
+      log('joined', msg.room, 'as', msg.endpointId);
+      chooseVideoCodec();
+      renderHeader();
+      renderLocalTile();
+      break;
+    case 'session-initiate':
+      startSession(msg.jingle);
+      break;
+    case 'source-add':
+    case 'source-remove':
+      onRemoteSources(msg.contents, msg.type === 'source-add');
+      break;
+    case 'participant-joined':
+      state.participants.set(msg.participant.id, msg.participant);
+      renderAll();
+      chooseVideoCodec();
+      break;
+    case 'participant-left':
+      onParticipantLeft(msg.id);
+      break;
+    case 'session-terminate':
+      closeSession();
+      showNotice(`The session ended: ${msg.reason}`);
+      break;
+    case 'error':
+      showNotice(`Error: ${msg.message}`);
+      break;
+    default:
+      log('unknown focus message', msg);
   }
 }
 
@@ -288,7 +305,7 @@ function onParticipantLeft(id) {
  * codec is common, the current one stays (LJM logs and keeps it).
  */
 function chooseVideoCodec() {
-  const remote = [...state.participants.values()].map(p => p.codecList ?? []);
+  const remote = [...state.participants.values()].map((p) => p.codecList ?? []);
   const offered = state.offerSdp ? offeredVideoCodecs(state.offerSdp) : undefined;
   const chosen = selectVideoCodec(config.codecList, remote, offered)?.toUpperCase();
 
@@ -300,7 +317,7 @@ function chooseVideoCodec() {
   if (chosen === config.codec) return;
   log('video codec', config.codec, '→', chosen);
   state.codecSwitches.push({ t: Date.now(), from: config.codec, to: chosen });
-  if (state.pc?.remoteDescription) setCodec(chosen).catch(err => warn('video codec switch failed', err));
+  if (state.pc?.remoteDescription) setCodec(chosen).catch((err) => warn('video codec switch failed', err));
   else config.codec = chosen;
 }
 
@@ -310,7 +327,7 @@ function chooseVideoCodec() {
 
 /** Serialises offer/answer work (LJM JingleSessionPC.modificationQueue). */
 function enqueue(task) {
-  state.queue = state.queue.then(task).catch(err => warn('negotiation failed', err));
+  state.queue = state.queue.then(task).catch((err) => warn('negotiation failed', err));
 
   return state.queue;
 }
@@ -329,7 +346,7 @@ function queued(task) {
 function createPeerConnection() {
   const pc = new RTCPeerConnection({ iceServers: [], bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
 
-  pc.ontrack = event => syncSlot(event.transceiver);
+  pc.ontrack = (event) => syncSlot(event.transceiver);
   // LJM JingleSessionPC: CONNECTION_ICE_FAILED on ICE state `failed`, or on connection state `failed` with ICE
   // `disconnected` (Chrome >= 76 may not report ICE `failed`).
   pc.onconnectionstatechange = () => {
@@ -385,12 +402,15 @@ function startSession(jingle) {
   state.counters = createSourceCounters();
   // Without SSRC rewriting, the offer carries the others' sources with their owners (Jicofo's offer).
   if (!config.ssrcRewriting) {
-    state.counters = registerSignalledSources(state.counters, jingle.contents.map(c => c.description));
+    state.counters = registerSignalledSources(
+      state.counters,
+      jingle.contents.map((c) => c.description),
+    );
   }
   state.simulcastCache = createSimulcastCache();
   state.pc = createPeerConnection();
-  const webSocketUrl = jingle.contents.flatMap(c => c.transport?.webSockets ?? [])[0];
-  const sctpOffered = jingle.contents.filter(c => c.name === 'data').length === 1;
+  const webSocketUrl = jingle.contents.flatMap((c) => c.transport?.webSockets ?? [])[0];
+  const sctpOffered = jingle.contents.filter((c) => c.name === 'data').length === 1;
   const useSctp = sctpOffered && (config.channel === 'sctp' || !webSocketUrl);
 
   // LJM JitsiConference._setBridgeChannel: the data channel exists before the first setRemoteDescription.
@@ -421,7 +441,7 @@ function startSession(jingle) {
  * @param {'audio'|'video'} kind
  */
 function localTransceiver(pc, kind) {
-  return pc?.getTransceivers().find(t => t.mid !== null && t.receiver.track.kind === kind) ?? null;
+  return pc?.getTransceivers().find((t) => t.mid !== null && t.receiver.track.kind === kind) ?? null;
 }
 
 /** Local tracks go on the first offered m-line of their kind, as LJM's responder `addTrack` reuses it. */
@@ -566,7 +586,7 @@ function openDataChannel(pc) {
   state.channel = dc;
   state.channelKind = 'sctp';
   dc.onopen = () => onChannelOpen();
-  dc.onmessage = event => onBridgeData(event.data);
+  dc.onmessage = (event) => onBridgeData(event.data);
   dc.onclose = () => {
     if (state.channel === dc) state.channelOpen = false;
     renderHeader();
@@ -583,8 +603,8 @@ function connectBridgeWebSocket(url) {
     retry.attempt = 0;
     onChannelOpen();
   };
-  ws.onmessage = event => onBridgeData(event.data);
-  ws.onclose = event => {
+  ws.onmessage = (event) => onBridgeData(event.data);
+  ws.onclose = (event) => {
     if (state.channel !== ws) return;
     state.channelOpen = false;
     renderHeader();
@@ -698,40 +718,40 @@ function onBridgeData(data) {
 
 function onBridgeMessage(msg) {
   switch (msg.colibriClass) {
-  case 'ServerHello':
-    log('ServerHello', msg.version ?? '');
-    break;
-  case 'VideoSourcesMap':
-  case 'AudioSourcesMap':
-    onSourceMap(msg.colibriClass === 'VideoSourcesMap' ? 'video' : 'audio', msg.mappedSources ?? []);
-    break;
-  case 'DominantSpeakerEndpointChangeEvent':
-    state.dominantSpeaker = msg.dominantSpeakerEndpoint;
-    renderTiles();
-    break;
-  case 'ForwardedSources':
-    state.forwardedSources = msg.forwardedSources ?? [];
-    renderTiles();
-    break;
-  case 'EndpointStats':
-    state.endpointStats[msg.from ?? ''] = msg;
-    break;
-  case 'SenderSourceConstraints':
-    state.senderConstraints[msg.sourceName] = msg.maxHeight;
-    log('SenderSourceConstraints', msg.sourceName, msg.maxHeight);
-    if (msg.sourceName === `${state.endpointId}-v0` && typeof msg.maxHeight === 'number') {
-      state.senderMaxHeight = msg.maxHeight;
-      configureVideoSender();
-    }
-    break;
-  case 'ConnectionStats':
-    state.connectionStats = msg;
-    break;
-  case 'EndpointMessage':
-    log('EndpointMessage from', msg.from, msg.msgPayload);
-    break;
-  default:
-    log('bridge message', msg.colibriClass, msg);
+    case 'ServerHello':
+      log('ServerHello', msg.version ?? '');
+      break;
+    case 'VideoSourcesMap':
+    case 'AudioSourcesMap':
+      onSourceMap(msg.colibriClass === 'VideoSourcesMap' ? 'video' : 'audio', msg.mappedSources ?? []);
+      break;
+    case 'DominantSpeakerEndpointChangeEvent':
+      state.dominantSpeaker = msg.dominantSpeakerEndpoint;
+      renderTiles();
+      break;
+    case 'ForwardedSources':
+      state.forwardedSources = msg.forwardedSources ?? [];
+      renderTiles();
+      break;
+    case 'EndpointStats':
+      state.endpointStats[msg.from ?? ''] = msg;
+      break;
+    case 'SenderSourceConstraints':
+      state.senderConstraints[msg.sourceName] = msg.maxHeight;
+      log('SenderSourceConstraints', msg.sourceName, msg.maxHeight);
+      if (msg.sourceName === `${state.endpointId}-v0` && typeof msg.maxHeight === 'number') {
+        state.senderMaxHeight = msg.maxHeight;
+        configureVideoSender();
+      }
+      break;
+    case 'ConnectionStats':
+      state.connectionStats = msg;
+      break;
+    case 'EndpointMessage':
+      log('EndpointMessage from', msg.from, msg.msgPayload);
+      break;
+    default:
+      log('bridge message', msg.colibriClass, msg);
   }
 }
 
@@ -751,7 +771,7 @@ function onRemoteSources(contents, isAdd) {
       state.counters = registerSignalledSources(state.counters, contents);
     } else {
       state.counters = structuredClone(state.counters);
-      for (const ssrcs of [...jingleSourceMap(contents).values()].map(e => e.ssrcList)) {
+      for (const ssrcs of [...jingleSourceMap(contents).values()].map((e) => e.ssrcList)) {
         const info = state.counters.ssrcs[String(ssrcs[0])];
 
         if (info?.source && state.counters.sources[info.source] === ssrcs[0]) delete state.counters.sources[info.source];
@@ -862,7 +882,7 @@ function slotSource(slot) {
   return { owner: info?.owner ?? null, source: info?.source ?? null };
 }
 
-const displayNameOf = id => state.participants.get(id)?.displayName ?? id;
+const displayNameOf = (id) => state.participants.get(id)?.displayName ?? id;
 
 /**
  * The remote video tiles currently shown.
@@ -870,10 +890,10 @@ const displayNameOf = id => state.participants.get(id)?.displayName ?? id;
  */
 function visibleTiles() {
   return [...state.slots.values()]
-    .filter(slot => slot.kind === 'video')
-    .map(slot => ({ ...slotSource(slot), ssrc: slot.ssrc }))
-    .filter(t => t.owner && t.owner !== state.endpointId)
-    .map(t => ({ owner: t.owner, source: t.source, displayName: displayNameOf(t.owner), ssrc: t.ssrc }));
+    .filter((slot) => slot.kind === 'video')
+    .map((slot) => ({ ...slotSource(slot), ssrc: slot.ssrc }))
+    .filter((t) => t.owner && t.owner !== state.endpointId)
+    .map((t) => ({ owner: t.owner, source: t.source, displayName: displayNameOf(t.owner), ssrc: t.ssrc }));
 }
 
 function renderTiles() {
@@ -952,11 +972,15 @@ function showNotice(text, dismissOnClick = false) {
   notice.textContent = text;
   notice.hidden = false;
   if (dismissOnClick) {
-    document.addEventListener('click', () => {
-      notice.hidden = true;
-      state.audioBlocked = false;
-      for (const a of document.querySelectorAll('#audio audio')) a.play().catch(() => {});
-    }, { once: true });
+    document.addEventListener(
+      'click',
+      () => {
+        notice.hidden = true;
+        state.audioBlocked = false;
+        for (const a of document.querySelectorAll('#audio audio')) a.play().catch(() => {});
+      },
+      { once: true },
+    );
   }
 }
 
@@ -1033,7 +1057,7 @@ function showLobby() {
   $('lobby').hidden = false;
   $('controls').hidden = true;
   $('grid').hidden = true;
-  $('lobby').addEventListener('submit', event => {
+  $('lobby').addEventListener('submit', (event) => {
     event.preventDefault();
     const room = /** @type {HTMLInputElement} */ ($('lobby-room')).value.trim();
     const name = /** @type {HTMLInputElement} */ ($('lobby-name')).value.trim();
@@ -1047,29 +1071,65 @@ function showLobby() {
 // ---------------------------------------------------------------------------------------------------------------
 
 window.octobridge = {
-  get endpointId() { return state.endpointId; },
-  get participants() { return state.participants; },
-  get sourceMaps() { return state.sourceMaps; },
-  get received() { return state.received; },
-  get channelOpen() { return state.channelOpen; },
-  get channelKind() { return state.channelKind; },
-  get pc() { return state.pc; },
-  get offerSdp() { return state.offerSdp; },
+  get endpointId() {
+    return state.endpointId;
+  },
+  get participants() {
+    return state.participants;
+  },
+  get sourceMaps() {
+    return state.sourceMaps;
+  },
+  get received() {
+    return state.received;
+  },
+  get channelOpen() {
+    return state.channelOpen;
+  },
+  get channelKind() {
+    return state.channelKind;
+  },
+  get pc() {
+    return state.pc;
+  },
+  get offerSdp() {
+    return state.offerSdp;
+  },
   /**
    * When (performance.now(), ms) the session's remote offer was applied (`remoteOffer`) and its connection first
    * reached each ICE connection state (`checking`, `connected` ...): null before the first session.
    */
-  get iceTiming() { return state.iceTiming; },
-  get counters() { return state.counters; },
-  get displayName() { return config.displayName; },
-  get senderConstraints() { return state.senderConstraints; },
-  get forwardedSources() { return state.forwardedSources; },
-  get dominantSpeaker() { return state.dominantSpeaker; },
-  get onStage() { return state.onStage; },
-  get codec() { return config.codec; },
+  get iceTiming() {
+    return state.iceTiming;
+  },
+  get counters() {
+    return state.counters;
+  },
+  get displayName() {
+    return config.displayName;
+  },
+  get senderConstraints() {
+    return state.senderConstraints;
+  },
+  get forwardedSources() {
+    return state.forwardedSources;
+  },
+  get dominantSpeaker() {
+    return state.dominantSpeaker;
+  },
+  get onStage() {
+    return state.onStage;
+  },
+  get codec() {
+    return config.codec;
+  },
   /** The local codec preference order this page announces (`codecList`). */
-  get codecList() { return config.codecList; },
-  get codecSwitches() { return state.codecSwitches; },
+  get codecList() {
+    return config.codecList;
+  },
+  get codecSwitches() {
+    return state.codecSwitches;
+  },
   setCodec,
   send: sendBridge,
   tiles: visibleTiles,
@@ -1087,7 +1147,7 @@ async function main() {
   }
   document.title = `${config.room} · octobridge`;
   $('mic').addEventListener('click', toggleMic);
-  $('cam').addEventListener('click', () => toggleCam().catch(err => warn('camera toggle failed', err)));
+  $('cam').addEventListener('click', () => toggleCam().catch((err) => warn('camera toggle failed', err)));
   $('leave').addEventListener('click', leave);
   window.addEventListener('pagehide', () => state.focus?.close(1000, 'pagehide'));
   window.addEventListener('beforeunload', () => state.focus?.close(1000, 'unload'));
@@ -1098,7 +1158,7 @@ async function main() {
   connectFocus();
 }
 
-main().catch(err => {
+main().catch((err) => {
   warn(err);
   showNotice(`Failed to start: ${err?.message ?? err}`);
 });

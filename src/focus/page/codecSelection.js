@@ -44,19 +44,19 @@ export function parseCodecList(value) {
  * @returns {string[]} lower case, never empty (VP8 when nothing else is known, as LJM)
  */
 export function codecPreferenceOrder({ configured, decodable, browser = {} }) {
-  const supported = DESKTOP_VIDEO_CODEC_ORDER.filter(c => decodable.some(m => m.toLowerCase() === `video/${c}`));
+  const supported = DESKTOP_VIDEO_CODEC_ORDER.filter((c) => decodable.some((m) => m.toLowerCase() === `video/${c}`));
 
   if (!supported.length) supported.push('vp8');
-  let order = configured?.length ? configured.filter(c => supported.includes(c)) : [...supported];
+  let order = configured?.length ? configured.filter((c) => supported.includes(c)) : [...supported];
   const firefox = browser.firefox !== undefined;
 
-  if (firefox && browser.firefox === 156) order = order.filter(c => c !== 'av1');
+  if (firefox && browser.firefox === 156) order = order.filter((c) => c !== 'av1');
   const last = [...(firefox ? ['av1'] : []), ...(firefox || browser.webkit ? ['vp9'] : [])];
 
   for (const codec of last) {
-    if (order.includes(codec)) order = [...order.filter(c => c !== codec), codec];
+    if (order.includes(codec)) order = [...order.filter((c) => c !== codec), codec];
   }
-  if (browser.webkit) order = order.filter(c => c !== 'av1');
+  if (browser.webkit) order = order.filter((c) => c !== 'av1');
 
   return order.length ? order : ['vp8'];
 }
@@ -69,8 +69,7 @@ export function codecPreferenceOrder({ configured, decodable, browser = {} }) {
  * @returns {string|undefined} lower case; undefined when no codec is common (keep the current one)
  */
 export function selectVideoCodec(local, remote, offered) {
-  return local.find(codec => (!offered || offered.includes(codec))
-    && remote.every(list => !list.length || list.includes(codec)));
+  return local.find((codec) => (!offered || offered.includes(codec)) && remote.every((list) => !list.length || list.includes(codec)));
 }
 
 /**

@@ -49,16 +49,61 @@ const CRLF = '\r\n';
 
 /** Attribute names sdp-transform 2.3.0 parses; every other `a=` line ends up in its `invalid` list. */
 const KNOWN_TO_SDP_TRANSFORM_2_3 = new Set([
-  'rtpmap', 'fmtp', 'control', 'rtcp', 'rtcp-fb', 'extmap', 'crypto', 'setup', 'mid', 'msid', 'ptime', 'maxptime',
-  'sendrecv', 'recvonly', 'sendonly', 'inactive', 'ice-lite', 'ice-ufrag', 'ice-pwd', 'fingerprint', 'candidate',
-  'end-of-candidates', 'remote-candidates', 'ice-options', 'ssrc', 'ssrc-group', 'msid-semantic', 'group',
-  'rtcp-mux', 'rtcp-rsize', 'sctpmap', 'x-google-flag', 'rid', 'imageattr', 'simulcast', 'framerate',
+  'rtpmap',
+  'fmtp',
+  'control',
+  'rtcp',
+  'rtcp-fb',
+  'extmap',
+  'crypto',
+  'setup',
+  'mid',
+  'msid',
+  'ptime',
+  'maxptime',
+  'sendrecv',
+  'recvonly',
+  'sendonly',
+  'inactive',
+  'ice-lite',
+  'ice-ufrag',
+  'ice-pwd',
+  'fingerprint',
+  'candidate',
+  'end-of-candidates',
+  'remote-candidates',
+  'ice-options',
+  'ssrc',
+  'ssrc-group',
+  'msid-semantic',
+  'group',
+  'rtcp-mux',
+  'rtcp-rsize',
+  'sctpmap',
+  'x-google-flag',
+  'rid',
+  'imageattr',
+  'simulcast',
+  'framerate',
 ]);
 
 /** Keys later sdp-transform versions add for attributes 2.3.0 does not know (plus `invalid`, rebuilt). */
 const NEWER_SDP_TRANSFORM_KEYS = [
-  'extmapAllowMixed', 'connectionType', 'sourceFilter', 'bundleOnly', 'label', 'sctpPort', 'maxMessageSize',
-  'tsRefClocks', 'mediaClk', 'keywords', 'content', 'bfcpFloorCtrl', 'bfcpConfId', 'bfcpUserId', 'bfcpFloorId',
+  'extmapAllowMixed',
+  'connectionType',
+  'sourceFilter',
+  'bundleOnly',
+  'label',
+  'sctpPort',
+  'maxMessageSize',
+  'tsRefClocks',
+  'mediaClk',
+  'keywords',
+  'content',
+  'bfcpFloorCtrl',
+  'bfcpConfId',
+  'bfcpUserId',
+  'bfcpFloorId',
   'invalid',
 ];
 
@@ -93,14 +138,14 @@ function attributeName(line) {
 
 /** First line of `lines` starting with `prefix`, else of `fallback` (LJM `SDPUtil.findLine` with a session part). */
 function findLine(lines, prefix, fallback = []) {
-  return lines.find(l => l.startsWith(prefix)) ?? fallback.find(l => l.startsWith(prefix));
+  return lines.find((l) => l.startsWith(prefix)) ?? fallback.find((l) => l.startsWith(prefix));
 }
 
 /** All lines of `lines` starting with `prefix`; if none, those of `fallback` (LJM `SDPUtil.findLines`). */
 function findLines(lines, prefix, fallback = []) {
-  const found = lines.filter(l => l.startsWith(prefix));
+  const found = lines.filter((l) => l.startsWith(prefix));
 
-  return found.length ? found : fallback.filter(l => l.startsWith(prefix));
+  return found.length ? found : fallback.filter((l) => l.startsWith(prefix));
 }
 
 /** LJM `SDPUtil.filterSpecialChars`. @param {string} text */
@@ -127,8 +172,8 @@ export function legacyParse(sdp) {
   [session, ...session.media].forEach((target, i) => {
     for (const key of NEWER_SDP_TRANSFORM_KEYS) delete target[key];
     const invalid = (sections[i] ?? [])
-      .filter(l => l.startsWith('a=') && !KNOWN_TO_SDP_TRANSFORM_2_3.has(attributeName(l)))
-      .map(l => ({ value: l.slice(2) }));
+      .filter((l) => l.startsWith('a=') && !KNOWN_TO_SDP_TRANSFORM_2_3.has(attributeName(l)))
+      .map((l) => ({ value: l.slice(2) }));
 
     if (invalid.length) target.invalid = invalid;
   });
@@ -148,7 +193,7 @@ function ensureCorrectOrderOfSsrcs(session) {
     const order = new Set();
 
     for (const g of mLine.ssrcGroups) for (const s of String(g.ssrcs).split(' ').filter(Boolean)) order.add(s);
-    mLine.ssrcs = [...order].flatMap(s => (mLine.ssrcs ?? []).filter(src => String(src.id) === s));
+    mLine.ssrcs = [...order].flatMap((s) => (mLine.ssrcs ?? []).filter((src) => String(src.id) === s));
   }
 
   return session;
@@ -168,7 +213,7 @@ function generateSsrc() {
 
 /** The value of `attribute` of `ssrc` in an sdp-transform media section. */
 function ssrcAttribute(mLine, ssrc, attribute) {
-  return mLine.ssrcs?.find(s => Number(s.id) === ssrc && s.attribute === attribute)?.value;
+  return mLine.ssrcs?.find((s) => Number(s.id) === ssrc && s.attribute === attribute)?.value;
 }
 
 /**
@@ -198,11 +243,11 @@ export function mungeSimulcast(sdp, cache) {
 
   for (const mLine of session.media) {
     if (mLine.type !== 'video' || (mLine.direction !== 'sendrecv' && mLine.direction !== 'sendonly')) continue;
-    const ids = [...new Set((mLine.ssrcs ?? []).map(s => Number(s.id)))];
+    const ids = [...new Set((mLine.ssrcs ?? []).map((s) => Number(s.id)))];
     const groups = mLine.ssrcGroups ?? [];
 
     if (ids.length === 0 || ids.length > 2 || (ids.length === 2 && groups.length === 0)) continue;
-    const fid = groups.find(g => g.semantics === 'FID');
+    const fid = groups.find((g) => g.semantics === 'FID');
     const primary = ids.length === 1 ? ids[0] : Number(String(fid?.ssrcs).split(' ')[0]);
     const cname = ssrcAttribute(mLine, primary, 'cname');
     const msid = ssrcAttribute(mLine, primary, 'msid') ?? mLine.msid;
@@ -278,12 +323,16 @@ function mediaLineFromJingle(content) {
   const port = /** @type {string} */ (content.senders) === 'rejected' ? '0' : '9';
 
   if (sctp) {
-    return `m=application ${port} UDP/DTLS/SCTP webrtc-datachannel${CRLF}`
-      + `a=sctp-port:${sctp.number}${CRLF}a=max-message-size:262144${CRLF}c=IN IP4 0.0.0.0${CRLF}`;
+    return (
+      `m=application ${port} UDP/DTLS/SCTP webrtc-datachannel${CRLF}` +
+      `a=sctp-port:${sctp.number}${CRLF}a=max-message-size:262144${CRLF}c=IN IP4 0.0.0.0${CRLF}`
+    );
   }
 
-  return `m=${desc.media} ${port} UDP/TLS/RTP/SAVPF ${desc.payloadTypes.map(pt => pt.id).join(' ')}${CRLF}`
-    + `c=IN IP4 0.0.0.0${CRLF}a=rtcp:1 IN IP4 0.0.0.0${CRLF}`;
+  return (
+    `m=${desc.media} ${port} UDP/TLS/RTP/SAVPF ${desc.payloadTypes.map((pt) => pt.id).join(' ')}${CRLF}` +
+    `c=IN IP4 0.0.0.0${CRLF}a=rtcp:1 IN IP4 0.0.0.0${CRLF}`
+  );
 }
 
 /** ufrag, pwd, fingerprints (+ setup) and candidates of a Jingle transport. */
@@ -309,7 +358,7 @@ function payloadTypeFromJingle(pt) {
   if (pt.channels && String(pt.channels) !== '1') sdp += `/${pt.channels}`;
   sdp += CRLF;
   if (pt.parameters?.length) {
-    sdp += `a=fmtp:${pt.id} ${pt.parameters.map(p => (p.name ? `${p.name}=` : '') + p.value).join(';')}${CRLF}`;
+    sdp += `a=fmtp:${pt.id} ${pt.parameters.map((p) => (p.name ? `${p.name}=` : '') + p.value).join(';')}${CRLF}`;
   }
   for (const fb of pt.rtcpFbs ?? []) sdp += `a=rtcp-fb:${pt.id} ${fb.type}${fb.subtype ? ` ${fb.subtype}` : ''}${CRLF}`;
 
@@ -380,7 +429,7 @@ export function jingleContentToMedia(content) {
  */
 function splitMediaPerSource(media) {
   const result = [];
-  const add = mLine => {
+  const add = (mLine) => {
     mLine.mid = String(result.length);
     result.push(mLine);
   };
@@ -391,16 +440,18 @@ function splitMediaPerSource(media) {
       continue;
     }
     mLine.ssrcs.forEach((ssrc, idx) => {
-      if (result.some(m => m.ssrcs?.some(s => s.id === ssrc.id))) return;
+      if (result.some((m) => m.ssrcs?.some((s) => s.id === ssrc.id))) return;
       const newMLine = Object.assign(structuredClone(mLine), { ssrcs: [], ssrcGroups: [], direction: idx ? 'sendonly' : 'sendrecv' });
       const ssrcId = String(ssrc.id);
-      const group = mLine.ssrcGroups?.find(g => String(g.ssrcs).split(' ').includes(ssrcId));
+      const group = mLine.ssrcGroups?.find((g) => String(g.ssrcs).split(' ').includes(ssrcId));
 
       delete newMLine.bundleOnly;
       newMLine.ssrcs.push(ssrc);
       if (group) {
-        const other = String(group.ssrcs).split(' ').find(s => s !== ssrcId);
-        const otherSource = other && mLine.ssrcs.find(s => String(s.id) === other);
+        const other = String(group.ssrcs)
+          .split(' ')
+          .find((s) => s !== ssrcId);
+        const otherSource = other && mLine.ssrcs.find((s) => String(s.id) === other);
 
         if (otherSource) newMLine.ssrcs.push(otherSource);
         newMLine.ssrcGroups.push(group);
@@ -429,13 +480,12 @@ function splitMediaPerSource(media) {
  * @returns {string} the offer SDP (CRLF line ends, trailing CRLF)
  */
 export function jingleToSdp(jingle, { sessionId = Date.now(), iceLite = false } = {}) {
-  const raw = `v=0${CRLF}o=- ${sessionId} 2 IN IP4 0.0.0.0${CRLF}s=-${CRLF}t=0 0${CRLF}`
-    + jingle.contents.map(jingleContentToMedia).join('');
+  const raw = `v=0${CRLF}o=- ${sessionId} 2 IN IP4 0.0.0.0${CRLF}s=-${CRLF}t=0 0${CRLF}` + jingle.contents.map(jingleContentToMedia).join('');
   const session = legacyParse(raw);
 
   if (iceLite) session.icelite = 'ice-lite';
   session.media = splitMediaPerSource(session.media);
-  if (jingle.groups?.length) session.groups = [{ type: 'BUNDLE', mids: session.media.map(m => m.mid).join(' ') }];
+  if (jingle.groups?.length) session.groups = [{ type: 'BUNDLE', mids: session.media.map((m) => m.mid).join(' ') }];
   session.msidSemantic = { semantic: 'WMS', token: '*' };
   session.origin.sessionVersion++;
 
@@ -465,13 +515,13 @@ function hasRtx(rtx) {
  * Mutates `session`.
  */
 function addMLineForSource(session, mediaType, mid, ssrcs, msid) {
-  const template = session.media.find(m => m.type === mediaType);
+  const template = session.media.find((m) => m.type === mediaType);
 
   if (!template) throw new Error(`no ${mediaType} m-line in the remote description`);
   const mLine = Object.assign(structuredClone(template), { mid, direction: 'sendonly' });
 
   delete mLine.msid;
-  mLine.ssrcs = ssrcs.map(id => ({ id, attribute: 'msid', value: msid }));
+  mLine.ssrcs = ssrcs.map((id) => ({ id, attribute: 'msid', value: msid }));
   mLine.ssrcGroups = ssrcs.length > 1 ? [{ semantics: 'FID', ssrcs: ssrcs.join(' ') }] : undefined;
   session.media.push(mLine);
   for (const group of session.groups ?? []) {
@@ -523,8 +573,11 @@ export function addSourcesToRemoteSdp(currentRemoteSdp, mediaType, entries, coun
       newEntries.push(entry);
     } else if (known.owner !== entry.owner || known.source !== entry.source) {
       result.remapped.push({
-        ssrc: entry.ssrc, source: entry.source, owner: entry.owner,
-        previousSource: known.source, previousOwner: known.owner,
+        ssrc: entry.ssrc,
+        source: entry.source,
+        owner: entry.owner,
+        previousSource: known.source,
+        previousOwner: known.owner,
       });
       if (known.source && state.sources[known.source] === entry.ssrc) delete state.sources[known.source];
       Object.assign(known, { owner: entry.owner, source: entry.source });
@@ -550,8 +603,13 @@ export function addSourcesToRemoteSdp(currentRemoteSdp, mediaType, entries, coun
     if (entry.videoType) info.videoType = String(entry.videoType).toLowerCase();
     state.sources[entry.source] = entry.ssrc;
     result.added.push({
-      mid, ssrc: entry.ssrc, ...(withRtx ? { rtx: Number(entry.rtx) } : {}),
-      source: entry.source, owner: entry.owner, msid, ...(info.videoType ? { videoType: info.videoType } : {}),
+      mid,
+      ssrc: entry.ssrc,
+      ...(withRtx ? { rtx: Number(entry.rtx) } : {}),
+      source: entry.source,
+      owner: entry.owner,
+      msid,
+      ...(info.videoType ? { videoType: info.videoType } : {}),
     });
   }
 
@@ -577,14 +635,20 @@ export function jingleSourceMap(contents) {
       let entry = map.get(name);
 
       if (!entry) {
-        entry = { mediaType: content.media, msid: source.msid ?? `${source.owner}-${content.media}`, ssrcList: [],
-          groups: [], owner: source.owner ?? null, videoType: source.videoType?.toLowerCase() };
+        entry = {
+          mediaType: content.media,
+          msid: source.msid ?? `${source.owner}-${content.media}`,
+          ssrcList: [],
+          groups: [],
+          owner: source.owner ?? null,
+          videoType: source.videoType?.toLowerCase(),
+        };
         map.set(name, entry);
       }
       entry.ssrcList.push(Number(source.ssrc));
     }
     for (const group of content.ssrcGroups ?? []) {
-      const entry = [...map.values()].find(e => group.ssrcs.some(s => e.ssrcList.includes(Number(s))));
+      const entry = [...map.values()].find((e) => group.ssrcs.some((s) => e.ssrcList.includes(Number(s))));
 
       entry?.groups.push({ semantics: group.semantics, ssrcs: group.ssrcs.map(Number) });
     }
@@ -608,8 +672,15 @@ export function registerSignalledSources(counters, contents) {
     if (!e.owner || e.owner === 'jvb') continue;
     const [ssrc, rtx] = e.ssrcList;
 
-    state.ssrcs[String(ssrc)] = { mediaType: e.mediaType, mid: '', owner: e.owner, source, msid: e.msid,
-      ...(rtx !== undefined ? { rtx } : {}), ...(e.videoType ? { videoType: e.videoType } : {}) };
+    state.ssrcs[String(ssrc)] = {
+      mediaType: e.mediaType,
+      mid: '',
+      owner: e.owner,
+      source,
+      msid: e.msid,
+      ...(rtx !== undefined ? { rtx } : {}),
+      ...(e.videoType ? { videoType: e.videoType } : {}),
+    };
     state.sources[source] = ssrc;
   }
 
@@ -637,15 +708,15 @@ export function updateRemoteSources(currentRemoteSdp, contents, isAdd) {
       addMLineForSource(session, e.mediaType, mid, e.ssrcList.slice(0, 2), e.msid);
       const mLine = session.media[session.media.length - 1];
 
-      mLine.ssrcGroups = e.groups.length ? e.groups.map(g => ({ semantics: g.semantics, ssrcs: g.ssrcs.join(' ') })) : undefined;
+      mLine.ssrcGroups = e.groups.length ? e.groups.map((g) => ({ semantics: g.semantics, ssrcs: g.ssrcs.join(' ') })) : undefined;
       changed = true;
       continue;
     }
-    const mLine = session.media.find(m => m.ssrcs?.some(s => Number(s.id) === e.ssrcList[0]));
+    const mLine = session.media.find((m) => m.ssrcs?.some((s) => Number(s.id) === e.ssrcList[0]));
 
     if (!mLine) continue;
-    mLine.ssrcs = mLine.ssrcs.filter(s => !e.ssrcList.includes(Number(s.id)));
-    mLine.ssrcGroups = (mLine.ssrcGroups ?? []).filter(g => !e.groups.some(x => x.semantics === g.semantics));
+    mLine.ssrcs = mLine.ssrcs.filter((s) => !e.ssrcList.includes(Number(s.id)));
+    mLine.ssrcGroups = (mLine.ssrcGroups ?? []).filter((g) => !e.groups.some((x) => x.semantics === g.semantics));
     if (!mLine.ssrcs.length) delete mLine.ssrcs;
     if (!mLine.ssrcGroups.length) delete mLine.ssrcGroups;
     mLine.direction = 'inactive';
@@ -670,13 +741,13 @@ export function mediaByMid(sdp) {
     const mid = findLine(lines, 'a=mid:')?.slice(6);
 
     if (mid === undefined) continue;
-    const ssrcLines = lines.filter(l => l.startsWith('a=ssrc:'));
-    const msidLine = ssrcLines.find(l => l.includes(' msid:')) ?? findLine(lines, 'a=msid:');
+    const ssrcLines = lines.filter((l) => l.startsWith('a=ssrc:'));
+    const msidLine = ssrcLines.find((l) => l.includes(' msid:')) ?? findLine(lines, 'a=msid:');
 
     result.set(mid, {
       type: lines[0].slice(2).split(' ')[0],
       direction: directionOf(lines),
-      ssrcs: [...new Set(ssrcLines.map(l => Number(l.slice(7).split(' ')[0])))],
+      ssrcs: [...new Set(ssrcLines.map((l) => Number(l.slice(7).split(' ')[0])))],
       msid: msidLine?.slice(msidLine.indexOf('msid:') + 5),
     });
   }
@@ -694,9 +765,16 @@ export function candidateToJingle(line) {
 
   if (!elems[0].startsWith('candidate:') || elems[6] !== 'typ') return null;
   const candidate = {
-    component: Number(elems[1]), foundation: elems[0].slice(10), generation: 0,
-    id: Math.random().toString(36).slice(2, 12), network: 1, priority: Number(elems[3]),
-    protocol: elems[2].toLowerCase(), type: elems[7], ip: elems[4], port: Number(elems[5]),
+    component: Number(elems[1]),
+    foundation: elems[0].slice(10),
+    generation: 0,
+    id: Math.random().toString(36).slice(2, 12),
+    network: 1,
+    priority: Number(elems[3]),
+    protocol: elems[2].toLowerCase(),
+    type: elems[7],
+    ip: elems[4],
+    port: Number(elems[5]),
   };
 
   for (let i = 8; i < elems.length; i += 2) {
@@ -713,13 +791,18 @@ export function candidateToJingle(line) {
 
 /** LJM `SDPUtil.parseFmtp`: `[{name, value}]`; a part without `=` is a name-less value (no `name` key). */
 function parseFmtp(line) {
-  return line.split(' ').slice(1).join(' ').split(';').flatMap(part => {
-    const [key, value] = [part.split('=')[0].replace(/^ +/, ''), part.split('=')[1]];
+  return line
+    .split(' ')
+    .slice(1)
+    .join(' ')
+    .split(';')
+    .flatMap((part) => {
+      const [key, value] = [part.split('=')[0].replace(/^ +/, ''), part.split('=')[1]];
 
-    if (key && value) return [{ name: key, value }];
+      if (key && value) return [{ name: key, value }];
 
-    return key ? [{ value: key }] : [];
-  });
+      return key ? [{ value: key }] : [];
+    });
 }
 
 /** One `<payload-type>` from the rtpmap/fmtp/rtcp-fb lines of `pt` (LJM `toJingle`). */
@@ -729,27 +812,35 @@ function payloadTypeToJingle(lines, pt) {
   if (!rtpmap) return null;
   const [name, clockrate, channels] = rtpmap.split(' ')[1].split('/');
   const fmtp = findLine(lines, `a=fmtp:${pt} `);
-  const rtcpFbs = lines.filter(l => l.startsWith(`a=rtcp-fb:${pt} `)).flatMap(l => {
-    const [type, subtype] = l.split(' ').slice(1);
+  const rtcpFbs = lines
+    .filter((l) => l.startsWith(`a=rtcp-fb:${pt} `))
+    .flatMap((l) => {
+      const [type, subtype] = l.split(' ').slice(1);
 
-    if (type === 'trr-int') return [];
+      if (type === 'trr-int') return [];
 
-    return [subtype ? { type, subtype } : { type }];
-  });
+      return [subtype ? { type, subtype } : { type }];
+    });
 
   return {
-    id: Number(pt), name, clockrate: Number(clockrate), channels: Number(channels || 1),
-    parameters: fmtp ? parseFmtp(fmtp) : [], rtcpFbs,
+    id: Number(pt),
+    name,
+    clockrate: Number(clockrate),
+    channels: Number(channels || 1),
+    parameters: fmtp ? parseFmtp(fmtp) : [],
+    rtcpFbs,
   };
 }
 
 /** `a=ssrc-group` lines → `[{semantics, ssrcs}]`. */
 function ssrcGroupsOf(lines) {
-  return lines.filter(l => l.startsWith('a=ssrc-group:')).map(l => {
-    const [semantics, ...ssrcs] = l.slice(13).split(' ');
+  return lines
+    .filter((l) => l.startsWith('a=ssrc-group:'))
+    .map((l) => {
+      const [semantics, ...ssrcs] = l.slice(13).split(' ');
 
-    return { semantics, ssrcs: ssrcs.filter(Boolean).map(Number) };
-  });
+      return { semantics, ssrcs: ssrcs.filter(Boolean).map(Number) };
+    });
 }
 
 /**
@@ -758,16 +849,17 @@ function ssrcGroupsOf(lines) {
  * and (video) the videoType.
  */
 function localSourcesOf(lines, { type, idx, endpointId, tpcId, videoType }) {
-  const ssrcLines = lines.filter(l => l.startsWith('a=ssrc:'));
-  const ssrcs = [...new Set(ssrcLines.map(l => l.slice(7).split(' ')[0]))];
+  const ssrcLines = lines.filter((l) => l.startsWith('a=ssrc:'));
+  const ssrcs = [...new Set(ssrcLines.map((l) => l.slice(7).split(' ')[0]))];
   const mediaMsidTrack = findLine(lines, 'a=msid:')?.split(' ')[1];
   const name = `${endpointId}-${type[0]}${idx}`;
 
-  return ssrcs.map(ssrc => {
-    const msidLine = ssrcLines.find(l => l.startsWith(`a=ssrc:${ssrc} msid:`));
+  return ssrcs.map((ssrc) => {
+    const msidLine = ssrcLines.find((l) => l.startsWith(`a=ssrc:${ssrc} msid:`));
     const trackId = msidLine?.split(' ')[2] ?? mediaMsidTrack ?? name;
     const source = {
-      ssrc: Number(ssrc), name,
+      ssrc: Number(ssrc),
+      name,
       msid: filterSpecialChars(`${endpointId}-${type}-${idx}-${tpcId} ${trackId}-${tpcId}`),
     };
 
@@ -783,14 +875,14 @@ function transportToJingle(lines, sessionLines) {
   const sctpPort = findLine(lines, 'a=sctp-port:', sessionLines);
   const sctpmap = findLine(lines, 'a=sctpmap:', sessionLines);
   const transport = {
-    ufrag: iceUfrag?.slice(12) ?? '', pwd: icePwd?.slice(10) ?? '',
-    fingerprints: findLines(lines, 'a=fingerprint:', sessionLines).map(l => {
+    ufrag: iceUfrag?.slice(12) ?? '',
+    pwd: icePwd?.slice(10) ?? '',
+    fingerprints: findLines(lines, 'a=fingerprint:', sessionLines).map((l) => {
       const [hash, value] = l.slice(14).split(' ');
 
       return setup ? { hash, value, setup } : { hash, value };
     }),
-    candidates: iceUfrag && icePwd
-      ? findLines(lines, 'a=candidate:', sessionLines).map(candidateToJingle).filter(Boolean) : [],
+    candidates: iceUfrag && icePwd ? findLines(lines, 'a=candidate:', sessionLines).map(candidateToJingle).filter(Boolean) : [],
   };
 
   if (sctpPort) transport.sctpmap = { number: Number(sctpPort.slice(12)), protocol: 'webrtc-datachannel', streams: 0 };
@@ -808,8 +900,8 @@ function descriptionToJingle(lines, sessionLines, media) {
   const fmt = lines[0].split(' ').slice(3).filter(Boolean);
   const description = {
     media,
-    payloadTypes: fmt.map(pt => payloadTypeToJingle(lines, pt)).filter(Boolean),
-    rtpHdrExts: findLines(lines, 'a=extmap:', sessionLines).map(l => {
+    payloadTypes: fmt.map((pt) => payloadTypeToJingle(lines, pt)).filter(Boolean),
+    rtpHdrExts: findLines(lines, 'a=extmap:', sessionLines).map((l) => {
       const [idDir, uri] = l.slice(9).split(' ');
 
       return { id: Number(idDir.split('/')[0]), uri };
@@ -833,7 +925,7 @@ function sendersOf(lines, direction) {
 
 /** The direction (`sendrecv` ...) of a media section, if it has one. */
 function directionOf(lines) {
-  return lines.map(l => l.slice(2)).find(a => a in SENDERS_OF_DIRECTION);
+  return lines.map((l) => l.slice(2)).find((a) => a in SENDERS_OF_DIRECTION);
 }
 
 /**
@@ -862,21 +954,24 @@ export function answerToJingle(localAnswerSdp, { endpointId, tpcId = 1, videoTyp
     const mediaType = lines[0].slice(2).split(' ')[0];
     const name = mediaType === 'application' ? 'data' : mediaType;
     const direction = directionOf(lines);
-    let content = contents.find(c => c.name === name);
+    let content = contents.find((c) => c.name === name);
 
     if (!content) {
       content = {
-        name, creator: 'responder', senders: sendersOf(lines, direction),
-        description: name === 'data'
-          ? { media: 'application', payloadTypes: [], rtpHdrExts: [], sources: [], ssrcGroups: [] }
-          : descriptionToJingle(lines, sessionLines, mediaType),
+        name,
+        creator: 'responder',
+        senders: sendersOf(lines, direction),
+        description:
+          name === 'data'
+            ? { media: 'application', payloadTypes: [], rtpHdrExts: [], sources: [], ssrcGroups: [] }
+            : descriptionToJingle(lines, sessionLines, mediaType),
         transport: transportToJingle(lines, sessionLines),
       };
       contents.push(content);
     }
     const sending = direction === 'sendrecv' || direction === 'sendonly';
 
-    if (name !== 'data' && sending && lines.some(l => l.startsWith('a=ssrc:'))) {
+    if (name !== 'data' && sending && lines.some((l) => l.startsWith('a=ssrc:'))) {
       const idx = localIndex[mediaType]++;
 
       content.description.sources.push(...localSourcesOf(lines, { type: mediaType, idx, endpointId, tpcId, videoType }));
@@ -884,8 +979,9 @@ export function answerToJingle(localAnswerSdp, { endpointId, tpcId = 1, videoTyp
     }
   }
 
-  const groups = sessionLines.filter(l => l.startsWith('a=group:'))
-    .map(l => ({ semantics: l.slice(8).split(' ')[0], contents: ['audio', 'video', 'data'] }));
+  const groups = sessionLines
+    .filter((l) => l.startsWith('a=group:'))
+    .map((l) => ({ semantics: l.slice(8).split(' ')[0], contents: ['audio', 'video', 'data'] }));
 
   return /** @type {JingleSession} */ ({ contents, groups });
 }

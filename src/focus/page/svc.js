@@ -24,7 +24,7 @@ export const SVC_MAX_BITRATES_BPS = {
 export function simulcastBitrates(codec) {
   const b = SVC_MAX_BITRATES_BPS[codec];
 
-  return [ b.low, b.standard, b.high ];
+  return [b.low, b.standard, b.high];
 }
 
 /** LJM `VIDEO_QUALITY_LEVELS`: the level of a height is that of the first entry whose height is ≤ it. */
@@ -100,15 +100,17 @@ export function preferVideoCodec(sdp, codec) {
     if (fmtp) apt.set(fmtp[1], fmtp[2]);
   }
 
-  return lines.map(line => {
-    if (!line.startsWith('m=video')) return line;
-    const [m, port, proto, ...pts] = line.split(' ');
-    const main = pts.filter(pt => rtpmap.get(pt) === codec.toUpperCase());
-    const rtx = pts.filter(pt => main.includes(apt.get(pt)));
-    const front = [...main, ...rtx];
+  return lines
+    .map((line) => {
+      if (!line.startsWith('m=video')) return line;
+      const [m, port, proto, ...pts] = line.split(' ');
+      const main = pts.filter((pt) => rtpmap.get(pt) === codec.toUpperCase());
+      const rtx = pts.filter((pt) => main.includes(apt.get(pt)));
+      const front = [...main, ...rtx];
 
-    return front.length ? [m, port, proto, ...front, ...pts.filter(pt => !front.includes(pt))].join(' ') : line;
-  }).join('\r\n');
+      return front.length ? [m, port, proto, ...front, ...pts.filter((pt) => !front.includes(pt))].join(' ') : line;
+    })
+    .join('\r\n');
 }
 
 /**
@@ -122,15 +124,16 @@ export function preferVideoCodec(sdp, codec) {
  */
 export function svcEncodings(codec, captureHeight, maxHeight) {
   const height = maxHeight < 0 || maxHeight > captureHeight ? captureHeight : maxHeight;
-  const { level } = QUALITY_LEVELS.find(l => l.height <= height) ?? { level: 'none' };
+  const { level } = QUALITY_LEVELS.find((l) => l.height <= height) ?? { level: 'none' };
   const bitrates = SVC_MAX_BITRATES_BPS[codec];
   let scalabilityMode = 'L1T3';
 
   if (level === 'ultraHd' || level === 'fullHd' || level === 'high') scalabilityMode = 'L3T3_KEY';
   else if (level === 'standard') scalabilityMode = 'L2T3_KEY';
-  const first = height > 0
-    ? { active: true, maxBitrate: bitrates[level] || bitrates.low, scalabilityMode, scaleResolutionDownBy: captureHeight / height }
-    : { active: false };
+  const first =
+    height > 0
+      ? { active: true, maxBitrate: bitrates[level] || bitrates.low, scalabilityMode, scaleResolutionDownBy: captureHeight / height }
+      : { active: false };
 
-  return [ first, { active: false }, { active: false } ];
+  return [first, { active: false }, { active: false }];
 }
