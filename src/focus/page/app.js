@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * octobridge standalone room page: joins `/<room>` through the embedded focus (WebSocket `/focus/<room>`,
  * protocol in ../protocol.ts), answers the bridge's offer the way lib-jitsi-meet does (sdp.js), runs the bridge
@@ -79,7 +80,7 @@ function readConfig() {
   return {
     room: decodeURIComponent(location.pathname.replace(/^\/+|\/+$/g, '')),
     displayName: params.get('name') || randomGuestName(),
-    channel: params.get('channel') === 'ws' ? 'ws' : 'sctp',
+    channel: /** @type {'sctp'|'ws'} */ (params.get('channel') === 'ws' ? 'ws' : 'sctp'),
     sendAudio: params.get('audio') !== '0',
     sendVideo: params.get('video') !== '0',
     width: intParam(params, 'width', 1280),
@@ -125,7 +126,7 @@ config.codec = config.codecList[0].toUpperCase();
 
 const state = {
   /** @type {string|null} */ endpointId: null,
-  /** @type {Map<string, {id: string, displayName: string}>} */ participants: new Map(),
+  /** @type {Map<string, {id: string, displayName: string, codecList?: string[]}>} */ participants: new Map(),
   /** @type {WebSocket|null} */ focus: null,
   /** @type {RTCPeerConnection|null} */ pc: null,
   /** @type {string|null} */ offerSdp: null,
@@ -146,6 +147,7 @@ const state = {
   /** The video type announced for the local video source (`SourceVideoTypeMessage`, LJM lower case). */
   videoType: 'camera',
   /** The codec changes chosen (`{t, from, to}`, t in ms since the epoch), for tests. */
+  /** @type {{t: number, from: string, to: string}[]} */
   codecSwitches: [],
   /** Session restarts asked for after ICE failures (LJM JitsiConference `_iceRestarts`). */
   iceRestarts: 0,
@@ -421,13 +423,13 @@ function startSession(jingle) {
   chooseVideoCodec();
 
   enqueue(async () => {
-    const pc = state.pc;
+    const pc = /** @type {RTCPeerConnection} */ (state.pc);
 
     state.iceTiming = { remoteOffer: performance.now() };
     await setRemoteOffer(pc, offer);
     await attachLocalTracks(pc);
     await answer(pc);
-    sendFocus({ type: 'session-accept', jingle: answerToJingle(pc.localDescription.sdp, { endpointId: state.endpointId }) });
+    sendFocus({ type: 'session-accept', jingle: answerToJingle(localSdp(pc), { endpointId: /** @type {string} */ (state.endpointId) }) });
   });
   if (!useSctp && webSocketUrl) connectBridgeWebSocket(webSocketUrl);
   else if (!useSctp) warn('the offer has neither SCTP nor a colibri-ws URL: no bridge channel');
@@ -482,6 +484,15 @@ async function answer(pc) {
   await configureVideoSender();
 }
 
+/**
+ * The SDP of the answer {@link answer} set.
+ * @param {RTCPeerConnection} pc
+ * @returns {string}
+ */
+function localSdp(pc) {
+  return /** @type {RTCSessionDescription} */ (pc.localDescription).sdp;
+}
+
 /** The sender of the local camera, when it sends. */
 function videoSender() {
   const transceiver = localTransceiver(state.pc, 'video');
@@ -500,7 +511,8 @@ async function configureVideoSender() {
 
   if (!sender) return;
   const parameters = sender.getParameters();
-  const encodings = parameters.encodings ?? [];
+  // `scalabilityMode` (WebRTC-SVC) is not in TypeScript's DOM types yet.
+  const encodings = /** @type {(RTCRtpEncodingParameters & {scalabilityMode?: string})[]} */ (parameters.encodings ?? []);
 
   if (!encodings.length) return;
   const captureHeight = localTrack('video')?.getSettings().height ?? config.height;
@@ -516,7 +528,7 @@ async function configureVideoSender() {
     const active = simulcastActiveState(captureHeight, state.senderMaxHeight);
     // VP9 / AV1 simulcast (`svc=0`): one spatial layer per encoding, at LJM's low / standard / high bitrates.
     const svcCodecSimulcast = isSvcCodec(config.codec);
-    const bitrates = svcCodecSimulcast ? simulcastBitrates(config.codec) : SIM_MAX_BITRATES_BPS;
+    const bitrates = svcCodecSimulcast ? simulcastBitrates(/** @type {'AV1'|'VP9'} */ (config.codec)) : SIM_MAX_BITRATES_BPS;
 
     encodings.forEach((encoding, i) => {
       // Back from a K-SVC codec (setCodec): VP8/H264 simulcast layers are L1T3. VP9 and AV1 need it said, or Chromium
@@ -622,7 +634,7 @@ function connectBridgeWebSocket(url) {
 
 /**
  * Sends one bridge-channel message.
- * @param {{colibriClass: string}} message
+ * @param {{colibriClass: string} & Record<string, unknown>} message
  * @returns {boolean} whether it was sent
  */
 function sendBridge(message) {
@@ -665,7 +677,7 @@ async function startVideo(videoType = 'camera') {
       await setRemoteOffer(pc, pc.remoteDescription.sdp);
       await attachLocalTracks(pc);
       await answer(pc);
-      sendFocus({ type: 'source-update', jingle: answerToJingle(pc.localDescription.sdp, { endpointId: state.endpointId }) });
+      sendFocus({ type: 'source-update', jingle: answerToJingle(localSdp(pc), { endpointId: /** @type {string} */ (state.endpointId) }) });
     }
   });
 }
@@ -893,7 +905,12 @@ function visibleTiles() {
     .filter((slot) => slot.kind === 'video')
     .map((slot) => ({ ...slotSource(slot), ssrc: slot.ssrc }))
     .filter((t) => t.owner && t.owner !== state.endpointId)
-    .map((t) => ({ owner: t.owner, source: t.source, displayName: displayNameOf(t.owner), ssrc: t.ssrc }));
+    .map((t) => {
+      // Filtered above: a tile shown has an owner, and a source with it.
+      const owner = /** @type {string} */ (t.owner);
+
+      return { owner, source: /** @type {string} */ (t.source), displayName: displayNameOf(owner), ssrc: t.ssrc };
+    });
 }
 
 function renderTiles() {
@@ -906,7 +923,7 @@ function renderTiles() {
     slot.el.dataset.source = source ?? '';
     slot.el.querySelector('.name').textContent = owner ? displayNameOf(owner) : '';
     slot.el.classList.toggle('speaking', !!owner && owner === state.dominantSpeaker);
-    slot.el.classList.toggle('suspended', !!state.forwardedSources && !state.forwardedSources.includes(source));
+    slot.el.classList.toggle('suspended', !!state.forwardedSources && !state.forwardedSources.includes(/** @type {string} */ (source)));
     slot.el.classList.toggle('on-stage', !!source && source === state.onStage);
   }
   $('local-tile')?.classList.toggle('speaking', !!state.endpointId && state.dominantSpeaker === state.endpointId);
@@ -937,12 +954,12 @@ function renderLocalTile() {
     tile.classList.add('local');
     $('grid').prepend(tile);
   }
-  const video = tile.querySelector('video');
+  const video = /** @type {HTMLVideoElement} */ (tile.querySelector('video'));
   const track = localTrack('video');
 
   if (track && !video.srcObject) video.srcObject = new MediaStream([track]);
   tile.classList.toggle('no-video', !track || state.camMuted);
-  tile.querySelector('.name').textContent = `${config.displayName} (you)`;
+  /** @type {HTMLElement} */ (tile.querySelector('.name')).textContent = `${config.displayName} (you)`;
 }
 
 function renderAll() {
@@ -951,8 +968,8 @@ function renderAll() {
 }
 
 function renderButtons() {
-  const mic = $('mic');
-  const cam = $('cam');
+  const mic = /** @type {HTMLButtonElement} */ ($('mic'));
+  const cam = /** @type {HTMLButtonElement} */ ($('cam'));
 
   mic.textContent = state.micMuted ? 'Unmute' : 'Mute';
   mic.setAttribute('aria-pressed', String(state.micMuted));
@@ -977,7 +994,7 @@ function showNotice(text, dismissOnClick = false) {
       () => {
         notice.hidden = true;
         state.audioBlocked = false;
-        for (const a of document.querySelectorAll('#audio audio')) a.play().catch(() => {});
+        for (const a of /** @type {NodeListOf<HTMLAudioElement>} */ (document.querySelectorAll('#audio audio'))) a.play().catch(() => {});
       },
       { once: true },
     );
@@ -1070,7 +1087,7 @@ function showLobby() {
 // Test hook and start
 // ---------------------------------------------------------------------------------------------------------------
 
-window.octobridge = {
+/** @type {Window & {octobridge?: unknown}} */ (window).octobridge = {
   get endpointId() {
     return state.endpointId;
   },

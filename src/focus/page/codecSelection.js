@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * The page's video codec choice, as lib-jitsi-meet makes it (LJM `modules/qualitycontrol/CodecSelection.ts`):
  *  - `codecPreferenceOrder`: the local order. LJM's desktop default is AV1, VP9, VP8, H.264 (or

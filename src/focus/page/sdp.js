@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * SDP logic of the standalone page: Jingle (as JSON, see ../protocol.ts) → remote offer SDP, SSRC-rewriting
  * source maps → new remote offer, local answer → Jingle `session-accept`.
@@ -120,6 +121,7 @@ const SENDERS_OF_DIRECTION = { sendrecv: 'both', sendonly: 'initiator', recvonly
  * @returns {string[][]}
  */
 export function splitSections(sdp) {
+  /** @type {string[][]} */
   const sections = [[]];
 
   for (const line of sdp.split(/\r?\n/)) {
@@ -555,6 +557,7 @@ function addMLineForSource(session, mediaType, mid, ssrcs, msid) {
  */
 export function addSourcesToRemoteSdp(currentRemoteSdp, mediaType, entries, counters) {
   const state = structuredClone(counters);
+  /** @type {{added: Array<{mid: string, ssrc: number, rtx?: number, source: string, owner: string, msid: string, videoType?: string}>, remapped: Array<{ssrc: number, source: string, owner: string, previousSource: string|null, previousOwner: string|null}>, unmapped: number[]}} */
   const result = { added: [], remapped: [], unmapped: [] };
   const newEntries = [];
 

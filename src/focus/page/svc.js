@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * Video codec choice and SVC sender settings of the page, as lib-jitsi-meet does them:
  *  - `preferVideoCodec`: LJM `TPCUtils.mungeCodecOrder` → `SDPUtil.preferCodec`: the preferred codec's payload
