@@ -26,7 +26,7 @@ COPY src ./src
 
 # ---------------------------------------------------------------- runtime
 FROM debian:bookworm-slim AS runtime
-# The worker's shared libraries (native/README: libuv1, libssl3, libsrtp2-1, libabsl20220623), and for relays the
+# The worker's shared libraries (docs/worker.md: libuv1, libssl3, libsrtp2-1, libabsl20220623), and for relays the
 # WireGuard tools (`octobridge.relay.wireguard`). A bridge that manages its own interface needs
 # `--cap-add NET_ADMIN --device /dev/net/tun --user root` (wireguard-go's control socket is root-only); otherwise
 # set up the interface on the host and use `mode = external` with `--network host`.

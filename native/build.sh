@@ -1,7 +1,7 @@
 #!/bin/sh
 # Build mediasoup-worker for the pinned mediasoup (package.json) from the npm tarball's
 # worker/ sources (installed by npm ci at node_modules/mediasoup) and Debian packages.
-# See README.md for the shims and the anchored source patches (worker: patches/; npm packages:
+# See docs/worker.md for the shims and the anchored source patches (worker: patches/; npm packages:
 # node-patches/).
 #
 #   sh native/build.sh            # build if the worker is missing or out of date
@@ -61,7 +61,7 @@ for dir in "$NATIVE"/node-patches/*/; do
     elif [ "$legacy" = 1 ] && patch -d "$target" -p1 -R -F0 --dry-run --silent --force < "$p" >/dev/null 2>&1; then
       : # applied by a build from before the record
     else
-      die "patch anchor not found: $name does not apply to the installed $pkg (see README.md; if an older build patched it: rm -rf node_modules and run the set-up again)"
+      die "patch anchor not found: $name does not apply to the installed $pkg (see docs/worker.md; if an older build patched it: rm -rf node_modules and run the set-up again)"
     fi
     echo "$entry" >> "$record"
   done
@@ -105,7 +105,7 @@ rm -rf "$SRC/worker/out"
 # aborts before anything is touched (never a half-patched tree).
 for p in "$NATIVE"/patches/*.patch; do
   if ! patch -d "$SRC" -p1 -F0 --dry-run --silent --forward < "$p" >/dev/null 2>&1; then
-    die "patch anchor not found: $(basename "$p") does not apply to mediasoup $MS_VERSION (see native/README.md)"
+    die "patch anchor not found: $(basename "$p") does not apply to mediasoup $MS_VERSION (see docs/worker.md)"
   fi
 done
 for p in "$NATIVE"/patches/*.patch; do

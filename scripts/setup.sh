@@ -16,7 +16,7 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 die() { printf '[setup] ERROR: %s\n' "$*" >&2; exit 1; }
 
 # ---------------------------------------------------------------- apt packages
-# Build + runtime of the mediasoup worker (native/README.md), then per-profile peers.
+# Build + runtime of the mediasoup worker (docs/worker.md), then per-profile peers.
 APT_BUILD="build-essential pkg-config ninja-build python3 libuv1-dev libssl-dev libsrtp2-dev libabsl-dev libflatbuffers-dev flatbuffers-compiler"
 APT_BACKPORTS="meson"                       # mediasoup 3.27 needs meson >= 1.1; bookworm has 1.0.1
 # wireguard-tools, wireguard-go, iputils-ping: the WireGuard tests (test/e2e/wireguard.test.ts; no kernel module here)

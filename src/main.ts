@@ -36,7 +36,7 @@ async function main(): Promise<void> {
     log.info({ reason }, 'exiting');
     void bridge.close().finally(() => process.exit(0));
   });
-  // The media engine replaces a dead worker and the conferences on it recover (README "Workers");
+  // The media engine replaces a dead worker and the conferences on it recover (docs/workers.md);
   // the last resort is to exit when, some seconds later, no worker runs at all (its replacements
   // failed too). Not on `healthy`: that is false while conferences are still being rebuilt.
   bridge.media.on('workerDied', () => {

@@ -70,7 +70,7 @@ describe('Dockerfile', () => {
     expect(exposed).toEqual(expect.arrayContaining(['10000/udp', '8080', '9090']));
     expect(runtime.find((i) => i.op === 'HEALTHCHECK')?.args).toContain('/about/health');
     expect(runtime.find((i) => i.op === 'ENTRYPOINT')?.args).toContain('src/main.ts');
-    // The worker's runtime libraries (native/README).
+    // The worker's runtime libraries (docs/worker.md).
     const apt = runtime
       .filter((i) => i.op === 'RUN')
       .map((i) => i.args)

@@ -35,7 +35,7 @@ interface PoolEntry {
 export interface OctobridgeOptions {
   /** Extra bridge env (e.g. OCTOBRIDGE_WORKERS). */
   env: Record<string, string>;
-  /** Put `a=ice-lite` into the offer (lib-jitsi-meet does not; see the README's Firefox note). */
+  /** Put `a=ice-lite` into the offer (lib-jitsi-meet does not; see docs/standalone.md). */
   iceLite: boolean;
 }
 

@@ -1,6 +1,6 @@
 /**
  * `--cascade N`: N octobridges, each its own child process (bridge.ts `startBridgeProcess`), as a
- * standalone cascade (README "Standalone cascade"): every bridge has relays on with its own region
+ * standalone cascade (docs/relay.md, "Standalone cascade"): every bridge has relays on with its own region
  * (eu, us, ap, …) and relay id (`jvb-<region>`); the first runs the embedded focus with the others
  * in `OCTOBRIDGE_CASCADE` (their private servers on loopback), the others run without a page and
  * with the colibri2 REST API on. Participants join through the first bridge's focus with a

@@ -18,7 +18,7 @@
  *     gets bandwidth until they reach it. An on-stage screen share may oversend its lowest
  *     full-resolution layer by `max-oversend-bitrate`.
  *
- * Where octobridge differs from JVB (documented in the issue note): `maxFrameRate` constraints
+ * Where octobridge differs from JVB (docs/allocation.md): `maxFrameRate` constraints
  * prune layers above that frame rate (JVB's doc says so; its code ignores them).
  */
 import { constraintsOf, type AllocationConfig, type AllocationSettings } from './settings.ts';

@@ -6,7 +6,7 @@
  *  - Capped below what that needs: the bridge's transport-cc estimate follows the cap, the allocation fits the
  *    estimate, sender 1 drops to a lower layer but stays at least as high as the thumbnail (on stage first).
  *  - Cap lifted: 720p comes back.
- * Prints the figures the issue note reports (cap, estimate, allocated and received bitrates).
+ * Prints its figures (cap, estimate, allocated and received bitrates).
  */
 import { describe, expect, it } from 'vitest';
 import { openPeer, type BrowserPeer } from '../../bench/lib/chromium.ts';
