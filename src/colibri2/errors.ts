@@ -6,16 +6,30 @@
  */
 
 /** XMPP stanza error conditions used by colibri2 (RFC 6120 §8.3.3). */
-export type StanzaErrorCondition = 'bad-request' | 'conflict' | 'feature-not-implemented' | 'item-not-found' | 'service-unavailable' | 'internal-server-error';
+export const STANZA_ERROR_CONDITIONS = [
+  'bad-request',
+  'conflict',
+  'feature-not-implemented',
+  'item-not-found',
+  'service-unavailable',
+  'internal-server-error',
+] as const;
+
+/** One of {@link STANZA_ERROR_CONDITIONS}. */
+export type StanzaErrorCondition = (typeof STANZA_ERROR_CONDITIONS)[number];
 
 /** `<error xmlns='jitsi:colibri2' reason>` values (Colibri2Error.Reason, lowercased). */
-export type Colibri2Reason =
-  | 'conference_not_found'
-  | 'conference_already_exists'
-  | 'feature_not_implemented'
-  | 'graceful_shutdown'
-  | 'unknown_endpoint'
-  | 'unspecified';
+export const COLIBRI2_REASONS = [
+  'conference_not_found',
+  'conference_already_exists',
+  'feature_not_implemented',
+  'graceful_shutdown',
+  'unknown_endpoint',
+  'unspecified',
+] as const;
+
+/** One of {@link COLIBRI2_REASONS}. */
+export type Colibri2Reason = (typeof COLIBRI2_REASONS)[number];
 
 /** A failed conference-modify: what the XMPP layer turns into `<iq type='error'>`. */
 export class Colibri2Error extends Error {

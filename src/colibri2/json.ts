@@ -68,7 +68,7 @@
  * round trip: `parameters` is an object, so two parameters of one name keep the last, and a parameter named
  * `null` reads back nameless.
  */
-import { Colibri2Error, badRequest, type Colibri2Reason, type StanzaErrorCondition } from './errors.ts';
+import { badRequest, COLIBRI2_REASONS, Colibri2Error, STANZA_ERROR_CONDITIONS } from './errors.ts';
 import * as F from './fields.ts';
 import type {
   ConferenceModifiedResponse,
@@ -674,23 +674,6 @@ export function serializeConferenceModifiedJson(res: ConferenceModifiedResponse)
 /** JVB's prefix on every conference-modify failure (Conferences.getVideobridgeIqResponseAsJson). */
 export const FAILED_PREFIX = 'Failed to create conference: ';
 
-const CONDITIONS: readonly StanzaErrorCondition[] = [
-  'bad-request',
-  'conflict',
-  'feature-not-implemented',
-  'item-not-found',
-  'service-unavailable',
-  'internal-server-error',
-];
-const REASONS: readonly Colibri2Reason[] = [
-  'conference_not_found',
-  'conference_already_exists',
-  'feature_not_implemented',
-  'graceful_shutdown',
-  'unknown_endpoint',
-  'unspecified',
-];
-
 /**
  * The JSON body of a colibri2 REST error:
  * `{"error": message, "message": message[, "condition", "reason"?, "endpoint"?]}`. `message` is what Jetty's JSON
@@ -719,9 +702,9 @@ export function parseColibri2ErrorJson(status: number, body: unknown): Colibri2E
   const raw = typeof body === 'string' ? body : [member(b, 'message'), member(b, 'error')].find((v) => typeof v === 'string');
   const message = typeof raw === 'string' ? raw : `HTTP ${status}`;
   const textOnly = message.startsWith(FAILED_PREFIX) ? message.slice(FAILED_PREFIX.length) : message;
-  const condition = CONDITIONS.find((c) => c === member(b, 'condition'));
+  const condition = STANZA_ERROR_CONDITIONS.find((c) => c === member(b, 'condition'));
   if (condition) {
-    const reason = REASONS.find((r) => r === member(b, 'reason'));
+    const reason = COLIBRI2_REASONS.find((r) => r === member(b, 'reason'));
     const endpoint = member(b, 'endpoint');
     return new Colibri2Error(condition, textOnly, reason, typeof endpoint === 'string' ? endpoint : undefined);
   }

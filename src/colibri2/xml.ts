@@ -35,7 +35,15 @@
  *   shared with the JSON form (`src/colibri2/json.ts`), so both forms read a field the same way.
  */
 import { Element } from '@xmpp/xml';
-import { Colibri2Error, badRequest, featureNotImplemented, type Colibri2Reason, type StanzaErrorCondition } from './errors.ts';
+import {
+  badRequest,
+  COLIBRI2_REASONS,
+  Colibri2Error,
+  featureNotImplemented,
+  STANZA_ERROR_CONDITIONS,
+  type Colibri2Reason,
+  type StanzaErrorCondition,
+} from './errors.ts';
 import * as F from './fields.ts';
 import { INT32_MAX, INT32_MIN, missing, show } from './fields.ts';
 import type {
@@ -648,23 +656,6 @@ function transportResponseEl(t: TransportResponse): Element {
 // Errors
 // ---------------------------------------------------------------------------------------------------------------
 
-const CONDITIONS: readonly StanzaErrorCondition[] = [
-  'bad-request',
-  'conflict',
-  'feature-not-implemented',
-  'item-not-found',
-  'service-unavailable',
-  'internal-server-error',
-];
-const REASONS: readonly Colibri2Reason[] = [
-  'conference_not_found',
-  'conference_already_exists',
-  'feature_not_implemented',
-  'graceful_shutdown',
-  'unknown_endpoint',
-  'unspecified',
-];
-
 /**
  * The `<error>` child of the error IQ, as JVB builds it (Colibri2Util.kt → jicoco `createError` → Smack
  * `StanzaError.toXML`):
@@ -719,14 +710,14 @@ function readError(errorEl: Element): Colibri2Error {
   const condEl = e.getChildElements().find((c) => c.getNS() === NS.STANZAS && c.getName() !== 'text');
   const text = child(e, 'text', NS.STANZAS)?.getText() ?? '';
   const condName = condEl?.getName();
-  const known = CONDITIONS.find((c) => c === condName);
+  const known = STANZA_ERROR_CONDITIONS.find((c) => c === condName);
   const condition: StanzaErrorCondition = known ?? 'internal-server-error';
   const message = known || condName === undefined ? text : text ? `${condName}: ${text}` : condName;
   const c2 = child(e, 'error', NS.COLIBRI2);
   let reason: Colibri2Reason | undefined;
   if (c2) {
     const r = attr(c2, 'reason')?.toLowerCase();
-    reason = REASONS.find((x) => x === r) ?? 'unspecified';
+    reason = COLIBRI2_REASONS.find((x) => x === r) ?? 'unspecified';
   }
   const ep = child(e, 'endpoint', NS.COLIBRI2);
   const endpointId = ep ? attr(ep, 'id') : undefined;
