@@ -22,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import parseHocon from '@pushcorn/hocon-parser';
 import { DEFAULT_ALLOCATION_CONFIG, type AllocationConfig } from '../allocation/settings.ts';
 import { DEFAULT_LIMITS, type BridgeLimitsConfig } from '../limits/limits.ts';
+import type { MediaSettings } from '../media/settings.ts';
 
 /** Thrown by {@link loadConfig} for an invalid value; `key` is the HOCON path, the env var or the file. */
 export class ConfigError extends Error {
@@ -122,33 +123,8 @@ export interface Config {
   /** Bridge id: MUC nickname default, `<server-id>` default source, logs. */
   bridgeId: string;
   version: string;
-  media: {
-    /** mediasoup-worker binary; default `native/out/mediasoup-worker`. */
-    workerBin: string;
-    /** mediasoup workers; default one per core (`os.availableParallelism()`). */
-    numWorkers: number;
-    /**
-     * A conference's consumers on one worker before its new endpoints go to another worker
-     * (media then crosses with pipeToRouter); default 500, mediasoup's guidance for one worker.
-     */
-    conferenceWorkerConsumers: number;
-    logLevel: 'debug' | 'warn' | 'error' | 'none';
-    /** `videobridge.ice.udp.port` / JVB_PORT: the single shared UDP media port. */
-    udpPort: number;
-    /** Address the WebRtcServer binds to. */
-    listenIp: string;
-    /** The public addresses of {@link Config.ice} `staticMappings`, put in ICE candidates instead of the listen address. */
-    advertiseIps: string[];
-    /** `videobridge.ice.tcp`: ICE-TCP candidate (JVB's old 4443 fallback), off by default. */
-    iceTcp: { enabled: boolean; port: number };
-    /** `videobridge.entity-expiration.timeout`, ms: no ICE consent / no channel for this long → expire. */
-    endpointExpireMs: number;
-    /**
-     * mediasoup WebRtcTransport initialAvailableOutgoingBitrate, bps: where each receiver's
-     * estimate starts (`jmt.bwe.estimator.initial-bw`, 2.5 Mbps as in JVB).
-     */
-    initialOutgoingBitrateBps: number;
-  };
+  /** The media layer's settings (media/settings.ts). */
+  media: MediaSettings;
   ice: {
     /** `videobridge.ice.advertise-private-candidates`. */
     advertisePrivateCandidates: boolean;

@@ -9,10 +9,10 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import * as mediasoup from 'mediasoup';
 import type * as ms from 'mediasoup/types';
-import type { Config } from '../config/config.ts';
 import type { Logger } from '../logger.ts';
 import { MediaConference } from './MediaConference.ts';
 import type { MediaEndpoint } from './MediaEndpoint.ts';
+import type { MediaSettings } from './settings.ts';
 import type { EngineTraffic } from './types.ts';
 import type { WorkerPool, WorkerSlot } from './workers.ts';
 import { checkRouterNumbering, JICOFO_NUMBERING, routerCodecs, type VideoCodecName } from './rtp.ts';
@@ -26,7 +26,7 @@ const STATS_BATCH_ENDPOINTS = 25;
  * the per-worker consumer threshold of a conference), the video codecs routers offer, and the ICE
  * consent timeout in s (mediasoup `iceConsentTimeout`).
  */
-export type MediaEngineOptions = Omit<Config['media'], 'endpointExpireMs'> & {
+export type MediaEngineOptions = Omit<MediaSettings, 'endpointExpireMs'> & {
   videoCodecs: readonly VideoCodecName[];
   iceConsentTimeoutSec: number;
 };
