@@ -7,6 +7,7 @@
  * `initial-max-height-px` (0: nothing is forwarded until the client says what it wants); the
  * first message without `defaultConstraints` sets `default-max-height-px` (180).
  */
+import { bitrate, bool, duration, HOUR, int, MINUTE, num, type SettingsTable } from '../util/settings.ts';
 import { constraints, sameConstraints, type VideoConstraints } from './types.ts';
 
 /**
@@ -58,6 +59,27 @@ export const DEFAULT_ALLOCATION_CONFIG: Readonly<AllocationConfig> = Object.free
   initialLastN: -1,
   assumedBandwidthLimitBps: undefined,
 });
+
+/**
+ * Where each allocation setting is set: `videobridge.cc.*` in jvb.conf as JVB reads them (`BitrateControllerConfig.kt`
+ * and `cc/config`), octobridge's own under `octobridge.cc`, and docker-jitsi-meet's `JVB_CC_TRUST_BWE` (its
+ * jvb.conf template writes `cc.trust-bwe` from it).
+ */
+export const ALLOCATION_SETTINGS: SettingsTable<AllocationConfig> = [
+  { key: 'defaultMaxHeightPx', file: 'videobridge.cc.default-max-height-px', value: int(0, 10_000) },
+  { key: 'initialMaxHeightPx', file: 'videobridge.cc.initial-max-height-px', value: int(0, 10_000) },
+  { key: 'onstagePreferredHeightPx', file: 'videobridge.cc.onstage-preferred-height-px', value: int(0, 10_000) },
+  { key: 'onstagePreferredFramerate', file: 'videobridge.cc.onstage-preferred-framerate', value: num(0, 240) },
+  { key: 'allowOversendOnstage', file: 'videobridge.cc.allow-oversend-onstage', value: bool },
+  { key: 'maxOversendBitrateBps', file: 'videobridge.cc.max-oversend-bitrate', value: bitrate(0, 1e10) },
+  { key: 'trustBwe', file: 'videobridge.cc.trust-bwe', env: 'JVB_CC_TRUST_BWE', value: bool },
+  { key: 'bweChangeThreshold', file: 'videobridge.cc.bwe-change-threshold', value: num(0, 10) },
+  { key: 'maxTimeBetweenCalculationsMs', file: 'videobridge.cc.max-time-between-calculations', value: duration(100, HOUR) },
+  { key: 'minTimeBetweenCalculationsMs', file: 'octobridge.cc.min-time-between-calculations', value: duration(0, MINUTE) },
+  { key: 'jvbLastN', file: 'videobridge.cc.jvb-last-n', value: int(-1, 1_000_000) },
+  { key: 'initialLastN', file: 'videobridge.cc.initial-last-n', value: int(-1, 1_000_000) },
+  { key: 'assumedBandwidthLimitBps', file: 'videobridge.cc.assumed-bandwidth-limit', value: bitrate(0, 1e11) },
+];
 
 /** What one receiver asked for (JVB `AllocationSettings`). Immutable snapshot. */
 export interface AllocationSettings {

@@ -20,19 +20,30 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import parseHocon from '@pushcorn/hocon-parser';
-import { DEFAULT_ALLOCATION_CONFIG, type AllocationConfig } from '../allocation/settings.ts';
-import { DEFAULT_LIMITS, type BridgeLimitsConfig } from '../limits/limits.ts';
+import { ALLOCATION_SETTINGS, DEFAULT_ALLOCATION_CONFIG, type AllocationConfig } from '../allocation/settings.ts';
+import { DEFAULT_LIMITS, LIMITS_SETTINGS, type BridgeLimitsConfig } from '../limits/limits.ts';
 import type { MediaSettings } from '../media/settings.ts';
+import {
+  bitrate,
+  bool,
+  ConfigError,
+  duration,
+  HOUR,
+  int,
+  ipAddr,
+  MINUTE,
+  nonEmpty,
+  oneOf,
+  port,
+  readSettings,
+  scalar,
+  SECOND,
+  str,
+  strList,
+  type Conv,
+} from '../util/settings.ts';
 
-/** Thrown by {@link loadConfig} for an invalid value; `key` is the HOCON path, the env var or the file. */
-export class ConfigError extends Error {
-  readonly key: string;
-  constructor(key: string, message: string) {
-    super(`invalid config ${key}: ${message}`);
-    this.name = 'ConfigError';
-    this.key = key;
-  }
-}
+export { ConfigError };
 
 /** One `octobridge.focus.cascade` entry: another bridge the embedded focus places participants on. */
 export interface CascadeBridgeConfig {
@@ -233,10 +244,6 @@ export const PROJECT_ROOT = ROOT;
 /** The file read when `OCTOBRIDGE_CONFIG` is unset (JVB's Debian package path), if it exists. */
 export const DEFAULT_CONFIG_FILE = '/etc/jitsi/videobridge/jvb.conf';
 
-const SECOND = 1000;
-const MINUTE = 60 * SECOND;
-const HOUR = 60 * MINUTE;
-
 function defaults(): Config {
   return {
     bridgeId: os.hostname(),
@@ -285,127 +292,6 @@ function defaults(): Config {
 // ---------------------------------------------------------------- value conversions
 // Each takes the key (for the error) and a raw value: a string from the environment, or any
 // HOCON value from the file (HOCON, like Typesafe Config, lets a quoted "5222" be a number).
-
-type Conv<T> = (key: string, v: unknown) => T;
-
-function scalar(key: string, v: unknown): string {
-  if (typeof v === 'string') return v;
-  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-  throw new ConfigError(key, `expected a value, got ${Array.isArray(v) ? 'a list' : 'an object'}`);
-}
-
-const str: Conv<string> = (key, v) => scalar(key, v).trim();
-
-const nonEmpty: Conv<string> = (key, v) => {
-  const s = str(key, v);
-  if (!s) throw new ConfigError(key, 'must not be empty');
-  return s;
-};
-
-function int(min: number, max: number): Conv<number> {
-  return (key, v) => {
-    const s = scalar(key, v).trim();
-    if (!/^-?\d+$/.test(s)) throw new ConfigError(key, `'${s}' is not an integer`);
-    const n = Number(s);
-    if (n < min || n > max) throw new ConfigError(key, `${n} is outside ${min}..${max}`);
-    return n;
-  };
-}
-
-const port = int(0, 65535);
-
-const bool: Conv<boolean> = (key, v) => {
-  if (typeof v === 'boolean') return v;
-  const s = scalar(key, v).trim().toLowerCase();
-  if (['1', 't', 'true', 'yes', 'on'].includes(s)) return true;
-  if (['0', 'f', 'false', 'no', 'off', ''].includes(s)) return false;
-  throw new ConfigError(key, `'${s}' is not a boolean`);
-};
-
-const ipAddr: Conv<string> = (key, v) => {
-  const s = str(key, v);
-  if (!/^[0-9a-fA-F:.]+$/.test(s) || !/[.:]/.test(s)) throw new ConfigError(key, `'${s}' is not an IP address`);
-  return s;
-};
-
-/** HOCON duration units (Typesafe Config's list) in ms. */
-const DURATION_UNITS: Record<string, number> = {};
-for (const [ms, names] of [
-  [1e-6, 'ns nano nanos nanosecond nanoseconds'],
-  [1e-3, 'us micro micros microsecond microseconds'],
-  [1, 'ms milli millis millisecond milliseconds'],
-  [SECOND, 's second seconds'],
-  [MINUTE, 'm minute minutes'],
-  [HOUR, 'h hour hours'],
-  [24 * HOUR, 'd day days'],
-] as const) {
-  for (const name of names.split(' ')) DURATION_UNITS[name] = ms;
-}
-
-/** A HOCON duration (`5 seconds`, `60s`, `1 minute`, a bare number = ms) → ms within [min, max]. */
-function duration(minMs: number, maxMs: number): Conv<number> {
-  return (key, v) => {
-    const s = scalar(key, v).trim();
-    const m = /^(-?\d+(?:\.\d+)?)\s*([A-Za-z]*)$/.exec(s);
-    const unit = m ? DURATION_UNITS[m[2] || 'ms'] : undefined;
-    if (!m || unit === undefined) throw new ConfigError(key, `'${s}' is not a duration (e.g. 5 seconds, 60s, 1 minute)`);
-    const ms = Math.round(Number(m[1]) * unit);
-    if (ms < minMs || ms > maxMs) throw new ConfigError(key, `${s} is outside ${fmtMs(minMs)}..${fmtMs(maxMs)}`);
-    return ms;
-  };
-}
-
-function fmtMs(ms: number): string {
-  if (ms === 0) return '0';
-  for (const [unit, size] of [
-    ['h', HOUR],
-    ['m', MINUTE],
-    ['s', SECOND],
-  ] as const)
-    if (ms % size === 0) return `${ms / size}${unit}`;
-  return `${ms}ms`;
-}
-
-/** A number (HOCON number or numeric string) within [min, max]. */
-function num(min: number, max: number): Conv<number> {
-  return (key, v) => {
-    const s = scalar(key, v).trim();
-    const n = Number(s);
-    if (s === '' || !Number.isFinite(n)) throw new ConfigError(key, `'${s}' is not a number`);
-    if (n < min || n > max) throw new ConfigError(key, `${n} is outside ${min}..${max}`);
-    return n;
-  };
-}
-
-/** Bandwidth units of jitsi-utils' `Bandwidth` parser, in bps. */
-const BITRATE_UNITS: Record<string, number> = { bps: 1, kbps: 1e3, mbps: 1e6, gbps: 1e9 };
-
-/** A bitrate as JVB writes it (`500 kbps`, `2.5 Mbps`, a bare number = bps) → bps within [min, max]. */
-function bitrate(min: number, max: number): Conv<number> {
-  return (key, v) => {
-    const s = scalar(key, v).trim();
-    const m = /^(\d+(?:\.\d+)?)\s*([A-Za-z]*)$/.exec(s);
-    const unit = m ? BITRATE_UNITS[(m[2] || 'bps').toLowerCase()] : undefined;
-    if (!m || unit === undefined) throw new ConfigError(key, `'${s}' is not a bitrate (e.g. 500 kbps, 2.5 Mbps)`);
-    const bps = Math.round(Number(m[1]) * unit);
-    if (bps < min || bps > max) throw new ConfigError(key, `${s} is outside ${min}..${max} bps`);
-    return bps;
-  };
-}
-
-/** A list: a HOCON array of values, or a comma-separated string (env vars, MUC_JIDS). */
-const strList: Conv<string[]> = (key, v) => {
-  const items = Array.isArray(v) ? v.map((x, i) => scalar(`${key}[${i}]`, x)) : scalar(key, v).split(',');
-  return items.map((s) => s.trim()).filter(Boolean);
-};
-
-function oneOf<T extends string>(values: readonly T[], normalize: (s: string) => string = (s) => s): Conv<T> {
-  return (key, v) => {
-    const s = normalize(str(key, v));
-    if (!(values as readonly string[]).includes(s)) throw new ConfigError(key, `'${s}' is not one of ${values.join(', ')}`);
-    return s as T;
-  };
-}
 
 const CODECS = ['VP8', 'VP9', 'H264', 'AV1'] as const;
 /**
@@ -697,19 +583,7 @@ function applyFile(c: Config, root: Tree, st: Layering): void {
   at(`${vb}.shutdown.graceful-shutdown-min-participants`, int(0, 1_000_000), (v) => (c.shutdown.minParticipants = v));
   at(`${vb}.shutdown.shutting-down-delay`, duration(0, 24 * HOUR), (v) => (c.shutdown.shuttingDownDelayMs = v));
   at(`${vb}.version.announce`, bool, (v) => (c.announceVersion = v));
-  const cc = `${vb}.cc`;
-  at(`${cc}.default-max-height-px`, int(0, 10_000), (v) => (c.cc.defaultMaxHeightPx = v));
-  at(`${cc}.initial-max-height-px`, int(0, 10_000), (v) => (c.cc.initialMaxHeightPx = v));
-  at(`${cc}.onstage-preferred-height-px`, int(0, 10_000), (v) => (c.cc.onstagePreferredHeightPx = v));
-  at(`${cc}.onstage-preferred-framerate`, num(0, 240), (v) => (c.cc.onstagePreferredFramerate = v));
-  at(`${cc}.allow-oversend-onstage`, bool, (v) => (c.cc.allowOversendOnstage = v));
-  at(`${cc}.max-oversend-bitrate`, bitrate(0, 1e10), (v) => (c.cc.maxOversendBitrateBps = v));
-  at(`${cc}.trust-bwe`, bool, (v) => (c.cc.trustBwe = v));
-  at(`${cc}.bwe-change-threshold`, num(0, 10), (v) => (c.cc.bweChangeThreshold = v));
-  at(`${cc}.max-time-between-calculations`, duration(100, HOUR), (v) => (c.cc.maxTimeBetweenCalculationsMs = v));
-  at(`${cc}.jvb-last-n`, int(-1, 1_000_000), (v) => (c.cc.jvbLastN = v));
-  at(`${cc}.initial-last-n`, int(-1, 1_000_000), (v) => (c.cc.initialLastN = v));
-  at(`${cc}.assumed-bandwidth-limit`, bitrate(0, 1e11), (v) => (c.cc.assumedBandwidthLimitBps = v));
+  readSettings(ALLOCATION_SETTINGS, c.cc, 'file', (k) => lookup(root, k));
   at(`${vb}.speech-activity.recent-speakers-count`, int(0, 1000), (v) => (c.recentSpeakersCount = v));
   let statsEnabled = true;
   at(`${vb}.connection-stats.enabled`, bool, (v) => (statsEnabled = v));
@@ -728,18 +602,13 @@ function applyFile(c: Config, root: Tree, st: Layering): void {
   at('octobridge.focus.video-codecs', videoCodecs, (v) => (c.focus.videoCodecs = v));
   at('octobridge.focus.cascade', cascadeBridges, (v) => (c.focus.cascade = v));
   at('octobridge.focus.allowed-origins', originList, (v) => (c.focus.allowedOrigins = v));
-  at('octobridge.limits.joins-per-address', int(0, 1_000_000), (v) => (c.limits.joinsPerAddressPerMinute = v));
-  at('octobridge.limits.max-conferences', int(0, 10_000_000), (v) => (c.limits.maxConferences = v));
-  at('octobridge.limits.max-endpoints', int(0, 10_000_000), (v) => (c.limits.maxEndpoints = v));
-  at('octobridge.limits.source-updates-per-second', num(0, 10_000), (v) => (c.limits.sourceUpdatesPerSecond = v));
-  at('octobridge.limits.channel-messages-per-second', num(0, 1_000_000), (v) => (c.limits.channelMessagesPerSecond = v));
+  readSettings(LIMITS_SETTINGS, c.limits, 'file', (k) => lookup(root, k));
   at('octobridge.media.worker-bin', nonEmpty, (v) => (c.media.workerBin = path.resolve(st.fileDir, v)));
   at('octobridge.media.workers', int(1, 256), (v) => (c.media.numWorkers = v));
   at('octobridge.media.conference-worker-consumers', int(1, 1_000_000), (v) => (c.media.conferenceWorkerConsumers = v));
   at('octobridge.media.listen-ip', ipAddr, (v) => (c.media.listenIp = v));
   at('octobridge.media.log-level', oneOf(['debug', 'warn', 'error', 'none'] as const), (v) => (c.media.logLevel = v));
   at('octobridge.media.initial-outgoing-bitrate', int(10_000, 100_000_000), (v) => (c.media.initialOutgoingBitrateBps = v));
-  at('octobridge.cc.min-time-between-calculations', duration(0, MINUTE), (v) => (c.cc.minTimeBetweenCalculationsMs = v));
   applyWireGuardFile(root, st);
   const comp = lookup(root, 'octobridge.xmpp-component');
   if (comp !== undefined) {
@@ -1084,8 +953,6 @@ function applyEnv(c: Config, env: NodeJS.ProcessEnv, st: Layering): void {
     });
   }
   at('JVB_ADVERTISE_PRIVATE_CANDIDATES', bool, (v) => (c.ice.advertisePrivateCandidates = v));
-  // docker-jitsi-meet's jvb.conf template: `cc.trust-bwe = JVB_CC_TRUST_BWE` (default true).
-  at('JVB_CC_TRUST_BWE', bool, (v) => (c.cc.trustBwe = v));
   at('JVB_STUN_SERVERS', strList, (v) => (c.ice.stunServers = v));
   at('JVB_DISABLE_STUN', bool, (v) => {
     if (v) c.ice.stunServers = [];
@@ -1112,11 +979,8 @@ function applyEnv(c: Config, env: NodeJS.ProcessEnv, st: Layering): void {
   at('OCTOBRIDGE_VIDEO_CODECS', videoCodecs, (v) => (c.focus.videoCodecs = v));
   at('OCTOBRIDGE_FOCUS_ALLOWED_ORIGINS', originList, (v) => (c.focus.allowedOrigins = v));
   at('OCTOBRIDGE_REST_DEBUG', bool, (v) => (c.rest.debug = v));
-  at('OCTOBRIDGE_JOINS_PER_ADDRESS', int(0, 1_000_000), (v) => (c.limits.joinsPerAddressPerMinute = v));
-  at('OCTOBRIDGE_MAX_CONFERENCES', int(0, 10_000_000), (v) => (c.limits.maxConferences = v));
-  at('OCTOBRIDGE_MAX_ENDPOINTS', int(0, 10_000_000), (v) => (c.limits.maxEndpoints = v));
-  at('OCTOBRIDGE_SOURCE_UPDATES_PER_SECOND', num(0, 10_000), (v) => (c.limits.sourceUpdatesPerSecond = v));
-  at('OCTOBRIDGE_CHANNEL_MESSAGES_PER_SECOND', num(0, 1_000_000), (v) => (c.limits.channelMessagesPerSecond = v));
+  readSettings(ALLOCATION_SETTINGS, c.cc, 'env', e);
+  readSettings(LIMITS_SETTINGS, c.limits, 'env', e);
   at('OCTOBRIDGE_SSRC_LIMIT_VIDEO', int(1, 100_000), (v) => (c.ssrcLimits.video = v));
   at('OCTOBRIDGE_SSRC_LIMIT_AUDIO', int(1, 100_000), (v) => (c.ssrcLimits.audio = v));
   at(

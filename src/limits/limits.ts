@@ -3,6 +3,7 @@
  * JVB itself has none of these (Jicofo spreads load by stress); octobridge's public port also carries
  * the embedded focus, which anyone who can reach it may use.
  */
+import { int, num, type SettingsTable } from '../util/settings.ts';
 
 /** A limit's name, as in `octobridge_limit_exceeded_total{limit}`. */
 export type LimitName = 'joins_per_address' | 'conferences' | 'endpoints' | 'source_updates' | 'channel_messages' | 'focus_messages';
@@ -36,6 +37,25 @@ export const DEFAULT_LIMITS: Readonly<BridgeLimitsConfig> = {
   sourceUpdatesPerSecond: 5,
   channelMessagesPerSecond: 50,
 };
+
+/** Where each limit is set: `octobridge.limits.*` in jvb.conf, or its environment variable. */
+export const LIMITS_SETTINGS: SettingsTable<BridgeLimitsConfig> = [
+  { key: 'joinsPerAddressPerMinute', file: 'octobridge.limits.joins-per-address', env: 'OCTOBRIDGE_JOINS_PER_ADDRESS', value: int(0, 1_000_000) },
+  { key: 'maxConferences', file: 'octobridge.limits.max-conferences', env: 'OCTOBRIDGE_MAX_CONFERENCES', value: int(0, 10_000_000) },
+  { key: 'maxEndpoints', file: 'octobridge.limits.max-endpoints', env: 'OCTOBRIDGE_MAX_ENDPOINTS', value: int(0, 10_000_000) },
+  {
+    key: 'sourceUpdatesPerSecond',
+    file: 'octobridge.limits.source-updates-per-second',
+    env: 'OCTOBRIDGE_SOURCE_UPDATES_PER_SECOND',
+    value: num(0, 10_000),
+  },
+  {
+    key: 'channelMessagesPerSecond',
+    file: 'octobridge.limits.channel-messages-per-second',
+    env: 'OCTOBRIDGE_CHANNEL_MESSAGES_PER_SECOND',
+    value: num(0, 1_000_000),
+  },
+];
 
 /** Called each time a limit bites (one refused or dropped item). */
 export type OnLimit = (limit: LimitName) => void;
