@@ -10,17 +10,32 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../logger.ts';
+import { duration, HOUR, int, MINUTE, type SettingsTable } from '../util/settings.ts';
 import type { Videobridge } from './Videobridge.ts';
 
-/** `videobridge.shutdown.*` (ms) and `videobridge.initial-drain-mode`. */
-export interface LifecycleOptions {
-  initialDrain: boolean;
+/** `videobridge.shutdown.*` (JVB `ShutdownConfig`). */
+export interface ShutdownSettings {
   /** `graceful-shutdown-min-participants`: shut down when at most this many remain (JVB default 0). */
   minParticipants: number;
-  /** `graceful-shutdown-max-duration`: shut down after this long regardless (JVB default 24 h). */
+  /** `graceful-shutdown-max-duration`: shut down after this long regardless, ms (JVB default 24 h). */
   maxDurationMs: number;
-  /** `shutting-down-delay`: time in the shutting-down state before exiting (JVB default 1 min). */
+  /** `shutting-down-delay`: time in the shutting-down state before exiting, ms (JVB default 1 min). */
   shuttingDownDelayMs: number;
+}
+
+/** JVB's reference.conf values. */
+export const DEFAULT_SHUTDOWN: Readonly<ShutdownSettings> = { maxDurationMs: 24 * HOUR, minParticipants: 0, shuttingDownDelayMs: MINUTE };
+
+/** Where each `videobridge.shutdown.*` setting is read (jvb.conf only, as JVB). */
+export const SHUTDOWN_SETTINGS: SettingsTable<ShutdownSettings> = [
+  { key: 'maxDurationMs', file: 'videobridge.shutdown.graceful-shutdown-max-duration', value: duration(0, 30 * 24 * HOUR) },
+  { key: 'minParticipants', file: 'videobridge.shutdown.graceful-shutdown-min-participants', value: int(0, 1_000_000) },
+  { key: 'shuttingDownDelayMs', file: 'videobridge.shutdown.shutting-down-delay', value: duration(0, 24 * HOUR) },
+];
+
+/** {@link ShutdownSettings} and `videobridge.initial-drain-mode`. */
+export interface LifecycleOptions extends ShutdownSettings {
+  initialDrain: boolean;
 }
 
 export type LifecycleState = 'running' | 'graceful-shutdown' | 'shutting-down';

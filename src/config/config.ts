@@ -21,6 +21,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import parseHocon from '@pushcorn/hocon-parser';
 import { ALLOCATION_SETTINGS, DEFAULT_ALLOCATION_CONFIG, type AllocationConfig } from '../allocation/settings.ts';
+import { DEFAULT_SHUTDOWN, SHUTDOWN_SETTINGS, type ShutdownSettings } from '../conference/Lifecycle.ts';
 import { DEFAULT_LIMITS, LIMITS_SETTINGS, type BridgeLimitsConfig } from '../limits/limits.ts';
 import type { MediaSettings } from '../media/settings.ts';
 import {
@@ -200,7 +201,7 @@ export interface Config {
   /** `videobridge.initial-drain-mode`. */
   initialDrain: boolean;
   /** `videobridge.shutdown.*`. */
-  shutdown: { maxDurationMs: number; minParticipants: number; shuttingDownDelayMs: number };
+  shutdown: ShutdownSettings;
   /** `videobridge.relay.*` (`region` and `relay-id` are required when enabled). */
   relay: {
     enabled: boolean;
@@ -275,7 +276,7 @@ function defaults(): Config {
     xmpp: { connections: [], presenceIntervalMs: 5 * SECOND },
     statsIntervalMs: 5 * SECOND,
     initialDrain: false,
-    shutdown: { maxDurationMs: 24 * HOUR, minParticipants: 0, shuttingDownDelayMs: MINUTE },
+    shutdown: { ...DEFAULT_SHUTDOWN },
     relay: { enabled: false, region: undefined, relayId: undefined, wireguard: undefined },
     announceVersion: false,
     region: undefined,
@@ -579,9 +580,7 @@ function applyFile(c: Config, root: Tree, st: Layering): void {
   at(`${vb}.sctp.enabled`, bool, (v) => (c.sctp.enabled = v));
   at(`${vb}.entity-expiration.timeout`, duration(SECOND, HOUR), (v) => (c.media.endpointExpireMs = v));
   at(`${vb}.initial-drain-mode`, bool, (v) => (c.initialDrain = v));
-  at(`${vb}.shutdown.graceful-shutdown-max-duration`, duration(0, 30 * 24 * HOUR), (v) => (c.shutdown.maxDurationMs = v));
-  at(`${vb}.shutdown.graceful-shutdown-min-participants`, int(0, 1_000_000), (v) => (c.shutdown.minParticipants = v));
-  at(`${vb}.shutdown.shutting-down-delay`, duration(0, 24 * HOUR), (v) => (c.shutdown.shuttingDownDelayMs = v));
+  readSettings(SHUTDOWN_SETTINGS, c.shutdown, 'file', (k) => lookup(root, k));
   at(`${vb}.version.announce`, bool, (v) => (c.announceVersion = v));
   readSettings(ALLOCATION_SETTINGS, c.cc, 'file', (k) => lookup(root, k));
   at(`${vb}.speech-activity.recent-speakers-count`, int(0, 1000), (v) => (c.recentSpeakersCount = v));
