@@ -23,6 +23,7 @@ import parseHocon from '@pushcorn/hocon-parser';
 import { ALLOCATION_SETTINGS, DEFAULT_ALLOCATION_CONFIG, type AllocationConfig } from '../allocation/settings.ts';
 import { DEFAULT_SHUTDOWN, SHUTDOWN_SETTINGS, type ShutdownSettings } from '../conference/Lifecycle.ts';
 import { DEFAULT_LIMITS, LIMITS_SETTINGS, type BridgeLimitsConfig } from '../limits/limits.ts';
+import { DEFAULT_SSRC_LIMITS, SSRC_LIMIT_SETTINGS, type SsrcLimits } from '../media/Forwarder.ts';
 import type { MediaSettings } from '../media/settings.ts';
 import {
   bitrate,
@@ -232,7 +233,7 @@ export interface Config {
    * SSRC rewriting gets; sources beyond them are re-mapped onto those SSRCs (media/SsrcSlots.ts). The video one
    * also caps every receiver's last-N.
    */
-  ssrcLimits: { video: number; audio: number };
+  ssrcLimits: SsrcLimits;
   /** Where the config came from: the file read, and notes on settings accepted but ignored (log at debug). */
   source: { file: string | undefined; notes: string[] };
 }
@@ -285,7 +286,7 @@ function defaults(): Config {
     recentSpeakersCount: 10,
     connectionStatsIntervalMs: 10 * SECOND,
     statsFilterThreshold: 20,
-    ssrcLimits: { video: 50, audio: 50 },
+    ssrcLimits: { ...DEFAULT_SSRC_LIMITS },
     source: { file: undefined, notes: [] },
   };
 }
@@ -589,8 +590,7 @@ function applyFile(c: Config, root: Tree, st: Layering): void {
   at(`${vb}.connection-stats.interval`, duration(100, HOUR), (v) => (c.connectionStatsIntervalMs = v));
   if (!statsEnabled) c.connectionStatsIntervalMs = 0;
   at(`${vb}.stats-filter-threshold`, int(0, 10_000_000), (v) => (c.statsFilterThreshold = v));
-  at(`${vb}.ssrc-limit.video`, int(1, 100_000), (v) => (c.ssrcLimits.video = v));
-  at(`${vb}.ssrc-limit.audio`, int(1, 100_000), (v) => (c.ssrcLimits.audio = v));
+  readSettings(SSRC_LIMIT_SETTINGS, c.ssrcLimits, 'file', (k) => lookup(root, k));
   at('jmt.bwe.estimator.initial-bw', bitrate(10_000, 1e9), (v) => (c.media.initialOutgoingBitrateBps = v));
 
   const ob = lookup(root, 'octobridge');
@@ -980,8 +980,7 @@ function applyEnv(c: Config, env: NodeJS.ProcessEnv, st: Layering): void {
   at('OCTOBRIDGE_REST_DEBUG', bool, (v) => (c.rest.debug = v));
   readSettings(ALLOCATION_SETTINGS, c.cc, 'env', e);
   readSettings(LIMITS_SETTINGS, c.limits, 'env', e);
-  at('OCTOBRIDGE_SSRC_LIMIT_VIDEO', int(1, 100_000), (v) => (c.ssrcLimits.video = v));
-  at('OCTOBRIDGE_SSRC_LIMIT_AUDIO', int(1, 100_000), (v) => (c.ssrcLimits.audio = v));
+  readSettings(SSRC_LIMIT_SETTINGS, c.ssrcLimits, 'env', e);
   at(
     'OCTOBRIDGE_CASCADE',
     (k, v) => {

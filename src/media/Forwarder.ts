@@ -20,6 +20,7 @@ import { RetiringCounters } from './RetiringCounters.ts';
 import { SsrcSlots, type SsrcSlot } from './SsrcSlots.ts';
 import { DEPENDENCY_DESCRIPTOR_URI } from './svc.ts';
 import type { ForwardingDecision, MappedSource, SignalledSsrcs, VideoType } from './types.ts';
+import { int, type SettingsTable } from '../util/settings.ts';
 
 /** One read of a consumer's outbound RTP stream: cumulative packets and lost (receiver reports), RTT ms (0: none). */
 export interface ConsumerCounts {
@@ -65,6 +66,15 @@ export interface SsrcLimits {
   audio: number;
   video: number;
 }
+
+/** JVB's reference.conf values (`videobridge.ssrc-limit`). */
+export const DEFAULT_SSRC_LIMITS: Readonly<SsrcLimits> = { video: 50, audio: 50 };
+
+/** Where each limit is read: `videobridge.ssrc-limit.*` in jvb.conf, or its environment variable. */
+export const SSRC_LIMIT_SETTINGS: SettingsTable<SsrcLimits> = [
+  { key: 'video', file: 'videobridge.ssrc-limit.video', env: 'OCTOBRIDGE_SSRC_LIMIT_VIDEO', value: int(1, 100_000) },
+  { key: 'audio', file: 'videobridge.ssrc-limit.audio', env: 'OCTOBRIDGE_SSRC_LIMIT_AUDIO', value: int(1, 100_000) },
+];
 
 /** Options of a {@link Forwarder} with SSRC slots. */
 export interface SlotOptions {
