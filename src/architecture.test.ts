@@ -68,7 +68,32 @@ function cycles(graph: Map<string, Set<string>>): string[] {
   return found;
 }
 
+/** The folders from the top down, as docs/architecture.md lists them: each may import only those after it. */
+const LAYERS = [
+  'focus',
+  'http',
+  'wireguard',
+  'metrics',
+  'xmpp',
+  'config',
+  'conference',
+  'colibri2',
+  'media',
+  'channel',
+  'allocation',
+  'limits',
+  'jingle',
+  'util',
+];
+
 describe('the layering of src/', () => {
+  it('has each folder import only the folders below it in docs/architecture.md', () => {
+    const graph = folderGraph();
+    expect([...graph.keys()].sort()).toEqual([...LAYERS].sort());
+    const upward = [...graph].flatMap(([from, to]) => [...to].filter((t) => LAYERS.indexOf(t) < LAYERS.indexOf(from)).map((t) => `${from} → ${t}`));
+    expect(upward).toEqual([]);
+  });
+
   it('has no import cycle between folders', () => {
     const graph = folderGraph();
     expect(graph.size).toBeGreaterThan(10);
