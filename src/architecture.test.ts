@@ -72,10 +72,10 @@ function cycles(graph: Map<string, Set<string>>): string[] {
 const LAYERS = [
   'focus',
   'http',
+  'config',
   'wireguard',
   'metrics',
   'xmpp',
-  'config',
   'conference',
   'colibri2',
   'media',

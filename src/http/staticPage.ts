@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../config/config.ts';
+import { PROJECT_ROOT } from '../util/paths.ts';
 
 /** A file ready to serve. */
 export interface StaticFile {

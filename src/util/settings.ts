@@ -22,6 +22,11 @@ export const HOUR = 60 * MINUTE;
  * names it in errors. @throws ConfigError when the value is refused. */
 export type Conv<T> = (key: string, v: unknown) => T;
 
+/** Whether a HOCON value is an object (not a list, not null). */
+export function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
 /** A string, number or boolean as a string. @throws ConfigError for a list or an object. */
 export function scalar(key: string, v: unknown): string {
   if (typeof v === 'string') return v;
@@ -31,6 +36,9 @@ export function scalar(key: string, v: unknown): string {
 
 /** A scalar, trimmed. */
 export const str: Conv<string> = (key, v) => scalar(key, v).trim();
+
+/** A scalar, trimmed; undefined when empty. */
+export const optStr: Conv<string | undefined> = (key, v) => str(key, v) || undefined;
 
 /** A non-empty scalar, trimmed. */
 export const nonEmpty: Conv<string> = (key, v) => {

@@ -28,7 +28,7 @@ import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import net from 'node:net';
 import readline from 'node:readline';
-import { defaultProbeAddress, ipToBigInt, type WireGuardConfig, type WireGuardPeerConfig } from '../config/config.ts';
+import { defaultProbeAddress, ipToBigInt, type WireGuardConfig, type WireGuardPeerConfig } from './settings.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/Metrics.ts';
 import { evaluatePeer, parsePingRtt, parseWgDump, scrubSecrets, shortKey, type PeerState, type WgDump } from './wireguardStatus.ts';
