@@ -22,13 +22,12 @@ import { ALLOCATION_SETTINGS, DEFAULT_ALLOCATION_CONFIG, type AllocationConfig }
 import { DEFAULT_SHUTDOWN, SHUTDOWN_SETTINGS, type ShutdownSettings } from '../conference/Lifecycle.ts';
 import { DEFAULT_LIMITS, LIMITS_SETTINGS, type BridgeLimitsConfig } from '../limits/limits.ts';
 import { DEFAULT_SSRC_LIMITS, SSRC_LIMIT_SETTINGS, type SsrcLimits } from '../media/Forwarder.ts';
-import type { MediaSettings } from '../media/settings.ts';
+import { MEDIA_SETTINGS, type MediaSettings } from '../media/settings.ts';
 import { PROJECT_ROOT } from '../util/paths.ts';
 import { finishWireGuard, pendingWireGuard, readWireGuardEnv, readWireGuardFile, type PendingWireGuard, type WireGuardConfig } from '../wireguard/settings.ts';
 
 export type { WireGuardConfig, WireGuardMode, WireGuardPeerConfig } from '../wireguard/settings.ts';
 import {
-  bitrate,
   bool,
   ConfigError,
   duration,
@@ -479,7 +478,7 @@ function applyFile(c: Config, root: Tree, st: Layering): void {
     if (v !== undefined) apply(conv(p, v));
   };
   const vb = 'videobridge';
-  at(`${vb}.ice.udp.port`, port, (v) => (c.media.udpPort = v));
+  readSettings(MEDIA_SETTINGS, c.media, 'file', (k) => lookup(root, k));
   at(`${vb}.ice.tcp.enabled`, bool, (v) => (c.media.iceTcp.enabled = v));
   at(`${vb}.ice.tcp.port`, port, (v) => (c.media.iceTcp.port = v));
   at(`${vb}.ice.advertise-private-candidates`, bool, (v) => (c.ice.advertisePrivateCandidates = v));
@@ -533,7 +532,6 @@ function applyFile(c: Config, root: Tree, st: Layering): void {
   at(`${vb}.relay.region`, optStr, (v) => (c.relay.region = v));
   at(`${vb}.relay.relay-id`, optStr, (v) => (c.relay.relayId = v));
   at(`${vb}.sctp.enabled`, bool, (v) => (c.sctp.enabled = v));
-  at(`${vb}.entity-expiration.timeout`, duration(SECOND, HOUR), (v) => (c.media.endpointExpireMs = v));
   at(`${vb}.initial-drain-mode`, bool, (v) => (c.initialDrain = v));
   readSettings(SHUTDOWN_SETTINGS, c.shutdown, 'file', (k) => lookup(root, k));
   at(`${vb}.version.announce`, bool, (v) => (c.announceVersion = v));
@@ -545,7 +543,6 @@ function applyFile(c: Config, root: Tree, st: Layering): void {
   if (!statsEnabled) c.connectionStatsIntervalMs = 0;
   at(`${vb}.stats-filter-threshold`, int(0, 10_000_000), (v) => (c.statsFilterThreshold = v));
   readSettings(SSRC_LIMIT_SETTINGS, c.ssrcLimits, 'file', (k) => lookup(root, k));
-  at('jmt.bwe.estimator.initial-bw', bitrate(10_000, 1e9), (v) => (c.media.initialOutgoingBitrateBps = v));
 
   const ob = lookup(root, 'octobridge');
   if (ob !== undefined) checkOctobridgeKeys(ob, '');
@@ -557,11 +554,6 @@ function applyFile(c: Config, root: Tree, st: Layering): void {
   at('octobridge.focus.allowed-origins', originList, (v) => (c.focus.allowedOrigins = v));
   readSettings(LIMITS_SETTINGS, c.limits, 'file', (k) => lookup(root, k));
   at('octobridge.media.worker-bin', nonEmpty, (v) => (c.media.workerBin = path.resolve(st.fileDir, v)));
-  at('octobridge.media.workers', int(1, 256), (v) => (c.media.numWorkers = v));
-  at('octobridge.media.conference-worker-consumers', int(1, 1_000_000), (v) => (c.media.conferenceWorkerConsumers = v));
-  at('octobridge.media.listen-ip', ipAddr, (v) => (c.media.listenIp = v));
-  at('octobridge.media.log-level', oneOf(['debug', 'warn', 'error', 'none'] as const), (v) => (c.media.logLevel = v));
-  at('octobridge.media.initial-outgoing-bitrate', int(10_000, 100_000_000), (v) => (c.media.initialOutgoingBitrateBps = v));
   readWireGuardFile(st.wg, (k) => lookup(root, k), st.fileDir);
   const comp = lookup(root, 'octobridge.xmpp-component');
   if (comp !== undefined) {
@@ -671,8 +663,8 @@ function applyEnv(c: Config, env: NodeJS.ProcessEnv, st: Layering): void {
   }
 
   at('OCTOBRIDGE_ID', bridgeIdConv, (v) => (c.bridgeId = v));
-  at('JVB_PORT', port, (v) => (c.media.udpPort = v));
-  at('OCTOBRIDGE_LISTEN_IP', ipAddr, (v) => (c.media.listenIp = v));
+  // Before the advertised addresses: `ip#port` there maps JVB_PORT.
+  readSettings(MEDIA_SETTINGS, c.media, 'env', e);
   // docker: DOCKER_HOST_ADDRESS is the deprecated name of JVB_ADVERTISE_IPS.
   const advertiseVar = e('JVB_ADVERTISE_IPS') ? 'JVB_ADVERTISE_IPS' : e('DOCKER_HOST_ADDRESS') ? 'DOCKER_HOST_ADDRESS' : undefined;
   if (advertiseVar) {
@@ -698,9 +690,6 @@ function applyEnv(c: Config, env: NodeJS.ProcessEnv, st: Layering): void {
   at('JVB_TCP_HARVESTER_DISABLED', bool, (v) => (c.media.iceTcp.enabled = !v));
   at('JVB_TCP_PORT', port, (v) => (c.media.iceTcp.port = v));
   at('OCTOBRIDGE_WORKER_BIN', nonEmpty, (v) => (c.media.workerBin = path.resolve(v)));
-  at('OCTOBRIDGE_WORKERS', int(1, 256), (v) => (c.media.numWorkers = v));
-  at('OCTOBRIDGE_WORKER_CONFERENCE_CONSUMERS', int(1, 1_000_000), (v) => (c.media.conferenceWorkerConsumers = v));
-  at('OCTOBRIDGE_EXPIRE_MS', int(SECOND, HOUR), (v) => (c.media.endpointExpireMs = v));
   at('OCTOBRIDGE_PUBLIC_PORT', port, (v) => (c.http.publicPort = v));
   at('OCTOBRIDGE_PUBLIC_HOST', ipAddr, (v) => (c.http.publicHost = v));
   at('OCTOBRIDGE_PRIVATE_PORT', port, (v) => (c.http.privatePort = v));
