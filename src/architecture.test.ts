@@ -70,9 +70,9 @@ function cycles(graph: Map<string, Set<string>>): string[] {
 
 /** The folders from the top down, as docs/architecture.md lists them: each may import only those after it. */
 const LAYERS = [
+  'config',
   'focus',
   'http',
-  'config',
   'wireguard',
   'metrics',
   'xmpp',

@@ -15,6 +15,7 @@ import type { Logger } from '../logger.ts';
 import type { OnLimit } from '../limits/limits.ts';
 import { RateLimitedLog } from '../limits/RateLimitedLog.ts';
 import { TokenBucket } from '../limits/TokenBucket.ts';
+import { bool, type SettingsTable } from '../util/settings.ts';
 import { dcepAck, parseDcep, PPID } from './dcep.ts';
 import { parseBridgeChannelMessage, serializeBridgeChannelMessage, type BridgeChannelMessage } from './messages.ts';
 
@@ -24,6 +25,17 @@ export interface SctpStream {
   off(event: 'sctpMessage', listener: (payload: Buffer, ppid: number) => void): unknown;
   sendSctp(payload: Buffer, ppid: number): boolean;
 }
+
+/** `videobridge.sctp`: bridge channels over SCTP data channels (JVB `SctpConfig`). */
+export interface SctpSettings {
+  enabled: boolean;
+}
+
+/** JVB's default. */
+export const DEFAULT_SCTP: Readonly<SctpSettings> = { enabled: true };
+
+/** Where it is read (docker-jitsi-meet's `ENABLE_SCTP`). */
+export const SCTP_SETTINGS: SettingsTable<SctpSettings> = [{ key: 'enabled', file: 'videobridge.sctp.enabled', env: 'ENABLE_SCTP', value: bool }];
 
 /** Which transport carries the channel. */
 export type ChannelKind = 'sctp' | 'ws';

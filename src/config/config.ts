@@ -23,6 +23,18 @@ import { DEFAULT_SHUTDOWN, SHUTDOWN_SETTINGS, type ShutdownSettings } from '../c
 import { DEFAULT_LIMITS, LIMITS_SETTINGS, type BridgeLimitsConfig } from '../limits/limits.ts';
 import { DEFAULT_SSRC_LIMITS, SSRC_LIMIT_SETTINGS, type SsrcLimits } from '../media/Forwarder.ts';
 import { MEDIA_SETTINGS, type MediaSettings } from '../media/settings.ts';
+import { DEFAULT_SCTP, SCTP_SETTINGS, type SctpSettings } from '../channel/BridgeChannel.ts';
+import {
+  DEFAULT_HTTP,
+  DEFAULT_REST,
+  DEFAULT_WEBSOCKETS,
+  HTTP_SETTINGS,
+  REST_SETTINGS,
+  WEBSOCKET_SETTINGS,
+  type HttpSettings,
+  type RestSettings,
+  type WebSocketSettings,
+} from '../http/settings.ts';
 import { PROJECT_ROOT } from '../util/paths.ts';
 import { finishWireGuard, pendingWireGuard, readWireGuardEnv, readWireGuardFile, type PendingWireGuard, type WireGuardConfig } from '../wireguard/settings.ts';
 
@@ -105,27 +117,14 @@ export interface Config {
     /** `ice4j.harvest.mapping.static-mappings`. */
     staticMappings: StaticMapping[];
   };
-  http: {
-    /** `videobridge.http-servers.public`: page, focus signalling and colibri-ws. */
-    publicHost: string;
-    publicPort: number;
-    /** `videobridge.http-servers.private`: health, version, stats, drain, shutdown, metrics. */
-    privateHost: string;
-    privatePort: number;
-  };
-  /** `videobridge.rest.<module>.enabled`; `colibri` is `videobridge.apis.rest.enabled`. */
-  rest: { colibri: boolean; health: boolean; version: boolean; drain: boolean; shutdown: boolean; prometheus: boolean; debug: boolean };
-  websockets: {
-    /** `videobridge.websockets.enabled`. */
-    enabled: boolean;
-    /** `videobridge.websockets.server-id`. */
-    serverId: string;
-    /** `videobridge.websockets.domains` (host[:port]); empty = derive from the request / public port. */
-    domains: string[];
-    /** `videobridge.websockets.tls`: wss:// instead of ws://. */
-    tls: boolean;
-  };
-  sctp: { enabled: boolean };
+  /** `videobridge.http-servers` (http/settings.ts). */
+  http: HttpSettings;
+  /** `videobridge.rest.<module>.enabled`, `videobridge.apis.rest.enabled` (http/settings.ts). */
+  rest: RestSettings;
+  /** `videobridge.websockets` (http/settings.ts). */
+  websockets: WebSocketSettings;
+  /** `videobridge.sctp` (channel/BridgeChannel.ts). */
+  sctp: SctpSettings;
   focus: {
     /** Run the embedded focus and serve the standalone page. */
     enabled: boolean;
@@ -222,13 +221,10 @@ function defaults(): Config {
       initialOutgoingBitrateBps: 2_500_000,
     },
     ice: { advertisePrivateCandidates: true, stunServers: [], staticMappings: [] },
-    // JVB's public server is off (port -1); octobridge's serves the page, the focus and colibri-ws.
-    http: { publicHost: '0.0.0.0', publicPort: 9090, privateHost: '127.0.0.1', privatePort: 8080 },
-    // Debug routes (fault injection) only when asked for: `rest.debug.enabled` / OCTOBRIDGE_REST_DEBUG.
-    rest: { colibri: false, health: true, version: true, drain: true, shutdown: false, prometheus: true, debug: false },
-    // JVB: websockets off; octobridge: on, for the standalone page's `channel=ws`.
-    websockets: { enabled: true, serverId: 'default-id', domains: [], tls: false },
-    sctp: { enabled: true },
+    http: { ...DEFAULT_HTTP },
+    rest: { ...DEFAULT_REST },
+    websockets: { ...DEFAULT_WEBSOCKETS, domains: [] },
+    sctp: { ...DEFAULT_SCTP },
     focus: { enabled: true, videoCodecs: [...JICOFO_VIDEO_CODECS], cascade: [], allowedOrigins: [] },
     limits: { ...DEFAULT_LIMITS },
     log: { level: 'info' },
@@ -489,39 +485,18 @@ function applyFile(c: Config, root: Tree, st: Layering): void {
     if (!v) c.ice.stunServers = [];
   });
   at('ice4j.harvest.mapping.static-mappings', staticMappings, (v) => (c.ice.staticMappings = v));
-  at(`${vb}.http-servers.public.host`, ipAddr, (v) => (c.http.publicHost = v));
-  at(
-    `${vb}.http-servers.public.port`,
-    (k, v) => {
-      const p = int(-1, 65535)(k, v);
-      if (p === -1)
-        throw new ConfigError(
-          k,
-          "-1 (JVB: no public server) is not supported: octobridge's carries the page, the focus and colibri-ws; set a port (default 9090)",
-        );
-      return p;
-    },
-    (v) => (c.http.publicPort = v),
-  );
-  at(`${vb}.http-servers.private.host`, ipAddr, (v) => (c.http.privateHost = v));
-  at(`${vb}.http-servers.private.port`, port, (v) => (c.http.privatePort = v));
-  at(`${vb}.websockets.enabled`, bool, (v) => (c.websockets.enabled = v));
-  at(`${vb}.websockets.server-id`, nonEmpty, (v) => (c.websockets.serverId = v));
-  at(`${vb}.websockets.domains`, strList, (v) => (c.websockets.domains = v));
+  readSettings(HTTP_SETTINGS, c.http, 'file', (k) => lookup(root, k));
+  readSettings(WEBSOCKET_SETTINGS, c.websockets, 'file', (k) => lookup(root, k));
   // JVB's older single `domain` goes first when it is not already in `domains`.
   at(`${vb}.websockets.domain`, nonEmpty, (v) => {
     if (!c.websockets.domains.includes(v)) c.websockets.domains.unshift(v);
   });
-  at(`${vb}.websockets.tls`, bool, (v) => (c.websockets.tls = v));
   at(`${vb}.apis.xmpp-client.presence-interval`, duration(100, 10 * MINUTE), (v) => {
     c.xmpp.presenceIntervalMs = v;
     st.presenceSet = true;
   });
   st.fileConnections = fileConnections(root, notes);
-  at(`${vb}.apis.rest.enabled`, bool, (v) => (c.rest.colibri = v));
-  for (const m of ['shutdown', 'drain', 'health', 'version', 'prometheus', 'debug'] as const) {
-    at(`${vb}.rest.${m}.enabled`, bool, (v) => (c.rest[m] = v));
-  }
+  readSettings(REST_SETTINGS, c.rest, 'file', (k) => lookup(root, k));
   at(`${vb}.stats.interval`, duration(100, 10 * MINUTE), (v) => (c.statsIntervalMs = v));
   // `videobridge.octo.*` are JVB's older names, read before `relay.*` (which wins).
   at(`${vb}.octo.enabled`, bool, (v) => (c.relay.enabled = v));
@@ -531,7 +506,7 @@ function applyFile(c: Config, root: Tree, st: Layering): void {
   at(`${vb}.relay.enabled`, bool, (v) => (c.relay.enabled = v));
   at(`${vb}.relay.region`, optStr, (v) => (c.relay.region = v));
   at(`${vb}.relay.relay-id`, optStr, (v) => (c.relay.relayId = v));
-  at(`${vb}.sctp.enabled`, bool, (v) => (c.sctp.enabled = v));
+  readSettings(SCTP_SETTINGS, c.sctp, 'file', (k) => lookup(root, k));
   at(`${vb}.initial-drain-mode`, bool, (v) => (c.initialDrain = v));
   readSettings(SHUTDOWN_SETTINGS, c.shutdown, 'file', (k) => lookup(root, k));
   at(`${vb}.version.announce`, bool, (v) => (c.announceVersion = v));
@@ -690,22 +665,13 @@ function applyEnv(c: Config, env: NodeJS.ProcessEnv, st: Layering): void {
   at('JVB_TCP_HARVESTER_DISABLED', bool, (v) => (c.media.iceTcp.enabled = !v));
   at('JVB_TCP_PORT', port, (v) => (c.media.iceTcp.port = v));
   at('OCTOBRIDGE_WORKER_BIN', nonEmpty, (v) => (c.media.workerBin = path.resolve(v)));
-  at('OCTOBRIDGE_PUBLIC_PORT', port, (v) => (c.http.publicPort = v));
-  at('OCTOBRIDGE_PUBLIC_HOST', ipAddr, (v) => (c.http.publicHost = v));
-  at('OCTOBRIDGE_PRIVATE_PORT', port, (v) => (c.http.privatePort = v));
-  at('OCTOBRIDGE_PRIVATE_HOST', ipAddr, (v) => (c.http.privateHost = v));
-  at('COLIBRI_REST_ENABLED', bool, (v) => (c.rest.colibri = v));
-  at('SHUTDOWN_REST_ENABLED', bool, (v) => (c.rest.shutdown = v));
-  // Removed from docker-jitsi-meet in 9ea0cbba (2026-07), still in many deployments' .env.
-  at('ENABLE_COLIBRI_WEBSOCKET', bool, (v) => (c.websockets.enabled = v));
-  at('JVB_WS_SERVER_ID', nonEmpty, (v) => (c.websockets.serverId = v));
-  at('JVB_WS_DOMAIN', strList, (v) => (c.websockets.domains = v));
-  at('JVB_WS_TLS', bool, (v) => (c.websockets.tls = v));
-  at('ENABLE_SCTP', bool, (v) => (c.sctp.enabled = v));
+  readSettings(HTTP_SETTINGS, c.http, 'env', e);
+  readSettings(REST_SETTINGS, c.rest, 'env', e);
+  readSettings(WEBSOCKET_SETTINGS, c.websockets, 'env', e);
+  readSettings(SCTP_SETTINGS, c.sctp, 'env', e);
   at('OCTOBRIDGE_FOCUS', bool, (v) => (c.focus.enabled = v));
   at('OCTOBRIDGE_VIDEO_CODECS', videoCodecs, (v) => (c.focus.videoCodecs = v));
   at('OCTOBRIDGE_FOCUS_ALLOWED_ORIGINS', originList, (v) => (c.focus.allowedOrigins = v));
-  at('OCTOBRIDGE_REST_DEBUG', bool, (v) => (c.rest.debug = v));
   readSettings(ALLOCATION_SETTINGS, c.cc, 'env', e);
   readSettings(LIMITS_SETTINGS, c.limits, 'env', e);
   readSettings(SSRC_LIMIT_SETTINGS, c.ssrcLimits, 'env', e);
