@@ -24,6 +24,9 @@ import { DEFAULT_LIMITS, LIMITS_SETTINGS, type BridgeLimitsConfig } from '../lim
 import { DEFAULT_SSRC_LIMITS, SSRC_LIMIT_SETTINGS, type SsrcLimits } from '../media/Forwarder.ts';
 import { MEDIA_SETTINGS, type MediaSettings } from '../media/settings.ts';
 import { DEFAULT_SCTP, SCTP_SETTINGS, type SctpSettings } from '../channel/BridgeChannel.ts';
+import { DEFAULT_FOCUS, FOCUS_SETTINGS, type FocusSettings } from '../focus/settings.ts';
+
+export { JICOFO_VIDEO_CODECS, type CascadeBridgeConfig } from '../focus/settings.ts';
 import {
   DEFAULT_HTTP,
   DEFAULT_REST,
@@ -61,16 +64,6 @@ import {
 } from '../util/settings.ts';
 
 export { ConfigError };
-
-/** One `octobridge.focus.cascade` entry: another bridge the embedded focus places participants on. */
-export interface CascadeBridgeConfig {
-  /** Its `videobridge.relay.relay-id`. */
-  relayId: string;
-  /** Its region: participants whose page says `?region=<this>` go there. */
-  region: string;
-  /** Base URL of its private REST server, e.g. `http://10.100.0.2:8080` (colibri2 at `/colibri/v2/conferences`). */
-  url: string;
-}
 
 /** One `ice4j.harvest.mapping.static-mappings` entry (JVB_ADVERTISE_IPS builds one per address). */
 export interface StaticMapping {
@@ -125,23 +118,9 @@ export interface Config {
   websockets: WebSocketSettings;
   /** `videobridge.sctp` (channel/BridgeChannel.ts). */
   sctp: SctpSettings;
-  focus: {
-    /** Run the embedded focus and serve the standalone page. */
-    enabled: boolean;
-    /** Video codecs the focus offers, in preference order (Jicofo's `jicofo.codec.video`). */
-    videoCodecs: ('VP8' | 'VP9' | 'H264' | 'AV1')[];
-    /**
-     * `octobridge.focus.cascade` / `OCTOBRIDGE_CASCADE` (JSON): other bridges of a standalone cascade, reached with
-     * colibri2 over their REST API (`videobridge.apis.rest.enabled` on them); needs relays on here.
-     */
-    cascade: CascadeBridgeConfig[];
-    /**
-     * `octobridge.focus.allowed-origins` / `OCTOBRIDGE_FOCUS_ALLOWED_ORIGINS`: the `Origin`s a browser may open
-     * `/focus/<room>` from (`scheme://host[:port]`, or `*` for any). Empty (the default): only the origin the page
-     * itself is served from (the request's `Host`). A request without `Origin` (not a browser) is accepted.
-     */
-    allowedOrigins: string[];
-  };
+  /** `octobridge.focus` (focus/settings.ts). */
+  focus: FocusSettings;
+
   /**
    * `octobridge.limits.*`: what one client can cost. 0 turns a limit off. When one bites, the excess is refused or
    * dropped and `octobridge_limit_exceeded_total{limit}` counts it.
@@ -225,7 +204,7 @@ function defaults(): Config {
     rest: { ...DEFAULT_REST },
     websockets: { ...DEFAULT_WEBSOCKETS, domains: [] },
     sctp: { ...DEFAULT_SCTP },
-    focus: { enabled: true, videoCodecs: [...JICOFO_VIDEO_CODECS], cascade: [], allowedOrigins: [] },
+    focus: { ...DEFAULT_FOCUS, videoCodecs: [...DEFAULT_FOCUS.videoCodecs], cascade: [], allowedOrigins: [] },
     limits: { ...DEFAULT_LIMITS },
     log: { level: 'info' },
     xmpp: { connections: [], presenceIntervalMs: 5 * SECOND },
@@ -248,38 +227,6 @@ function defaults(): Config {
 // ---------------------------------------------------------------- value conversions
 // Each takes the key (for the error) and a raw value: a string from the environment, or any
 // HOCON value from the file (HOCON, like Typesafe Config, lets a quoted "5222" be a number).
-
-const CODECS = ['VP8', 'VP9', 'H264', 'AV1'] as const;
-/**
- * Jicofo's default video codecs, in the order its offer lists them: all four are enabled in jicofo
- * `jicofo-common/src/main/resources/reference.conf` (`jicofo.codec.video`), and
- * `CodecUtil.createVideoPayloadTypeExtensions` emits AV1, VP8, H264, VP9. What the embedded focus offers by default.
- */
-export const JICOFO_VIDEO_CODECS = ['AV1', 'VP8', 'H264', 'VP9'] as const;
-const videoCodecs: Conv<Config['focus']['videoCodecs']> = (key, v) => {
-  const codecs = strList(key, v).map((s) => s.toUpperCase());
-  if (codecs.length === 0) throw new ConfigError(key, 'empty');
-  for (const codec of codecs) {
-    if (!(CODECS as readonly string[]).includes(codec)) throw new ConfigError(key, `unknown codec '${codec}'`);
-  }
-  return codecs as Config['focus']['videoCodecs'];
-};
-
-/** `octobridge.focus.allowed-origins`: `*`, or origins `scheme://host[:port]` (normalised as WHATWG URL origins). */
-const originList: Conv<string[]> = (key, v) =>
-  strList(key, v).map((o) => {
-    if (o === '*') return o;
-    let url: URL;
-    try {
-      url = new URL(o);
-    } catch {
-      throw new ConfigError(key, `'${o}' is not an origin (scheme://host[:port])`);
-    }
-    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.pathname !== '/' || url.search || url.hash || url.username) {
-      throw new ConfigError(key, `'${o}' is not an origin (scheme://host[:port])`);
-    }
-    return url.origin;
-  });
 
 const PINO_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 const bridgeIdConv: Conv<string> = (key, v) => {
@@ -523,10 +470,7 @@ function applyFile(c: Config, root: Tree, st: Layering): void {
   if (ob !== undefined) checkOctobridgeKeys(ob, '');
   at('octobridge.id', bridgeIdConv, (v) => (c.bridgeId = v));
   at('octobridge.log.level', oneOf(PINO_LEVELS), (v) => (c.log.level = v));
-  at('octobridge.focus.enabled', bool, (v) => (c.focus.enabled = v));
-  at('octobridge.focus.video-codecs', videoCodecs, (v) => (c.focus.videoCodecs = v));
-  at('octobridge.focus.cascade', cascadeBridges, (v) => (c.focus.cascade = v));
-  at('octobridge.focus.allowed-origins', originList, (v) => (c.focus.allowedOrigins = v));
+  readSettings(FOCUS_SETTINGS, c.focus, 'file', (k) => lookup(root, k));
   readSettings(LIMITS_SETTINGS, c.limits, 'file', (k) => lookup(root, k));
   at('octobridge.media.worker-bin', nonEmpty, (v) => (c.media.workerBin = path.resolve(st.fileDir, v)));
   readWireGuardFile(st.wg, (k) => lookup(root, k), st.fileDir);
@@ -574,33 +518,6 @@ const staticMappings: Conv<StaticMapping[]> = (key, v) => {
 };
 
 /** `octobridge.focus.cascade`: `[{ relay-id, region, url }]`, each field required, relay ids unique. */
-const cascadeBridges: Conv<CascadeBridgeConfig[]> = (key, v) => {
-  if (!Array.isArray(v)) throw new ConfigError(key, 'expected a list of { relay-id, region, url }');
-  const seen = new Set<string>();
-  return v.map((b: unknown, i) => {
-    const k = `${key}[${i}]`;
-    if (!isObject(b)) throw new ConfigError(k, 'expected an object');
-    for (const name of Object.keys(b))
-      if (!['relay-id', 'region', 'url'].includes(name)) throw new ConfigError(`${k}.${name}`, 'unknown key (known: relay-id, region, url)');
-    const field = (name: string): string => {
-      const value = b[name];
-      if (typeof value !== 'string' || value.trim() === '') throw new ConfigError(`${k}.${name}`, 'required (a non-empty string)');
-      return value.trim();
-    };
-    const relayId = field('relay-id');
-    if (seen.has(relayId)) throw new ConfigError(`${k}.relay-id`, `duplicate relay id ${relayId}`);
-    seen.add(relayId);
-    const url = field('url');
-    let parsed: URL;
-    try {
-      parsed = new URL(url);
-    } catch {
-      throw new ConfigError(`${k}.url`, `not a URL: ${url}`);
-    }
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ConfigError(`${k}.url`, 'must be http:// or https://');
-    return { relayId, region: field('region'), url: url.replace(/\/+$/, '') };
-  });
-};
 
 // ---------------------------------------------------------------- the environment
 
@@ -669,24 +586,10 @@ function applyEnv(c: Config, env: NodeJS.ProcessEnv, st: Layering): void {
   readSettings(REST_SETTINGS, c.rest, 'env', e);
   readSettings(WEBSOCKET_SETTINGS, c.websockets, 'env', e);
   readSettings(SCTP_SETTINGS, c.sctp, 'env', e);
-  at('OCTOBRIDGE_FOCUS', bool, (v) => (c.focus.enabled = v));
-  at('OCTOBRIDGE_VIDEO_CODECS', videoCodecs, (v) => (c.focus.videoCodecs = v));
-  at('OCTOBRIDGE_FOCUS_ALLOWED_ORIGINS', originList, (v) => (c.focus.allowedOrigins = v));
+  readSettings(FOCUS_SETTINGS, c.focus, 'env', e);
   readSettings(ALLOCATION_SETTINGS, c.cc, 'env', e);
   readSettings(LIMITS_SETTINGS, c.limits, 'env', e);
   readSettings(SSRC_LIMIT_SETTINGS, c.ssrcLimits, 'env', e);
-  at(
-    'OCTOBRIDGE_CASCADE',
-    (k, v) => {
-      try {
-        return cascadeBridges(k, JSON.parse(str(k, v)));
-      } catch (err) {
-        if (err instanceof ConfigError) throw err;
-        throw new ConfigError(k, `not JSON: ${(err as Error).message}`);
-      }
-    },
-    (v) => (c.focus.cascade = v),
-  );
   at('OCTOBRIDGE_PRESENCE_INTERVAL_MS', int(100, 10 * MINUTE), (v) => {
     c.xmpp.presenceIntervalMs = v;
     st.presenceSet = true;

@@ -6,7 +6,7 @@
  * 1 ssrc-audio-level, 10 sdes:mid, 5 transport-cc; video 11 dependency-descriptor, 10 sdes:mid,
  * 3 abs-send-time, 5 transport-cc; extmap-allow-mixed. Only the configured video codecs are
  * offered (Jicofo's `jicofo.codec.video.<name>.enabled`), in the configured order (by default
- * Jicofo's, `JICOFO_VIDEO_CODECS` in config.ts: AV1, VP8, H264, VP9, as `CodecUtil` emits them),
+ * Jicofo's, `JICOFO_VIDEO_CODECS` in settings.ts: AV1, VP8, H264, VP9, as `CodecUtil` emits them),
  * each codec's RTX after all the codecs. The client chooses which of them it sends.
  */
 import type { Media, PayloadType, RtcpFeedback } from '../colibri2/types.ts';
