@@ -22,7 +22,9 @@ import { ALLOCATION_SETTINGS, DEFAULT_ALLOCATION_CONFIG, type AllocationConfig }
 import { DEFAULT_SHUTDOWN, SHUTDOWN_SETTINGS, type ShutdownSettings } from '../conference/Lifecycle.ts';
 import { DEFAULT_LIMITS, LIMITS_SETTINGS, type BridgeLimitsConfig } from '../limits/limits.ts';
 import { DEFAULT_SSRC_LIMITS, SSRC_LIMIT_SETTINGS, type SsrcLimits } from '../media/Forwarder.ts';
-import { MEDIA_SETTINGS, type MediaSettings } from '../media/settings.ts';
+import { DEFAULT_ICE, ICE_SETTINGS, MEDIA_SETTINGS, type IceSettings, type MediaSettings } from '../media/settings.ts';
+
+export type { StaticMapping } from '../media/settings.ts';
 import { DEFAULT_SCTP, SCTP_SETTINGS, type SctpSettings } from '../channel/BridgeChannel.ts';
 import { DEFAULT_FOCUS, FOCUS_SETTINGS, type FocusSettings } from '../focus/settings.ts';
 
@@ -65,18 +67,6 @@ import {
 
 export { ConfigError };
 
-/** One `ice4j.harvest.mapping.static-mappings` entry (JVB_ADVERTISE_IPS builds one per address). */
-export interface StaticMapping {
-  /** The local address the mapping applies to (docker: LOCAL_ADDRESS); undefined = any. */
-  localAddress: string | undefined;
-  /** The address advertised in ICE candidates. */
-  publicAddress: string;
-  /** Both or neither (ice4j): the advertised port replaces `localPort` (JVB_ADVERTISE_IPS `ip#port`). */
-  localPort: number | undefined;
-  publicPort: number | undefined;
-  name: string | undefined;
-}
-
 /** One brewery connection (JVB: one `videobridge.apis.xmpp-client.configs.<id>` block). */
 export interface XmppConnectionConfig {
   /** The block's name (`shard0` ...), or `component`. */
@@ -102,14 +92,9 @@ export interface Config {
   version: string;
   /** The media layer's settings (media/settings.ts). */
   media: MediaSettings;
-  ice: {
-    /** `videobridge.ice.advertise-private-candidates`. */
-    advertisePrivateCandidates: boolean;
-    /** `ice4j.harvest.mapping.stun.addresses` (`host:port`). */
-    stunServers: string[];
-    /** `ice4j.harvest.mapping.static-mappings`. */
-    staticMappings: StaticMapping[];
-  };
+  /** ICE candidates (media/settings.ts). */
+  ice: IceSettings;
+
   /** `videobridge.http-servers` (http/settings.ts). */
   http: HttpSettings;
   /** `videobridge.rest.<module>.enabled`, `videobridge.apis.rest.enabled` (http/settings.ts). */
@@ -199,7 +184,7 @@ function defaults(): Config {
       endpointExpireMs: MINUTE,
       initialOutgoingBitrateBps: 2_500_000,
     },
-    ice: { advertisePrivateCandidates: true, stunServers: [], staticMappings: [] },
+    ice: { ...DEFAULT_ICE, stunServers: [], staticMappings: [] },
     http: { ...DEFAULT_HTTP },
     rest: { ...DEFAULT_REST },
     websockets: { ...DEFAULT_WEBSOCKETS, domains: [] },
@@ -424,14 +409,12 @@ function applyFile(c: Config, root: Tree, st: Layering): void {
   readSettings(MEDIA_SETTINGS, c.media, 'file', (k) => lookup(root, k));
   at(`${vb}.ice.tcp.enabled`, bool, (v) => (c.media.iceTcp.enabled = v));
   at(`${vb}.ice.tcp.port`, port, (v) => (c.media.iceTcp.port = v));
-  at(`${vb}.ice.advertise-private-candidates`, bool, (v) => (c.ice.advertisePrivateCandidates = v));
-  at('ice4j.harvest.mapping.stun.addresses', strList, (v) => (c.ice.stunServers = v));
+  readSettings(ICE_SETTINGS, c.ice, 'file', (k) => lookup(root, k));
   // docker-jitsi-meet writes `stun.enabled = false` for JVB_DISABLE_STUN (ice4j reads no such key;
   // it just has no addresses then).
   at('ice4j.harvest.mapping.stun.enabled', bool, (v) => {
     if (!v) c.ice.stunServers = [];
   });
-  at('ice4j.harvest.mapping.static-mappings', staticMappings, (v) => (c.ice.staticMappings = v));
   readSettings(HTTP_SETTINGS, c.http, 'file', (k) => lookup(root, k));
   readSettings(WEBSOCKET_SETTINGS, c.websockets, 'file', (k) => lookup(root, k));
   // JVB's older single `domain` goes first when it is not already in `domains`.
@@ -499,26 +482,6 @@ function applyFile(c: Config, root: Tree, st: Layering): void {
   }
 }
 
-const staticMappings: Conv<StaticMapping[]> = (key, v) => {
-  if (!Array.isArray(v)) throw new ConfigError(key, 'expected a list of { local-address, public-address, local-port?, public-port? }');
-  return v.map((m: unknown, i) => {
-    const k = `${key}[${i}]`;
-    if (!isObject(m)) throw new ConfigError(k, 'expected an object');
-    const field = <T>(name: string, conv: Conv<T>): T | undefined => (m[name] === undefined || m[name] === null ? undefined : conv(`${k}.${name}`, m[name]));
-    const publicAddress = field('public-address', ipAddr);
-    if (!publicAddress) throw new ConfigError(`${k}.public-address`, 'required');
-    const localPort = field('local-port', int(1, 65535));
-    const publicPort = field('public-port', int(1, 65535));
-    if ((localPort === undefined) !== (publicPort === undefined)) {
-      throw new ConfigError(`${k}.public-port`, 'local-port and public-port must both be set or both be missing');
-    }
-    const local = field('local-address', str);
-    return { localAddress: local ? ipAddr(`${k}.local-address`, local) : undefined, publicAddress, localPort, publicPort, name: field('name', optStr) };
-  });
-};
-
-/** `octobridge.focus.cascade`: `[{ relay-id, region, url }]`, each field required, relay ids unique. */
-
 // ---------------------------------------------------------------- the environment
 
 /** docker-jitsi-meet JVB variables with no meaning for octobridge: accepted, noted at debug. */
@@ -574,8 +537,7 @@ function applyEnv(c: Config, env: NodeJS.ProcessEnv, st: Layering): void {
       };
     });
   }
-  at('JVB_ADVERTISE_PRIVATE_CANDIDATES', bool, (v) => (c.ice.advertisePrivateCandidates = v));
-  at('JVB_STUN_SERVERS', strList, (v) => (c.ice.stunServers = v));
+  readSettings(ICE_SETTINGS, c.ice, 'env', e);
   at('JVB_DISABLE_STUN', bool, (v) => {
     if (v) c.ice.stunServers = [];
   });
