@@ -32,6 +32,35 @@ import type { MediaRelay } from '../media/MediaRelay.ts';
 import type { MappedSource } from '../media/types.ts';
 import { normalizeVideoType } from '../jingle/types.ts';
 import type { MediaSource, RelayEndpointModify } from '../colibri2/types.ts';
+import { bool, optStr, type SettingsTable } from '../util/settings.ts';
+
+/** `videobridge.relay` (JVB `RelayConfig`; `region` and `relay-id` are required when enabled). */
+export interface RelaySettings {
+  enabled: boolean;
+  region: string | undefined;
+  relayId: string | undefined;
+}
+
+/** Relays off (JVB's default). */
+export const DEFAULT_RELAY: Readonly<RelaySettings> = { enabled: false, region: undefined, relayId: undefined };
+
+/**
+ * Where the relay settings are read, in order (a later one wins): JVB's older `videobridge.octo.*` names, then
+ * `videobridge.relay.*`; docker-jitsi-meet's `JVB_OCTO_*`. Its `ENABLE_OCTO` (relays on, region `europe` when none is
+ * set) is read by config/config.ts before these variables.
+ */
+export const RELAY_SETTINGS: SettingsTable<RelaySettings> = [
+  { key: 'enabled', file: 'videobridge.octo.enabled', value: bool },
+  { key: 'region', file: 'videobridge.octo.region', value: optStr },
+  { key: 'relayId', file: 'videobridge.octo.bind-address', value: optStr },
+  { key: 'relayId', file: 'videobridge.octo.relay-id', value: optStr },
+  { key: 'enabled', file: 'videobridge.relay.enabled', value: bool },
+  { key: 'region', file: 'videobridge.relay.region', value: optStr },
+  { key: 'relayId', file: 'videobridge.relay.relay-id', value: optStr },
+  { key: 'relayId', env: 'JVB_OCTO_BIND_ADDRESS', value: optStr },
+  { key: 'region', env: 'JVB_OCTO_REGION', value: optStr },
+  { key: 'relayId', env: 'JVB_OCTO_RELAY_ID', value: optStr },
+];
 
 /** Announced-but-not-yet-signalled sources kept per relay, at most. */
 const MAX_EARLY_ANNOUNCEMENTS = 1000;

@@ -20,6 +20,7 @@ import path from 'node:path';
 import parseHocon from '@pushcorn/hocon-parser';
 import { ALLOCATION_SETTINGS, DEFAULT_ALLOCATION_CONFIG, type AllocationConfig } from '../allocation/settings.ts';
 import { DEFAULT_SHUTDOWN, SHUTDOWN_SETTINGS, type ShutdownSettings } from '../conference/Lifecycle.ts';
+import { DEFAULT_RELAY, RELAY_SETTINGS, type RelaySettings } from '../conference/Relay.ts';
 import { DEFAULT_LIMITS, LIMITS_SETTINGS, type BridgeLimitsConfig } from '../limits/limits.ts';
 import { DEFAULT_SSRC_LIMITS, SSRC_LIMIT_SETTINGS, type SsrcLimits } from '../media/Forwarder.ts';
 import { DEFAULT_ICE, ICE_SETTINGS, MEDIA_SETTINGS, type IceSettings, type MediaSettings } from '../media/settings.ts';
@@ -126,11 +127,8 @@ export interface Config {
   /** `videobridge.shutdown.*`. */
   shutdown: ShutdownSettings;
   /** `videobridge.relay.*` (`region` and `relay-id` are required when enabled). */
-  relay: {
-    enabled: boolean;
-    region: string | undefined;
-    relayId: string | undefined;
-    /** `octobridge.relay.wireguard` / `OCTOBRIDGE_WG_*`; undefined = no WireGuard management. */
+  relay: RelaySettings & {
+    /** `octobridge.relay.wireguard` / `OCTOBRIDGE_WG_*` (wireguard/settings.ts); undefined = no WireGuard management. */
     wireguard: WireGuardConfig | undefined;
   };
   /** `videobridge.version.announce`: the version in the bridge channel's ServerHello. */
@@ -196,7 +194,7 @@ function defaults(): Config {
     statsIntervalMs: 5 * SECOND,
     initialDrain: false,
     shutdown: { ...DEFAULT_SHUTDOWN },
-    relay: { enabled: false, region: undefined, relayId: undefined, wireguard: undefined },
+    relay: { ...DEFAULT_RELAY, wireguard: undefined },
     announceVersion: false,
     region: undefined,
     relayId: undefined,
@@ -428,14 +426,7 @@ function applyFile(c: Config, root: Tree, st: Layering): void {
   st.fileConnections = fileConnections(root, notes);
   readSettings(REST_SETTINGS, c.rest, 'file', (k) => lookup(root, k));
   at(`${vb}.stats.interval`, duration(100, 10 * MINUTE), (v) => (c.statsIntervalMs = v));
-  // `videobridge.octo.*` are JVB's older names, read before `relay.*` (which wins).
-  at(`${vb}.octo.enabled`, bool, (v) => (c.relay.enabled = v));
-  at(`${vb}.octo.region`, optStr, (v) => (c.relay.region = v));
-  at(`${vb}.octo.bind-address`, optStr, (v) => (c.relay.relayId = v));
-  at(`${vb}.octo.relay-id`, optStr, (v) => (c.relay.relayId = v));
-  at(`${vb}.relay.enabled`, bool, (v) => (c.relay.enabled = v));
-  at(`${vb}.relay.region`, optStr, (v) => (c.relay.region = v));
-  at(`${vb}.relay.relay-id`, optStr, (v) => (c.relay.relayId = v));
+  readSettings(RELAY_SETTINGS, c.relay, 'file', (k) => lookup(root, k));
   readSettings(SCTP_SETTINGS, c.sctp, 'file', (k) => lookup(root, k));
   at(`${vb}.initial-drain-mode`, bool, (v) => (c.initialDrain = v));
   readSettings(SHUTDOWN_SETTINGS, c.shutdown, 'file', (k) => lookup(root, k));
@@ -562,9 +553,7 @@ function applyEnv(c: Config, env: NodeJS.ProcessEnv, st: Layering): void {
     c.relay.enabled = true;
     c.relay.region ??= 'europe';
   }
-  at('JVB_OCTO_BIND_ADDRESS', optStr, (v) => (c.relay.relayId = v));
-  at('JVB_OCTO_REGION', optStr, (v) => (c.relay.region = v));
-  at('JVB_OCTO_RELAY_ID', optStr, (v) => (c.relay.relayId = v));
+  readSettings(RELAY_SETTINGS, c.relay, 'env', e);
   readWireGuardEnv(st.wg, e);
   at(
     'LOG_LEVEL',
