@@ -21,6 +21,7 @@ import parseHocon from '@pushcorn/hocon-parser';
 import { ALLOCATION_SETTINGS, DEFAULT_ALLOCATION_CONFIG, type AllocationConfig } from '../allocation/settings.ts';
 import { DEFAULT_SHUTDOWN, SHUTDOWN_SETTINGS, type ShutdownSettings } from '../conference/Lifecycle.ts';
 import { DEFAULT_RELAY, RELAY_SETTINGS, type RelaySettings } from '../conference/Relay.ts';
+import { DEFAULT_VIDEOBRIDGE, VIDEOBRIDGE_SETTINGS, type VideobridgeSettings } from '../conference/settings.ts';
 import { DEFAULT_LIMITS, LIMITS_SETTINGS, type BridgeLimitsConfig } from '../limits/limits.ts';
 import { DEFAULT_SSRC_LIMITS, SSRC_LIMIT_SETTINGS, type SsrcLimits } from '../media/Forwarder.ts';
 import { DEFAULT_ICE, ICE_SETTINGS, MEDIA_SETTINGS, type IceSettings, type MediaSettings } from '../media/settings.ts';
@@ -49,7 +50,6 @@ import {
   bool,
   ConfigError,
   duration,
-  HOUR,
   int,
   isObject,
   ipAddr,
@@ -87,7 +87,8 @@ export interface XmppConnectionConfig {
 }
 
 /** The effective configuration; see the README's Configuration section for every key. */
-export interface Config {
+/** The effective configuration: the bridge-wide `videobridge.*` settings (conference/settings.ts) and one section per feature. */
+export interface Config extends VideobridgeSettings {
   /** Bridge id: MUC nickname default, `<server-id>` default source, logs. */
   bridgeId: string;
   version: string;
@@ -120,10 +121,6 @@ export interface Config {
     /** `videobridge.apis.xmpp-client.presence-interval`, ms (default: the stats interval). */
     presenceIntervalMs: number;
   };
-  /** `videobridge.stats.interval`, ms. */
-  statsIntervalMs: number;
-  /** `videobridge.initial-drain-mode`. */
-  initialDrain: boolean;
   /** `videobridge.shutdown.*`. */
   shutdown: ShutdownSettings;
   /** `videobridge.relay.*` (`region` and `relay-id` are required when enabled). */
@@ -131,23 +128,12 @@ export interface Config {
     /** `octobridge.relay.wireguard` / `OCTOBRIDGE_WG_*` (wireguard/settings.ts); undefined = no WireGuard management. */
     wireguard: WireGuardConfig | undefined;
   };
-  /** `videobridge.version.announce`: the version in the bridge channel's ServerHello. */
-  announceVersion: boolean;
   /** Published in presence when set (JVB: `relay.region`, even with relays off). */
   region: string | undefined;
   /** Published in presence only with relays on (JVB: `relay_id` only when `relay.enabled`). */
   relayId: string | undefined;
   /** `videobridge.cc.*`: the bandwidth allocation (plus `octobridge.cc.min-time-between-calculations`). */
   cc: AllocationConfig;
-  /** `videobridge.speech-activity.recent-speakers-count`. */
-  recentSpeakersCount: number;
-  /** `videobridge.connection-stats.interval`, ms; 0 when `connection-stats.enabled = false`. */
-  connectionStatsIntervalMs: number;
-  /**
-   * `videobridge.stats-filter-threshold`: in a conference of more endpoints than this, an endpoint's `EndpointStats`
-   * go only to the endpoints that want the sender's (JVB `Endpoint.wantsStatsFrom`).
-   */
-  statsFilterThreshold: number;
   /**
    * `videobridge.ssrc-limit.{video,audio}` (JVB `SsrcLimitConfig`): the most send SSRCs of each kind an endpoint with
    * SSRC rewriting gets; sources beyond them are re-mapped onto those SSRCs (media/SsrcSlots.ts). The video one
@@ -167,6 +153,7 @@ export const DEFAULT_CONFIG_FILE = '/etc/jitsi/videobridge/jvb.conf';
 
 function defaults(): Config {
   return {
+    ...DEFAULT_VIDEOBRIDGE,
     bridgeId: os.hostname(),
     version: '0.1.0',
     media: {
@@ -191,17 +178,11 @@ function defaults(): Config {
     limits: { ...DEFAULT_LIMITS },
     log: { level: 'info' },
     xmpp: { connections: [], presenceIntervalMs: 5 * SECOND },
-    statsIntervalMs: 5 * SECOND,
-    initialDrain: false,
     shutdown: { ...DEFAULT_SHUTDOWN },
     relay: { ...DEFAULT_RELAY, wireguard: undefined },
-    announceVersion: false,
     region: undefined,
     relayId: undefined,
     cc: { ...DEFAULT_ALLOCATION_CONFIG },
-    recentSpeakersCount: 10,
-    connectionStatsIntervalMs: 10 * SECOND,
-    statsFilterThreshold: 20,
     ssrcLimits: { ...DEFAULT_SSRC_LIMITS },
     source: { file: undefined, notes: [] },
   };
@@ -425,19 +406,15 @@ function applyFile(c: Config, root: Tree, st: Layering): void {
   });
   st.fileConnections = fileConnections(root, notes);
   readSettings(REST_SETTINGS, c.rest, 'file', (k) => lookup(root, k));
-  at(`${vb}.stats.interval`, duration(100, 10 * MINUTE), (v) => (c.statsIntervalMs = v));
   readSettings(RELAY_SETTINGS, c.relay, 'file', (k) => lookup(root, k));
   readSettings(SCTP_SETTINGS, c.sctp, 'file', (k) => lookup(root, k));
-  at(`${vb}.initial-drain-mode`, bool, (v) => (c.initialDrain = v));
   readSettings(SHUTDOWN_SETTINGS, c.shutdown, 'file', (k) => lookup(root, k));
-  at(`${vb}.version.announce`, bool, (v) => (c.announceVersion = v));
   readSettings(ALLOCATION_SETTINGS, c.cc, 'file', (k) => lookup(root, k));
-  at(`${vb}.speech-activity.recent-speakers-count`, int(0, 1000), (v) => (c.recentSpeakersCount = v));
-  let statsEnabled = true;
-  at(`${vb}.connection-stats.enabled`, bool, (v) => (statsEnabled = v));
-  at(`${vb}.connection-stats.interval`, duration(100, HOUR), (v) => (c.connectionStatsIntervalMs = v));
-  if (!statsEnabled) c.connectionStatsIntervalMs = 0;
-  at(`${vb}.stats-filter-threshold`, int(0, 10_000_000), (v) => (c.statsFilterThreshold = v));
+  readSettings(VIDEOBRIDGE_SETTINGS, c, 'file', (k) => lookup(root, k));
+  // `connection-stats.enabled = false`: no ConnectionStats (interval 0).
+  at(`${vb}.connection-stats.enabled`, bool, (v) => {
+    if (!v) c.connectionStatsIntervalMs = 0;
+  });
   readSettings(SSRC_LIMIT_SETTINGS, c.ssrcLimits, 'file', (k) => lookup(root, k));
 
   const ob = lookup(root, 'octobridge');
