@@ -37,6 +37,17 @@ export const DEFAULT_SCTP: Readonly<SctpSettings> = { enabled: true };
 /** Where it is read (docker-jitsi-meet's `ENABLE_SCTP`). */
 export const SCTP_SETTINGS: SettingsTable<SctpSettings> = [{ key: 'enabled', file: 'videobridge.sctp.enabled', env: 'ENABLE_SCTP', value: bool }];
 
+/**
+ * A relay's message stream to the other bridge (media/MediaRelay.ts): SCTP pre-negotiated on both sides (no DCEP),
+ * text in and out; `send` queues while the association is down.
+ */
+export interface RelayStream {
+  on(event: 'message', listener: (text: string) => void): unknown;
+  off(event: 'message', listener: (text: string) => void): unknown;
+  send(text: string): void;
+  readonly open: boolean;
+}
+
 /** Which transport carries the channel. */
 export type ChannelKind = 'sctp' | 'ws';
 
@@ -76,6 +87,8 @@ export interface BridgeChannelOptions {
   messagesPerSecond?: number;
   /** Told of each message dropped over the limit. */
   onLimit?: OnLimit;
+  /** Largest message accepted, bytes (default: an endpoint's, `MAX_BRIDGE_CHANNEL_MESSAGE_BYTES`). */
+  maxMessageBytes?: number;
 }
 
 /** See the module docstring. */
@@ -100,12 +113,15 @@ export class BridgeChannel extends EventEmitter<ChannelEvents> {
   readonly #limitedLog: RateLimitedLog;
   readonly #bucket: TokenBucket;
   readonly #onLimit: OnLimit | undefined;
+  readonly #maxMessageBytes: number | undefined;
   #sctp?: SctpStream;
   #sctpOpen = false;
+  #relay?: RelayStream;
   #ws?: WebSocket;
   readonly #replaced = new WeakSet<WebSocket>();
   #closed = false;
   readonly #onSctp = (payload: Buffer, ppid: number): void => this.#handleSctp(payload, ppid);
+  readonly #onRelayText = (text: string): void => this.#handleText(text, 'sctp');
 
   constructor(endpointId: string, log: Logger, opts: BridgeChannelOptions = {}) {
     super();
@@ -115,6 +131,16 @@ export class BridgeChannel extends EventEmitter<ChannelEvents> {
     const rate = opts.messagesPerSecond ?? 0;
     this.#bucket = new TokenBucket(rate, Math.max(1, 2 * rate));
     this.#onLimit = opts.onLimit;
+    this.#maxMessageBytes = opts.maxMessageBytes;
+  }
+
+  /**
+   * Be a relay's channel to the other bridge (counted as SCTP): messages are parsed and counted as an endpoint's,
+   * and sent on `stream`, which queues them while it is down.
+   */
+  attachRelay(stream: RelayStream): void {
+    this.#relay = stream;
+    stream.on('message', this.#onRelayText);
   }
 
   /** Listen on the endpoint's SCTP bridge-channel stream. */
@@ -166,13 +192,13 @@ export class BridgeChannel extends EventEmitter<ChannelEvents> {
 
   /** Whether some transport can carry a message now. */
   get isOpen(): boolean {
-    return (this.#ws !== undefined && this.#ws.readyState === this.#ws.OPEN) || this.#sctpOpen;
+    return (this.#ws !== undefined && this.#ws.readyState === this.#ws.OPEN) || this.#sctpOpen || (this.#relay?.open ?? false);
   }
 
   /** The transport in use (websocket preferred when both exist, as it was chosen last). */
   get kind(): ChannelKind | undefined {
     if (this.#ws && this.#ws.readyState === this.#ws.OPEN) return 'ws';
-    return this.#sctpOpen ? 'sctp' : undefined;
+    return this.#sctpOpen || this.#relay?.open ? 'sctp' : undefined;
   }
 
   /** Send a message. Returns false (message dropped, as JVB does) when no transport is open. */
@@ -183,6 +209,12 @@ export class BridgeChannel extends EventEmitter<ChannelEvents> {
       this.#ws.send(text);
       this.counters.sent += 1;
       this.counters.wsSent += 1;
+      return true;
+    }
+    if (this.#relay) {
+      this.#relay.send(text);
+      this.counters.sent += 1;
+      this.counters.sctpSent += 1;
       return true;
     }
     if (this.#sctpOpen && this.#sctp?.sendSctp(Buffer.from(text, 'utf8'), PPID.STRING)) {
@@ -223,7 +255,7 @@ export class BridgeChannel extends EventEmitter<ChannelEvents> {
       this.#limitedLog.warn({ kind, bytes: Buffer.byteLength(text) }, 'bridge channel messages over the rate limit dropped');
       return;
     }
-    const result = parseBridgeChannelMessage(text);
+    const result = parseBridgeChannelMessage(text, this.#maxMessageBytes !== undefined ? { maxBytes: this.#maxMessageBytes } : {});
     if (!result.ok) {
       this.#malformed(result.error);
       return;
@@ -258,6 +290,7 @@ export class BridgeChannel extends EventEmitter<ChannelEvents> {
     if (this.#closed) return;
     this.#closed = true;
     this.#sctp?.off('sctpMessage', this.#onSctp);
+    this.#relay?.off('message', this.#onRelayText);
     this.#ws?.close(1001, 'endpoint closed');
     this.#ws = undefined;
     this.#sctpOpen = false;

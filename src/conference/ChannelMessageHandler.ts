@@ -209,7 +209,7 @@ export class ChannelMessageHandler {
     }
     const sender = m.from;
     if (sender === undefined || !(this.#conference.endpoint(sender) !== undefined || this.#conference.relays().some((r) => r.hasEndpoint(sender)))) {
-      relay.rejectedMessages += 1;
+      relay.reject();
       this.#log.debug({ relay: relay.id, from: sender }, 'relayed EndpointStats from an unknown endpoint dropped');
       return;
     }

@@ -23,6 +23,7 @@
  *   flight were lost with the old association.
  */
 import type { ConferenceAllocator, ReceiverSink } from '../allocation/ConferenceAllocator.ts';
+import { BridgeChannel } from '../channel/BridgeChannel.ts';
 import * as msg from '../channel/messages.ts';
 import type { BridgeChannelMessage } from '../channel/messages.ts';
 import type { Logger } from '../logger.ts';
@@ -115,8 +116,13 @@ export class Relay {
    * the focus's update to us), applied when they are signalled. At most {@link MAX_EARLY_ANNOUNCEMENTS}.
    */
   readonly #early = new Map<string, MappedSource>();
-  /** Messages refused (malformed or naming what we do not know). */
-  rejectedMessages = 0;
+  /**
+   * The message channel to the other bridge: parsed and counted like an endpoint's (`BridgeChannel`), over the relay
+   * transport's SCTP stream, without a rate limit (it carries a whole bridge's endpoints).
+   */
+  readonly channel: BridgeChannel;
+  /** Messages refused for what they name (sources of another kind, endpoints we do not know). */
+  #rejected = 0;
   /** Endpoint messages not sent because the relay channel was not up. */
   droppedMessages = 0;
   #closed = false;
@@ -127,6 +133,9 @@ export class Relay {
     this.meshId = meshId;
     this.#ctx = ctx;
     this.#log = ctx.log.child({ relay: id });
+    this.channel = new BridgeChannel(relayReceiverKey(id), this.#log, { maxMessageBytes: MAX_RELAY_MESSAGE_BYTES });
+    this.channel.attachRelay(media);
+    this.channel.on('message', (m) => this.#onMessage(m));
     const key = relayReceiverKey(id);
     const sink: ReceiverSink = {
       video: (source, f) => {
@@ -145,7 +154,6 @@ export class Relay {
     };
     ctx.allocator.addEndpoint(key, sink, -1, { speaker: false });
     ctx.allocator.setConstraints(key, { lastN: -1, defaultConstraints: { maxHeight: 0 }, constraints: {} });
-    media.on('message', (text) => this.#onMessage(text));
     media.on('relocated', () => {
       // Its worker died: every relay consumer is created again (announced and resumed anew) ...
       ctx.allocator.resetReceiver(key);
@@ -253,8 +261,18 @@ export class Relay {
     this.#send(msg.addReceiver(this.#ctx.localRelayId, source, { maxHeight, maxFrameRate: -1 }));
   }
 
+  /** Messages refused: malformed, or naming what we do not know. */
+  get rejectedMessages(): number {
+    return this.#rejected + this.channel.counters.malformed;
+  }
+
+  /** Count a message refused by the conference for what it names. */
+  reject(): void {
+    this.#rejected += 1;
+  }
+
   #send(m: BridgeChannelMessage): void {
-    if (!this.#closed) this.media.send(msg.serializeBridgeChannelMessage(m));
+    if (!this.#closed) this.channel.send(m);
   }
 
   /**
@@ -264,26 +282,15 @@ export class Relay {
    * @returns whether it went out.
    */
   sendEndpointTraffic(m: msg.EndpointMessage | msg.EndpointStats): boolean {
-    if (this.#closed || !this.media.open) {
+    if (this.#closed || !this.channel.isOpen) {
       this.droppedMessages += 1;
       return false;
     }
-    this.media.send(msg.serializeBridgeChannelMessage(m));
-    return true;
+    return this.channel.send(m);
   }
 
-  #onMessage(text: string): void {
-    const parsed = msg.parseBridgeChannelMessage(text, { maxBytes: MAX_RELAY_MESSAGE_BYTES });
-    if (!parsed.ok) {
-      this.rejectedMessages += 1;
-      this.#log.warn({ error: parsed.error }, 'malformed relay message dropped');
-      return;
-    }
-    if ('unknown' in parsed) {
-      this.#log.debug({ colibriClass: parsed.colibriClass }, 'unhandled relay message');
-      return;
-    }
-    const m = parsed.message;
+  /** A message from the other bridge, parsed by the channel (JVB `RelayMessageTransport.kt`). */
+  #onMessage(m: BridgeChannelMessage): void {
     switch (m.colibriClass) {
       case 'AudioSourcesMap':
         for (const e of m.mappedSources) this.#receive({ source: e.source, owner: e.owner ?? '', kind: 'audio', ssrc: e.ssrc });
@@ -323,7 +330,7 @@ export class Relay {
       return;
     }
     if (signalled.type !== mapped.kind) {
-      this.rejectedMessages += 1;
+      this.#rejected += 1;
       this.#log.warn({ source: mapped.source, owner: mapped.owner, kind: mapped.kind }, 'relay announced a source of another kind than signalled; ignored');
       return;
     }
@@ -334,7 +341,7 @@ export class Relay {
 
   #addReceiver(source: string, c: { maxHeight: number; maxFrameRate?: number }): void {
     if (!this.#ctx.isLocalSource(source)) {
-      this.rejectedMessages += 1;
+      this.#rejected += 1;
       this.#log.warn({ source }, 'AddReceiver for a source that is not local; ignored');
       return;
     }
@@ -351,6 +358,7 @@ export class Relay {
     if (this.#closed) return;
     for (const id of [...this.#remote.keys()]) await this.#removeEndpoint(id);
     this.#closed = true;
+    this.channel.close();
     this.#ctx.allocator.removeEndpoint(relayReceiverKey(this.id));
     await this.#ctx.media.removeRelay(this.id);
   }
