@@ -51,7 +51,14 @@ async function main(): Promise<void> {
     void bridge.close().finally(() => process.exit(0));
   };
   process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
+  // SIGTERM is how Kubernetes and `docker stop` ask a container to go: a graceful shutdown, as JVB's
+  // graceful_shutdown.sh starts one (new conferences refused with `graceful_shutdown`, the running ones kept until
+  // they end or `graceful-shutdown-max-duration`, then exit 0). A second SIGTERM stops at once.
+  process.once('SIGTERM', () => {
+    log.info({ signal: 'SIGTERM' }, 'graceful shutdown requested');
+    bridge.lifecycle.initiateShutdown(true);
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
 }
 
 void main();

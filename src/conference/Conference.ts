@@ -287,7 +287,9 @@ export class Conference extends EventEmitter<ConferenceEvents> {
       },
       idealBitrate: (bps) =>
         void endpoint.mediaEndpoint.setIdealBitrate(bps).catch((err: unknown) => {
-          if (!endpoint.mediaEndpoint.closed) this.#log.warn({ err, endpoint: endpoint.id }, 'cannot set the ideal bitrate');
+          // Not when the endpoint or its worker went away meanwhile (bridge closing, a worker's death).
+          if (!endpoint.mediaEndpoint.closed && !endpoint.mediaEndpoint.transport.closed)
+            this.#log.warn({ err, endpoint: endpoint.id }, 'cannot set the ideal bitrate');
         }),
     };
   }

@@ -148,10 +148,16 @@ export class MediaEngine extends EventEmitter<EngineEvents> {
   async #startWorker(index: number, udpPort?: number, tcpPort?: number, install?: (slot: WorkerSlot) => void): Promise<WorkerSlot> {
     const o = this.options;
     let worker: ms.Worker;
+    // mediasoup closes each worker when the process gets SIGTERM (its `Worker` listens for it). SIGTERM is the
+    // bridge's graceful shutdown (main.ts), during which the calls go on: the engine closes its workers when the
+    // bridge closes, so that listener is removed again.
+    const sigtermListeners = new Set(process.listeners('SIGTERM'));
     try {
       worker = await mediasoup.createWorker({ workerBin: o.workerBin, logLevel: o.logLevel });
     } catch (err) {
       throw new Error(`cannot start mediasoup worker ${o.workerBin}: ${(err as Error).message} (run: sh native/build.sh)`);
+    } finally {
+      for (const l of process.listeners('SIGTERM')) if (!sigtermListeners.has(l)) process.removeListener('SIGTERM', l);
     }
     const udp = udpPort ?? (o.udpPort ? o.udpPort + index : 0);
     const tcp = tcpPort ?? (o.iceTcp.port ? o.iceTcp.port + index : 0);

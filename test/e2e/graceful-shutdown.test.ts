@@ -1,10 +1,10 @@
 /**
  * Graceful shutdown of a real bridge process (`node src/main.ts`, configured by a jvb.conf-style
- * file plus docker-jitsi-meet env vars) with a live 2-party conference, as JVB's
- * resources/graceful_shutdown.sh drives it: `POST /colibri/shutdown {"graceful-shutdown":true}`;
- * the brewery presence says `graceful_shutdown=true`, a new conference is refused with
- * `graceful_shutdown`, the running one goes on; when its participants leave the presence says
- * `shutting_down=true` and the process exits.
+ * file plus docker-jitsi-meet env vars) with a live 2-party conference, started the two ways an operator does: as
+ * JVB's resources/graceful_shutdown.sh drives it (`POST /colibri/shutdown {"graceful-shutdown":true}`), and with
+ * SIGTERM, what Kubernetes and `docker stop` send. Either way the brewery presence says `graceful_shutdown=true`, a
+ * new conference is refused with `graceful_shutdown`, the running one goes on; when its participants leave the
+ * presence says `shutting_down=true` and the process exits 0.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -32,76 +32,76 @@ async function freePort(): Promise<number> {
   });
 }
 
-let prosody: Prosody;
-let focus: RemoteBridgeClient;
-let proc: ChildProcess;
-let exited: Promise<number | null>;
-let dir: string;
-const peers: BrowserPeer[] = [];
+describe.each(['POST /colibri/shutdown', 'SIGTERM'] as const)('graceful shutdown by %s', (trigger) => {
+  let prosody: Prosody;
+  let focus: RemoteBridgeClient;
+  let proc: ChildProcess;
+  let exited: Promise<number | null>;
+  let dir: string;
+  const peers: BrowserPeer[] = [];
 
-beforeAll(async () => {
-  prosody = await startProsody();
-  dir = mkdtempSync(path.join(os.tmpdir(), 'octobridge-shutdown-'));
-  const [publicPort, privatePort] = [await freePort(), await freePort()];
-  const conf = path.join(dir, 'jvb.conf');
-  writeFileSync(
-    conf,
-    `videobridge {
-  http-servers {
-    public { host = 127.0.0.1, port = ${publicPort} }
-    private { host = 127.0.0.1, port = ${privatePort} }
+  beforeAll(async () => {
+    prosody = await startProsody();
+    dir = mkdtempSync(path.join(os.tmpdir(), 'octobridge-shutdown-'));
+    const [publicPort, privatePort] = [await freePort(), await freePort()];
+    const conf = path.join(dir, 'jvb.conf');
+    writeFileSync(
+      conf,
+      `videobridge {
+    http-servers {
+      public { host = 127.0.0.1, port = ${publicPort} }
+      private { host = 127.0.0.1, port = ${privatePort} }
+    }
+    ice.udp.port = 0
+    rest.shutdown.enabled = true
+    shutdown {
+      shutting-down-delay = 1 second
+    }
+    stats.interval = 500 ms
   }
-  ice.udp.port = 0
-  rest.shutdown.enabled = true
-  shutdown {
-    shutting-down-delay = 1 second
-  }
-  stats.interval = 500 ms
-}
-`,
-  );
-  proc = spawn(process.execPath, [path.join(PROJECT_ROOT, 'src', 'main.ts')], {
-    env: {
-      ...process.env,
-      OCTOBRIDGE_CONFIG: conf,
-      OCTOBRIDGE_LISTEN_IP: '127.0.0.1',
-      XMPP_SERVER: `127.0.0.1:${prosody.c2sPort}`,
-      XMPP_DOMAIN: prosody.domain,
-      XMPP_AUTH_DOMAIN: prosody.authDomain,
-      XMPP_INTERNAL_MUC_DOMAIN: prosody.mucDomain,
-      JVB_AUTH_PASSWORD: prosody.account('jvb').password,
-      JVB_MUC_NICKNAME: 'leaving-bridge',
-      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
-    },
-    stdio: ['ignore', 'inherit', 'inherit'],
+  `,
+    );
+    proc = spawn(process.execPath, [path.join(PROJECT_ROOT, 'src', 'main.ts')], {
+      env: {
+        ...process.env,
+        OCTOBRIDGE_CONFIG: conf,
+        OCTOBRIDGE_LISTEN_IP: '127.0.0.1',
+        XMPP_SERVER: `127.0.0.1:${prosody.c2sPort}`,
+        XMPP_DOMAIN: prosody.domain,
+        XMPP_AUTH_DOMAIN: prosody.authDomain,
+        XMPP_INTERNAL_MUC_DOMAIN: prosody.mucDomain,
+        JVB_AUTH_PASSWORD: prosody.account('jvb').password,
+        JVB_MUC_NICKNAME: 'leaving-bridge',
+        LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    exited = new Promise((resolve) => proc.once('exit', (code) => resolve(code)));
+    focus = new RemoteBridgeClient(
+      {
+        service: prosody.c2sService,
+        domain: prosody.authDomain,
+        username: 'focus',
+        password: prosody.account('focus').password,
+        brewery: prosody.breweryJid,
+        nickname: 'focus',
+      },
+      createLogger('silent', { pretty: false }),
+    );
+    await focus.start();
+    await focus.waitForBridge(20_000);
+    (globalThis as Record<string, unknown>).ports = { publicPort, privatePort };
   });
-  exited = new Promise((resolve) => proc.once('exit', (code) => resolve(code)));
-  focus = new RemoteBridgeClient(
-    {
-      service: prosody.c2sService,
-      domain: prosody.authDomain,
-      username: 'focus',
-      password: prosody.account('focus').password,
-      brewery: prosody.breweryJid,
-      nickname: 'focus',
-    },
-    createLogger('silent', { pretty: false }),
-  );
-  await focus.start();
-  await focus.waitForBridge(20_000);
-  (globalThis as Record<string, unknown>).ports = { publicPort, privatePort };
-});
 
-afterAll(async () => {
-  await Promise.all(peers.map((p) => p.close()));
-  await focus?.stop();
-  if (proc && proc.exitCode === null) proc.kill('SIGKILL');
-  await prosody?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+  afterAll(async () => {
+    await Promise.all(peers.map((p) => p.close()));
+    await focus?.stop();
+    if (proc && proc.exitCode === null) proc.kill('SIGKILL');
+    await prosody?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
 
-describe('graceful shutdown', () => {
-  it('refuses new conferences, keeps the live one, exits once it ends', async () => {
+  it('refuses new conferences, keeps the live one, exits 0 once it ends', async () => {
     const { publicPort, privatePort } = (globalThis as Record<string, unknown>).ports as { publicPort: number; privatePort: number };
     const bridgeJid = focus.bridges()[0]!.jid;
     const media = 'width=320&height=180&fps=15';
@@ -112,12 +112,16 @@ describe('graceful shutdown', () => {
     await expectMediaFrom(alice, 1);
     await expectMediaFrom(bob, 1);
 
-    const res = await fetch(`http://127.0.0.1:${privatePort}/colibri/shutdown`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ 'graceful-shutdown': 'true' }),
-    });
-    expect(res.status).toBe(200);
+    if (trigger === 'SIGTERM') {
+      proc.kill('SIGTERM');
+    } else {
+      const res = await fetch(`http://127.0.0.1:${privatePort}/colibri/shutdown`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ 'graceful-shutdown': 'true' }),
+      });
+      expect(res.status).toBe(200);
+    }
     await new Promise((r) => setTimeout(r, 600)); // one stats interval
     await until(
       'presence says graceful_shutdown',
