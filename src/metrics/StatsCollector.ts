@@ -4,9 +4,11 @@
  * and (REST issue) `/colibri/stats`. Recomputed every `videobridge.stats.interval` (5 s).
  *
  * `stress_level` follows JVB's load-management idea with mediasoup's unit of capacity, the
- * worker: the larger of the busiest worker's CPU over JVB's cpu-usage load threshold (0.9 of one
- * core) and the packet rate over JVB's packet-rate load threshold (50 000 packets/s). Jicofo
- * treats >= 0.8 as overloaded.
+ * worker (one core): the larger of the busiest worker's CPU over JVB's cpu-usage load threshold (0.9 of one
+ * core) and the busiest worker's packet rate (in + out) over JVB's packet-rate load threshold (50 000 packets/s,
+ * which JVB measures for the whole bridge: one worker does the work of a JVB on one core). A bridge is as loaded as
+ * its busiest worker, so a 32-core bridge does not report full at 50 000 packets/s in all. Jicofo treats >= 0.8 as
+ * overloaded.
  */
 import { EventEmitter } from 'node:events';
 import type { Videobridge } from '../conference/Videobridge.ts';
@@ -18,6 +20,15 @@ import type { EngineTraffic } from '../media/types.ts';
 export const CPU_LOAD_THRESHOLD = 0.9;
 /** JVB `load-measurements.packet-rate.load-threshold`: packets/s. */
 export const PACKET_RATE_LOAD_THRESHOLD = 50_000;
+/**
+ * JVB's `stress_level` with a worker as the unit of capacity (see the module docstring): the larger of the busiest
+ * worker's CPU (fraction of one core) over {@link CPU_LOAD_THRESHOLD} and its packets/s (in + out) over
+ * {@link PACKET_RATE_LOAD_THRESHOLD}. 1 is a full worker; Jicofo avoids a bridge at 0.8 and above.
+ */
+export function stressLevel(busiestWorkerCpu: number, busiestWorkerPacketsPerSecond: number): number {
+  return Math.max(busiestWorkerCpu / CPU_LOAD_THRESHOLD, busiestWorkerPacketsPerSecond / PACKET_RATE_LOAD_THRESHOLD);
+}
+
 /** JVB `load-management.average-participant-stress`. */
 export const AVERAGE_PARTICIPANT_STRESS = 0.01;
 
@@ -326,7 +337,9 @@ export class StatsCollector extends EventEmitter<CollectorEvents> {
     const dLostOut = prev ? delta.packetsLostSent : 0;
     const dIn = prev ? delta.packetsReceived : 0;
     const dOut = prev ? delta.packetsSent : 0;
-    const stress = Math.max(workerCpu / CPU_LOAD_THRESHOLD, (packetRateDown + packetRateUp) / PACKET_RATE_LOAD_THRESHOLD);
+    // The busiest worker's packets/s, as of this run's traffic sample (MediaEngine.trafficByEndpoint).
+    const workerPackets = Math.max(0, ...this.#media.workers.filter((w) => w.alive).map((w) => w.packetRate));
+    const stress = stressLevel(workerCpu, workerPackets);
     this.#snapshot = {
       ...this.#base(),
       stress_level: Math.round(stress * 1000) / 1000,

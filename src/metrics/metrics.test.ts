@@ -14,6 +14,7 @@ import WebSocket from 'ws';
 import type { RunningBridge } from '../bridge.ts';
 import { allocate, sessionAccept } from '../../bench/lib/jicofo.ts';
 import { startTestBridge } from '../../test/helpers/bridge.ts';
+import { stressLevel } from './StatsCollector.ts';
 import { attachMetrics, type MetricsAttachment } from './attach.ts';
 import { CONTENT_TYPE_JSON, CONTENT_TYPE_OPENMETRICS, CONTENT_TYPE_TEXT, negotiateFormat } from './exposition.ts';
 
@@ -421,5 +422,15 @@ describe('Grafana dashboard', () => {
     ]) {
       expect(used, n).toContain(n);
     }
+  });
+});
+
+describe('stress_level', () => {
+  it('is the busiest worker’s load: its CPU over 0.9 of a core, or its packets/s over 50 000, whichever is larger', () => {
+    expect(stressLevel(0.45, 10_000)).toBeCloseTo(0.5);
+    expect(stressLevel(0.1, 40_000)).toBeCloseTo(0.8);
+    // Four workers at 20 000 packets/s each: 80 000 in all, but each worker (one core) is at 0.4, and so is the bridge.
+    const workers = [20_000, 20_000, 20_000, 20_000];
+    expect(stressLevel(0.2, Math.max(...workers))).toBeCloseTo(0.4);
   });
 });
