@@ -34,14 +34,15 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libuv1 libssl3 libsrtp2-1 libabsl20220623 ca-certificates \
       iproute2 iputils-ping wireguard-tools wireguard-go \
  && rm -rf /var/lib/apt/lists/* \
- && useradd --system --home-dir /app --shell /usr/sbin/nologin octobridge
+ && useradd --system --uid 10001 --user-group --home-dir /app --shell /usr/sbin/nologin octobridge
 WORKDIR /app
 COPY --from=build /app/.node ./.node
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/native/out ./native/out
 COPY --from=build /app/src ./src
 COPY --from=build /app/package.json ./package.json
-USER octobridge
+# A numeric user, so that Kubernetes can tell it is not root (runAsNonRoot).
+USER 10001:10001
 # In a container the private server must listen beyond loopback for the published port
 # (docker-jitsi-meet publishes it as 127.0.0.1:8080 on the host).
 ENV OCTOBRIDGE_PRIVATE_HOST=0.0.0.0 \
