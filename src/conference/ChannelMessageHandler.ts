@@ -15,9 +15,7 @@ import type { Conference, ConferenceSettings } from './Conference.ts';
 import type { Endpoint } from './Endpoint.ts';
 import { endpointMessageTargets, endpointStatsTargets, wantsStatsFrom, type MessageOrigin, type MessageTargets, type RoutingView } from './messageRouting.ts';
 import type { Relay } from './Relay.ts';
-
-/** `videobridge.stats-filter-threshold` in JVB's reference.conf. */
-export const DEFAULT_STATS_FILTER_THRESHOLD = 20;
+import { DEFAULT_VIDEOBRIDGE } from './settings.ts';
 
 /** Delay between sending a video source map and forwarding that video, ms (see #announce). */
 const VIDEO_RESUME_DELAY_MS = 250;
@@ -226,7 +224,7 @@ export class ChannelMessageHandler {
     const conferenceSize = this.#conference.endpointCount + this.#conference.relays().reduce((n, r) => n + r.endpointIds().length, 0);
     const filter = {
       conferenceSize,
-      threshold: this.#settings.statsFilterThreshold ?? DEFAULT_STATS_FILTER_THRESHOLD,
+      threshold: this.#settings.statsFilterThreshold ?? DEFAULT_VIDEOBRIDGE.statsFilterThreshold,
       senderIsRecentSpeaker: () => this.#conference.allocator.speech.recentSpeakers.includes(sender),
       // Every speaker's audio is forwarded (JVB's `loudest.route-loudest-only = false`): all are ranked.
       senderIsRankedSpeaker: () => true,
