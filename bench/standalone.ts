@@ -173,7 +173,8 @@ async function main(): Promise<void> {
     }
   } finally {
     await Promise.all(browsers.map((b) => b.close().catch(() => undefined)));
-    proc.kill('SIGTERM');
+    // Now, not gracefully (SIGTERM would wait for the conferences to end).
+    proc.kill('SIGINT');
   }
 }
 

@@ -51,13 +51,14 @@ function bridgeProcesses(pid: number | undefined): { name: string; pid: number }
 }
 
 /**
- * Stop a server child process: SIGTERM, SIGKILL after 5 s if it has not exited, then close its log stream. Resolves
- * when it has exited (at once if it already had).
+ * Stop a server child process now: SIGINT (SIGTERM is octobridge's graceful shutdown, which waits for the calls to
+ * end), SIGKILL after 5 s if it has not exited, then close its log stream. Resolves when it has exited (at once if
+ * it already had).
  */
 export async function stopChild(child: ChildProcess, log: { end(): unknown }): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  child.kill('SIGTERM');
+  child.kill('SIGINT');
   const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
   await exited;
   clearTimeout(timer);

@@ -248,8 +248,9 @@ export interface BridgeProcess {
   /** Resolves when the process has exited. */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /**
-   * SIGTERM by pid and wait for the exit (the bridge closes its conferences, deletes its WireGuard link and waits
-   * for wireguard-go); SIGKILL after `timeoutMs` (default 10 s). Idempotent.
+   * SIGINT by pid, octobridge's immediate stop (SIGTERM is its graceful shutdown), and wait for the exit (the bridge
+   * closes its conferences, deletes its WireGuard link and waits for wireguard-go); SIGKILL after `timeoutMs`
+   * (default 10 s). Idempotent.
    */
   stop(timeoutMs?: number): Promise<void>;
 }
@@ -351,7 +352,7 @@ export async function startBridgeInNetns(ns: Netns, name: string, env: Record<st
     stop(timeoutMs = 10_000) {
       stopping ??= (async () => {
         if (child.exitCode !== null || child.signalCode !== null) return;
-        process.kill(pid, 'SIGTERM');
+        process.kill(pid, 'SIGINT');
         const done = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), timeoutMs))]);
         if (!done) {
           process.kill(pid, 'SIGKILL');
