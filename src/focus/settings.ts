@@ -2,7 +2,7 @@
  * The embedded focus's settings (`octobridge.focus` in jvb.conf, `OCTOBRIDGE_FOCUS*`, `OCTOBRIDGE_VIDEO_CODECS`,
  * `OCTOBRIDGE_CASCADE` in the environment): types, defaults, conversions and where each is read.
  */
-import { bool, ConfigError, isObject, str, strList, type Conv, type SettingsTable } from '../util/settings.ts';
+import { bool, ConfigError, fromJson, isObject, strList, type Conv, type SettingsTable } from '../util/settings.ts';
 
 /** One `octobridge.focus.cascade` entry: another bridge the embedded focus places participants on. */
 export interface CascadeBridgeConfig {
@@ -92,17 +92,6 @@ const cascadeBridges: Conv<CascadeBridgeConfig[]> = (key, v) => {
   });
 };
 
-/** `OCTOBRIDGE_CASCADE`: the same list as JSON. */
-const cascadeJson: Conv<CascadeBridgeConfig[]> = (k, v) => {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(str(k, v));
-  } catch (err) {
-    throw new ConfigError(k, `not JSON: ${(err as Error).message}`);
-  }
-  return cascadeBridges(k, parsed);
-};
-
 /** Defaults: the focus on, offering Jicofo's codecs in Jicofo's order, no cascade, only the page's own origin. */
 export const DEFAULT_FOCUS: Readonly<FocusSettings> = { enabled: true, videoCodecs: [...JICOFO_VIDEO_CODECS], cascade: [], allowedOrigins: [] };
 
@@ -111,6 +100,7 @@ export const FOCUS_SETTINGS: SettingsTable<FocusSettings> = [
   { key: 'enabled', file: 'octobridge.focus.enabled', env: 'OCTOBRIDGE_FOCUS', value: bool },
   { key: 'videoCodecs', file: 'octobridge.focus.video-codecs', env: 'OCTOBRIDGE_VIDEO_CODECS', value: videoCodecs },
   { key: 'cascade', file: 'octobridge.focus.cascade', value: cascadeBridges },
-  { key: 'cascade', env: 'OCTOBRIDGE_CASCADE', value: cascadeJson },
+  // The same list as JSON.
+  { key: 'cascade', env: 'OCTOBRIDGE_CASCADE', value: fromJson(cascadeBridges) },
   { key: 'allowedOrigins', file: 'octobridge.focus.allowed-origins', env: 'OCTOBRIDGE_FOCUS_ALLOWED_ORIGINS', value: originList },
 ];

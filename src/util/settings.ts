@@ -148,6 +148,19 @@ export const strList: Conv<string[]> = (key, v) => {
   return items.map((s) => s.trim()).filter(Boolean);
 };
 
+/** A value given as JSON text (an environment variable standing for a jvb.conf list or object), read by `conv`. */
+export function fromJson<T>(conv: Conv<T>): Conv<T> {
+  return (key, v) => {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(str(key, v));
+    } catch (err) {
+      throw new ConfigError(key, `not JSON: ${(err as Error).message}`);
+    }
+    return conv(key, parsed);
+  };
+}
+
 /** One of `values`, after `normalize` (identity by default). */
 export function oneOf<T extends string>(values: readonly T[], normalize: (s: string) => string = (s) => s): Conv<T> {
   return (key, v) => {

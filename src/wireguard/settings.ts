@@ -8,6 +8,7 @@ import {
   bool,
   ConfigError,
   duration,
+  fromJson,
   HOUR,
   int,
   ipAddr,
@@ -244,20 +245,7 @@ export function readWireGuardEnv(w: PendingWireGuard, e: (k: string) => string |
   at('handshake-timeout', 'OCTOBRIDGE_WG_HANDSHAKE_TIMEOUT_MS', int(SECOND, HOUR), (v) => (w.values.handshakeTimeoutMs = v));
   at('probe-failures', 'OCTOBRIDGE_WG_PROBE_FAILURES', int(0, 1000), (v) => (w.values.probeFailures = v));
   // The file's peer list as JSON, with the same keys.
-  at(
-    'peers',
-    'OCTOBRIDGE_WG_PEERS',
-    (k, v) => {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(str(k, v));
-      } catch (err) {
-        throw new ConfigError(k, `not JSON: ${(err as Error).message}`);
-      }
-      return wgPeers(k, parsed);
-    },
-    (v) => (w.values.peers = v),
-  );
+  at('peers', 'OCTOBRIDGE_WG_PEERS', fromJson(wgPeers), (v) => (w.values.peers = v));
 }
 
 /** Defaults and the checks across keys (a managed interface needs a key file and an address). */
