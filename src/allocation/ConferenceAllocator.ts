@@ -367,6 +367,11 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
 
   // ---------------------------------------------------------------- queries
 
+  /** The layers the allocation knows of a video source, as last set ({@link setLayers}; debug, tests). */
+  layersOf(name: string): readonly Layer[] | undefined {
+    return this.#sources.get(name)?.layers;
+  }
+
   /** The receiver's settings, last estimate and allocation (debug, tests, ConnectionStats). */
   state(receiver: string): { settings: AllocationSettings; bweBps: number; allocation: Allocation } | undefined {
     const r = this.#receivers.get(receiver);
