@@ -87,21 +87,21 @@ const LAYERS = [
 ];
 
 describe('the layering of src/', () => {
+  // Read once: every test looks at the same imports.
+  const graph = folderGraph();
+
   it('has each folder import only the folders below it in docs/architecture.md', () => {
-    const graph = folderGraph();
     expect([...graph.keys()].sort()).toEqual([...LAYERS].sort());
     const upward = [...graph].flatMap(([from, to]) => [...to].filter((t) => LAYERS.indexOf(t) < LAYERS.indexOf(from)).map((t) => `${from} → ${t}`));
     expect(upward).toEqual([]);
   });
 
   it('has no import cycle between folders', () => {
-    const graph = folderGraph();
     expect(graph.size).toBeGreaterThan(10);
     expect(cycles(graph)).toEqual([]);
   });
 
   it('keeps media/ free of the protocols and the conference model', () => {
-    const graph = folderGraph();
     const media = [...(graph.get('media') ?? [])];
     for (const above of ['colibri2', 'conference', 'channel', 'xmpp', 'http', 'focus', 'metrics']) expect(media).not.toContain(above);
   });

@@ -55,6 +55,8 @@ function model(m: Manifest): { validate(): void } {
 describe('Kubernetes manifests', () => {
   const all = manifests();
   const byKind = (kind: string): Manifest[] => all.filter((m) => m.kind === kind);
+  const set = new StatefulSet(byKind('StatefulSet')[0] as never);
+  const hpa = new HorizontalPodAutoscaler(byKind('HorizontalPodAutoscaler')[0] as never);
 
   it('validate against the Kubernetes API schemas', () => {
     expect(all.length).toBeGreaterThan(5);
@@ -62,14 +64,12 @@ describe('Kubernetes manifests', () => {
   });
 
   it('give each pod of the StatefulSet its own NodePort, 30300 + its ordinal, which it listens on', () => {
-    const set = new StatefulSet(byKind('StatefulSet')[0] as never);
     const container = set.spec?.template.spec?.containers[0];
     // biome-ignore lint/suspicious/noTemplateCurlyInString: the shell's parameter expansion, literally.
     expect(container?.command?.join(' ')).toContain('JVB_PORT=$((30300 + ${HOSTNAME##*-}))');
     const perPod = byKind('Service')
       .map((s) => new Service(s as never))
       .filter((s) => s.spec?.type === 'NodePort');
-    const hpa = new HorizontalPodAutoscaler(byKind('HorizontalPodAutoscaler')[0] as never);
     expect(perPod.length).toBeGreaterThanOrEqual(hpa.spec?.maxReplicas ?? 0);
     perPod.forEach((s, i) => {
       expect(s.spec?.selector).toEqual({ 'statefulset.kubernetes.io/pod-name': `${set.metadata?.name}-${i}` });
@@ -78,7 +78,6 @@ describe('Kubernetes manifests', () => {
   });
 
   it('drain a pod before it goes, report readiness from /about/health, and scale on the stress the bridge exports', () => {
-    const set = new StatefulSet(byKind('StatefulSet')[0] as never);
     const pod = set.spec?.template.spec;
     const container = pod?.containers[0];
     expect(container?.readinessProbe?.httpGet?.path).toBe('/about/health');
@@ -91,7 +90,6 @@ describe('Kubernetes manifests', () => {
     const monitor = new PodMonitor(byKind('PodMonitor')[0] as never);
     expect(monitor.spec.podMetricsEndpoints?.[0]).toMatchObject({ port: 'rest', path: '/metrics' });
     expect(container?.ports?.map((p) => p.name)).toContain('rest');
-    const hpa = new HorizontalPodAutoscaler(byKind('HorizontalPodAutoscaler')[0] as never);
     expect(hpa.spec?.scaleTargetRef).toMatchObject({ kind: 'StatefulSet', name: set.metadata?.name });
     const metric = hpa.spec?.metrics?.[0]?.pods?.metric.name;
     expect(metric).toBe('jitsi_jvb_stress');

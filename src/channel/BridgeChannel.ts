@@ -211,18 +211,12 @@ export class BridgeChannel extends EventEmitter<ChannelEvents> {
       this.counters.wsSent += 1;
       return true;
     }
-    if (this.#relay) {
-      this.#relay.send(text);
-      this.counters.sent += 1;
-      this.counters.sctpSent += 1;
-      return true;
-    }
-    if (this.#sctpOpen && this.#sctp?.sendSctp(Buffer.from(text, 'utf8'), PPID.STRING)) {
-      this.counters.sent += 1;
-      this.counters.sctpSent += 1;
-      return true;
-    }
-    return false;
+    // A relay's stream takes every message (it queues while down); an endpoint's SCTP only once the client opened it.
+    if (this.#relay) this.#relay.send(text);
+    else if (!this.#sctpOpen || !this.#sctp?.sendSctp(Buffer.from(text, 'utf8'), PPID.STRING)) return false;
+    this.counters.sent += 1;
+    this.counters.sctpSent += 1;
+    return true;
   }
 
   #handleSctp(payload: Buffer, ppid: number): void {

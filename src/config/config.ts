@@ -64,6 +64,7 @@ import {
   str,
   strList,
   type Conv,
+  type SettingsTable,
 } from '../util/settings.ts';
 
 export { ConfigError };
@@ -146,7 +147,6 @@ export interface Config extends VideobridgeSettings {
 
 /** The project root (where package.json is): util/paths.ts. */
 export { PROJECT_ROOT };
-const ROOT = PROJECT_ROOT;
 
 /** The file read when `OCTOBRIDGE_CONFIG` is unset (JVB's Debian package path), if it exists. */
 export const DEFAULT_CONFIG_FILE = '/etc/jitsi/videobridge/jvb.conf';
@@ -157,7 +157,7 @@ function defaults(): Config {
     bridgeId: os.hostname(),
     version: '0.1.0',
     media: {
-      workerBin: path.join(ROOT, 'native', 'out', 'mediasoup-worker'),
+      workerBin: path.join(PROJECT_ROOT, 'native', 'out', 'mediasoup-worker'),
       numWorkers: os.availableParallelism(),
       conferenceWorkerConsumers: 500,
       logLevel: 'warn',
@@ -378,6 +378,33 @@ function fileConnections(root: Tree, notes: string[]): PendingConnection[] {
   });
 }
 
+/**
+ * Each feature's settings table with the section of the config it fills. The file, then the environment, is read
+ * through all of them first; what no table can say comes after (it may build on them: docker's `ip#port` on
+ * JVB_PORT, `JVB_DISABLE_STUN` and `stun.enabled` on the STUN servers, JVB's older `websockets.domain` on `domains`).
+ */
+function settingsSections(c: Config): ((which: 'file' | 'env', get: (name: string) => unknown) => void)[] {
+  const section =
+    <S>(table: SettingsTable<S>, into: S) =>
+    (which: 'file' | 'env', get: (name: string) => unknown): void =>
+      readSettings(table, into, which, get);
+  return [
+    section(VIDEOBRIDGE_SETTINGS, c),
+    section(MEDIA_SETTINGS, c.media),
+    section(ICE_SETTINGS, c.ice),
+    section(HTTP_SETTINGS, c.http),
+    section(WEBSOCKET_SETTINGS, c.websockets),
+    section(REST_SETTINGS, c.rest),
+    section(SCTP_SETTINGS, c.sctp),
+    section(RELAY_SETTINGS, c.relay),
+    section(SHUTDOWN_SETTINGS, c.shutdown),
+    section(ALLOCATION_SETTINGS, c.cc),
+    section(SSRC_LIMIT_SETTINGS, c.ssrcLimits),
+    section(FOCUS_SETTINGS, c.focus),
+    section(LIMITS_SETTINGS, c.limits),
+  ];
+}
+
 function applyFile(c: Config, root: Tree, st: Layering): void {
   const notes = c.source.notes;
   const at = <T>(p: string, conv: Conv<T>, apply: (v: T) => void): void => {
@@ -385,17 +412,16 @@ function applyFile(c: Config, root: Tree, st: Layering): void {
     if (v !== undefined) apply(conv(p, v));
   };
   const vb = 'videobridge';
-  readSettings(MEDIA_SETTINGS, c.media, 'file', (k) => lookup(root, k));
+  const ob = lookup(root, 'octobridge');
+  if (ob !== undefined) checkOctobridgeKeys(ob, '');
+  for (const read of settingsSections(c)) read('file', (k) => lookup(root, k));
   at(`${vb}.ice.tcp.enabled`, bool, (v) => (c.media.iceTcp.enabled = v));
   at(`${vb}.ice.tcp.port`, port, (v) => (c.media.iceTcp.port = v));
-  readSettings(ICE_SETTINGS, c.ice, 'file', (k) => lookup(root, k));
   // docker-jitsi-meet writes `stun.enabled = false` for JVB_DISABLE_STUN (ice4j reads no such key;
   // it just has no addresses then).
   at('ice4j.harvest.mapping.stun.enabled', bool, (v) => {
     if (!v) c.ice.stunServers = [];
   });
-  readSettings(HTTP_SETTINGS, c.http, 'file', (k) => lookup(root, k));
-  readSettings(WEBSOCKET_SETTINGS, c.websockets, 'file', (k) => lookup(root, k));
   // JVB's older single `domain` goes first when it is not already in `domains`.
   at(`${vb}.websockets.domain`, nonEmpty, (v) => {
     if (!c.websockets.domains.includes(v)) c.websockets.domains.unshift(v);
@@ -405,24 +431,13 @@ function applyFile(c: Config, root: Tree, st: Layering): void {
     st.presenceSet = true;
   });
   st.fileConnections = fileConnections(root, notes);
-  readSettings(REST_SETTINGS, c.rest, 'file', (k) => lookup(root, k));
-  readSettings(RELAY_SETTINGS, c.relay, 'file', (k) => lookup(root, k));
-  readSettings(SCTP_SETTINGS, c.sctp, 'file', (k) => lookup(root, k));
-  readSettings(SHUTDOWN_SETTINGS, c.shutdown, 'file', (k) => lookup(root, k));
-  readSettings(ALLOCATION_SETTINGS, c.cc, 'file', (k) => lookup(root, k));
-  readSettings(VIDEOBRIDGE_SETTINGS, c, 'file', (k) => lookup(root, k));
   // `connection-stats.enabled = false`: no ConnectionStats (interval 0).
   at(`${vb}.connection-stats.enabled`, bool, (v) => {
     if (!v) c.connectionStatsIntervalMs = 0;
   });
-  readSettings(SSRC_LIMIT_SETTINGS, c.ssrcLimits, 'file', (k) => lookup(root, k));
 
-  const ob = lookup(root, 'octobridge');
-  if (ob !== undefined) checkOctobridgeKeys(ob, '');
   at('octobridge.id', bridgeIdConv, (v) => (c.bridgeId = v));
   at('octobridge.log.level', oneOf(PINO_LEVELS), (v) => (c.log.level = v));
-  readSettings(FOCUS_SETTINGS, c.focus, 'file', (k) => lookup(root, k));
-  readSettings(LIMITS_SETTINGS, c.limits, 'file', (k) => lookup(root, k));
   at('octobridge.media.worker-bin', nonEmpty, (v) => (c.media.workerBin = path.resolve(st.fileDir, v)));
   readWireGuardFile(st.wg, (k) => lookup(root, k), st.fileDir);
   const comp = lookup(root, 'octobridge.xmpp-component');
@@ -486,8 +501,8 @@ function applyEnv(c: Config, env: NodeJS.ProcessEnv, st: Layering): void {
   }
 
   at('OCTOBRIDGE_ID', bridgeIdConv, (v) => (c.bridgeId = v));
-  // Before the advertised addresses: `ip#port` there maps JVB_PORT.
-  readSettings(MEDIA_SETTINGS, c.media, 'env', e);
+  // Before the rest: the advertised addresses' `ip#port` maps JVB_PORT, JVB_DISABLE_STUN empties the STUN servers.
+  for (const read of settingsSections(c)) read('env', e);
   // docker: DOCKER_HOST_ADDRESS is the deprecated name of JVB_ADVERTISE_IPS.
   const advertiseVar = e('JVB_ADVERTISE_IPS') ? 'JVB_ADVERTISE_IPS' : e('DOCKER_HOST_ADDRESS') ? 'DOCKER_HOST_ADDRESS' : undefined;
   if (advertiseVar) {
@@ -505,21 +520,12 @@ function applyEnv(c: Config, env: NodeJS.ProcessEnv, st: Layering): void {
       };
     });
   }
-  readSettings(ICE_SETTINGS, c.ice, 'env', e);
   at('JVB_DISABLE_STUN', bool, (v) => {
     if (v) c.ice.stunServers = [];
   });
   at('JVB_TCP_HARVESTER_DISABLED', bool, (v) => (c.media.iceTcp.enabled = !v));
   at('JVB_TCP_PORT', port, (v) => (c.media.iceTcp.port = v));
   at('OCTOBRIDGE_WORKER_BIN', nonEmpty, (v) => (c.media.workerBin = path.resolve(v)));
-  readSettings(HTTP_SETTINGS, c.http, 'env', e);
-  readSettings(REST_SETTINGS, c.rest, 'env', e);
-  readSettings(WEBSOCKET_SETTINGS, c.websockets, 'env', e);
-  readSettings(SCTP_SETTINGS, c.sctp, 'env', e);
-  readSettings(FOCUS_SETTINGS, c.focus, 'env', e);
-  readSettings(ALLOCATION_SETTINGS, c.cc, 'env', e);
-  readSettings(LIMITS_SETTINGS, c.limits, 'env', e);
-  readSettings(SSRC_LIMIT_SETTINGS, c.ssrcLimits, 'env', e);
   at('OCTOBRIDGE_PRESENCE_INTERVAL_MS', int(100, 10 * MINUTE), (v) => {
     c.xmpp.presenceIntervalMs = v;
     st.presenceSet = true;
@@ -530,7 +536,6 @@ function applyEnv(c: Config, env: NodeJS.ProcessEnv, st: Layering): void {
     c.relay.enabled = true;
     c.relay.region ??= 'europe';
   }
-  readSettings(RELAY_SETTINGS, c.relay, 'env', e);
   readWireGuardEnv(st.wg, e);
   at(
     'LOG_LEVEL',

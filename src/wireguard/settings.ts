@@ -202,7 +202,7 @@ const wgPeers: Conv<WireGuardPeerConfig[]> = (key, v) => {
 export function readWireGuardFile(w: PendingWireGuard, lookup: (dotted: string) => unknown, fileDir: string): void {
   const block = lookup(WG);
   if (block === undefined) return;
-  if (typeof block !== 'object' || block === null || Array.isArray(block)) throw new ConfigError(WG, 'expected an object');
+  if (!isObject(block)) throw new ConfigError(WG, 'expected an object');
   w.present = true;
   w.inFile = true;
   const at = <T>(name: string, conv: Conv<T>, apply: (v: T) => void): void => {

@@ -38,6 +38,7 @@ describe.each(['POST /colibri/shutdown', 'SIGTERM'] as const)('graceful shutdown
   let proc: ChildProcess;
   let exited: Promise<number | null>;
   let dir: string;
+  let ports: { publicPort: number; privatePort: number };
   const peers: BrowserPeer[] = [];
 
   beforeAll(async () => {
@@ -90,7 +91,7 @@ describe.each(['POST /colibri/shutdown', 'SIGTERM'] as const)('graceful shutdown
     );
     await focus.start();
     await focus.waitForBridge(20_000);
-    (globalThis as Record<string, unknown>).ports = { publicPort, privatePort };
+    ports = { publicPort, privatePort };
   });
 
   afterAll(async () => {
@@ -102,7 +103,7 @@ describe.each(['POST /colibri/shutdown', 'SIGTERM'] as const)('graceful shutdown
   });
 
   it('refuses new conferences, keeps the live one, exits 0 once it ends', async () => {
-    const { publicPort, privatePort } = (globalThis as Record<string, unknown>).ports as { publicPort: number; privatePort: number };
+    const { publicPort, privatePort } = ports;
     const bridgeJid = focus.bridges()[0]!.jid;
     const media = 'width=320&height=180&fps=15';
     const alice = await openPeer(`http://127.0.0.1:${publicPort}/last-call?name=Alice&${media}`);
