@@ -8,19 +8,21 @@
  * conferences of `--per-conference` endpoints (JVB and octobridge serialise per conference,
  * so the concurrent bridge time includes the wait behind earlier requests of the same conference).
  *
- * Where an allocation's bridge time goes (stage timestamps, sequential run, p50 on a 2-core host): parse 0.1 ms;
- * `router.createWebRtcTransport` 0.8 ms (one worker round trip); the SCTP bridge channel 1.1 ms (two round trips:
- * `produceData` on the transport and the DirectTransport, then both `consumeData`); validation, the BridgeChannel,
- * the allocator and the answer 0.4 ms; serialise 0.05 ms: ~2.5 ms, ~80% of it waiting on the worker. Concurrently
- * the per-conference queue added up to ~24 ms (p99) of waiting behind the same conference's earlier allocations.
- * The bridge makes each allocation's transport and SCTP channel before its turn (`MediaConference.prepareEndpoint`), so
- * that wait is gone; what is left is throughput, not ordering: the test bridge has one worker, which answers every
- * conference's requests one at a time (~5 per allocation), and one Node thread, which this process shares with the
- * 100 requests' own XMPP client, so a burst of allocations still ends ~its total worker and Node time after it
- * starts. The requests reach the bridge spread over the 200–300 ms Prosody takes to pass 100 stanzas (the round trip
- * figures), and how they bunch decides the tail: on a quiet 2-core host, 8 runs each gave a concurrent p99 of
- * 17–138 ms (median ~65; p50 2.4–75, median ~8) with the transports made early and 32–105 ms (median ~78; p50 2.4–36,
- * median ~12) with them made in turn. Measure with nothing else running, and compare distributions, not one run.
+ * The bridge runs in a child process of its own (bench/lib/bridgeChild.ts), as it does beside Jicofo: this process's
+ * 100 requests, answers and XMPP parsing would otherwise share its Node thread. Each run also prints the bridge
+ * process's CPU per allocation (user + system over the run, its timers included); `BENCH_BRIDGE_PROFILE_DIR=dir`
+ * writes a CPU profile of the bridge for each run.
+ *
+ * What an allocation waits for: parse 0.1 ms; `router.createWebRtcTransport`, one worker round trip, made before the
+ * request's turn in the conference's queue (`MediaConference.prepareEndpoint`), so that one conference's allocations
+ * make their transports together; the endpoint, its BridgeChannel and the allocator, and the answer. The SCTP bridge
+ * channel (four more worker requests: `produceData` on the transport and the DirectTransport, both `consumeData`) and
+ * the transport's `bwe` trace are made when the endpoint connects (SCTP runs over DTLS, which cannot start before); a
+ * new receiver's ideal bitrate (0) is not sent either. With them in the answer's path the concurrent p99 was 13–30 ms, as
+ * each burst of requests Prosody delivers together (up to ~25 in one read) waited for the whole burst's worker and
+ * Node time; without them, on a 2-core host, 5 runs gave a concurrent p99 of 3.7–7.3 ms (median 5.1) at ~1.0 ms of
+ * bridge CPU per allocation, about a fifth of it Prosody's stanza through the XML parser. Measure with nothing else
+ * running, and compare distributions, not one run.
  *
  *   npm run bench:colibri2 -- [--allocations 100] [--per-conference 10]
  */
@@ -29,7 +31,7 @@ import { parseArgs } from 'node:util';
 import { createLogger } from '../src/logger.ts';
 import { RemoteBridgeClient } from '../src/xmpp/RemoteBridgeClient.ts';
 import { allocate } from './lib/jicofo.ts';
-import { startTestBridge } from './lib/bridge.ts';
+import { startChildBridge } from './lib/bridgeChild.ts';
 import { startProsody } from './lib/prosody.ts';
 
 const { values: args } = parseArgs({
@@ -54,7 +56,7 @@ function line(name: string, xs: number[]): string {
 
 const log = createLogger('silent', { pretty: false });
 const prosody = await startProsody();
-const bridge = await startTestBridge({
+const bridge = await startChildBridge({
   XMPP_SERVER: `127.0.0.1:${prosody.c2sPort}`,
   XMPP_DOMAIN: prosody.domain,
   XMPP_AUTH_DOMAIN: prosody.authDomain,
@@ -77,8 +79,6 @@ const focus = new RemoteBridgeClient(
 try {
   await focus.start();
   const jid = (await focus.waitForBridge()).jid;
-  const bridgeTimes: number[] = [];
-  bridge.xmpp[0]?.on('conferenceModify', (ms) => bridgeTimes.push(ms));
 
   const timed = async (req: ReturnType<typeof allocate>): Promise<number> => {
     const t0 = performance.now();
@@ -88,7 +88,7 @@ try {
 
   // Warm-up (JIT, first router).
   for (let i = 0; i < 10; i++) await timed(allocate(randomUUID(), `w${i}`, true));
-  bridgeTimes.length = 0;
+  await bridge.mark();
 
   // 1. One after the other, each in a conference of PER endpoints.
   const seqRtt: number[] = [];
@@ -97,13 +97,13 @@ try {
     if (i % PER === 0) meeting = randomUUID();
     seqRtt.push(await timed(allocate(meeting, `s${i}`, i % PER === 0)));
   }
-  const seqBridge = bridgeTimes.splice(0);
+  const { colibri2Ms: seqBridge, cpuUs: seqCpu } = await bridge.mark();
 
   // 2. All at once: conferences created first (Jicofo's create comes with the first endpoint),
   //    then the remaining allocations concurrently.
   const meetings = Array.from({ length: Math.ceil(N / PER) }, () => randomUUID());
   await Promise.all(meetings.map((m, i) => timed(allocate(m, `c${i}-0`, true))));
-  bridgeTimes.length = 0;
+  await bridge.mark();
   const rest: Promise<number>[] = [];
   for (let i = 0; i < N; i++) {
     const m = meetings[i % meetings.length]!;
@@ -112,15 +112,17 @@ try {
   const t0 = performance.now();
   const concRtt = await Promise.all(rest);
   const wall = performance.now() - t0;
-  const concBridge = bridgeTimes.splice(0);
+  const { colibri2Ms: concBridge, cpuUs: concCpu } = await bridge.mark();
 
   console.log(`colibri2 endpoint allocations through Prosody ${'(Jicofo requests, real mediasoup transports)'}`);
   console.log(`sequential, ${N} allocations:`);
   console.log(`  ${line('bridge time (parse..serialise)', seqBridge)}`);
   console.log(`  ${line('round trip at the focus', seqRtt)}`);
+  console.log(`  bridge Node CPU per allocation     ${(seqCpu / 1000 / N).toFixed(2)} ms`);
   console.log(`concurrent, ${N} allocations over ${meetings.length} conferences (${wall.toFixed(0)} ms wall):`);
   console.log(`  ${line('bridge time (incl. per-conf queue)', concBridge)}`);
   console.log(`  ${line('round trip at the focus', concRtt)}`);
+  console.log(`  bridge Node CPU per allocation     ${(concCpu / 1000 / N).toFixed(2)} ms`);
 } finally {
   await focus.stop();
   await bridge.close();

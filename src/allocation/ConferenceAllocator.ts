@@ -105,7 +105,7 @@ interface Receiver {
   applied: Map<string, number>;
   audioApplied: Map<string, boolean>;
   forwarded: readonly string[] | undefined;
-  /** The ideal bitrate last passed to the sink, bps; -1 for none. */
+  /** The ideal bitrate last passed to the sink, bps; a new (or reset) receiver's transport starts at 0. */
   idealBps: number;
   lastRun: number;
   timer: NodeJS.Timeout | undefined;
@@ -159,7 +159,7 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
       applied: new Map(),
       audioApplied: new Map(),
       forwarded: undefined,
-      idealBps: -1,
+      idealBps: 0,
       lastRun: 0,
       timer: undefined,
     });
@@ -299,7 +299,7 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
     r.held.clear();
     r.applied.clear();
     r.audioApplied.clear();
-    r.idealBps = -1;
+    r.idealBps = 0;
     this.#schedule(r);
   }
 
@@ -491,7 +491,7 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
       r.sink.forwardedSources(forwarded);
     }
     const ideal = allocation.idealBps;
-    if (r.idealBps < 0 || (ideal === 0) !== (r.idealBps === 0) || Math.abs(ideal - r.idealBps) > r.idealBps * IDEAL_BITRATE_CHANGE) {
+    if ((ideal === 0) !== (r.idealBps === 0) || Math.abs(ideal - r.idealBps) > r.idealBps * IDEAL_BITRATE_CHANGE) {
       r.idealBps = ideal;
       r.sink.idealBitrate(ideal);
     }

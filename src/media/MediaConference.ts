@@ -274,19 +274,13 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
         id,
         opts.media,
         rtpCapabilitiesOf(opts.media),
-        opts.sctp,
+        opts.sctp ? () => this.#direct(state) : undefined,
         transport,
         slot,
         this.#log.child({ endpoint: id }),
         opts.ssrcRewriting ?? true,
         opts.ssrcLimits,
       );
-      try {
-        if (opts.sctp) await e.setUpSctp(await this.#direct(state));
-      } catch (err) {
-        transport.close();
-        throw err;
-      }
       return e;
     })();
     // Awaited only in turn (adoptEndpoint) or never (discardEndpoint): a refusal is not an unhandled rejection meanwhile.
@@ -923,9 +917,8 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
         const slot = this.#place();
         release = this.#pool.reserve(slot);
         const { transport, state } = await this.#newTransport(slot, endpoint.sctp);
-        endpoint.relocate(transport, slot);
+        endpoint.relocate(transport, slot, endpoint.sctp ? () => this.#direct(state) : undefined);
         release();
-        if (endpoint.sctp) await endpoint.setUpSctp(await this.#direct(state));
         for (const [source, sent] of this.#sources) {
           if (sent.owner !== endpoint.id) await this.#forwardTo(endpoint, source, sent);
         }

@@ -67,6 +67,8 @@ export class MediaEndpoint extends EventEmitter<EndpointEvents> {
   /** @internal Producers by source name (media/ only; others use {@link sendingKinds}). */
   readonly producers = new Map<string, ms.Producer>();
   #sctpOut?: ms.DataProducer;
+  /** Where the bridge channel reaches Node: the router's DirectTransport (undefined without SCTP). */
+  #direct: (() => Promise<ms.DirectTransport>) | undefined;
   #connected = false;
   /** What {@link connect} gave the current transport: the endpoint's DTLS parameters and ICE credentials. */
   #dtlsParameters?: ms.DtlsParameters;
@@ -78,6 +80,7 @@ export class MediaEndpoint extends EventEmitter<EndpointEvents> {
   readonly #producerCounts = new RetiringCounters<ms.Producer, { packets: number; lost: number }>(['packets', 'lost'], readProducer);
 
   /**
+   * @param direct the router's DirectTransport, for the SCTP bridge channel; undefined: the endpoint has no SCTP
    * @param ssrcLimits send SSRCs per kind for an endpoint with SSRC rewriting (`videobridge.ssrc-limit.*`); none: a new
    *   SSRC per source forwarded
    */
@@ -85,7 +88,7 @@ export class MediaEndpoint extends EventEmitter<EndpointEvents> {
     id: string,
     media: Media[],
     rtpCapabilities: ms.RtpCapabilities,
-    sctp: boolean,
+    direct: (() => Promise<ms.DirectTransport>) | undefined,
     transport: ms.WebRtcTransport,
     slot: WorkerSlot,
     log: Logger,
@@ -106,7 +109,8 @@ export class MediaEndpoint extends EventEmitter<EndpointEvents> {
     this.id = id;
     this.media = media;
     this.rtpCapabilities = rtpCapabilities;
-    this.sctp = sctp;
+    this.sctp = direct !== undefined;
+    this.#direct = direct;
     this.ssrcRewriting = ssrcRewriting;
     this.#transport = transport;
     this.#slot = slot;
@@ -132,7 +136,6 @@ export class MediaEndpoint extends EventEmitter<EndpointEvents> {
       const bps = (t.info as { availableBitrate?: number }).availableBitrate;
       if (typeof bps === 'number' && bps > 0) this.emit('bandwidthEstimate', bps);
     });
-    transport.enableTraceEvent(['bwe']).catch(() => undefined);
   }
 
   /** @internal The mediasoup transport (media/ only). */
@@ -147,10 +150,10 @@ export class MediaEndpoint extends EventEmitter<EndpointEvents> {
 
   /**
    * @internal Move to a new transport (its worker died): the old transport, producers and
-   * consumers are gone; forwarding and the SCTP stream are set up again by the conference, and
+   * consumers are gone; forwarding is set up again by the conference, the SCTP stream at the next {@link connect}, and
    * the client must connect to the new ICE/DTLS parameters (`relocated`).
    */
-  relocate(transport: ms.WebRtcTransport, slot: WorkerSlot): void {
+  relocate(transport: ms.WebRtcTransport, slot: WorkerSlot, direct: (() => Promise<ms.DirectTransport>) | undefined): void {
     this.#transportCounts.drop(this.#transport);
     for (const p of this.producers.values()) this.#producerCounts.drop(p);
     this.#transport = transport;
@@ -158,17 +161,27 @@ export class MediaEndpoint extends EventEmitter<EndpointEvents> {
     this.#forwarded.clear();
     this.producers.clear();
     this.#sctpOut = undefined;
+    this.#direct = direct;
     this.#connected = false;
     this.#dtlsParameters = undefined;
     this.#remoteIce = undefined;
     this.#listen(transport);
   }
 
-  /** @internal Wire the SCTP bridge-channel stream (done by the conference before connect). */
-  async setUpSctp(direct: ms.DirectTransport): Promise<void> {
+  /**
+   * Wire the SCTP bridge-channel stream on the current transport (two worker round trips), the first time the endpoint
+   * connects: SCTP runs over DTLS, which cannot start before {@link connect}, so an allocation's answer need not wait
+   * for it (four worker requests that would otherwise queue behind and ahead of other allocations' transports).
+   * @throws Error from mediasoup (the transport closed meanwhile: its worker died).
+   */
+  async #setUpSctp(): Promise<void> {
+    const transport = this.transport;
+    const direct = this.#direct;
+    if (!direct || this.#sctpOut) return;
     // Client-opened channel: the browser is DTLS client, so its first channel is stream 0.
     const options = { label: BRIDGE_CHANNEL_LABEL, protocol: BRIDGE_CHANNEL_PROTOCOL };
-    const channel = await openSctpChannel(this.transport, direct, options, (payload, ppid) => this.emit('sctpMessage', payload, ppid));
+    const channel = await openSctpChannel(transport, await direct(), options, (payload, ppid) => this.emit('sctpMessage', payload, ppid));
+    if (transport !== this.transport) return; // relocated meanwhile: the new transport gets its own
     if (channel.outboundStreamId !== 0) this.#log.warn({ streamId: channel.outboundStreamId }, 'bridge channel outbound SCTP stream is not 0');
     this.#sctpOut = channel.out;
   }
@@ -237,6 +250,9 @@ export class MediaEndpoint extends EventEmitter<EndpointEvents> {
       .map((f) => ({ algorithm: f.hash.toLowerCase() as ms.FingerprintAlgorithm, value: f.value.toUpperCase() }));
     if (fps.length === 0) throw new Error(`no supported DTLS fingerprint hash in ${fingerprints.map((f) => f.hash).join(',')}`);
     const dtlsParameters: ms.DtlsParameters = { role, fingerprints: fps };
+    // What only a connected transport needs, made before it connects: the bridge channel's streams, the estimate.
+    await this.#setUpSctp();
+    this.transport.enableTraceEvent(['bwe']).catch(() => undefined);
     await this.transport.connect({ dtlsParameters, ...(iceParameters ? { iceParameters } : {}) });
     this.#dtlsParameters = dtlsParameters;
     this.#remoteIce = iceParameters;
