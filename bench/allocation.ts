@@ -20,7 +20,7 @@
  *    on stage at 720p all along, so the sender never turns an encoding off: a switch up is then the
  *    allocation and one keyframe of the already active 720p layer. How to read it:
  *     - the latency covers the whole loop: the page's message over the bridge channel, the
- *       allocator (at most one run per receiver per 200 ms), for "up" the SenderSourceConstraints
+ *       allocator (run in the next turn on a constraints change), for "up" the SenderSourceConstraints
  *       to the sender, which only then turns its 360p/720p encodings on (setParameters), the
  *       worker switching on the new layer's first keyframe (native patch 0006: no hold), then decoding and the next vsync of the page (rVFC fires when the frame is
  *       presented). "Down" needs no sender change (the 180p encoding always runs) but a keyframe

@@ -2,7 +2,7 @@
  * ConferenceAllocator queries the bridge channel relies on: which senders' video a receiver wants (JVB
  * BitrateController.isOnStageOrSelected / hasNonZeroEffectiveConstraints, as Endpoint.wantsStatsFrom asks them).
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ConferenceAllocator, type ReceiverSink } from './ConferenceAllocator.ts';
 import { DEFAULT_ALLOCATION_CONFIG } from './settings.ts';
 
@@ -119,5 +119,45 @@ describe('the ideal bitrate (what the transport pads up to while the estimate is
     a.setConstraints('r', { onStageSources: [], constraints: { 's-v0': { maxHeight: 0 } } });
     a.flush();
     expect(ideal).toEqual([1_000_000, 1_200_000, 0]);
+  });
+});
+
+describe('when a receiver is allocated again', () => {
+  afterEach(() => vi.useRealTimers());
+
+  it('at once for its constraints, after the minimum interval for estimates and a sender’s new layer', () => {
+    vi.useFakeTimers();
+    const decisions: [number, number | undefined][] = [];
+    const recording: ReceiverSink = { ...sink, video: (_source, f) => decisions.push([Date.now(), f.spatialLayer]) };
+    const a = (allocator = new ConferenceAllocator({ ...DEFAULT_ALLOCATION_CONFIG, minTimeBetweenCalculationsMs: 200 }));
+    a.addEndpoint('r', recording);
+    a.addEndpoint('s', sink);
+    a.addSource('s-v0', 's', 'video');
+    const layer = (spatial: number, height: number, bitrateBps: number) => ({ spatial, temporal: 0, height, frameRate: 30, bitrateBps });
+    a.setLayers('s-v0', [layer(0, 180, 150_000)]);
+    a.sourceReady('r', 's-v0');
+    a.bandwidthChanged('r', 3_000_000);
+    a.setConstraints('r', { defaultConstraints: { maxHeight: 180 } });
+    vi.advanceTimersByTime(0);
+    const t0 = Date.now();
+    expect(decisions).toEqual([[t0, 0]]);
+    // On stage at 720p 10 ms after that run: allocated in the next turn, not 200 ms after the last run.
+    vi.advanceTimersByTime(10);
+    a.setConstraints('r', { onStageSources: ['s-v0'], constraints: { 's-v0': { maxHeight: 720 } } });
+    vi.advanceTimersByTime(0);
+    // The sender turns its 720p encoding on (the layer the receiver waits for): 200 ms after the last run.
+    vi.advanceTimersByTime(10);
+    a.setLayers('s-v0', [layer(0, 180, 150_000), layer(1, 720, 1_500_000)]);
+    vi.advanceTimersByTime(100);
+    expect(decisions).toHaveLength(1);
+    vi.advanceTimersByTime(100);
+    expect(decisions.at(-1)).toEqual([t0 + 210, 1]);
+    // An estimate change right after coalesces too; a constraints change then does not wait for it.
+    a.bandwidthChanged('r', 500_000);
+    vi.advanceTimersByTime(50);
+    expect(decisions.at(-1)).toEqual([t0 + 210, 1]);
+    a.setConstraints('r', { onStageSources: [], constraints: { 's-v0': { maxHeight: 180 } } });
+    vi.advanceTimersByTime(0);
+    expect(decisions.at(-1)).toEqual([t0 + 270, 0]);
   });
 });

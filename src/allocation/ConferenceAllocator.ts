@@ -7,12 +7,15 @@
  * estimates, the dominant speaker); decisions go out through each receiver's {@link ReceiverSink}
  * (implemented on top of media/'s MediaEndpoint) and as events. Nothing here touches mediasoup.
  *
- * When a receiver is re-allocated: on every change of its settings (ReceiverVideoConstraints,
- * LastNChangedEvent), when its estimate moves by more than `bwe-change-threshold` (15 %), on a
- * dominant speaker change, when a source is added, removed, changes video type or its active
- * layers change, and at least every `max-time-between-calculations` (5 s, with fresh bitrates).
- * Triggers closer together than `minTimeBetweenCalculationsMs` coalesce into one run, so layers
- * never change faster than that.
+ * When a receiver is re-allocated:
+ * - at once (in the next turn of the event loop, as JVB's `BitrateController` runs on each of them): on every change
+ *   of its settings (ReceiverVideoConstraints, LastNChangedEvent), on a dominant speaker change, when a source changes
+ *   video type;
+ * - soon: when its estimate moves by more than `bwe-change-threshold` (15 %), when a source is added, removed, or
+ *   becomes ready for it, when a source's active layers change, and at least every `max-time-between-calculations`
+ *   (5 s, with fresh bitrates). These coalesce into one run at most every `minTimeBetweenCalculationsMs`: estimates
+ *   and joins come in storms, and a switch to a layer the sender has just turned on, made at once, waited longer for
+ *   its keyframe (docs/performance.md).
  */
 import { EventEmitter } from 'node:events';
 import { allocate, effectiveConstraints, prioritize, selectedOrder } from './BandwidthAllocator.ts';
@@ -109,6 +112,8 @@ interface Receiver {
   idealBps: number;
   lastRun: number;
   timer: NodeJS.Timeout | undefined;
+  /** Whether the pending run ({@link timer}) is the next turn's rather than the coalesced one. */
+  timerNow: boolean;
 }
 
 /** See the module docstring. */
@@ -162,6 +167,7 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
       idealBps: 0,
       lastRun: 0,
       timer: undefined,
+      timerNow: false,
     });
     this.#scheduleAll();
   }
@@ -239,7 +245,7 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
     if (s.videoType !== videoType) {
       s.videoType = videoType;
       s.view = undefined;
-      this.#scheduleAll(s.owner);
+      this.#scheduleAll(s.owner, 'now');
     }
     return true;
   }
@@ -325,14 +331,14 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
   setConstraints(receiver: string, update: ConstraintsUpdate): boolean {
     const r = this.#receivers.get(receiver);
     if (!r?.settings.apply(update)) return false;
-    this.#schedule(r);
+    this.#schedule(r, 'now');
     return true;
   }
 
   /** `LastNChangedEvent`. */
   setLastN(receiver: string, lastN: number): void {
     const r = this.#receivers.get(receiver);
-    if (r?.settings.setLastN(lastN)) this.#schedule(r);
+    if (r?.settings.setLastN(lastN)) this.#schedule(r, 'now');
   }
 
   /** `ReceiverAudioSubscription`. */
@@ -361,7 +367,7 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
    */
   dominantSpeakerChanged(endpoint: string): readonly string[] | undefined {
     if (!this.speech.dominantSpeakerChanged(endpoint)) return undefined;
-    this.#scheduleAll();
+    this.#scheduleAll(undefined, 'now');
     return this.speech.recentSpeakers;
   }
 
@@ -423,17 +429,24 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
   // ---------------------------------------------------------------- scheduling
 
   /** Re-allocate every receiver (except the owner of what changed, which does not receive its own sources). */
-  #scheduleAll(except?: string): void {
-    for (const r of this.#receivers.values()) if (r.id !== except) this.#schedule(r);
+  #scheduleAll(except?: string, when: 'now' | 'soon' = 'soon'): void {
+    for (const r of this.#receivers.values()) if (r.id !== except) this.#schedule(r, when);
   }
 
   /**
-   * Re-allocate `r` soon: at once when its last run is older than the minimum interval, else
-   * when that is up (triggers in between coalesce into that one run).
+   * Re-allocate `r`: `now` in the next turn of the event loop (the triggers of one turn make one run); `soon` at once
+   * when its last run is older than the minimum interval, else when that is up (triggers in between coalesce into
+   * that one run). A run due now replaces a coalesced one.
    */
-  #schedule(r: Receiver): void {
-    if (this.#closed || r.timer !== undefined) return;
-    const wait = Math.max(0, r.lastRun + this.config.minTimeBetweenCalculationsMs - this.#now());
+  #schedule(r: Receiver, when: 'now' | 'soon' = 'soon'): void {
+    if (this.#closed) return;
+    const now = when === 'now';
+    if (r.timer !== undefined) {
+      if (!now || r.timerNow) return;
+      clearTimeout(r.timer);
+    }
+    const wait = now ? 0 : Math.max(0, r.lastRun + this.config.minTimeBetweenCalculationsMs - this.#now());
+    r.timerNow = wait === 0;
     r.timer = setTimeout(() => {
       r.timer = undefined;
       if (this.#receivers.get(r.id) === r) this.#run(r);

@@ -33,7 +33,11 @@ export interface AllocationConfig {
   bweChangeThreshold: number;
   /** Re-allocate at least this often, ms (`max-time-between-calculations`, 5 s). */
   maxTimeBetweenCalculationsMs: number;
-  /** Re-allocate one receiver at most this often, ms (octobridge: anti-flap; triggers in between coalesce). */
+  /**
+   * Re-allocate one receiver at most this often for the triggers that come in storms (estimates, sources joining and
+   * leaving) and for a source's new layers, ms; they coalesce in between (octobridge). A receiver's own settings, the
+   * dominant speaker and video types re-allocate at once.
+   */
   minTimeBetweenCalculationsMs: number;
   /** Bridge-wide last-N, -1 = none (`jvb-last-n`). */
   jvbLastN: number;
