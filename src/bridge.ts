@@ -201,7 +201,13 @@ async function startParts(config: Config, log: Logger, wireguard: WireGuardManag
       version: config.version,
       modules: config.rest,
       healthCheck: healthProblem,
-      ...(wireguard ? { healthDetail: () => ({ wireguard: wireguard.healthDetail() }) } : {}),
+      healthDetail: () => {
+        const detail: Record<string, unknown> = {};
+        if (wireguard) detail.wireguard = wireguard.healthDetail();
+        // One UDP port configured, a port per worker in use: the deployment publishes only the first.
+        if (media.udpPortProblem) detail.media = { udpPortMode: media.udpPortMode, problem: media.udpPortProblem };
+        return Object.keys(detail).length > 0 ? detail : undefined;
+      },
       stats: () => stats.snapshot(),
       lifecycle,
       metrics: (accept) => metrics.renderMetrics(accept),

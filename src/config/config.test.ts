@@ -148,7 +148,14 @@ include "custom-jvb.conf"
 describe('defaults', () => {
   it("are JVB's reference.conf values, or octobridge's where config.ts says why", () => {
     const c = buildConfig({});
-    expect(c.media).toMatchObject({ udpPort: 10000, listenIp: '0.0.0.0', advertiseIps: [], iceTcp: { enabled: false, port: 4443 }, endpointExpireMs: 60_000 });
+    expect(c.media).toMatchObject({
+      udpPort: 10000,
+      udpPortMode: 'single',
+      listenIp: '0.0.0.0',
+      advertiseIps: [],
+      iceTcp: { enabled: false, port: 4443 },
+      endpointExpireMs: 60_000,
+    });
     expect(c.ice).toEqual({ advertisePrivateCandidates: true, stunServers: [], staticMappings: [] });
     expect(c.http).toEqual({ publicHost: '0.0.0.0', publicPort: 9090, privateHost: '127.0.0.1', privatePort: 8080 });
     expect(c.rest).toEqual({ colibri: false, health: true, version: true, drain: true, shutdown: false, prometheus: true, debug: false });
@@ -185,6 +192,7 @@ describe('environment variables', () => {
   const XMPP = { XMPP_SERVER: 'xmpp.example.com', XMPP_DOMAIN: 'example.com', JVB_AUTH_PASSWORD: 'pw' };
   const cases: [string, NodeJS.ProcessEnv, (c: Config) => void][] = [
     ['JVB_PORT', { JVB_PORT: '10001' }, (c) => expect(c.media.udpPort).toBe(10001)],
+    ['OCTOBRIDGE_UDP_PORT_MODE', { OCTOBRIDGE_UDP_PORT_MODE: 'per-worker' }, (c) => expect(c.media.udpPortMode).toBe('per-worker')],
     [
       'JVB_ADVERTISE_IPS',
       { JVB_ADVERTISE_IPS: '1.2.3.4, 5.6.7.8#12000,fe80::1#12001', JVB_PORT: '10001', LOCAL_ADDRESS: '172.18.0.4' },

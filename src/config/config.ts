@@ -160,6 +160,7 @@ function defaults(): Config {
       workerBin: path.join(PROJECT_ROOT, 'native', 'out', 'mediasoup-worker'),
       numWorkers: os.availableParallelism(),
       conferenceWorkerConsumers: 500,
+      udpPortMode: 'single',
       logLevel: 'warn',
       udpPort: 10000,
       listenIp: '0.0.0.0',

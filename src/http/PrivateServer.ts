@@ -5,7 +5,7 @@
  *
  * | route | answer |
  * |---|---|
- * | `GET /about/health` | 200 with an empty body when healthy; 500 `{"error": reason}` when not; with WireGuard managed, both carry `"wireguard": {...}` (peers, handshake ages, RTT) |
+ * | `GET /about/health` | 200 with an empty body when healthy; 500 `{"error": reason}` when not; with WireGuard managed, both carry `"wireguard": {...}` (peers, handshake ages, RTT); when one UDP port for every worker was configured and the kernel refused it, `"media": {"udpPortMode": "per-worker", "problem": ...}` |
  * | `GET /about/version` | `{"name","version","os"}` |
  * | `GET /colibri/stats` | the stats snapshot (JVB's names and units) |
  * | `GET /colibri/drain` | `{"drain": bool}` |

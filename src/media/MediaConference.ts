@@ -239,6 +239,7 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
       maxReceiveMessageSize: 262144,
       initialAvailableOutgoingBitrate: o.initialOutgoingBitrateBps,
       iceConsentTimeout: o.iceConsentTimeoutSec,
+      ...(slot.iceUfragPrefix ? { iceUsernameFragmentPrefix: slot.iceUfragPrefix } : {}),
     });
     return { transport, state };
   }

@@ -1,9 +1,22 @@
 /**
- * The media engine: a pool of mediasoup workers (one per core by default), each with a
- * WebRtcServer on its own UDP port (JVB's `videobridge.ice.udp.port`, default 10000, + the
- * worker's index), placement of conferences and endpoints on them, and worker-death recovery.
- * The only module tree that imports mediasoup (with relay/).
+ * The media engine: a pool of mediasoup workers (one per core by default), each with a WebRtcServer, placement of
+ * conferences and endpoints on them, and worker-death recovery. The only module tree that imports mediasoup (with
+ * relay/).
+ *
+ * The workers' UDP port (JVB's `videobridge.ice.udp.port`, default 10000), as `media.udpPortMode` says:
+ * - `single` (the default, what a docker-jitsi-meet or Kubernetes layout publishes: one port per bridge): every
+ *   worker's WebRtcServer binds the port with SO_REUSEPORT, in worker order, so their sockets are the kernel's
+ *   reuseport group at indexes 0..N-1. Worker patch 0017 attaches a classic BPF program to the group (no capability
+ *   needed) that sends a STUN Binding request to the socket the first character of its USERNAME names ('A' + index),
+ *   and each transport's ICE username fragment starts with its worker's character
+ *   ({@link WorkerSlot.iceUfragPrefix}); once ICE accepts a remote address, the worker connects a socket of its own to
+ *   it, which Linux prefers to the group: no datagram takes an extra hop. When a worker dies, the kernel moves the
+ *   group's last socket into its place (and its worker's character changes with it); its replacement joins at the
+ *   end. A kernel that refuses any of it (no SO_REUSEPORT or SO_ATTACH_REUSEPORT_CBPF) makes the engine fall back to
+ *   per-worker ports, said at start-up and in {@link udpPortProblem};
+ * - `per-worker`: worker i on the port + i (each published separately).
  */
+import dgram from 'node:dgram';
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
@@ -15,6 +28,7 @@ import type { MediaEndpoint } from './MediaEndpoint.ts';
 import type { MediaSettings } from './settings.ts';
 import type { EngineTraffic } from './types.ts';
 import type { WorkerPool, WorkerSlot } from './workers.ts';
+import { SerialQueue } from '../util/SerialQueue.ts';
 import { checkRouterNumbering, JICOFO_NUMBERING, routerCodecs, type VideoCodecName } from './rtp.ts';
 
 /** Endpoints whose counters {@link MediaEngine.trafficByEndpoint} reads at once (the rest wait for them). */
@@ -77,6 +91,26 @@ export function addTraffic(into: EngineTraffic, t: EngineTraffic): void {
   for (const k of Object.keys(into) as (keyof EngineTraffic)[]) into[k] += t[k];
 }
 
+/**
+ * The first character of the ICE username fragments of the worker whose socket is at `index` of the shared port's
+ * reuseport group: what worker patch 0017's BPF program steers by ('A' + index).
+ */
+export function steeringPrefix(index: number): string {
+  return String.fromCharCode(0x41 + index);
+}
+
+/** A UDP port free on `ip` now, from the kernel (bound to port 0 and released). */
+function freeUdpPort(ip: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = dgram.createSocket(ip.includes(':') ? 'udp6' : 'udp4');
+    socket.once('error', reject);
+    socket.bind(0, ip, () => {
+      const { port } = socket.address();
+      socket.close(() => resolve(port));
+    });
+  });
+}
+
 /** Addresses candidates are advertised on when none are configured. */
 function localAddresses(listenIp: string): string[] {
   if (listenIp !== '0.0.0.0') return [listenIp];
@@ -108,8 +142,16 @@ export class MediaEngine extends EventEmitter<EngineEvents> {
   readonly workers: WorkerSlot[] = [];
   readonly candidateAddresses: string[];
   readonly options: MediaEngineOptions;
+  /** The UDP port layout in use: the configured one, unless the kernel refused `single`. */
+  udpPortMode: 'single' | 'per-worker';
+  /** Why `single` was configured and `per-worker` is in use; undefined otherwise. */
+  udpPortProblem: string | undefined;
   readonly #log: Logger;
   readonly #conferences = new Set<MediaConference>();
+  /** Single-port mode: the live workers in the order of their sockets in the port's SO_REUSEPORT group. */
+  readonly #group: WorkerSlot[] = [];
+  /** WebRtcServers are bound one at a time, so that the group's order is the order of {@link #group}. */
+  readonly #binding = new SerialQueue();
   /** Endpoints being placed on a worker and not created there yet (see {@link reserve}). */
   readonly #reserved = new Map<WorkerSlot, number>();
   /** Conference recoveries from worker deaths still running. */
@@ -122,6 +164,7 @@ export class MediaEngine extends EventEmitter<EngineEvents> {
   private constructor(options: MediaEngineOptions, log: Logger) {
     super();
     this.options = options;
+    this.udpPortMode = options.udpPortMode;
     this.#log = log;
     this.candidateAddresses = options.advertiseIps.length > 0 ? [...options.advertiseIps] : localAddresses(options.listenIp);
   }
@@ -135,13 +178,33 @@ export class MediaEngine extends EventEmitter<EngineEvents> {
     // One secret per process, inherited by every worker (mediasoup passes the environment on).
     process.env[ICE_SECRET_ENV] ??= randomBytes(32).toString('hex');
     try {
-      for (let i = 0; i < Math.max(1, options.numWorkers); i++) engine.workers.push(await engine.#startWorker(i));
+      await engine.#startWorkers();
     } catch (err) {
-      engine.close();
-      throw err;
+      if (options.udpPortMode !== 'single' || options.numWorkers <= 1) {
+        engine.close();
+        throw err;
+      }
+      // The kernel (or a seccomp profile) refused the shared port: port per worker, said loudly.
+      for (const w of engine.workers.splice(0)) w.worker.close();
+      engine.#group.length = 0;
+      engine.udpPortMode = 'per-worker';
+      engine.udpPortProblem = `one UDP port for every worker is not available here (${(err as Error).message}); each worker has its own port`;
+      log.warn({ problem: engine.udpPortProblem }, 'falling back to a UDP port per worker');
+      try {
+        await engine.#startWorkers();
+      } catch (err2) {
+        engine.close();
+        throw err2;
+      }
     }
-    log.info({ workers: engine.workers.map((w) => ({ pid: w.worker.pid, udpPort: w.udpPort })) }, 'media engine started');
+    log.info({ udpPortMode: engine.udpPortMode, workers: engine.workers.map((w) => ({ pid: w.worker.pid, udpPort: w.udpPort })) }, 'media engine started');
     return engine;
+  }
+
+  async #startWorkers(): Promise<void> {
+    // Single port with a port of 0 (tests): a free one, shared by all.
+    const shared = this.udpPortMode === 'single' ? this.options.udpPort || (await freeUdpPort(this.options.listenIp)) : undefined;
+    for (let i = 0; i < Math.max(1, this.options.numWorkers); i++) this.workers.push(await this.#startWorker(i, shared));
   }
 
   /** `install` puts a replacement into {@link workers} before `workerStarted` is emitted. */
@@ -159,20 +222,31 @@ export class MediaEngine extends EventEmitter<EngineEvents> {
     } finally {
       for (const l of process.listeners('SIGTERM')) if (!sigtermListeners.has(l)) process.removeListener('SIGTERM', l);
     }
-    const udp = udpPort ?? (o.udpPort ? o.udpPort + index : 0);
+    const single = this.udpPortMode === 'single';
+    // Single port: the same for all; else the configured one + index (0, in tests: any free one).
+    const udp = single ? (udpPort ?? o.udpPort) : (udpPort ?? (o.udpPort ? o.udpPort + index : 0));
     const tcp = tcpPort ?? (o.iceTcp.port ? o.iceTcp.port + index : 0);
-    const listenInfos: ms.WebRtcServerOptions['listenInfos'] = [{ protocol: 'udp', ip: o.listenIp, ...(udp ? { port: udp } : {}) }];
+    const listenInfos: ms.WebRtcServerOptions['listenInfos'] = [
+      { protocol: 'udp', ip: o.listenIp, ...(udp ? { port: udp } : {}), ...(single ? { flags: { udpReusePort: true } } : {}) },
+    ];
     if (o.iceTcp.enabled) listenInfos.push({ protocol: 'tcp', ip: o.listenIp, ...(tcp ? { port: tcp } : {}) });
-    let server: ms.WebRtcServer;
-    try {
-      server = await worker.createWebRtcServer({ listenInfos });
-    } catch (err) {
-      worker.close();
-      throw new Error(`cannot bind media port udp/${udp} on ${o.listenIp}: ${(err as Error).message}`);
-    }
-    const dump = await server.dump();
-    const bound = dump.udpSockets[0]?.port ?? udp;
-    const slot: WorkerSlot = { index, worker, webRtcServer: server, udpPort: bound, alive: true, packetRate: 0 };
+    const slot = await this.#binding.run(async () => {
+      let server: ms.WebRtcServer;
+      try {
+        server = await worker.createWebRtcServer({ listenInfos });
+      } catch (err) {
+        worker.close();
+        throw new Error(`cannot bind media port udp/${udp} on ${o.listenIp}: ${(err as Error).message}`);
+      }
+      const dump = await server.dump();
+      const bound = dump.udpSockets[0]?.port ?? udp;
+      const s: WorkerSlot = { index, worker, webRtcServer: server, udpPort: bound, alive: true, packetRate: 0 };
+      if (single) {
+        this.#group.push(s);
+        s.iceUfragPrefix = steeringPrefix(this.#group.length - 1);
+      }
+      return s;
+    });
     worker.on('died', (error) => void this.#onDied(slot, error, tcp));
     install?.(slot);
     this.emit('workerStarted', slot);
@@ -186,6 +260,7 @@ export class MediaEngine extends EventEmitter<EngineEvents> {
    */
   async #onDied(slot: WorkerSlot, error: Error, tcpPort: number): Promise<void> {
     slot.alive = false;
+    this.#leaveGroup(slot);
     this.#log.error({ err: error, pid: slot.worker.pid, index: slot.index }, 'mediasoup worker died');
     if (!this.#closed && this.alive().length === 0) this.#outage = true;
     this.emit('workerDied', slot, error);
@@ -223,6 +298,19 @@ export class MediaEngine extends EventEmitter<EngineEvents> {
       }
     }
     return undefined;
+  }
+
+  /**
+   * A dead worker's socket left the port's reuseport group: the kernel moved the group's last socket into its place
+   * (`reuseport_detach_sock`), so that socket's worker is now steered to by the dead one's character.
+   */
+  #leaveGroup(slot: WorkerSlot): void {
+    const i = this.#group.indexOf(slot);
+    if (i < 0) return;
+    const last = this.#group.pop();
+    if (!last || last === slot) return;
+    this.#group[i] = last;
+    last.iceUfragPrefix = steeringPrefix(i);
   }
 
   #maybeEndOutage(): void {

@@ -32,8 +32,13 @@ export interface MediaSettings {
    */
   conferenceWorkerConsumers: number;
   logLevel: 'debug' | 'warn' | 'error' | 'none';
-  /** `videobridge.ice.udp.port` / JVB_PORT: the UDP media port of the first worker (worker i: + i). */
+  /** `videobridge.ice.udp.port` / JVB_PORT: the UDP media port (per-worker mode: of the first worker; worker i: + i). */
   udpPort: number;
+  /**
+   * `single` (default): every worker receives on `udpPort` (SO_REUSEPORT, steered per endpoint by worker patch 0017;
+   * no capability needed), as JVB serves every core from one port; `per-worker`: worker i on `udpPort` + i.
+   */
+  udpPortMode: 'single' | 'per-worker';
   /** Address the WebRtcServer binds to. */
   listenIp: string;
   /** The public addresses of the `ice.staticMappings` setting, put in ICE candidates instead of the listen address. */
@@ -57,6 +62,7 @@ export interface MediaSettings {
 export const MEDIA_SETTINGS: SettingsTable<MediaSettings> = [
   { key: 'udpPort', file: 'videobridge.ice.udp.port', env: 'JVB_PORT', value: port },
   { key: 'numWorkers', file: 'octobridge.media.workers', env: 'OCTOBRIDGE_WORKERS', value: int(1, 256) },
+  { key: 'udpPortMode', file: 'octobridge.media.udp-port-mode', env: 'OCTOBRIDGE_UDP_PORT_MODE', value: oneOf(['single', 'per-worker'] as const) },
   {
     key: 'conferenceWorkerConsumers',
     file: 'octobridge.media.conference-worker-consumers',

@@ -22,6 +22,11 @@ export interface WorkerSlot {
   alive: boolean;
   /** RTP packets/s in + out through its endpoints, as of the last traffic sample. */
   packetRate: number;
+  /**
+   * Single-port mode: what its transports' ICE username fragments start with, so that the port steers their STUN
+   * to it (MediaEngine); it changes when another worker dies. Undefined with a port per worker.
+   */
+  iceUfragPrefix?: string;
 }
 
 /** What a conference uses of the pool (`MediaEngine.createConference` builds it). */
