@@ -101,16 +101,22 @@ mkdir -p "$SRC"
 cp -R "$MS_PKG/worker" "$SRC/worker"
 rm -rf "$SRC/worker/out"
 
-# Anchored source edits: patch with zero fuzz. A dry run first, so a missing anchor
-# aborts before anything is touched (never a half-patched tree).
+# Anchored source edits: a series, each patch applied with zero fuzz to the tree the ones before it made (a later
+# patch may build on an earlier one's lines). Applied to a scratch copy first, so a missing anchor aborts before
+# the source tree is touched (never a half-patched tree).
+SCRATCH="$BUILD/.patching"
+rm -rf "$SCRATCH"
+mkdir -p "$SCRATCH"
+cp -R "$SRC/worker" "$SCRATCH/worker"
 for p in "$NATIVE"/patches/*.patch; do
-  if ! patch -d "$SRC" -p1 -F0 --dry-run --silent --forward < "$p" >/dev/null 2>&1; then
-    die "patch anchor not found: $(basename "$p") does not apply to mediasoup $MS_VERSION (see docs/worker.md)"
+  if ! patch -d "$SCRATCH" -p1 -F0 --silent --forward --no-backup-if-mismatch < "$p" >/dev/null 2>&1; then
+    rm -rf "$SCRATCH"
+    die "patch anchor not found: $(basename "$p") does not apply to mediasoup $MS_VERSION with the patches before it (see docs/worker.md)"
   fi
 done
-for p in "$NATIVE"/patches/*.patch; do
-  patch -d "$SRC" -p1 -F0 --silent --forward --no-backup-if-mismatch < "$p" || die "patch failed: $(basename "$p")"
-done
+rm -rf "$SRC/worker"
+mv "$SCRATCH/worker" "$SRC/worker"
+rm -rf "$SCRATCH"
 
 # Subprojects: replace every downloading wrap with a shim over the Debian library.
 rm -f "$SRC"/worker/subprojects/*.wrap
