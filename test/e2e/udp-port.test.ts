@@ -2,8 +2,8 @@
  * The workers' UDP port, both layouts, with real Chromium clients on two workers of one bridge:
  * - `single` (the default): every worker receives on one port (SO_REUSEPORT). Worker patch 0017 steers a STUN
  *   Binding request to the worker its ICE username fragment's first character names, and connects a socket of that
- *   worker to the remote address ICE accepts; the clients, given one port in every candidate, reach the right worker
- *   and decode each other;
+ *   worker to the remote address ICE accepts; the clients (Chromium, then Firefox as well), given one port in every
+ *   candidate, reach the right worker and decode each other;
  * - `per-worker`: worker i on the port + i, each endpoint's candidates on its worker's port.
  *
  * The conference is forced across the workers by a low per-worker consumer threshold, as in worker-pool.test.ts:
@@ -13,22 +13,33 @@
  * replacement all connect.
  */
 import { describe, expect, it } from 'vitest';
-import { openPeer, type BrowserPeer } from '../../bench/lib/chromium.ts';
+import { openPeer } from '../../bench/lib/chromium.ts';
 import { useTestBridge } from '../helpers/bridge.ts';
-import { expectMediaFrom, until } from '../helpers/media.ts';
+import { openFirefoxPeer } from '../helpers/firefox.ts';
+import { expectMediaFrom, type PagePeer, until } from '../helpers/media.ts';
 
 const MEDIA = 'width=320&height=180&fps=15';
 
 describe.each(['single', 'per-worker'] as const)('UDP port mode %s', (mode) => {
   const fixture = useTestBridge({ OCTOBRIDGE_WORKERS: '2', OCTOBRIDGE_WORKER_CONFERENCE_CONSUMERS: '2', OCTOBRIDGE_UDP_PORT_MODE: mode });
-  const joined: { peer: BrowserPeer; id: string }[] = [];
+  const joined: { peer: PagePeer; id: string }[] = [];
 
-  async function join(name: string): Promise<{ peer: BrowserPeer; id: string }> {
-    const peer = fixture.track(await openPeer(`http://127.0.0.1:${fixture.bridge.publicPort}/udp-${mode}?name=${name}&${MEDIA}`));
+  async function join(name: string, browser: 'chromium' | 'firefox' = 'chromium'): Promise<{ peer: PagePeer; id: string }> {
+    const url = `http://127.0.0.1:${fixture.bridge.publicPort}/udp-${mode}?name=${name}&${MEDIA}`;
+    let peer: PagePeer;
+    if (browser === 'chromium') peer = fixture.track(await openPeer(url));
+    else {
+      const fox = fixture.track(await openFirefoxPeer(url));
+      peer = { name, console: fox.console, evaluate: (e) => fox.page.evaluate(e) as Promise<never> };
+    }
+    // The page learns its id from the focus, before the bridge has made the endpoint.
     const id = await until(
       `${name} in the conference`,
       peer,
-      async () => peer.evaluate<string | null>('window.octobridge.endpointId'),
+      async () => {
+        const id = await peer.evaluate<string | null>('window.octobridge.endpointId');
+        return id && fixture.bridge.videobridge.conferences().some((c) => c.endpoint(id)) ? id : undefined;
+      },
       (v) => !!v,
     );
     return { peer, id: id as string };
@@ -62,6 +73,12 @@ describe.each(['single', 'per-worker'] as const)('UDP port mode %s', (mode) => {
       else expect(slot.iceUfragPrefix).toBeUndefined();
     }
     joined.push(alice, bob, carol);
+    if (mode !== 'single') return;
+    // Firefox (nICEr: its own STUN attribute order) through the one port too.
+    const fox = await join('Fox', 'firefox');
+    await expectMediaFrom(fox.peer, 3);
+    for (const p of joined) await expectMediaFrom(p.peer, 3);
+    joined.push(fox);
   });
 
   it.runIf(mode === 'single')(
@@ -80,13 +97,13 @@ describe.each(['single', 'per-worker'] as const)('UDP port mode %s', (mode) => {
       );
       // The kernel moved the survivor's socket to index 0 of the group; the replacement's is at index 1.
       expect([survivor.iceUfragPrefix, replacement!.iceUfragPrefix]).toEqual(['A', 'B']);
-      for (const p of joined) await expectMediaFrom(p.peer, 2);
+      for (const p of joined) await expectMediaFrom(p.peer, 3);
       // A newcomer goes to the replacement (the survivor has the conference's consumers now): steered by 'B'.
       const dave = await join('Dave');
       const conference = fixture.bridge.videobridge.conferences()[0]!;
       expect(conference.endpoint(dave.id)!.mediaEndpoint.slot).toBe(replacement);
-      await expectMediaFrom(dave.peer, 3);
-      for (const p of joined) await expectMediaFrom(p.peer, 3);
+      await expectMediaFrom(dave.peer, 4);
+      for (const p of joined) await expectMediaFrom(p.peer, 4);
     },
   );
 });
