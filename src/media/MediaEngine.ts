@@ -7,13 +7,16 @@
  * - `single` (the default, what a docker-jitsi-meet or Kubernetes layout publishes: one port per bridge): every
  *   worker's WebRtcServer binds the port with SO_REUSEPORT, in worker order, so their sockets are the kernel's
  *   reuseport group at indexes 0..N-1. Worker patch 0017 attaches a classic BPF program to the group (no capability
- *   needed) that sends a STUN Binding request to the socket the first character of its USERNAME names ('A' + index),
- *   and each transport's ICE username fragment starts with its worker's character
+ *   needed) that sends a STUN Binding request to the socket the first character of its USERNAME names (media/steering.ts:
+ *   'A'.. for 0..), and each transport's ICE username fragment starts with its worker's character
  *   ({@link WorkerSlot.iceUfragPrefix}); once ICE accepts a remote address, the worker connects a socket of its own to
  *   it, which Linux prefers to the group: no datagram takes an extra hop. When a worker dies, the kernel moves the
  *   group's last socket into its place (and its worker's character changes with it); its replacement joins at the
- *   end. A kernel that refuses any of it (no SO_REUSEPORT or SO_ATTACH_REUSEPORT_CBPF) makes the engine fall back to
- *   per-worker ports, said at start-up and in {@link udpPortProblem};
+ *   end. After the start and after each replacement, a Binding request for a transport of each worker, sent to the
+ *   port, checks that it reaches that worker (and finds the character that does if not: two deaths close together
+ *   can reorder the group). A host that refuses any of it (no SO_REUSEPORT or SO_ATTACH_REUSEPORT_CBPF, a request
+ *   that does not reach its worker, more than 62 workers) makes the engine fall back to per-worker ports, said at
+ *   start-up and in {@link udpPortProblem};
  * - `per-worker`: worker i on the port + i (each published separately).
  */
 import dgram from 'node:dgram';
@@ -29,6 +32,7 @@ import type { MediaSettings } from './settings.ts';
 import type { EngineTraffic } from './types.ts';
 import type { WorkerPool, WorkerSlot } from './workers.ts';
 import { SerialQueue } from '../util/SerialQueue.ts';
+import { answeredWithSuccess, MAX_STEERED_WORKERS, steeringPrefix } from './steering.ts';
 import { checkRouterNumbering, JICOFO_NUMBERING, routerCodecs, type VideoCodecName } from './rtp.ts';
 
 /** Endpoints whose counters {@link MediaEngine.trafficByEndpoint} reads at once (the rest wait for them). */
@@ -57,6 +61,9 @@ interface EngineEvents {
   /** RTP packets senders sent that producers dropped (a payload type never negotiated, a sequence number out of range), every 5 s. */
   rtpDiscarded: [packets: number];
 }
+
+/** Binding requests, from as many source ports, that must all reach a worker for its steering to count as working. */
+const STEERING_PROBES = 6;
 
 /** Attempts to start a replacement for a dead worker, and the pause between two attempts (ms). */
 const REPLACEMENT_ATTEMPTS = 3;
@@ -89,14 +96,6 @@ export function emptyTraffic(): EngineTraffic {
 /** Add every field of `t` to `into`. */
 export function addTraffic(into: EngineTraffic, t: EngineTraffic): void {
   for (const k of Object.keys(into) as (keyof EngineTraffic)[]) into[k] += t[k];
-}
-
-/**
- * The first character of the ICE username fragments of the worker whose socket is at `index` of the shared port's
- * reuseport group: what worker patch 0017's BPF program steers by ('A' + index).
- */
-export function steeringPrefix(index: number): string {
-  return String.fromCharCode(0x41 + index);
 }
 
 /** A UDP port free on `ip` now, from the kernel (bound to port 0 and released). */
@@ -178,9 +177,13 @@ export class MediaEngine extends EventEmitter<EngineEvents> {
     // One secret per process, inherited by every worker (mediasoup passes the environment on).
     process.env[ICE_SECRET_ENV] ??= randomBytes(32).toString('hex');
     try {
+      if (options.udpPortMode === 'single' && options.numWorkers > MAX_STEERED_WORKERS) {
+        throw new Error(`one UDP port steers at most ${MAX_STEERED_WORKERS} workers`);
+      }
       await engine.#startWorkers();
+      if (engine.udpPortMode === 'single') await engine.#binding.run(() => engine.#checkSteering());
     } catch (err) {
-      if (options.udpPortMode !== 'single' || options.numWorkers <= 1) {
+      if (options.udpPortMode !== 'single') {
         engine.close();
         throw err;
       }
@@ -274,6 +277,13 @@ export class MediaEngine extends EventEmitter<EngineEvents> {
     });
     const fresh = await this.#replace(slot, tcpPort);
     if (fresh && this.#closed) fresh.worker.close();
+    if (fresh && !this.#closed && this.udpPortMode === 'single') {
+      await this.#binding
+        .run(() => this.#checkSteering())
+        .catch((err: Error) => {
+          this.#log.error({ err }, 'after a worker death, a worker of the UDP port cannot be reached');
+        });
+    }
     if (!fresh && !this.#closed) {
       this.emit('replacementFailed', slot.index, new Error(`no replacement for mediasoup worker ${slot.index}`));
       // Recoveries waiting for a worker give up (their conferences expire) when none is left.
@@ -311,6 +321,48 @@ export class MediaEngine extends EventEmitter<EngineEvents> {
     if (!last || last === slot) return;
     this.#group[i] = last;
     last.iceUfragPrefix = steeringPrefix(i);
+  }
+
+  /**
+   * Single port: check that a Binding request for a transport of each live worker reaches it through the port, and
+   * give a worker whose character does not the one that does (two deaths close together can leave the group in
+   * another order than {@link #group}).
+   * @throws Error when a worker is reached by no character.
+   */
+  async #checkSteering(): Promise<void> {
+    for (const slot of this.#group) {
+      if (!slot.alive || (await this.#reaches(slot, slot.iceUfragPrefix))) continue;
+      let found: string | undefined;
+      for (let i = 0; i < this.#group.length && !found; i++) {
+        const prefix = steeringPrefix(i);
+        if (prefix !== slot.iceUfragPrefix && (await this.#reaches(slot, prefix))) found = prefix;
+      }
+      if (!found) throw new Error(`a STUN Binding request sent to udp/${slot.udpPort} does not reach worker ${slot.index}`);
+      this.#log.warn({ worker: slot.index, was: slot.iceUfragPrefix, now: found }, 'UDP port steering: a worker has another place in the group');
+      slot.iceUfragPrefix = found;
+    }
+  }
+
+  /**
+   * Whether Binding requests for a transport made on `slot` with `prefix` reach it through the shared port: from
+   * {@link STEERING_PROBES} source ports, each hashed anew by the kernel, so that a host that does not steer is not
+   * taken for one that does by a lucky hash.
+   */
+  async #reaches(slot: WorkerSlot, prefix: string | undefined): Promise<boolean> {
+    if (!prefix) return false;
+    const router = await slot.worker.createRouter();
+    try {
+      const transport = await router.createWebRtcTransport({ webRtcServer: slot.webRtcServer, iceUsernameFragmentPrefix: prefix });
+      const ip = this.options.listenIp;
+      const address = ip === '0.0.0.0' ? '127.0.0.1' : ip === '::' ? '::1' : ip;
+      const { usernameFragment, password } = transport.iceParameters;
+      for (let i = 0; i < STEERING_PROBES; i++) {
+        if (!(await answeredWithSuccess(address, slot.udpPort, usernameFragment, password))) return false;
+      }
+      return true;
+    } finally {
+      router.close();
+    }
   }
 
   #maybeEndOutage(): void {
