@@ -19,6 +19,8 @@ class FakeConsumer extends EventEmitter {
   readonly type = 'simple';
   readonly kind: string;
   readonly rtpParameters: { encodings: { ssrc: number; rtx?: { ssrc: number } }[] };
+  /** mediasoup's `observer` (`resume`, ...). */
+  readonly observer = new EventEmitter();
   constructor(kind: string, ssrc: number, rtx: number | undefined, paused: boolean) {
     super();
     this.kind = kind;

@@ -29,6 +29,11 @@ export interface ConsumerCounts {
   rttMs: number;
 }
 
+/** Whether a consumer sends nothing now (paused itself, or its producer is). */
+function isPaused(c: ms.Consumer): boolean {
+  return c.paused || c.producerPaused;
+}
+
 async function readConsumer(c: ms.Consumer): Promise<ConsumerCounts> {
   const [s] = await c.getStats();
   return { packets: s?.packetCount ?? 0, lost: Math.max(0, s?.packetsLost ?? 0), rttMs: s?.roundTripTime ?? 0 };
@@ -111,6 +116,8 @@ export class Forwarder {
   readonly #applying = new Map<string, Promise<void>>();
   /** Packets sent on every consumer this forwarder had, closed ones included. */
   readonly #counts = new RetiringCounters<ms.Consumer, ConsumerCounts>(['packets', 'lost'], readConsumer);
+  /** Consumers paused at their last {@link counts} read and not resumed since (their `observer` `resume`). */
+  readonly #quiet = new WeakSet<ms.Consumer>();
   readonly #slotOpts: SlotOptions | undefined;
   readonly #slots: Record<MediaType, SsrcSlots> | undefined;
   /** SSRCs the slots of both kinds use (never two alike). */
@@ -212,6 +219,8 @@ export class Forwarder {
       ...(producer.kind === 'video' ? { videoType: videoType ?? 'CAMERA' } : {}),
     };
     this.#forwarded.set(source, { consumer, mapped, args });
+    // Resumed (itself or its producer): it sends again, so its next counts are read.
+    consumer.observer.on('resume', () => this.#quiet.delete(consumer));
     consumer.on('producerclose', () => {
       if (this.#forwarded.get(source)?.consumer === consumer) {
         this.#forwarded.delete(source);
@@ -333,7 +342,14 @@ export class Forwarder {
    * ones included (never decreasing), and the live consumers' round-trip times (ms).
    */
   async counts(): Promise<{ packets: number; lost: number; rttMs: number[] }> {
-    const { total, current } = await this.#counts.sum(this.consumers());
+    // A consumer paused since before its last read sent nothing since: not read again (in a large conference most
+    // are, and each read is a worker request).
+    const consumers = this.consumers();
+    const { total, current } = await this.#counts.sum(consumers, (c) => this.#quiet.has(c) && isPaused(c));
+    for (const c of consumers) {
+      if (isPaused(c)) this.#quiet.add(c);
+      else this.#quiet.delete(c);
+    }
     return { packets: total.packets, lost: total.lost, rttMs: current.map((c) => c.rttMs).filter((r) => r > 0) };
   }
 

@@ -36,18 +36,22 @@ export class RetiringCounters<T extends object, V extends Record<keyof V, number
 
   /**
    * Read every object of `live` now (those retired meanwhile are skipped) and add the retired ones.
+   * @param unchanged objects whose counters cannot have moved since their last read (a consumer paused all along):
+   *   their last values count without a read, and they are not in `current`
    * @returns `total`: each cumulative field summed (never less than a previous call's); `current`:
    *   this read's values per live object that answered (for rates and round-trip times)
    */
-  async sum(live: Iterable<T>): Promise<{ total: Record<keyof V & string, number>; current: V[] }> {
+  async sum(live: Iterable<T>, unchanged?: (o: T) => boolean): Promise<{ total: Record<keyof V & string, number>; current: V[] }> {
     await Promise.all([...this.#pending]);
     const objects = [...live].filter((o) => !this.#gone.has(o));
     const reads = await Promise.all(
       objects.map((o) =>
-        this.#read(o).then(
-          (v) => v,
-          () => undefined,
-        ),
+        this.#last.has(o) && unchanged?.(o)
+          ? undefined
+          : this.#read(o).then(
+              (v) => v,
+              () => undefined,
+            ),
       ),
     );
     const total = {} as Record<keyof V & string, number>;
