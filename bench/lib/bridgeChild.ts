@@ -5,9 +5,10 @@
  *
  * The child reports over the IPC channel: `ready` once started; when asked with `mark`, the stretch since the last
  * mark: the bridge process's user + system CPU (µs) and each colibri2 IQ's bridge time (ms, parse to serialise, as
- * `BreweryConnection` measures it; kept in the child, so that reporting them costs the bridge nothing meanwhile). `stop` closes the bridge and ends the child. With
- * `BENCH_BRIDGE_PROFILE_DIR` set, the child also writes a V8 CPU profile of each stretch between marks there
- * (`bridge-<n>.cpuprofile`, 50 µs sampling), for a bench run to show where the bridge's time between two marks went.
+ * `BreweryConnection` measures it; kept in the child, so that reporting them costs the bridge nothing meanwhile).
+ * `stop` closes the bridge and ends the child. With `BENCH_BRIDGE_PROFILE_DIR` set, the child also writes a V8 CPU
+ * profile of each stretch between marks there (`bridge-<n>.cpuprofile`, 50 µs sampling), to show where the bridge's
+ * time between two marks went.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
