@@ -29,10 +29,9 @@
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../src/logger.ts';
-import { RemoteBridgeClient } from '../src/xmpp/RemoteBridgeClient.ts';
-import { allocate } from './lib/jicofo.ts';
+import { allocate, jicofoClient } from './lib/jicofo.ts';
 import { startChildBridge } from './lib/bridgeChild.ts';
-import { startProsody } from './lib/prosody.ts';
+import { bridgeXmppEnv, startProsody } from './lib/prosody.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -56,26 +55,8 @@ function line(name: string, xs: number[]): string {
 
 const log = createLogger('silent', { pretty: false });
 const prosody = await startProsody();
-const bridge = await startChildBridge({
-  XMPP_SERVER: `127.0.0.1:${prosody.c2sPort}`,
-  XMPP_DOMAIN: prosody.domain,
-  XMPP_AUTH_DOMAIN: prosody.authDomain,
-  XMPP_INTERNAL_MUC_DOMAIN: prosody.mucDomain,
-  JVB_AUTH_PASSWORD: prosody.account('jvb').password,
-  JVB_MUC_NICKNAME: 'bench-bridge',
-  OCTOBRIDGE_FOCUS: '0',
-});
-const focus = new RemoteBridgeClient(
-  {
-    service: prosody.c2sService,
-    domain: prosody.authDomain,
-    username: 'focus',
-    password: prosody.account('focus').password,
-    brewery: prosody.breweryJid,
-    nickname: 'focus',
-  },
-  log,
-);
+const bridge = await startChildBridge({ ...bridgeXmppEnv(prosody, 'bench-bridge'), OCTOBRIDGE_FOCUS: '0' });
+const focus = jicofoClient(prosody, log);
 try {
   await focus.start();
   const jid = (await focus.waitForBridge()).jid;

@@ -159,6 +159,21 @@ const CONFERENCE_DOMAIN = `conference.${DOMAIN}`;
 const COMPONENT_DOMAIN = `jvb.${DOMAIN}`;
 const OUTPUT_LIMIT = 256 * 1024;
 
+/**
+ * The environment that puts a bridge in `p`'s brewery as docker-jitsi-meet's `.env` does (`XMPP_*`, the `jvb`
+ * account), under the MUC nickname `nickname`.
+ */
+export function bridgeXmppEnv(p: Prosody, nickname: string): Record<string, string> {
+  return {
+    XMPP_SERVER: `${LOOPBACK}:${p.c2sPort}`,
+    XMPP_DOMAIN: p.domain,
+    XMPP_AUTH_DOMAIN: p.authDomain,
+    XMPP_INTERNAL_MUC_DOMAIN: p.mucDomain,
+    JVB_AUTH_PASSWORD: p.account('jvb').password,
+    JVB_MUC_NICKNAME: nickname,
+  };
+}
+
 /** True when Debian's prosody and prosodyctl are installed (for `describe.skipIf`). */
 export function prosodyInstalled(): boolean {
   return existsSync(PROSODY_BIN) && existsSync(PROSODYCTL_BIN);

@@ -62,9 +62,10 @@ export function bindingRequest(username: string, password: string): { datagram: 
     .digest();
   const signed = Buffer.concat([attrs, attribute(0x0008, mac)]);
   // FINGERPRINT: CRC-32 of the message up to itself, its length counting it, XOR 0x5354554e (§14.7).
+  const head = header(signed.length + 8);
   const crc = Buffer.alloc(4);
-  crc.writeUInt32BE((crc32(Buffer.concat([header(signed.length + 8), signed])) ^ FINGERPRINT_XOR) >>> 0);
-  return { datagram: Buffer.concat([header(signed.length + 8), signed, attribute(0x8028, crc)]), transactionId };
+  crc.writeUInt32BE((crc32(Buffer.concat([head, signed])) ^ FINGERPRINT_XOR) >>> 0);
+  return { datagram: Buffer.concat([head, signed, attribute(0x8028, crc)]), transactionId };
 }
 
 /**

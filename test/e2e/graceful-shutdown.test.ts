@@ -16,11 +16,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Colibri2Error } from '../../src/colibri2/errors.ts';
 import { PROJECT_ROOT } from '../../src/config/config.ts';
 import { createLogger } from '../../src/logger.ts';
-import { RemoteBridgeClient } from '../../src/xmpp/RemoteBridgeClient.ts';
-import { allocate } from '../../bench/lib/jicofo.ts';
+import type { RemoteBridgeClient } from '../../src/xmpp/RemoteBridgeClient.ts';
+import { allocate, jicofoClient } from '../../bench/lib/jicofo.ts';
 import { openPeer, type BrowserPeer } from '../../bench/lib/chromium.ts';
 import { expectMediaFrom, until } from '../helpers/media.ts';
-import { startProsody, type Prosody } from '../../bench/lib/prosody.ts';
+import { bridgeXmppEnv, startProsody, type Prosody } from '../../bench/lib/prosody.ts';
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -67,28 +67,13 @@ describe.each(['POST /colibri/shutdown', 'SIGTERM'] as const)('graceful shutdown
         ...process.env,
         OCTOBRIDGE_CONFIG: conf,
         OCTOBRIDGE_LISTEN_IP: '127.0.0.1',
-        XMPP_SERVER: `127.0.0.1:${prosody.c2sPort}`,
-        XMPP_DOMAIN: prosody.domain,
-        XMPP_AUTH_DOMAIN: prosody.authDomain,
-        XMPP_INTERNAL_MUC_DOMAIN: prosody.mucDomain,
-        JVB_AUTH_PASSWORD: prosody.account('jvb').password,
-        JVB_MUC_NICKNAME: 'leaving-bridge',
+        ...bridgeXmppEnv(prosody, 'leaving-bridge'),
         LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
       },
       stdio: ['ignore', 'inherit', 'inherit'],
     });
     exited = new Promise((resolve) => proc.once('exit', (code) => resolve(code)));
-    focus = new RemoteBridgeClient(
-      {
-        service: prosody.c2sService,
-        domain: prosody.authDomain,
-        username: 'focus',
-        password: prosody.account('focus').password,
-        brewery: prosody.breweryJid,
-        nickname: 'focus',
-      },
-      createLogger('silent', { pretty: false }),
-    );
+    focus = jicofoClient(prosody, createLogger('silent', { pretty: false }));
     await focus.start();
     await focus.waitForBridge(20_000);
     ports = { publicPort, privatePort };

@@ -27,12 +27,12 @@ import { startPublicServer } from '../../src/http/PublicServer.ts';
 import { createLogger } from '../../src/logger.ts';
 import { RemoteBridgeClient } from '../../src/xmpp/RemoteBridgeClient.ts';
 import { serializeConferenceModify } from '../../src/colibri2/xml.ts';
-import { allocate, expireEndpoints, sessionAccept } from '../../bench/lib/jicofo.ts';
+import { allocate, expireEndpoints, jicofoClient, sessionAccept } from '../../bench/lib/jicofo.ts';
 import { startTestBridge } from '../helpers/bridge.ts';
 import { openPeer, type BrowserPeer } from '../../bench/lib/chromium.ts';
 import { openFirefoxPeer } from '../helpers/firefox.ts';
 import { expectMediaFrom, rtcStats, until, type PagePeer } from '../helpers/media.ts';
-import { startProsody, type Prosody } from '../../bench/lib/prosody.ts';
+import { bridgeXmppEnv, startProsody, type Prosody } from '../../bench/lib/prosody.ts';
 
 const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'fatal', { pretty: false });
 let prosody: Prosody;
@@ -44,13 +44,8 @@ let focusServer: http.Server | undefined;
 
 function xmppEnv(p: Prosody, nickname: string): Record<string, string> {
   return {
-    XMPP_SERVER: `127.0.0.1:${p.c2sPort}`,
-    XMPP_DOMAIN: p.domain,
-    XMPP_AUTH_DOMAIN: p.authDomain,
-    XMPP_INTERNAL_MUC_DOMAIN: p.mucDomain,
+    ...bridgeXmppEnv(p, nickname),
     JVB_AUTH_USER: 'jvb',
-    JVB_AUTH_PASSWORD: p.account('jvb').password,
-    JVB_MUC_NICKNAME: nickname,
     OCTOBRIDGE_FOCUS: '0',
     OCTOBRIDGE_PRESENCE_INTERVAL_MS: '500',
   };
@@ -59,17 +54,7 @@ function xmppEnv(p: Prosody, nickname: string): Record<string, string> {
 beforeAll(async () => {
   prosody = await startProsody();
   bridge = await startTestBridge(xmppEnv(prosody, 'octobridge-1'));
-  focus = new RemoteBridgeClient(
-    {
-      service: prosody.c2sService,
-      domain: prosody.authDomain,
-      username: 'focus',
-      password: prosody.account('focus').password,
-      brewery: prosody.breweryJid,
-      nickname: 'focus',
-    },
-    log,
-  );
+  focus = jicofoClient(prosody, log);
   await focus.start();
   bridgeJid = (await focus.waitForBridge()).jid;
 });
