@@ -74,7 +74,7 @@ import { parseArgs } from 'node:util';
 import { startBridgeProcess } from './lib/bridgeProcess.ts';
 import type { ConferencePlan } from './controlPlane/protocol.ts';
 import { ClientFleet } from './controlPlane/fleet.ts';
-import { measureWindow, type WindowFigures } from './controlPlane/measure.ts';
+import { ELD_RESOLUTION_MS, measureWindow, type WindowFigures } from './controlPlane/measure.ts';
 import { inspectorUrl, profileDuring, type ProfileSummary } from './controlPlane/profile.ts';
 import { printProfile, printSteps, stepOf, type StepResult } from './controlPlane/report.ts';
 import { f1 } from './format.ts';
@@ -120,7 +120,7 @@ function plan(count: number, first: number): ConferencePlan[] {
 async function run(): Promise<{ steps: StepResult[]; logFile: string; profile?: ProfileSummary }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'octobridge-control-plane-'));
   const logFile = path.join(dir, 'bridge.log');
-  const env: Record<string, string> = { COLIBRI_REST_ENABLED: 'true' };
+  const env: Record<string, string> = { COLIBRI_REST_ENABLED: 'true', OCTOBRIDGE_EVENT_LOOP_RESOLUTION_MS: String(ELD_RESOLUTION_MS) };
   if (args.workers) env.OCTOBRIDGE_WORKERS = args.workers;
   const profDir = args['cpu-prof'] ? path.resolve(args['cpu-prof']) : undefined;
   if (profDir) env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --inspect=127.0.0.1:0`.trim();

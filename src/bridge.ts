@@ -53,7 +53,7 @@ export interface RunningBridge {
  * brought up (WireGuardError; the message says which).
  */
 export async function startBridge(config: Config, log: Logger, opts: { wireguardNetns?: string } = {}): Promise<RunningBridge> {
-  const metricsRegistry = new Metrics();
+  const metricsRegistry = new Metrics({ eventLoopResolutionMs: config.metrics.eventLoopResolutionMs });
   const wireguard = config.relay.wireguard
     ? new WireGuardManager(config.relay.wireguard, log.child({ component: 'wireguard' }), {
         metrics: metricsRegistry,

@@ -171,6 +171,7 @@ describe('defaults', () => {
     expect(c.statsIntervalMs).toBe(5000);
     expect(c.xmpp).toEqual({ connections: [], presenceIntervalMs: 5000 });
     expect(c.shutdown).toEqual({ maxDurationMs: 24 * 3600_000, minParticipants: 0, shuttingDownDelayMs: 60_000 });
+    expect(c.metrics).toEqual({ eventLoopResolutionMs: 100 });
     expect(c.initialDrain).toBe(false);
     expect(c.announceVersion).toBe(false);
     expect(c.relay).toEqual({ enabled: false, region: undefined, relayId: undefined });
@@ -258,6 +259,7 @@ describe('environment variables', () => {
     ['OCTOBRIDGE_LISTEN_IP', { OCTOBRIDGE_LISTEN_IP: '10.1.2.3' }, (c) => expect(c.media.listenIp).toBe('10.1.2.3')],
     ['OCTOBRIDGE_WORKER_BIN', { OCTOBRIDGE_WORKER_BIN: '/opt/w/mediasoup-worker' }, (c) => expect(c.media.workerBin).toBe('/opt/w/mediasoup-worker')],
     ['OCTOBRIDGE_EXPIRE_MS', { OCTOBRIDGE_EXPIRE_MS: '1500' }, (c) => expect(c.media.endpointExpireMs).toBe(1500)],
+    ['OCTOBRIDGE_EVENT_LOOP_RESOLUTION_MS', { OCTOBRIDGE_EVENT_LOOP_RESOLUTION_MS: '10' }, (c) => expect(c.metrics.eventLoopResolutionMs).toBe(10)],
     [
       'OCTOBRIDGE_PUBLIC_PORT / _HOST',
       { OCTOBRIDGE_PUBLIC_PORT: '0', OCTOBRIDGE_PUBLIC_HOST: '127.0.0.1' },
@@ -435,6 +437,7 @@ describe('invalid environment values name the variable', () => {
     [{ ENABLE_OCTO: '1' }, 'JVB_OCTO_RELAY_ID'],
     [{ OCTOBRIDGE_ID: 'a b' }, 'OCTOBRIDGE_ID'],
     [{ OCTOBRIDGE_EXPIRE_MS: '10' }, 'OCTOBRIDGE_EXPIRE_MS'],
+    [{ OCTOBRIDGE_EVENT_LOOP_RESOLUTION_MS: '0' }, 'OCTOBRIDGE_EVENT_LOOP_RESOLUTION_MS'],
     [{ OCTOBRIDGE_FOCUS: 'sometimes' }, 'OCTOBRIDGE_FOCUS'],
     [{ OCTOBRIDGE_VIDEO_CODECS: 'VP8,THEORA' }, 'OCTOBRIDGE_VIDEO_CODECS'],
     [{ OCTOBRIDGE_VIDEO_CODECS: ',' }, 'OCTOBRIDGE_VIDEO_CODECS'],
@@ -535,8 +538,12 @@ describe('HOCON file', () => {
         log.level = warn
         focus { enabled = false, video-codecs = [vp9, VP8] }
         media { worker-bin = "bin/worker", listen-ip = 10.0.0.3, log-level = error, initial-outgoing-bitrate = 600000 }
+        media.udp-port-mode = per-worker
+        metrics.event-loop-resolution = 20 ms
       }
     `);
+    expect(c.metrics.eventLoopResolutionMs).toBe(20);
+    expect(c.media.udpPortMode).toBe('per-worker');
     expect(c.media).toMatchObject({
       udpPort: 10010,
       iceTcp: { enabled: true, port: 4445 },

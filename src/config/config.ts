@@ -23,6 +23,7 @@ import { DEFAULT_SHUTDOWN, SHUTDOWN_SETTINGS, type ShutdownSettings } from '../c
 import { DEFAULT_RELAY, RELAY_SETTINGS, type RelaySettings } from '../conference/Relay.ts';
 import { DEFAULT_VIDEOBRIDGE, VIDEOBRIDGE_SETTINGS, type VideobridgeSettings } from '../conference/settings.ts';
 import { DEFAULT_LIMITS, LIMITS_SETTINGS, type BridgeLimitsConfig } from '../limits/limits.ts';
+import { DEFAULT_METRICS, METRICS_SETTINGS, type MetricsSettings } from '../metrics/settings.ts';
 import { DEFAULT_SSRC_LIMITS, SSRC_LIMIT_SETTINGS, type SsrcLimits } from '../media/Forwarder.ts';
 import { DEFAULT_ICE, ICE_SETTINGS, MEDIA_SETTINGS, type IceSettings, type MediaSettings } from '../media/settings.ts';
 
@@ -124,6 +125,8 @@ export interface Config extends VideobridgeSettings {
   };
   /** `videobridge.shutdown.*`. */
   shutdown: ShutdownSettings;
+  /** `octobridge.metrics.*` (metrics/settings.ts). */
+  metrics: MetricsSettings;
   /** `videobridge.relay.*` (`region` and `relay-id` are required when enabled). */
   relay: RelaySettings & {
     /** `octobridge.relay.wireguard` / `OCTOBRIDGE_WG_*` (wireguard/settings.ts); undefined = no WireGuard management. */
@@ -180,6 +183,7 @@ function defaults(): Config {
     log: { level: 'info' },
     xmpp: { connections: [], presenceIntervalMs: 5 * SECOND },
     shutdown: { ...DEFAULT_SHUTDOWN },
+    metrics: { ...DEFAULT_METRICS },
     relay: { ...DEFAULT_RELAY, wireguard: undefined },
     region: undefined,
     relayId: undefined,
@@ -227,26 +231,17 @@ function lookup(root: Tree, dotted: string): unknown {
   return cur ?? undefined;
 }
 
-/** The `octobridge { }` keys (anything else under it is rejected as a typo). */
+/**
+ * The `octobridge { }` keys (anything else under it is rejected as a typo): those of the settings tables, and those
+ * read by hand below (the XMPP component, WireGuard relays).
+ */
 const OCTOBRIDGE_KEYS = new Set([
+  ...settingsSections(defaults()).flatMap(({ table }) =>
+    table.flatMap((e) => (e.file?.startsWith('octobridge.') ? [e.file.slice('octobridge.'.length)] : [])),
+  ),
   'id',
   'log.level',
-  'focus.enabled',
-  'focus.video-codecs',
-  'focus.cascade',
-  'focus.allowed-origins',
-  'limits.joins-per-address',
-  'limits.max-conferences',
-  'limits.max-endpoints',
-  'limits.source-updates-per-second',
-  'limits.channel-messages-per-second',
   'media.worker-bin',
-  'media.workers',
-  'media.conference-worker-consumers',
-  'media.listen-ip',
-  'media.log-level',
-  'media.initial-outgoing-bitrate',
-  'cc.min-time-between-calculations',
   'xmpp-component.hostname',
   'xmpp-component.port',
   'xmpp-component.domain',
@@ -379,16 +374,22 @@ function fileConnections(root: Tree, notes: string[]): PendingConnection[] {
   });
 }
 
+/** A settings table bound to the section of the config it fills. */
+interface SettingsSection {
+  table: readonly { file?: string }[];
+  read(which: 'file' | 'env', get: (name: string) => unknown): void;
+}
+
 /**
  * Each feature's settings table with the section of the config it fills. The file, then the environment, is read
  * through all of them first; what no table can say comes after (it may build on them: docker's `ip#port` on
  * JVB_PORT, `JVB_DISABLE_STUN` and `stun.enabled` on the STUN servers, JVB's older `websockets.domain` on `domains`).
  */
-function settingsSections(c: Config): ((which: 'file' | 'env', get: (name: string) => unknown) => void)[] {
-  const section =
-    <S>(table: SettingsTable<S>, into: S) =>
-    (which: 'file' | 'env', get: (name: string) => unknown): void =>
-      readSettings(table, into, which, get);
+function settingsSections(c: Config): SettingsSection[] {
+  const section = <S>(table: SettingsTable<S>, into: S): SettingsSection => ({
+    table,
+    read: (which, get) => readSettings(table, into, which, get),
+  });
   return [
     section(VIDEOBRIDGE_SETTINGS, c),
     section(MEDIA_SETTINGS, c.media),
@@ -399,6 +400,7 @@ function settingsSections(c: Config): ((which: 'file' | 'env', get: (name: strin
     section(SCTP_SETTINGS, c.sctp),
     section(RELAY_SETTINGS, c.relay),
     section(SHUTDOWN_SETTINGS, c.shutdown),
+    section(METRICS_SETTINGS, c.metrics),
     section(ALLOCATION_SETTINGS, c.cc),
     section(SSRC_LIMIT_SETTINGS, c.ssrcLimits),
     section(FOCUS_SETTINGS, c.focus),
@@ -415,7 +417,7 @@ function applyFile(c: Config, root: Tree, st: Layering): void {
   const vb = 'videobridge';
   const ob = lookup(root, 'octobridge');
   if (ob !== undefined) checkOctobridgeKeys(ob, '');
-  for (const read of settingsSections(c)) read('file', (k) => lookup(root, k));
+  for (const { read } of settingsSections(c)) read('file', (k) => lookup(root, k));
   at(`${vb}.ice.tcp.enabled`, bool, (v) => (c.media.iceTcp.enabled = v));
   at(`${vb}.ice.tcp.port`, port, (v) => (c.media.iceTcp.port = v));
   // docker-jitsi-meet writes `stun.enabled = false` for JVB_DISABLE_STUN (ice4j reads no such key;
@@ -503,7 +505,7 @@ function applyEnv(c: Config, env: NodeJS.ProcessEnv, st: Layering): void {
 
   at('OCTOBRIDGE_ID', bridgeIdConv, (v) => (c.bridgeId = v));
   // Before the rest: the advertised addresses' `ip#port` maps JVB_PORT, JVB_DISABLE_STUN empties the STUN servers.
-  for (const read of settingsSections(c)) read('env', e);
+  for (const { read } of settingsSections(c)) read('env', e);
   // docker: DOCKER_HOST_ADDRESS is the deprecated name of JVB_ADVERTISE_IPS.
   const advertiseVar = e('JVB_ADVERTISE_IPS') ? 'JVB_ADVERTISE_IPS' : e('DOCKER_HOST_ADDRESS') ? 'DOCKER_HOST_ADDRESS' : undefined;
   if (advertiseVar) {

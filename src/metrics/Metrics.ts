@@ -7,7 +7,8 @@
  *   metrics are gauges of 0/1, the region is a `jitsi_jvb_region_info{region}` gauge of 1;
  * - octobridge's own `octobridge_*` (workers, colibri2 latency, bridge channel, XMPP, and gauges
  *   the relay issue feeds through setters);
- * - Node's process metrics (prom-client `collectDefaultMetrics`, its default names).
+ * - Node's process metrics (prom-client `collectDefaultMetrics`, its default names; the event-loop delay sampled
+ *   every `octobridge.metrics.event-loop-resolution`, 100 ms, not prom-client's 10: metrics/settings.ts).
  *
  * Nothing here measures: {@link attachMetrics} (attach.ts) feeds the metrics from the running
  * bridge, on events, on each stats run (every `videobridge.stats.interval`, as JVB updates its
@@ -28,6 +29,7 @@ import {
   type JsonKind,
   type RenderedMetrics,
 } from './exposition.ts';
+import { DEFAULT_METRICS, type MetricsSettings } from './settings.ts';
 
 /** JVB's namespace (`VideobridgeMetricsContainer(namespace = "jitsi_jvb")`). */
 export const JVB_NAMESPACE = 'jitsi_jvb';
@@ -156,8 +158,12 @@ export class Metrics {
   /** s: round trip of a probe through the tunnel, per WireGuard peer. */
   readonly relayRtt: Gauge<'peer' | 'region'>;
 
-  /** @param options.processMetrics register Node's process metrics (default true). */
-  constructor(options: { processMetrics?: boolean } = {}) {
+  /**
+   * @param options.processMetrics register Node's process metrics (default true)
+   * @param options.eventLoopResolutionMs period of their event-loop delay sampler, ms (default
+   *   {@link DEFAULT_METRICS}; see {@link MetricsSettings})
+   */
+  constructor(options: { processMetrics?: boolean; eventLoopResolutionMs?: number } = {}) {
     const jvb = (name: string): string => `${JVB_NAMESPACE}_${name}`;
     const own = (name: string): string => `${OCTOBRIDGE_PREFIX}_${name}`;
 
@@ -351,7 +357,10 @@ export class Metrics {
       for (const [peer, { at, region }] of this.#handshakes) this.wireguardHandshakeAge.set({ peer, region }, Math.max(0, (now - at) / 1000));
     });
 
-    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    if (options.processMetrics ?? true) {
+      const eventLoopMonitoringPrecision = options.eventLoopResolutionMs ?? DEFAULT_METRICS.eventLoopResolutionMs;
+      collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision });
+    }
   }
 
   #counter(name: string, help: string): Counter {
