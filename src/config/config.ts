@@ -236,9 +236,7 @@ function lookup(root: Tree, dotted: string): unknown {
  * read by hand below (the XMPP component, WireGuard relays).
  */
 const OCTOBRIDGE_KEYS = new Set([
-  ...settingsSections(defaults()).flatMap(({ table }) =>
-    table.flatMap((e) => (e.file?.startsWith('octobridge.') ? [e.file.slice('octobridge.'.length)] : [])),
-  ),
+  ...settingsSections(defaults()).flatMap(({ table }) => table.flatMap((e) => (e.file?.startsWith('octobridge.') ? [e.file.slice('octobridge.'.length)] : []))),
   'id',
   'log.level',
   'media.worker-bin',
