@@ -191,8 +191,19 @@ interface ConsideredEntry {
   readonly preferredHeight: number;
   readonly preferredFramerate: number;
   readonly allowOversend: boolean;
-  readonly result: ConsideredLayers;
+  readonly result: Considered;
 }
+
+/**
+ * A {@link considerLayers} result with each considered layer's bitrate (bps) packed in one array: what the
+ * allocation loop reads, without going through the Layer objects (at 500 sources those no longer fit in the cache).
+ */
+interface Considered {
+  readonly layers: ConsideredLayers;
+  readonly bitrates: Float64Array;
+}
+
+const NOTHING_CONSIDERED: Considered = { layers: NO_LAYERS, bitrates: new Float64Array(0) };
 
 /** Results kept per layers array: about one per distinct constraint receivers have for the source. */
 const CONSIDERED_PER_LAYERS = 8;
@@ -210,7 +221,12 @@ const consideredCache = new WeakMap<readonly Layer[], ConsideredEntry[]>();
  * is shared between calls with the same layers array and inputs: read it, do not modify it.
  */
 export function considerLayers(source: VideoSource, onStage: boolean, c: VideoConstraints, config: AllocationConfig): ConsideredLayers {
-  if (isDisabled(c) || source.layers.length === 0) return NO_LAYERS;
+  return consider(source, onStage, c, config).layers;
+}
+
+/** {@link considerLayers} with the bitrates packed, cached. */
+function consider(source: VideoSource, onStage: boolean, c: VideoConstraints, config: AllocationConfig): Considered {
+  if (isDisabled(c) || source.layers.length === 0) return NOTHING_CONSIDERED;
   const { videoType } = source;
   // Only a screen share's layers depend on being on stage.
   const stage = videoType !== 'CAMERA' && onStage;
@@ -232,7 +248,8 @@ export function considerLayers(source: VideoSource, onStage: boolean, c: VideoCo
   } else {
     consideredCache.set(source.layers, (entries = []));
   }
-  const result = selectLayers(source, stage, c, config);
+  const layers = selectLayers(source, stage, c, config);
+  const result: Considered = { layers, bitrates: Float64Array.from(layers.layers, (l) => l.bitrateBps) };
   if (entries.length >= CONSIDERED_PER_LAYERS) entries.shift();
   entries.push({
     videoType,
@@ -266,21 +283,23 @@ class SourceState {
   readonly constraints: VideoConstraints;
   readonly onStage: boolean;
   readonly considered: ConsideredLayers;
+  /** The considered layers' bitrates, bps. */
+  readonly #bitrates: Float64Array;
   targetIndex = -1;
+  /** The target layer's bitrate, bps (0 without one); kept with {@link targetIndex}. */
+  targetBps = 0;
 
   constructor(source: VideoSource, c: VideoConstraints, onStage: boolean, config: AllocationConfig) {
     this.source = source;
     this.constraints = c;
     this.onStage = onStage;
-    this.considered = considerLayers(source, onStage, c, config);
+    const considered = consider(source, onStage, c, config);
+    this.considered = considered.layers;
+    this.#bitrates = considered.bitrates;
   }
 
   get target(): Layer | undefined {
     return this.considered.layers[this.targetIndex];
-  }
-
-  get targetBps(): number {
-    return this.target?.bitrateBps ?? 0;
   }
 
   get ideal(): Layer | undefined {
@@ -293,8 +312,7 @@ class SourceState {
 
   /** Allowed by the constraints and sending, but no layer fits (JVB `isSuspended`). */
   get suspended(): boolean {
-    const first = this.considered.layers[0];
-    return this.targetIndex === -1 && first !== undefined && first.bitrateBps > 0;
+    return this.targetIndex === -1 && (this.#bitrates[0] ?? 0) > 0;
   }
 
   /**
@@ -302,34 +320,39 @@ class SourceState {
    * @returns the bandwidth it took, bps.
    */
   improve(remainingBps: number, allowOversending: boolean, maxOversendBps: number): number {
-    const { layers, preferredIndex, oversendIndex } = this.considered;
+    const { preferredIndex, oversendIndex } = this.considered;
+    const rates = this.#bitrates;
+    const n = rates.length;
     const before = this.targetBps;
     const maxBps = remainingBps + before;
-    if (layers.length === 0) return 0;
-    if (this.targetIndex === -1 && preferredIndex > -1 && this.onStage) {
+    if (n === 0) return 0;
+    let t = this.targetIndex;
+    if (t === -1 && preferredIndex > -1 && this.onStage) {
       // On stage: straight to the preferred layer if it fits.
-      for (let i = 0; i < layers.length; i++) {
-        if (i > preferredIndex || maxBps < (layers[i] as Layer).bitrateBps) break;
-        this.targetIndex = i;
+      for (let i = 0; i < n; i++) {
+        if (i > preferredIndex || maxBps < (rates[i] as number)) break;
+        t = i;
       }
-    } else if (this.targetIndex + 1 < layers.length && (layers[this.targetIndex + 1] as Layer).bitrateBps < maxBps) {
-      this.targetIndex++;
+    } else if (t + 1 < n && (rates[t + 1] as number) < maxBps) {
+      t++;
     }
-    if (this.targetIndex > -1) {
+    if (t > -1) {
       // A higher layer measured no more expensive than the target: skip to it. The scan goes down
       // to just above the starting target, comparing with the moving target, as JVB's does.
-      const floor = this.targetIndex;
-      for (let i = layers.length - 1; i > floor; i--) {
-        if ((layers[i] as Layer).bitrateBps <= (layers[this.targetIndex] as Layer).bitrateBps) this.targetIndex = i;
+      const floor = t;
+      for (let i = n - 1; i > floor; i--) {
+        if ((rates[i] as number) <= (rates[t] as number)) t = i;
       }
     }
-    if (allowOversending && oversendIndex >= 0 && this.targetIndex < oversendIndex) {
+    if (allowOversending && oversendIndex >= 0 && t < oversendIndex) {
       // The lowest layer above the target, up to the oversend layer, within the oversend allowance (JVB).
-      const floor = this.targetIndex;
+      const floor = t;
       for (let i = oversendIndex; i > floor; i--) {
-        if ((layers[i] as Layer).bitrateBps <= maxBps + maxOversendBps) this.targetIndex = i;
+        if ((rates[i] as number) <= maxBps + maxOversendBps) t = i;
       }
     }
+    this.targetIndex = t;
+    this.targetBps = t > -1 ? (rates[t] as number) : 0;
     return this.targetBps - before;
   }
 

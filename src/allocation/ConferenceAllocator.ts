@@ -463,18 +463,32 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
 
   // ---------------------------------------------------------------- one allocation
 
-  /** Every other endpoint's video sources ready (or waiting for an SSRC slot) for `r`, in their owners' last-N order. */
+  /**
+   * Every other endpoint's video sources ready (or waiting for an SSRC slot) for `r`, in their owners' last-N order.
+   * Walks the owners' source sets rather than grouping every source per receiver: at 500 endpoints a grouping map
+   * per receiver run was a quarter of the allocation's time.
+   */
   #candidates(r: Receiver): VideoSource[] {
-    const byOwner = new Map<string, VideoSource[]>();
-    for (const s of this.#sources.values()) {
-      if (s.kind !== 'video' || s.owner === r.id || !(r.ready.has(s.name) || r.held.has(s.name))) continue;
-      s.view ??= { name: s.name, owner: s.owner, videoType: s.videoType, layers: s.layers };
-      const list = byOwner.get(s.owner);
-      if (list) list.push(s.view);
-      else byOwner.set(s.owner, [s.view]);
+    const visible = (s: SourceEntry | undefined): s is SourceEntry => s !== undefined && s.kind === 'video' && (r.ready.has(s.name) || r.held.has(s.name));
+    const sendsVideo = (id: string): boolean => {
+      if (id === r.id) return false;
+      for (const name of this.#byOwner.get(id) ?? []) {
+        const s = this.#sources.get(name);
+        if (visible(s) && s.videoType !== 'DISABLED') return true;
+      }
+      return false;
+    };
+    const out: VideoSource[] = [];
+    for (const id of this.speech.lastNOrder(sendsVideo)) {
+      if (id === r.id) continue;
+      for (const name of this.#byOwner.get(id) ?? []) {
+        const s = this.#sources.get(name);
+        if (!visible(s)) continue;
+        s.view ??= { name: s.name, owner: s.owner, videoType: s.videoType, layers: s.layers };
+        out.push(s.view);
+      }
     }
-    const sendsVideo = (id: string): boolean => (byOwner.get(id) ?? []).some((s) => s.videoType !== 'DISABLED');
-    return this.speech.lastNOrder(sendsVideo).flatMap((id) => byOwner.get(id) ?? []);
+    return out;
   }
 
   #run(r: Receiver): void {

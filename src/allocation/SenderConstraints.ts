@@ -33,10 +33,10 @@ export class SenderConstraints {
 
   /**
    * Record one receiver's effective heights for the sources it can receive; sources it no longer
-   * lists are dropped for it.
+   * lists are dropped for it. `heights` is kept as the receiver's record (not copied): the caller must not change it.
    * @returns the sources whose maximum changed since last announced, with the new value.
    */
-  setReceiver(receiver: string, heights: ReadonlyMap<string, number>): Map<string, number> {
+  setReceiver(receiver: string, heights: Map<string, number>): Map<string, number> {
     const before = this.#byReceiver.get(receiver);
     // In the order the plain recomputation reported them: the listed sources, then the dropped ones.
     const touched: string[] = [];
@@ -54,7 +54,7 @@ export class SenderConstraints {
         touched.push(source);
       }
     }
-    this.#byReceiver.set(receiver, new Map(heights));
+    this.#byReceiver.set(receiver, heights);
     return this.#changes(touched);
   }
 
