@@ -33,28 +33,32 @@ export class SenderConstraints {
 
   /**
    * Record one receiver's effective heights for the sources it can receive; sources it no longer
-   * lists are dropped for it. `heights` is kept as the receiver's record (not copied): the caller must not change it.
+   * lists are dropped for it. The receiver's record is updated in place: a conference-wide
+   * re-allocation replaces no per-receiver map (at 500 endpoints those were old-generation garbage).
    * @returns the sources whose maximum changed since last announced, with the new value.
    */
-  setReceiver(receiver: string, heights: Map<string, number>): Map<string, number> {
-    const before = this.#byReceiver.get(receiver);
+  setReceiver(receiver: string, heights: ReadonlyMap<string, number>): Map<string, number> {
+    let record = this.#byReceiver.get(receiver);
+    if (!record) this.#byReceiver.set(receiver, (record = new Map()));
     // In the order the plain recomputation reported them: the listed sources, then the dropped ones.
     const touched: string[] = [];
     for (const [source, h] of heights) {
-      const old = before?.get(source);
+      const old = record.get(source);
       if (old === h) continue;
       if (old !== undefined) this.#count(source, old, -1);
       this.#count(source, h, 1);
+      record.set(source, h);
       touched.push(source);
     }
-    if (before) {
-      for (const [source, h] of before) {
+    // Every listed source is in the record now: any more are the dropped ones.
+    if (record.size > heights.size) {
+      for (const [source, h] of record) {
         if (heights.has(source)) continue;
         this.#count(source, h, -1);
+        record.delete(source);
         touched.push(source);
       }
     }
-    this.#byReceiver.set(receiver, heights);
     return this.#changes(touched);
   }
 
