@@ -1,8 +1,11 @@
 /**
  * ConferenceAllocator queries the bridge channel relies on: which senders' video a receiver wants (JVB
- * BitrateController.isOnStageOrSelected / hasNonZeroEffectiveConstraints, as Endpoint.wantsStatsFrom asks them).
+ * BitrateController.isOnStageOrSelected / hasNonZeroEffectiveConstraints, as Endpoint.wantsStatsFrom asks them);
+ * sources waiting for an SSRC slot, the ideal bitrate, when a receiver is allocated again, and (fast-check) that the
+ * candidate sources a receiver keeps between runs match a fresh computation after any sequence of changes.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import fc from 'fast-check';
 import { ConferenceAllocator, type ReceiverSink } from './ConferenceAllocator.ts';
 import { DEFAULT_ALLOCATION_CONFIG } from './settings.ts';
 
@@ -159,5 +162,114 @@ describe('when a receiver is allocated again', () => {
     a.setConstraints('r', { onStageSources: [], constraints: { 's-v0': { maxHeight: 180 } } });
     vi.advanceTimersByTime(0);
     expect(decisions.at(-1)).toEqual([t0 + 270, 0]);
+  });
+});
+
+describe("a receiver's candidate sources, kept between runs", () => {
+  type Op =
+    | { op: 'add'; name: string; owner: string; kind: 'audio' | 'video' }
+    | { op: 'remove'; name: string }
+    | { op: 'ready' | 'held'; receiver: string; name: string }
+    | { op: 'resetReceiver'; receiver: string }
+    | { op: 'resetSource'; name: string }
+    | { op: 'type'; name: string; videoType: 'CAMERA' | 'DESKTOP' | 'DISABLED' }
+    | { op: 'speaker'; id: string }
+    | { op: 'run' };
+  const ids = ['a', 'b', 'c'];
+  const names = ['x0', 'x1', 'x2', 'x3', 'x4'];
+  const id = fc.constantFrom(...ids);
+  const name = fc.constantFrom(...names);
+  const op: fc.Arbitrary<Op> = fc.oneof(
+    fc.record({ op: fc.constant('add' as const), name, owner: id, kind: fc.constantFrom('audio' as const, 'video' as const) }),
+    fc.record({ op: fc.constant('remove' as const), name }),
+    fc.record({ op: fc.constantFrom('ready' as const, 'held' as const), receiver: id, name }),
+    fc.record({ op: fc.constant('resetReceiver' as const), receiver: id }),
+    fc.record({ op: fc.constant('resetSource' as const), name }),
+    fc.record({ op: fc.constant('type' as const), name, videoType: fc.constantFrom('CAMERA' as const, 'DESKTOP' as const, 'DISABLED' as const) }),
+    fc.record({ op: fc.constant('speaker' as const), id }),
+    fc.constant({ op: 'run' as const }),
+  );
+
+  it('are what a fresh grouping of the sources ready or held for it gives, in last-N order, after any sequence of changes', () => {
+    fc.assert(
+      fc.property(fc.array(op, { minLength: 20, maxLength: 80 }), (ops) => {
+        const a = new ConferenceAllocator(DEFAULT_ALLOCATION_CONFIG);
+        try {
+          for (const r of ids) a.addEndpoint(r, sink);
+          // The model: sources in insertion order (a Map keeps a replaced key's place, as the allocator's does).
+          const sources = new Map<string, { owner: string; kind: 'audio' | 'video'; videoType: string }>();
+          const ready = new Map(ids.map((r) => [r, new Set<string>()]));
+          const held = new Map(ids.map((r) => [r, new Set<string>()]));
+          const forget = (n: string): void => {
+            for (const r of ids) {
+              ready.get(r)?.delete(n);
+              held.get(r)?.delete(n);
+            }
+          };
+          const expected = (r: string): string[] => {
+            const byOwner = new Map<string, string[]>();
+            for (const [n, s] of sources) {
+              if (s.kind !== 'video' || s.owner === r || !(ready.get(r)?.has(n) || held.get(r)?.has(n))) continue;
+              byOwner.set(s.owner, [...(byOwner.get(s.owner) ?? []), n]);
+            }
+            const sends = (o: string): boolean => (byOwner.get(o) ?? []).some((n) => sources.get(n)?.videoType !== 'DISABLED');
+            const order = a.speech.lastNOrder(sends).flatMap((o) => byOwner.get(o) ?? []);
+            // The allocation lists them as prioritize() does without a selection: the disabled ones last.
+            const disabled = (n: string): boolean => sources.get(n)?.videoType === 'DISABLED';
+            return [...order.filter((n) => !disabled(n)), ...order.filter(disabled)];
+          };
+          let lastN = -1;
+          const check = (): void => {
+            // Allocate every receiver now (a changed last-N schedules it; both values limit nothing here).
+            lastN = lastN === -1 ? 100 : -1;
+            for (const r of ids) a.setConstraints(r, { lastN });
+            a.flush();
+            for (const r of ids) expect(a.state(r)?.allocation.sources.map((s) => s.source)).toEqual(expected(r));
+          };
+          for (const o of ops) {
+            if (o.op === 'add') {
+              if (sources.has(o.name)) forget(o.name);
+              sources.set(o.name, { owner: o.owner, kind: o.kind, videoType: 'CAMERA' });
+              a.addSource(o.name, o.owner, o.kind);
+            } else if (o.op === 'remove') {
+              sources.delete(o.name);
+              forget(o.name);
+              a.removeSource(o.name);
+            } else if (o.op === 'ready') {
+              if (sources.has(o.name) && !ready.get(o.receiver)?.has(o.name)) {
+                held.get(o.receiver)?.delete(o.name);
+                ready.get(o.receiver)?.add(o.name);
+              }
+              a.sourceReady(o.receiver, o.name);
+            } else if (o.op === 'held') {
+              if (sources.has(o.name)) {
+                ready.get(o.receiver)?.delete(o.name);
+                held.get(o.receiver)?.add(o.name);
+              }
+              a.sourceHeld(o.receiver, o.name);
+            } else if (o.op === 'resetReceiver') {
+              ready.get(o.receiver)?.clear();
+              held.get(o.receiver)?.clear();
+              a.resetReceiver(o.receiver);
+            } else if (o.op === 'resetSource') {
+              forget(o.name);
+              a.resetSource(o.name);
+            } else if (o.op === 'type') {
+              const s = sources.get(o.name);
+              if (s?.kind === 'video') s.videoType = o.videoType;
+              a.setVideoType(o.name, o.videoType);
+            } else if (o.op === 'speaker') {
+              a.dominantSpeakerChanged(o.id);
+            } else {
+              check();
+            }
+          }
+          check();
+        } finally {
+          a.close();
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });
