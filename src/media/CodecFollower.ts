@@ -91,7 +91,10 @@ export class CodecFollower {
 
   /** Watch a new producer of `source` (video: codec; every kind: discarded packets). */
   add(source: string, producer: ms.Producer): void {
-    const first = producer.rtpParameters.codecs[0];
+    // A producer's parameters never change; mediasoup's getter copies them (structuredClone) on every read, once per
+    // keyframe packet below otherwise.
+    const params = producer.rtpParameters;
+    const first = params.codecs[0];
     const expected = first ? first.mimeType.slice(first.mimeType.indexOf('/') + 1) : '';
     const w: Watched = { producer, expected, reported: false, discarded: new Map() };
     this.#watched.set(source, w);
@@ -101,7 +104,7 @@ export class CodecFollower {
       const info = trace.info as { rtpPacket?: { payloadType?: number }; isRtx?: boolean } | undefined;
       const pt = info?.rtpPacket?.payloadType;
       if (pt === undefined || info?.isRtx) return;
-      const codec = codecOfPayloadType(producer.rtpParameters, pt);
+      const codec = codecOfPayloadType(params, pt);
       if (codec) this.#saw(source, w, codec, 'keyframe');
     });
     producer.enableTraceEvent(['keyframe']).catch(() => undefined);
