@@ -7,7 +7,7 @@
  *   npm run torture -- [--conferences 2] [--participants 8] [--senders 4] [--duration 60]
  *     [--simulcast] [--chromium N] [--url http://host:port [--stats-url URL] [--bridge-pid PID]]
  *     [--out DIR] [--ramp [--ramp-step 15] [--ramp-add N] [--ramp-max 60] [--max-freeze-rate 1]
- *     [--max-loss 2]] [--receive header|full] [--raw] [--janus] [--kill-worker-at S] [--loss PCT [--loss-from S] [--loss-until S]]
+ *     [--max-loss 2]] [--receive header|full] [--raw [--repeat N]] [--janus] [--kill-worker-at S] [--loss PCT [--loss-from S] [--loss-until S]]
  *     [--cascade N [--drop-relay-at S [--drop-relay-for MS]]] [--jvb-port P]
  *     [--media vp8|synthetic] [--agents N] [--workers N] [--join-interval MS]
  *     [--thumbnail-height 180] [--stage-height 720] [--chromium-size 640x360] [--no-progress]
@@ -47,7 +47,8 @@
  * no allocation, simulcast, bridge channel or stats polling), measured from /proc like
  * octobridge (its Node process and workers), and the report sets CPU per forwarded stream and per
  * forwarded packet side by side with the ratios octobridge / raw and raw / Janus (results.json
- * `comparison`). Faults, `--loss`, `--cascade` and Chromium apply to the octobridge run only. Faults (seconds after everyone joined): `--kill-worker-at`
+ * `comparison`); `--repeat N` runs octobridge and raw N times each, alternating which goes first, and prints each
+ * pair's ratio and the median (one pair's ratio moves by ±10 % on a shared 2-core VM). Faults, `--loss`, `--cascade` and Chromium apply to the octobridge run only. Faults (seconds after everyone joined): `--kill-worker-at`
  * (SIGKILL a mediasoup worker; time until media recovers), `--loss` (% dropped each way by a
  * userspace UDP relay between the light clients and the bridge; `--loss-until` to measure the
  * recovery after it), `--drop-relay-at` (with `--cascade`: a two-way outage of every relay for
@@ -99,6 +100,7 @@ const { values: a } = parseArgs({
     receive: { type: 'string' },
     janus: { type: 'boolean', default: false },
     raw: { type: 'boolean', default: false },
+    repeat: { type: 'string', default: '1' },
     'kill-worker-at': { type: 'string' },
     'drop-relay-at': { type: 'string' },
     'drop-relay-for': { type: 'string', default: '3000' },
@@ -172,6 +174,7 @@ const options: TortureOptions = {
   receive: (a.receive as 'header' | 'full' | undefined) ?? (a.ramp ? 'header' : 'full'),
   janus: a.janus ?? false,
   raw: a.raw ?? false,
+  repeat: num('repeat', a.repeat, 1),
   ...(a['kill-worker-at'] !== undefined ? { killWorkerAt: opt('kill-worker-at', a['kill-worker-at']) } : {}),
   ...(a['drop-relay-at'] !== undefined ? { dropRelayAt: opt('drop-relay-at', a['drop-relay-at']) } : {}),
   dropRelayFor,

@@ -71,6 +71,12 @@ export interface TortureOptions {
   janus: boolean;
   /** Also run the raw mediasoup SFU (rawSfu.ts) with the same light participants, after octobridge. */
   raw: boolean;
+  /**
+   * With `raw`: run octobridge and raw mediasoup this many times each, alternating which goes first (octobridge first
+   * in the odd repetitions), so that the octobridge / raw ratio is a median over runs rather than one pair (on a
+   * shared VM one pair's ratio moves by ±10 %). Janus runs once, after them. Default 1.
+   */
+  repeat?: number;
   /** Seconds after steady state starts. */
   killWorkerAt?: number;
   /** `cascade`: a two-way outage of every relay at `dropRelayAt` s for `dropRelayFor` ms. */

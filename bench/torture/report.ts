@@ -376,9 +376,22 @@ export interface CostRatio {
   perPacket: number;
 }
 
-/** The ratios the comparison prints: octobridge / raw, raw / Janus, octobridge / Janus (those whose two runs exist). */
+/** The median of `xs` (the mean of the middle two for an even count); NaN when empty. */
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length === 0 ? Number.NaN : s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+/**
+ * The ratios the comparison prints: octobridge / raw, raw / Janus, octobridge / Janus (those whose two runs exist).
+ * A server run more than once (`--repeat`) counts with the median of its runs' CPU per stream and per packet.
+ */
 export function costRatios(summaries: readonly RunSummary[]): CostRatio[] {
-  const by = (name: RunSummary['server']): RunSummary | undefined => summaries.find((s) => s.server === name);
+  const by = (name: RunSummary['server']): { cpuPerStream: number; cpuUsPerPacket: number } | undefined => {
+    const runs = summaries.filter((s) => s.server === name);
+    return runs.length ? { cpuPerStream: median(runs.map((r) => r.cpuPerStream)), cpuUsPerPacket: median(runs.map((r) => r.cpuUsPerPacket)) } : undefined;
+  };
   const pairs: [RunSummary['server'], RunSummary['server'], string][] = [
     ['octobridge', 'raw', 'octobridge / raw'],
     ['raw', 'janus', 'raw / Janus'],
@@ -388,6 +401,69 @@ export function costRatios(summaries: readonly RunSummary[]): CostRatio[] {
     const [x, y] = [by(a), by(b)];
     return x && y ? [{ of, perStream: x.cpuPerStream / y.cpuPerStream, perPacket: x.cpuUsPerPacket / y.cpuUsPerPacket }] : [];
   });
+}
+
+/** One repetition of octobridge against raw mediasoup (`--repeat`): CPU per forwarded packet and what the workers alone cost. */
+export interface RepeatPair {
+  repetition: number;
+  first: 'octobridge' | 'raw';
+  octobridgeUsPerPacket: number;
+  rawUsPerPacket: number;
+  perPacket: number;
+  /** The same with each side's workers only (its Node process left out), µs per packet over µs per packet. */
+  workersPerPacket: number;
+  /** octobridge's Node process, % of one core. */
+  octobridgeNodeCpu: number;
+}
+
+/** The k-th octobridge run paired with the k-th raw run (runs in the order they ran). Empty without repetitions. */
+export function repeatPairs(summaries: readonly RunSummary[]): RepeatPair[] {
+  const ob = summaries.filter((s) => s.server === 'octobridge');
+  const raw = summaries.filter((s) => s.server === 'raw');
+  if (ob.length < 2 || raw.length < 2) return [];
+  const workersUs = (s: RunSummary): number => (((s.serverCpuTotal - (s.serverCpu.node ?? 0)) / 100) * 1e6) / s.forwardedPps;
+  return ob.slice(0, raw.length).map((o, i) => {
+    const r = raw[i] as RunSummary;
+    return {
+      repetition: i + 1,
+      first: i % 2 === 0 ? 'octobridge' : 'raw',
+      octobridgeUsPerPacket: o.cpuUsPerPacket,
+      rawUsPerPacket: r.cpuUsPerPacket,
+      perPacket: o.cpuUsPerPacket / r.cpuUsPerPacket,
+      workersPerPacket: workersUs(o) / workersUs(r),
+      octobridgeNodeCpu: o.serverCpu.node ?? Number.NaN,
+    };
+  });
+}
+
+/** The table of {@link repeatPairs} with their medians. */
+function formatRepeats(pairs: readonly RepeatPair[]): string {
+  return [
+    `== octobridge / raw over ${pairs.length} repetitions (alternating which ran first):`,
+    table(
+      ['repetition', 'first', 'octobridge µs/packet', 'raw µs/packet', 'octobridge / raw', 'workers only', 'octobridge Node % of a core'],
+      [
+        ...pairs.map((p) => [
+          String(p.repetition),
+          p.first,
+          f2(p.octobridgeUsPerPacket),
+          f2(p.rawUsPerPacket),
+          f2(p.perPacket),
+          f2(p.workersPerPacket),
+          f1(p.octobridgeNodeCpu),
+        ]),
+        [
+          'median',
+          '',
+          f2(median(pairs.map((p) => p.octobridgeUsPerPacket))),
+          f2(median(pairs.map((p) => p.rawUsPerPacket))),
+          f2(median(pairs.map((p) => p.perPacket))),
+          f2(median(pairs.map((p) => p.workersPerPacket))),
+          f1(median(pairs.map((p) => p.octobridgeNodeCpu))),
+        ],
+      ],
+    ),
+  ].join('\n');
 }
 
 /**
@@ -401,7 +477,7 @@ export function formatComparison(summaries: readonly RunSummary[]): string {
   const uneven = Math.max(...pps) > 1.05 * Math.min(...pps);
   const names: Record<RunSummary['server'], string> = { octobridge: 'octobridge', raw: 'raw mediasoup', janus: 'Janus VideoRoom' };
   return [
-    `== ${summaries.map((s) => names[s.server]).join(' vs ')} (same light participants and media):`,
+    `== ${[...new Set(summaries.map((s) => names[s.server]))].join(' vs ')} (same light participants and media):`,
     table(
       [
         'server',
@@ -452,10 +528,16 @@ export function writeResults(results: TortureResults, dir: string): string {
   fs.mkdirSync(dir, { recursive: true });
   const summaries = results.runs.map(summarize);
   const comparison = costRatios(summaries);
-  fs.writeFileSync(path.join(dir, 'results.json'), `${JSON.stringify({ ...results, summaries, ...(comparison.length ? { comparison } : {}) }, null, 1)}\n`);
+  const repeats = repeatPairs(summaries);
+  fs.writeFileSync(
+    path.join(dir, 'results.json'),
+    `${JSON.stringify({ ...results, summaries, ...(comparison.length ? { comparison } : {}), ...(repeats.length ? { repeats } : {}) }, null, 1)}\n`,
+  );
   const printed: string[] = [`media: ${results.media}`];
   results.runs.forEach((run, i) => {
-    const png = path.join(dir, run.server === 'octobridge' ? 'torture.png' : `torture-${run.server}.png`);
+    // The k-th run of a server (`--repeat`) gets its own plot: torture-2.png, torture-raw-2.png, …
+    const k = results.runs.slice(0, i).filter((r) => r.server === run.server).length + 1;
+    const png = path.join(dir, `${run.server === 'octobridge' ? 'torture' : `torture-${run.server}`}${k > 1 ? `-${k}` : ''}.png`);
     const o = results.options;
     const cascade = run.bridges
       ? ` (cascade ${run.bridges.map((b) => b.region).join(' + ')}${o.dropRelayAt !== undefined ? `, relays down ${o.dropRelayFor} ms` : ''})`
@@ -468,6 +550,7 @@ export function writeResults(results: TortureResults, dir: string): string {
     printed.push(formatRun(run, summaries[i] as RunSummary, o, results.machine.cpus));
   });
   if (summaries.length > 1) printed.push(formatComparison(summaries));
+  if (repeats.length) printed.push(formatRepeats(repeats));
   printed.push(`results: ${path.join(dir, 'results.json')}, plot: ${path.join(dir, 'torture.png')}`);
   return printed.join('\n\n');
 }

@@ -676,7 +676,8 @@ function kindCosts(
 }
 
 /**
- * Run the torture as `o` says: octobridge, then raw mediasoup with `o.raw`, then Janus with `o.janus`. Records the VP8 clip first
+ * Run the torture as `o` says: octobridge, then raw mediasoup with `o.raw` (`o.repeat` times each, alternating which goes
+ * first), then Janus with `o.janus`. Records the VP8 clip first
  * when it is not cached (media `vp8`).
  * @throws Error when the bridge, Janus or the client agents cannot start.
  */
@@ -687,10 +688,15 @@ export async function runTorture(
   const clipFile = path.join(PROJECT_ROOT, 'bench', 'results', '.cache', 'vp8-clip-v1.bin');
   if (o.media === 'vp8') await loadOrRecordClip(clipFile, log);
   const runs: ServerRun[] = [];
-  runs.push(await runServer(o, 'octobridge', clipFile, log));
   // The others run without octobridge's faults, cascade, loss or Chromium.
   const plain = { ...o, killWorkerAt: undefined, dropRelayAt: undefined, cascade: undefined, loss: 0, chromium: 0 };
-  if (o.raw) runs.push(await runServer(plain, 'raw', clipFile, log));
+  const repeat = o.raw ? Math.max(1, o.repeat ?? 1) : 1;
+  for (let i = 0; i < repeat; i++) {
+    if (repeat > 1) log(`repetition ${i + 1} of ${repeat}: ${i % 2 === 0 ? 'octobridge, then raw' : 'raw, then octobridge'}`);
+    if (o.raw && i % 2 === 1) runs.push(await runServer(plain, 'raw', clipFile, log));
+    runs.push(await runServer(o, 'octobridge', clipFile, log));
+    if (o.raw && i % 2 === 0) runs.push(await runServer(plain, 'raw', clipFile, log));
+  }
   if (o.janus) runs.push(await runServer(plain, 'janus', clipFile, log));
   const cpus = os.cpus();
   return {
