@@ -5,12 +5,13 @@
  *
  * Event-loop delay comes from the bridge's own `/metrics` (private server): prom-client's
  * default `nodejs_eventloop_lag_{p50,p99,max,mean}_seconds` (src/metrics/Metrics.ts
- * `collectDefaultMetrics`), a `perf_hooks.monitorEventLoopDelay` histogram (resolution 10 ms: the benchmark starts
- * the bridge with `OCTOBRIDGE_EVENT_LOOP_RESOLUTION_MS` = {@link ELD_RESOLUTION_MS}, prom-client's default, finer
- * than the bridge's 100 ms, so that short delays count) that prom-client resets at every collect, so a scrape at the start of the window and one at the
- * end give the figures of the window. Node's histogram records the time between two runs of its
- * 10 ms timer (node_perf.cc `ELDHistogram`), so an idle loop reads ≈ 10 ms: the benchmark
- * subtracts that resolution and reports the delay beyond it.
+ * `collectDefaultMetrics`), a `perf_hooks.monitorEventLoopDelay` histogram that prom-client
+ * resets at every collect, so a scrape at the start of the window and one at the end give the
+ * figures of the window. Its resolution is 10 ms: the benchmark starts the bridge with
+ * `OCTOBRIDGE_EVENT_LOOP_RESOLUTION_MS` = {@link ELD_RESOLUTION_MS} (prom-client's default,
+ * finer than the bridge's 100 ms, so that short delays count). Node's histogram records the time
+ * between two runs of its 10 ms timer (node_perf.cc `ELDHistogram`), so an idle loop reads
+ * ≈ 10 ms: the benchmark subtracts that resolution and reports the delay beyond it.
  *
  * CPU is utime + stime from /proc/<pid>/stat (bench/lib/measure.ts `cpuSeconds`), as % of
  * one core over the window; the machine's from /proc/stat (bench/lib/sampler.ts `MachineCpu`).
