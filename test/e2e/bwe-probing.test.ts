@@ -18,7 +18,7 @@ import { join as joinPath } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { useTestBridge } from '../helpers/bridge.ts';
 import { openPeer } from '../../bench/lib/chromium.ts';
-import { openFirefoxPeer } from '../helpers/firefox.ts';
+import { firefoxPagePeer, openFirefoxPeer } from '../helpers/firefox.ts';
 import { until, uplink, videoRtp, type PagePeer } from '../helpers/media.ts';
 
 const dir = mkdtempSync(joinPath(tmpdir(), 'octobridge-probing-'));
@@ -33,8 +33,7 @@ type Browser = 'Chromium' | 'Firefox';
 async function join(browser: Browser, room: string, name: string, query: string): Promise<PagePeer> {
   const url = `http://127.0.0.1:${fixture.bridge.publicPort}/${room}?name=${name}&${query}`;
   if (browser === 'Chromium') return fixture.track(await openPeer(url));
-  const p = fixture.track(await openFirefoxPeer(url));
-  return { name, console: p.console, evaluate: (e) => p.page.evaluate(e) as Promise<never> };
+  return firefoxPagePeer(fixture.track(await openFirefoxPeer(url)), name);
 }
 
 describe.each(['Chromium', 'Firefox'] as const)('bandwidth probing towards a %s receiver', (browser) => {

@@ -15,7 +15,7 @@ import { describe, expect, it } from 'vitest';
 import { useTestBridge } from '../helpers/bridge.ts';
 import { expectMediaFrom, framesDecoded, rtcStats, sentCodecs, until, videoRtp } from '../helpers/media.ts';
 import { openPeer } from '../../bench/lib/chromium.ts';
-import { openFirefoxPeer } from '../helpers/firefox.ts';
+import { firefoxPagePeer, openFirefoxPeer } from '../helpers/firefox.ts';
 
 /** What the test needs of a participant, whichever library drives its browser. */
 interface Peer {
@@ -40,9 +40,7 @@ function roomUrl(room: string, name: string, extra = ''): string {
 async function joinFirefox(room: string, name: string): Promise<Peer> {
   const p = await openFirefoxPeer(roomUrl(room, name));
   const peer: Peer = {
-    name,
-    evaluate: (e) => p.page.evaluate(e) as Promise<never>,
-    console: p.console,
+    ...firefoxPagePeer(p, name),
     // Another tab first: closing Firefox's last tab would end the browser. (puppeteer's `runBeforeUnload: true`
     // does not close the tab in Firefox over BiDi; the page's pagehide handler runs on a plain close anyway.)
     closeTab: async () => {

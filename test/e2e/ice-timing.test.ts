@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { useTestBridge } from '../helpers/bridge.ts';
 import { rtcStats, until } from '../helpers/media.ts';
 import { openPeer } from '../../bench/lib/chromium.ts';
-import { openFirefoxPeer } from '../helpers/firefox.ts';
+import { firefoxPagePeer, openFirefoxPeer } from '../helpers/firefox.ts';
 
 const fixture = useTestBridge();
 
@@ -53,9 +53,7 @@ function roomUrl(room: string, name: string): string {
 async function openFirefox(url: string): Promise<Browser> {
   const p = await openFirefoxPeer(url);
   return fixture.track({
-    name: 'Firefox',
-    console: p.console,
-    evaluate: (e) => p.page.evaluate(e) as Promise<never>,
+    ...firefoxPagePeer(p, 'Firefox'),
     goto: async (u) => void (await p.page.goto(u)),
     close: () => p.close(),
   });

@@ -30,8 +30,8 @@ import { serializeConferenceModify } from '../../src/colibri2/xml.ts';
 import { allocate, expireEndpoints, jicofoClient, sessionAccept } from '../../bench/lib/jicofo.ts';
 import { startTestBridge } from '../helpers/bridge.ts';
 import { openPeer, type BrowserPeer } from '../../bench/lib/chromium.ts';
-import { openFirefoxPeer } from '../helpers/firefox.ts';
-import { expectMediaFrom, rtcStats, until, type PagePeer } from '../helpers/media.ts';
+import { firefoxPagePeer, openFirefoxPeer } from '../helpers/firefox.ts';
+import { expectMediaFrom, rtcStats, until } from '../helpers/media.ts';
 import { bridgeXmppEnv, startProsody, type Prosody } from '../../bench/lib/prosody.ts';
 
 const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'fatal', { pretty: false });
@@ -267,7 +267,7 @@ describe('Firefox allocated over XMPP', () => {
     const url = (name: string) => `http://127.0.0.1:${(server.address() as AddressInfo).port}/xmpp-firefox-room?name=${name}&width=320&height=180&fps=15`;
     const fox = await openFirefoxPeer(url('Fox'));
     try {
-      const foxPeer: PagePeer = { name: 'Fox', console: fox.console, evaluate: (e) => fox.page.evaluate(e) as Promise<never> };
+      const foxPeer = firefoxPagePeer(fox, 'Fox');
       const erin = await openPeer(url('Erin'));
       peers.push(erin);
       await expectMediaFrom(foxPeer, 1);

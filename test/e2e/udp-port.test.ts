@@ -15,7 +15,7 @@
 import { describe, expect, it } from 'vitest';
 import { openPeer } from '../../bench/lib/chromium.ts';
 import { useTestBridge } from '../helpers/bridge.ts';
-import { openFirefoxPeer } from '../helpers/firefox.ts';
+import { firefoxPagePeer, openFirefoxPeer } from '../helpers/firefox.ts';
 import { expectMediaFrom, type PagePeer, until } from '../helpers/media.ts';
 
 const MEDIA = 'width=320&height=180&fps=15';
@@ -26,12 +26,7 @@ describe.each(['single', 'per-worker'] as const)('UDP port mode %s', (mode) => {
 
   async function join(name: string, browser: 'chromium' | 'firefox' = 'chromium'): Promise<{ peer: PagePeer; id: string }> {
     const url = `http://127.0.0.1:${fixture.bridge.publicPort}/udp-${mode}?name=${name}&${MEDIA}`;
-    let peer: PagePeer;
-    if (browser === 'chromium') peer = fixture.track(await openPeer(url));
-    else {
-      const fox = fixture.track(await openFirefoxPeer(url));
-      peer = { name, console: fox.console, evaluate: (e) => fox.page.evaluate(e) as Promise<never> };
-    }
+    const peer: PagePeer = browser === 'chromium' ? fixture.track(await openPeer(url)) : firefoxPagePeer(fixture.track(await openFirefoxPeer(url)), name);
     // The page learns its id from the focus, before the bridge has made the endpoint.
     const id = await until(
       `${name} in the conference`,

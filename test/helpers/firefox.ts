@@ -16,6 +16,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import type { PagePeer } from './media.ts';
 
 export const FIREFOX = process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr';
 
@@ -76,6 +77,11 @@ export interface FirefoxPeer {
   /** Console lines of the page (for failure messages). */
   console: string[];
   close(): Promise<void>;
+}
+
+/** `p` as the media checks see a participant (./media.ts `PagePeer`), named `name`. */
+export function firefoxPagePeer(p: FirefoxPeer, name: string): PagePeer {
+  return { name, console: p.console, evaluate: (e) => p.page.evaluate(e) as Promise<never> };
 }
 
 /** Launch Firefox ESR with a fresh profile and open `url` in it. */
