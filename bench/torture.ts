@@ -9,7 +9,7 @@
  *     [--out DIR] [--ramp [--ramp-step 15] [--ramp-add N] [--ramp-max 60] [--max-freeze-rate 1]
  *     [--max-loss 2]] [--receive header|full] [--raw [--repeat N]] [--janus] [--kill-worker-at S] [--loss PCT [--loss-from S] [--loss-until S]]
  *     [--cascade N [--drop-relay-at S [--drop-relay-for MS]]] [--jvb-port P]
- *     [--media vp8|synthetic] [--agents N] [--workers N] [--join-interval MS]
+ *     [--media vp8|synthetic] [--agents N] [--workers N] [--bridge-cpus C] [--join-interval MS]
  *     [--thumbnail-height 180] [--stage-height 720] [--chromium-size 640x360] [--no-progress]
  *
  * Participants (bench/torture/*): `--participants` per conference in `--conferences` standalone
@@ -36,7 +36,8 @@
  * participants (default: one per conference) every `--ramp-step` s until the freeze rate or the
  * loss over a step passes its threshold, and reports the capacity (forwarded streams and packets/s,
  * per core of bridge CPU) and which side saturated (the bridge: a worker or its Node process near a
- * full core, its sockets dropping datagrams, or quality broke with the clients not saturated; the
+ * full core, the whole at 90 % of its `--bridge-cpus` cap, its sockets dropping datagrams, or
+ * quality broke with the clients not saturated; the
  * load generator: an agent near a full core, skipped frames, a lagging event loop, its sockets
  * dropping datagrams (/proc/net/udp); and whether the machine's cores were all busy); each step's
  * row also gives the agents' CPU per received packet (µs); `--janus` runs the same light
@@ -48,7 +49,10 @@
  * octobridge (its Node process and workers), and the report sets CPU per forwarded stream and per
  * forwarded packet side by side with the ratios octobridge / raw and raw / Janus (results.json
  * `comparison`); `--repeat N` runs octobridge and raw N times each, alternating which goes first, and prints each
- * pair's ratio and the median (one pair's ratio moves by ±10 % on a shared 2-core VM). Faults, `--loss`, `--cascade` and Chromium apply to the octobridge run only. Faults (seconds after everyone joined): `--kill-worker-at`
+ * pair's ratio and the median (one pair's ratio moves by ±10 % on a shared 2-core VM).
+ * `--bridge-cpus C` runs the bridge, and the raw SFU, inside a cgroup CPU quota of C cores
+ * (bench/lib/cpuCap.ts; root): on a machine the clients share, the capped server reaches its
+ * limit before they do, so a `--ramp` measures its capacity per core. Faults, `--loss`, `--cascade` and Chromium apply to the octobridge run only. Faults (seconds after everyone joined): `--kill-worker-at`
  * (SIGKILL a mediasoup worker; time until media recovers), `--loss` (% dropped each way by a
  * userspace UDP relay between the light clients and the bridge; `--loss-until` to measure the
  * recovery after it), `--drop-relay-at` (with `--cascade`: a two-way outage of every relay for
@@ -83,6 +87,7 @@ const { values: a } = parseArgs({
     'stats-url': { type: 'string' },
     'bridge-pid': { type: 'string' },
     workers: { type: 'string' },
+    'bridge-cpus': { type: 'string' },
     cascade: { type: 'string' },
     'jvb-port': { type: 'string' },
     out: { type: 'string' },
@@ -157,6 +162,7 @@ const options: TortureOptions = {
   ...(a['stats-url'] ? { statsUrl: a['stats-url'] } : {}),
   ...(a['bridge-pid'] ? { bridgePid: num('bridge-pid', a['bridge-pid'], 1) } : {}),
   ...(a.workers ? { workers: num('workers', a.workers, 1) } : {}),
+  ...(a['bridge-cpus'] ? { bridgeCpus: num('bridge-cpus', a['bridge-cpus'], 0.1) } : {}),
   ...(cascade !== undefined && cascade >= 2 ? { cascade } : {}),
   ...(a['jvb-port'] ? { jvbPort: num('jvb-port', a['jvb-port'], 1) } : {}),
   out: path.resolve(a.out ?? path.join(PROJECT_ROOT, 'bench', 'results', `torture-${stamp}`)),

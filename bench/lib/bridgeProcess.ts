@@ -11,6 +11,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { PROJECT_ROOT } from '../../src/config/config.ts';
 import { childrenOf, commandOf } from './measure.ts';
+import type { CpuCap } from './cpuCap.ts';
 
 /** A server to torture, as the sampler and the clients see it (octobridge; Janus: janusServer.ts; raw mediasoup: rawServer.ts). */
 export interface ServerUnderTest {
@@ -82,17 +83,28 @@ async function fetchStats(url: string | undefined): Promise<Record<string, unkno
   }
 }
 
+/** `cmd args`, inside `cap` when there is one. */
+export function capped(cap: CpuCap | undefined, cmd: string, args: string[]): { cmd: string; args: string[] } {
+  return cap ? cap.command(cmd, args) : { cmd, args };
+}
+
 /**
  * Start `node src/main.ts` with the standalone page on loopback and free ports, XMPP off, its
  * output (JSON logs at `info`) appended to `logFile`, with the joins-per-address limit off (every participant
  * comes from loopback) and the debug routes on (fault injection). `env`: more bridge settings (e.g.
- * `OCTOBRIDGE_WORKERS`). Resolves once it logged "octobridge started".
+ * `OCTOBRIDGE_WORKERS`). `cap`: run it (its Node process and workers) inside that CPU cap.
+ * Resolves once it logged "octobridge started".
  * @throws Error when it exits or does not start within `timeoutMs` (the log file has why).
  */
-export async function startBridgeProcess(logFile: string, env: Record<string, string> = {}, timeoutMs = 30_000): Promise<BridgeUnderTest> {
+export async function startBridgeProcess(
+  logFile: string,
+  env: Record<string, string> = {},
+  { timeoutMs = 30_000, cap }: { timeoutMs?: number; cap?: CpuCap } = {},
+): Promise<BridgeUnderTest> {
   fs.mkdirSync(path.dirname(logFile), { recursive: true });
   const log = fs.createWriteStream(logFile, { flags: 'a' });
-  const child: ChildProcess = spawn(process.execPath, [path.join(PROJECT_ROOT, 'src', 'main.ts')], {
+  const run = capped(cap, process.execPath, [path.join(PROJECT_ROOT, 'src', 'main.ts')]);
+  const child: ChildProcess = spawn(run.cmd, run.args, {
     env: {
       ...process.env,
       OCTOBRIDGE_PUBLIC_HOST: '127.0.0.1',

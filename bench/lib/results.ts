@@ -40,6 +40,12 @@ export interface TortureOptions {
   /** mediasoup workers of the bridge the harness starts (default: one per core); of each bridge with `cascade`. */
   workers?: number;
   /**
+   * The CPU the bridge (or the raw SFU) may use, in cores (a cgroup CFS quota over its Node process
+   * and workers: bench/lib/cpuCap.ts), so that it rather than the load generator sharing the
+   * machine reaches its limit first; undefined: no cap.
+   */
+  bridgeCpus?: number;
+  /**
    * Bridges of a standalone cascade the harness starts (cascade.ts; 2 or more; undefined: one
    * bridge). Participants join through the first one's focus, regions round robin.
    */

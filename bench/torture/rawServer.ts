@@ -9,19 +9,25 @@ import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { mediasoupWorkers, stopChild, type ServerUnderTest } from '../lib/bridgeProcess.ts';
+import { capped, mediasoupWorkers, stopChild, type ServerUnderTest } from '../lib/bridgeProcess.ts';
+import type { CpuCap } from '../lib/cpuCap.ts';
 
 const SFU = path.join(path.dirname(fileURLToPath(import.meta.url)), 'rawSfu.ts');
 
 /**
  * Start the raw SFU with `workers` mediasoup workers (default: one per core), logging to
- * `logFile`. Resolves once it listens.
+ * `logFile`, inside `cap` (its Node process and workers) when there is one. Resolves once it listens.
  * @throws Error when it exits or does not start within `timeoutMs` (the log file has why).
  */
-export async function startRawServer(logFile: string, workers?: number, timeoutMs = 30_000): Promise<ServerUnderTest> {
+export async function startRawServer(
+  logFile: string,
+  workers?: number,
+  { timeoutMs = 30_000, cap }: { timeoutMs?: number; cap?: CpuCap } = {},
+): Promise<ServerUnderTest> {
   fs.mkdirSync(path.dirname(logFile), { recursive: true });
   const log = fs.createWriteStream(logFile, { flags: 'a' });
-  const child: ChildProcess = spawn(process.execPath, [SFU], {
+  const run = capped(cap, process.execPath, [SFU]);
+  const child: ChildProcess = spawn(run.cmd, run.args, {
     env: { ...process.env, ...(workers ? { RAW_WORKERS: String(workers) } : {}) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

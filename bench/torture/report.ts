@@ -11,7 +11,7 @@ import { f0, f1, f2, table } from '../format.ts';
 import { percentile } from '../lib/measure.ts';
 import { bridgeOfProcess } from './cascade.ts';
 import { plotRun } from './plot.ts';
-import { receivedFromAll, remoteSenders, type FaultRecord, type ServerRun, type TortureResults } from '../lib/results.ts';
+import { receivedFromAll, remoteSenders, type FaultRecord, type RampStep, type ServerRun, type TortureResults } from '../lib/results.ts';
 import { windowQuality, type WindowQuality } from '../lib/sampler.ts';
 import type { SourceReport } from '../lib/light/types.ts';
 
@@ -518,6 +518,53 @@ export function formatComparison(summaries: readonly RunSummary[]): string {
   ].join('\n');
 }
 
+/** octobridge's ramp against raw mediasoup's, step by step (`--ramp --raw`), in results.json `rampComparison`. */
+export interface RampComparison {
+  /** Steps both ramps passed with the same participants: CPU µs per forwarded packet each, and octobridge / raw. */
+  steps: { participants: number; octobridgeUsPerPacket: number; rawUsPerPacket: number; ratio: number }[];
+  /** The median of the steps' ratios (NaN without a common step). */
+  medianRatio: number;
+  /** Forwarded packets/s at each one's capacity (its last passing step), and octobridge / raw (NaN when one has none). */
+  capacityPps: { octobridge: number; raw: number; ratio: number };
+}
+
+/**
+ * Pair octobridge's ramp with raw's (the first ramped run of each) by participant count. The two ramps add the same
+ * participants at the same pace, so each common step compares the two servers at one load: the CPU per forwarded
+ * packet over every load up to the lower threshold, and the capacity at each one's threshold.
+ * @returns undefined unless both ran a ramp
+ */
+export function rampComparison(runs: readonly ServerRun[]): RampComparison | undefined {
+  const ob = runs.find((r) => r.server === 'octobridge' && r.ramp)?.ramp;
+  const raw = runs.find((r) => r.server === 'raw' && r.ramp)?.ramp;
+  if (!ob || !raw) return undefined;
+  const us = (st: RampStep): number => ((st.serverCpu / 100) * 1e6) / st.forwardedPps;
+  const rawAt = new Map(raw.steps.filter((st) => st.pass && st.forwardedPps > 0).map((st) => [st.participants, st]));
+  const steps = ob.steps.flatMap((st) => {
+    const r = rawAt.get(st.participants);
+    return st.pass && r && st.forwardedPps > 0
+      ? [{ participants: st.participants, octobridgeUsPerPacket: us(st), rawUsPerPacket: us(r), ratio: us(st) / us(r) }]
+      : [];
+  });
+  const [a, b] = [ob.capacity?.forwardedPps ?? Number.NaN, raw.capacity?.forwardedPps ?? Number.NaN];
+  return { steps, medianRatio: median(steps.map((st) => st.ratio)), capacityPps: { octobridge: a, raw: b, ratio: a / b } };
+}
+
+/** The table of a {@link RampComparison}. */
+function formatRampComparison(c: RampComparison): string {
+  return [
+    '== octobridge / raw mediasoup at each ramp step both passed (CPU per forwarded packet, all server processes):',
+    table(
+      ['participants', 'octobridge µs/packet', 'raw µs/packet', 'octobridge / raw'],
+      [
+        ...c.steps.map((st) => [String(st.participants), f2(st.octobridgeUsPerPacket), f2(st.rawUsPerPacket), f2(st.ratio)]),
+        ['median', '', '', f2(c.medianRatio)],
+      ],
+    ),
+    `capacity (forwarded packets/s at the last passing step): octobridge ${f0(c.capacityPps.octobridge)}, raw ${f0(c.capacityPps.raw)}, octobridge / raw ${f2(c.capacityPps.ratio)}`,
+  ].join('\n');
+}
+
 /**
  * Write results.json (the results with each run's summary and the {@link costRatios} as
  * `comparison`) and a PNG per run (`torture.png`, `torture-raw.png`, `torture-janus.png`) into
@@ -529,9 +576,10 @@ export function writeResults(results: TortureResults, dir: string): string {
   const summaries = results.runs.map(summarize);
   const comparison = costRatios(summaries);
   const repeats = repeatPairs(summaries);
+  const ramps = rampComparison(results.runs);
   fs.writeFileSync(
     path.join(dir, 'results.json'),
-    `${JSON.stringify({ ...results, summaries, ...(comparison.length ? { comparison } : {}), ...(repeats.length ? { repeats } : {}) }, null, 1)}\n`,
+    `${JSON.stringify({ ...results, summaries, ...(comparison.length ? { comparison } : {}), ...(repeats.length ? { repeats } : {}), ...(ramps ? { rampComparison: ramps } : {}) }, null, 1)}\n`,
   );
   const printed: string[] = [`media: ${results.media}`];
   results.runs.forEach((run, i) => {
@@ -551,6 +599,7 @@ export function writeResults(results: TortureResults, dir: string): string {
   });
   if (summaries.length > 1) printed.push(formatComparison(summaries));
   if (repeats.length) printed.push(formatRepeats(repeats));
+  if (ramps) printed.push(formatRampComparison(ramps));
   printed.push(`results: ${path.join(dir, 'results.json')}, plot: ${path.join(dir, 'torture.png')}`);
   return printed.join('\n\n');
 }

@@ -15,6 +15,7 @@ import type { FaultRecord, KindCost, RampLimit, RampStep, Recovery, ServerRun, T
 import { Fleet } from './fleet.ts';
 import { startJanus } from './janusServer.ts';
 import { startRawServer } from './rawServer.ts';
+import { createCpuCap, type CpuCap } from '../lib/cpuCap.ts';
 import { nowMs } from '../lib/light/receive.ts';
 import { CpuMeter, MachineCpu, pssMiB, rssMiB, totalsOf, TotalsHistory, udpDrops, windowQuality } from '../lib/sampler.ts';
 import type { RelayCounters } from '../lib/light/impair.ts';
@@ -77,6 +78,8 @@ interface RunContext {
   /** The progress bar's last values (kept across a log line). */
   barState: { value: number; payload: Record<string, string | number> };
   log: (line: string) => void;
+  /** The server's CPU cap in cores (`--bridge-cpus`), when it runs inside one. */
+  cpuCap: number | undefined;
 }
 
 /** Sample once (see {@link TimeSample}). */
@@ -391,11 +394,16 @@ function harnessSaturated(st: Pick<RampStep, 'skippedPerS' | 'medianEventLoopDel
   );
 }
 
-/** The {@link RampLimit} of the step that stopped a ramp (`failed`; undefined: it stopped at `--ramp-max`, judged on the last step). */
-export function rampLimit(step: RampStep | undefined, failed: boolean, cores: number): RampLimit | undefined {
+/**
+ * The {@link RampLimit} of the step that stopped a ramp (`failed`; undefined: it stopped at
+ * `--ramp-max`, judged on the last step). `cpuCap`: the server's CPU cap in cores, when it ran in
+ * one; the server is then saturated at 90 % of the cap as well as with a process near a full core.
+ */
+export function rampLimit(step: RampStep | undefined, failed: boolean, cores: number, cpuCap?: number): RampLimit | undefined {
   if (!step) return undefined;
   const gen = harnessSaturated(step);
-  const bridgeCore = step.serverBusiest.cpu >= SATURATED_CORE_PCT || (step.udpDropsPerS?.server ?? 0) > 0.001 * step.forwardedPps;
+  const atCap = cpuCap !== undefined && step.serverCpu >= (SATURATED_CORE_PCT / 100) * cpuCap * 100;
+  const bridgeCore = atCap || step.serverBusiest.cpu >= SATURATED_CORE_PCT || (step.udpDropsPerS?.server ?? 0) > 0.001 * step.forwardedPps;
   const machineSaturated = step.machineCpu >= SATURATED_MACHINE * 100 * cores;
   const side: RampLimit['side'] = !failed
     ? bridgeCore && gen
@@ -411,7 +419,8 @@ export function rampLimit(step: RampStep | undefined, failed: boolean, cores: nu
         ? 'load generator'
         : 'bridge';
   const detail =
-    `server's busiest process ${step.serverBusiest.name} ${step.serverBusiest.cpu.toFixed(0)}% of a core (all ${step.serverCpu.toFixed(0)}%); ` +
+    `server's busiest process ${step.serverBusiest.name} ${step.serverBusiest.cpu.toFixed(0)}% of a core (all ${step.serverCpu.toFixed(0)}%` +
+    `${cpuCap !== undefined ? ` of its cap of ${(cpuCap * 100).toFixed(0)}%${atCap ? ', at the cap' : ''}` : ''}); ` +
     `agents ${step.agentCpu.toFixed(0)}% (busiest ${step.agentCpuMax.toFixed(0)}%), skipped ${step.skippedPerS.toFixed(1)} frames/s, event loop p99 median ${step.medianEventLoopDelayMs.toFixed(0)} ms; ` +
     `UDP receive drops ${(step.udpDropsPerS?.server ?? 0).toFixed(0)}/s at the server, ${(step.udpDropsPerS?.agents ?? 0).toFixed(0)}/s at the agents; ` +
     `machine ${step.machineCpu.toFixed(0)}% of ${cores * 100}%${machineSaturated ? ' (saturated: bridge and clients compete for CPU)' : ''}`;
@@ -495,40 +504,65 @@ async function ramp(ctx: RunContext, specs: ParticipantSpec[], started: Set<numb
   if (stoppedByHarness) stoppedBy += ' (with the load generator saturated in the same step)';
   ctx.costsFrom = ctx.lastJoinAt;
   const last = steps.at(-1);
-  const limit = rampLimit(last, last !== undefined && !last.pass, os.cpus().length);
+  const limit = rampLimit(last, last !== undefined && !last.pass, os.cpus().length, ctx.cpuCap);
   return { steps, ...(passing.length ? { capacity: passing.at(-1) as RampStep } : {}), stoppedBy, ...(limit ? { limit } : {}) };
+}
+
+/** A server under test as {@link startServer} started it. */
+interface StartedServer {
+  server: ServerUnderTest;
+  /** `--cascade`: its bridges. */
+  cascade: CascadeUnderTest | undefined;
+  /** The public URL of octobridge's page (empty for raw and Janus). */
+  publicUrl: string;
+}
+
+/** Start the server `which` runs against (inside `cap`, when there is one); notes go to `notes`. */
+async function startServer(
+  o: TortureOptions,
+  which: 'octobridge' | 'janus' | 'raw',
+  cap: CpuCap | undefined,
+  log: (line: string) => void,
+  notes: string[],
+): Promise<StartedServer> {
+  if (which === 'janus') return { server: await startJanus(path.join(o.out, 'janus'), o.conferences), cascade: undefined, publicUrl: '' };
+  if (which === 'raw') return { server: await startRawServer(path.join(o.out, 'raw.log'), o.workers, cap ? { cap } : {}), cascade: undefined, publicUrl: '' };
+  if (o.cascade !== undefined && o.cascade >= 2) {
+    const cascade = await startCascade(o.cascade, o.out, { ...(o.workers ? { workers: o.workers } : {}), ...(o.jvbPort ? { jvbPort: o.jvbPort } : {}) });
+    log(
+      `cascade: ${cascade.bridges.map((b) => `${b.region} (${b.relayId}, ${b.bridge.publicUrl}, private ${b.bridge.privateUrl})`).join(', ')}; focus on ${cascade.bridges[0]?.region}`,
+    );
+    return { server: cascade, cascade, publicUrl: cascade.publicUrl };
+  }
+  if (o.url) {
+    const b: BridgeUnderTest = bridgeAt(o.url, o.statsUrl, o.bridgePid);
+    if (!o.bridgePid) notes.push('bridge at a URL without --bridge-pid: no bridge CPU/RSS');
+    return { server: b, cascade: undefined, publicUrl: b.publicUrl };
+  }
+  const b = await startBridgeProcess(
+    path.join(o.out, 'bridge.log'),
+    { ...(o.workers ? { OCTOBRIDGE_WORKERS: String(o.workers) } : {}), ...(o.jvbPort ? { JVB_PORT: String(o.jvbPort) } : {}) },
+    cap ? { cap } : {},
+  );
+  return { server: b, cascade: undefined, publicUrl: b.publicUrl };
 }
 
 /** Run one server (see the module docstring). */
 async function runServer(o: TortureOptions, which: 'octobridge' | 'janus' | 'raw', clipFile: string, log: (line: string) => void): Promise<ServerRun> {
   const notes: string[] = [];
-  let server: ServerUnderTest;
-  let cascade: CascadeUnderTest | undefined;
-  let publicUrl = '';
-  if (which === 'janus') {
-    server = await startJanus(path.join(o.out, 'janus'), o.conferences);
-  } else if (which === 'raw') {
-    server = await startRawServer(path.join(o.out, 'raw.log'), o.workers);
-  } else if (o.cascade !== undefined && o.cascade >= 2) {
-    cascade = await startCascade(o.cascade, o.out, { ...(o.workers ? { workers: o.workers } : {}), ...(o.jvbPort ? { jvbPort: o.jvbPort } : {}) });
-    server = cascade;
-    publicUrl = cascade.publicUrl;
-    log(
-      `cascade: ${cascade.bridges.map((b) => `${b.region} (${b.relayId}, ${b.bridge.publicUrl}, private ${b.bridge.privateUrl})`).join(', ')}; focus on ${cascade.bridges[0]?.region}`,
-    );
-  } else if (o.url) {
-    const b: BridgeUnderTest = bridgeAt(o.url, o.statsUrl, o.bridgePid);
-    server = b;
-    publicUrl = b.publicUrl;
-    if (!o.bridgePid) notes.push('bridge at a URL without --bridge-pid: no bridge CPU/RSS');
-  } else {
-    const b = await startBridgeProcess(path.join(o.out, 'bridge.log'), {
-      ...(o.workers ? { OCTOBRIDGE_WORKERS: String(o.workers) } : {}),
-      ...(o.jvbPort ? { JVB_PORT: String(o.jvbPort) } : {}),
-    });
-    server = b;
-    publicUrl = b.publicUrl;
+  // The cap goes on a server this harness starts alone: octobridge (one bridge) and raw.
+  const capped = o.bridgeCpus !== undefined && (which === 'raw' || (which === 'octobridge' && !o.url && !(o.cascade !== undefined && o.cascade >= 2)));
+  const cap = capped ? createCpuCap(`octobridge-torture-${which}-${process.pid}`, o.bridgeCpus as number) : undefined;
+  if (cap) notes.push(`${which} capped at ${cap.cores} core(s) of CPU (cgroup ${cap.dir})`);
+  else if (o.bridgeCpus !== undefined) notes.push(`${which} ran without the CPU cap (--bridge-cpus applies to the one bridge or raw SFU this harness starts)`);
+  let up: StartedServer;
+  try {
+    up = await startServer(o, which, cap, log, notes);
+  } catch (err) {
+    await cap?.close();
+    throw err;
   }
+  const { server, cascade, publicUrl } = up;
   const specs = planParticipants(o, cascade ? cascadeRegions(cascade.bridges.length) : []);
   if (which !== 'octobridge') {
     const dropped = specs.filter((s) => s.kind === 'chromium').length;
@@ -577,6 +611,7 @@ async function runServer(o: TortureOptions, which: 'octobridge' | 'janus' | 'raw
     lastJoinAt: 0,
     costsFrom: 0,
     barState: { value: 0, payload: { participants: 0, streams: 0, cpu: '0', freezes: '0.00', loss: '0.00' } },
+    cpuCap: cap?.cores,
     log: (line) => {
       bar?.stop();
       log(line);
@@ -613,6 +648,11 @@ async function runServer(o: TortureOptions, which: 'octobridge' | 'janus' | 'raw
     costs = kindCosts(ctx, specs, memory, fleet.agentBaseMiB());
     await fleet.close();
     await server.close();
+    if (cap) {
+      const throttled = cap.throttledMs();
+      if (throttled !== undefined) notes.push(`${which} was throttled at its CPU cap for ${(throttled / 1000).toFixed(1)} s in all`);
+      await cap.close();
+    }
   }
   joinTimes(participants);
   // A source crosses a relay when its sender is on another bridge than its receiver.
