@@ -16,28 +16,10 @@
 import type * as ms from 'mediasoup/types';
 import { randomInt } from 'node:crypto';
 import type { MediaType } from '../jingle/types.ts';
-import { RetiringCounters } from './RetiringCounters.ts';
 import { SsrcSlots, type SsrcSlot } from './SsrcSlots.ts';
 import { DEPENDENCY_DESCRIPTOR_URI } from './svc.ts';
 import type { ForwardingDecision, MappedSource, SignalledSsrcs, VideoType } from './types.ts';
 import { int, type SettingsTable } from '../util/settings.ts';
-
-/** One read of a consumer's outbound RTP stream: cumulative packets and lost (receiver reports), RTT ms (0: none). */
-export interface ConsumerCounts {
-  packets: number;
-  lost: number;
-  rttMs: number;
-}
-
-/** Whether a consumer sends nothing now (paused itself, or its producer is). */
-function isPaused(c: ms.Consumer): boolean {
-  return c.paused || c.producerPaused;
-}
-
-async function readConsumer(c: ms.Consumer): Promise<ConsumerCounts> {
-  const [s] = await c.getStats();
-  return { packets: s?.packetCount ?? 0, lost: Math.max(0, s?.packetsLost ?? 0), rttMs: s?.roundTripTime ?? 0 };
-}
 
 /** What {@link Forwarder.forward} was given for a source (kept to consume it again on a slot later). */
 interface ForwardArgs {
@@ -114,10 +96,6 @@ export class Forwarder {
   readonly #placing = new Map<string, symbol>();
   /** The forwarding decision being applied per source (decisions apply in order). */
   readonly #applying = new Map<string, Promise<void>>();
-  /** Packets sent on every consumer this forwarder had, closed ones included. */
-  readonly #counts = new RetiringCounters<ms.Consumer, ConsumerCounts>(['packets', 'lost'], readConsumer);
-  /** Consumers paused at their last {@link counts} read and not resumed since (their `observer` `resume`). */
-  readonly #quiet = new WeakSet<ms.Consumer>();
   readonly #slotOpts: SlotOptions | undefined;
   readonly #slots: Record<MediaType, SsrcSlots> | undefined;
   /** SSRCs the slots of both kinds use (never two alike). */
@@ -219,14 +197,11 @@ export class Forwarder {
       ...(producer.kind === 'video' ? { videoType: videoType ?? 'CAMERA' } : {}),
     };
     this.#forwarded.set(source, { consumer, mapped, args });
-    // Resumed (itself or its producer): it sends again, so its next counts are read.
-    consumer.observer.on('resume', () => this.#quiet.delete(consumer));
     consumer.on('producerclose', () => {
       if (this.#forwarded.get(source)?.consumer === consumer) {
         this.#forwarded.delete(source);
         this.#releaseSlot(args);
       }
-      this.#counts.drop(consumer);
       consumer.close();
     });
     // A sender that pauses frees its slot for a source waiting to be forwarded.
@@ -286,7 +261,6 @@ export class Forwarder {
     const f = this.#forwarded.get(source);
     if (!f) return;
     this.#forwarded.delete(source);
-    this.#counts.retire(f.consumer);
     f.consumer.close();
     this.#held.set(source, { args: f.args, wanted: false });
     this.#slotOpts?.onHeld(source);
@@ -304,14 +278,12 @@ export class Forwarder {
     const f = this.#forwarded.get(source);
     if (!f) return;
     this.#forwarded.delete(source);
-    this.#counts.retire(f.consumer);
     f.consumer.close();
     this.#releaseSlot(f.args);
   }
 
-  /** Forget every consumer (their transport is gone): their last counts read are kept. The slots start over. */
+  /** Forget every consumer (their transport is gone or closing). The slots start over. */
   clear(): void {
-    for (const f of this.#forwarded.values()) this.#counts.drop(f.consumer);
     this.#forwarded.clear();
     this.#held.clear();
     this.#placing.clear();
@@ -332,27 +304,6 @@ export class Forwarder {
     return this.#slots;
   }
 
-  /** Read every consumer one last time before the caller closes their transport (then {@link clear}). */
-  retireAll(): void {
-    for (const f of this.#forwarded.values()) this.#counts.retire(f.consumer);
-  }
-
-  /**
-   * RTP packets sent and lost (receivers' reports) over every consumer this forwarder had, closed
-   * ones included (never decreasing), and the live consumers' round-trip times (ms).
-   */
-  async counts(): Promise<{ packets: number; lost: number; rttMs: number[] }> {
-    // A consumer paused since before its last read sent nothing since: not read again (in a large conference most
-    // are, and each read is a worker request).
-    const consumers = this.consumers();
-    const { total, current } = await this.#counts.sum(consumers, (c) => this.#quiet.has(c) && isPaused(c));
-    for (const c of consumers) {
-      if (isPaused(c)) this.#quiet.add(c);
-      else this.#quiet.delete(c);
-    }
-    return { packets: total.packets, lost: total.lost, rttMs: current.map((c) => c.rttMs).filter((r) => r > 0) };
-  }
-
   /** Sources forwarded, with the SSRCs the other side receives them on. */
   mapped(): MappedSource[] {
     return [...this.#forwarded.values()].map((f) => f.mapped);
@@ -361,11 +312,6 @@ export class Forwarder {
   /** The mapping of one forwarded source. */
   mappedOf(source: string): MappedSource | undefined {
     return this.#forwarded.get(source)?.mapped;
-  }
-
-  /** The consumers (for stats). */
-  consumers(): ms.Consumer[] {
-    return [...this.#forwarded.values()].map((f) => f.consumer);
   }
 
   get size(): number {

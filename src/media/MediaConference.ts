@@ -608,7 +608,7 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
     for (const p of sent.sentinels ?? []) p.close();
     this.#codecs.remove(name, sent.producer);
     this.#layers.remove(name);
-    this.#endpoints.get(sent.owner)?.retireProducer(name);
+    this.#endpoints.get(sent.owner)?.forgetProducer(name);
     for (const e of this.#endpoints.values()) e.unforward(name);
     for (const r of this.#relays.values()) r.unforward(name);
     if (sent.relay !== undefined) this.#relays.get(sent.relay)?.incoming.delete(name);

@@ -74,10 +74,15 @@ export class MediaEndpoint extends EventEmitter<EndpointEvents> {
   #dtlsParameters?: ms.DtlsParameters;
   #remoteIce?: ms.IceParameters;
   #closed = false;
-  /** Bytes over this endpoint's transports (a relocated or closed one's last or final read kept). */
-  readonly #transportCounts = new RetiringCounters<ms.WebRtcTransport, EndpointTraffic>(['bytesReceived', 'bytesSent'], readTransport);
-  /** RTP packets received over every producer the endpoint had. */
-  readonly #producerCounts = new RetiringCounters<ms.Producer, { packets: number; lost: number }>(['packets', 'lost'], readProducer);
+  /**
+   * Bytes and RTP packets over this endpoint's transports (a relocated or closed one's last or final read kept). The
+   * worker keeps each transport's totals over its producers and consumers, closed ones included, so one read per
+   * transport counts them all.
+   */
+  readonly #transportCounts = new RetiringCounters<ms.WebRtcTransport, TransportCounts>(
+    ['bytesReceived', 'bytesSent', 'packetsReceived', 'packetsSent', 'packetsLostReceived', 'packetsLostSent'],
+    readTransport,
+  );
 
   /**
    * @param direct the router's DirectTransport, for the SCTP bridge channel; undefined: the endpoint has no SCTP
@@ -155,7 +160,6 @@ export class MediaEndpoint extends EventEmitter<EndpointEvents> {
    */
   relocate(transport: ms.WebRtcTransport, slot: WorkerSlot, direct: (() => Promise<ms.DirectTransport>) | undefined): void {
     this.#transportCounts.drop(this.#transport);
-    for (const p of this.producers.values()) this.#producerCounts.drop(p);
     this.#transport = transport;
     this.#slot = slot;
     this.#forwarded.clear();
@@ -360,44 +364,34 @@ export class MediaEndpoint extends EventEmitter<EndpointEvents> {
   }
 
   /**
-   * @internal Add this endpoint's counters to `into`: bytes (transport) and RTP packets (producers
-   * in, consumers out) since the endpoint was created, never decreasing: streams and transports
-   * closed by the bridge count with their final values, those lost with a dead worker with their
-   * last values read. After {@link close} (once the final reads are in): the endpoint's final
-   * totals, bitrates 0. Bitrates (bps) and round-trip times are the live objects' current ones.
+   * @internal Add this endpoint's counters to `into`: bytes and RTP packets (in, out, and lost each way) since the
+   * endpoint was created, never decreasing: a transport closed by the bridge counts with its final values, one lost
+   * with a dead worker with its last values read, and the worker keeps what the closed producers and consumers of a
+   * live transport counted. After {@link close} (once the final read is in): the endpoint's final totals, bitrates 0.
+   * Bitrates (bps) and round-trip times are the live transport's current ones. One worker request.
    */
   async addTraffic(into: EngineTraffic): Promise<void> {
-    const live = !this.#closed;
-    const [t, p, c] = await Promise.all([
-      this.#transportCounts.sum(live ? [this.#transport] : []),
-      this.#producerCounts.sum(live ? this.producers.values() : []),
-      this.#forwarded.counts(),
-    ]);
+    const t = await this.#transportCounts.sum(this.#closed ? [] : [this.#transport]);
     into.bytesReceived += t.total.bytesReceived;
     into.bytesSent += t.total.bytesSent;
+    into.packetsReceived += t.total.packetsReceived;
+    into.packetsLostReceived += t.total.packetsLostReceived;
+    into.packetsSent += t.total.packetsSent;
+    into.packetsLostSent += t.total.packetsLostSent;
     for (const cur of t.current) {
       into.recvBitrate += cur.recvBitrate;
       into.sendBitrate += cur.sendBitrate;
-    }
-    into.packetsReceived += p.total.packets;
-    into.packetsLostReceived += p.total.lost;
-    into.packetsSent += c.packets;
-    into.packetsLostSent += c.lost;
-    for (const rtt of c.rttMs) {
-      into.rttSumMs += rtt;
-      into.rttCount += 1;
+      into.rttSumMs += cur.rttSumMs;
+      into.rttCount += cur.rttCount;
     }
   }
 
   /**
-   * @internal A producer of this endpoint is about to be closed by the caller (its source is
-   * removed): read its counters one last time and forget it.
+   * @internal A producer of this endpoint is about to be closed by the caller (its source is removed): forget it (its
+   * transport's totals keep what it counted).
    */
-  retireProducer(source: string): void {
-    const p = this.producers.get(source);
-    if (!p) return;
+  forgetProducer(source: string): void {
     this.producers.delete(source);
-    this.#producerCounts.retire(p);
   }
 
   get closed(): boolean {
@@ -408,9 +402,7 @@ export class MediaEndpoint extends EventEmitter<EndpointEvents> {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    // Final reads first: the worker answers them before it handles the close.
-    for (const p of this.producers.values()) this.#producerCounts.retire(p);
-    this.#forwarded.retireAll();
+    // The final read first: the worker answers it before it handles the close.
     this.#transportCounts.retire(this.#transport);
     this.#transport.close();
     this.#forwarded.clear();
@@ -419,8 +411,22 @@ export class MediaEndpoint extends EventEmitter<EndpointEvents> {
   }
 }
 
-/** One read of a transport's counters (mediasoup `WebRtcTransport.getStats`). */
-async function readTransport(t: ms.WebRtcTransport): Promise<EndpointTraffic> {
+/**
+ * One read of a transport: {@link EndpointTraffic} and the worker's RTP totals over its producers and consumers
+ * (packets received and sent, media and RTX; lost on the way in and, from the receiver's reports, out; cumulative,
+ * closed ones included), with its consumers' round-trip times (ms) summed and counted (worker patch 0018).
+ */
+interface TransportCounts extends EndpointTraffic {
+  packetsReceived: number;
+  packetsSent: number;
+  packetsLostReceived: number;
+  packetsLostSent: number;
+  rttSumMs: number;
+  rttCount: number;
+}
+
+/** One read of a transport's counters (mediasoup `WebRtcTransport.getStats`, with worker patch 0018's totals). */
+async function readTransport(t: ms.WebRtcTransport): Promise<TransportCounts> {
   const [s] = await t.getStats();
   return {
     bytesReceived: s?.bytesReceived ?? 0,
@@ -428,16 +434,11 @@ async function readTransport(t: ms.WebRtcTransport): Promise<EndpointTraffic> {
     recvBitrate: s?.recvBitrate ?? 0,
     sendBitrate: s?.sendBitrate ?? 0,
     availableOutgoingBitrate: s?.availableOutgoingBitrate ?? 0,
+    packetsReceived: s?.rtpPacketsReceived ?? 0,
+    packetsSent: s?.rtpPacketsSent ?? 0,
+    packetsLostReceived: s?.rtpPacketsLostReceived ?? 0,
+    packetsLostSent: s?.rtpPacketsLostSent ?? 0,
+    rttSumMs: s?.rttSumMs ?? 0,
+    rttCount: s?.rttCount ?? 0,
   };
-}
-
-/** One read of a producer's RTP streams (every encoding and its RTX), summed. */
-async function readProducer(p: ms.Producer): Promise<{ packets: number; lost: number }> {
-  let packets = 0;
-  let lost = 0;
-  for (const s of await p.getStats()) {
-    packets += s.packetCount;
-    lost += Math.max(0, s.packetsLost);
-  }
-  return { packets, lost };
 }

@@ -7,7 +7,7 @@
  * An object that is about to be closed by this process is {@link RetiringCounters.retire}d first:
  * its stats request is written to the worker's channel before the close request, and the worker
  * answers requests in order, so the final values are read. An object that went away without
- * warning (its producer closed in the worker, its worker died) is {@link RetiringCounters.drop}ped:
+ * warning (its worker died) is {@link RetiringCounters.drop}ped:
  * its last values read are kept. {@link RetiringCounters.sum} over the live objects plus the
  * retired ones therefore never decreases.
  */
@@ -36,22 +36,18 @@ export class RetiringCounters<T extends object, V extends Record<keyof V, number
 
   /**
    * Read every object of `live` now (those retired meanwhile are skipped) and add the retired ones.
-   * @param unchanged objects whose counters cannot have moved since their last read (a consumer paused all along):
-   *   their last values count without a read, and they are not in `current`
    * @returns `total`: each cumulative field summed (never less than a previous call's); `current`:
    *   this read's values per live object that answered (for rates and round-trip times)
    */
-  async sum(live: Iterable<T>, unchanged?: (o: T) => boolean): Promise<{ total: Record<keyof V & string, number>; current: V[] }> {
+  async sum(live: Iterable<T>): Promise<{ total: Record<keyof V & string, number>; current: V[] }> {
     await Promise.all([...this.#pending]);
     const objects = [...live].filter((o) => !this.#gone.has(o));
     const reads = await Promise.all(
       objects.map((o) =>
-        this.#last.has(o) && unchanged?.(o)
-          ? undefined
-          : this.#read(o).then(
-              (v) => v,
-              () => undefined,
-            ),
+        this.#read(o).then(
+          (v) => v,
+          () => undefined,
+        ),
       ),
     );
     const total = {} as Record<keyof V & string, number>;
