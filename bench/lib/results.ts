@@ -118,8 +118,12 @@ export interface TimeSample {
    * agent, each is one event loop), agents' worst event loop p99 (ms), frames their pacers skipped.
    */
   harness: { agentCpu: number; agentCpuMax: number; chromiumCpu: number; eventLoopDelayMs: number; skippedFrames: number };
-  /** The whole machine's CPU (% of one core, up to 100 x cores) and what of it is neither the server nor the harness (other work on the machine). */
-  machine: { cpu: number; othersCpu: number };
+  /**
+   * The whole machine's CPU (% of one core, up to 100 x cores) and what of it is neither the server nor the harness
+   * (other work on the machine, and the speed probe's ~0.4 %); the speed probe's µs of CPU per unit of its fixed work
+   * over the second (bench/lib/speedProbe.ts; higher: the machine is slower now).
+   */
+  machine: { cpu: number; othersCpu: number; speedProbeUs?: number };
   /**
    * UDP datagrams the kernel dropped so far on the open sockets of the server's processes and of
    * the agents (full receive buffers: sampler.ts `udpDrops`); cumulative, a closed socket's drops are gone.

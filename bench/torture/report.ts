@@ -69,6 +69,11 @@ export interface RunSummary {
   /** The machine over the steady window: CPU of everything, and of other work than this run (mean, % of one core). */
   machineCpu: number;
   othersCpu: number;
+  /**
+   * The speed probe's µs of CPU per unit of its fixed work over the steady window (median of its seconds; NaN
+   * without): how slow the machine was during this run (bench/lib/speedProbe.ts).
+   */
+  speedProbeUs: number;
 }
 
 /** One bridge of a cascade in {@link RunSummary}. */
@@ -167,6 +172,7 @@ export function summarize(run: ServerRun): RunSummary {
     skippedFrames: run.timeline.at(-1)?.harness.skippedFrames ?? 0,
     machineCpu: mean(steady.map((s) => s.machine.cpu)),
     othersCpu: mean(steady.map((s) => s.machine.othersCpu)),
+    speedProbeUs: median(steady.flatMap((s) => (s.machine.speedProbeUs !== undefined ? [s.machine.speedProbeUs] : []))),
   };
 }
 
@@ -414,6 +420,9 @@ export interface RepeatPair {
   workersPerPacket: number;
   /** octobridge's Node process, % of one core. */
   octobridgeNodeCpu: number;
+  /** {@link perPacket} and {@link workersPerPacket} with each run's µs per packet divided by its speed probe's µs (NaN without). */
+  perPacketAtSpeed: number;
+  workersPerPacketAtSpeed: number;
 }
 
 /** The k-th octobridge run paired with the k-th raw run (runs in the order they ran). Empty without repetitions. */
@@ -424,6 +433,7 @@ export function repeatPairs(summaries: readonly RunSummary[]): RepeatPair[] {
   const workersUs = (s: RunSummary): number => (((s.serverCpuTotal - (s.serverCpu.node ?? 0)) / 100) * 1e6) / s.forwardedPps;
   return ob.slice(0, raw.length).map((o, i) => {
     const r = raw[i] as RunSummary;
+    const speed = r.speedProbeUs / o.speedProbeUs;
     return {
       repetition: i + 1,
       first: i % 2 === 0 ? 'octobridge' : 'raw',
@@ -432,6 +442,8 @@ export function repeatPairs(summaries: readonly RunSummary[]): RepeatPair[] {
       perPacket: o.cpuUsPerPacket / r.cpuUsPerPacket,
       workersPerPacket: workersUs(o) / workersUs(r),
       octobridgeNodeCpu: o.serverCpu.node ?? Number.NaN,
+      perPacketAtSpeed: (o.cpuUsPerPacket / r.cpuUsPerPacket) * speed,
+      workersPerPacketAtSpeed: (workersUs(o) / workersUs(r)) * speed,
     };
   });
 }
@@ -441,7 +453,17 @@ function formatRepeats(pairs: readonly RepeatPair[]): string {
   return [
     `== octobridge / raw over ${pairs.length} repetitions (alternating which ran first):`,
     table(
-      ['repetition', 'first', 'octobridge µs/packet', 'raw µs/packet', 'octobridge / raw', 'workers only', 'octobridge Node % of a core'],
+      [
+        'repetition',
+        'first',
+        'octobridge µs/packet',
+        'raw µs/packet',
+        'octobridge / raw',
+        'workers only',
+        'octobridge Node % of a core',
+        'at equal speed',
+        'workers at equal speed',
+      ],
       [
         ...pairs.map((p) => [
           String(p.repetition),
@@ -451,6 +473,8 @@ function formatRepeats(pairs: readonly RepeatPair[]): string {
           f2(p.perPacket),
           f2(p.workersPerPacket),
           f1(p.octobridgeNodeCpu),
+          f2(p.perPacketAtSpeed),
+          f2(p.workersPerPacketAtSpeed),
         ]),
         [
           'median',
@@ -460,9 +484,12 @@ function formatRepeats(pairs: readonly RepeatPair[]): string {
           f2(median(pairs.map((p) => p.perPacket))),
           f2(median(pairs.map((p) => p.workersPerPacket))),
           f1(median(pairs.map((p) => p.octobridgeNodeCpu))),
+          f2(median(pairs.map((p) => p.perPacketAtSpeed))),
+          f2(median(pairs.map((p) => p.workersPerPacketAtSpeed))),
         ],
       ],
     ),
+    "at equal speed: each run's µs per packet divided by the speed probe's µs per unit of fixed work in the same window (bench/lib/speedProbe.ts), which takes the machine's drift between runs out",
   ].join('\n');
 }
 
@@ -491,6 +518,7 @@ export function formatComparison(summaries: readonly RunSummary[]): string {
         'loss % (steady)',
         'skipped frames',
         'other work CPU %',
+        'speed probe µs',
       ],
       summaries.map((s) => [
         s.server,
@@ -504,6 +532,7 @@ export function formatComparison(summaries: readonly RunSummary[]): string {
         f2(s.steady?.lossPct ?? Number.NaN),
         String(s.skippedFrames),
         f0(s.othersCpu),
+        f2(s.speedProbeUs),
       ]),
     ),
     table(

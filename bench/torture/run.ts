@@ -16,6 +16,7 @@ import { Fleet } from './fleet.ts';
 import { startJanus } from './janusServer.ts';
 import { startRawServer } from './rawServer.ts';
 import { createCpuCap, type CpuCap } from '../lib/cpuCap.ts';
+import { startSpeedProbe, type SpeedProbe } from '../lib/speedProbe.ts';
 import { nowMs } from '../lib/light/receive.ts';
 import { CpuMeter, MachineCpu, pssMiB, rssMiB, totalsOf, TotalsHistory, udpDrops, windowQuality } from '../lib/sampler.ts';
 import type { RelayCounters } from '../lib/light/impair.ts';
@@ -80,6 +81,27 @@ interface RunContext {
   log: (line: string) => void;
   /** The server's CPU cap in cores (`--bridge-cpus`), when it runs inside one. */
   cpuCap: number | undefined;
+  /** The server's last statistics read, and when (ms; see {@link STATS_POLL_MS}). */
+  stats: { at: number; value: Record<string, unknown> | undefined } | undefined;
+  /** The machine's speed probe while sampling runs. */
+  probe: SpeedProbe | undefined;
+}
+
+/**
+ * How often the server's statistics are read, ms. octobridge's `/colibri/stats` snapshot changes once per stats
+ * interval (JVB's `videobridge.stats.interval`, 5 s): read every second, four reads in five returned the same
+ * snapshot and cost its Node process a request each (~8 % of its Node CPU at 80 endpoints), which raw mediasoup,
+ * having no statistics, never pays. Between two reads the samples carry the last one.
+ */
+const STATS_POLL_MS = 5000;
+
+/** The server's statistics: read again when the last read is {@link STATS_POLL_MS} old, else the last read. */
+async function serverStats(ctx: RunContext): Promise<Record<string, unknown> | undefined> {
+  const now = nowMs();
+  if (ctx.stats && now - ctx.stats.at < STATS_POLL_MS) return ctx.stats.value;
+  const value = await ctx.server.stats();
+  ctx.stats = { at: now, value };
+  return value;
 }
 
 /** Sample once (see {@link TimeSample}). */
@@ -89,7 +111,7 @@ async function sampleOnce(ctx: RunContext, meter: CpuMeter, machine: MachineCpu)
   const chromium = ctx.fleet.chromiumPids();
   const cpu = meter.percent([...procs.map((p) => p.pid), ...agents, ...chromium, process.pid]);
   const machineCpu = machine.percent();
-  const [health, stats] = await Promise.all([ctx.fleet.sample(), ctx.server.stats()]);
+  const [health, stats] = await Promise.all([ctx.fleet.sample(), serverStats(ctx)]);
   const t = nowMs();
   const totals = totalsOf(ctx.fleet.latest.values(), t);
   ctx.history.push(totals);
@@ -130,13 +152,16 @@ async function sampleOnce(ctx: RunContext, meter: CpuMeter, machine: MachineCpu)
       eventLoopDelayMs: health.eventLoopDelayMs,
       skippedFrames: health.skippedFrames,
     },
-    machine: { cpu: machineCpu, othersCpu: Math.max(0, machineCpu - sum(cpu)) },
+    machine: { cpu: machineCpu, othersCpu: Math.max(0, machineCpu - sum(cpu)), ...speed(ctx.probe?.take()) },
     udpDrops: { server: udpDrops(procs.map((p) => p.pid)), agents: udpDrops(agents) },
   };
 }
 
-/** Sample every second until `stop()`; updates the progress bar. */
+const speed = (us: number | undefined): { speedProbeUs?: number } => (us === undefined ? {} : { speedProbeUs: us });
+
+/** Sample every second until `stop()` (with the machine's speed probe running); updates the progress bar. */
 function startSampling(ctx: RunContext): { stop(): Promise<void> } {
+  ctx.probe = startSpeedProbe();
   const meter = new CpuMeter();
   meter.percent([]);
   const machine = new MachineCpu(os.cpus().length);
@@ -167,6 +192,7 @@ function startSampling(ctx: RunContext): { stop(): Promise<void> } {
     async stop() {
       running = false;
       await loop;
+      ctx.probe?.stop();
     },
   };
 }
@@ -612,6 +638,8 @@ async function runServer(o: TortureOptions, which: 'octobridge' | 'janus' | 'raw
     costsFrom: 0,
     barState: { value: 0, payload: { participants: 0, streams: 0, cpu: '0', freezes: '0.00', loss: '0.00' } },
     cpuCap: cap?.cores,
+    stats: undefined,
+    probe: undefined,
     log: (line) => {
       bar?.stop();
       log(line);
