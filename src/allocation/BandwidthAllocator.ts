@@ -80,15 +80,19 @@ export function effectiveLastN(receiverLastN: number, jvbLastN: number): number 
 /**
  * Step 2: effective constraints per source name (JVB `getEffectiveConstraints`).
  * @param sorted the output of {@link prioritize}.
+ * @param into a previous result to update in place (a receiver's, kept between its runs: its sources rarely change,
+ *   so no new map is made; one per receiver and run was old-generation garbage at 500 endpoints). Its names not in
+ *   `sorted` are removed; its iteration order is then the order names first came in, not `sorted`'s.
  */
 export function effectiveConstraints(
   sorted: readonly VideoSource[],
   settings: AllocationSettings,
   config: Pick<AllocationConfig, 'jvbLastN'>,
+  into?: Map<string, VideoConstraints>,
 ): Map<string, VideoConstraints> {
   const lastN = effectiveLastN(settings.lastN, config.jvbLastN);
   let enabled = 0;
-  const out = new Map<string, VideoConstraints>();
+  const out = into ?? new Map<string, VideoConstraints>();
   for (const s of sorted) {
     if (s.videoType === 'DISABLED' || enabled >= lastN) {
       out.set(s.name, NOTHING);
@@ -97,6 +101,11 @@ export function effectiveConstraints(
     const c = constraintsOf(settings, s.name);
     if (!isDisabled(c)) enabled++;
     out.set(s.name, c);
+  }
+  // Names are unique in `sorted`: more entries than sources are names of sources gone.
+  if (out.size > sorted.length) {
+    const names = new Set(sorted.map((s) => s.name));
+    for (const name of out.keys()) if (!names.has(name)) out.delete(name);
   }
   return out;
 }

@@ -523,7 +523,7 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
     r.lastRun = this.#now();
     const settings = r.settings.get();
     const sorted = prioritize(this.#candidates(r), selectedOrder(settings));
-    const effective = effectiveConstraints(sorted, settings, this.config);
+    const effective = effectiveConstraints(sorted, settings, this.config, r.effective);
     const allocation = allocate({ sorted, effective, settings, bweBps: r.bweBps, trustBwe: this.config.trustBwe }, this.config);
     const changed = !sameAllocation(allocation, r.allocation);
     r.allocation = allocation;
@@ -549,9 +549,7 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
       r.idealBps = ideal;
       r.sink.idealBitrate(ideal);
     }
-    const heights = new Map<string, number>();
-    for (const [name, c] of effective) heights.set(name, c.maxHeight);
-    this.#emitSenderChanges(this.#senders.setReceiver(r.id, heights));
+    this.#emitSenderChanges(this.#senders.setReceiver(r.id, effective, (c) => c.maxHeight));
     if (changed) this.emit('allocated', r.id, allocation);
   }
 

@@ -35,14 +35,17 @@ export class SenderConstraints {
    * Record one receiver's effective heights for the sources it can receive; sources it no longer
    * lists are dropped for it. The receiver's record is updated in place: a conference-wide
    * re-allocation replaces no per-receiver map (at 500 endpoints those were old-generation garbage).
+   * @param heights per source, its height or what it is read from (the receiver's effective constraints)
+   * @param heightOf the effective maxHeight of a value of `heights` (px; -1 unlimited, 0 none)
    * @returns the sources whose maximum changed since last announced, with the new value.
    */
-  setReceiver(receiver: string, heights: ReadonlyMap<string, number>): Map<string, number> {
+  setReceiver<V = number>(receiver: string, heights: ReadonlyMap<string, V>, heightOf: (v: V) => number = (v) => v as number): Map<string, number> {
     let record = this.#byReceiver.get(receiver);
     if (!record) this.#byReceiver.set(receiver, (record = new Map()));
     // In the order the plain recomputation reported them: the listed sources, then the dropped ones.
     const touched: string[] = [];
-    for (const [source, h] of heights) {
+    for (const [source, v] of heights) {
+      const h = heightOf(v);
       const old = record.get(source);
       if (old === h) continue;
       if (old !== undefined) this.#count(source, old, -1);
