@@ -416,14 +416,7 @@ export class MediaEndpoint extends EventEmitter<EndpointEvents> {
  * (packets received and sent, media and RTX; lost on the way in and, from the receiver's reports, out; cumulative,
  * closed ones included), with its consumers' round-trip times (ms) summed and counted (worker patch 0018).
  */
-interface TransportCounts extends EndpointTraffic {
-  packetsReceived: number;
-  packetsSent: number;
-  packetsLostReceived: number;
-  packetsLostSent: number;
-  rttSumMs: number;
-  rttCount: number;
-}
+type TransportCounts = EndpointTraffic & EngineTraffic;
 
 /** One read of a transport's counters (mediasoup `WebRtcTransport.getStats`, with worker patch 0018's totals). */
 async function readTransport(t: ms.WebRtcTransport): Promise<TransportCounts> {
