@@ -42,7 +42,14 @@ export async function until<T>(
   }
   const page = peer ? `\npage console of ${peer.name}:\n${peer.console.slice(-30).join('\n')}` : '';
   const why = explain ? `\n${await explain().catch((e: unknown) => `(explain failed: ${String(e)})`)}` : '';
-  throw new Error(`timed out waiting for ${what}: last ${JSON.stringify(last)}${why}${page}`);
+  throw new Error(`timed out waiting for ${what}: last ${JSON.stringify(last, mapsAsObjects)}${why}${page}`);
+}
+
+/** A JSON.stringify replacer that writes Maps and Sets with their contents (plain JSON writes them as `{}`). */
+function mapsAsObjects(_key: string, value: unknown): unknown {
+  if (value instanceof Map) return Object.fromEntries(value);
+  if (value instanceof Set) return [...value];
+  return value;
 }
 
 /** The peer connection's inbound-rtp, transport and data-channel stats. */
