@@ -6,7 +6,9 @@
  * On a shared VM the same work costs more CPU time in some minutes than in others (other tenants' load on the
  * caches, memory and sibling threads; this VM shows no steal time): one server's µs per forwarded packet moved by
  * ±10 % between runs with nothing changed, and the load generator's µs per packet moved with it. Dividing a run's
- * µs per packet by the probe's µs per unit over the same window takes that drift out of a comparison between runs.
+ * µs per packet by the probe's µs per unit over the same window is meant to take that drift out of a comparison
+ * between runs; on the test VM it did not narrow the spread of octobridge / raw pairs (docs/performance.md), so the
+ * reports print it beside the plain ratios, not instead of them.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
