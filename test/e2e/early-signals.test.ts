@@ -97,7 +97,9 @@ describe('constraints and video types sent before their source', () => {
     const ms = Date.now() - appearedAt;
     console.log(`constraints before the source: on stage at 720p ${ms} ms after the source appeared on the bridge (polled every 200 ms)`);
     expect(conference.rejectedMessages - rejectedBefore).toBe(0);
-    // 0.5–0.9 s here; generous on 2 shared cores (the first keyframe of each layer, the sender's encoder ramp).
-    expect(ms).toBeLessThan(5_000);
+    // 0.5–0.9 s alone; one full-suite run on 2 shared cores took 6.8 s (the first keyframe of each layer, the sender's
+    // encoder ramping while other tests load the machine). Without the stored constraints the source stays a 180p
+    // thumbnail and the wait above times out; this bound only catches constraints applied much later.
+    expect(ms).toBeLessThan(15_000);
   }, 120_000);
 });
