@@ -4,7 +4,7 @@
  * (progress goes to stderr either way).
  *
  *   npm run bench:allocation -- [--switches 20] [--interval 3000] [--timeout 5000] [--settle 3000]
- *     [--width 1280 --height 720 --fps 30] [--sources 50] [--seconds 2] [--warmup 1]
+ *     [--width 1280 --height 720 --fps 30] [--sources 50] [--seconds 2] [--scale-seconds 6] [--warmup 1]
  *     [--scale 100,250,500] [--warm] [--no-switch] [--no-cpu] [--json]
  *
  * 1. Layer switch latency (bench/allocation/switch.ts). A bridge in this process (embedded focus),
@@ -58,7 +58,8 @@
  *       ratio to the first count's. A round re-allocates n receivers over n - 1 sources each, so
  *       per receiver the cost should grow no faster than the sources (ratio ≤ n / 100) and per
  *       round no faster than n² (ratio ≤ (n / 100)²): what grows faster is the allocator's
- *       overhead, not the allocation.
+ *       overhead, not the allocation. Each count is timed for `--scale-seconds` s: at 500 endpoints a
+ *       round takes ~50 ms, and a 2 s window (40 rounds) moved the ratio by ±15 % between runs.
  *    CPU is process.cpuUsage() (user + system of all threads of this process, so garbage
  *    collection on helper threads counts), wall time next to it; each case runs `--warmup` s,
  *    then is timed for `--seconds` s.
@@ -81,6 +82,7 @@ const { values: args } = parseArgs({
     sources: { type: 'string', default: '50' },
     scale: { type: 'string', default: '100,250,500' },
     seconds: { type: 'string', default: '2' },
+    'scale-seconds': { type: 'string', default: '6' },
     warmup: { type: 'string', default: '1' },
     switch: { type: 'boolean', default: true },
     warm: { type: 'boolean', default: false },
@@ -94,6 +96,7 @@ const { values: args } = parseArgs({
 const SOURCES = Number(args.sources);
 const WARMUP_MS = Number(args.warmup) * 1000;
 const MEASURE_MS = Number(args.seconds) * 1000;
+const SCALE_MS = Number(args['scale-seconds']) * 1000;
 const MBPS = 1_000_000;
 const SCALE = args.scale
   .split(',')
@@ -141,7 +144,7 @@ function runCpu(): CpuResults {
   const scaling: ScalingResult[] = [];
   for (const n of SCALE) {
     progress(`CPU: scaling, conference of ${n}, dominant-speaker, 5 Mbps`);
-    const x = measureConference(n, 'dominant-speaker', [5 * MBPS], WARMUP_MS, MEASURE_MS);
+    const x = measureConference(n, 'dominant-speaker', [5 * MBPS], WARMUP_MS, SCALE_MS);
     const base = scaling[0] ?? x;
     scaling.push({
       ...x,

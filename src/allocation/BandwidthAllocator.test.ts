@@ -103,6 +103,7 @@ function rawSettings(s: Partial<AllocationSettings> & { defaultConstraints: Vide
 
 interface Run {
   sorted: VideoSource[];
+  /** Effective constraints by source name. */
   effective: Map<string, VideoConstraints>;
   allocation: Allocation;
 }
@@ -112,7 +113,13 @@ function run(sources: readonly VideoSource[], settings: AllocationSettings, bweB
   const sorted = prioritize(sources, selectedOrder(settings));
   const effective = effectiveConstraints(sorted, settings, config);
   const allocation = allocate({ sorted, effective, settings, bweBps, trustBwe }, config);
-  return { sorted, effective, allocation };
+  return { sorted, effective: byName(sorted, effective), allocation };
+}
+
+/** Effective constraints (aligned with `sorted`) by source name. */
+function byName(sorted: readonly VideoSource[], effective: readonly VideoConstraints[]): Map<string, VideoConstraints> {
+  expect(effective).toHaveLength(sorted.length);
+  return new Map(sorted.map((s, i) => [s.name, effective[i] as VideoConstraints]));
 }
 
 /** Target layer per source, by JVB mock-layer name. */
@@ -288,7 +295,7 @@ describe('effectiveConstraints (EffectiveConstraintsTest.kt, allocation.md §2 A
   const cfg = { jvbLastN: -1 };
   const zero = { s1: 0, s2: 0, s3: 0, s4: 0, s5: 0, s6: 0 };
   const eff = (srcs: VideoSource[], s: Partial<AllocationSettings> & { defaultConstraints: VideoConstraints }): Record<string, number> =>
-    heights(effectiveConstraints(srcs, rawSettings(s), cfg));
+    heights(byName(srcs, effectiveConstraints(srcs, rawSettings(s), cfg)));
   const c180 = constraints(180);
 
   it('With lastN=0: all zero', () => {
@@ -345,14 +352,23 @@ describe('effectiveConstraints (EffectiveConstraintsTest.kt, allocation.md §2 A
     expect(eff(topDisabled, { lastN: 3, defaultConstraints: NOTHING, constraints: c })).toEqual({ ...zero, s2: 180, s3: 180 });
   });
   it('the bridge-wide jvb-last-n limits too; frame-rate constraints are kept as signalled', () => {
-    const e = effectiveConstraints(sources, rawSettings({ lastN: 3, defaultConstraints: constraints(180, 15) }), { jvbLastN: 2 });
+    const e = byName(sources, effectiveConstraints(sources, rawSettings({ lastN: 3, defaultConstraints: constraints(180, 15) }), { jvbLastN: 2 }));
     expect(heights(e)).toEqual({ ...zero, s1: 180, s2: 180 });
     expect(e.get('s1')).toEqual(constraints(180, 15));
     // A source disabled by maxFrameRate 0 does not use up a last-N slot.
-    const f = effectiveConstraints(sources, rawSettings({ lastN: 1, defaultConstraints: c180, constraints: new Map([['s1', constraints(720, 0)]]) }), cfg);
+    const f = byName(
+      sources,
+      effectiveConstraints(sources, rawSettings({ lastN: 1, defaultConstraints: c180, constraints: new Map([['s1', constraints(720, 0)]]) }), cfg),
+    );
     expect(f.get('s1')).toEqual(constraints(720, 0));
     expect(f.get('s2')).toEqual(c180);
     expect(f.get('s3')).toEqual(NOTHING);
+  });
+  it('overwrites the array it is given (a receiver reuses one between runs): a longer previous result is cut to the sources', () => {
+    const into = effectiveConstraints(sources, rawSettings({ defaultConstraints: c180 }), cfg);
+    const again = effectiveConstraints([s2, s1], rawSettings({ lastN: 1, defaultConstraints: c180 }), cfg, into);
+    expect(again).toBe(into);
+    expect(again).toEqual([c180, NOTHING]);
   });
 });
 
@@ -898,7 +914,7 @@ describe('allocate: details', () => {
   });
 
   it('no sources: the empty allocation', () => {
-    expect(allocate({ sorted: [], effective: new Map(), settings: settingsAfter({}), bweBps: 1e6, trustBwe: true }, CONFIG)).toEqual(EMPTY_ALLOCATION);
+    expect(allocate({ sorted: [], effective: [], settings: settingsAfter({}), bweBps: 1e6, trustBwe: true }, CONFIG)).toEqual(EMPTY_ALLOCATION);
   });
 
   it('a higher layer measured cheaper than the target is skipped to (SingleSourceAllocation.improve)', () => {

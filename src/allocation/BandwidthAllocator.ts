@@ -42,14 +42,14 @@ const THUMBNAIL_HEIGHT = 180;
  * @param sources every other endpoint's video sources, in their owners' speech-activity order.
  * @param selected on-stage sources then selected sources, as the receiver listed them.
  */
-export function prioritize(sources: readonly VideoSource[], selected: readonly string[]): VideoSource[] {
+export function prioritize<S extends VideoSource>(sources: readonly S[], selected: readonly string[]): S[] {
   const rank = new Map<string, number>();
   selected.forEach((s, i) => {
     if (!rank.has(s)) rank.set(s, i);
   });
-  const chosen: VideoSource[] = [];
-  const rest: VideoSource[] = [];
-  const disabled: VideoSource[] = [];
+  const chosen: S[] = [];
+  const rest: S[] = [];
+  const disabled: S[] = [];
   for (const s of sources) {
     if (s.videoType === 'DISABLED') disabled.push(s);
     else if (rank.has(s.name)) chosen.push(s);
@@ -78,34 +78,30 @@ export function effectiveLastN(receiverLastN: number, jvbLastN: number): number 
 }
 
 /**
- * Step 2: effective constraints per source name (JVB `getEffectiveConstraints`).
+ * Step 2: effective constraints of each source (JVB `getEffectiveConstraints`), as an array aligned with `sorted`
+ * (element i is `sorted[i]`'s): a run reads them by position, not by name.
  * @param sorted the output of {@link prioritize}.
- * @param into a previous result to update in place (a receiver's, kept between its runs: its sources rarely change,
- *   so no new map is made; one per receiver and run was old-generation garbage at 500 endpoints). Its names not in
- *   `sorted` are removed; its iteration order is then the order names first came in, not `sorted`'s.
+ * @param into an array to overwrite and return instead of a new one (a receiver's, reused between its runs).
  */
 export function effectiveConstraints(
   sorted: readonly VideoSource[],
   settings: AllocationSettings,
   config: Pick<AllocationConfig, 'jvbLastN'>,
-  into?: Map<string, VideoConstraints>,
-): Map<string, VideoConstraints> {
+  into: VideoConstraints[] = [],
+): VideoConstraints[] {
   const lastN = effectiveLastN(settings.lastN, config.jvbLastN);
   let enabled = 0;
-  const out = into ?? new Map<string, VideoConstraints>();
-  for (const s of sorted) {
+  const out = into;
+  if (out.length > sorted.length) out.length = sorted.length;
+  for (let i = 0; i < sorted.length; i++) {
+    const s = sorted[i] as VideoSource;
     if (s.videoType === 'DISABLED' || enabled >= lastN) {
-      out.set(s.name, NOTHING);
+      out[i] = NOTHING;
       continue;
     }
     const c = constraintsOf(settings, s.name);
     if (!isDisabled(c)) enabled++;
-    out.set(s.name, c);
-  }
-  // Names are unique in `sorted`: more entries than sources are names of sources gone.
-  if (out.size > sorted.length) {
-    const names = new Set(sorted.map((s) => s.name));
-    for (const name of out.keys()) if (!names.has(name)) out.delete(name);
+    out[i] = c;
   }
   return out;
 }
@@ -286,96 +282,55 @@ function selectLayers(source: VideoSource, onStage: boolean, c: VideoConstraints
   }
 }
 
-/** One source's allocation in progress (JVB `SingleSourceAllocation`). */
-class SourceState {
-  readonly source: VideoSource;
-  readonly constraints: VideoConstraints;
-  readonly onStage: boolean;
-  readonly considered: ConsideredLayers;
-  /** The considered layers' bitrates, bps. */
-  readonly #bitrates: Float64Array;
-  targetIndex = -1;
-  /** The target layer's bitrate, bps (0 without one); kept with {@link targetIndex}. */
-  targetBps = 0;
-
-  constructor(source: VideoSource, c: VideoConstraints, onStage: boolean, config: AllocationConfig) {
-    this.source = source;
-    this.constraints = c;
-    this.onStage = onStage;
-    const considered = consider(source, onStage, c, config);
-    this.considered = considered.layers;
-    this.#bitrates = considered.bitrates;
-  }
-
-  get target(): Layer | undefined {
-    return this.considered.layers[this.targetIndex];
-  }
-
-  get ideal(): Layer | undefined {
-    return this.considered.layers.at(-1);
-  }
-
-  get reachedPreferred(): boolean {
-    return this.targetIndex >= this.considered.preferredIndex;
-  }
-
-  /** Allowed by the constraints and sending, but no layer fits (JVB `isSuspended`). */
-  get suspended(): boolean {
-    return this.targetIndex === -1 && (this.#bitrates[0] ?? 0) > 0;
-  }
-
-  /**
-   * One improvement step within `remainingBps` on top of the current target.
-   * @returns the bandwidth it took, bps.
-   */
-  improve(remainingBps: number, allowOversending: boolean, maxOversendBps: number): number {
-    const { preferredIndex, oversendIndex } = this.considered;
-    const rates = this.#bitrates;
-    const n = rates.length;
-    const before = this.targetBps;
-    const maxBps = remainingBps + before;
-    if (n === 0) return 0;
-    let t = this.targetIndex;
-    if (t === -1 && preferredIndex > -1 && this.onStage) {
-      // On stage: straight to the preferred layer if it fits.
-      for (let i = 0; i < n; i++) {
-        if (i > preferredIndex || maxBps < (rates[i] as number)) break;
-        t = i;
-      }
-    } else if (t + 1 < n && (rates[t + 1] as number) < maxBps) {
-      t++;
+/**
+ * One improvement step of a source's allocation (JVB `SingleSourceAllocation.improve`).
+ * @param k the source's considered layers
+ * @param onStage whether the receiver has the source on stage
+ * @param target the index of its current target layer in `k`, -1 none
+ * @param maxBps what the target may cost now: the budget left plus the current target's bitrate, bps
+ * @param allowOversending whether it may exceed `maxBps` (the first source in the allocation order)
+ * @param maxOversendBps by how much, bps
+ * @returns the index of the new target layer (the same when nothing fits)
+ */
+function improve(k: Considered, onStage: boolean, target: number, maxBps: number, allowOversending: boolean, maxOversendBps: number): number {
+  const { preferredIndex, oversendIndex } = k.layers;
+  const rates = k.bitrates;
+  const n = rates.length;
+  if (n === 0) return target;
+  let t = target;
+  if (t === -1 && preferredIndex > -1 && onStage) {
+    // On stage: straight to the preferred layer if it fits.
+    for (let i = 0; i < n; i++) {
+      if (i > preferredIndex || maxBps < (rates[i] as number)) break;
+      t = i;
     }
-    if (t > -1) {
-      // A higher layer measured no more expensive than the target: skip to it. The scan goes down
-      // to just above the starting target, comparing with the moving target, as JVB's does.
-      const floor = t;
-      for (let i = n - 1; i > floor; i--) {
-        if ((rates[i] as number) <= (rates[t] as number)) t = i;
-      }
-    }
-    if (allowOversending && oversendIndex >= 0 && t < oversendIndex) {
-      // The lowest layer above the target, up to the oversend layer, within the oversend allowance (JVB).
-      const floor = t;
-      for (let i = oversendIndex; i > floor; i--) {
-        if ((rates[i] as number) <= maxBps + maxOversendBps) t = i;
-      }
-    }
-    this.targetIndex = t;
-    this.targetBps = t > -1 ? (rates[t] as number) : 0;
-    return this.targetBps - before;
+  } else if (t + 1 < n && (rates[t + 1] as number) < maxBps) {
+    t++;
   }
-
-  result(): SourceAllocation {
-    return { source: this.source.name, owner: this.source.owner, target: this.target, ideal: this.ideal };
+  if (t > -1) {
+    // A higher layer measured no more expensive than the target: skip to it. The scan goes down
+    // to just above the starting target, comparing with the moving target, as JVB's does.
+    const floor = t;
+    for (let i = n - 1; i > floor; i--) {
+      if ((rates[i] as number) <= (rates[t] as number)) t = i;
+    }
   }
+  if (allowOversending && oversendIndex >= 0 && t < oversendIndex) {
+    // The lowest layer above the target, up to the oversend layer, within the oversend allowance (JVB).
+    const floor = t;
+    for (let i = oversendIndex; i > floor; i--) {
+      if ((rates[i] as number) <= maxBps + maxOversendBps) t = i;
+    }
+  }
+  return t;
 }
 
 /** Input of {@link allocate}. */
 export interface AllocationInput {
   /** Sources in priority order ({@link prioritize}). */
   sorted: readonly VideoSource[];
-  /** Effective constraints by source name ({@link effectiveConstraints}). */
-  effective: ReadonlyMap<string, VideoConstraints>;
+  /** Effective constraints aligned with {@link sorted} ({@link effectiveConstraints}). */
+  effective: readonly VideoConstraints[];
   settings: AllocationSettings;
   /** The receiver's bandwidth estimate, bps; -1 unknown (treated as unlimited). */
   bweBps: number;
@@ -388,9 +343,25 @@ export interface AllocationInput {
  * `assumedBandwidthBps` when set, else the estimate (unlimited when not trusted or unknown).
  */
 export function allocate(input: AllocationInput, config: AllocationConfig): Allocation {
+  const { sorted, effective } = input;
+  const n = sorted.length;
+  if (n === 0) return { sources: [], oversending: false, targetBps: 0, idealBps: 0, suspended: [] };
+  // Each source's state (JVB `SingleSourceAllocation`) in arrays by position in `sorted`, not an object per source:
+  // a conference-wide re-allocation at 500 endpoints would make 250,000 of them.
   const onStage = new Set(input.settings.onStageSources);
-  const states = input.sorted.map((s) => new SourceState(s, input.effective.get(s.name) ?? NOTHING, onStage.has(s.name), config));
-  if (states.length === 0) return { sources: [], oversending: false, targetBps: 0, idealBps: 0, suspended: [] };
+  const considered: Considered[] = new Array(n);
+  /** 1 on stage, 2 disabled by its constraints (skipped), else 0. */
+  const kind: number[] = new Array(n).fill(0);
+  const targetIndex: number[] = new Array(n).fill(-1);
+  /** The target layer's bitrate, bps (0 without one). */
+  const targetBps: number[] = new Array(n).fill(0);
+  for (let i = 0; i < n; i++) {
+    const s = sorted[i] as VideoSource;
+    const c = effective[i] ?? NOTHING;
+    const stage = onStage.has(s.name);
+    considered[i] = consider(s, stage, c, config);
+    kind[i] = isDisabled(c) ? 2 : stage ? 1 : 0;
+  }
   const unlimited = Number.MAX_SAFE_INTEGER;
   const budget = input.settings.assumedBandwidthBps >= 0 ? input.settings.assumedBandwidthBps : input.trustBwe && input.bweBps >= 0 ? input.bweBps : unlimited;
   let remaining = budget;
@@ -398,26 +369,34 @@ export function allocate(input: AllocationInput, config: AllocationConfig): Allo
   let oversending = false;
   while (previous !== remaining) {
     previous = remaining;
-    for (let i = 0; i < states.length; i++) {
-      const s = states[i] as SourceState;
-      if (isDisabled(s.constraints)) continue;
-      remaining -= s.improve(remaining, i === 0, config.maxOversendBitrateBps);
+    for (let i = 0; i < n; i++) {
+      if (kind[i] === 2) continue;
+      const k = considered[i] as Considered;
+      const before = targetBps[i] as number;
+      const t = improve(k, kind[i] === 1, targetIndex[i] as number, remaining + before, i === 0, config.maxOversendBitrateBps);
+      const bps = t > -1 ? (k.bitrates[t] as number) : 0;
+      targetIndex[i] = t;
+      targetBps[i] = bps;
+      remaining -= bps - before;
       if (remaining < 0) oversending = true;
       // Nothing for the thumbnails until the on-stage source has its preferred layer.
-      if (s.onStage && !s.reachedPreferred) break;
+      if (kind[i] === 1 && t < k.layers.preferredIndex) break;
     }
   }
-  let targetBps = 0;
+  let total = 0;
   let idealBps = 0;
-  for (const s of states) {
-    targetBps += s.targetBps;
-    idealBps += s.ideal?.bitrateBps ?? 0;
+  const sources: SourceAllocation[] = new Array(n);
+  const suspended: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const s = sorted[i] as VideoSource;
+    const k = considered[i] as Considered;
+    const t = targetIndex[i] as number;
+    const ideal = k.layers.layers.at(-1);
+    total += targetBps[i] as number;
+    idealBps += ideal?.bitrateBps ?? 0;
+    sources[i] = { source: s.name, owner: s.owner, target: t > -1 ? k.layers.layers[t] : undefined, ideal };
+    // Allowed by the constraints and sending, but no layer fits (JVB `isSuspended`).
+    if (t === -1 && (k.bitrates[0] ?? 0) > 0) suspended.push(s.name);
   }
-  return {
-    sources: states.map((s) => s.result()),
-    oversending,
-    targetBps,
-    idealBps,
-    suspended: states.filter((s) => s.suspended).map((s) => s.source.name),
-  };
+  return { sources, oversending, targetBps: total, idealBps, suspended };
 }

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import fc from 'fast-check';
 import { ConferenceAllocator, type ReceiverSink } from './ConferenceAllocator.ts';
 import { DEFAULT_ALLOCATION_CONFIG } from './settings.ts';
+import { sameAllocation, type Allocation } from './types.ts';
 
 const sink: ReceiverSink = { video: () => undefined, audio: () => undefined, forwardedSources: () => undefined, idealBitrate: () => undefined };
 let allocator: ConferenceAllocator | undefined;
@@ -174,6 +175,8 @@ describe("a receiver's candidate sources, kept between runs", () => {
     | { op: 'resetSource'; name: string }
     | { op: 'type'; name: string; videoType: 'CAMERA' | 'DESKTOP' | 'DISABLED' }
     | { op: 'speaker'; id: string }
+    | { op: 'rejoin'; id: string }
+    | { op: 'layers'; name: string; top: boolean }
     | { op: 'run' };
   const ids = ['a', 'b', 'c'];
   const names = ['x0', 'x1', 'x2', 'x3', 'x4'];
@@ -187,13 +190,21 @@ describe("a receiver's candidate sources, kept between runs", () => {
     fc.record({ op: fc.constant('resetSource' as const), name }),
     fc.record({ op: fc.constant('type' as const), name, videoType: fc.constantFrom('CAMERA' as const, 'DESKTOP' as const, 'DISABLED' as const) }),
     fc.record({ op: fc.constant('speaker' as const), id }),
+    fc.record({ op: fc.constant('rejoin' as const), id }),
+    fc.record({ op: fc.constant('layers' as const), name, top: fc.boolean() }),
     fc.constant({ op: 'run' as const }),
   );
+  /** Each receiver's default constraints in the runs that are checked. */
+  const height: Record<string, number> = { a: 180, b: 360, c: 720 };
 
-  it('are what a fresh grouping of the sources ready or held for it gives, in last-N order, after any sequence of changes', () => {
+  it('are what a fresh grouping of the sources ready or held for it gives, in last-N order, after any sequence of changes; the senders are told the highest height anyone has for each', () => {
     fc.assert(
       fc.property(fc.array(op, { minLength: 20, maxLength: 80 }), (ops) => {
         const a = new ConferenceAllocator(DEFAULT_ALLOCATION_CONFIG);
+        const announced = new Map<string, number>();
+        a.on('senderConstraints', (_owner, source, maxHeight) => announced.set(source, maxHeight));
+        const allocated = new Set<string>();
+        a.on('allocated', (r) => allocated.add(r));
         try {
           for (const r of ids) a.addEndpoint(r, sink);
           // The model: sources in insertion order (a Map keeps a replaced key's place, as the allocator's does).
@@ -222,9 +233,20 @@ describe("a receiver's candidate sources, kept between runs", () => {
           const check = (): void => {
             // Allocate every receiver now (a changed last-N schedules it; both values limit nothing here).
             lastN = lastN === -1 ? 100 : -1;
-            for (const r of ids) a.setConstraints(r, { lastN });
+            const before = new Map(ids.map((r) => [r, a.state(r)?.allocation as Allocation]));
+            allocated.clear();
+            for (const r of ids) a.setConstraints(r, { lastN, defaultConstraints: { maxHeight: height[r] as number } });
             a.flush();
             for (const r of ids) expect(a.state(r)?.allocation.sources.map((s) => s.source)).toEqual(expected(r));
+            // One run each: 'allocated' when the allocation forwards other layers or sources (JVB isTheSameAs).
+            for (const r of ids) expect([r, allocated.has(r)]).toEqual([r, !sameAllocation(before.get(r) as Allocation, a.state(r)?.allocation as Allocation)]);
+            // The senders: per video source, the highest effective height of the receivers that have it (a disabled
+            // source's is 0), 0 when none has it (a source never announced counts as 0).
+            for (const [n, s] of sources) {
+              if (s.kind !== 'video') continue;
+              const want = Math.max(0, ...ids.filter((r) => expected(r).includes(n)).map((r) => (s.videoType === 'DISABLED' ? 0 : (height[r] as number))));
+              expect([n, announced.get(n) ?? 0]).toEqual([n, want]);
+            }
           };
           for (const o of ops) {
             if (o.op === 'add') {
@@ -234,6 +256,8 @@ describe("a receiver's candidate sources, kept between runs", () => {
             } else if (o.op === 'remove') {
               sources.delete(o.name);
               forget(o.name);
+              // A source that left is forgotten, its owner told nothing.
+              announced.delete(o.name);
               a.removeSource(o.name);
             } else if (o.op === 'ready') {
               if (sources.has(o.name) && !ready.get(o.receiver)?.has(o.name)) {
@@ -260,6 +284,24 @@ describe("a receiver's candidate sources, kept between runs", () => {
               a.setVideoType(o.name, o.videoType);
             } else if (o.op === 'speaker') {
               a.dominantSpeakerChanged(o.id);
+            } else if (o.op === 'layers') {
+              // 180p sending, 360p sending or not: receivers wanting 360p or more switch layer with it.
+              a.setLayers(o.name, [
+                { spatial: 0, temporal: 0, height: 180, frameRate: 30, bitrateBps: 150_000 },
+                { spatial: 1, temporal: 0, height: 360, frameRate: 30, bitrateBps: o.top ? 500_000 : 0 },
+              ]);
+            } else if (o.op === 'rejoin') {
+              // It leaves with its sources, and comes back with none.
+              for (const [n, s] of [...sources]) {
+                if (s.owner !== o.id) continue;
+                sources.delete(n);
+                forget(n);
+                announced.delete(n);
+              }
+              ready.get(o.id)?.clear();
+              held.get(o.id)?.clear();
+              a.removeEndpoint(o.id);
+              a.addEndpoint(o.id, sink);
             } else {
               check();
             }
@@ -269,7 +311,7 @@ describe("a receiver's candidate sources, kept between runs", () => {
           a.close();
         }
       }),
-      { numRuns: 300 },
+      { numRuns: 1000 },
     );
   });
 });

@@ -20,13 +20,13 @@
 import { EventEmitter } from 'node:events';
 import { allocate, effectiveConstraints, prioritize, selectedOrder } from './BandwidthAllocator.ts';
 import { SenderConstraints } from './SenderConstraints.ts';
+import { SourceIndexes } from './SourceIndexes.ts';
 import { ReceiverSettings, type AllocationConfig, type AllocationSettings, type ConstraintsUpdate } from './settings.ts';
 import { SpeechActivity } from './SpeechActivity.ts';
 import {
   EMPTY_ALLOCATION,
   forwardedSources,
   isDisabled,
-  sameAllocation,
   type Allocation,
   type Layer,
   type VideoConstraints,
@@ -78,14 +78,21 @@ interface ConferenceAllocatorEvents {
   allocated: [receiver: string, allocation: Allocation];
 }
 
+/** A video source as the allocation sees it, with its index in the receivers' per-source arrays. */
+interface IndexedSource extends VideoSource {
+  readonly index: number;
+}
+
 interface SourceEntry {
   name: string;
   owner: string;
   kind: 'audio' | 'video';
   videoType: VideoType;
   layers: readonly Layer[];
+  /** A video source's index in every receiver's per-source arrays ({@link SourceIndexes}); -1 for audio. */
+  index: number;
   /** The source as the allocation sees it, shared by every receiver's run; rebuilt when its type or layers change. */
-  view: VideoSource | undefined;
+  view: IndexedSource | undefined;
 }
 
 interface Receiver {
@@ -100,16 +107,25 @@ interface Receiver {
    * allocated as the ready ones, so a decision to forward one gets it a slot (media/Forwarder.ts).
    */
   held: Set<string>;
-  /** Bumped whenever {@link ready} or {@link held} changes for this receiver alone. */
-  readyVersion: number;
-  /** The receiver's candidate sources grouped by owner, valid for the versions it was built at (`#visibleByOwner`). */
-  candidates: CandidateCache | undefined;
+  // The per-source state a run reads and writes, by video source index (SourceEntry.index): typed arrays, not maps by
+  // name, so that a conference-wide re-allocation at 500 endpoints (250,000 pairs) stays in the CPU cache.
+  /** 1 when the video source is in {@link ready} or {@link held}. */
+  visible: Uint8Array;
+  /** The last decision sent to the sink ({@link forwardingKey}); 0 none. */
+  applied: Int32Array;
+  /** The source's layer in {@link allocation} ({@link layerKey}); 0 when not in it. */
+  layerKeys: Int32Array;
+  /** The indexes of {@link allocation}'s sources, in its order. */
+  listed: Int32Array;
+  /** The effective maxHeight + 2 as last counted for the senders ({@link SenderConstraints}); 0 when not listed. */
+  heights: Int32Array;
+  /** 1 when the effective constraints of the last run let the source through (not {@link isDisabled}). */
+  enabled: Uint8Array;
   /** -1 before the first estimate. */
   bweBps: number;
   allocation: Allocation;
-  effective: Map<string, VideoConstraints>;
-  /** Per source, the last decision sent to the sink ({@link forwardingKey}). */
-  applied: Map<string, number>;
+  /** The last run's effective constraints, aligned with its sources (reused by the next run). */
+  effective: VideoConstraints[];
   audioApplied: Map<string, boolean>;
   forwarded: readonly string[] | undefined;
   /** The ideal bitrate last passed to the sink, bps; a new (or reset) receiver's transport starts at 0. */
@@ -120,11 +136,11 @@ interface Receiver {
   timerNow: boolean;
 }
 
-/** A receiver's video sources ready or held for it, by owner (each owner's in source order), and when it was built. */
-interface CandidateCache {
+/** The conference's video sources grouped by owner, owners in speech order, and the versions it was built at. */
+interface OwnerGroups {
   sourcesVersion: number;
-  readyVersion: number;
-  byOwner: Map<string, SourceEntry[]>;
+  speechVersion: number;
+  groups: { owner: string; sources: SourceEntry[] }[];
 }
 
 /** See the module docstring. */
@@ -134,8 +150,12 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
   readonly #sources = new Map<string, SourceEntry>();
   /** owner → the names of its sources (of {@link #sources}). */
   readonly #byOwner = new Map<string, Set<string>>();
-  /** Bumped whenever a source is added, replaced or removed, or every receiver's readiness of one changes. */
+  /** Bumped whenever a source is added, replaced or removed. */
   #sourcesVersion = 0;
+  readonly #indexes = new SourceIndexes();
+  /** The video source at each index ({@link SourceEntry.index}). */
+  readonly #byIndex: (SourceEntry | undefined)[] = [];
+  #groups: OwnerGroups | undefined;
   readonly #receivers = new Map<string, Receiver>();
   readonly #senders = new SenderConstraints();
   readonly #now: () => number;
@@ -171,12 +191,15 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
       audio: { all: true, include: [], exclude: [] },
       ready: new Set(),
       held: new Set(),
-      readyVersion: 0,
-      candidates: undefined,
+      visible: new Uint8Array(this.#indexes.capacity),
+      applied: new Int32Array(this.#indexes.capacity),
+      layerKeys: new Int32Array(this.#indexes.capacity),
+      listed: new Int32Array(0),
+      heights: new Int32Array(this.#indexes.capacity),
+      enabled: new Uint8Array(this.#indexes.capacity),
       bweBps: -1,
       allocation: EMPTY_ALLOCATION,
-      effective: new Map(),
-      applied: new Map(),
+      effective: [],
       audioApplied: new Map(),
       forwarded: undefined,
       idealBps: 0,
@@ -194,7 +217,15 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
     clearTimeout(r.timer);
     this.#receivers.delete(id);
     this.speech.remove(id);
-    this.#emitSenderChanges(this.#senders.removeReceiver(id));
+    // Its heights no longer count for the senders.
+    const touched: string[] = [];
+    for (const index of r.listed) {
+      const name = this.#byIndex[index]?.name;
+      if (name === undefined || r.heights[index] === 0) continue;
+      this.#senders.update(name, (r.heights[index] as number) - 2, undefined);
+      touched.push(name);
+    }
+    this.#emitSenderChanges(this.#senders.changes(touched));
     for (const name of [...(this.#byOwner.get(id) ?? [])]) this.removeSource(name);
     this.#scheduleAll();
   }
@@ -220,7 +251,21 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
     // Added again (its producer was re-created, e.g. after its worker died): every consumer of it is new.
     if (cur) this.resetSource(name);
     if (cur && cur.owner !== owner) this.#unindex(cur);
-    this.#sources.set(name, { name, owner, kind, videoType, layers: cur?.owner === owner ? cur.layers : [], view: undefined });
+    let index = cur?.index ?? -1;
+    if (index >= 0 && kind !== 'video') {
+      // No longer video: no receiver wants it any more (its owner hears 0).
+      for (const r of this.#receivers.values()) {
+        const h = r.heights[index] as number;
+        if (h !== 0) this.#senders.update(name, h - 2, undefined);
+      }
+      this.#emitSenderChanges(this.#senders.changes([name]));
+      this.#releaseIndex(index);
+    }
+    if (kind !== 'video') index = -1;
+    else if (index < 0) index = this.#takeIndex();
+    const entry: SourceEntry = { name, owner, kind, videoType, layers: cur?.owner === owner ? cur.layers : [], index, view: undefined };
+    this.#sources.set(name, entry);
+    if (index >= 0) this.#byIndex[index] = entry;
     this.#sourcesVersion++;
     let owned = this.#byOwner.get(owner);
     if (!owned) this.#byOwner.set(owner, (owned = new Set()));
@@ -239,9 +284,9 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
     for (const r of this.#receivers.values()) {
       r.ready.delete(name);
       r.held.delete(name);
-      r.applied.delete(name);
       r.audioApplied.delete(name);
     }
+    if (s.index >= 0) this.#releaseIndex(s.index);
     if (s.kind === 'video') this.#scheduleAll(s.owner);
   }
 
@@ -289,11 +334,11 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
     const s = this.#sources.get(source);
     if (!r || !s || r.ready.has(source)) return;
     if (r.held.delete(source)) {
-      r.applied.delete(source);
+      if (s.index >= 0) r.applied[s.index] = 0;
       r.audioApplied.delete(source);
     }
     r.ready.add(source);
-    r.readyVersion++;
+    if (s.index >= 0) r.visible[s.index] = 1;
     if (s.kind === 'audio') this.#applyAudioSource(r, source);
     else this.#schedule(r);
   }
@@ -309,8 +354,10 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
     if (!r || !s) return;
     r.ready.delete(source);
     r.held.add(source);
-    r.readyVersion++;
-    r.applied.delete(source);
+    if (s.index >= 0) {
+      r.visible[s.index] = 1;
+      r.applied[s.index] = 0;
+    }
     r.audioApplied.delete(source);
     if (s.kind === 'audio') this.#applyAudioSource(r, source);
     else this.#schedule(r);
@@ -322,8 +369,8 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
     if (!r) return;
     r.ready.clear();
     r.held.clear();
-    r.readyVersion++;
-    r.applied.clear();
+    r.visible.fill(0);
+    r.applied.fill(0);
     r.audioApplied.clear();
     r.idealBps = 0;
     this.#schedule(r);
@@ -334,11 +381,14 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
    * is announced or applied any more; each consumer counts again from its {@link sourceReady}. Keeps its layers.
    */
   resetSource(source: string): void {
-    this.#sourcesVersion++;
+    const index = this.#sources.get(source)?.index ?? -1;
     for (const r of this.#receivers.values()) {
       r.ready.delete(source);
       r.held.delete(source);
-      r.applied.delete(source);
+      if (index >= 0) {
+        r.visible[index] = 0;
+        r.applied[index] = 0;
+      }
       r.audioApplied.delete(source);
     }
   }
@@ -424,8 +474,7 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
       const s = this.#sources.get(name);
       if (s?.kind !== 'video') continue;
       if (settings.onStageSources.includes(s.name) || settings.selectedSources.includes(s.name)) return true;
-      const c = r.effective.get(s.name);
-      if (c && !isDisabled(c)) return true;
+      if (s.index >= 0 && r.enabled[s.index] === 1) return true;
     }
     return false;
   }
@@ -484,38 +533,82 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
 
   // ---------------------------------------------------------------- one allocation
 
-  /** Every other endpoint's video sources ready (or waiting for an SSRC slot) for `r`, in their owners' last-N order. */
-  #candidates(r: Receiver): VideoSource[] {
-    const byOwner = this.#visibleByOwner(r);
-    const sendsVideo = (id: string): boolean => byOwner.get(id)?.some((s) => s.videoType !== 'DISABLED') ?? false;
-    const out: VideoSource[] = [];
-    for (const id of this.speech.lastNOrder(sendsVideo)) {
-      for (const s of byOwner.get(id) ?? []) {
-        s.view ??= { name: s.name, owner: s.owner, videoType: s.videoType, layers: s.layers };
+  /**
+   * Every other endpoint's video sources ready (or waiting for an SSRC slot) for `r`, in their owners' last-N order
+   * (JVB `updateLastNEndpoints`: by speech activity, owners with a visible source that is not DISABLED first), each
+   * owner's in the order its sources were added.
+   */
+  #candidates(r: Receiver): IndexedSource[] {
+    const visible = r.visible;
+    const out: IndexedSource[] = [];
+    let withoutVideo: IndexedSource[] | undefined;
+    for (const { owner, sources } of this.#ownerGroups()) {
+      if (owner === r.id) continue;
+      const start = out.length;
+      let sends = false;
+      for (const s of sources) {
+        if (visible[s.index] !== 1) continue;
+        s.view ??= { name: s.name, owner: s.owner, videoType: s.videoType, layers: s.layers, index: s.index };
         out.push(s.view);
+        if (s.videoType !== 'DISABLED') sends = true;
       }
+      if (!sends && out.length > start) (withoutVideo ??= []).push(...out.splice(start));
     }
+    if (withoutVideo) out.push(...withoutVideo);
     return out;
   }
 
   /**
-   * Every other endpoint's video sources ready or held for `r`, by owner. Kept between runs until a source is added,
-   * replaced or removed or `r`'s readiness changes: a conference-wide re-allocation (a new dominant speaker) then
-   * looks up each owner once per receiver instead of every source in every receiver's sets, which at 500 endpoints
-   * was a third of its time.
+   * The conference's video sources by owner, owners in speech order: what every receiver's {@link #candidates} walks.
+   * Rebuilt once after a source or the speech order changed (once per dominant speaker change, not per receiver).
    */
-  #visibleByOwner(r: Receiver): Map<string, SourceEntry[]> {
-    const c = r.candidates;
-    if (c && c.sourcesVersion === this.#sourcesVersion && c.readyVersion === r.readyVersion) return c.byOwner;
+  #ownerGroups(): OwnerGroups['groups'] {
+    const c = this.#groups;
+    if (c && c.sourcesVersion === this.#sourcesVersion && c.speechVersion === this.speech.version) return c.groups;
     const byOwner = new Map<string, SourceEntry[]>();
     for (const s of this.#sources.values()) {
-      if (s.kind !== 'video' || s.owner === r.id || !(r.ready.has(s.name) || r.held.has(s.name))) continue;
+      if (s.kind !== 'video') continue;
       const list = byOwner.get(s.owner);
       if (list) list.push(s);
       else byOwner.set(s.owner, [s]);
     }
-    r.candidates = { sourcesVersion: this.#sourcesVersion, readyVersion: r.readyVersion, byOwner };
-    return byOwner;
+    const groups: OwnerGroups['groups'] = [];
+    for (const owner of this.speech.bySpeech) {
+      const sources = byOwner.get(owner);
+      if (sources) groups.push({ owner, sources });
+    }
+    this.#groups = { sourcesVersion: this.#sourcesVersion, speechVersion: this.speech.version, groups };
+    return groups;
+  }
+
+  /** A new video source index, every receiver's arrays grown to hold it. */
+  #takeIndex(): number {
+    const before = this.#indexes.capacity;
+    const index = this.#indexes.take();
+    const capacity = this.#indexes.capacity;
+    if (capacity !== before) {
+      for (const r of this.#receivers.values()) {
+        r.visible = grown(r.visible, capacity);
+        r.applied = grown(r.applied, capacity);
+        r.layerKeys = grown(r.layerKeys, capacity);
+        r.heights = grown(r.heights, capacity);
+        r.enabled = grown(r.enabled, capacity);
+      }
+    }
+    return index;
+  }
+
+  /** A video source is gone: nothing of it is left at its index for the source that takes the index next. */
+  #releaseIndex(index: number): void {
+    for (const r of this.#receivers.values()) {
+      r.visible[index] = 0;
+      r.applied[index] = 0;
+      r.layerKeys[index] = 0;
+      r.heights[index] = 0;
+      r.enabled[index] = 0;
+    }
+    this.#byIndex[index] = undefined;
+    this.#indexes.release(index);
   }
 
   #run(r: Receiver): void {
@@ -525,20 +618,34 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
     const sorted = prioritize(this.#candidates(r), selectedOrder(settings));
     const effective = effectiveConstraints(sorted, settings, this.config, r.effective);
     const allocation = allocate({ sorted, effective, settings, bweBps: r.bweBps, trustBwe: this.config.trustBwe }, this.config);
-    const changed = !sameAllocation(allocation, r.allocation);
+    // Whether it forwards other layers or sources than the last one (JVB `isTheSameAs`), from the layers kept by index.
+    const before = r.allocation;
+    let changed = allocation.sources.length !== before.sources.length || allocation.oversending !== before.oversending;
+    const layerKeys = r.layerKeys;
+    const listed = new Int32Array(allocation.sources.length);
     r.allocation = allocation;
     r.effective = effective;
-    // Apply: consumers paused or at their target layers, priorities in allocation order.
+    const dropped = r.listed;
+    // Apply: consumers paused or at their target layers, priorities in allocation order. `allocate` keeps `sorted`'s
+    // order, so a source's index is the one at its rank.
     allocation.sources.forEach((a, rank) => {
+      const index = (sorted[rank] as IndexedSource).index;
+      listed[rank] = index;
+      if (layerKeys[index] !== layerKey(a.target)) changed = true;
       const priority = a.target ? Math.max(1, 255 - rank) : 1;
       const key = forwardingKey(a.target, priority);
-      if (r.applied.get(a.source) === key) return;
-      r.applied.set(a.source, key);
+      if (r.applied[index] === key) return;
+      r.applied[index] = key;
       const f: VideoForwarding = a.target
         ? { paused: false, spatialLayer: a.target.spatial, temporalLayer: a.target.temporal, priority }
         : { paused: true, priority };
       r.sink.video(a.source, f);
     });
+    for (const index of dropped) layerKeys[index] = 0;
+    allocation.sources.forEach((a, rank) => {
+      layerKeys[listed[rank] as number] = layerKey(a.target);
+    });
+    r.listed = listed;
     const forwarded = forwardedSources(allocation);
     if (r.forwarded === undefined || !sameSet(forwarded, r.forwarded)) {
       r.forwarded = forwarded;
@@ -549,8 +656,37 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
       r.idealBps = ideal;
       r.sink.idealBitrate(ideal);
     }
-    this.#emitSenderChanges(this.#senders.setReceiver(r.id, effective, (c) => c.maxHeight));
+    this.#countHeights(r, sorted, effective, dropped);
     if (changed) this.emit('allocated', r.id, allocation);
+  }
+
+  /**
+   * Count `r`'s effective heights for the senders: those that changed since its last run, those of sources listed for
+   * the first time, and those of sources no longer listed (in `dropped`, the last run's indexes, with no layer key
+   * left after this run's).
+   */
+  #countHeights(r: Receiver, sorted: readonly IndexedSource[], effective: readonly VideoConstraints[], dropped: Int32Array): void {
+    const { heights, enabled } = r;
+    const touched: string[] = [];
+    sorted.forEach((s, i) => {
+      const c = effective[i] as VideoConstraints;
+      enabled[s.index] = isDisabled(c) ? 0 : 1;
+      const old = heights[s.index] as number;
+      if (old === c.maxHeight + 2) return;
+      this.#senders.update(s.name, old === 0 ? undefined : old - 2, c.maxHeight);
+      heights[s.index] = c.maxHeight + 2;
+      touched.push(s.name);
+    });
+    for (const index of dropped) {
+      const old = heights[index] as number;
+      if (r.layerKeys[index] !== 0 || old === 0) continue;
+      const name = (this.#byIndex[index] as SourceEntry).name;
+      this.#senders.update(name, old - 2, undefined);
+      heights[index] = 0;
+      enabled[index] = 0;
+      touched.push(name);
+    }
+    this.#emitSenderChanges(this.#senders.changes(touched));
   }
 
   #emitSenderChanges(changes: Map<string, number>): void {
@@ -593,6 +729,18 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
  */
 function forwardingKey(target: Layer | undefined, priority: number): number {
   return target ? (target.spatial * 256 + target.temporal) * 256 + priority : -priority;
+}
+
+/** A source's layer in an allocation as a number, 1 (none) and up: what JVB `isTheSameAs` compares. */
+function layerKey(target: Layer | undefined): number {
+  return target ? 2 + target.spatial * 256 + target.temporal : 1;
+}
+
+/** `a` copied into a zeroed array of `length`. */
+function grown<A extends Uint8Array | Int32Array>(a: A, length: number): A {
+  const out = new (a.constructor as new (n: number) => A)(length);
+  out.set(a);
+  return out;
 }
 
 /** Which layers are active (sending), as a comparable string. */

@@ -11,10 +11,61 @@ import { SenderConstraints } from './SenderConstraints.ts';
 const m = (entries: Record<string, number>): Map<string, number> => new Map(Object.entries(entries));
 const obj = (map: Map<string, number>): Record<string, number> => Object.fromEntries(map);
 
+/**
+ * Each receiver's heights, reported to a SenderConstraints as ConferenceAllocator does after a run: a height that
+ * changed, a source listed for the first time, a source no longer listed; then the announcements of what it touched.
+ */
+class Receivers {
+  readonly sc = new SenderConstraints();
+  readonly #records = new Map<string, Map<string, number>>();
+
+  /** `receiver`'s heights are now `heights` (sources it does not list dropped). @returns the announcements. */
+  setReceiver(receiver: string, heights: ReadonlyMap<string, number>): Map<string, number> {
+    const record = this.#records.get(receiver) ?? new Map<string, number>();
+    this.#records.set(receiver, record);
+    const touched: string[] = [];
+    for (const [source, h] of heights) {
+      if (record.get(source) === h) continue;
+      this.sc.update(source, record.get(source), h);
+      record.set(source, h);
+      touched.push(source);
+    }
+    for (const [source, h] of record) {
+      if (heights.has(source)) continue;
+      this.sc.update(source, h, undefined);
+      record.delete(source);
+      touched.push(source);
+    }
+    return this.sc.changes(touched);
+  }
+
+  /** `receiver` left. @returns the announcements. */
+  removeReceiver(receiver: string): Map<string, number> {
+    const record = this.#records.get(receiver);
+    this.#records.delete(receiver);
+    for (const [source, h] of record ?? []) this.sc.update(source, h, undefined);
+    return this.sc.changes(record?.keys() ?? []);
+  }
+
+  /** `source` left: every receiver forgets it. */
+  removeSource(source: string): void {
+    this.sc.removeSource(source);
+    for (const record of this.#records.values()) record.delete(source);
+  }
+
+  maxHeight(source: string): number {
+    return this.sc.maxHeight(source);
+  }
+
+  current(owned: (source: string) => boolean): Map<string, number> {
+    return this.sc.current(owned);
+  }
+}
+
 describe('SenderConstraints', () => {
   // ReceiverConstraintsMapTest "track the max height correctly": receivers a, b, c for one source.
   it('tracks the max height correctly as receivers come, change and go', () => {
-    const sc = new SenderConstraints();
+    const sc = new Receivers();
     const put = (receiver: string, h: number): Map<string, number> => sc.setReceiver(receiver, m({ S: h }));
     const remove = (receiver: string): Map<string, number> => sc.removeReceiver(receiver);
     expect(sc.maxHeight('S')).toBe(0);
@@ -44,7 +95,7 @@ describe('SenderConstraints', () => {
 
   // ReceiverConstraintsMapTest "track max height correctly when existing keys are updated".
   it('tracks the max height correctly when an existing receiver is updated', () => {
-    const sc = new SenderConstraints();
+    const sc = new Receivers();
     for (const [h, want] of [
       [1, 1],
       [2, 2],
@@ -59,7 +110,7 @@ describe('SenderConstraints', () => {
   });
 
   it('reports only the sources whose maximum changed since last announced', () => {
-    const sc = new SenderConstraints();
+    const sc = new Receivers();
     expect(obj(sc.setReceiver('r1', m({ A: 720, B: 180 })))).toEqual({ A: 720, B: 180 });
     // Same values again: nothing to announce.
     expect(obj(sc.setReceiver('r1', m({ A: 720, B: 180 })))).toEqual({});
@@ -77,21 +128,21 @@ describe('SenderConstraints', () => {
   });
 
   it('a receiver dropping a source it listed reports the new maximum', () => {
-    const sc = new SenderConstraints();
+    const sc = new Receivers();
     sc.setReceiver('r1', m({ A: 720 }));
     sc.setReceiver('r2', m({ A: 180 }));
     expect(obj(sc.setReceiver('r1', m({})))).toEqual({ A: 180 });
   });
 
   it('current(): what was last announced, for the sources the filter accepts (re-announce on reconnect)', () => {
-    const sc = new SenderConstraints();
+    const sc = new Receivers();
     sc.setReceiver('r1', m({ 'A-v0': 720, 'A-v1': 0, 'B-v0': 180 }));
     expect(obj(sc.current((s) => s.startsWith('A-')))).toEqual({ 'A-v0': 720, 'A-v1': 0 });
     expect(obj(sc.current(() => false))).toEqual({});
   });
 
   it('removeSource forgets the source: a later receiver re-announces it', () => {
-    const sc = new SenderConstraints();
+    const sc = new Receivers();
     sc.setReceiver('r1', m({ A: 720 }));
     sc.removeSource('A');
     expect(sc.maxHeight('A')).toBe(0);
@@ -110,7 +161,7 @@ describe('SenderConstraints', () => {
     );
     fc.assert(
       fc.property(fc.array(op, { maxLength: 20 }), (ops) => {
-        const sc = new SenderConstraints();
+        const sc = new Receivers();
         const model = new Map<string, Record<string, number>>();
         const announced = new Map<string, number>();
         for (const o of ops) {
@@ -152,7 +203,7 @@ describe('SenderConstraints', () => {
     );
     fc.assert(
       fc.property(fc.array(op, { maxLength: 30 }), (ops) => {
-        const sc = new SenderConstraints();
+        const sc = new Receivers();
         const plain = new PlainSenderConstraints();
         for (const o of ops) {
           if (o.kind === 'set') {

@@ -17,6 +17,7 @@ export class SpeechActivity {
   #bySpeech: string[] = [];
   /** Most recent first; index 0 is the dominant speaker. */
   #recent: string[] = [];
+  #version = 0;
 
   /** @param recentSpeakersCount `videobridge.speech-activity.recent-speakers-count` (10). */
   constructor(recentSpeakersCount = 10) {
@@ -38,16 +39,23 @@ export class SpeechActivity {
     return this.#bySpeech;
   }
 
+  /** Changes whenever {@link bySpeech} does (to keep what is derived from it). */
+  get version(): number {
+    return this.#version;
+  }
+
   /** An endpoint joined (goes to the end). @returns false when already known. */
   add(id: string): boolean {
     if (this.#bySpeech.includes(id)) return false;
     this.#bySpeech.push(id);
+    this.#version++;
     return true;
   }
 
   /** An endpoint left. @returns whether the recent speakers changed. */
   remove(id: string): boolean {
     this.#bySpeech = this.#bySpeech.filter((e) => e !== id);
+    this.#version++;
     const before = this.#recent.length;
     this.#recent = this.#recent.filter((e) => e !== id);
     return this.#recent.length !== before;
@@ -60,6 +68,7 @@ export class SpeechActivity {
   dominantSpeakerChanged(id: string): boolean {
     if (!this.#bySpeech.includes(id) || this.#recent[0] === id) return false;
     this.#bySpeech = [id, ...this.#bySpeech.filter((e) => e !== id)];
+    this.#version++;
     this.#recent = [id, ...this.#recent.filter((e) => e !== id)].slice(0, this.#recentLimit);
     return true;
   }
