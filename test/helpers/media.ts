@@ -171,7 +171,12 @@ export async function expectMediaFrom(peer: PagePeer, senders: number, known: 's
   );
   await new Promise((r) => setTimeout(r, 1000));
   const later = await rtcStats(peer);
-  expect(growing(ready.now, later).length, `${peer.name}: video frames keep being decoded`).toBeGreaterThanOrEqual(senders);
+  // On failure, each video stream's frames decoded then and a second later (ssrc: then → later).
+  const frames = later.inbound
+    .filter((v) => v.kind === 'video')
+    .map((v) => `${v.ssrc}: ${ready.now.inbound.find((x) => x.ssrc === v.ssrc)?.framesDecoded ?? '-'} → ${v.framesDecoded}`)
+    .join(', ');
+  expect(growing(ready.now, later).length, `${peer.name}: video frames keep being decoded (${frames})`).toBeGreaterThanOrEqual(senders);
   expect(audioPackets(later), `${peer.name}: audio packets keep arriving`).toBeGreaterThan(audioPackets(ready.now));
   if (known === 'signalled') {
     const signalled = await peer.evaluate<Record<string, { mediaType: string }>>('window.octobridge.counters.ssrcs');
