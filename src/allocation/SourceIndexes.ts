@@ -19,7 +19,7 @@ export class SourceIndexes {
     return this.#capacity;
   }
 
-  /** The lowest free index (a freed one first). */
+  /** A free index: the one released last, else a new one (the next after every index given so far). */
   take(): number {
     const index = this.#free.pop() ?? this.#next++;
     while (index >= this.#capacity) this.#capacity *= 2;
