@@ -91,19 +91,19 @@ export function effectiveConstraints(
 ): VideoConstraints[] {
   const lastN = effectiveLastN(settings.lastN, config.jvbLastN);
   let enabled = 0;
-  const out = into;
-  if (out.length > sorted.length) out.length = sorted.length;
+  // Shortened, never refilled from empty: written in order below, the array stays packed.
+  if (into.length > sorted.length) into.length = sorted.length;
   for (let i = 0; i < sorted.length; i++) {
     const s = sorted[i] as VideoSource;
     if (s.videoType === 'DISABLED' || enabled >= lastN) {
-      out[i] = NOTHING;
+      into[i] = NOTHING;
       continue;
     }
     const c = constraintsOf(settings, s.name);
     if (!isDisabled(c)) enabled++;
-    out[i] = c;
+    into[i] = c;
   }
-  return out;
+  return into;
 }
 
 /** The layers worth considering for a source, with the preferred and oversend indexes (JVB `Layers`). */

@@ -221,9 +221,7 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
     const touched: string[] = [];
     for (const index of r.listed) {
       const name = this.#byIndex[index]?.name;
-      if (name === undefined || r.heights[index] === 0) continue;
-      this.#senders.update(name, (r.heights[index] as number) - 2, undefined);
-      touched.push(name);
+      if (name !== undefined && this.#uncountHeight(r, index, name)) touched.push(name);
     }
     this.#emitSenderChanges(this.#senders.changes(touched));
     for (const name of [...(this.#byOwner.get(id) ?? [])]) this.removeSource(name);
@@ -254,10 +252,7 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
     let index = cur?.index ?? -1;
     if (index >= 0 && kind !== 'video') {
       // No longer video: no receiver wants it any more (its owner hears 0).
-      for (const r of this.#receivers.values()) {
-        const h = r.heights[index] as number;
-        if (h !== 0) this.#senders.update(name, h - 2, undefined);
-      }
+      for (const r of this.#receivers.values()) this.#uncountHeight(r, index, name);
       this.#emitSenderChanges(this.#senders.changes([name]));
       this.#releaseIndex(index);
     }
@@ -678,15 +673,24 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
       touched.push(s.name);
     });
     for (const index of dropped) {
-      const old = heights[index] as number;
-      if (r.layerKeys[index] !== 0 || old === 0) continue;
-      const name = (this.#byIndex[index] as SourceEntry).name;
-      this.#senders.update(name, old - 2, undefined);
-      heights[index] = 0;
-      enabled[index] = 0;
-      touched.push(name);
+      if (r.layerKeys[index] !== 0) continue;
+      const name = this.#byIndex[index]?.name;
+      if (name !== undefined && this.#uncountHeight(r, index, name)) touched.push(name);
     }
     this.#emitSenderChanges(this.#senders.changes(touched));
+  }
+
+  /**
+   * `r`'s height for the source at `index` (named `name`) no longer counts for its sender: taken off the counts when it
+   * was counted. @returns whether it was (the caller collects the announcements).
+   */
+  #uncountHeight(r: Receiver, index: number, name: string): boolean {
+    const old = r.heights[index] as number;
+    if (old === 0) return false;
+    this.#senders.update(name, old - 2, undefined);
+    r.heights[index] = 0;
+    r.enabled[index] = 0;
+    return true;
   }
 
   #emitSenderChanges(changes: Map<string, number>): void {

@@ -103,7 +103,10 @@ export function forwardedSources(a: Allocation): string[] {
   return a.sources.filter((s) => s.target !== undefined).map((s) => s.source);
 }
 
-/** Whether two allocations forward the same layers of the same sources (JVB `isTheSameAs`). */
+/**
+ * Whether two allocations forward the same layers of the same sources (JVB `isTheSameAs`). ConferenceAllocator makes
+ * the same check from the layers it keeps by source index, without a map per run; its tests check the two agree.
+ */
 export function sameAllocation(a: Allocation, b: Allocation): boolean {
   if (a.sources.length !== b.sources.length || a.oversending !== b.oversending) return false;
   const byName = new Map(b.sources.map((s) => [s.source, s]));
