@@ -13,16 +13,19 @@
  * process's CPU per allocation (user + system over the run, its timers included); `BENCH_BRIDGE_PROFILE_DIR=dir`
  * writes a CPU profile of the bridge for each run.
  *
- * What an allocation waits for: parse 0.1 ms; `router.createWebRtcTransport`, one worker round trip, made before the
- * request's turn in the conference's queue (`MediaConference.prepareEndpoint`), so that one conference's allocations
- * make their transports together; the endpoint, its BridgeChannel and the allocator, and the answer. The SCTP bridge
- * channel (four more worker requests: `produceData` on the transport and the DirectTransport, both `consumeData`) and
- * the transport's `bwe` trace are made when the endpoint connects (SCTP runs over DTLS, which cannot start before); a
- * new receiver's ideal bitrate (0) is not sent either. With them in the answer's path the concurrent p99 was 13–30 ms, as
- * each burst of requests Prosody delivers together (up to ~25 in one read) waited for the whole burst's worker and
- * Node time; without them, on a 2-core host, 5 runs gave a concurrent p99 of 3.7–7.3 ms (median 5.1) at ~1.0 ms of
- * bridge CPU per allocation, about a fifth of it Prosody's stanza through the XML parser. Measure with nothing else
- * running, and compare distributions, not one run.
+ * What an allocation waits for: parse 0.1 ms; its transport, a spare of the conference's router made ahead
+ * (src/media/SpareTransports.ts), or, when none is ready (the conference's first endpoint, more allocations at once than
+ * spares), `router.createWebRtcTransport`, one worker round trip made before the request's turn in the conference's
+ * queue (`MediaConference.prepareEndpoint`); the endpoint, its BridgeChannel and the allocator, and the answer. The SCTP
+ * bridge channel (four more worker requests: `produceData` on the transport and the DirectTransport, both `consumeData`)
+ * and the transport's `bwe` trace are made when the endpoint connects (SCTP runs over DTLS, which cannot start before); a
+ * new receiver's ideal bitrate (0) is not sent either. With them in the answer's path the concurrent p99 was 13–30 ms.
+ * With the transport's round trip still in it, 5 runs gave 3.7–7.3 ms (median 5.1): timestamps per request showed the
+ * slowest waiting 3–7 ms for a transport the worker makes in ~0.5 ms, with nothing else to do in the bridge meanwhile.
+ * The bridge's Node thread had slept through the round trip and then waited for a core held by Prosody and this process
+ * (renicing the bridge's Node process alone to -10 brought the median to ~3 ms; renicing its workers did nothing).
+ * With the spares the allocation runs start to finish without that sleep. Measure with nothing else running, and
+ * compare distributions, not one run.
  *
  *   npm run bench:colibri2 -- [--allocations 100] [--per-conference 10]
  */

@@ -28,7 +28,6 @@ import type { Target } from './target.ts';
 /** A mediasoup worker as the pool may expose it (`bridge.media.workers[i].worker`). */
 interface PoolEntry {
   worker: { pid: number };
-  webRtcServer?: { dump(): Promise<{ webRtcTransportIds?: string[] }> };
 }
 
 /** Options of {@link startOctobridge}. */
@@ -125,10 +124,16 @@ function mediasoupChildren(): number[] {
   return childrenOf(process.pid).filter((pid) => commandOf(pid).startsWith('mediasoup-worke'));
 }
 
-/** Transports per worker, e.g. `8+4 transports`, when the pool exposes its WebRtcServers. */
+/** Endpoints per worker, e.g. `8+4 endpoints` (a router's spare transports, made ahead of allocations, not counted). */
 async function placement(bridge: RunningBridge): Promise<string | undefined> {
   const pool = poolOf(bridge);
-  if (!pool || pool.some((w) => !w.webRtcServer)) return undefined;
-  const counts = await Promise.all(pool.map(async (w) => (await w.webRtcServer?.dump())?.webRtcTransportIds?.length ?? 0));
-  return `${counts.join('+')} transports`;
+  if (!pool) return undefined;
+  const counts = pool.map(() => 0);
+  for (const c of bridge.videobridge.conferences()) {
+    for (const e of c.endpoints()) {
+      const i = pool.findIndex((w) => w.worker.pid === e.mediaEndpoint.slot.worker.pid);
+      if (i >= 0) counts[i] = (counts[i] ?? 0) + 1;
+    }
+  }
+  return `${counts.join('+')} endpoints`;
 }

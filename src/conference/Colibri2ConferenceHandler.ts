@@ -19,6 +19,7 @@ import type {
   TransportResponse,
 } from '../colibri2/types.ts';
 import { CAPABILITY_SOURCE_NAMES, CAPABILITY_SSRC_REWRITING } from '../colibri2/types.ts';
+import { copyMedia } from '../jingle/copy.ts';
 import type { Logger } from '../logger.ts';
 import type { EndpointMediaOptions, PreparedEndpoint } from '../media/MediaConference.ts';
 import type { MediaRelay } from '../media/MediaRelay.ts';
@@ -114,7 +115,7 @@ export class Colibri2ConferenceHandler {
   #endpointMediaOptions(e: EndpointModify): EndpointMediaOptions {
     const ssrcLimits = this.#settings.ssrcLimits;
     return {
-      media: structuredClone(e.media ?? []),
+      media: copyMedia(e.media ?? []),
       sctp: e.transport?.sctp !== undefined,
       ssrcRewriting: (e.capabilities ?? []).includes(CAPABILITY_SSRC_REWRITING),
       ...(ssrcLimits ? { ssrcLimits } : {}),
@@ -280,7 +281,7 @@ export class Colibri2ConferenceHandler {
     const remote = r.transport?.ice?.candidates.find((c) => c.protocol === 'udp');
     if (r.create) {
       if (!this.#settings.sctpEnabled) throw badRequest('Colibri websockets or SCTP need to be enabled to use a colibri2 relay');
-      const mediaRelay = await this.#conference.media.createRelay(r.id, structuredClone(r.media ?? []), { ip: cfg.listenIp });
+      const mediaRelay = await this.#conference.media.createRelay(r.id, copyMedia(r.media ?? []), { ip: cfg.listenIp });
       relay = this.#ops.addRelay(r.id, mediaRelay, r.meshId, cfg.relayId);
     }
     if (!relay) throw badRequest(`Unknown relay ${r.id}`);

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { BridgeChannel } from '../channel/BridgeChannel.ts';
+import { copyMedia, copyPayloadType } from '../jingle/copy.ts';
 import type { MediaEndpoint } from '../media/MediaEndpoint.ts';
 import type { VideoType } from '../media/types.ts';
 import type { ForceMute, Media, MediaSource } from '../colibri2/types.ts';
@@ -93,11 +94,11 @@ export class Endpoint {
     for (const m of media) {
       const cur = this.media.find((x) => x.type === m.type);
       if (!cur) {
-        this.media.push(structuredClone(m));
+        this.media.push(...copyMedia([m]));
         continue;
       }
-      for (const pt of m.payloadTypes) if (!cur.payloadTypes.some((p) => p.id === pt.id)) cur.payloadTypes.push(pt);
-      for (const e of m.rtpHdrExts) if (!cur.rtpHdrExts.some((x) => x.id === e.id)) cur.rtpHdrExts.push(e);
+      for (const pt of m.payloadTypes) if (!cur.payloadTypes.some((p) => p.id === pt.id)) cur.payloadTypes.push(copyPayloadType(pt));
+      for (const e of m.rtpHdrExts) if (!cur.rtpHdrExts.some((x) => x.id === e.id)) cur.rtpHdrExts.push({ ...e });
       if (m.extmapAllowMixed !== undefined) cur.extmapAllowMixed = m.extmapAllowMixed;
     }
   }

@@ -87,7 +87,7 @@ export class Videobridge extends EventEmitter<BridgeEvents> {
       if (conference) throw conferenceAlreadyExists(req.meetingId);
       if (this.#gracefulShutdown) throw inGracefulShutdown();
       if (req.name !== undefined && !ENTITY_BARE_JID.test(req.name)) throw badRequest('Invalid conference name (not a JID)');
-      this.#checkCapacity('conferences', this.#byMeetingId.size + 1);
+      this.#checkCapacity('conferences', () => this.#byMeetingId.size + 1);
       conference = await this.#createConference(req.meetingId, req.name);
       created = true;
     } else if (!conference) {
@@ -95,7 +95,7 @@ export class Videobridge extends EventEmitter<BridgeEvents> {
     }
     const creates = req.endpoints.filter((e) => e.create).length;
     try {
-      if (creates > 0) this.#checkCapacity('endpoints', this.#endpointCount() + creates);
+      if (creates > 0) this.#checkCapacity('endpoints', () => this.#endpointCount() + creates);
       const { response, expire } = await conference.handle(req);
       if (expire) conference.expire();
       return response;
@@ -110,7 +110,7 @@ export class Videobridge extends EventEmitter<BridgeEvents> {
   /** Endpoints on the bridge now (all conferences). */
   #endpointCount(): number {
     let n = 0;
-    for (const c of this.#byMeetingId.values()) n += c.endpoints().length;
+    for (const c of this.#byMeetingId.values()) n += c.endpointCount;
     return n;
   }
 
@@ -118,12 +118,13 @@ export class Videobridge extends EventEmitter<BridgeEvents> {
    * Refuse a request that would take the bridge past `octobridge.limits.max-conferences` / `max-endpoints`:
    * `service-unavailable` (no colibri2 reason), which makes Jicofo fail the session on this bridge and place the
    * conference elsewhere (Colibri2Session), as for a bridge that cannot take more.
-   * @throws Colibri2Error when `wanted` exceeds the limit (0 = none).
+   * `wanted` is counted only when a limit is set (the endpoint count walks every conference).
+   * @throws Colibri2Error when `wanted()` exceeds the limit (0 = none).
    */
-  #checkCapacity(what: 'conferences' | 'endpoints', wanted: number): void {
+  #checkCapacity(what: 'conferences' | 'endpoints', wanted: () => number): void {
     const limits = this.#settings.limits;
     const max = what === 'conferences' ? limits?.maxConferences : limits?.maxEndpoints;
-    if (!max || wanted <= max) return;
+    if (!max || wanted() <= max) return;
     limits?.onLimit?.(what);
     throw new Colibri2Error('service-unavailable', `Bridge at its ${what} limit (${max})`);
   }

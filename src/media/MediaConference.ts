@@ -32,6 +32,7 @@ import type { SsrcLimits } from './Forwarder.ts';
 import { MediaEndpoint } from './MediaEndpoint.ts';
 import { MediaRelay, type RelayListen, type RelayTransportAddress } from './MediaRelay.ts';
 import { createRelayTransport } from './relayTransport.ts';
+import { SpareTransports } from './SpareTransports.ts';
 import { codecOfPayloadType, producerRtpParameters, rtpCapabilitiesOf, RtpMappingError, signalledSsrcs, sourceLayout } from './rtp.ts';
 import { CodecFollower } from './CodecFollower.ts';
 import { svcDecision } from './svc.ts';
@@ -97,6 +98,8 @@ interface Sent {
 /** One router of the conference. */
 interface RouterState {
   router: ms.Router;
+  /** Endpoint transports made ahead of the allocations ({@link SpareTransports}). */
+  spares: SpareTransports;
   direct?: Promise<ms.DirectTransport>;
   /** Producers (by id) piped into this router from another worker's router. */
   piped: Map<string, Promise<void>>;
@@ -219,17 +222,31 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
   #router(slot: WorkerSlot): Promise<RouterState> {
     let state = this.#routers.get(slot);
     if (!state) {
-      state = this.#pool.createRouter(slot).then((router) => ({ router, piped: new Map() }));
+      state = this.#pool.createRouter(slot).then((router) => ({
+        router,
+        spares: new SpareTransports(
+          (sctp) => this.#createTransport(slot, router, sctp),
+          // Made before the worker took another's steering character: its clients' checks would reach the wrong worker.
+          (t) => !slot.iceUfragPrefix || t.iceParameters.usernameFragment.startsWith(slot.iceUfragPrefix),
+        ),
+        piped: new Map(),
+      }));
       this.#routers.set(slot, state);
       state.catch(() => this.#routers.delete(slot));
     }
     return state;
   }
 
+  /** A new endpoint's transport on `slot`: a spare of its router when one is ready ({@link SpareTransports}). */
   async #newTransport(slot: WorkerSlot, sctp: boolean): Promise<{ transport: ms.WebRtcTransport; state: RouterState }> {
-    const o = this.#pool.transport;
     const state = await this.#router(slot);
-    const transport = await state.router.createWebRtcTransport({
+    return { transport: await state.spares.take(sctp), state };
+  }
+
+  /** An endpoint transport on `router` (on `slot`'s worker), with the pool's options. */
+  #createTransport(slot: WorkerSlot, router: ms.Router, sctp: boolean): Promise<ms.WebRtcTransport> {
+    const o = this.#pool.transport;
+    return router.createWebRtcTransport({
       webRtcServer: slot.webRtcServer,
       enableUdp: true,
       enableTcp: o.iceTcp,
@@ -241,7 +258,6 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
       iceConsentTimeout: o.iceConsentTimeoutSec,
       ...(slot.iceUfragPrefix ? { iceUsernameFragmentPrefix: slot.iceUfragPrefix } : {}),
     });
-    return { transport, state };
   }
 
   #direct(state: RouterState): Promise<ms.DirectTransport> {
@@ -879,6 +895,10 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
   /** A worker died: move its endpoints to live workers and produce/forward everything again. */
   async #recover(dead: WorkerSlot): Promise<void> {
     if (this.#closed) return;
+    this.#routers.get(dead)?.then(
+      (s) => s.spares.close(),
+      () => undefined,
+    );
     this.#routers.delete(dead);
     if (this.#fill === dead) this.#fill = undefined;
     const speaker = this.#speaker && (await this.#speaker.catch(() => undefined));
@@ -957,7 +977,10 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
     this.#sources.clear();
     for (const state of this.#routers.values())
       void state.then(
-        (s) => s.router.close(),
+        (s) => {
+          s.spares.close();
+          s.router.close();
+        },
         () => undefined,
       );
     this.#routers.clear();

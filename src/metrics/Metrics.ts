@@ -272,7 +272,7 @@ export class Metrics {
     });
     this.workerTransports = new Gauge({
       name: own('worker_transports'),
-      help: 'Transports on a mediasoup worker (one WebRTC transport per endpoint, plus direct and pipe transports).',
+      help: 'Transports on a mediasoup worker (one WebRTC transport per endpoint, a few spare ones per conference made ahead of its next allocations, plus direct and pipe transports).',
       labelNames: ['worker'],
       registers: reg,
     });

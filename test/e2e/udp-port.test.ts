@@ -9,8 +9,8 @@
  * The conference is forced across the workers by a low per-worker consumer threshold, as in worker-pool.test.ts:
  * Alice and Bob on one worker, Carol on the other. Then, with one port, the worker whose socket is first in the
  * port's group is killed: the kernel moves the other socket to its place, whose worker takes its username-fragment
- * character, and the replacement's socket joins at the end; the relocated clients and a newcomer on the
- * replacement all connect.
+ * character, and the replacement's socket joins at the end; the relocated clients and a newcomer, on the survivor
+ * and the replacement, all connect.
  */
 import { describe, expect, it } from 'vitest';
 import { openPeer } from '../../bench/lib/chromium.ts';
@@ -93,10 +93,15 @@ describe.each(['single', 'per-worker'] as const)('UDP port mode %s', (mode) => {
       // The kernel moved the survivor's socket to index 0 of the group; the replacement's is at index 1.
       expect([survivor.iceUfragPrefix, replacement!.iceUfragPrefix]).toEqual(['A', 'B']);
       for (const p of joined) await expectMediaFrom(p.peer, 3);
-      // A newcomer goes to the replacement (the survivor has the conference's consumers now): steered by 'B'.
+      // The relocated clients went to the survivor, or to the replacement if it was up first (both are steered by
+      // their new characters): a newcomer goes to the other one, since the conference fills a worker first. Either
+      // way there are clients on both.
       const dave = await join('Dave');
       const conference = fixture.bridge.videobridge.conferences()[0]!;
-      expect(conference.endpoint(dave.id)!.mediaEndpoint.slot).toBe(replacement);
+      const slots = [...joined, dave].map((p) => conference.endpoint(p.id)!.mediaEndpoint.slot);
+      expect(new Set(slots)).toEqual(new Set([survivor, replacement]));
+      const daves = conference.endpoint(dave.id)!.mediaEndpoint;
+      expect(daves.localTransport(['127.0.0.1']).ufrag[0]).toBe(daves.slot.iceUfragPrefix);
       await expectMediaFrom(dave.peer, 4);
       for (const p of joined) await expectMediaFrom(p.peer, 4);
     },
