@@ -26,8 +26,8 @@ async function main(): Promise<void> {
     bridge = await startBridge(config, log);
   } catch (err) {
     log.fatal({ err }, 'cannot start');
-    process.exitCode = 1;
-    return;
+    // What started before the failure (the mediasoup workers, timers) would keep the process alive, not listening.
+    process.exit(1);
   }
   if (config.focus.enabled) {
     log.info(`open http://127.0.0.1:${bridge.publicPort}/<room> in two browser tabs`);

@@ -41,14 +41,18 @@ describe.each(['POST /colibri/shutdown', 'SIGTERM'] as const)('graceful shutdown
   let ports: { publicPort: number; privatePort: number };
   const peers: BrowserPeer[] = [];
 
-  beforeAll(async () => {
-    prosody = await startProsody();
-    dir = mkdtempSync(path.join(os.tmpdir(), 'octobridge-shutdown-'));
-    const [publicPort, privatePort] = [await freePort(), await freePort()];
-    const conf = path.join(dir, 'jvb.conf');
-    writeFileSync(
-      conf,
-      `videobridge {
+  /**
+   * Start the bridge process on two ports found free and wait for its brewery presence. A port found free can be taken
+   * before the bridge binds it (another test's outgoing connection gets it as its ephemeral port): the bridge then exits
+   * at start-up (EADDRINUSE), and it is started again on other ports.
+   */
+  async function startBridge(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const [publicPort, privatePort] = [await freePort(), await freePort()];
+      const conf = path.join(dir, 'jvb.conf');
+      writeFileSync(
+        conf,
+        `videobridge {
     http-servers {
       public { host = 127.0.0.1, port = ${publicPort} }
       private { host = 127.0.0.1, port = ${privatePort} }
@@ -61,22 +65,36 @@ describe.each(['POST /colibri/shutdown', 'SIGTERM'] as const)('graceful shutdown
     stats.interval = 500 ms
   }
   `,
-    );
-    proc = spawn(process.execPath, [path.join(PROJECT_ROOT, 'src', 'main.ts')], {
-      env: {
-        ...process.env,
-        OCTOBRIDGE_CONFIG: conf,
-        OCTOBRIDGE_LISTEN_IP: '127.0.0.1',
-        ...bridgeXmppEnv(prosody, 'leaving-bridge'),
-        LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
-      },
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
-    exited = new Promise((resolve) => proc.once('exit', (code) => resolve(code)));
+      );
+      proc = spawn(process.execPath, [path.join(PROJECT_ROOT, 'src', 'main.ts')], {
+        env: {
+          ...process.env,
+          OCTOBRIDGE_CONFIG: conf,
+          OCTOBRIDGE_LISTEN_IP: '127.0.0.1',
+          ...bridgeXmppEnv(prosody, 'leaving-bridge'),
+          LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+        },
+        stdio: ['ignore', 'inherit', 'inherit'],
+      });
+      const child = proc;
+      exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+      const joined = focus.waitForBridge(20_000).then(() => true);
+      const up = await Promise.race([joined, exited.then(() => false)]);
+      if (up) {
+        ports = { publicPort, privatePort };
+        return;
+      }
+      joined.catch(() => undefined); // its timer still runs
+      if (attempt >= 3) throw new Error(`the bridge exited ${attempt} times before joining the brewery`);
+    }
+  }
+
+  beforeAll(async () => {
+    prosody = await startProsody();
+    dir = mkdtempSync(path.join(os.tmpdir(), 'octobridge-shutdown-'));
     focus = jicofoClient(prosody, createLogger('silent', { pretty: false }));
     await focus.start();
-    await focus.waitForBridge(20_000);
-    ports = { publicPort, privatePort };
+    await startBridge();
   });
 
   afterAll(async () => {
