@@ -12,8 +12,8 @@
  * asked for, made again after each take, outside the request (`setImmediate`: after the answer that took one). A router
  * never asked for a flavour holds none of it. The spares close with their router (mediasoup closes a router's
  * transports with it); one found closed, or no longer usable (its worker's ICE username-fragment prefix changed after
- * another worker's death, `steering.ts`), is skipped and closed. An idle spare costs ~20 KiB in the worker and ~5 KB in Node, and
- * no CPU: ICE, DTLS and their timers start only when a client connects.
+ * another worker's death, `steering.ts`), is skipped and closed. An idle spare costs ~20 KiB in the worker and ~5 KB
+ * in Node (measured over 2,000), and no CPU: ICE, DTLS and their timers start only when a client connects.
  */
 import type * as ms from 'mediasoup/types';
 
