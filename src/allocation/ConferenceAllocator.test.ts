@@ -126,6 +126,25 @@ describe('the ideal bitrate (what the transport pads up to while the estimate is
   });
 });
 
+describe('the send-side estimate (JVB bandwidthChanged)', () => {
+  it('is used when it moves by more than bwe-change-threshold from the last one used, or when it resets', () => {
+    const a = (allocator = new ConferenceAllocator({ ...DEFAULT_ALLOCATION_CONFIG, bweChangeThreshold: 0.15 }));
+    a.addEndpoint('r', sink);
+    const used = (): number | undefined => a.state('r')?.bweBps;
+    a.bandwidthChanged('r', 1_000_000);
+    expect(used()).toBe(1_000_000);
+    // Within 15 % of the last one used, however many: ignored (each measured from 1,000,000, not from the one before).
+    for (const bps of [1_100_000, 1_150_000, 860_000]) a.bandwidthChanged('r', bps);
+    expect(used()).toBe(1_000_000);
+    a.bandwidthChanged('r', 1_160_000);
+    expect(used()).toBe(1_160_000);
+    // The first estimate of a relocated endpoint's new transport: used as it is, since the worker measures the next
+    // change from it.
+    a.bandwidthChanged('r', 1_200_000, true);
+    expect(used()).toBe(1_200_000);
+  });
+});
+
 describe('when a receiver is allocated again', () => {
   afterEach(() => vi.useRealTimers());
 

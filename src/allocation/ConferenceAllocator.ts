@@ -415,13 +415,17 @@ export class ConferenceAllocator extends EventEmitter<ConferenceAllocatorEvents>
     this.#applyAudio(r);
   }
 
-  /** A new transport-cc estimate towards `receiver`, bps (JVB `bandwidthChanged`, with its hysteresis). */
-  bandwidthChanged(receiver: string, bps: number): void {
+  /**
+   * A new transport-cc estimate towards `receiver`, bps (JVB `bandwidthChanged`, with its hysteresis: one within
+   * `bweChangeThreshold` of the last one used is ignored). `reset`: use it whatever the last one was (the first of a
+   * new transport, measured by the worker from its own last report).
+   */
+  bandwidthChanged(receiver: string, bps: number, reset = false): void {
     const r = this.#receivers.get(receiver);
     if (!r) return;
     const prev = r.bweBps;
     if (prev === bps) return;
-    const significant = prev < 0 || bps < 0 || Math.abs(bps - prev) > prev * this.config.bweChangeThreshold;
+    const significant = reset || prev < 0 || bps < 0 || Math.abs(bps - prev) > prev * this.config.bweChangeThreshold;
     if (!significant) return;
     r.bweBps = bps;
     this.#schedule(r);

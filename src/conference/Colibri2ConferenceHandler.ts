@@ -119,6 +119,8 @@ export class Colibri2ConferenceHandler {
       sctp: e.transport?.sctp !== undefined,
       ssrcRewriting: (e.capabilities ?? []).includes(CAPABILITY_SSRC_REWRITING),
       ...(ssrcLimits ? { ssrcLimits } : {}),
+      // The worker applies the allocation's own hysteresis: it reports only the estimates the allocation would use.
+      bweChangeThreshold: this.#conference.allocator.config.bweChangeThreshold,
     };
   }
 

@@ -262,7 +262,7 @@ export class Conference extends EventEmitter<ConferenceEvents> {
     );
     if (sctp) channel.attachSctp(mediaEndpoint);
     this.#messages.attach(endpoint, log);
-    mediaEndpoint.on('bandwidthEstimate', (bps) => this.allocator.bandwidthChanged(e.id, bps));
+    mediaEndpoint.on('bandwidthEstimate', (bps, first) => this.allocator.bandwidthChanged(e.id, bps, first));
     mediaEndpoint.on('iceStateChange', (state) => {
       log.info({ iceState: state }, 'ICE state');
       if (state === 'connected' || state === 'completed') endpoint.lastActivity = Date.now();

@@ -28,8 +28,7 @@ import { normalizeVideoType, type Media, type MediaSource } from '../jingle/type
 import type { Logger } from '../logger.ts';
 import { liveWorker, type WorkerPool, type WorkerSlot } from './workers.ts';
 import type { Layer } from '../allocation/types.ts';
-import type { SsrcLimits } from './Forwarder.ts';
-import { MediaEndpoint } from './MediaEndpoint.ts';
+import { MediaEndpoint, type MediaEndpointOptions } from './MediaEndpoint.ts';
 import { MediaRelay, type RelayListen, type RelayTransportAddress } from './MediaRelay.ts';
 import { createRelayTransport } from './relayTransport.ts';
 import { SpareTransports } from './SpareTransports.ts';
@@ -106,14 +105,10 @@ interface RouterState {
 }
 
 /** Options of {@link MediaConference.createEndpoint}. */
-export interface EndpointMediaOptions {
+export interface EndpointMediaOptions extends MediaEndpointOptions {
   media: Media[];
   /** Set up the SCTP association for the in-band bridge channel. */
   sctp: boolean;
-  /** The endpoint takes bridge-chosen SSRCs (colibri2 capability `ssrc-rewriting`); default true. */
-  ssrcRewriting?: boolean;
-  /** With SSRC rewriting: send SSRCs per kind (`videobridge.ssrc-limit.*`); none: a new SSRC per source. */
-  ssrcLimits?: SsrcLimits;
 }
 
 /** An endpoint whose transport is being made ahead of its turn: {@link MediaConference.prepareEndpoint}. */
@@ -295,8 +290,7 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
         transport,
         slot,
         this.#log.child({ endpoint: id }),
-        opts.ssrcRewriting ?? true,
-        opts.ssrcLimits,
+        opts,
       );
       return e;
     })();

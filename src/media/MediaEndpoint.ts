@@ -30,6 +30,21 @@ import type {
 export const BRIDGE_CHANNEL_LABEL = 'JVB data channel';
 export const BRIDGE_CHANNEL_PROTOCOL = 'http://jitsi.org/protocols/colibri';
 
+/** How an endpoint's media is forwarded and estimated (parts of {@link EndpointMediaOptions}). */
+export interface MediaEndpointOptions {
+  /** The endpoint takes bridge-chosen SSRCs (colibri2 capability `ssrc-rewriting`); default true. */
+  ssrcRewriting?: boolean;
+  /** With SSRC rewriting: send SSRCs per kind (`videobridge.ssrc-limit.*`); none: a new SSRC per source forwarded. */
+  ssrcLimits?: SsrcLimits;
+  /**
+   * The allocation's hysteresis on the send-side estimate (`videobridge.cc.bwe-change-threshold`, a fraction): the
+   * worker reports an estimate only when it moved by more than this fraction of the last one reported (worker patch
+   * 0019), so none that the allocation would ignore crosses the channel. Default 0: every GoogCC update (about one a
+   * second per transport).
+   */
+  bweChangeThreshold?: number;
+}
+
 interface EndpointEvents {
   iceStateChange: [IceState];
   dtlsStateChange: [DtlsState];
@@ -43,8 +58,12 @@ interface EndpointEvents {
   sourceHeld: [source: string];
   /** A source that waited got an SSRC slot and a consumer (paused): announce it as {@link MediaEndpoint.forward}'s. */
   sourcePlaced: [MappedSource];
-  /** A new transport-cc (GoogCC) estimate of the bandwidth towards the endpoint, bps. */
-  bandwidthEstimate: [bps: number];
+  /**
+   * A new transport-cc (GoogCC) estimate of the bandwidth towards the endpoint, bps (see `bweChangeThreshold`).
+   * `first`: the first from its transport (a relocated endpoint's new one too), which the worker reports whatever the
+   * last one was: the allocation takes it as it is, so that both measure the next change from the same value.
+   */
+  bandwidthEstimate: [bps: number, first: boolean];
   closed: [];
 }
 
@@ -74,6 +93,9 @@ export class MediaEndpoint extends EventEmitter<EndpointEvents> {
   #dtlsParameters?: ms.DtlsParameters;
   #remoteIce?: ms.IceParameters;
   #closed = false;
+  readonly #bweChangeThreshold: number;
+  /** The transport whose estimates were reported since its trace was enabled (see `bandwidthEstimate`'s `first`). */
+  #estimating: ms.WebRtcTransport | undefined;
   /**
    * Bytes and RTP packets over this endpoint's transports (a relocated or closed one's last or final read kept). The
    * worker keeps each transport's totals over its producers and consumers, closed ones included, so one read per
@@ -86,8 +108,6 @@ export class MediaEndpoint extends EventEmitter<EndpointEvents> {
 
   /**
    * @param direct the router's DirectTransport, for the SCTP bridge channel; undefined: the endpoint has no SCTP
-   * @param ssrcLimits send SSRCs per kind for an endpoint with SSRC rewriting (`videobridge.ssrc-limit.*`); none: a new
-   *   SSRC per source forwarded
    */
   constructor(
     id: string,
@@ -97,10 +117,10 @@ export class MediaEndpoint extends EventEmitter<EndpointEvents> {
     transport: ms.WebRtcTransport,
     slot: WorkerSlot,
     log: Logger,
-    ssrcRewriting = true,
-    ssrcLimits?: SsrcLimits,
+    { ssrcRewriting = true, ssrcLimits, bweChangeThreshold = 0 }: MediaEndpointOptions = {},
   ) {
     super();
+    this.#bweChangeThreshold = bweChangeThreshold;
     this.#forwarded = new Forwarder(
       ssrcRewriting && ssrcLimits
         ? {
@@ -135,11 +155,15 @@ export class MediaEndpoint extends EventEmitter<EndpointEvents> {
     transport.on('sctpstatechange', (s) => {
       if (transport === this.#transport && s === 'connected') this.emit('sctpConnected');
     });
-    // The send-side estimate, on each GoogCC update (about once a second), for the allocation.
+    // The send-side estimate for the allocation: a GoogCC update (about one a second) that moved by more than the
+    // allocation's hysteresis since the last one reported (worker patch 0019), so no message for one it would ignore.
     transport.on('trace', (t) => {
       if (transport !== this.#transport || t.type !== 'bwe') return;
       const bps = (t.info as { availableBitrate?: number }).availableBitrate;
-      if (typeof bps === 'number' && bps > 0) this.emit('bandwidthEstimate', bps);
+      if (typeof bps !== 'number' || bps <= 0) return;
+      const first = this.#estimating !== transport;
+      this.#estimating = transport;
+      this.emit('bandwidthEstimate', bps, first);
     });
   }
 
@@ -256,7 +280,8 @@ export class MediaEndpoint extends EventEmitter<EndpointEvents> {
     const dtlsParameters: ms.DtlsParameters = { role, fingerprints: fps };
     // What only a connected transport needs, made before it connects: the bridge channel's streams, the estimate.
     await this.#setUpSctp();
-    this.transport.enableTraceEvent(['bwe']).catch(() => undefined);
+    this.#estimating = undefined;
+    this.transport.enableTraceEvent(['bwe'], { bweChangeThreshold: this.#bweChangeThreshold }).catch(() => undefined);
     await this.transport.connect({ dtlsParameters, ...(iceParameters ? { iceParameters } : {}) });
     this.#dtlsParameters = dtlsParameters;
     this.#remoteIce = iceParameters;
