@@ -143,14 +143,13 @@ export class CodecFollower {
     this.#polling = true;
     let discarded = 0;
     try {
-      for (const [source, w] of [...this.#watched]) {
-        if (w.producer.closed) continue;
-        let stats: ms.ProducerStat[];
-        try {
-          stats = await w.producer.getStats();
-        } catch {
-          continue;
-        }
+      // Every producer's stats asked at once: the answers come back together, one wake-up of the event loop for the
+      // lot rather than one per producer.
+      const watched = [...this.#watched].filter(([, w]) => !w.producer.closed);
+      const all = await Promise.all(watched.map(([, w]) => w.producer.getStats().catch(() => undefined)));
+      for (const [i, [source, w]] of watched.entries()) {
+        const stats = all[i];
+        if (!stats) continue;
         for (const s of stats) {
           const before = w.discarded.get(s.ssrc) ?? 0;
           if (s.packetsDiscarded > before) discarded += s.packetsDiscarded - before;

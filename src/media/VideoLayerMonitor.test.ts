@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { buildLayers, frameRatesOf } from './VideoLayerMonitor.ts';
+import { buildLayers, frameRatesOf, mayStartLayer } from './VideoLayerMonitor.ts';
 import type { Layer } from '../allocation/types.ts';
 
 type Measured = Parameters<typeof buildLayers>[2];
@@ -167,5 +167,30 @@ describe('frameRatesOf (probe frame rates from RTP timestamps)', () => {
   it('survives a timestamp wrap and gives nothing for too few frames', () => {
     expect(frameRatesOf(new Map([[0, new Set(ts(30, 30, 0xffff_f000))]]))).toEqual([30]);
     expect(frameRatesOf(new Map([[0, new Set(ts(30, 3))]]))).toEqual([]);
+  });
+});
+
+describe('mayStartLayer (which keyframes re-read the layers at once)', () => {
+  const simulcast = {
+    svc: false,
+    encodings: 3,
+    spatialBySsrc: new Map([
+      [0x10, 0],
+      [0x20, 1],
+      [0x30, 2],
+    ]),
+  };
+  it('simulcast: a keyframe on an encoding the last stats saw inactive, or on an SSRC it does not know', () => {
+    const active = new Set([0, 1]);
+    expect(mayStartLayer({ ...simulcast, active }, 0x30)).toBe(true);
+    expect(mayStartLayer({ ...simulcast, active }, 0x10)).toBe(false);
+    expect(mayStartLayer({ ...simulcast, active }, 0x20)).toBe(false);
+    expect(mayStartLayer({ ...simulcast, active }, 0x99)).toBe(true);
+    expect(mayStartLayer({ ...simulcast, active }, undefined)).toBe(true);
+  });
+  it('SVC: any keyframe while a spatial layer is inactive; none once all are active', () => {
+    const svc = { svc: true, encodings: 3, spatialBySsrc: new Map([[0x10, 0]]) };
+    expect(mayStartLayer({ ...svc, active: new Set([0, 1]) }, 0x10)).toBe(true);
+    expect(mayStartLayer({ ...svc, active: new Set([0, 1, 2]) }, 0x10)).toBe(false);
   });
 });

@@ -2,8 +2,9 @@
  * What each video source offers, layer by layer: the allocation's input (jitsi-videobridge keeps
  * this in `MediaSourceDesc`/`RtpLayerDesc`, learnt from the packets it forwards).
  *
- * - **Bitrates** come from the producer's RTP stream stats, polled every second and shortly after a keyframe (a
- *   sender starts an encoding or a spatial layer with one): per simulcast encoding, mediasoup's
+ * - **Bitrates** come from the producer's RTP stream stats, polled every second and shortly after a keyframe that
+ *   may start a layer (a sender starts an encoding or a spatial layer with one; one on a layer already sending, such
+ *   as a receiver's PLI answered, waits for the next poll): per simulcast encoding, mediasoup's
  *   `bitrateByLayer["0.<tid>"]` is the bitrate up to that temporal layer (what JVB allocates with); 0 = the layer
  *   is not being sent.
  * - **Resolution and frame rate** come from the bitstream: a short-lived look at the packets
@@ -67,6 +68,8 @@ interface Entry {
   measured: Map<number, Measured>;
   /** Active encodings in the last stats (to notice changes). */
   activeKey: string;
+  /** The spatial indices active in the last stats (encodings; SVC: spatial layers). */
+  active: ReadonlySet<number>;
   probe?: Probe;
   lastProbeAt: number;
   layers: Layer[];
@@ -154,11 +157,18 @@ class Probe {
     this.#parse = parse;
   }
 
-  /** Watch the packets until every layer sending showed its size (≥ 1 s, ≤ 3 s). */
+  /**
+   * Watch the packets until every layer sending showed its size (≥ 1 s, ≤ 3 s). Ends on the packet that completes it
+   * (or at the 1 s mark), not on a polling timer: two timers per probe, however long it watches.
+   */
   async measure(): Promise<Map<number, Measured>> {
     this.running = true;
     const frames = new Map<number, Map<number, Set<number>>>(); // spatial → tid → timestamps
     const sizes = new Map<number, number>();
+    let minimumWatched = false;
+    let finish = (): void => undefined;
+    const onClose = (): void => finish();
+    const complete = (): boolean => minimumWatched && frames.size > 0 && [...frames.keys()].every((s) => sizes.has(s));
     const onRtp = (packet: Buffer): void => {
       const p = this.#parse(packet);
       if (!p) return;
@@ -168,17 +178,27 @@ class Probe {
       if (!ts) byTid.set(p.tid, (ts = new Set()));
       ts.add(p.timestamp);
       for (const [spatial, height] of p.heights ?? []) sizes.set(spatial, height);
+      if (complete()) finish();
     };
     this.consumer.on('rtp', onRtp);
-    const started = Date.now();
+    const timers: NodeJS.Timeout[] = [];
     try {
+      const watched = new Promise<void>((resolve) => {
+        finish = resolve;
+        this.consumer.observer.on('close', onClose);
+        timers.push(
+          setTimeout(() => {
+            minimumWatched = true;
+            if (complete()) resolve();
+          }, PROBE_MIN_MS),
+          setTimeout(resolve, PROBE_MAX_MS),
+        );
+      });
       await this.consumer.resume();
-      while (Date.now() - started < PROBE_MAX_MS && !this.consumer.closed) {
-        await new Promise((r) => setTimeout(r, 100));
-        const elapsed = Date.now() - started;
-        if (elapsed >= PROBE_MIN_MS && frames.size > 0 && [...frames.keys()].every((s) => sizes.has(s))) break;
-      }
+      await watched;
     } finally {
+      for (const t of timers) clearTimeout(t);
+      this.consumer.observer.off('close', onClose);
       this.consumer.off('rtp', onRtp);
       if (!this.consumer.closed) await this.consumer.pause().catch(() => undefined);
       this.running = false;
@@ -260,6 +280,7 @@ export class VideoLayerMonitor extends EventEmitter<MonitorEvents> {
       encodings: svc ? spatialLayersOf(encodings[0]?.scalabilityMode) : Math.max(1, encodings.length),
       measured: new Map(),
       activeKey: '',
+      active: new Set(),
       lastProbeAt: 0,
       layers: [],
       keyframePollAt: 0,
@@ -269,10 +290,13 @@ export class VideoLayerMonitor extends EventEmitter<MonitorEvents> {
       if (this.#entries.get(source) === entry) this.remove(source);
     });
     // A sender starts a simulcast encoding or an SVC spatial layer with a keyframe: read the layers then (as JVB
-    // learns a layer from its packets) rather than at the next poll, up to a second later. The same trace set as
+    // learns a layer from its packets) rather than at the next poll, up to a second later; a keyframe on a layer the
+    // last poll saw sending starts nothing (mayStartLayer). The same trace set as
     // CodecFollower's, which watches these keyframes for the codec.
     producer.on('trace', (trace) => {
-      if (trace.type === 'keyframe' && !(trace.info as { isRtx?: boolean } | undefined)?.isRtx) this.#soon(entry);
+      if (trace.type !== 'keyframe') return;
+      const info = trace.info as { isRtx?: boolean; rtpPacket?: { ssrc?: number } } | undefined;
+      if (!info?.isRtx && mayStartLayer(entry, info?.rtpPacket?.ssrc)) this.#soon(entry);
     });
     producer.enableTraceEvent(['keyframe']).catch(() => undefined);
     const mime = producer.rtpParameters.codecs[0]?.mimeType.toLowerCase();
@@ -381,9 +405,21 @@ export class VideoLayerMonitor extends EventEmitter<MonitorEvents> {
     if (activeKey !== entry.activeKey)
       this.#log.debug({ source: entry.source, active: activeKey, bitrates: Object.fromEntries(bitrates) }, 'active encodings changed');
     entry.activeKey = activeKey;
+    entry.active = new Set([...bitrates].filter(([, b]) => (b[0] ?? 0) > 0).map(([s]) => s));
     entry.layers = buildLayers(entry.encodings, bitrates, entry.measured);
     this.emit('layers', entry.source, entry.layers);
   }
+}
+
+/**
+ * Whether a keyframe on `ssrc` may start a layer the last stats did not show: an encoding not active then (simulcast,
+ * by its SSRC), or, for one SVC stream, any spatial layer not active then. A keyframe on an encoding already sending
+ * (a receiver's PLI, the sender's periodic one) starts nothing and waits for the next poll.
+ */
+export function mayStartLayer(entry: Pick<Entry, 'svc' | 'spatialBySsrc' | 'encodings' | 'active'>, ssrc: number | undefined): boolean {
+  if (entry.svc) return entry.active.size < entry.encodings;
+  const spatial = ssrc === undefined ? undefined : entry.spatialBySsrc.get(ssrc);
+  return spatial === undefined || !entry.active.has(spatial);
 }
 
 /** Spatial layers of a scalability mode (`L3T3`, `L2T3_KEY`, `S3T3` → 3 / 2 / 3); 1 when absent or unknown. */
