@@ -384,11 +384,8 @@ export class VideoLayerMonitor extends EventEmitter<MonitorEvents> {
       const keys = Object.keys(byLayer).filter((k) => k.startsWith('0.'));
       bitrates.set(spatial, keys.length > 0 ? keys.map((_, t) => byLayer[`0.${t}`] ?? 0) : [s.bitrate]);
     }
-    const activeKey = [...bitrates]
-      .filter(([, b]) => (b[0] ?? 0) > 0)
-      .map(([s]) => s)
-      .sort()
-      .join(',');
+    const active = new Set([...bitrates].filter(([, b]) => (b[0] ?? 0) > 0).map(([s]) => s));
+    const activeKey = [...active].sort().join(',');
     const now = Date.now();
     const probe = entry.probe;
     if (probe && !probe.running && activeKey !== '' && (activeKey !== entry.activeKey || now - entry.lastProbeAt > REPROBE_INTERVAL_MS)) {
@@ -405,7 +402,7 @@ export class VideoLayerMonitor extends EventEmitter<MonitorEvents> {
     if (activeKey !== entry.activeKey)
       this.#log.debug({ source: entry.source, active: activeKey, bitrates: Object.fromEntries(bitrates) }, 'active encodings changed');
     entry.activeKey = activeKey;
-    entry.active = new Set([...bitrates].filter(([, b]) => (b[0] ?? 0) > 0).map(([s]) => s));
+    entry.active = active;
     entry.layers = buildLayers(entry.encodings, bitrates, entry.measured);
     this.emit('layers', entry.source, entry.layers);
   }
