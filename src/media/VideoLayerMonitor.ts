@@ -66,9 +66,7 @@ interface Entry {
   spatialBySsrc: Map<number, number>;
   encodings: number;
   measured: Map<number, Measured>;
-  /** Active encodings in the last stats (to notice changes). */
-  activeKey: string;
-  /** The spatial indices active in the last stats (encodings; SVC: spatial layers). */
+  /** The spatial indices active in the last stats (encodings; SVC: spatial layers), to notice changes. */
   active: ReadonlySet<number>;
   probe?: Probe;
   lastProbeAt: number;
@@ -279,7 +277,6 @@ export class VideoLayerMonitor extends EventEmitter<MonitorEvents> {
       spatialBySsrc: new Map(encodings.map((e, i) => [e.ssrc ?? 0, i])),
       encodings: svc ? spatialLayersOf(encodings[0]?.scalabilityMode) : Math.max(1, encodings.length),
       measured: new Map(),
-      activeKey: '',
       active: new Set(),
       lastProbeAt: 0,
       layers: [],
@@ -385,10 +382,11 @@ export class VideoLayerMonitor extends EventEmitter<MonitorEvents> {
       bitrates.set(spatial, keys.length > 0 ? keys.map((_, t) => byLayer[`0.${t}`] ?? 0) : [s.bitrate]);
     }
     const active = new Set([...bitrates].filter(([, b]) => (b[0] ?? 0) > 0).map(([s]) => s));
-    const activeKey = [...active].sort().join(',');
+    const activeKey = keyOf(active);
+    const changed = activeKey !== keyOf(entry.active);
     const now = Date.now();
     const probe = entry.probe;
-    if (probe && !probe.running && activeKey !== '' && (activeKey !== entry.activeKey || now - entry.lastProbeAt > REPROBE_INTERVAL_MS)) {
+    if (probe && !probe.running && activeKey !== '' && (changed || now - entry.lastProbeAt > REPROBE_INTERVAL_MS)) {
       entry.lastProbeAt = now;
       void probe.measure().then(
         (measured) => {
@@ -399,13 +397,16 @@ export class VideoLayerMonitor extends EventEmitter<MonitorEvents> {
         () => undefined,
       );
     }
-    if (activeKey !== entry.activeKey)
-      this.#log.debug({ source: entry.source, active: activeKey, bitrates: Object.fromEntries(bitrates) }, 'active encodings changed');
-    entry.activeKey = activeKey;
+    if (changed) this.#log.debug({ source: entry.source, active: activeKey, bitrates: Object.fromEntries(bitrates) }, 'active encodings changed');
     entry.active = active;
     entry.layers = buildLayers(entry.encodings, bitrates, entry.measured);
     this.emit('layers', entry.source, entry.layers);
   }
+}
+
+/** A set of active spatial indices as a comparable string, e.g. `0,2` ('' when none). */
+function keyOf(active: ReadonlySet<number>): string {
+  return [...active].sort().join(',');
 }
 
 /**
