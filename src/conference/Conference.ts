@@ -222,7 +222,14 @@ export class Conference extends EventEmitter<ConferenceEvents> {
       media: this.media,
       localRelayId,
       videoCodecs: this.#settings.videoCodecs,
-      isLocalSource: (source) => this.#endpoints.has(this.allocator.ownerOf(source) ?? ''),
+      localOwnerOf: (source) => {
+        const owner = this.media.signalledOwnerOf(source) ?? this.allocator.ownerOf(source);
+        return owner !== undefined && this.#endpoints.has(owner) ? owner : undefined;
+      },
+      isRelayedSource: (source) => {
+        const owner = this.allocator.ownerOf(source);
+        return owner !== undefined && !this.#endpoints.has(owner);
+      },
       onEndpointTraffic: (from, m) => this.#messages.relayEndpointTraffic(from, m),
       log: this.#log,
     });

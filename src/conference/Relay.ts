@@ -63,7 +63,7 @@ export const RELAY_SETTINGS: SettingsTable<RelaySettings> = [
   { key: 'relayId', env: 'JVB_OCTO_RELAY_ID', value: optStr },
 ];
 
-/** Announced-but-not-yet-signalled sources kept per relay, at most. */
+/** Announced-but-not-yet-signalled sources kept per relay, at most; as many AddReceivers for sources not signalled yet. */
 const MAX_EARLY_ANNOUNCEMENTS = 1000;
 
 /**
@@ -84,8 +84,13 @@ export interface RelayContext {
   /** This bridge's relay id (`videobridge.relay.relay-id`): `bridgeId` of the AddReceiver it sends. */
   localRelayId: string;
   videoCodecs: readonly string[];
-  /** Whether `source` is sent by a local endpoint of the conference. */
-  isLocalSource(source: string): boolean;
+  /**
+   * The local endpoint that signalled `source` (colibri2), produced at this moment or not (a source is produced again
+   * for the codec its sender uses, or after its worker died); undefined when no local endpoint did (yet).
+   */
+  localOwnerOf(source: string): string | undefined;
+  /** Whether `source` is sent by an endpoint behind a relay. */
+  isRelayedSource(source: string): boolean;
   /** An `EndpointMessage` or `EndpointStats` from the other bridge, for the conference's local endpoints. */
   onEndpointTraffic(relay: Relay, m: msg.EndpointMessage | msg.EndpointStats): void;
   log: Logger;
@@ -107,7 +112,11 @@ export class Relay {
   readonly #ctx: RelayContext;
   readonly #log: Logger;
   readonly #remote = new Map<string, RemoteEndpoint>();
-  /** What the other bridge asked for, per local source (AddReceiver). */
+  /**
+   * What the other bridge asked for, per local source (AddReceiver), kept for a source no local endpoint signalled yet
+   * (the other bridge may learn of it first) or that is between two producers (see {@link RelayContext.localOwnerOf}):
+   * the other bridge says it once.
+   */
   readonly #wants = new Map<string, { maxHeight: number; maxFrameRate?: number }>();
   /** What we last asked the other bridge for, per remote source. */
   readonly #asked = new Map<string, number>();
@@ -309,7 +318,7 @@ export class Relay {
         break;
       case 'RemoveReceiver':
         for (const source of [...this.#wants.keys()]) {
-          if (this.#ctx.media.sourcesOf(m.endpointId).includes(source)) this.#wants.delete(source);
+          if (this.#ctx.localOwnerOf(source) === m.endpointId) this.#wants.delete(source);
         }
         this.#applyWants();
         break;
@@ -339,12 +348,25 @@ export class Relay {
     });
   }
 
+  /**
+   * `AddReceiver`: what the other bridge's receivers want of a local source. Unlike JVB (`RelayMessageTransport.kt`
+   * ignores one for a source it does not own), one for a source no local endpoint signalled (yet) is kept, up to
+   * {@link MAX_EARLY_ANNOUNCEMENTS}: the other bridge sends it once, and its source may be between two producers here.
+   * One for a source behind a relay is refused.
+   */
   #addReceiver(source: string, c: { maxHeight: number; maxFrameRate?: number }): void {
-    if (!this.#ctx.isLocalSource(source)) {
+    if (this.#ctx.isRelayedSource(source)) {
       this.#rejected += 1;
-      this.#log.warn({ source }, 'AddReceiver for a source that is not local; ignored');
+      this.#log.warn({ source }, 'AddReceiver for a source behind a relay; ignored');
       return;
     }
+    const unsignalled = (name: string): boolean => this.#ctx.localOwnerOf(name) === undefined;
+    if (!this.#wants.has(source) && unsignalled(source) && [...this.#wants.keys()].filter(unsignalled).length >= MAX_EARLY_ANNOUNCEMENTS) {
+      this.#rejected += 1;
+      this.#log.warn({ source }, 'AddReceiver for a source not signalled, over the limit; ignored');
+      return;
+    }
+    if (unsignalled(source)) this.#log.debug({ source }, 'AddReceiver for a source not signalled yet; kept');
     this.#wants.set(source, c);
     this.#applyWants();
   }

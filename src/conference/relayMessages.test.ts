@@ -6,13 +6,17 @@
  *    endpoint of the mesh exactly once (no bridge sends on what came over a relay: no loop, no duplicate);
  *  - a visitor's messages go nowhere, and are counted as rejected;
  *  - a flooding endpoint is limited on its own bridge, before its messages go out on the relays.
+ * And AddReceiver (JVB `RelayMessageTransport.kt`): the other bridge says it once, so one for a local source not
+ * signalled yet is kept until it is (its bridge may hear of the source from Jicofo first, and a source is between two
+ * producers while produced again for its sender's codec); one for a source behind the relay is refused.
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { RunningBridge } from '../bridge.ts';
 import { linkByRelay } from '../focus/relays.ts';
-import { allocate, JICOFO_MEDIA } from '../../bench/lib/jicofo.ts';
+import { relayReceiverKey } from './Relay.ts';
+import { allocate, JICOFO_MEDIA, sessionAccept, updateRelayEndpointsRequest } from '../../bench/lib/jicofo.ts';
 import { startTestBridge } from '../../test/helpers/bridge.ts';
 
 /** Bridges a, b, c (relay ids jvb-a ...), each with 50 channel messages per second per endpoint. */
@@ -144,5 +148,46 @@ describe('endpoint messages across relays', () => {
 
     for (const x of all) x.ws.close();
     for (const n of ['a', 'b', 'c'] as const) await bridges[n].videobridge.conferenceModify({ meetingId, expire: true, endpoints: [] });
+  });
+});
+
+describe('AddReceiver across a relay', () => {
+  it('is kept for a local source not signalled yet and dropped by RemoveReceiver; refused for a source behind the relay', async () => {
+    const meetingId = randomUUID();
+    const x1 = await join(bridges.a, meetingId, 'x1', true);
+    const y1 = await join(bridges.b, meetingId, 'y1', true);
+    // y1's sources as Jicofo lists them behind the relay on a; x1 is listed on b before it signalled any.
+    const ySources = sessionAccept(meetingId, 'y1', 5000).endpoints[0]?.sources ?? [];
+    await linkByRelay(
+      meetingId,
+      { relayId: 'jvb-a', client: bridges.a.videobridge },
+      { relayId: 'jvb-b', client: bridges.b.videobridge },
+      { a: [{ id: 'x1' }], b: [{ id: 'y1', sources: ySources }] },
+      JICOFO_MEDIA,
+    );
+    const conference = (n: 'a' | 'b') => bridges[n].videobridge.conferenceByMeetingId(meetingId)!;
+    await until('relay channels up', () => (['a', 'b'] as const).every((n) => conference(n).relays()[0]?.media.open === true));
+    const [onA, onB] = [conference('a').relays()[0]!, conference('b').relays()[0]!];
+    const wants = () => conference('a').allocator.state(relayReceiverKey('jvb-b'))?.settings.constraints;
+
+    // b's receivers want x1's camera before a has it: kept, and still there once x1 signals it.
+    onB.wantSource('x1-v0', 360);
+    await until('AddReceiver kept', () => wants()?.get('x1-v0')?.maxHeight === 360);
+    await bridges.a.videobridge.conferenceModify({ meetingId, endpoints: [{ id: 'x1', sources: sessionAccept(meetingId, 'x1').endpoints[0]?.sources ?? [] }] });
+    expect(conference('a').allocator.ownerOf('x1-v0')).toBe('x1');
+    expect(wants()?.get('x1-v0')).toEqual({ maxHeight: 360, maxFrameRate: -1 });
+
+    // One for y1's camera, which comes to a over this relay: refused.
+    const rejected = onA.rejectedMessages;
+    onB.wantSource('y1-v0', 180);
+    await until('AddReceiver refused', () => onA.rejectedMessages === rejected + 1);
+    expect(wants()?.has('y1-v0')).toBe(false);
+
+    // x1 leaves b's relay (Jicofo expires it there): b says RemoveReceiver, and a forgets what b wanted of it.
+    await bridges.b.videobridge.conferenceModify(updateRelayEndpointsRequest(meetingId, 'jvb-a', [{ id: 'x1', expire: true }]));
+    await until('RemoveReceiver applied', () => wants()?.has('x1-v0') === false);
+
+    for (const x of [x1, y1]) x.ws.close();
+    for (const n of ['a', 'b'] as const) await bridges[n].videobridge.conferenceModify({ meetingId, expire: true, endpoints: [] });
   });
 });

@@ -132,6 +132,8 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
   readonly #relays = new Map<string, MediaRelay>();
   /** What each endpoint signalled last (to produce it again after a worker death). */
   readonly #signalled = new Map<string, { sources: MediaSource[]; videoCodecs: readonly string[]; forceMute: ForceMute }>();
+  /** The endpoint of each source name in {@link #signalled}. */
+  readonly #signalledOwners = new Map<string, string>();
   /** The worker new endpoints go to. */
   #fill?: WorkerSlot;
   readonly #layers: VideoLayerMonitor;
@@ -392,6 +394,8 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
     }
     const previous = this.#signalled.get(endpointId);
     this.#signalled.set(endpointId, { sources: structuredClone([...sources]), videoCodecs, forceMute: previous?.forceMute ?? {} });
+    for (const s of previous?.sources ?? []) if (this.#signalledOwners.get(s.id) === endpointId) this.#signalledOwners.delete(s.id);
+    for (const s of sources) this.#signalledOwners.set(s.id, endpointId);
     // Remove what is gone or changed.
     for (const [name, sent] of [...this.#sources]) {
       if (sent.owner !== endpointId) continue;
@@ -868,6 +872,14 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
     }
   }
 
+  /**
+   * The local endpoint whose colibri2 sources name `source`, whether or not it is produced at this moment (a source is
+   * closed and produced again when its sender turns out to use another codec, or after its worker died).
+   */
+  signalledOwnerOf(source: string): string | undefined {
+    return this.#signalledOwners.get(source);
+  }
+
   /** Sources sent by an endpoint (names). */
   sourcesOf(endpointId: string): string[] {
     return [...this.#sources].filter(([, s]) => s.owner === endpointId).map(([n]) => n);
@@ -882,6 +894,7 @@ export class MediaConference extends EventEmitter<ConferenceEvents> {
       this.#codecs.forget(name);
     }
     this.#endpoints.delete(id);
+    for (const s of this.#signalled.get(id)?.sources ?? []) if (this.#signalledOwners.get(s.id) === id) this.#signalledOwners.delete(s.id);
     this.#signalled.delete(id);
     endpoint.close();
   }

@@ -121,7 +121,7 @@ describe('torture harness smoke run', () => {
       expect(r.connectedAt, `${r.spec.id} joined`).toBeTypeOf('number');
       expect(
         receivedFromAll(run, r),
-        `${r.spec.id} decoded video from both other participants: ${JSON.stringify(r.sources.map((s) => [s.owner, s.kind, s.framesDecoded]))}`,
+        `${r.spec.id} decoded video from both other participants ([owner, kind, packets, frames]): ${JSON.stringify(r.sources.map((s) => [s.owner, s.kind, s.packets, s.framesDecoded]))}`,
       ).toBe(true);
       for (const s of r.sources.filter((x) => x.kind === 'video')) expect(s.framesDecoded, `${r.spec.id} <- ${s.owner}`).toBeGreaterThan(100);
       expect(r.joinMs, `${r.spec.id} join time`).toBeGreaterThan(0);
@@ -163,7 +163,7 @@ describe('torture harness smoke run over a cascade', () => {
       expect(r.connectedAt, `${r.spec.id} joined`).toBeTypeOf('number');
       expect(
         receivedFromAll(run, r),
-        `${r.spec.id} decoded video from every other: ${JSON.stringify(r.sources.map((s) => [s.owner, s.kind, s.framesDecoded]))}`,
+        `${r.spec.id} decoded video from every other ([owner, kind, packets, frames]; unknown SSRC packets ${r.unknownPackets}): ${JSON.stringify(r.sources.map((s) => [s.owner, s.kind, s.packets, s.framesDecoded]))}`,
       ).toBe(true);
       const video = r.sources.filter((x) => x.kind === 'video');
       expect(
