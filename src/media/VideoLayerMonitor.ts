@@ -7,12 +7,15 @@
  *   as a receiver's PLI answered, waits for the next poll): per simulcast encoding, mediasoup's
  *   `bitrateByLayer["0.<tid>"]` is the bitrate up to that temporal layer (what JVB allocates with); 0 = the layer
  *   is not being sent.
- * - **Resolution and frame rate** come from the bitstream: a short-lived look at the packets
- *   through a paused pipe consumer on the router's DirectTransport ("probe"). Resuming it makes
- *   the sender send a keyframe on every encoding, whose VP8 header carries the frame size; the
- *   RTP timestamps per temporal layer over ~1 s give the frame rates. A probe runs when the
- *   source starts, when its set of active encodings changes and every {@link REPROBE_INTERVAL_MS}
- *   (a sender may rescale), costing one keyframe per encoding each time.
+ * - **Resolution** comes from every keyframe the sender sends, as JVB's `Vp8Parser` learns a layer's height from
+ *   the keyframes it forwards: the producer's `keyframe` trace carries the packet's first bytes (worker patch 0020),
+ *   whose VP8 frame header, VP9 scalability structure or AV1 dependency descriptor has the frame size. A sender
+ *   that rescales (CPU or bandwidth adaptation) starts the new size with a keyframe, so nothing is polled for it.
+ * - **Frame rates** come from a short-lived look at the packets through a paused pipe consumer on the router's
+ *   DirectTransport ("probe"): the RTP timestamps per temporal layer over ~1 s. Resuming it makes the sender send
+ *   a keyframe on every encoding (mediasoup's pipe consumer waits for one per stream), so a probe runs only when
+ *   the set of active encodings is one it has not measured (the source starts, a layer starts or stops), not
+ *   periodically.
  * - **SVC** (VP9, AV1; a producer of type `svc`, media/svc.ts): the layers are the stream's spatial layers instead of
  *   encodings. mediasoup's `bitrateByLayer["s.t"]` of the one stream is what an SVC consumer forwards for layer s.t
  *   (every spatial layer below s, and s up to t). The probe reads the VP9 payload descriptor (spatial/temporal ids,
@@ -39,8 +42,6 @@ export const LAYER_STATS_INTERVAL_MS = 1000;
 export const KEYFRAME_POLL_DELAY_MS = 50;
 /** Keyframes re-read a source's layers at most this often, ms. */
 export const KEYFRAME_POLL_MIN_INTERVAL_MS = 250;
-/** How often a forwarded source's resolution is re-measured, ms. */
-export const REPROBE_INTERVAL_MS = 30_000;
 /** A probe watches at least this long (frame rates), ms. */
 const PROBE_MIN_MS = 1000;
 /** A probe gives up after this long, ms. */
@@ -68,8 +69,13 @@ interface Entry {
   measured: Map<number, Measured>;
   /** The spatial indices active in the last stats (encodings; SVC: spatial layers), to notice changes. */
   active: ReadonlySet<number>;
+  /** The last stats' bitrates per spatial index, bps up to each temporal layer (to rebuild the layers on a new size). */
+  bitrates: ReadonlyMap<number, readonly number[]>;
   probe?: Probe;
-  lastProbeAt: number;
+  /** The active set ({@link keyOf}) the last probe started under; undefined before the first. */
+  probedKey?: string;
+  /** Reads the frame size from a keyframe's first bytes (the producer's own packets: its SSRCs, its extension ids). */
+  readKeyframe?: ProbeParser;
   layers: Layer[];
   /** A poll due after a keyframe ({@link VideoLayerMonitor} `#soon`), and when the last one was scheduled (ms). */
   soon?: NodeJS.Timeout;
@@ -89,16 +95,17 @@ export interface ProbeSample {
 export type ProbeParser = (packet: Uint8Array) => ProbeSample | undefined;
 
 /**
- * The packet parser for a probe consumer: VP8 (layer = encoding by SSRC, size from keyframes), VP9 (payload
- * descriptor and scalability structure) or AV1 (dependency descriptor, with the id the consumer negotiated). A VP9 or
- * AV1 source produced as simulcast (several encodings, one spatial layer each) is read like VP8: the layer is the
- * encoding of the packet's SSRC, its size the only one in that stream's structure (AV1: one reader per SSRC, each
- * stream has its own dependency structure).
+ * The packet parser for a probe consumer, or for the packets of a producer's keyframe trace (the producer's own SSRCs
+ * and extension ids): VP8 (layer = encoding by SSRC, size from keyframes), VP9 (payload descriptor and scalability
+ * structure) or AV1 (dependency descriptor, with the id `stream` negotiated). A VP9 or AV1 source produced as simulcast
+ * (several encodings, one spatial layer each) is read like VP8: the layer is the encoding of the packet's SSRC, its
+ * size the only one in that stream's structure (AV1: one reader per SSRC, each stream has its own dependency
+ * structure). A packet cut short (a trace's first bytes) gives what its bytes hold.
  * @returns undefined for codecs the probe cannot read (H264)
  */
-export function probeParser(consumer: Pick<ms.Consumer, 'rtpParameters'>): ProbeParser | undefined {
-  const mime = consumer.rtpParameters.codecs[0]?.mimeType.toLowerCase();
-  const encodings = consumer.rtpParameters.encodings ?? [];
+export function probeParser(stream: Pick<ms.Consumer | ms.Producer, 'rtpParameters'>): ProbeParser | undefined {
+  const mime = stream.rtpParameters.codecs[0]?.mimeType.toLowerCase();
+  const encodings = stream.rtpParameters.encodings ?? [];
   const spatialBySsrc = new Map(encodings.map((e, i) => [e.ssrc ?? 0, i]));
   const simulcast = encodings.length > 1;
   if (mime === 'video/vp8') {
@@ -121,7 +128,7 @@ export function probeParser(consumer: Pick<ms.Consumer, 'rtpParameters'>): Probe
     };
   }
   if (mime === 'video/av1') {
-    const id = consumer.rtpParameters.headerExtensions?.find((e) => e.uri === DEPENDENCY_DESCRIPTOR_URI)?.id;
+    const id = stream.rtpParameters.headerExtensions?.find((e) => e.uri === DEPENDENCY_DESCRIPTOR_URI)?.id;
     if (id === undefined) return undefined;
     const readers = new Map<number, DependencyDescriptorReader>();
     return (packet) => {
@@ -278,7 +285,7 @@ export class VideoLayerMonitor extends EventEmitter<MonitorEvents> {
       encodings: svc ? spatialLayersOf(encodings[0]?.scalabilityMode) : Math.max(1, encodings.length),
       measured: new Map(),
       active: new Set(),
-      lastProbeAt: 0,
+      bitrates: new Map(),
       layers: [],
       keyframePollAt: 0,
     };
@@ -286,14 +293,24 @@ export class VideoLayerMonitor extends EventEmitter<MonitorEvents> {
     producer.observer.once('close', () => {
       if (this.#entries.get(source) === entry) this.remove(source);
     });
-    // A sender starts a simulcast encoding or an SVC spatial layer with a keyframe: read the layers then (as JVB
-    // learns a layer from its packets) rather than at the next poll, up to a second later; a keyframe on a layer the
-    // last poll saw sending starts nothing (mayStartLayer). The same trace set as
-    // CodecFollower's, which watches these keyframes for the codec.
+    // Every keyframe: its frame size (a new one rebuilds the layers at once). And a sender starts a simulcast encoding
+    // or an SVC spatial layer with a keyframe: read the bitrates then (as JVB learns a layer from its packets) rather
+    // than at the next poll, up to a second later; a keyframe on a layer the last poll saw sending starts nothing
+    // (mayStartLayer). The same trace set as CodecFollower's, which watches these keyframes for the codec.
+    const readKeyframe = probeParser(producer);
+    if (readKeyframe) entry.readKeyframe = readKeyframe;
     producer.on('trace', (trace) => {
       if (trace.type !== 'keyframe') return;
-      const info = trace.info as { isRtx?: boolean; rtpPacket?: { ssrc?: number } } | undefined;
-      if (!info?.isRtx && mayStartLayer(entry, info?.rtpPacket?.ssrc)) this.#soon(entry);
+      const info = trace.info as { isRtx?: boolean; rtpPacket?: { ssrc?: number; payloadType?: number }; packetHead?: Buffer } | undefined;
+      if (info?.isRtx) return;
+      // Only a keyframe of the codec the producer expects: one of another negotiated codec is the sender switching
+      // codecs, which CodecFollower sees and the source is produced again for.
+      const expected = info?.rtpPacket?.payloadType === producer.rtpParameters.codecs[0]?.payloadType;
+      if (expected && info?.packetHead && this.#learnSize(entry, info.packetHead)) {
+        entry.layers = buildLayers(entry.encodings, entry.bitrates, entry.measured);
+        this.emit('layers', entry.source, entry.layers);
+      }
+      if (mayStartLayer(entry, info?.rtpPacket?.ssrc)) this.#soon(entry);
     });
     producer.enableTraceEvent(['keyframe']).catch(() => undefined);
     const mime = producer.rtpParameters.codecs[0]?.mimeType.toLowerCase();
@@ -310,6 +327,26 @@ export class VideoLayerMonitor extends EventEmitter<MonitorEvents> {
         })
         .catch((err: unknown) => this.#log.debug({ err, source }, 'no layer probe'));
     }
+  }
+
+  /**
+   * Take the frame sizes a keyframe's first bytes carry (smaller dimension, px, by spatial index).
+   * @returns whether a size changed
+   */
+  #learnSize(entry: Entry, packetHead: Buffer): boolean {
+    // Only the start of the payload is read: without the padding bit, a cut packet's last byte is not taken for the
+    // padding length (RFC 3550 §5.1).
+    if (packetHead.length > 0) packetHead[0] = (packetHead[0] as number) & ~0x20;
+    const heights = entry.readKeyframe?.(packetHead)?.heights;
+    let changed = false;
+    for (const [spatial, height] of heights ?? []) {
+      const m = entry.measured.get(spatial);
+      if (m?.height === height) continue;
+      entry.measured.set(spatial, { ...m, height, frameRates: m?.frameRates ?? [] });
+      changed = true;
+    }
+    if (changed) this.#log.debug({ source: entry.source, heights: Object.fromEntries(heights ?? []) }, 'frame size from a keyframe');
+    return changed;
   }
 
   /** Stop watching a source. */
@@ -384,13 +421,13 @@ export class VideoLayerMonitor extends EventEmitter<MonitorEvents> {
     const active = new Set([...bitrates].filter(([, b]) => (b[0] ?? 0) > 0).map(([s]) => s));
     const activeKey = keyOf(active);
     const changed = activeKey !== keyOf(entry.active);
-    const now = Date.now();
     const probe = entry.probe;
-    if (probe && !probe.running && activeKey !== '' && (changed || now - entry.lastProbeAt > REPROBE_INTERVAL_MS)) {
-      entry.lastProbeAt = now;
+    if (probe && !probe.running && activeKey !== '' && activeKey !== entry.probedKey) {
+      entry.probedKey = activeKey;
       void probe.measure().then(
         (measured) => {
-          for (const [spatial, m] of measured) entry.measured.set(spatial, m);
+          // A size from a keyframe seen since is as good; the probe's own keyframes gave it too.
+          for (const [spatial, m] of measured) entry.measured.set(spatial, { ...entry.measured.get(spatial), ...m });
           this.#log.debug({ source: entry.source, measured: Object.fromEntries(measured) }, 'layers measured');
           if (this.#entries.get(entry.source) === entry) void this.#poll(entry);
         },
@@ -399,6 +436,7 @@ export class VideoLayerMonitor extends EventEmitter<MonitorEvents> {
     }
     if (changed) this.#log.debug({ source: entry.source, active: activeKey, bitrates: Object.fromEntries(bitrates) }, 'active encodings changed');
     entry.active = active;
+    entry.bitrates = bitrates;
     entry.layers = buildLayers(entry.encodings, bitrates, entry.measured);
     this.emit('layers', entry.source, entry.layers);
   }

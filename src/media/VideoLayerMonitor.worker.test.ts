@@ -1,7 +1,8 @@
 /**
  * {@link VideoLayerMonitor} against the real (patched) mediasoup worker, fed raw VP8 simulcast RTP over UDP: a sender
  * that starts an encoding starts it with a keyframe, and the monitor reports the new layer right after it rather than
- * at its next once-a-second poll (JVB learns a layer from its packets).
+ * at its next once-a-second poll (JVB learns a layer from its packets); a sender that rescales starts the new size
+ * with a keyframe, and the monitor takes it from that keyframe's trace (worker patch 0020), as JVB's `Vp8Parser` does.
  */
 import dgram from 'node:dgram';
 import { describe, expect, it } from 'vitest';
@@ -53,6 +54,49 @@ describe('VideoLayerMonitor with a real worker', () => {
       const seenAfter = (reports.find((r) => r.at >= started && active(r.layers, 1))?.at ?? Infinity) - started;
       expect(seenAfter).toBeGreaterThanOrEqual(KEYFRAME_POLL_DELAY_MS - 5);
       expect(seenAfter).toBeLessThan(LAYER_STATS_INTERVAL_MS / 2);
+    } finally {
+      clearInterval(timer);
+      monitor.close();
+      socket.close();
+      transport.close();
+      direct.close();
+    }
+  });
+
+  it('takes a new frame size from the keyframe that starts it, at once and without a probe', async () => {
+    const SSRC = 0x3333;
+    const router = fixture.router();
+    const transport = await router.createPlainTransport({ listenIp: '127.0.0.1', comedia: true, rtcpMux: true });
+    const direct = await router.createDirectTransport();
+    const producer = await vp8SimulcastProducer(transport, [SSRC]);
+    const monitor = new VideoLayerMonitor(createLogger('fatal', { pretty: false }), 60_000);
+    const reports: { at: number; layers: Layer[] }[] = [];
+    monitor.on('layers', (_source, layers) => reports.push({ at: Date.now(), layers }));
+    monitor.add('ep-v0', producer, direct, router.rtpCapabilities);
+
+    const socket = dgram.createSocket('udp4');
+    let seq = 1;
+    let size = { width: 320, height: 180 };
+    const send = (key: boolean): void => {
+      socket.send(vp8Frame({ ssrc: SSRC, seq, ts: seq * 3000, key, ...size }), transport.tuple.localPort, '127.0.0.1');
+      seq += 1;
+    };
+    send(true);
+    const timer = setInterval(() => send(false), 33);
+    const heightOf = (r: { layers: Layer[] } | undefined): number | undefined => r?.layers.find((l) => l.spatial === 0)?.height;
+    try {
+      await expect.poll(() => heightOf(reports.at(-1)), { timeout: 2000, interval: 20 }).toBe(180);
+      // The probe that the new source started is over (it watches ~1 s): what comes next is the trace's alone.
+      await new Promise((r) => setTimeout(r, 1500));
+      size = { width: 640, height: 360 };
+      const rescaled = Date.now();
+      send(true);
+      await expect.poll(() => reports.find((r) => r.at >= rescaled && heightOf(r) === 360), { timeout: 1000, interval: 5 }).toBeDefined();
+      expect((reports.find((r) => r.at >= rescaled && heightOf(r) === 360)?.at ?? Infinity) - rescaled).toBeLessThan(KEYFRAME_POLL_DELAY_MS);
+      // A portrait frame: its smaller dimension is the height the allocation compares with its constraints.
+      size = { width: 180, height: 320 };
+      send(true);
+      await expect.poll(() => heightOf(reports.at(-1)), { timeout: 1000, interval: 5 }).toBe(180);
     } finally {
       clearInterval(timer);
       monitor.close();
