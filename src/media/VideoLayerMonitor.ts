@@ -11,11 +11,14 @@
  *   the keyframes it forwards: the producer's `keyframe` trace carries the packet's first bytes (worker patch 0020),
  *   whose VP8 frame header, VP9 scalability structure or AV1 dependency descriptor has the frame size. A sender
  *   that rescales (CPU or bandwidth adaptation) starts the new size with a keyframe, so nothing is polled for it.
- * - **Frame rates** come from a short-lived look at the packets through a paused pipe consumer on the router's
- *   DirectTransport ("probe"): the RTP timestamps per temporal layer over ~1 s. Resuming it makes the sender send
- *   a keyframe on every encoding (mediasoup's pipe consumer waits for one per stream), so a probe runs only when
- *   the set of active encodings is one it has not measured (the source starts, a layer starts or stops), not
- *   periodically.
+ * - **Frame rates**, and the sizes again, come from a short-lived look at the packets through a paused pipe consumer
+ *   on the router's DirectTransport ("probe"): the RTP timestamps per temporal layer over ~1 s. Resuming it makes
+ *   the sender send a keyframe on every encoding (mediasoup's pipe consumer waits for one per stream), so a probe
+ *   runs only when the set of active encodings is one it has not measured (the source starts, a layer starts or
+ *   stops), not periodically. It reads every packet (an AV1 dependency descriptor's structure, whenever one comes) and
+ *   its keyframe request makes the sender send its sizes at once. Measuring frame rates from the producer's `rtp`
+ *   trace instead, with no keyframe request, failed the AV1 L3T3_KEY layer test (test/e2e/layers.test.ts) 3 times in
+ *   8 runs, a thumbnail kept at 720p while Chromium's encoder reconfigured, against none in 6 with this probe.
  * - **SVC** (VP9, AV1; a producer of type `svc`, media/svc.ts): the layers are the stream's spatial layers instead of
  *   encodings. mediasoup's `bitrateByLayer["s.t"]` of the one stream is what an SVC consumer forwards for layer s.t
  *   (every spatial layer below s, and s up to t). The probe reads the VP9 payload descriptor (spatial/temporal ids,
