@@ -13,20 +13,37 @@ import { KEYFRAME_POLL_DELAY_MS, LAYER_STATS_INTERVAL_MS, VideoLayerMonitor } fr
 
 const fixture = useVp8Router();
 
+/**
+ * A VP8 producer with `ssrcs` on a comedia PlainTransport, watched by a monitor with no periodic poll within a test
+ * (what it reports comes from keyframes and probes), its reports timed, and a UDP socket to send to it.
+ */
+async function watched(ssrcs: number[]) {
+  const router = fixture.router();
+  const transport = await router.createPlainTransport({ listenIp: '127.0.0.1', comedia: true, rtcpMux: true });
+  const direct = await router.createDirectTransport();
+  const producer = await vp8SimulcastProducer(transport, ssrcs);
+  const monitor = new VideoLayerMonitor(createLogger('fatal', { pretty: false }), 60_000);
+  const reports: { at: number; layers: Layer[] }[] = [];
+  monitor.on('layers', (_source, layers) => reports.push({ at: Date.now(), layers }));
+  monitor.add('ep-v0', producer, direct, router.rtpCapabilities);
+  const socket = dgram.createSocket('udp4');
+  return {
+    reports,
+    send: (packet: Buffer): void => void socket.send(packet, transport.tuple.localPort, '127.0.0.1'),
+    close(): void {
+      monitor.close();
+      socket.close();
+      transport.close();
+      direct.close();
+    },
+  };
+}
+
 describe('VideoLayerMonitor with a real worker', () => {
   it('reports an encoding that starts with a keyframe within a few tens of ms, not at the next poll', async () => {
     const [LOW, HIGH] = [0x1111, 0x2222];
-    const router = fixture.router();
-    const transport = await router.createPlainTransport({ listenIp: '127.0.0.1', comedia: true, rtcpMux: true });
-    const direct = await router.createDirectTransport();
-    const producer = await vp8SimulcastProducer(transport, [LOW, HIGH]);
-    // No periodic poll within the test: what it sees comes from the keyframes.
-    const monitor = new VideoLayerMonitor(createLogger('fatal', { pretty: false }), 60_000);
-    const reports: { at: number; layers: Layer[] }[] = [];
-    monitor.on('layers', (_source, layers) => reports.push({ at: Date.now(), layers }));
-    monitor.add('ep-v0', producer, direct, router.rtpCapabilities);
-
-    const socket = dgram.createSocket('udp4');
+    const w = await watched([LOW, HIGH]);
+    const reports = w.reports;
     const seqs = new Map([
       [LOW, 1],
       [HIGH, 1],
@@ -34,7 +51,7 @@ describe('VideoLayerMonitor with a real worker', () => {
     const send = (ssrc: number, key: boolean): void => {
       const seq = seqs.get(ssrc) ?? 1;
       seqs.set(ssrc, seq + 1);
-      socket.send(vp8Frame({ ssrc, seq, ts: seq * 3000, key }), transport.tuple.localPort, '127.0.0.1');
+      w.send(vp8Frame({ ssrc, seq, ts: seq * 3000, key }));
     };
     const sending = new Set<number>([LOW]);
     send(LOW, true);
@@ -56,29 +73,18 @@ describe('VideoLayerMonitor with a real worker', () => {
       expect(seenAfter).toBeLessThan(LAYER_STATS_INTERVAL_MS / 2);
     } finally {
       clearInterval(timer);
-      monitor.close();
-      socket.close();
-      transport.close();
-      direct.close();
+      w.close();
     }
   });
 
   it('takes a new frame size from the keyframe that starts it, at once and without a probe', async () => {
     const SSRC = 0x3333;
-    const router = fixture.router();
-    const transport = await router.createPlainTransport({ listenIp: '127.0.0.1', comedia: true, rtcpMux: true });
-    const direct = await router.createDirectTransport();
-    const producer = await vp8SimulcastProducer(transport, [SSRC]);
-    const monitor = new VideoLayerMonitor(createLogger('fatal', { pretty: false }), 60_000);
-    const reports: { at: number; layers: Layer[] }[] = [];
-    monitor.on('layers', (_source, layers) => reports.push({ at: Date.now(), layers }));
-    monitor.add('ep-v0', producer, direct, router.rtpCapabilities);
-
-    const socket = dgram.createSocket('udp4');
+    const w = await watched([SSRC]);
+    const reports = w.reports;
     let seq = 1;
     let size = { width: 320, height: 180 };
     const send = (key: boolean): void => {
-      socket.send(vp8Frame({ ssrc: SSRC, seq, ts: seq * 3000, key, ...size }), transport.tuple.localPort, '127.0.0.1');
+      w.send(vp8Frame({ ssrc: SSRC, seq, ts: seq * 3000, key, ...size }));
       seq += 1;
     };
     send(true);
@@ -99,10 +105,7 @@ describe('VideoLayerMonitor with a real worker', () => {
       await expect.poll(() => heightOf(reports.at(-1)), { timeout: 1000, interval: 5 }).toBe(180);
     } finally {
       clearInterval(timer);
-      monitor.close();
-      socket.close();
-      transport.close();
-      direct.close();
+      w.close();
     }
   });
 });
