@@ -24,7 +24,7 @@
  *   (every spatial layer below s, and s up to t). The probe reads the VP9 payload descriptor (spatial/temporal ids,
  *   the keyframe's scalability structure with every spatial layer's size) or the AV1 dependency descriptor (ids from
  *   its templates, render resolutions from its structure).
- * - Encodings the probe has not measured (suspended, or H264) are inferred from
+ * - Encodings with no size seen (suspended, or H264) are inferred from
  *   the measured ones by lib-jitsi-meet's simulcast ladder (each encoding twice the height of the
  *   one below; `SIM_LAYERS` scale factors 4/2/1), else from a 720p top; frame rates default to
  *   30 fps at the top active temporal layer, halving per layer below (L1T3: 7.5/15/30).
@@ -429,7 +429,7 @@ export class VideoLayerMonitor extends EventEmitter<MonitorEvents> {
       entry.probedKey = activeKey;
       void probe.measure().then(
         (measured) => {
-          // A size from a keyframe seen since is as good; the probe's own keyframes gave it too.
+          // A size the probe did not see stays as the keyframes gave it.
           for (const [spatial, m] of measured) entry.measured.set(spatial, { ...entry.measured.get(spatial), ...m });
           this.#log.debug({ source: entry.source, measured: Object.fromEntries(measured) }, 'layers measured');
           if (this.#entries.get(entry.source) === entry) void this.#poll(entry);
