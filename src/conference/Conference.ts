@@ -223,7 +223,7 @@ export class Conference extends EventEmitter<ConferenceEvents> {
       localRelayId,
       videoCodecs: this.#settings.videoCodecs,
       localOwnerOf: (source) => {
-        const owner = this.media.signalledOwnerOf(source) ?? this.allocator.ownerOf(source);
+        const owner = this.media.signalledOwnerOf(source);
         return owner !== undefined && this.#endpoints.has(owner) ? owner : undefined;
       },
       isRelayedSource: (source) => {
